@@ -1,0 +1,191 @@
+"""Turn a backend's :class:`RawScan` into the one :class:`Snapshot` model."""
+
+from __future__ import annotations
+
+from .model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from .parsers.bufinfo import parse_bufinfo
+from .parsers.fdinfo import parse_fd_link, parse_fdinfo
+from .parsers.kernelwide import (
+    KernelBuffer,
+    parse_bpf_iter,
+    parse_heaps,
+    parse_meminfo_dmabuf,
+    parse_sysfs_stats,
+    parse_total_pools_kb,
+)
+from .parsers.maps import parse_maps_line
+from .rawscan import RawScan
+
+NO_KERNEL_SOURCE_WARNING = (
+    "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "
+    "BPF iterator): buffers held only by the kernel are not shown"
+)
+
+
+def unreadable_warning(n: int) -> str:
+    return f"{n} processes unreadable: run as root"
+
+
+def _add_source(buf: Buffer, source: str) -> None:
+    if source not in buf.sources:
+        buf.sources.append(source)
+
+
+def _merge_kernel_buffers(
+    buffers: dict[int, Buffer], items: list[KernelBuffer], source: str
+) -> None:
+    for kb in items:
+        buf = buffers.get(kb.inode)
+        if buf is None:
+            buf = buffers[kb.inode] = Buffer(inode=kb.inode, size=kb.size)
+        if not buf.size:
+            buf.size = kb.size
+        if buf.exporter is None:
+            buf.exporter = kb.exporter
+        if buf.name is None and kb.name:
+            buf.name = kb.name
+        _add_source(buf, source)
+
+
+def assemble(raw: RawScan) -> Snapshot:
+    """Parse every piece of text in ``raw`` and merge it into a Snapshot."""
+    buffers: dict[int, Buffer] = {}
+    holders: dict[tuple[int, int], Holder] = {}
+    processes: dict[int, Process] = {}
+    map_only_estimates: set[int] = set()
+
+    def holder(buf: Buffer, pid: int) -> Holder:
+        h = holders.get((buf.inode, pid))
+        if h is None:
+            h = holders[(buf.inode, pid)] = Holder(pid=pid)
+            buf.holders.append(h)
+        return h
+
+    for proc in raw.procs:
+        held = False
+        for fd, text in proc.fdinfo.items():
+            info = parse_fdinfo(text)
+            inode = info.inode if info.inode is not None else proc.fd_inodes.get(fd)
+            if inode is None:
+                continue
+            buf = buffers.get(inode)
+            if buf is None:
+                buf = buffers[inode] = Buffer(inode=inode)
+            if info.size is not None:
+                buf.size = info.size
+            if info.count is not None:
+                buf.count = info.count
+            if info.exporter:
+                buf.exporter = info.exporter
+            name = info.name
+            if name is None and fd in proc.links:
+                name = parse_fd_link(proc.links[fd])[1]
+            if name is not None:
+                buf.name = name
+            _add_source(buf, "fdinfo")
+            holder(buf, proc.pid).fds.append(fd)
+            held = True
+        for line in proc.maps:
+            entry = parse_maps_line(line)
+            if entry is None:
+                continue
+            buf = buffers.get(entry.inode)
+            if buf is None:
+                buf = buffers[entry.inode] = Buffer(inode=entry.inode, name=entry.name)
+            _add_source(buf, "maps")
+            holder(buf, proc.pid).maps.append(
+                MapRange(entry.start, entry.end, entry.perms, entry.offset)
+            )
+            held = True
+        if held:
+            processes[proc.pid] = Process(
+                pid=proc.pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid
+            )
+
+    kernel = KernelInfo()
+    warnings = list(raw.warnings)
+    if raw.bufinfo is not None:
+        info = parse_bufinfo(raw.bufinfo)
+        kernel.sources.append("bufinfo")
+        kernel.bufinfo_objects = info.total_objects
+        kernel.bufinfo_bytes = info.total_bytes
+        for e in info.entries:
+            if e.inode is None:
+                continue
+            buf = buffers.get(e.inode)
+            if buf is None:
+                buf = buffers[e.inode] = Buffer(inode=e.inode, size=e.size)
+            buf.size = e.size
+            buf.exporter = buf.exporter or e.exporter
+            if e.count is not None:
+                buf.count = e.count
+            if e.name is not None and "fdinfo" not in buf.sources:
+                buf.name = e.name
+            buf.flags, buf.mode = e.flags, e.mode
+            buf.fences = list(e.fences)
+            buf.attachments = list(e.attachments)
+            _add_source(buf, "bufinfo")
+        if info.total_bytes is not None:
+            kernel.total_bytes = info.total_bytes
+        else:
+            kernel.total_bytes = sum(e.size for e in info.entries)
+    if raw.sysfs is not None:
+        items = parse_sysfs_stats(raw.sysfs)
+        kernel.sources.append("sysfs")
+        _merge_kernel_buffers(buffers, items, "sysfs")
+        if kernel.total_bytes is None:
+            kernel.total_bytes = sum(kb.size for kb in items)
+    if raw.bpf is not None:
+        items = parse_bpf_iter(raw.bpf)
+        kernel.sources.append("bpf")
+        _merge_kernel_buffers(buffers, items, "bpf")
+        kernel.total_bytes = sum(kb.size for kb in items)
+    if raw.heaps is not None:
+        kernel.heaps = parse_heaps(raw.heaps)
+    if raw.total_pools_kb is not None:
+        kernel.total_pools_kb = parse_total_pools_kb(raw.total_pools_kb)
+    if raw.meminfo is not None:
+        kernel.meminfo_kb = parse_meminfo_dmabuf(raw.meminfo)
+
+    heaps = set(kernel.heaps)
+    for buf in buffers.values():
+        if not buf.size and buf.holders:
+            lengths = [m.length for h in buf.holders for m in h.maps]
+            if lengths:
+                buf.size = max(lengths)
+                map_only_estimates.add(buf.inode)
+        buf.heap = buf.exporter in heaps if buf.exporter else False
+        buf.holders.sort(key=lambda h: h.pid)
+        for h in buf.holders:
+            h.fds.sort()
+            h.maps.sort(key=lambda m: m.start)
+    if map_only_estimates:
+        warnings.append(
+            f"{len(map_only_estimates)} mapped-only buffers have no kernel-wide record: "
+            "size estimated from the mapping length"
+        )
+    if raw.unreadable:
+        warnings.append(unreadable_warning(len(raw.unreadable)))
+    if not kernel.sources:
+        warnings.append(NO_KERNEL_SOURCE_WARNING)
+
+    source = Source(
+        kind=raw.kind,
+        host=raw.host,
+        kernel=raw.kernel,
+        serial=raw.source_extra.get("serial"),
+        model=raw.source_extra.get("model"),
+        android=raw.source_extra.get("android"),
+        build_type=raw.source_extra.get("build_type"),
+        privilege=raw.privilege or ("limited" if raw.unreadable else "root"),
+    )
+    return Snapshot(
+        taken_at=raw.taken_at,
+        source=source,
+        boot_id=raw.boot_id,
+        buffers=dict(sorted(buffers.items())),
+        processes=dict(sorted(processes.items())),
+        kernel=kernel,
+        warnings=warnings,
+        unreadable_pids=sorted(raw.unreadable),
+    )

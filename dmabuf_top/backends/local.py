@@ -1,0 +1,200 @@
+"""The local machine: fetch text from /proc, debugfs and sysfs.
+
+Only fetching lives here; parsing and merging is :mod:`dmabuf_top.assemble`.
+Per process: readlink every fd (relative to an fd of the ``fd`` directory, so
+the kernel does not walk ``/proc/PID/fd`` again for each one), read fdinfo only
+of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm, cmdline
+and uid only for pids that hold something.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import datetime, timezone
+
+from ..assemble import assemble
+from ..model import Snapshot
+from ..rawscan import ProcText, RawScan
+
+BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
+SYSFS_BUFFERS = "/sys/kernel/dmabuf/buffers"
+BPF_ITER = "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf"
+DMA_HEAP_DIR = "/dev/dma_heap"
+TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
+
+_O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_O_RD = os.O_RDONLY | os.O_CLOEXEC
+_GONE = (FileNotFoundError, ProcessLookupError)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
+def read_bytes(path: str, dir_fd: int | None = None) -> bytes:
+    fd = os.open(path, _O_RD, dir_fd=dir_fd)
+    try:
+        return _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str, dir_fd: int | None = None) -> str:
+    return read_bytes(path, dir_fd).decode("utf-8", "backslashreplace")
+
+
+def read_optional(path: str) -> str | None:
+    """A kernel-wide file's text, or None when absent or unreadable."""
+    try:
+        return read_text(path)
+    except OSError:
+        return None
+
+
+def _is_dmabuf(link: str) -> bool:
+    return link.startswith("/dmabuf:") or link == "anon_inode:dmabuf"
+
+
+def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
+    """Read one process. None when it holds nothing; raises PermissionError
+    when its fd directory or maps are unreadable; FileNotFoundError /
+    ProcessLookupError when it vanished."""
+    pdir = os.open(f"{proc}/{pid}", _O_DIR)
+    try:
+        pt: ProcText | None = None
+        fddir = os.open("fd", _O_DIR, dir_fd=pdir)
+        try:
+            readlink = os.readlink
+            for name in os.listdir(fddir):
+                try:
+                    link = readlink(name, dir_fd=fddir)
+                except _GONE:
+                    continue
+                if not _is_dmabuf(link):
+                    continue
+                fd = int(name)
+                try:
+                    info = read_text(f"fdinfo/{name}", dir_fd=pdir)
+                except _GONE:
+                    continue
+                if pt is None:
+                    pt = ProcText(pid=pid)
+                pt.links[fd] = link
+                pt.fdinfo[fd] = info
+                if "\nino:" not in info:
+                    try:
+                        pt.fd_inodes[fd] = os.stat(name, dir_fd=fddir).st_ino
+                    except OSError:
+                        pass
+        finally:
+            os.close(fddir)
+        maps = read_bytes("maps", dir_fd=pdir)
+        if b"/dmabuf" in maps:
+            lines = [
+                ln
+                for ln in maps.decode("utf-8", "backslashreplace").split("\n")
+                if "/dmabuf" in ln
+            ]
+            if lines:
+                if pt is None:
+                    pt = ProcText(pid=pid)
+                pt.maps = lines
+        if pt is not None:
+            try:
+                pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
+                raw = read_bytes("cmdline", dir_fd=pdir)
+                pt.cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode(
+                    "utf-8", "backslashreplace"
+                )
+                pt.uid = os.stat(pdir).st_uid
+            except OSError:
+                pass
+        return pt
+    finally:
+        os.close(pdir)
+
+
+def list_pids(proc: str = "/proc") -> list[int]:
+    return [int(n) for n in os.listdir(proc) if n.isdigit()]
+
+
+def read_sysfs_stats(root: str = SYSFS_BUFFERS) -> list[tuple[str, str, str]] | None:
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return None
+    out = []
+    for ino in names:
+        try:
+            exp = read_text(f"{root}/{ino}/exporter_name")
+            size = read_text(f"{root}/{ino}/size")
+        except OSError:
+            continue
+        out.append((ino, exp, size))
+    return out
+
+
+def read_heaps(root: str = DMA_HEAP_DIR) -> str | None:
+    try:
+        return "\n".join(sorted(os.listdir(root)))
+    except OSError:
+        return None
+
+
+class LocalBackend:
+    """Scans this machine. ``collect()`` is safe to call from a worker thread."""
+
+    kind = "local"
+    live = True
+
+    def __init__(self, proc: str = "/proc") -> None:
+        self.proc = proc
+        self.host = socket.gethostname()
+        self.kernel = os.uname().release
+
+    def describe(self) -> str:
+        return f"{self.host} (kernel {self.kernel})"
+
+    def fetch(self) -> RawScan:
+        """Read all the text one refresh needs."""
+        raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
+        boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
+        raw.boot_id = boot_id.strip() if boot_id else ""
+        for pid in list_pids(self.proc):
+            try:
+                pt = scan_pid(pid, self.proc)
+            except _GONE:
+                continue
+            except PermissionError:
+                raw.unreadable.append(pid)
+                continue
+            except OSError:
+                continue
+            if pt is not None:
+                raw.procs.append(pt)
+        raw.bufinfo = read_optional(BUFINFO)
+        raw.sysfs = read_sysfs_stats()
+        raw.bpf = read_optional(BPF_ITER)
+        raw.heaps = read_heaps()
+        raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
+        if os.geteuid() != 0 and raw.unreadable:
+            raw.privilege = "limited"
+        return raw
+
+    def collect(self) -> Snapshot:
+        t0 = time.perf_counter()
+        snap = assemble(self.fetch())
+        snap.scan_seconds = round(time.perf_counter() - t0, 4)
+        return snap

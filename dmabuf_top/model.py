@@ -1,0 +1,131 @@
+"""The one data model every backend fills and every view renders.
+
+A :class:`Snapshot` is what one scan saw: every dma-buf (keyed by inode), who
+holds it (per pid: fd numbers and mapped ranges), the processes involved, and
+what the kernel-wide sources said.  Accounting (Rss/Pss, totals, exporters)
+is derived from it in :mod:`dmabuf_top.accounting`; nothing here is computed
+twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class MapRange:
+    """One mapping of a dma-buf in a process's address space."""
+
+    start: int
+    end: int
+    perms: str = "rw-s"
+    offset: int = 0
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class Holder:
+    """What one process holds of one buffer: fd numbers and mappings."""
+
+    pid: int
+    fds: list[int] = field(default_factory=list)
+    maps: list[MapRange] = field(default_factory=list)
+
+
+@dataclass
+class Buffer:
+    """One dma-buf, identified by its inode (within one boot)."""
+
+    inode: int
+    size: int = 0
+    exporter: str | None = None
+    name: str | None = None
+    #: file reference count (fdinfo ``count`` / bufinfo ``count``); None if unknown
+    count: int | None = None
+    #: attached devices, as bufinfo lists them (e.g. ``0000:03:00.0``)
+    attachments: list[str] = field(default_factory=list)
+    #: fence lines from bufinfo, stripped of leading whitespace
+    fences: list[str] = field(default_factory=list)
+    #: holders, sorted by pid
+    holders: list[Holder] = field(default_factory=list)
+    #: which sources saw this buffer: fdinfo, maps, bufinfo, sysfs, bpf
+    sources: list[str] = field(default_factory=list)
+    #: bufinfo flags/mode when known
+    flags: int | None = None
+    mode: int | None = None
+    #: exporter is a /dev/dma_heap heap
+    heap: bool = False
+
+    @property
+    def pids(self) -> list[int]:
+        return [h.pid for h in self.holders]
+
+    def holder(self, pid: int) -> Holder | None:
+        for h in self.holders:
+            if h.pid == pid:
+                return h
+        return None
+
+
+@dataclass
+class Process:
+    pid: int
+    comm: str = ""
+    cmdline: str = ""
+    uid: int | None = None
+
+
+@dataclass
+class Source:
+    """Where a snapshot came from."""
+
+    kind: str = "local"  # local | adb | file
+    host: str = ""
+    kernel: str = ""
+    #: adb: serial, model, android release, build type
+    serial: str | None = None
+    model: str | None = None
+    android: str | None = None
+    build_type: str | None = None
+    #: "root" or "limited"
+    privilege: str = "root"
+
+
+@dataclass
+class KernelInfo:
+    """What kernel-wide sources said (all optional)."""
+
+    #: names of kernel-wide sources that were readable: bufinfo, sysfs, bpf
+    sources: list[str] = field(default_factory=list)
+    #: total bytes according to a kernel-wide source, None if none was readable
+    total_bytes: int | None = None
+    #: bufinfo footer ``Total N objects, M bytes``
+    bufinfo_objects: int | None = None
+    bufinfo_bytes: int | None = None
+    #: names in /dev/dma_heap
+    heaps: list[str] = field(default_factory=list)
+    #: /sys/kernel/dma_heap/total_pools_kb
+    total_pools_kb: int | None = None
+    #: dumpsys meminfo DMA-BUF lines (kB), adb without root
+    meminfo_kb: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    taken_at: str  # ISO-8601 UTC, e.g. 2026-11-21T10:00:00Z
+    source: Source = field(default_factory=Source)
+    boot_id: str = ""
+    buffers: dict[int, Buffer] = field(default_factory=dict)
+    processes: dict[int, Process] = field(default_factory=dict)
+    kernel: KernelInfo = field(default_factory=KernelInfo)
+    warnings: list[str] = field(default_factory=list)
+    #: pids whose fd/maps could not be read (permission denied)
+    unreadable_pids: list[int] = field(default_factory=list)
+    #: seconds the scan took (not part of identity)
+    scan_seconds: float | None = None
+
+    def sorted_buffers(self) -> list[Buffer]:
+        return [self.buffers[k] for k in sorted(self.buffers)]

@@ -1,0 +1,99 @@
+"""Other kernel-wide sources: sysfs stats, the pinned BPF iterator, heaps,
+``total_pools_kb`` and ``dumpsys meminfo`` DMA-BUF lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass
+class KernelBuffer:
+    """A buffer as a kernel-wide source lists it (no holders)."""
+
+    inode: int
+    size: int
+    exporter: str | None
+    name: str | None = None
+
+
+def parse_sysfs_stats(entries: Iterable[tuple[str, str, str]]) -> list[KernelBuffer]:
+    """Entries are (directory name, exporter_name text, size text) of
+    ``/sys/kernel/dmabuf/buffers/INO``. Malformed entries are skipped."""
+    out = []
+    for ino, exporter, size in entries:
+        try:
+            out.append(KernelBuffer(int(ino), int(size.strip()), exporter.strip() or None))
+        except ValueError:
+            continue
+    return out
+
+
+def parse_sysfs_grep(text: str) -> list[tuple[str, str, str]]:
+    """Turn ``grep -r . /sys/kernel/dmabuf/buffers`` style lines
+    (``.../buffers/INO/FILE:VALUE``) into entries for :func:`parse_sysfs_stats`."""
+    acc: dict[str, dict[str, str]] = {}
+    for line in text.splitlines():
+        path, sep, value = line.partition(":")
+        if not sep:
+            continue
+        parts = path.rstrip("/").split("/")
+        if len(parts) < 2:
+            continue
+        ino, leaf = parts[-2], parts[-1]
+        if leaf in ("exporter_name", "size"):
+            acc.setdefault(ino, {})[leaf] = value
+    return [
+        (ino, d.get("exporter_name", ""), d["size"]) for ino, d in acc.items() if "size" in d
+    ]
+
+
+def parse_bpf_iter(text: str) -> list[KernelBuffer]:
+    """Android's pinned dma-buf iterator: four lines per buffer
+    (inode, size, name — empty if none, exporter)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out = []
+    for i in range(0, len(lines) - 3, 4):
+        ino, size, name, exporter = lines[i : i + 4]
+        try:
+            out.append(KernelBuffer(int(ino), int(size), exporter or None, name or None))
+        except ValueError:
+            continue
+    return out
+
+
+def parse_heaps(text: str) -> list[str]:
+    """Names in ``/dev/dma_heap`` (one per line, as ``ls -1`` prints them)."""
+    return sorted({line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()})
+
+
+def parse_total_pools_kb(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+_MEMINFO_RE = re.compile(r"^\s*(DMA-BUF(?: Heaps)?(?: pool)?):\s*([\d,]+)K")
+_MAPPED_RE = re.compile(r"\(\s*([\d,]+)K mapped \+\s*([\d,]+)K unmapped\)")
+
+
+def parse_meminfo_dmabuf(text: str) -> dict[str, int]:
+    """``dumpsys meminfo`` DMA-BUF lines, in kB: keys ``dmabuf``,
+    ``dmabuf_mapped``, ``dmabuf_unmapped``, ``heaps``, ``heaps_pool``."""
+    keys = {"DMA-BUF": "dmabuf", "DMA-BUF Heaps": "heaps", "DMA-BUF Heaps pool": "heaps_pool"}
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        m = _MEMINFO_RE.match(line)
+        if not m:
+            continue
+        out[keys[m.group(1)]] = int(m.group(2).replace(",", ""))
+        if m.group(1) == "DMA-BUF":
+            mm = _MAPPED_RE.search(line)
+            if mm:
+                out["dmabuf_mapped"] = int(mm.group(1).replace(",", ""))
+                out["dmabuf_unmapped"] = int(mm.group(2).replace(",", ""))
+    return out

@@ -1,0 +1,58 @@
+"""dma-buf lines of ``/proc/PID/maps``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DMABUF_PATH_PREFIX = "/dmabuf"
+
+
+@dataclass
+class MapsEntry:
+    start: int
+    end: int
+    perms: str
+    offset: int
+    inode: int
+    name: str | None
+
+
+def _unescape(path: str) -> str:
+    # seq_file_path() escapes only newlines, as \012
+    return path.replace("\\012", "\n")
+
+
+def parse_maps_line(line: str) -> MapsEntry | None:
+    """Parse one maps line; None unless it maps a dma-buf."""
+    parts = line.split(None, 5)
+    if len(parts) < 6:
+        return None
+    path = parts[5]
+    if path.endswith("\n"):
+        path = path[:-1]
+    if not path.startswith(DMABUF_PATH_PREFIX):
+        return None
+    if path != DMABUF_PATH_PREFIX and not path.startswith("/dmabuf:"):
+        return None
+    try:
+        lo, _, hi = parts[0].partition("-")
+        start, end = int(lo, 16), int(hi, 16)
+        offset = int(parts[2], 16)
+        inode = int(parts[4])
+    except ValueError:
+        return None
+    name = _unescape(path[8:]) if path.startswith("/dmabuf:") else ""
+    return MapsEntry(start, end, parts[1], offset, inode, name or None)
+
+
+def parse_maps(text: str) -> list[MapsEntry]:
+    """All dma-buf mappings in a maps file (other lines are skipped cheaply)."""
+    if DMABUF_PATH_PREFIX not in text:
+        return []
+    out = []
+    for line in text.splitlines():
+        if DMABUF_PATH_PREFIX in line:
+            entry = parse_maps_line(line)
+            if entry is not None:
+                out.append(entry)
+    return out

@@ -1,0 +1,52 @@
+"""The raw text a backend fetches, before any parsing.
+
+Backends (local /proc, adb collector stream) only fill a :class:`RawScan`;
+:func:`dmabuf_top.assemble.assemble` turns it into a Snapshot with the shared
+parsers. Nothing here is interpreted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ProcText:
+    """What was read of one process that holds (or might hold) dma-bufs."""
+
+    pid: int
+    #: fd number -> readlink text, dma-buf fds only
+    links: dict[int, str] = field(default_factory=dict)
+    #: fd number -> fdinfo text, dma-buf fds only
+    fdinfo: dict[int, str] = field(default_factory=dict)
+    #: maps lines mentioning /dmabuf
+    maps: list[str] = field(default_factory=list)
+    #: fd number -> inode, for kernels whose fdinfo has no ``ino:`` line
+    fd_inodes: dict[int, int] = field(default_factory=dict)
+    comm: str | None = None
+    #: raw cmdline (NUL separated) decoded with surrogateescape/replace
+    cmdline: str | None = None
+    uid: int | None = None
+
+
+@dataclass
+class RawScan:
+    taken_at: str
+    kind: str = "local"
+    host: str = ""
+    kernel: str = ""
+    boot_id: str = ""
+    procs: list[ProcText] = field(default_factory=list)
+    #: pids whose fd dir or maps could not be read (permission)
+    unreadable: list[int] = field(default_factory=list)
+    bufinfo: str | None = None
+    #: (inode dir, exporter_name, size) from /sys/kernel/dmabuf/buffers
+    sysfs: list[tuple[str, str, str]] | None = None
+    bpf: str | None = None
+    heaps: str | None = None
+    total_pools_kb: str | None = None
+    meminfo: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: extra source fields (adb serial, model, ...)
+    source_extra: dict[str, str] = field(default_factory=dict)
+    privilege: str | None = None

@@ -1,0 +1,158 @@
+"""The three views (buffers, processes, exporters) as columns over the model.
+
+Shared by the headless tables (``--once``) and the TUI, so both sort and
+label the same way. A row is the model record itself; a column knows how to
+get a sortable value and how to format it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import accounting
+from .model import Buffer, Snapshot
+from .textsafe import printable
+from .units import human_bytes
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    value: Callable[[Any], Any]  # sortable value
+    #: text for a value; sizes honour ``raw_bytes``
+    kind: str = "text"  # text | int | bytes | percent
+    width: int = 8
+    #: sort descending on first press (numbers, like top)
+    descending: bool = False
+    #: one-letter sort key in the TUI
+    letter: str = ""
+
+    def format(self, row: Any, raw_bytes: bool = False) -> str:
+        v = self.value(row)
+        if v is None:
+            return "-"
+        if self.kind == "bytes":
+            return str(v) if raw_bytes else human_bytes(v)
+        if self.kind == "percent":
+            return f"{v:.1f}%"
+        if self.kind == "int":
+            return str(v)
+        return printable(str(v))
+
+
+@dataclass
+class BufferRow:
+    buf: Buffer
+    comms: list[str]
+
+    @property
+    def holders_text(self) -> str:
+        return ", ".join(
+            f"{c}({p})" for c, p in zip(self.comms, self.buf.pids, strict=False)
+        )
+
+
+@dataclass
+class ExporterRow:
+    stats: accounting.ExporterStats
+    share: float
+
+
+def _name_or_dash(b: BufferRow) -> str:
+    return b.buf.name if b.buf.name is not None else ""
+
+
+BUFFER_COLUMNS: list[Column] = [
+    Column("inode", "INODE", lambda r: r.buf.inode, "int", 8, False, "i"),
+    Column("exporter", "EXPORTER", lambda r: r.buf.exporter or "?", "text", 12, False, "e"),
+    Column("size", "SIZE", lambda r: r.buf.size, "bytes", 9, True, "s"),
+    Column("count", "REFS", lambda r: r.buf.count, "int", 5, True, "r"),
+    Column("procs", "PROCS", lambda r: len(r.buf.holders), "int", 5, True, "c"),
+    Column("name", "NAME", _name_or_dash, "text", 32, False, "n"),
+    Column("holders", "HOLDERS", lambda r: r.holders_text, "text", 40, False, "h"),
+]
+
+PROCESS_COLUMNS: list[Column] = [
+    Column("pid", "PID", lambda p: p.pid, "int", 7, False, "i"),
+    Column("comm", "COMM", lambda p: p.comm, "text", 16, False, "n"),
+    Column("buffers", "BUFS", lambda p: p.buffers, "int", 5, True, "b"),
+    Column("fds", "FDS", lambda p: p.fds, "int", 5, True, "f"),
+    Column("maps", "MAPS", lambda p: p.maps, "int", 5, True, "m"),
+    Column("rss", "RSS", lambda p: p.rss, "bytes", 9, True, "s"),
+    Column("pss", "PSS", lambda p: p.pss, "bytes", 9, True, "p"),
+    Column("cmdline", "CMDLINE", lambda p: p.cmdline, "text", 40, False, "c"),
+]
+
+EXPORTER_COLUMNS: list[Column] = [
+    Column("name", "EXPORTER", lambda e: e.stats.name, "text", 20, False, "n"),
+    Column("buffers", "BUFS", lambda e: e.stats.buffers, "int", 6, True, "b"),
+    Column("bytes", "BYTES", lambda e: e.stats.bytes, "bytes", 10, True, "s"),
+    Column("share", "SHARE", lambda e: e.share, "percent", 7, True, "h"),
+    Column("heap", "HEAP", lambda e: "heap" if e.stats.heap else "", "text", 5, False, ""),
+]
+
+VIEWS: dict[str, list[Column]] = {
+    "buffers": BUFFER_COLUMNS,
+    "processes": PROCESS_COLUMNS,
+    "exporters": EXPORTER_COLUMNS,
+}
+
+DEFAULT_SORT = {"buffers": "size", "processes": "rss", "exporters": "bytes"}
+
+
+class ViewError(ValueError):
+    """Unknown view or column; str() is one line for the user."""
+
+
+def column(view: str, key: str) -> Column:
+    cols = VIEWS.get(view)
+    if cols is None:
+        raise ViewError(f"unknown view '{view}' (choose from: {', '.join(VIEWS)})")
+    for c in cols:
+        if c.key == key.lower() or c.title.lower() == key.lower():
+            return c
+    raise ViewError(
+        f"unknown column '{key}' for view {view} (choose from: {', '.join(c.key for c in cols)})"
+    )
+
+
+def buffer_rows(snap: Snapshot) -> list[BufferRow]:
+    comm = {pid: p.comm for pid, p in snap.processes.items()}
+    return [BufferRow(b, [comm.get(p, "?") for p in b.pids]) for b in snap.buffers.values()]
+
+
+def exporter_rows(snap: Snapshot) -> list[ExporterRow]:
+    stats = accounting.exporter_stats(snap)
+    total = sum(e.bytes for e in stats) or 1
+    return [ExporterRow(e, 100.0 * e.bytes / total) for e in stats]
+
+
+def rows(snap: Snapshot, view: str) -> list[Any]:
+    if view == "buffers":
+        return buffer_rows(snap)
+    if view == "processes":
+        return accounting.process_stats(snap)
+    if view == "exporters":
+        return exporter_rows(snap)
+    raise ViewError(f"unknown view '{view}' (choose from: {', '.join(VIEWS)})")
+
+
+def sort_key(col: Column) -> Callable[[Any], Any]:
+    def key(row: Any) -> Any:
+        v = col.value(row)
+        if v is None:
+            return (0, 0) if col.kind != "text" else (0, "")
+        if col.kind == "text":
+            return (1, str(v).lower())
+        return (1, v)
+
+    return key
+
+
+def sort_rows(rows_: list[Any], col: Column, reverse: bool = False) -> list[Any]:
+    """Sort by ``col`` in its natural direction (numbers largest first);
+    ``reverse`` flips it."""
+    return sorted(rows_, key=sort_key(col), reverse=col.descending != reverse)
