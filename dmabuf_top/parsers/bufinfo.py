@@ -99,7 +99,7 @@ def parse_bufinfo(text: str) -> Bufinfo:
             name_open = False
             if in_devices:
                 cur.attachments.append(stripped)
-            elif "fence" in stripped:
+            elif stripped:
                 cur.fences.append(stripped)
             continue
         if cur is not None and name_open:
