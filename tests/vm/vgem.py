@@ -1,0 +1,142 @@
+"""Minimal vgem/DRM + dma-buf ioctls in pure Python (fcntl.ioctl + struct + ctypes).
+
+Used by scenario.py inside the test VM (root, vgem loaded).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import mmap
+import os
+import struct
+from pathlib import Path
+
+DRM_IOCTL_VERSION = 0xC0406400
+DRM_IOCTL_GEM_CLOSE = 0x40086409
+DRM_IOCTL_PRIME_HANDLE_TO_FD = 0xC00C642D
+DRM_IOCTL_PRIME_FD_TO_HANDLE = 0xC00C642E
+DRM_IOCTL_MODE_CREATE_DUMB = 0xC02064B2
+DMA_BUF_SET_NAME = 0x40086201
+DRM_CLOEXEC_RDWR = os.O_CLOEXEC | os.O_RDWR  # 0x80002
+DMA_BUF_NAME_MAX = 31  # DMA_BUF_NAME_LEN (32) minus the NUL
+PAGE = mmap.PAGESIZE
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = (
+    ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long
+)  # fmt: skip
+_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong,
+                        ctypes.c_ulong)  # fmt: skip
+PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
+
+
+def driver_name(card_fd: int) -> str:
+    """DRM_IOCTL_VERSION: the driver name of an open DRM device."""
+    name = ctypes.create_string_buffer(64)
+    # struct drm_version: 3 x int, pad, then (size_t len, char *ptr) x 3 (name, date, desc)
+    arg = bytearray(struct.pack("iii4xQQQQQQ", 0, 0, 0, 64, ctypes.addressof(name), 0, 0, 0, 0))
+    fcntl.ioctl(card_fd, DRM_IOCTL_VERSION, arg)
+    return name.value.decode()
+
+
+def find_card(driver: str = "vgem") -> str:
+    """Path of the /dev/dri/cardN node driven by `driver`."""
+    for card in sorted(Path("/sys/class/drm").glob("card[0-9]*")):
+        if "-" in card.name:  # connectors: card0-HDMI-A-1
+            continue
+        drv = card / "device" / "driver"
+        if drv.exists() and os.path.basename(os.readlink(drv)) == driver:
+            return f"/dev/dri/{card.name}"
+    for dev in sorted(Path("/dev/dri").glob("card*")):
+        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            if driver_name(fd) == driver:
+                return str(dev)
+        finally:
+            os.close(fd)
+    raise FileNotFoundError(f"no DRM card with driver {driver!r} (is the module loaded?)")
+
+
+class Card:
+    """An open vgem card that makes dma-bufs."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or find_card()
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+
+    def create_handle(self, size: int) -> int:
+        """A dumb GEM buffer of at least `size` bytes (rounded up to pages)."""
+        width = 1024  # bpp 8: pitch 1024 bytes
+        height = -(-max(size, PAGE) // width)
+        arg = bytearray(struct.pack("IIIIIIQ", height, width, 8, 0, 0, 0, 0))
+        fcntl.ioctl(self.fd, DRM_IOCTL_MODE_CREATE_DUMB, arg)
+        return struct.unpack("IIIIIIQ", arg)[4]
+
+    def export(self, handle: int) -> int:
+        arg = bytearray(struct.pack("IIi", handle, DRM_CLOEXEC_RDWR, -1))
+        fcntl.ioctl(self.fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, arg)
+        return struct.unpack("IIi", arg)[2]
+
+    def import_fd(self, dmabuf_fd: int) -> int:
+        arg = bytearray(struct.pack("IIi", 0, 0, dmabuf_fd))
+        fcntl.ioctl(self.fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, arg)
+        return struct.unpack("IIi", arg)[0]
+
+    def gem_close(self, handle: int) -> None:
+        fcntl.ioctl(self.fd, DRM_IOCTL_GEM_CLOSE, struct.pack("II", handle, 0))
+
+    def dmabuf(self, size: int, name: bytes | str | None = None) -> int:
+        """A new dma-buf fd (its GEM handle closed: count = fds + mappings)."""
+        handle = self.create_handle(size)
+        try:
+            fd = self.export(handle)
+        finally:
+            self.gem_close(handle)
+        if name is not None:
+            set_name(fd, name)
+        return fd
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def set_name(fd: int, name: bytes | str) -> None:
+    raw = name.encode() if isinstance(name, str) else name
+    if len(raw) > DMA_BUF_NAME_MAX or b"\0" in raw:
+        raise ValueError(f"bad dma-buf name {raw!r}")
+    buf = ctypes.create_string_buffer(raw)
+    # the argument is the string's address itself (fcntl.ioctl only takes a C int)
+    if _libc.ioctl(fd, ctypes.c_ulong(DMA_BUF_SET_NAME), buf) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"DMA_BUF_SET_NAME: {os.strerror(err)}")
+
+
+def size_of(fd: int) -> int:
+    return os.lseek(fd, 0, os.SEEK_END)
+
+
+def inode_of(fd: int) -> int:
+    return os.fstat(fd).st_ino
+
+
+def map_shared(fd: int, length: int) -> tuple[int, int]:
+    """mmap(PROT_READ|PROT_WRITE, MAP_SHARED) a dma-buf; returns (start, end); never unmapped."""
+    length = -(-length // PAGE) * PAGE
+    addr = _libc.mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mmap dma-buf: {os.strerror(err)}")
+    return addr, addr + length
+
+
+def set_comm(name: bytes | str) -> None:
+    raw = name.encode() if isinstance(name, str) else name
+    buf = ctypes.create_string_buffer(raw[:15])
+    _libc.prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
+
+
+def die_with_parent(sig: int) -> None:
+    _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_void_p(sig), 0, 0, 0)
