@@ -109,6 +109,10 @@ class VM:
         self.memory = memory
         self.smp = smp
         self.hostfwd = [self._fwd(f) for f in hostfwd]
+        # guest TCP port -> host port on 127.0.0.1, for the plain "H:G" forwards
+        self.ports: dict[int, int] = {
+            int(f[1]): int(f[0]) for f in hostfwd if not isinstance(f, str)
+        }
         self.python = python or sys.executable
         self.boot_timeout = boot_timeout
         self.tmpfs_size = tmpfs_size

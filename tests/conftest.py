@@ -1,0 +1,73 @@
+"""Shared fixtures: the real-kernel VM (tests/vm), booted once per test session.
+
+* `vm` (session): a booted `tests/vm/vm.py:VM`.  Tests using it get the `vm` marker.
+  Outside CI it skips with the reason when the VM cannot boot; with CI set it fails.
+  Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
+* `scenario` (function): tests/vm/scenario.py running in the guest (`.record` is its
+  ground truth); stopped after the test, which must leave no dma-buf behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+VM_DIR = Path(__file__).resolve().parent / "vm"
+if str(VM_DIR) not in sys.path:
+    sys.path.insert(0, str(VM_DIR))
+
+FORWARDED_GUEST_PORTS = (5555, 8000)
+_boot_report: list[str] = []
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"vm", "scenario"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.vm)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in _boot_report:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def vm() -> Iterator:
+    import vm as vmlib
+
+    try:
+        fwd = [(vmlib.free_port(), g) for g in FORWARDED_GUEST_PORTS]
+        machine = vmlib.VM(hostfwd=fwd).start()
+    except (vmlib.VMError, vmlib.VMAssetError, OSError) as e:
+        msg = f"the real-kernel test VM cannot boot: {e}"
+        if in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    _boot_report.append(
+        f"test VM: Linux {machine.kernel_release} booted in {machine.boot_time:.1f}s"
+    )
+    try:
+        yield machine
+    finally:
+        machine.close()
+
+
+@pytest.fixture
+def scenario(vm) -> Iterator:
+    from guest import BUFINFO, start_scenario
+
+    run = start_scenario(vm)
+    try:
+        yield run
+    finally:
+        run.stop()
+    tail = vm.read_file(BUFINFO).decode(errors="replace").rstrip().rsplit("\n", 1)[-1]
+    assert tail == "Total 0 objects, 0 bytes", f"dma-bufs left behind in the VM: {tail}"
