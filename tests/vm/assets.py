@@ -363,3 +363,19 @@ def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
         c.file(f"modules/{i:02d}-{name}.ko", _read_module(moddir / rel))
     dest.write_bytes(gzip.compress(c.finish(), compresslevel=6, mtime=0))
     return names
+
+
+def main() -> None:
+    """`python tests/vm/assets.py [CACHE_DIR]`: build/refresh the cache, print a summary."""
+    import sys
+
+    a = ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    print(f"kernel {a.kernel_version} ({a.package} {a.package_version})")
+    print(f"boot image {a.kernel}, initramfs {a.initramfs}")
+    print(f"modules: {' '.join(a.modules)}")
+    for opt in ("DMA_SHARED_BUFFER", "DEBUG_FS", "DMABUF_SYSFS_STATS", "DMABUF_HEAPS"):
+        print(f"CONFIG_{opt}={a.kconfig(opt) or 'not set'}")
+
+
+if __name__ == "__main__":
+    main()
