@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -44,25 +45,74 @@ _Dumper2.add_representer(HexInt, _represent_hex)
 # ---------------------------------------------------------------- to dict
 
 
+def buffer_to_dict(b: Buffer, comm: dict[int, str]) -> dict[str, Any]:
+    """One entry of ``buffers:`` (``comm`` maps pid -> comm for the holders)."""
+    return {
+        "inode": b.inode,
+        "exporter": b.exporter,
+        "name": b.name,
+        "size": b.size,
+        "count": b.count,
+        "heap": b.heap,
+        "flags": b.flags,
+        "mode": b.mode,
+        "sources": list(b.sources),
+        "attachments": list(b.attachments),
+        "fences": list(b.fences),
+        "holders": [
+            {
+                "pid": h.pid,
+                "comm": comm.get(h.pid, ""),
+                "fds": list(h.fds),
+                "maps": [
+                    {
+                        "start": HexInt(m.start),
+                        "end": HexInt(m.end),
+                        "perms": m.perms,
+                        "offset": HexInt(m.offset),
+                    }
+                    for m in h.maps
+                ],
+            }
+            for h in b.holders
+        ],
+    }
+
+
+def source_to_dict(source: Source) -> dict[str, Any]:
+    src: dict[str, Any] = {
+        "kind": source.kind,
+        "host": source.host,
+        "kernel": source.kernel,
+        "privilege": source.privilege,
+    }
+    for key in ("serial", "model", "android", "build_type"):
+        val = getattr(source, key)
+        if val is not None:
+            src[key] = val
+    return src
+
+
+def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
+    return {
+        "sources": list(k.sources),
+        "total_bytes": k.total_bytes,
+        "bufinfo_objects": k.bufinfo_objects,
+        "bufinfo_bytes": k.bufinfo_bytes,
+        "heaps": list(k.heaps),
+        "total_pools_kb": k.total_pools_kb,
+        "meminfo_kb": dict(k.meminfo_kb),
+    }
+
+
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     procs = accounting.process_stats(snap)
     tot = accounting.totals(snap, procs)
     comm = {pid: p.comm for pid, p in snap.processes.items()}
-    src: dict[str, Any] = {
-        "kind": snap.source.kind,
-        "host": snap.source.host,
-        "kernel": snap.source.kernel,
-        "privilege": snap.source.privilege,
-    }
-    for key in ("serial", "model", "android", "build_type"):
-        val = getattr(snap.source, key)
-        if val is not None:
-            src[key] = val
-    k = snap.kernel
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "taken_at": snap.taken_at,
-        "source": src,
+        "source": source_to_dict(snap.source),
         "boot_id": snap.boot_id,
         "totals": {
             "buffers": tot.buffers,
@@ -73,48 +123,8 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             "userspace_pss": tot.userspace_pss,
             "kernel_wide": tot.kernel_wide,
         },
-        "kernel": {
-            "sources": list(k.sources),
-            "total_bytes": k.total_bytes,
-            "bufinfo_objects": k.bufinfo_objects,
-            "bufinfo_bytes": k.bufinfo_bytes,
-            "heaps": list(k.heaps),
-            "total_pools_kb": k.total_pools_kb,
-            "meminfo_kb": dict(k.meminfo_kb),
-        },
-        "buffers": [
-            {
-                "inode": b.inode,
-                "exporter": b.exporter,
-                "name": b.name,
-                "size": b.size,
-                "count": b.count,
-                "heap": b.heap,
-                "flags": b.flags,
-                "mode": b.mode,
-                "sources": list(b.sources),
-                "attachments": list(b.attachments),
-                "fences": list(b.fences),
-                "holders": [
-                    {
-                        "pid": h.pid,
-                        "comm": comm.get(h.pid, ""),
-                        "fds": list(h.fds),
-                        "maps": [
-                            {
-                                "start": HexInt(m.start),
-                                "end": HexInt(m.end),
-                                "perms": m.perms,
-                                "offset": HexInt(m.offset),
-                            }
-                            for m in h.maps
-                        ],
-                    }
-                    for h in b.holders
-                ],
-            }
-            for b in snap.sorted_buffers()
-        ],
+        "kernel": kernel_to_dict(snap.kernel),
+        "buffers": [buffer_to_dict(b, comm) for b in snap.sorted_buffers()],
         "processes": [
             {
                 "pid": p.pid,
@@ -140,15 +150,21 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     return doc
 
 
-def dump_snapshot(snap: Snapshot) -> str:
+def dump_yaml(obj: Any, flow_leaves: bool = False) -> str:
+    """YAML text in the snapshot style (block style, keys in order, 0x
+    addresses); ``flow_leaves`` writes innermost mappings and lists on one line."""
     return yaml.dump(
-        snapshot_to_dict(snap),
+        obj,
         Dumper=_Dumper2,
         sort_keys=False,
         allow_unicode=True,
-        default_flow_style=False,
+        default_flow_style=None if flow_leaves else False,
         width=1 << 16,
     )
+
+
+def dump_snapshot(snap: Snapshot) -> str:
+    return dump_yaml(snapshot_to_dict(snap))
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -210,6 +226,95 @@ def _str_list(val: Any, where: str) -> list[str]:
     return list(val)
 
 
+def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Buffer:
+    """One entry of ``buffers:``; holder comms are added to ``comms`` (pid -> comm)."""
+    if not isinstance(bd, dict):
+        raise SnapshotError(f"{w}: expected a mapping")
+    inode = _req(bd, "inode", int, w)
+    holders = []
+    for j, hd in enumerate(_opt(bd, "holders", list, w) or []):
+        hw = f"{w}.holders[{j}]"
+        if not isinstance(hd, dict):
+            raise SnapshotError(f"{hw}: expected a mapping")
+        pid = _req(hd, "pid", int, hw)
+        if comms is not None and isinstance(hd.get("comm"), str):
+            comms.setdefault(pid, hd["comm"])
+        fds = _opt(hd, "fds", list, hw) or []
+        if not all(isinstance(x, int) for x in fds):
+            raise SnapshotError(f"{hw}: fds must be integers")
+        maps = []
+        for md in _opt(hd, "maps", list, hw) or []:
+            if not isinstance(md, dict):
+                raise SnapshotError(f"{hw}: maps entries must be mappings")
+            maps.append(
+                MapRange(
+                    start=_req(md, "start", int, hw),
+                    end=_req(md, "end", int, hw),
+                    perms=str(md.get("perms", "")),
+                    offset=_opt(md, "offset", int, hw) or 0,
+                )
+            )
+        holders.append(Holder(pid=pid, fds=list(fds), maps=maps))
+    name = bd.get("name")
+    if name is not None and not isinstance(name, str):
+        name = str(name)
+    exporter = bd.get("exporter")
+    if exporter is not None and not isinstance(exporter, str):
+        exporter = str(exporter)
+    return Buffer(
+        inode=inode,
+        size=_req(bd, "size", int, w),
+        exporter=exporter,
+        name=name,
+        count=_opt(bd, "count", int, w),
+        attachments=_str_list(bd.get("attachments"), f"{w}.attachments"),
+        fences=_str_list(bd.get("fences"), f"{w}.fences"),
+        holders=holders,
+        sources=_str_list(bd.get("sources"), f"{w}.sources"),
+        flags=_opt(bd, "flags", int, w),
+        mode=_opt(bd, "mode", int, w),
+        heap=bool(bd.get("heap", False)),
+    )
+
+
+def process_from_dict(pd: Any, w: str) -> Process:
+    """One entry of ``processes:`` (the derived Rss/Pss columns are ignored)."""
+    if not isinstance(pd, dict):
+        raise SnapshotError(f"{w}: expected a mapping")
+    pid = _req(pd, "pid", int, w)
+    return Process(
+        pid=pid,
+        comm=str(pd.get("comm") or ""),
+        cmdline=str(pd.get("cmdline") or ""),
+        uid=_opt(pd, "uid", int, w),
+    )
+
+
+def source_from_dict(src: dict[str, Any]) -> Source:
+    return Source(
+        kind=str(src.get("kind", "file")),
+        host=str(src.get("host", "") or ""),
+        kernel=str(src.get("kernel", "") or ""),
+        serial=src.get("serial"),
+        model=src.get("model"),
+        android=src.get("android"),
+        build_type=src.get("build_type"),
+        privilege=str(src.get("privilege", "root")),
+    )
+
+
+def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
+    return KernelInfo(
+        sources=_str_list(kd.get("sources"), f"{where}: kernel.sources"),
+        total_bytes=_opt(kd, "total_bytes", int, f"{where}: kernel"),
+        bufinfo_objects=_opt(kd, "bufinfo_objects", int, f"{where}: kernel"),
+        bufinfo_bytes=_opt(kd, "bufinfo_bytes", int, f"{where}: kernel"),
+        heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
+        total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
+        meminfo_kb=dict(_opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}),
+    )
+
+
 def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
     if not isinstance(doc, dict):
         raise SnapshotError(f"{where}: not a dmabuf-top snapshot (expected a mapping)")
@@ -220,90 +325,19 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
     if not isinstance(taken_at, str):
         taken_at = str(taken_at) if taken_at is not None else ""
     src = _opt(doc, "source", dict, where) or {}
-    source = Source(
-        kind=str(src.get("kind", "file")),
-        host=str(src.get("host", "") or ""),
-        kernel=str(src.get("kernel", "") or ""),
-        serial=src.get("serial"),
-        model=src.get("model"),
-        android=src.get("android"),
-        build_type=src.get("build_type"),
-        privilege=str(src.get("privilege", "root")),
-    )
+    source = source_from_dict(src)
     kd = _opt(doc, "kernel", dict, where) or {}
-    kernel = KernelInfo(
-        sources=_str_list(kd.get("sources"), f"{where}: kernel.sources"),
-        total_bytes=_opt(kd, "total_bytes", int, f"{where}: kernel"),
-        bufinfo_objects=_opt(kd, "bufinfo_objects", int, f"{where}: kernel"),
-        bufinfo_bytes=_opt(kd, "bufinfo_bytes", int, f"{where}: kernel"),
-        heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
-        total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
-        meminfo_kb=dict(_opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}),
-    )
+    kernel = kernel_from_dict(kd, where)
     buffers: dict[int, Buffer] = {}
     comms: dict[int, str] = {}
     raw_bufs = _opt(doc, "buffers", list, where) or []
     for i, bd in enumerate(raw_bufs):
-        w = f"{where}: buffers[{i}]"
-        if not isinstance(bd, dict):
-            raise SnapshotError(f"{w}: expected a mapping")
-        inode = _req(bd, "inode", int, w)
-        holders = []
-        for j, hd in enumerate(_opt(bd, "holders", list, w) or []):
-            hw = f"{w}.holders[{j}]"
-            if not isinstance(hd, dict):
-                raise SnapshotError(f"{hw}: expected a mapping")
-            pid = _req(hd, "pid", int, hw)
-            if isinstance(hd.get("comm"), str):
-                comms.setdefault(pid, hd["comm"])
-            fds = _opt(hd, "fds", list, hw) or []
-            if not all(isinstance(x, int) for x in fds):
-                raise SnapshotError(f"{hw}: fds must be integers")
-            maps = []
-            for md in _opt(hd, "maps", list, hw) or []:
-                if not isinstance(md, dict):
-                    raise SnapshotError(f"{hw}: maps entries must be mappings")
-                maps.append(
-                    MapRange(
-                        start=_req(md, "start", int, hw),
-                        end=_req(md, "end", int, hw),
-                        perms=str(md.get("perms", "")),
-                        offset=_opt(md, "offset", int, hw) or 0,
-                    )
-                )
-            holders.append(Holder(pid=pid, fds=list(fds), maps=maps))
-        name = bd.get("name")
-        if name is not None and not isinstance(name, str):
-            name = str(name)
-        exporter = bd.get("exporter")
-        if exporter is not None and not isinstance(exporter, str):
-            exporter = str(exporter)
-        buffers[inode] = Buffer(
-            inode=inode,
-            size=_req(bd, "size", int, w),
-            exporter=exporter,
-            name=name,
-            count=_opt(bd, "count", int, w),
-            attachments=_str_list(bd.get("attachments"), f"{w}.attachments"),
-            fences=_str_list(bd.get("fences"), f"{w}.fences"),
-            holders=holders,
-            sources=_str_list(bd.get("sources"), f"{w}.sources"),
-            flags=_opt(bd, "flags", int, w),
-            mode=_opt(bd, "mode", int, w),
-            heap=bool(bd.get("heap", False)),
-        )
+        buf = buffer_from_dict(bd, f"{where}: buffers[{i}]", comms)
+        buffers[buf.inode] = buf
     processes: dict[int, Process] = {}
     for i, pd in enumerate(_opt(doc, "processes", list, where) or []):
-        w = f"{where}: processes[{i}]"
-        if not isinstance(pd, dict):
-            raise SnapshotError(f"{w}: expected a mapping")
-        pid = _req(pd, "pid", int, w)
-        processes[pid] = Process(
-            pid=pid,
-            comm=str(pd.get("comm") or ""),
-            cmdline=str(pd.get("cmdline") or ""),
-            uid=_opt(pd, "uid", int, w),
-        )
+        proc = process_from_dict(pd, f"{where}: processes[{i}]")
+        processes[proc.pid] = proc
     for b in buffers.values():
         for h in b.holders:
             if h.pid not in processes:
@@ -322,17 +356,34 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
     )
 
 
+def gunzip_complete(data: bytes, where: str = "file") -> bytes:
+    """Decompress concatenated gzip members (a recording writes one per sample).
+    A member cut short by a killed writer is dropped with everything after it;
+    raises SnapshotError when not even one member is complete."""
+    out = []
+    rest = data
+    while rest:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            chunk = d.decompress(rest)
+        except zlib.error:
+            if not out:
+                raise SnapshotError(f"{where}: not a gzip file") from None
+            break
+        if not d.eof:
+            break  # truncated member: an incomplete sample
+        out.append(chunk)
+        rest = d.unused_data
+    if not out and data:
+        raise SnapshotError(f"{where}: truncated gzip file, no complete document in it")
+    return b"".join(out)
+
+
 def _read_text(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     try:
         if p.suffix == ".gz":
-            import gzip
-
-            with gzip.open(p, "rt", encoding="utf-8", errors="surrogateescape") as f:
-                try:
-                    return f.read()
-                except EOFError:  # a recorder killed mid-write: keep what is complete
-                    return ""
+            return gunzip_complete(p.read_bytes(), str(path)).decode("utf-8", "surrogateescape")
         return p.read_text(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such file") from None
@@ -342,24 +393,47 @@ def _read_text(path: str | os.PathLike[str]) -> str:
         raise SnapshotError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-def loads_snapshots(text: str, where: str = "snapshot", tolerate_tail: bool = True) -> list[
-    Snapshot
-]:
-    """Parse one or more YAML documents. With ``tolerate_tail``, a broken last
-    document (a recording cut mid-write) is dropped when earlier ones parsed."""
+def _documents_after(text: str, err: yaml.YAMLError) -> bool:
+    """Whether a document starts after the place a YAML error was found (then
+    the broken document is not the last one: not a cut tail but damage)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is None:
+        return False
+    idx = max(0, mark.index - 1)
+    return text.find("\n---", idx) != -1
+
+
+def loads_snapshots(
+    text: str, where: str = "snapshot", tolerate_tail: bool = True
+) -> list[Snapshot]:
+    """Parse one or more YAML documents: a snapshot, several, or a recording
+    (see :mod:`dmabuf_top.record_format`). With ``tolerate_tail``, a broken or
+    incomplete last document (a recording cut mid-write) is dropped when
+    earlier ones parsed."""
+    from . import record_format
+
+    if tolerate_tail and record_format.looks_like_recording(text):
+        # A recorder killed mid-write leaves a cut document after the last
+        # complete one; YAML would glue its first bytes onto that one.
+        end = record_format.complete_length(text)
+        if end is None:
+            raise SnapshotError(f"{where}: no complete sample in the recording")
+        text = text[:end]
     docs: list[Any] = []
     try:
         for doc in yaml.load_all(text, Loader=_Loader):
             if doc is not None:
                 docs.append(doc)
     except yaml.YAMLError as e:
-        if not (tolerate_tail and docs):
+        if not (tolerate_tail and docs) or _documents_after(text, e):
             mark = getattr(e, "problem_mark", None)
             at = f" (line {mark.line + 1})" if mark is not None else ""
             problem = getattr(e, "problem", None) or "invalid YAML"
             raise SnapshotError(f"{where}: invalid YAML{at}: {problem}") from None
     if not docs:
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
+    if any(record_format.is_record_doc(d) for d in docs):
+        return record_format.replay(docs, where, tolerate_tail)
     out = []
     for i, doc in enumerate(docs):
         w = where if len(docs) == 1 else f"{where} (document {i + 1})"
