@@ -1,0 +1,175 @@
+"""Colour themes as files: YAML documents mapping to ``textual.theme.Theme``.
+
+Themes come from, in order (a later file with the same name wins):
+
+1. the package's own ``themes/`` (``dmabuf_top/themes`` in a wheel; the
+   repository's top-level ``themes/`` in an editable install);
+2. the user's ``$XDG_CONFIG_HOME/dmabuf-top/themes/`` (default
+   ``~/.config/dmabuf-top/themes/``).
+
+A file holds the :class:`~textual.theme.Theme` fields (``name``, ``primary``,
+``background``, ``dark``...) and ``variables``, a mapping of CSS variable
+names to values. A broken file never stops the app: it is skipped and
+reported (:attr:`ThemeSet.errors`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+
+import dmabuf_top
+
+DEFAULT_THEME = "dmabuf-dark"
+
+_COLOR_FIELDS = (
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+)
+_FIELDS = {f.name for f in dataclasses.fields(Theme)}
+
+
+class ThemeError(ValueError):
+    """A theme file that cannot be used; str() is one line naming the file."""
+
+
+@dataclass
+class ThemeSet:
+    """Every theme found, by name (in load order), and the files that failed."""
+
+    themes: dict[str, Theme] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    #: where each theme came from
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.themes)
+
+
+def bundled_theme_dir() -> Path:
+    """The themes shipped with the package (wheel), else the repository's."""
+    packaged = Path(dmabuf_top.__file__).resolve().parent / "themes"
+    if packaged.is_dir():
+        return packaged
+    return Path(dmabuf_top.__file__).resolve().parent.parent / "themes"
+
+
+def user_theme_dir(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "dmabuf-top" / "themes"
+
+
+def _check_color(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise ThemeError(f"{where}: '{key}' must be a colour string, not {type(value).__name__}")
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        raise ThemeError(f"{where}: '{key}' is not a colour: {value!r}") from None
+    return value
+
+
+def theme_from_dict(doc: Any, where: str = "theme") -> Theme:
+    """A :class:`Theme` from a parsed YAML document; :class:`ThemeError` if invalid."""
+    if not isinstance(doc, dict):
+        raise ThemeError(f"{where}: expected a mapping of theme fields")
+    unknown = sorted(str(k) for k in doc if k not in _FIELDS)
+    if unknown:
+        raise ThemeError(
+            f"{where}: unknown key {unknown[0]!r} (theme fields: {', '.join(sorted(_FIELDS))})"
+        )
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
+        raise ThemeError(f"{where}: 'name' must be a non-empty word")
+    if "primary" not in doc:
+        raise ThemeError(f"{where}: missing key 'primary'")
+    kwargs: dict[str, Any] = {"name": name}
+    for key in _COLOR_FIELDS:
+        if doc.get(key) is not None:
+            kwargs[key] = _check_color(doc[key], key, where)
+    for key in ("dark", "ansi"):
+        if key in doc:
+            if not isinstance(doc[key], bool):
+                raise ThemeError(f"{where}: '{key}' must be true or false")
+            kwargs[key] = doc[key]
+    for key in ("luminosity_spread", "text_alpha"):
+        if key in doc:
+            val = doc[key]
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not 0 <= val <= 1:
+                raise ThemeError(f"{where}: '{key}' must be a number from 0 to 1")
+            kwargs[key] = float(val)
+    variables = doc.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise ThemeError(f"{where}: 'variables' must be a mapping")
+    clean: dict[str, str] = {}
+    for k, v in variables.items():
+        if not isinstance(k, str) or not k or not all(c.isalnum() or c == "-" for c in k):
+            raise ThemeError(f"{where}: bad variable name {k!r}")
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ThemeError(f"{where}: variable {k!r} must be a string")
+        clean[k] = str(v)
+    kwargs["variables"] = clean
+    return Theme(**kwargs)
+
+
+def load_theme_file(path: str | os.PathLike[str]) -> Theme:
+    """Read one theme file; :class:`ThemeError` (one line) when it is unusable."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ThemeError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ThemeError(f"{p}: invalid YAML{at}") from None
+    return theme_from_dict(doc, str(p))
+
+
+def _theme_files(directory: Path) -> list[Path]:
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return []
+    return [e for e in entries if e.suffix in (".yaml", ".yml") and e.is_file()]
+
+
+def load_themes(
+    dirs: list[Path] | None = None, environ: dict[str, str] | None = None
+) -> ThemeSet:
+    """Every theme in the bundled and user directories (or ``dirs``)."""
+    if dirs is None:
+        dirs = [bundled_theme_dir(), user_theme_dir(environ)]
+    out = ThemeSet()
+    for d in dirs:
+        for path in _theme_files(d):
+            try:
+                theme = load_theme_file(path)
+            except ThemeError as e:
+                out.errors.append(str(e))
+                continue
+            out.themes.pop(theme.name, None)  # a user file overrides, keeps its place last
+            out.themes[theme.name] = theme
+            out.paths[theme.name] = path
+    return out

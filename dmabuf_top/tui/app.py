@@ -1,0 +1,361 @@
+"""The dmabuf-top TUI: a top for dma-bufs.
+
+Collection runs in a thread worker (``collect()`` then row preparation), one
+at a time: the timer skips a tick while a scan is in flight, so refreshes never
+overlap. The UI thread only applies prepared rows to the tables by diff.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.timer import Timer
+
+from ..backends.base import Backend
+from ..snapshot_io import SnapshotError
+from ..themes import DEFAULT_THEME, ThemeSet, load_themes
+from .export import export_snapshot
+from .history import BufferLife, History
+from .keys import GLOBAL_KEYS
+from .rows import VIEW_NAMES, VIEW_TITLES, Prepared, prepare, record
+from .screens.detail import BufferScreen, ProcessScreen
+from .screens.export import ExportDirScreen
+from .screens.help import HelpScreen
+from .screens.main import MainScreen
+from .widgets.diff_table import DiffTable
+from .widgets.header import HeaderState, SummaryHeader
+
+#: refresh intervals that + and - step through (seconds)
+INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+#: samples drawn in the header graph
+GRAPH_SAMPLES = 120
+
+
+def step_interval(delay: float, direction: int) -> float:
+    """The next interval up (``direction`` > 0) or down the ladder."""
+    if direction > 0:
+        return next((d for d in INTERVALS if d > delay + 1e-9), INTERVALS[-1])
+    return next((d for d in reversed(INTERVALS) if d < delay - 1e-9), INTERVALS[0])
+
+
+class DmabufTopApp(App[int]):
+    """The app. ``backend`` gives snapshots; see :func:`run_tui`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "dmabuf-top"
+    BINDINGS = [k.binding() for k in GLOBAL_KEYS if k.action != "command_palette"]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        delay: float = 2.0,
+        theme: str | None = None,
+        themes: ThemeSet | None = None,
+        export_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.delay = delay
+        self.themes = themes if themes is not None else load_themes()
+        self.start_theme = theme or DEFAULT_THEME
+        self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
+        self.history = History(prune=not self.is_recording)
+        self.prepared: Prepared | None = None
+        self.paused = False
+        self.failed = ""
+        self.show_graphs = True
+        self._collecting = False
+        self._pending_sample: int | None = None
+        self._timer: Timer | None = None
+        #: wall-clock seconds of the last few UI updates (for the benchmark)
+        self.apply_times: list[float] = []
+
+    # -- setup ------------------------------------------------------------
+    @property
+    def is_recording(self) -> bool:
+        return len(getattr(self.backend, "snapshots", ())) > 1
+
+    @property
+    def theme_cycle(self) -> list[str]:
+        names = list(self.themes.names)
+        if DEFAULT_THEME in names:
+            names.remove(DEFAULT_THEME)
+            names.insert(0, DEFAULT_THEME)
+        return names
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        v = self.current_theme.to_color_system().generate()
+        return {
+            "dmabuf-new": v["success-muted"],
+            "dmabuf-freed": v["text-disabled"],
+            "dmabuf-graph": v["primary"],
+            "dmabuf-warning": v["warning"],
+        }
+
+    def on_mount(self) -> None:
+        for theme in self.themes.themes.values():
+            self.register_theme(theme)
+        if self.start_theme in self.available_themes:
+            self.theme = self.start_theme
+        for err in self.themes.errors:
+            self.notify(err, title="theme file skipped", severity="warning", timeout=10)
+        self.push_screen(MainScreen())
+        self.start_collect()
+        if self.backend.live:
+            self._timer = self.set_interval(self.delay, self._tick)
+
+    # -- collection ---------------------------------------------------------
+    def _tick(self) -> None:
+        if not self.paused:
+            self.start_collect()
+
+    def start_collect(self, sample: int | None = None) -> bool:
+        """Start one scan unless one is running (then a sample step is queued)."""
+        if self._collecting:
+            if sample is not None:
+                self._pending_sample = sample
+            return False
+        self._collecting = True
+        self._collect(sample)
+        return True
+
+    @work(thread=True, exclusive=True, group="collect", exit_on_error=False)
+    def _collect(self, sample: int | None) -> None:
+        try:
+            prepared = self._prepare(sample)
+        except Exception as e:  # any backend failure: keep the last good data
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            self._call_ui(self._collect_failed, msg)
+            return
+        self._call_ui(self._apply, prepared)
+
+    def _call_ui(self, fn: Any, *args: Any) -> None:
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def _prepare(self, sample: int | None) -> Prepared:
+        """Collector thread: one snapshot, accounted, recorded, rows built."""
+        previous = self.prepared
+        if not self.is_recording:
+            snap = self.backend.collect()
+            return prepare(snap, self.history, previous)
+        snaps = self.backend.snapshots  # type: ignore[attr-defined]
+        index = self.backend.index if sample is None else sample  # type: ignore[attr-defined]
+        index = max(0, min(index, len(snaps) - 1))
+        self.backend.index = index  # type: ignore[attr-defined]
+        for j in range(self.history.samples, index):  # history in recording order
+            record(snaps[j], self.history)
+        snap = self.backend.collect()
+        if self.history.samples > index:
+            return prepare(snap, self.history, previous, sample=index)
+        return prepare(snap, self.history, previous)
+
+    def _apply(self, prepared: Prepared) -> None:
+        """UI thread: show a new snapshot."""
+        t0 = time.perf_counter()
+        self._collecting = False
+        self.prepared = prepared
+        self.failed = ""
+        self._data_changed()
+        self.apply_times.append(time.perf_counter() - t0)
+        del self.apply_times[:-50]
+        if self._pending_sample is not None:
+            sample, self._pending_sample = self._pending_sample, None
+            if sample != prepared.sample:
+                self.start_collect(sample)
+
+    def _collect_failed(self, message: str) -> None:
+        self._collecting = False
+        self.failed = message
+        self._data_changed()
+
+    def _data_changed(self) -> None:
+        screen = self.screen
+        for s in self.screen_stack:
+            if s is screen and hasattr(s, "data_changed"):
+                s.data_changed()
+
+    # -- shared queries for screens -----------------------------------------
+    def header_state(self) -> HeaderState:
+        prep = self.prepared
+        sample = ""
+        if self.is_recording and prep is not None:
+            n = len(self.backend.snapshots)  # type: ignore[attr-defined]
+            sample = f"sample {self.backend.index + 1}/{n}"  # type: ignore[attr-defined]
+        return HeaderState(
+            snap=prep.snap if prep else None,
+            totals=prep.totals if prep else None,
+            source=self.backend.describe() if prep else "",
+            live=self.backend.live,
+            paused=self.paused,
+            delay=self.delay,
+            sample=sample,
+            failed=self.failed,
+            loading=prep is None,
+        )
+
+    def update_header(self, header: SummaryHeader) -> None:
+        prep = self.prepared
+        graph = (
+            self.history.totals(upto=prep.sample, last=GRAPH_SAMPLES) if prep is not None else []
+        )
+        header.show(self.header_state(), graph)
+
+    def buffer_life(self, inode: int) -> BufferLife | None:
+        prep = self.prepared
+        return self.history.buffer_life(inode, prep.sample if prep else None)
+
+    def first_rss(self, pid: int) -> int | None:
+        with self.history.lock:
+            return self.history.first_rss(pid)
+
+    def open_buffer(self, inode: int) -> None:
+        self.push_screen(BufferScreen(inode))
+
+    def open_process(self, pid: int) -> None:
+        self.push_screen(ProcessScreen(pid))
+
+    # -- actions --------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.backend.live:
+            self.notify("paused" if self.paused else "resumed", timeout=2)
+        else:
+            self.notify("a file does not refresh; paused" if self.paused else "resumed",
+                        timeout=2)
+        self._data_changed()
+
+    def action_interval(self, direction: int) -> None:
+        self.delay = step_interval(self.delay, direction)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = self.set_interval(self.delay, self._tick)
+        self.notify(f"refresh every {self.delay:g}s", timeout=2)
+        self._data_changed()
+
+    def action_refresh_now(self) -> None:
+        self.start_collect()
+
+    def action_toggle_graphs(self) -> None:
+        self.show_graphs = not self.show_graphs
+        self.set_class(not self.show_graphs, "-no-graphs")
+
+    def action_next_theme(self) -> None:
+        names = self.theme_cycle
+        if not names:
+            return
+        i = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[i % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_export(self, directory: str | None = None) -> None:
+        prep = self.prepared
+        if prep is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        try:
+            path = export_snapshot(prep.snap, directory or self.export_dir)
+        except SnapshotError as e:
+            self.notify(str(e), title="export failed", severity="error", timeout=8)
+            return
+        self.notify(str(path), title="snapshot written", timeout=8)
+
+    def action_export_to(self) -> None:
+        def done(directory: str | None) -> None:
+            if directory:
+                self.action_export(directory)
+
+        self.push_screen(ExportDirScreen(str(self.export_dir)), done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "step_sample":
+            return self.is_recording
+        return True
+
+    def action_step_sample(self, step: int) -> None:
+        self._go_sample(self._shown_sample() + step)
+
+    def action_first_sample(self) -> None:
+        if self.is_recording:
+            self._go_sample(0)
+        else:
+            self._table_action("scroll_top")
+
+    def action_last_sample(self) -> None:
+        if self.is_recording:
+            self._go_sample(len(self.backend.snapshots) - 1)  # type: ignore[attr-defined]
+        else:
+            self._table_action("scroll_bottom")
+
+    def _shown_sample(self) -> int:
+        if self._pending_sample is not None:
+            return self._pending_sample
+        return int(getattr(self.backend, "index", 0))
+
+    def _go_sample(self, index: int) -> None:
+        n = len(self.backend.snapshots)  # type: ignore[attr-defined]
+        index = max(0, min(index, n - 1))
+        if index == self._shown_sample() and self.prepared is not None:
+            self.bell()
+            return
+        self.start_collect(index)
+
+    def _table_action(self, name: str) -> None:
+        focused = self.screen.focused
+        if isinstance(focused, DiffTable):
+            getattr(focused, f"action_{name}")()
+
+    # -- command palette ----------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Export snapshot", "Write the snapshot shown to a YAML file here", self.action_export
+        )
+        yield SystemCommand(
+            "Export snapshot to…", "Choose a directory for the YAML file", self.action_export_to
+        )
+        yield SystemCommand(
+            "Pause / resume", "Stop or restart refreshing", self.action_toggle_pause
+        )
+        yield SystemCommand("Toggle graphs", "Hide or show sparklines", self.action_toggle_graphs)
+        yield SystemCommand("Next dmabuf-top theme", "Cycle colour themes", self.action_next_theme)
+        if isinstance(screen, MainScreen):
+            for view in VIEW_NAMES:
+                yield SystemCommand(
+                    f"View: {VIEW_TITLES[view]}",
+                    f"Show the {view} table",
+                    lambda v=view: screen.action_view(v),
+                )
+
+
+def run_tui(
+    backend: Backend, delay: float = 2.0, theme: str | None = None
+) -> int:
+    """Run the app until the user quits; returns the exit code. An unknown
+    ``theme`` is a usage error (exit 2, one line)."""
+    from ..cli import UsageError
+
+    themes = load_themes()
+    if theme is not None:
+        from textual.theme import BUILTIN_THEMES
+
+        known = list(themes.names) + [n for n in BUILTIN_THEMES if n not in themes.names]
+        if theme not in known:
+            raise UsageError(f"unknown theme '{theme}' (choose from: {', '.join(known)})")
+    app = DmabufTopApp(backend, delay=delay, theme=theme, themes=themes)
+    result = app.run()
+    return 0 if result is None else int(result)

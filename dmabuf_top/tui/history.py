@@ -1,0 +1,159 @@
+"""What the session has seen over time: totals, and per buffer and process.
+
+Fed one snapshot per refresh (or per recording sample, in order) by the
+collector thread; read by the UI thread. Every public method takes the lock.
+Samples are numbered from 0; queries take the sample number being shown, so a
+recording can be stepped back and forth.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..accounting import ProcessStats, Totals
+from ..model import Snapshot
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds since the epoch of an ISO-8601 ``taken_at``; None if unparsable."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+@dataclass
+class Track:
+    """One buffer's life: change points ``(sample, size, holders)``; size 0 and
+    holders -1 mark the sample where it was gone."""
+
+    first: int
+    exporter: str | None
+    points: list[tuple[int, int, int]] = field(default_factory=list)
+    gone_at: int | None = None
+
+
+@dataclass(frozen=True)
+class BufferLife:
+    first_seen: str
+    last_changed: str
+    sizes: list[int]
+    holders: list[int]
+    gone_at: str | None
+
+
+class History:
+    """Sample times, total bytes per sample, buffer tracks, first Rss per pid."""
+
+    #: at most this many samples kept for graphs (the oldest are dropped)
+    MAX_GRAPH = 600
+
+    def __init__(self, prune: bool = True) -> None:
+        self.lock = threading.Lock()
+        #: drop tracks of buffers once they are gone (live); keep them (recording)
+        self.prune = prune
+        self._times: list[float | None] = []
+        self._labels: list[str] = []
+        self._totals: list[int] = []
+        self._tracks: dict[int, Track] = {}
+        self._first_rss: dict[int, tuple[str, int]] = {}
+
+    @property
+    def samples(self) -> int:
+        with self.lock:
+            return len(self._labels)
+
+    def add(self, snap: Snapshot, totals: Totals, procs: list[ProcessStats]) -> int:
+        """Record one snapshot; returns its sample number."""
+        with self.lock:
+            idx = len(self._labels)
+            self._labels.append(snap.taken_at)
+            self._times.append(parse_time(snap.taken_at))
+            self._totals.append(totals.bytes)
+            tracks = self._tracks
+            for inode, buf in snap.buffers.items():
+                nh = len(buf.holders)
+                tr = tracks.get(inode)
+                if tr is None or tr.gone_at is not None or tr.exporter != buf.exporter:
+                    tracks[inode] = Track(idx, buf.exporter, [(idx, buf.size, nh)])
+                    continue
+                last = tr.points[-1]
+                if last[1] != buf.size or last[2] != nh:
+                    tr.points.append((idx, buf.size, nh))
+            buffers = snap.buffers
+            for inode in [i for i, t in tracks.items() if i not in buffers]:
+                tr = tracks[inode]
+                if tr.gone_at is None:
+                    tr.gone_at = idx
+                    tr.points.append((idx, 0, -1))
+                elif self.prune:
+                    del tracks[inode]
+            for p in procs:
+                first = self._first_rss.get(p.pid)
+                if first is None or first[0] != p.comm:
+                    self._first_rss[p.pid] = (p.comm, p.rss)
+            if self.prune and len(self._first_rss) > 4 * max(len(procs), 256):
+                alive = {p.pid for p in procs}
+                self._first_rss = {k: v for k, v in self._first_rss.items() if k in alive}
+            return idx
+
+    # -- queries (UI thread) ---------------------------------------------
+    def totals(self, upto: int | None = None, last: int | None = None) -> list[int]:
+        """Total bytes per sample up to ``upto`` (inclusive), the last ``last``."""
+        with self.lock:
+            end = len(self._totals) if upto is None else upto + 1
+            start = 0 if last is None else max(0, end - last)
+            return self._totals[start:end]
+
+    def label(self, idx: int) -> str:
+        with self.lock:
+            return self._labels[idx] if 0 <= idx < len(self._labels) else ""
+
+    def first_seen_time(self, inode: int) -> float | None:
+        """Time of the sample where the buffer was first seen (collector thread)."""
+        tr = self._tracks.get(inode)
+        return None if tr is None else self._times[tr.first]
+
+    def first_rss(self, pid: int) -> int | None:
+        v = self._first_rss.get(pid)
+        return None if v is None else v[1]
+
+    def buffer_life(self, inode: int, at: int | None = None) -> BufferLife | None:
+        """First seen, last changed and the size / holder-count series of one
+        buffer, as of sample ``at`` (default: the latest)."""
+        with self.lock:
+            tr = self._tracks.get(inode)
+            if tr is None:
+                return None
+            end = len(self._labels) - 1 if at is None else at
+            if tr.first > end:
+                return None
+            pts = [p for p in tr.points if p[0] <= end]
+            start = max(tr.first, end - self.MAX_GRAPH + 1)
+            sizes: list[int] = []
+            holders: list[int] = []
+            j = 0
+            cur = pts[0]
+            for s in range(tr.first, end + 1):
+                while j + 1 < len(pts) and pts[j + 1][0] <= s:
+                    j += 1
+                    cur = pts[j]
+                if s >= start:
+                    sizes.append(cur[1])
+                    holders.append(max(cur[2], 0))
+            changed = pts[-1][0]
+            gone = tr.gone_at if tr.gone_at is not None and tr.gone_at <= end else None
+            return BufferLife(
+                first_seen=self._labels[tr.first],
+                last_changed=self._labels[changed],
+                sizes=sizes,
+                holders=holders,
+                gone_at=self._labels[gone] if gone is not None else None,
+            )

@@ -1,0 +1,242 @@
+"""Table rows for the three views, prepared off the UI thread.
+
+The columns are :mod:`dmabuf_top.views`' (so the TUI and ``--once`` label and
+sort alike) plus two that need the session's history: a buffer's AGE (time
+since first seen) and a process's ΔRSS (change since first seen). Each row
+carries its cells as plain strings, already made printable, so the UI thread
+only compares tuples and builds ``Text`` for what changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .. import accounting, views
+from ..accounting import ProcessStats, Totals
+from ..model import Snapshot
+from ..units import human_delta
+from .history import History, parse_time
+
+VIEW_NAMES = ("buffers", "processes", "exporters")
+VIEW_TITLES = {"buffers": "Buffers", "processes": "Processes", "exporters": "Exporters"}
+DEFAULT_SORT = dict(views.DEFAULT_SORT)
+
+
+def human_age(seconds: float | None) -> str:
+    """``12s``, ``4m05s``, ``3h02m``, ``2d04h``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+@dataclass(frozen=True)
+class TuiColumn(views.Column):
+    """A column that formats ages and signed byte changes too."""
+
+    def format(self, row: Any, raw_bytes: bool = False) -> str:
+        if self.kind == "age":
+            return human_age(self.value(row))
+        if self.kind == "delta":
+            v = self.value(row)
+            return "-" if v is None else human_delta(v)
+        return super().format(row, raw_bytes)
+
+
+@dataclass
+class BufferItem(views.BufferRow):
+    #: seconds since the buffer was first seen in this session
+    age: float | None = None
+
+
+@dataclass
+class ProcessItem(ProcessStats):
+    #: Rss change since the process was first seen in this session
+    delta: int | None = None
+
+
+AGE = TuiColumn("age", "AGE", lambda r: r.age, "age", 7, False, "a")
+DELTA = TuiColumn("delta", "ΔRSS", lambda p: p.delta, "delta", 9, True, "d")
+
+
+def _insert_before(cols: list[views.Column], key: str, col: views.Column) -> list[views.Column]:
+    out = list(cols)
+    idx = next((i for i, c in enumerate(out) if c.key == key), len(out))
+    out.insert(idx, col)
+    return out
+
+
+COLUMNS: dict[str, list[views.Column]] = {
+    "buffers": _insert_before(views.BUFFER_COLUMNS, "holders", AGE),
+    "processes": _insert_before(views.PROCESS_COLUMNS, "cmdline", DELTA),
+    "exporters": list(views.EXPORTER_COLUMNS),
+}
+
+#: the fields a filter looks at, per view
+_SEARCH: dict[str, tuple[str, ...]] = {
+    "buffers": ("inode", "exporter", "name", "holders"),
+    "processes": ("pid", "comm", "cmdline"),
+    "exporters": ("name",),
+}
+
+
+def column(view: str, key: str) -> views.Column:
+    for c in COLUMNS[view]:
+        if c.key == key:
+            return c
+    raise KeyError(f"{view}: no column {key!r}")
+
+
+def column_for_letter(view: str, letter: str) -> views.Column | None:
+    letter = letter.lower()
+    for c in COLUMNS[view]:
+        if c.letter and c.letter == letter:
+            return c
+    return None
+
+
+@dataclass(slots=True)
+class Row:
+    key: str
+    obj: Any
+    cells: tuple[str, ...]
+    #: lower-cased searchable fields
+    search: tuple[str, ...]
+    #: "new" (appeared this refresh), "freed" (gone: shown once more), or ""
+    mark: str = ""
+
+
+@dataclass
+class Prepared:
+    """One refresh, ready for the UI: the snapshot and its rows per view."""
+
+    snap: Snapshot
+    sample: int
+    totals: Totals
+    procs: list[ProcessStats]
+    rows: dict[str, list[Row]]
+    #: keys per view that appeared / vanished since the previous refresh shown
+    new: dict[str, set[str]]
+    freed: dict[str, set[str]]
+
+
+def _make_rows(view: str, items: list[Any], key_of: Any) -> list[Row]:
+    cols = COLUMNS[view]
+    search_idx = [i for i, c in enumerate(cols) if c.key in _SEARCH[view]]
+    out = []
+    for it in items:
+        cells = tuple(c.format(it) for c in cols)
+        out.append(Row(key_of(it), it, cells, tuple(cells[i].lower() for i in search_idx)))
+    return out
+
+
+def record(snap: Snapshot, history: History) -> int:
+    """Only add ``snap`` to ``history`` (a recording's earlier samples)."""
+    procs = accounting.process_stats(snap)
+    return history.add(snap, accounting.totals(snap, procs), procs)
+
+
+def prepare(
+    snap: Snapshot,
+    history: History,
+    previous: Prepared | None,
+    sample: int | None = None,
+) -> Prepared:
+    """Account ``snap``, record it in ``history`` (unless ``sample`` says it is
+    already there) and build the rows of every view, marking rows new or freed
+    against ``previous``. Runs on the collector thread."""
+    procs = accounting.process_stats(snap)
+    totals = accounting.totals(snap, procs)
+    if sample is None:
+        sample = history.add(snap, totals, procs)
+    now = parse_time(snap.taken_at)
+    comm = {pid: p.comm for pid, p in snap.processes.items()}
+    bitems = []
+    for b in snap.buffers.values():
+        first = history.first_seen_time(b.inode)
+        age = None if first is None or now is None else max(0.0, now - first)
+        bitems.append(BufferItem(b, [comm.get(p, "?") for p in b.pids], age))
+    pitems = []
+    for p in procs:
+        first_rss = history.first_rss(p.pid)
+        pitems.append(
+            ProcessItem(**vars(p), delta=None if first_rss is None else p.rss - first_rss)
+        )
+    rows = {
+        "buffers": _make_rows("buffers", bitems, lambda r: str(r.buf.inode)),
+        "processes": _make_rows("processes", pitems, lambda p: str(p.pid)),
+        "exporters": _make_rows(
+            "exporters", views.exporter_rows(snap), lambda e: e.stats.name
+        ),
+    }
+    new: dict[str, set[str]] = {}
+    freed: dict[str, set[str]] = {}
+    for view, rs in rows.items():
+        if previous is None:
+            new[view], freed[view] = set(), set()
+            continue
+        before = {r.key: r for r in previous.rows[view] if r.mark != "freed"}
+        keys = {r.key for r in rs}
+        new[view] = keys - before.keys()
+        freed[view] = before.keys() - keys
+        for r in rs:
+            if r.key in new[view]:
+                r.mark = "new"
+        for k in freed[view]:
+            old = before[k]
+            rs.append(Row(old.key, old.obj, old.cells, old.search, "freed"))
+    return Prepared(snap, sample, totals, procs, rows, new, freed)
+
+
+class FilterError(ValueError):
+    """A filter that cannot be compiled; str() is one line."""
+
+
+class RowFilter:
+    """``text`` matches rows whose fields contain it (case-insensitive);
+    ``re:PATTERN`` matches with a regular expression (case-insensitive)
+    searched in each field."""
+
+    PREFIX = "re:"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._regex: re.Pattern[str] | None = None
+        self._needle = ""
+        if text.startswith(self.PREFIX):
+            pattern = text[len(self.PREFIX) :]
+            try:
+                self._regex = re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                raise FilterError(f"bad regular expression: {e}") from None
+        else:
+            self._needle = text.lower()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text) and self.text != self.PREFIX
+
+    def __call__(self, row: Row) -> bool:
+        if self._regex is not None:
+            search = self._regex.search
+            return any(search(f) for f in row.search)
+        needle = self._needle
+        return any(needle in f for f in row.search)
+
+
+def visible_rows(
+    rows: list[Row], sort: views.Column, reverse: bool, flt: RowFilter | None
+) -> list[Row]:
+    """Filter then sort (stable; ties keep key order)."""
+    if flt is not None and flt.active:
+        rows = [r for r in rows if flt(r)]
+    key = views.sort_key(sort)
+    return sorted(rows, key=lambda r: key(r.obj), reverse=sort.descending != reverse)

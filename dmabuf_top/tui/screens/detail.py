@@ -1,0 +1,295 @@
+"""Drill-down panes: one buffer (by inode), one process (its buffers)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Sparkline, Static
+
+from ...model import Buffer, Process
+from ...textsafe import printable
+from ...units import human_bytes
+from ...views import Column
+from ..keys import DETAIL_KEYS
+from ..rows import Row
+from ..widgets.diff_table import DiffTable
+from ..widgets.header import SummaryHeader
+
+if TYPE_CHECKING:
+    from ..app import DmabufTopApp
+
+Part = tuple[str, str] | str
+
+
+def _col(key: str, title: str, kind: str, width: int) -> Column:
+    return Column(key, title, lambda r: None, kind, width)
+
+
+HOLDER_COLUMNS = [
+    _col("pid", "PID", "int", 7),
+    _col("comm", "COMM", "text", 16),
+    _col("fds", "FDS", "text", 12),
+    _col("map", "MAPPED RANGE", "text", 27),
+    _col("perms", "PERMS", "text", 5),
+    _col("len", "LENGTH", "bytes", 8),
+    _col("cmdline", "CMDLINE", "text", 48),
+]
+
+PROC_BUFFER_COLUMNS = [
+    _col("inode", "INODE", "int", 8),
+    _col("exporter", "EXPORTER", "text", 12),
+    _col("size", "SIZE", "bytes", 9),
+    _col("fds", "FDS", "text", 12),
+    _col("maps", "MAPS", "int", 5),
+    _col("procs", "PROCS", "int", 5),
+    _col("name", "NAME", "text", 32),
+]
+
+
+def fields(pairs: list[tuple[str, str]], width: int = 14) -> Content:
+    """``label  value`` lines; values are untrusted and shown literally."""
+    parts: list[Part] = []
+    for i, (label, value) in enumerate(pairs):
+        if i:
+            parts.append("\n")
+        parts += [(f"{label:<{width}}", "$text-muted"), printable(value)]
+    return Content.assemble(*parts)
+
+
+def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
+    rows: list[Row] = []
+    for h in buf.holders:
+        p = procs.get(h.pid)
+        comm = printable(p.comm if p else "?")
+        cmd = printable(p.cmdline if p else "")
+        fds = ", ".join(str(f) for f in h.fds) or "-"
+        maps = h.maps or [None]
+        for i, m in enumerate(maps):
+            first = i == 0
+            rng = f"{m.start:x}-{m.end:x}" if m else "-"
+            cells = (
+                str(h.pid) if first else "",
+                comm if first else "",
+                fds if first else "",
+                rng,
+                m.perms if m else "",
+                human_bytes(m.length) if m else "",
+                cmd if first else "",
+            )
+            rows.append(Row(f"{h.pid}:{i}", h, cells, ()))
+    return rows
+
+
+def buffer_fields(buf: Buffer, app: DmabufTopApp) -> list[tuple[str, str]]:
+    life = app.buffer_life(buf.inode)
+    heap = " (dma-heap)" if buf.heap else ""
+    pairs = [
+        ("inode", str(buf.inode)),
+        ("exporter", (buf.exporter or "?") + heap),
+        ("name", buf.name if buf.name is not None else "(unnamed)"),
+        ("size", f"{human_bytes(buf.size)} ({buf.size} bytes)"),
+        ("refcount", "-" if buf.count is None else str(buf.count)),
+        ("holders", f"{len(buf.holders)} process{'es' if len(buf.holders) != 1 else ''}"),
+        ("seen by", ", ".join(buf.sources) or "-"),
+    ]
+    if buf.flags is not None or buf.mode is not None:
+        flags = "-" if buf.flags is None else f"{buf.flags:08x}"
+        mode = "-" if buf.mode is None else f"{buf.mode:08x}"
+        pairs.append(("flags / mode", f"{flags} / {mode}"))
+    if life is not None:
+        pairs.append(("first seen", life.first_seen))
+        pairs.append(("last changed", life.last_changed))
+        if life.gone_at:
+            pairs.append(("freed", f"gone at {life.gone_at}"))
+    return pairs
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS = [k.binding() for k in DETAIL_KEYS]
+
+    @property
+    def dapp(self) -> DmabufTopApp:
+        return self.app  # type: ignore[return-value]
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        self.data_changed()
+
+    def data_changed(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class BufferScreen(DetailScreen):
+    """Everything about one buffer, live."""
+
+    def __init__(self, inode: int) -> None:
+        super().__init__(id=f"buffer-{inode}")
+        self.inode = inode
+        self.last: Buffer | None = None
+        self.last_procs: dict[int, Process] = {}
+
+    def compose(self) -> ComposeResult:
+        yield SummaryHeader(id="header")
+        yield Static(id="detail-title", classes="detail-title")
+        with VerticalScroll(id="detail-body"):
+            with Horizontal(id="buffer-top"):
+                yield Static(id="buffer-fields", classes="fields")
+                with Vertical(id="buffer-graphs", classes="graph"):
+                    yield Static("size over time", classes="graph-label", id="size-label")
+                    yield Sparkline([], id="size-graph")
+                    yield Static("holders over time", classes="graph-label", id="holders-label")
+                    yield Sparkline([], id="holders-graph")
+            yield Static("Holders", classes="section")
+            yield DiffTable(HOLDER_COLUMNS, id="holders")
+            yield Static("Attached devices", classes="section")
+            yield Static(id="attachments", classes="fields")
+            yield Static("Fences", classes="section")
+            yield Static(id="fences", classes="fields")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#holders", DiffTable).focus()
+        self.data_changed()
+
+    def data_changed(self) -> None:
+        app = self.dapp
+        app.update_header(self.query_one(SummaryHeader))
+        prep = app.prepared
+        buf = prep.snap.buffers.get(self.inode) if prep is not None else None
+        gone = buf is None
+        if buf is not None:
+            self.last = buf
+            self.last_procs = {h.pid: prep.snap.processes[h.pid] for h in buf.holders
+                               if h.pid in prep.snap.processes}  # type: ignore[union-attr]
+        buf = self.last
+        title = self.query_one("#detail-title", Static)
+        if buf is None:
+            title.update(Content.assemble((f"Buffer {self.inode}", "bold"),
+                                          ("  not in this snapshot", "$error")))
+            return
+        name = printable(buf.name) if buf.name is not None else "(unnamed)"
+        parts: list[Part] = [
+            (f"Buffer {buf.inode}", "bold $primary"),
+            "  ",
+            (printable(buf.exporter or "?"), "$accent"),
+            "  ",
+            name,
+            "  ",
+            (human_bytes(buf.size), "bold"),
+        ]
+        if gone:
+            parts += ["  ", (" FREED ", "bold reverse $error")]
+        title.update(Content.assemble(*parts))
+        self.query_one("#buffer-fields", Static).update(fields(buffer_fields(buf, app)))
+        self.query_one("#holders", DiffTable).sync(holder_rows(buf, self.last_procs))
+        self.query_one("#attachments", Static).update(
+            fields([("", a) for a in buf.attachments], 2)
+            if buf.attachments
+            else Content.styled("none listed by the kernel", "$text-muted")
+        )
+        self.query_one("#fences", Static).update(
+            fields([("", f) for f in buf.fences], 2)
+            if buf.fences
+            else Content.styled("none listed by the kernel", "$text-muted")
+        )
+        life = app.buffer_life(buf.inode)
+        sizes = life.sizes if life else [buf.size]
+        holders = life.holders if life else [len(buf.holders)]
+        self.query_one("#size-graph", Sparkline).data = sizes
+        self.query_one("#holders-graph", Sparkline).data = holders
+        self.query_one("#size-label", Static).update(
+            f"size over time: {human_bytes(min(sizes))} … {human_bytes(max(sizes))}"
+        )
+        self.query_one("#holders-label", Static).update(
+            f"holders over time: {min(holders)} … {max(holders)}"
+        )
+
+
+    @on(DataTable.RowSelected, "#holders")
+    def _open_holder(self, event: DataTable.RowSelected) -> None:
+        """Enter on a holder opens that process."""
+        event.stop()
+        if event.row_key.value is not None:
+            self.dapp.open_process(int(event.row_key.value.split(":", 1)[0]))
+
+
+class ProcessScreen(DetailScreen):
+    """One process and the buffers it holds; Enter opens a buffer."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(id=f"process-{pid}")
+        self.pid = pid
+
+    def compose(self) -> ComposeResult:
+        yield SummaryHeader(id="header")
+        yield Static(id="detail-title", classes="detail-title")
+        yield Static(id="process-fields", classes="fields")
+        yield Static("Buffers  (Enter: details)", classes="section")
+        yield DiffTable(PROC_BUFFER_COLUMNS, id="process-buffers")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#process-buffers", DiffTable).focus()
+        self.data_changed()
+
+    def data_changed(self) -> None:
+        app = self.dapp
+        app.update_header(self.query_one(SummaryHeader))
+        prep = app.prepared
+        if prep is None:
+            return
+        snap = prep.snap
+        proc = snap.processes.get(self.pid)
+        stats = next((p for p in prep.procs if p.pid == self.pid), None)
+        title = self.query_one("#detail-title", Static)
+        comm = printable(proc.comm) if proc else "?"
+        parts: list[Part] = [(f"Process {self.pid}", "bold $primary"), "  ", (comm, "$accent")]
+        if stats is None:
+            parts += ["  ", (" HOLDS NOTHING NOW ", "bold reverse $error")]
+        title.update(Content.assemble(*parts))
+        pairs = [
+            ("pid", str(self.pid)),
+            ("comm", proc.comm if proc else "?"),
+            ("cmdline", proc.cmdline if proc else ""),
+            ("uid", "-" if proc is None or proc.uid is None else str(proc.uid)),
+        ]
+        if stats is not None:
+            first = app.first_rss(self.pid)
+            delta = "" if first is None else f"  (since first seen {stats.rss - first:+d} bytes)"
+            pairs += [
+                ("buffers", f"{stats.buffers} ({stats.fds} fds, {stats.maps} mappings)"),
+                ("Rss", f"{human_bytes(stats.rss)}{delta}"),
+                ("Pss", human_bytes(stats.pss)),
+            ]
+        self.query_one("#process-fields", Static).update(fields(pairs))
+        rows = []
+        for inode in stats.inodes if stats is not None else []:
+            b = snap.buffers[inode]
+            h = b.holder(self.pid)
+            fds = ", ".join(str(f) for f in h.fds) if h and h.fds else "-"
+            cells = (
+                str(b.inode),
+                printable(b.exporter or "?"),
+                human_bytes(b.size),
+                fds,
+                str(len(h.maps) if h else 0),
+                str(len(b.holders)),
+                printable(b.name) if b.name is not None else "",
+            )
+            rows.append(Row(str(inode), b, cells, ()))
+        rows.sort(key=lambda r: (-r.obj.size, r.obj.inode))
+        self.query_one("#process-buffers", DiffTable).sync(rows)
+
+    @on(DataTable.RowSelected, "#process-buffers")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.dapp.open_buffer(int(event.row_key.value))
+

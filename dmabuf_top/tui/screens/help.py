@@ -1,0 +1,51 @@
+"""The help screen (``?`` / F1): every key, from the same tables as the bindings."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ..keys import help_sections
+
+COLUMNS_HELP = [
+    ("INODE", "the buffer's inode: its identity in /proc fdinfo, maps and debugfs"),
+    ("EXPORTER", "the driver that made it (drm, a dma-heap name, videobuf2…)"),
+    ("SIZE / REFS", "buffer size; file reference count (fds + mappings + kernel)"),
+    ("PROCS / HOLDERS", "processes holding it by fd or mapping"),
+    ("AGE", "time since first seen in this session"),
+    ("RSS / PSS", "full size of each buffer held / size shared out among holders"),
+    ("ΔRSS", "Rss change since the process was first seen"),
+    ("new / freed", "highlighted: appeared at the last refresh; struck: just freed"),
+]
+
+
+def help_content() -> Content:
+    parts: list[tuple[str, str] | str] = []
+    for title, rows in help_sections():
+        parts += [(title, "bold $primary"), "\n"]
+        for keys, what in rows:
+            parts += [(f"  {keys:<18}", "bold $accent"), what, "\n"]
+        parts.append("\n")
+    parts += [("Columns", "bold $primary"), "\n"]
+    for name, what in COLUMNS_HELP:
+        parts += [(f"  {name:<18}", "bold"), what, "\n"]
+    return Content.assemble(*parts)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(
+                Content.assemble(("dmabuf-top keys", "bold"), ("  (Esc closes)", "$text-muted")),
+                id="help-title",
+            )
+            yield Static(help_content(), id="help-text")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

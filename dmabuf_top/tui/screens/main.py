@@ -1,0 +1,237 @@
+"""The main screen: header, the three views on tabs, the filter bar."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
+
+from ..keys import MAIN_KEYS, sort_bindings
+from ..rows import (
+    COLUMNS,
+    DEFAULT_SORT,
+    VIEW_NAMES,
+    VIEW_TITLES,
+    FilterError,
+    RowFilter,
+    column,
+    column_for_letter,
+    visible_rows,
+)
+from ..widgets.diff_table import DiffTable
+from ..widgets.header import SummaryHeader
+
+if TYPE_CHECKING:
+    from ..app import DmabufTopApp
+
+
+def empty_reasons(app: DmabufTopApp) -> str:
+    """Why there is nothing to show, from the snapshot's own warnings."""
+    prep = app.prepared
+    if prep is None:
+        return "Scanning…"
+    snap = prep.snap
+    lines = ["No dma-bufs visible."]
+    if snap.warnings:
+        lines += [f"• {w}" for w in snap.warnings]
+    else:
+        if snap.source.privilege != "root":
+            lines.append("• not running as root: other processes' buffers are hidden")
+        if not snap.kernel.sources:
+            lines.append("• no kernel-wide source (debugfs bufinfo, sysfs, BPF) was readable")
+    if snap.source.kind == "local" and snap.kernel.sources:
+        lines.append("• the kernel lists no dma-buf at all: nothing here exports one")
+    lines.append("")
+    lines.append("To see what dmabuf-top shows on a busy machine: dmabuf-top --demo")
+    return "\n".join(lines)
+
+
+class MainScreen(Screen[None]):
+    """Buffers / Processes / Exporters."""
+
+    BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.view = "buffers"
+        self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
+        self.row_filter: RowFilter | None = None
+        self._stale: set[str] = set(VIEW_NAMES)
+
+    @property
+    def dapp(self) -> DmabufTopApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield SummaryHeader(id="header")
+        with TabbedContent(initial="tab-buffers", id="views"):
+            for view in VIEW_NAMES:
+                with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
+                    yield DiffTable(COLUMNS[view], id=f"table-{view}")
+                    yield Static("", id=f"empty-{view}", classes="empty")
+        with Horizontal(id="filter-bar"):
+            yield Label("/", id="filter-label")
+            yield Input(
+                placeholder="text, or re:REGEX  (Enter: keep, Esc: clear)", id="filter"
+            )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for view in VIEW_NAMES:
+            key, rev = self.sort[view]
+            col = column(view, key)
+            self.table(view).set_sort_marker(key, col.descending != rev)
+        self.table(self.view).focus()
+        self.data_changed()
+
+    def table(self, view: str | None = None) -> DiffTable:
+        return self.query_one(f"#table-{view or self.view}", DiffTable)
+
+    # -- data -------------------------------------------------------------
+    def data_changed(self) -> None:
+        """New data (or the header state changed): show it."""
+        self.dapp.update_header(self.query_one(SummaryHeader))
+        self._stale = set(VIEW_NAMES)
+        if self.is_current:
+            self.sync()
+
+    def on_screen_resume(self) -> None:
+        self.dapp.update_header(self.query_one(SummaryHeader))
+        self.sync()
+
+    def sync(self, view: str | None = None) -> None:
+        """Bring the table of ``view`` (default: the current one) up to date."""
+        view = view or self.view
+        prep = self.dapp.prepared
+        table = self.table(view)
+        empty = self.query_one(f"#empty-{view}", Static)
+        self._stale.discard(view)
+        if prep is None:
+            empty.update(empty_reasons(self.dapp))
+            empty.display = True
+            return
+        key, rev = self.sort[view]
+        rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        with self.app.batch_update():
+            table.sync(rows)
+            if not prep.snap.buffers:
+                empty.update(empty_reasons(self.dapp))
+                empty.display = True
+            elif not rows and self.row_filter is not None:
+                empty.update(f"No rows match the filter {self.row_filter.text!r}.  Esc clears it.")
+                empty.display = True
+            else:
+                empty.display = False
+
+    # -- views ------------------------------------------------------------
+    def action_view(self, view: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{view}"
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        view = (event.pane.id or "tab-buffers").removeprefix("tab-")
+        self.view = view
+        if view in self._stale:
+            self.sync(view)
+        self.table(view).focus()
+
+    # -- sorting ----------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sort":
+            return column_for_letter(self.view, str(parameters[0])) is not None
+        return True
+
+    def action_sort(self, letter: str) -> None:
+        col = column_for_letter(self.view, letter)
+        if col is not None:
+            self.sort_by(col.key)
+
+    def sort_by(self, key: str) -> None:
+        """Sort the current view by ``key``; again on the same column reverses."""
+        old, rev = self.sort[self.view]
+        rev = (not rev) if old == key else False
+        self.sort[self.view] = (key, rev)
+        col = column(self.view, key)
+        self.table().set_sort_marker(key, col.descending != rev)
+        self.sync()
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        if event.data_table is self.table() and event.column_key.value:
+            self.sort_by(event.column_key.value)
+
+    # -- filter -----------------------------------------------------------
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter-bar")
+        bar.display = True
+        self.query_one("#filter", Input).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        text = event.value
+        inp = event.input
+        try:
+            flt = RowFilter(text) if text else None
+        except FilterError as e:
+            inp.add_class("-invalid")
+            inp.tooltip = str(e)
+            return
+        inp.remove_class("-invalid")
+        inp.tooltip = None
+        self.row_filter = flt if flt is not None and flt.active else None
+        self._stale = set(VIEW_NAMES)
+        self.sync()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value:
+            self.query_one("#filter-bar").display = False
+        self.table().focus()
+
+    def set_filter(self, text: str) -> None:
+        inp = self.query_one("#filter", Input)
+        self.query_one("#filter-bar").display = bool(text)
+        inp.value = text  # posts Changed -> sync
+
+    def action_clear_filter(self) -> None:
+        inp = self.query_one("#filter", Input)
+        self.query_one("#filter-bar").display = False
+        inp.remove_class("-invalid")
+        if inp.value or self.row_filter is not None:
+            inp.value = ""
+            self.row_filter = None
+            self._stale = set(VIEW_NAMES)
+            self.sync()
+        self.table().focus()
+
+    # -- drill down -------------------------------------------------------
+    def action_open(self) -> None:
+        key = self.table().cursor_key
+        if key is not None:
+            self.open_key(self.view, key)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table is self.table() and event.row_key.value is not None:
+            self.open_key(self.view, event.row_key.value)
+
+    def open_key(self, view: str, key: str) -> None:
+        if view == "buffers":
+            self.dapp.open_buffer(int(key))
+        elif view == "processes":
+            self.dapp.open_process(int(key))
+        else:
+            self.action_view("buffers")
+            self.set_filter(f"re:^{_re_escape(key)}$")
+
+
+def _re_escape(text: str) -> str:
+    return re.escape(text)
+

@@ -1,0 +1,135 @@
+"""The summary at the top: source, privilege, totals, state, and a sparkline
+of total dma-buf bytes over the session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from ...accounting import Totals
+from ...model import Snapshot
+from ...textsafe import printable
+from ...units import human_bytes
+
+Part = tuple[str, str] | str
+
+
+@dataclass
+class HeaderState:
+    """Everything the header shows; built by the app after each refresh."""
+
+    snap: Snapshot | None = None
+    totals: Totals | None = None
+    source: str = ""
+    live: bool = True
+    paused: bool = False
+    delay: float = 2.0
+    #: "sample i/n" when the backend holds a recording
+    sample: str = ""
+    #: the last refresh failed: its message (the data shown is older)
+    failed: str = ""
+    loading: bool = True
+
+
+def privilege_text(snap: Snapshot) -> str:
+    n = len(snap.unreadable_pids)
+    if snap.source.privilege == "root" and not n:
+        return "root"
+    if n:
+        return f"limited: {n} process{'es' if n != 1 else ''} unreadable"
+    return "limited"
+
+
+def source_parts(state: HeaderState) -> list[Part]:
+    snap = state.snap
+    parts: list[Part] = [("dmabuf-top", "bold $primary"), "  "]
+    if snap is None:
+        parts.append(printable(state.source))
+        return parts
+    s = snap.source
+    if s.kind == "adb":
+        where = f"{s.model or 'device'} {s.serial or ''} Android {s.android or '?'}".strip()
+    else:
+        where = f"{s.host or '?'} kernel {s.kernel or '?'}"
+    if s.kind == "file" or not state.live:
+        parts += [("file ", "$text-muted"), printable(state.source), "  "]
+        parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
+    else:
+        parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
+    priv = privilege_text(snap)
+    parts += ["  ", (priv, "bold $success" if priv == "root" else "bold $warning")]
+    if state.sample:
+        parts += ["  ", (state.sample, "bold $accent")]
+    parts += ["  ", (printable(snap.taken_at), "$text-muted")]
+    return parts
+
+
+def totals_parts(t: Totals | None, sources: Sequence[str]) -> list[Part]:
+    if t is None:
+        return [("waiting for the first scan…", "$text-muted")]
+
+    def item(label: str, value: str) -> list[Part]:
+        return [(f"{label} ", "$text-muted"), (value, "bold"), "  "]
+
+    where = "+".join(sources) if t.kernel_wide else "sum seen"
+    parts: list[Part] = []
+    parts += item("buffers", str(t.buffers))
+    parts += [("total ", "$text-muted"), (human_bytes(t.bytes), "bold $accent")]
+    parts += [(f" ({where})", "$text-muted"), "  "]
+    parts += item("userspace", human_bytes(t.userspace_bytes))
+    parts += item("kernel-only", human_bytes(t.kernel_only_bytes))
+    parts += item("Rss", human_bytes(t.userspace_rss))
+    parts += item("Pss", human_bytes(t.userspace_pss))
+    return parts[:-1]
+
+
+def status_parts(state: HeaderState) -> list[Part]:
+    parts: list[Part] = []
+    if state.live:
+        if state.paused:
+            parts.append((" PAUSED ", "bold reverse $warning"))
+        else:
+            parts.append((f"every {state.delay:g}s", "$text-muted"))
+    else:
+        parts.append(("static", "$text-muted"))
+    if state.failed:
+        parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
+        parts.append(("  (showing the last good data)", "$text-muted"))
+    snap = state.snap
+    if snap is not None and snap.warnings:
+        first = printable(snap.warnings[0])
+        more = len(snap.warnings) - 1
+        parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning")]
+        if more:
+            parts.append((f" (+{more} more: ? for help)", "$text-muted"))
+    return parts
+
+
+class SummaryHeader(Vertical):
+    """Three lines of text and the total-bytes sparkline."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="header-top"):
+            yield Static(id="header-source")
+        with Horizontal(id="header-body"):
+            with Vertical(id="header-text"):
+                yield Static(id="header-totals")
+                yield Static(id="header-status")
+            yield Sparkline([], id="header-graph", classes="graph")
+
+    def show(self, state: HeaderState, graph: Sequence[float]) -> None:
+        self.query_one("#header-source", Static).update(Content.assemble(*source_parts(state)))
+        sources = state.snap.kernel.sources if state.snap is not None else []
+        self.query_one("#header-totals", Static).update(
+            Content.assemble(*totals_parts(state.totals, sources))
+        )
+        self.query_one("#header-status", Static).update(Content.assemble(*status_parts(state)))
+        spark = self.query_one("#header-graph", Sparkline)
+        spark.data = list(graph)
+        peak = max(graph) if graph else 0
+        spark.tooltip = f"total bytes over the session (peak {human_bytes(peak)})"
