@@ -44,6 +44,8 @@ __all__ = ["VM", "VMError", "VMAssetError", "Spawned", "Assets", "ensure_assets"
 AGENT = Path(__file__).resolve().parent / "agent.py"
 QEMU = "qemu-system-x86_64"
 KERNEL_CMDLINE = "console=ttyS0 loglevel=3 quiet panic=-1"
+# host paths the guest does not see: it mounts its own filesystems there
+GUEST_PRIVATE = ("/tmp", "/run", "/dev", "/proc", "/sys")
 
 Cmd = Sequence[str] | str
 HostFwd = tuple[int, int] | str
@@ -180,6 +182,13 @@ class VM:
             raise VMAssetError(f"{QEMU} not found: install the Debian package qemu-system-x86")
         if not Path(self.python).exists():
             raise VMError(f"python for the guest not found: {self.python}")
+        for name, path in (("python", self.python), ("repo", str(AGENT))):
+            hidden = [d for d in GUEST_PRIVATE if path == d or path.startswith(d + "/")]
+            if hidden:
+                raise VMError(
+                    f"the {name} path {path} is under {hidden[0]}, which the guest mounts "
+                    f"afresh (own tmpfs/proc/sys/dev): use a python/venv/clone outside it"
+                )
         if self.assets is None:
             self.assets = ensure_assets(self.cache_dir)
         self._tmp = Path(tempfile.mkdtemp(prefix="dtvm-"))
