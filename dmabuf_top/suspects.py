@@ -1,0 +1,288 @@
+"""Growth suspects: what keeps growing over the last samples.
+
+Pure functions over a list of snapshots in time order (a recording, or the
+TUI's live history). Three kinds of things are watched:
+
+* ``process``: a pid's Rss (bytes of the distinct buffers it holds) and its
+  buffer count; its Pss is reported beside (a buffer shared by two processes
+  counts half in each one's Pss);
+* ``exporter``: bytes and count of its buffers;
+* ``name``: bytes and count of the buffers carrying that name (``None`` for
+  unnamed buffers).
+
+A thing is a *suspect* when, over the last ``window`` samples, its bytes or its
+buffer count never went down, ended higher than it started, and went up in at
+least ``min_steps`` of the steps (default: half of them, at least one). One
+step up followed by a plateau is not a leak; a steady allocate/free pattern
+never qualifies. Its growth is then followed back before the window for as
+long as it never fell: ``since`` is the last sample before it started to grow,
+and the rates (per minute) are measured from there to the last sample.
+
+API for the TUI: :func:`find_suspects` (sorted, fastest bytes growth first),
+:func:`suspect_index` to flag rows, :func:`series` for one thing's history.
+Per-snapshot sums are cached by snapshot identity, so calling it again after
+each refresh only computes the new sample.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .model import Snapshot
+
+KINDS = ("process", "exporter", "name")
+_ZERO = (0, 0, 0)
+DEFAULT_WINDOW = 10
+
+#: (kind, key): pid for processes, exporter name, buffer name (None = unnamed)
+Key = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class Suspect:
+    kind: str  # process | exporter | name
+    key: Any  # pid (int), exporter (str), buffer name (str, or None for unnamed)
+    label: str  # "comm (pid)", exporter, buffer name or "(unnamed)"
+    #: bytes (Rss for a process) and buffer count at ``since`` and in the last sample
+    bytes_start: int
+    bytes_now: int
+    buffers_start: int
+    buffers_now: int
+    bytes_per_min: float
+    buffers_per_min: float
+    #: processes only: Pss at ``since`` and now, and its rate
+    pss_start: int | None
+    pss_now: int | None
+    pss_per_min: float | None
+    #: which measure(s) met the rule over the window
+    grew_bytes: bool
+    grew_buffers: bool
+    #: the last sample before it started to grow: its time and index
+    since: str
+    since_index: int
+    #: seconds from ``since`` to the last sample
+    seconds: float
+    #: samples in the window that were looked at
+    window: int
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds since the epoch of an ISO-8601 time (``...Z`` or with fractions)."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+# ------------------------------------------------------------ per-snapshot sums
+
+
+@dataclass(frozen=True)
+class _Sums:
+    #: key -> (bytes, buffers, pss or 0)
+    values: dict[Key, tuple[int, int, int]]
+    comms: dict[int, str]
+    time: float | None
+
+
+_CACHE_MAX = 4096
+_cache: OrderedDict[int, tuple[Snapshot, _Sums]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _compute(snap: Snapshot) -> _Sums:
+    values: dict[Key, list[float]] = {}
+    for buf in snap.buffers.values():
+        for key in (("exporter", buf.exporter or "?"), ("name", buf.name)):
+            v = values.setdefault(key, [0, 0, 0.0])
+            v[0] += buf.size
+            v[1] += 1
+        n = len(buf.holders)
+        for h in buf.holders:
+            v = values.setdefault(("process", h.pid), [0, 0, 0.0])
+            v[0] += buf.size
+            v[1] += 1
+            v[2] += buf.size / n
+    return _Sums(
+        values={k: (int(v[0]), int(v[1]), int(v[2] + 1e-6)) for k, v in values.items()},
+        comms={pid: p.comm for pid, p in snap.processes.items()},
+        time=parse_time(snap.taken_at),
+    )
+
+
+def _sums(snap: Snapshot) -> _Sums:
+    with _cache_lock:
+        hit = _cache.get(id(snap))
+        if hit is not None and hit[0] is snap:
+            _cache.move_to_end(id(snap))
+            return hit[1]
+    sums = _compute(snap)
+    with _cache_lock:
+        _cache[id(snap)] = (snap, sums)
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+    return sums
+
+
+def _times(sums: list[_Sums]) -> list[float]:
+    """Sample times; samples without a readable time are placed 1 s apart."""
+    out: list[float] = []
+    for i, s in enumerate(sums):
+        if s.time is not None:
+            out.append(s.time)
+        else:
+            out.append(out[-1] + 1.0 if out else float(i))
+    return out
+
+
+# ------------------------------------------------------------ the rule
+
+
+def _qualifies(values: list[int], min_steps: int) -> bool:
+    ups = 0
+    for x, y in zip(values, values[1:], strict=False):
+        if y < x:
+            return False
+        if y > x:
+            ups += 1
+    return values[-1] > values[0] and ups >= min_steps
+
+
+def _run_start(snapshots: list[Snapshot], key: Key, idx: int, first: int) -> int:
+    """Where the growth that reaches the last sample began: walk back from
+    ``first`` while the measure never fell, then forward to the last sample
+    still at that base level. ``idx``: 0 bytes, 1 buffer count."""
+
+    def value(i: int) -> int:
+        return _sums(snapshots[i]).values.get(key, _ZERO)[idx]
+
+    end = len(snapshots) - 1
+    i = first
+    while i > 0 and value(i - 1) <= value(i):
+        i -= 1
+    base = value(i)
+    while i < end and value(i + 1) == base:
+        i += 1
+    return i
+
+
+def _label(kind: str, key: Any, comms: dict[int, str]) -> str:
+    if kind == "process":
+        return f"{comms.get(key, '') or '?'} ({key})"
+    if kind == "name":
+        return "(unnamed)" if key is None else str(key)
+    return str(key)
+
+
+def find_suspects(
+    snapshots: list[Snapshot],
+    window: int = DEFAULT_WINDOW,
+    min_steps: int | None = None,
+    kinds: tuple[str, ...] = KINDS,
+) -> list[Suspect]:
+    """Things whose bytes or buffer count grew across the last ``window``
+    samples without ever falling back, fastest bytes growth first.
+
+    ``min_steps``: how many of the window's steps must go up (default: half of
+    them, at least 1). Fewer than 2 samples: no suspects.
+    """
+    n = len(snapshots)
+    w = min(max(window, 2), n)
+    if w < 2:
+        return []
+    steps = w - 1
+    need = max(1, steps // 2) if min_steps is None else max(1, min(min_steps, steps))
+    first = n - w
+    win = [_sums(s) for s in snapshots[first:]]
+    keys: set[Key] = set()
+    for s in win:
+        keys.update(k for k in s.values if k[0] in kinds)
+    last = win[-1]
+    out: list[Suspect] = []
+    zero = _ZERO
+    for key in keys:
+        series = [s.values.get(key, zero) for s in win]
+        grew_b = _qualifies([v[0] for v in series], need)
+        grew_n = _qualifies([v[1] for v in series], need)
+        if not (grew_b or grew_n):
+            continue
+        # follow the growth back before the window while it never fell
+        start = min(
+            _run_start(snapshots, key, idx, first) for idx, ok in ((0, grew_b), (1, grew_n)) if ok
+        )
+        s0 = _sums(snapshots[start])
+        v0 = s0.values.get(key, zero)
+        v1 = last.values.get(key, zero)
+        times = _times([s0, last])
+        seconds = max(times[1] - times[0], 0.0)
+        per_min = 60.0 / seconds if seconds > 0 else 0.0
+        is_proc = key[0] == "process"
+        comms = last.comms if key[1] in last.comms else s0.comms
+        out.append(
+            Suspect(
+                kind=key[0],
+                key=key[1],
+                label=_label(key[0], key[1], comms),
+                bytes_start=v0[0],
+                bytes_now=v1[0],
+                buffers_start=v0[1],
+                buffers_now=v1[1],
+                bytes_per_min=(v1[0] - v0[0]) * per_min,
+                buffers_per_min=(v1[1] - v0[1]) * per_min,
+                pss_start=v0[2] if is_proc else None,
+                pss_now=v1[2] if is_proc else None,
+                pss_per_min=(v1[2] - v0[2]) * per_min if is_proc else None,
+                grew_bytes=grew_b,
+                grew_buffers=grew_n,
+                since=snapshots[start].taken_at,
+                since_index=start,
+                seconds=seconds,
+                window=w,
+            )
+        )
+    out.sort(key=lambda s: (-s.bytes_per_min, -s.buffers_per_min, KINDS.index(s.kind), s.label))
+    return out
+
+
+def suspect_index(suspects: list[Suspect]) -> dict[Key, Suspect]:
+    """``(kind, key) -> Suspect``, to flag rows: ``("process", pid)``,
+    ``("exporter", name)``, ``("name", buffer name or None)``."""
+    return {(s.kind, s.key): s for s in suspects}
+
+
+def series(snapshots: list[Snapshot], kind: str, key: Any) -> list[tuple[str, int, int, int]]:
+    """One thing's history: ``(taken_at, bytes, buffers, pss)`` per sample
+    (pss is 0 for exporters and names)."""
+    zero = (0, 0, 0)
+    return [(s.taken_at, *_sums(s).values.get((kind, key), zero)) for s in snapshots]
+
+
+def suspects_to_dict(suspects: list[Suspect]) -> list[dict[str, Any]]:
+    """Plain data for ``--format yaml``."""
+    return [
+        {
+            "kind": s.kind,
+            "key": s.key,
+            "label": s.label,
+            "since": s.since,
+            "since_sample": s.since_index + 1,
+            "seconds": round(s.seconds, 3),
+            "bytes": {"start": s.bytes_start, "now": s.bytes_now},
+            "buffers": {"start": s.buffers_start, "now": s.buffers_now},
+            "bytes_per_min": round(s.bytes_per_min, 1),
+            "buffers_per_min": round(s.buffers_per_min, 3),
+            "pss": None if s.pss_now is None else {"start": s.pss_start, "now": s.pss_now},
+            "pss_per_min": None if s.pss_per_min is None else round(s.pss_per_min, 1),
+            "grew": [m for m, ok in (("bytes", s.grew_bytes), ("buffers", s.grew_buffers)) if ok],
+        }
+        for s in suspects
+    ]
