@@ -5,6 +5,7 @@ deliberately independent of dmabuf_top."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -55,10 +56,12 @@ def test_guest_basics(vm):
     assert vm.run(["cat"], input="piped").stdout == "piped"
     assert vm.run("echo $FOO", env={"FOO": "bar"}, cwd="/tmp").stdout == "bar\n"
     assert vm.run("id -u").stdout == "0\n"
-    vm.write_file("/tmp/smoke/x.bin", b"\x00\x01\xff")
-    assert vm.read_file("/tmp/smoke/x.bin") == b"\x00\x01\xff"
+    path = f"/tmp/dtvm-smoke-{os.getpid()}/x.bin"
+    vm.write_file(path, b"\x00\x01\xff")
+    assert vm.read_file(path) == b"\x00\x01\xff"
+    assert not os.path.exists(path)  # guest writes stay in the guest
     mounts = vm.read_file("/proc/mounts").decode()
-    for m in (" / overlay ", " /sys/kernel/debug debugfs ", " /dev/pts devpts ", " /tmp tmpfs "):
+    for m in (" / overlay ", " /sys/kernel/debug debugfs ", " /dev/pts devpts ", " /run tmpfs "):
         assert m in mounts
     assert vm.read_file("/proc/sys/kernel/random/boot_id").decode().strip() == vm.boot_id
 

@@ -34,6 +34,7 @@ def base_env() -> dict[str, str]:
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "TMPDIR": "/tmp",
+        "TMUX_TMPDIR": "/run",  # the guest's own tmpfs: never a host tmux socket
     }
 
 

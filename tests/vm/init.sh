@@ -41,7 +41,9 @@ mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts || fail "devpts"
 ln -sf pts/ptmx $R/dev/ptmx 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $R/tmp || fail "tmp"
+# /tmp stays the overlay's (host /tmp visible, writes private to the guest in the tmpfs
+# upper layer): the repo, a venv or the python may live under the host's /tmp.
+chmod 1777 $R/tmp
 mount -t tmpfs -o mode=0755 tmpfs $R/run || fail "run"
 mkdir -p $R/run/lock $R/run/user
 ln -sf /proc/self/fd $R/dev/fd 2>/dev/null

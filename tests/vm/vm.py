@@ -45,7 +45,7 @@ AGENT = Path(__file__).resolve().parent / "agent.py"
 QEMU = "qemu-system-x86_64"
 KERNEL_CMDLINE = "console=ttyS0 loglevel=3 quiet panic=-1"
 # host paths the guest does not see: it mounts its own filesystems there
-GUEST_PRIVATE = ("/tmp", "/run", "/dev", "/proc", "/sys")
+GUEST_PRIVATE = ("/run", "/dev", "/proc", "/sys")
 
 Cmd = Sequence[str] | str
 HostFwd = tuple[int, int] | str
@@ -187,7 +187,7 @@ class VM:
             if hidden:
                 raise VMError(
                     f"the {name} path {path} is under {hidden[0]}, which the guest mounts "
-                    f"afresh (own tmpfs/proc/sys/dev): use a python/venv/clone outside it"
+                    "afresh (tmpfs on /run, its own proc/sys/dev): use one outside it"
                 )
         if self.assets is None:
             self.assets = ensure_assets(self.cache_dir)
