@@ -1,0 +1,226 @@
+"""The collector's output (``collector.sh``) in, a :class:`RawScan` out.
+
+Pure: no adb, no I/O. The stream is cut into sections at the markers (see the
+collector's header comment) and each piece of kernel text goes, untouched,
+into the same RawScan fields the local backend fills, so the same
+:func:`dmabuf_top.assemble.assemble` and the same parsers make the Snapshot.
+Text is decoded exactly as the local backend decodes the files it reads.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from importlib import resources
+
+from ..parsers.kernelwide import parse_sysfs_grep
+from ..rawscan import ProcText, RawScan
+
+MAGIC = b"DMABUF-TOP-COLLECTOR"
+ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"
+VERSION = 1
+
+_PROC_FILE_RE = re.compile(r"^/proc/(\d+)/(fdinfo/(\d+)|comm|cmdline)$")
+_MAPS_RE = re.compile(rb"^/proc/(\d+)/maps:")
+_STAT_LINE_RE = re.compile(r"^(\d+) /proc/(\d+)(?:/fd/(\d+))?$")
+#: RawScan field -> kernel-wide file the collector dumps when readable
+KERNEL_FILES = {
+    "bufinfo": "/sys/kernel/debug/dma_buf/bufinfo",
+    "bpf": "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf",
+    "total_pools_kb": "/sys/kernel/dma_heap/total_pools_kb",
+}
+
+
+class StreamError(ValueError):
+    """Collector output that cannot be used; str() is one line."""
+
+
+def collector_script() -> str:
+    """The collector's source, as shipped next to this module."""
+    return resources.files(__package__).joinpath("collector.sh").read_text(encoding="utf-8")
+
+
+def _text(b: bytes) -> str:
+    return b.decode("utf-8", "backslashreplace")
+
+
+@dataclass
+class Section:
+    name: str
+    arg: str
+    body: bytes
+
+
+@dataclass
+class CollectorOutput:
+    """The stream cut into sections (in order), with the files sections resolved."""
+
+    nonce: str
+    sections: list[Section] = field(default_factory=list)
+    #: files KIND -> [(path, exact bytes)]
+    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+
+    def get(self, name: str) -> bytes | None:
+        for s in self.sections:
+            if s.name == name:
+                return s.body
+        return None
+
+
+def gunzip(data: bytes) -> bytes:
+    """Inflate a gzip stream; a stream cut short raises StreamError."""
+    d = zlib.decompressobj(wbits=31)
+    try:
+        out = d.decompress(data) + d.flush()
+    except zlib.error as e:
+        raise StreamError(f"corrupt compressed collector output: {e}") from None
+    if not d.eof:
+        raise StreamError(
+            f"collector output cut short: compressed stream incomplete after {len(data)} bytes"
+        )
+    return out
+
+
+def split_output(data: bytes) -> CollectorOutput:
+    """Cut the raw stream into sections; check the header and the end marker."""
+    first, nl, rest = data.partition(b"\n")
+    if first.startswith(ERROR_MAGIC):
+        msg = _text(first[len(ERROR_MAGIC):]).strip()
+        raise StreamError(f"collector failed on the device: {msg}")
+    parts = first.split(b" ")
+    if len(parts) != 3 or parts[0] != MAGIC:
+        shown = _text(first[:120]).strip() or "(empty)"
+        if not data:
+            raise StreamError("the device sent no collector output")
+        raise StreamError(f"not collector output: {shown!r}")
+    if parts[1] != str(VERSION).encode():
+        raise StreamError(f"collector version {_text(parts[1])}, expected {VERSION}")
+    nonce = parts[2]
+    if len(nonce) < 16:
+        raise StreamError("collector nonce too short")
+    out = CollectorOutput(nonce=_text(nonce))
+    pieces = (b"\n" + rest).split(b"\n@@" + nonce + b" ")
+    if pieces[0].strip():
+        raise StreamError("unexpected text before the first collector section")
+    pending: list[str] = []
+    kind = ""
+    for piece in pieces[1:]:
+        head, _, body = piece.partition(b"\n")
+        name, _, arg = _text(head).partition(" ")
+        got = out.files.get(kind)
+        if name == "f":
+            if got is None or len(got) >= len(pending):
+                raise StreamError("collector output has more files than it listed")
+            got.append((pending[len(got)], body))
+            continue
+        if got is not None and len(got) < len(pending):
+            raise StreamError(f"collector output lacks {len(pending) - len(got)} {kind} files")
+        if name == "files":
+            kind = arg
+            pending = [p for p in _text(body).split("\n") if p]
+            out.files[kind] = []
+        out.sections.append(Section(name, arg, body))
+    if not out.sections or out.sections[-1].name != "end":
+        raise StreamError(
+            f"collector output cut short: no end marker after {len(data)} bytes "
+            "(device disconnected or the command was killed?)"
+        )
+    return out
+
+
+def _lines(body: bytes | None) -> list[str]:
+    return [ln for ln in _text(body or b"").split("\n") if ln]
+
+
+def to_rawscan(
+    out: CollectorOutput,
+    taken_at: str,
+    host: str = "",
+    source_extra: dict[str, str] | None = None,
+) -> RawScan:
+    """Turn the sections into the RawScan the local backend would have read."""
+    raw = RawScan(taken_at=taken_at, kind="adb", host=host)
+    raw.kernel = _text(out.get("kernel") or b"").strip()
+    raw.boot_id = _text(out.get("bootid") or b"").strip()
+    raw.source_extra = dict(source_extra or {})
+    uid_text = _text(out.get("uid") or b"").strip()
+    uid = int(uid_text) if uid_text.isdigit() else None
+    raw.unreadable = [int(p) for p in _lines(out.get("unreadable")) if p.isdigit()]
+
+    procs: dict[int, ProcText] = {}
+
+    def proc(pid: int) -> ProcText:
+        pt = procs.get(pid)
+        if pt is None:
+            pt = procs[pid] = ProcText(pid=pid)
+        return pt
+
+    kernel_files: dict[str, bytes] = {}
+    proc_files: list[tuple[int, str, bytes]] = []
+    for path, body in out.files.get("", []):
+        m = _PROC_FILE_RE.match(path)
+        if m is None:
+            kernel_files[path] = body
+        elif m.group(3) is not None:
+            if body:  # empty: the fd was closed between listing and reading
+                proc(int(m.group(1))).fdinfo[int(m.group(3))] = _text(body)
+        else:
+            proc_files.append((int(m.group(1)), m.group(2), body))
+    for line in _lines(out.get("fdino")):
+        m = _STAT_LINE_RE.match(line)
+        if m and m.group(3) is not None and int(m.group(2)) in procs:
+            procs[int(m.group(2))].fd_inodes[int(m.group(3))] = int(m.group(1))
+    for line in (out.get("maps") or b"").split(b"\n"):
+        m = _MAPS_RE.match(line)
+        if m:
+            proc(int(m.group(1))).maps.append(_text(line[m.end():]))
+    uids: dict[int, int] = {}
+    for line in _lines(out.get("uids")):
+        m = _STAT_LINE_RE.match(line)
+        if m and m.group(3) is None:
+            uids[int(m.group(2))] = int(m.group(1))
+    for pid, what, body in proc_files:
+        pt = procs.get(pid)
+        if pt is None:
+            continue
+        if what == "comm":
+            # comm always ends in a newline: empty means the process is gone
+            pt.comm = _text(body).rstrip("\n") if body else None
+            pt.uid = uids.get(pid) if body else None
+        elif pt.comm is not None:
+            pt.cmdline = _text(body.rstrip(b"\0").replace(b"\0", b" "))
+    raw.procs = [procs[p] for p in sorted(procs)]
+
+    # an empty body is a file we were not allowed to read after all (SELinux)
+    for attr, path in KERNEL_FILES.items():
+        body = kernel_files.get(path)
+        if body:
+            setattr(raw, attr, _text(body))
+    sysfs = out.get("sysfs")
+    if sysfs is not None:
+        raw.sysfs = parse_sysfs_grep(_text(sysfs))
+    heaps = out.get("heaps")
+    if heaps is not None:
+        raw.heaps = _text(heaps)
+    meminfo = out.get("meminfo")
+    if meminfo is not None:
+        raw.meminfo = _text(meminfo)
+    if uid is not None and uid != 0 and raw.unreadable:
+        raw.privilege = "limited"
+    return raw
+
+
+def parse_stream(
+    data: bytes,
+    taken_at: str,
+    host: str = "",
+    source_extra: dict[str, str] | None = None,
+    compressed: bool | None = None,
+) -> RawScan:
+    """Raw bytes from the device (gzip'ed or not; None = detect) to a RawScan."""
+    if compressed is None:
+        compressed = data[:2] == b"\x1f\x8b"
+    if compressed:
+        data = gunzip(data)
+    return to_rawscan(split_output(data), taken_at, host, source_extra)

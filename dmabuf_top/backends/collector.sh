@@ -1,0 +1,129 @@
+# dmabuf-top collector: everything one refresh needs, in one run.
+#
+# POSIX sh: Android mksh + toybox, dash or busybox sh with GNU or busybox tools.
+# Only builtins (echo, read, test, case) run per pid or per fd; everything
+# else is a fixed handful of processes fed by xargs, so no command line holds
+# every fd of every process (ARG_MAX) and the cost does not grow with forks.
+#
+# Output (parsed by dmabuf_top/backends/adb_stream.py):
+#   line 1: "DMABUF-TOP-COLLECTOR 1 NONCE"
+#   then sections, each "\n@@NONCE NAME\n" followed by its body: every byte up
+#   to the "\n" that starts the next marker. The last one is "end".
+# NONCE is random, made here and printed only to our own stdout (echo is a
+# builtin: it never shows on a command line), so no text we copy (buffer
+# names, cmdlines, maps) can hold a marker.
+# The "files" section lists paths, one a line; one "f" section per path
+# follows, in order, holding that file's exact bytes (empty if unreadable or
+# gone). The "f" markers come from a separator file that cat reads between
+# the files, so one cat dumps them all.
+#
+# $1: options; "ino" lists the inode of every dma-buf fd even when fdinfo has
+# an "ino:" line (kernels before 5.14 lack it, and then it is listed anyway).
+export LC_ALL=C
+exec </dev/null 2>/dev/null
+umask 077
+N=
+read -r N </proc/sys/kernel/random/uuid
+case $N in
+????????-????-????-????-????????????) ;;
+*) N=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') ;;
+esac
+case $N in
+????????????????*) ;;
+*) echo "DMABUF-TOP-COLLECTOR-ERROR no random source for the section nonce"; exit 1 ;;
+esac
+T=
+for d in "$TMPDIR" /data/local/tmp /tmp /dev/shm; do
+  case $d in '' | *[!A-Za-z0-9/._-]*) continue ;; esac
+  [ -d "$d" ] && [ -w "$d" ] && mkdir "$d/dmabuf-top.$$" && T=$d/dmabuf-top.$$ && break
+done
+[ -n "$T" ] || { echo "DMABUF-TOP-COLLECTOR-ERROR no writable temporary directory"; exit 1; }
+trap 'rm -rf "$T"' EXIT
+trap 'rm -rf "$T"; exit 1' HUP INT TERM PIPE
+m() { echo; echo "@@$N $*"; }
+m f >"$T/s"
+# lines FILE: print a file of paths we made ourselves (no untrusted text)
+lines() { while read -r l; do echo "$l"; done <"$1"; }
+
+echo "DMABUF-TOP-COLLECTOR 1 $N"
+K= B= U=
+read -r K </proc/sys/kernel/osrelease
+read -r B </proc/sys/kernel/random/boot_id
+while read -r k r e s; do [ "$k" = Uid: ] && U=$e && break; done </proc/self/status
+m kernel
+echo "$K"
+m bootid
+echo "$B"
+m uid
+echo "$U"
+
+m unreadable
+for d in /proc/[0-9]*/fd; do
+  [ -r "$d" ] || [ ! -e "$d" ] || { d=${d%/fd}; echo "${d#/proc/}"; }
+done
+
+# dma-buf fds: statfs says the dma-buf filesystem (magic 0x444d4142)
+for d in /proc/[0-9]*/fd; do echo "$d"/*; done | xargs stat -f -c '%t %n' |
+  sed -n 's|^444d4142 \(/proc/[0-9]*/\)fd/\([0-9]*\)$|\1fdinfo/\2|p' >"$T/fi"
+I=
+case " $1 " in *" ino "*) I=1 ;; esac
+if [ -z "$I" ] && read -r f <"$T/fi"; then
+  I=1
+  while read -r k v; do [ "$k" = ino: ] && I= && break; done <"$f"
+fi
+if [ -n "$I" ]; then
+  m fdino
+  sed 's|/fdinfo/|/fd/|' "$T/fi" | xargs stat -L -c '%i %n'
+fi
+
+m maps
+echo /proc/[0-9]*/maps | xargs grep -a -sFH /dmabuf >"$T/m"
+cat "$T/m"
+sed -n 's|^/proc/\([0-9]*\)/maps:.*|\1|p' "$T/m" >"$T/mp"
+
+# pids that hold something, each once (both lists come grouped by pid)
+S=" " q=
+for L in "$T/fi" "$T/mp"; do
+  while read -r p; do
+    p=${p#/proc/}
+    p=${p%%/*}
+    [ "$p" = "$q" ] && continue
+    q=$p
+    case $S in *" $p "*) ;; *) S="$S$p " ;; esac
+  done <"$L"
+done
+m uids
+for p in $S; do echo "/proc/$p"; done | xargs stat -c '%u %n'
+
+# one dump: fdinfo of every dma-buf fd, comm and cmdline of the holders,
+# the kernel-wide files we may read
+{
+  lines "$T/fi"
+  for p in $S; do
+    echo "/proc/$p/comm"
+    echo "/proc/$p/cmdline"
+  done
+  for f in /sys/kernel/debug/dma_buf/bufinfo /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf \
+    /sys/kernel/dma_heap/total_pools_kb; do
+    [ -r "$f" ] && echo "$f"
+  done
+} >"$T/l"
+m files
+lines "$T/l"
+while read -r f; do echo "$T/s $f"; done <"$T/l" | xargs cat
+
+D=/sys/kernel/dmabuf/buffers
+if [ -d $D ] && [ -r $D ] && [ -x $D ]; then
+  m sysfs
+  echo $D/*/exporter_name $D/*/size | xargs grep -sH .
+fi
+H=/dev/dma_heap
+if [ -d $H ] && [ -r $H ] && [ -x $H ]; then
+  m heaps
+  for h in $H/*; do [ -e "$h" ] && echo "${h##*/}"; done
+fi
+if [ "$U" != 0 ] && command -v dumpsys >/dev/null; then
+  m meminfo
+  dumpsys meminfo | grep DMA-BUF
+fi
+m end
