@@ -1,6 +1,7 @@
 """What changed between two snapshots: buffers that appeared, disappeared or
 changed holders, and the change of every process (Rss/Pss), exporter and
-buffer name, largest growth first.
+buffer name, largest growth first. Buffer names are grouped by pattern, every
+run of digits as ``#`` (``frame 17`` and ``frame 18`` are ``frame #``).
 
 Buffer identity across snapshots is (boot id, inode). Kernels >= 5.18 number
 dma-buf inodes with a per-boot 64-bit counter that is never reused; older ones
@@ -22,6 +23,15 @@ from .units import human_bytes, human_delta
 
 DIFF_SCHEMA = "dmabuf-top-diff/1"
 UNNAMED = "(unnamed)"
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def name_pattern(name: str | None) -> str | None:
+    """Buffer names grouped with every run of digits as ``#`` (``leak-17`` ->
+    ``leak-#``): a per-frame counter in a name must not hide a leak."""
+    return None if name is None else _DIGITS.sub("#", name)
 
 
 def kernel_version(release: str) -> tuple[int, int] | None:
@@ -189,7 +199,7 @@ def _entry(buf: Buffer, comm: dict[int, str]) -> BufferEntry:
 def _groups(snap: Snapshot, by_name: bool) -> dict[str | None, tuple[int, int]]:
     out: dict[str | None, list[int]] = {}
     for buf in snap.buffers.values():
-        key = buf.name if by_name else (buf.exporter or "?")
+        key = name_pattern(buf.name) if by_name else (buf.exporter or "?")
         g = out.setdefault(key, [0, 0])
         g[0] += 1
         g[1] += buf.size
@@ -398,7 +408,7 @@ def render_text(d: SnapshotDiff, raw_bytes: bool = False) -> str:
         out += _table(heads, rows, {0, 2, 3, 4, 5, 6, 7, 8})
     for title, groups, head in (
         ("exporters", d.exporters, "EXPORTER"),
-        ("buffer names", d.names, "NAME"),
+        ("buffer names (digits as #)", d.names, "NAME"),
     ):
         if groups:
             out += ["", f"{title}:"]

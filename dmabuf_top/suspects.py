@@ -7,8 +7,9 @@ TUI's live history). Three kinds of things are watched:
   buffer count; its Pss is reported beside (a buffer shared by two processes
   counts half in each one's Pss);
 * ``exporter``: bytes and count of its buffers;
-* ``name``: bytes and count of the buffers carrying that name (``None`` for
-  unnamed buffers).
+* ``name``: bytes and count of the buffers whose name has that pattern (every
+  run of digits as ``#``: ``leak-1``, ``leak-2`` are ``leak-#``; ``None`` for
+  unnamed buffers), so a counter in the name does not hide a leak.
 
 A thing is a *suspect* when, over the last ``window`` samples, its bytes or its
 buffer count never went down, ended higher than it started, and went up in at
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .diff import name_pattern
 from .model import Snapshot
 
 KINDS = ("process", "exporter", "name")
@@ -45,7 +47,7 @@ Key = tuple[str, Any]
 @dataclass(frozen=True)
 class Suspect:
     kind: str  # process | exporter | name
-    key: Any  # pid (int), exporter (str), buffer name (str, or None for unnamed)
+    key: Any  # pid (int), exporter (str), name pattern (str, or None for unnamed)
     label: str  # "comm (pid)", exporter, buffer name or "(unnamed)"
     #: bytes (Rss for a process) and buffer count at ``since`` and in the last sample
     bytes_start: int
@@ -102,7 +104,7 @@ _cache_lock = threading.Lock()
 def _compute(snap: Snapshot) -> _Sums:
     values: dict[Key, list[float]] = {}
     for buf in snap.buffers.values():
-        for key in (("exporter", buf.exporter or "?"), ("name", buf.name)):
+        for key in (("exporter", buf.exporter or "?"), ("name", name_pattern(buf.name))):
             v = values.setdefault(key, [0, 0, 0.0])
             v[0] += buf.size
             v[1] += 1
@@ -255,7 +257,7 @@ def find_suspects(
 
 def suspect_index(suspects: list[Suspect]) -> dict[Key, Suspect]:
     """``(kind, key) -> Suspect``, to flag rows: ``("process", pid)``,
-    ``("exporter", name)``, ``("name", buffer name or None)``."""
+    ``("exporter", name)``, ``("name", name_pattern(buffer name))``."""
     return {(s.kind, s.key): s for s in suspects}
 
 
