@@ -124,7 +124,7 @@ def cmd_record(argv: Sequence[str]) -> int:
     old_term = signal.signal(signal.SIGTERM, _on_term)
     start = time.monotonic()
     deadline = start + args.duration if args.duration else None
-    due = start
+    k = 0
     buffers = 0
     try:
         while True:
@@ -142,8 +142,12 @@ def cmd_record(argv: Sequence[str]) -> int:
                 )
             if args.count and writer.samples >= args.count:
                 break
-            due = max(due + args.interval, time.monotonic())
-            if deadline is not None and due >= deadline:
+            # the k-th sample is due at start + k * interval; skip slots a slow scan missed
+            k += 1
+            late = int((time.monotonic() - start) / args.interval)
+            k = max(k, late)
+            due = start + k * args.interval
+            if deadline is not None and due >= deadline - 1e-6:
                 break
             time.sleep(max(0.0, due - time.monotonic()))
     except (KeyboardInterrupt, _Stop):
