@@ -58,8 +58,9 @@ if ip link set eth0 up 2>/dev/null; then
     ip route add default via 10.0.2.2
 fi
 
-[ -x "$R$dtvm_python" ] || fail "no python at $dtvm_python"
-[ -f "$R$dtvm_agent" ] || fail "no agent at $dtvm_agent"
+# (tested inside the chroot: a venv's python is a symlink to an absolute path)
+chroot $R test -x "$dtvm_python" || fail "no python at $dtvm_python"
+chroot $R test -f "$dtvm_agent" || fail "no agent at $dtvm_agent"
 
 # the agent runs until the host asks it to stop; PID 1 waits (and reaps orphans)
 env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
