@@ -9,8 +9,9 @@ only compares tuples and builds ``Text`` for what changed.
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import accounting, views
@@ -18,6 +19,8 @@ from ..accounting import ProcessStats, Totals
 from ..model import Snapshot
 from ..units import human_delta
 from .history import History, parse_time
+
+_SERIAL = itertools.count(1)
 
 VIEW_NAMES = ("buffers", "processes", "exporters")
 VIEW_TITLES = {"buffers": "Buffers", "processes": "Processes", "exporters": "Exporters"}
@@ -40,11 +43,16 @@ def human_age(seconds: float | None) -> str:
 
 @dataclass(frozen=True)
 class TuiColumn(views.Column):
-    """A column that formats ages and signed byte changes too."""
+    """A column that formats ages and signed byte changes too.
+
+    An age cell holds the time first seen (epoch seconds, as text): the table
+    turns it into an age when it paints, so ages do not make every row change
+    at every refresh."""
 
     def format(self, row: Any, raw_bytes: bool = False) -> str:
         if self.kind == "age":
-            return human_age(self.value(row))
+            first = getattr(row, "first_seen", None)
+            return "" if first is None else repr(first)
         if self.kind == "delta":
             v = self.value(row)
             return "-" if v is None else human_delta(v)
@@ -55,6 +63,8 @@ class TuiColumn(views.Column):
 class BufferItem(views.BufferRow):
     #: seconds since the buffer was first seen in this session
     age: float | None = None
+    #: when it was first seen (epoch seconds)
+    first_seen: float | None = None
 
 
 @dataclass
@@ -112,6 +122,8 @@ class Row:
     search: tuple[str, ...]
     #: "new" (appeared this refresh), "freed" (gone: shown once more), or ""
     mark: str = ""
+    #: what the cells were made from: equal signatures, equal cells
+    sig: Any = None
 
 
 @dataclass
@@ -126,15 +138,37 @@ class Prepared:
     #: keys per view that appeared / vanished since the previous refresh shown
     new: dict[str, set[str]]
     freed: dict[str, set[str]]
+    #: a number no other Prepared of this process has
+    serial: int = field(default_factory=lambda: next(_SERIAL))
 
 
-def _make_rows(view: str, items: list[Any], key_of: Any) -> list[Row]:
+def _buffer_sig(r: BufferItem) -> Any:
+    b = r.buf
+    return (b.size, b.count, b.name, b.exporter, tuple(b.pids), tuple(r.comms), r.first_seen)
+
+
+def _process_sig(p: ProcessItem) -> Any:
+    return (p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta)
+
+
+def _make_rows(
+    view: str, items: list[Any], key_of: Any, sig_of: Any, previous: Prepared | None
+) -> list[Row]:
+    """Rows of one view; the cells of a row whose signature did not change
+    since ``previous`` are reused, not formatted again."""
     cols = COLUMNS[view]
     search_idx = [i for i, c in enumerate(cols) if c.key in _SEARCH[view]]
+    before = {} if previous is None else {r.key: r for r in previous.rows[view] if not r.mark}
     out = []
     for it in items:
+        key = key_of(it)
+        sig = sig_of(it) if sig_of is not None else None
+        old = before.get(key)
+        if old is not None and sig is not None and old.sig == sig:
+            out.append(old)  # same cells, same sort values: no new long-lived objects
+            continue
         cells = tuple(c.format(it) for c in cols)
-        out.append(Row(key_of(it), it, cells, tuple(cells[i].lower() for i in search_idx)))
+        out.append(Row(key, it, cells, tuple(cells[i].lower() for i in search_idx), "", sig))
     return out
 
 
@@ -163,7 +197,7 @@ def prepare(
     for b in snap.buffers.values():
         first = history.first_seen_time(b.inode)
         age = None if first is None or now is None else max(0.0, now - first)
-        bitems.append(BufferItem(b, [comm.get(p, "?") for p in b.pids], age))
+        bitems.append(BufferItem(b, [comm.get(p, "?") for p in b.pids], age, first))
     pitems = []
     for p in procs:
         first_rss = history.first_rss(p.pid)
@@ -171,10 +205,14 @@ def prepare(
             ProcessItem(**vars(p), delta=None if first_rss is None else p.rss - first_rss)
         )
     rows = {
-        "buffers": _make_rows("buffers", bitems, lambda r: str(r.buf.inode)),
-        "processes": _make_rows("processes", pitems, lambda p: str(p.pid)),
+        "buffers": _make_rows(
+            "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous
+        ),
+        "processes": _make_rows(
+            "processes", pitems, lambda p: str(p.pid), _process_sig, previous
+        ),
         "exporters": _make_rows(
-            "exporters", views.exporter_rows(snap), lambda e: e.stats.name
+            "exporters", views.exporter_rows(snap), lambda e: e.stats.name, None, previous
         ),
     }
     new: dict[str, set[str]] = {}
@@ -192,7 +230,7 @@ def prepare(
                 r.mark = "new"
         for k in freed[view]:
             old = before[k]
-            rs.append(Row(old.key, old.obj, old.cells, old.search, "freed"))
+            rs.append(Row(old.key, old.obj, old.cells, old.search, "freed", old.sig))
     return Prepared(snap, sample, totals, procs, rows, new, freed)
 
 

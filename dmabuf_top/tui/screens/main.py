@@ -11,6 +11,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
+from ..history import parse_time
 from ..keys import MAIN_KEYS, sort_bindings
 from ..rows import (
     COLUMNS,
@@ -62,6 +63,8 @@ class MainScreen(Screen[None]):
         self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
+        #: per view: (prepared, filter) last shown, to know when only the order changes
+        self._synced: dict[str, tuple[int, str]] = {}
 
     @property
     def dapp(self) -> DmabufTopApp:
@@ -117,8 +120,11 @@ class MainScreen(Screen[None]):
             return
         key, rev = self.sort[view]
         rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        shown = (prep.serial, self.row_filter.text if self.row_filter else "")
         with self.app.batch_update():
-            table.sync(rows)
+            table.clock.now = parse_time(prep.snap.taken_at)
+            table.sync(rows, same_rows=self._synced.get(view) == shown)
+            self._synced[view] = shown
             if not prep.snap.buffers:
                 empty.update(empty_reasons(self.dapp))
                 empty.display = True

@@ -6,34 +6,120 @@ rows that are gone are removed in one batch, and the order is set in one pass.
 The cursor stays on the row (key) it was on. Column widths are fixed, so
 nothing is ever re-measured.
 
-Two private parts of Textual's DataTable are used, which is why textual is
+Private parts of Textual's DataTable are used, which is why textual is
 pinned exactly: the row-location map (to remove many rows and reorder in one
-O(n) pass instead of ``remove_row``'s O(n) per row) and the per-row style hook
-(to mark new and freed rows with theme-styled component classes).
+O(n) pass instead of ``remove_row``'s O(n) per row), the per-row style hook
+(to mark new and freed rows with theme-styled component classes), the cell
+renderer (a fast path for one-line ``Text`` cells) and the row geometry (every
+row is one line, so a row's y is its index: no O(n) sums per cursor move).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import Row as Row_
 
 from ...views import Column
-from ..rows import Row
+from ..rows import Row, human_age
 
 
-def cell_text(value: str, kind: str) -> Text:
+class Clock:
+    """The time the table's ages are measured to (the snapshot's time)."""
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+
+
+class AgeCell:
+    """An age, computed when painted from a fixed first-seen time: the cell's
+    value never changes, so an ageing row costs no update."""
+
+    __slots__ = ("first", "clock")
+
+    def __init__(self, first: float | None, clock: Clock) -> None:
+        self.first = first
+        self.clock = clock
+
+    def text(self) -> Text:
+        now = self.clock.now
+        age = None if self.first is None or now is None else now - self.first
+        return Text(human_age(age), justify="right", no_wrap=True, end="")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, 7)
+
+
+def cell_text(value: str, kind: str, clock: Clock | None = None) -> Text | AgeCell:
     """A cell: always ``Text`` (never markup), numbers right-aligned."""
+    if kind == "age":
+        return AgeCell(float(value) if value else None, clock or Clock())
     if kind == "text":
         return Text(value, overflow="ellipsis", no_wrap=True)
     return Text(value, justify="right", no_wrap=True)
+
+
+class _OrderedRows(Sequence[Row_]):
+    """The table's rows in display order, looked up on demand: the stock
+    property rebuilds a list of every row after each change (O(n))."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: DiffTable) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table._row_locations)
+
+    def __getitem__(self, index: Any) -> Any:
+        t = self.table
+        get_key = t._row_locations.get_key
+        rows = t.rows
+        if isinstance(index, slice):
+            return [rows[get_key(i)] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return rows[get_key(index)]
+
+
+class _YOffsets(Sequence[tuple[RowKey, int]]):
+    """Line y -> (row key, line in row); every row is one line high."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: DiffTable) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table._row_locations)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        key = self.table._row_locations.get_key(index)
+        if key is None:
+            raise IndexError(index)
+        return (key, 0)
+
+    def clear(self) -> None:
+        pass
 
 
 def _stock_bindings() -> list[BindingType]:
@@ -44,7 +130,7 @@ def _stock_bindings() -> list[BindingType]:
     ]
 
 
-class DiffTable(DataTable[Text], inherit_bindings=False):
+class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
     """The table of one view, updated by diff."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -57,6 +143,9 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
         Binding("g", "scroll_top", "Top", show=False),
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
+
+    #: above this many new rows, sync inserts them in bulk instead of add_row
+    BULK = 200
 
     def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
         super().__init__(
@@ -71,6 +160,12 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
         self._marks: dict[str, str] = {}
         #: how many cells the last sync updated / rows it added and removed
         self.last_sync = (0, 0, 0)
+        #: cells of rows taken out (by a filter, say), by key: (strings, Texts)
+        #: so that putting them back does not build them again
+        self._parked: dict[str, tuple[tuple[str, ...], list[Any]]] = {}
+        self._peak = 0
+        #: what AGE cells count up to
+        self.clock = Clock()
 
     def on_mount(self) -> None:
         for c in self.spec:
@@ -110,16 +205,29 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
     def mark_of(self, key: str) -> str:
         return self._marks.get(key, "")
 
-    def sync(self, rows: Sequence[Row]) -> None:
-        """Show exactly ``rows``, in order, touching only what changed."""
+    def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
+        """Show exactly ``rows``, in order, touching only what changed.
+        ``same_rows``: the caller knows only the order changed (a new sort)."""
+        if same_rows and len(rows) == len(self._shown):
+            self._reorder([r.key for r in rows])
+            return
         keep = self.cursor_key
+        clock = self.clock
         keep_index = self.cursor_row
         shown = self._shown
         kinds = self._kinds
         col_keys = self._col_keys
         updated = added = 0
         wanted: set[str] = set()
+        rk_of = self._rk
         marks: dict[str, str] = {}
+        # Many new rows (first fill, a filter cleared): insert them in one go;
+        # the order is set for all rows at the end anyway.
+        bulk = sum(1 for r in rows if r.key not in shown) > self.BULK
+        parked = self._parked
+        self._peak = max(self._peak, len(rows), len(shown))
+        if len(parked) > 2 * self._peak:  # rows gone for good pile up: start over
+            parked.clear()
         for r in rows:
             k = r.key
             wanted.add(k)
@@ -127,25 +235,47 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
                 marks[k] = r.mark
             old = shown.get(k)
             if old is None:
-                cells = (cell_text(v, t) for v, t in zip(r.cells, kinds, strict=True))
-                rk = self.add_row(*cells, key=k)
+                park = parked.pop(k, None)
+                if park is not None and park[0] == r.cells:
+                    cells = park[1]
+                else:
+                    cells = [cell_text(v, t, clock) for v, t in zip(r.cells, kinds, strict=True)]
+                if bulk:
+                    rk = RowKey(k)
+                    self._data[rk] = dict(zip(col_keys, cells, strict=True))
+                    self.rows[rk] = Row_(rk, 1)
+                    self._row_locations[rk] = len(self._row_locations)
+                else:
+                    rk = self.add_row(*cells, key=k)
                 self._rk[k] = rk
                 added += 1
             elif old != r.cells:
-                rk = self._rk[k]
+                rk = rk_of[k]
                 for i, (a, b) in enumerate(zip(old, r.cells, strict=True)):
                     if a != b:
-                        self.update_cell(rk, col_keys[i], cell_text(b, kinds[i]))
+                        self.update_cell(rk, col_keys[i], cell_text(b, kinds[i], clock))
                         updated += 1
             else:
                 continue
             shown[k] = r.cells
+        if bulk:
+            self._update_count += 1
+            self._require_update_dimensions = True
+            self.check_idle()
         gone = [k for k in shown if k not in wanted]
         self._remove(gone)
         self._marks = marks
-        self._set_order([r.key for r in rows])
         self.last_sync = (updated, added, len(gone))
-        if keep is not None and keep in wanted:
+        self._reorder([r.key for r in rows], keep, keep_index)
+
+    def _reorder(
+        self, keys: list[str], keep: str | None = None, keep_index: int | None = None
+    ) -> None:
+        """Put the rows in ``keys`` order; the cursor follows its row."""
+        if keep_index is None:
+            keep, keep_index = self.cursor_key, self.cursor_row
+        self._set_order(keys)
+        if keep is not None and keep in self._rk:
             index = self._row_locations.get(self._rk[keep])
         else:
             index = min(keep_index, max(0, self.row_count - 1))
@@ -154,9 +284,11 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
 
     def _remove(self, keys: list[str]) -> None:
         """Drop rows (the order is rebuilt by ``_set_order`` right after)."""
+        parked = self._parked
+        data = self._data
         for k in keys:
             rk = self._rk.pop(k)
-            del self._shown[k]
+            parked[k] = (self._shown.pop(k), list(data[rk].values()))
             del self.rows[rk]
             del self._data[rk]
             self._new_rows.discard(rk)
@@ -167,20 +299,132 @@ class DiffTable(DataTable[Text], inherit_bindings=False):
 
     def _set_order(self, keys: list[str]) -> None:
         rk = self._rk
-        order = {rk[k]: i for i, k in enumerate(keys)}
-        self._row_locations = TwoWayDict(order)
+        old = self._row_locations
+        if len(old) == len(keys) and all(
+            old.get_key(i) == rk[k] for i, k in enumerate(keys)
+        ):
+            return
+        resized = len(old) != len(keys)
+        self._row_locations = TwoWayDict({rk[k]: i for i, k in enumerate(keys)})
         self._update_count += 1
-        self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate  # clamp
         self.hover_coordinate = Coordinate(0, 0)
-        self.refresh(layout=True)
-        self.check_idle()
+        if resized:
+            self._require_update_dimensions = True
+            self.check_idle()
+        self.refresh()
 
     def _update_dimensions(self, new_rows: object) -> None:
         # Widths are fixed and rows are one line: nothing to measure, only the
         # virtual size to set (the stock method measures every new row).
         self._new_rows.clear()
         super()._update_dimensions(())
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        # The stock method renders Styled(Padding(cell)) through the console
+        # (~100 us a cell); a one-line Text cell is simply cropped or padded.
+        if row_index < 0 or column_index < 0 or self.fixed_columns or self.fixed_rows:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        cell = self._data[row_key][column_key]
+        if isinstance(cell, AgeCell):
+            cell = cell.text()
+        if not isinstance(cell, Text) or self.rows[row_key].height != 1:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pad = self.cell_padding
+        inner = max(0, width - 2 * pad)
+        text = cell
+        if "\n" in text.plain:
+            text = text.split("\n", allow_blank=True)[0]
+        length = text.cell_len
+        if length > inner:
+            text = text.copy()
+            text.truncate(inner, overflow=text.overflow or "ellipsis")
+            length = text.cell_len
+        segments = list(text.render(self.app.console))
+        gap = inner - length
+        if gap > 0:
+            fill = Segment(" " * gap)
+            if text.justify == "right":
+                segments.insert(0, fill)
+            else:
+                segments.append(fill)
+        blank = Segment(" " * pad)
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        line = list(
+            Segment.apply_style(
+                [blank, *segments, blank], style=pre + component_style, post_style=post_style
+            )
+        )
+        lines = [line]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    # Every row is one line high (rows are added with height=1), so a row's y
+    # is its index: the stock methods below sum the heights of all rows above.
+    @property
+    def ordered_rows(self) -> Sequence[Row_]:  # type: ignore[override]
+        return _OrderedRows(self)
+
+    @property
+    def _y_offsets(self) -> _YOffsets:  # type: ignore[override]
+        return _YOffsets(self)
+
+    def _get_row_region(self, row_index: int) -> Region:
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        row_width = (
+            sum(column.get_render_width(self) for column in self.columns.values())
+            + self._row_label_column_width
+        )
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(0, y, max(self.size.width, row_width), 1)
+
+    def _get_cell_region(self, coordinate: Coordinate) -> Region:
+        if not self.is_valid_coordinate(coordinate):
+            return Region(0, 0, 0, 0)
+        row_index, column_index = coordinate
+        x = (
+            sum(c.get_render_width(self) for c in self.ordered_columns[:column_index])
+            + self._row_label_column_width
+        )
+        column_key = self._column_locations.get_key(column_index)
+        width = self.columns[column_key].get_render_width(self)
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(x, y, width, 1)
 
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
         style = super()._get_row_style(row_index, base_style)
