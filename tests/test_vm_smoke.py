@@ -171,3 +171,21 @@ def test_scenario_matches_kernel(vm, scenario):
                 line = next(ln for ln in seen["maps"][pid] if ln.startswith(want))
                 assert line.split()[4] == str(ino)
                 assert line.rstrip("\n").endswith("/dmabuf:" + suffix)
+
+
+def test_leak_mode(vm):
+    from guest import BUFINFO, start_scenario
+
+    def named(prefix: str) -> int:
+        rows, _ = parse_bufinfo(vm.read_file(BUFINFO).decode())
+        return sum(r["name"].startswith(prefix) for r in rows.values())
+
+    with start_scenario(vm, "--leak", "0.3", out="/tmp/leak.json") as sc:
+        assert set(sc.record["leak"]["pids"]) == {"grow", "churn", "share", "peer"}
+        first = named("leak-"), named("shared-")
+        time.sleep(2)
+        assert named("leak-") > first[0]
+        assert named("shared-") > first[1]
+        assert named("churn-") <= 1
+    tail = vm.read_file(BUFINFO).decode().rstrip().rsplit("\n", 1)[-1]
+    assert tail == "Total 0 objects, 0 bytes"
