@@ -23,6 +23,11 @@ from vm import VM  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DEST = REPO / "tests" / "data" / "vm-6.1"
+OWNED = (
+    "uname-r.txt", "uname-a.txt", "boot_id.txt", "bufinfo-empty.txt", "bufinfo.txt",
+    "scenario.json", "fd-links.json", "sysfs-buffers.tsv", "sysfs-buffers.missing.txt",
+    "fdinfo", "maps", "proc", "newline",
+)  # fmt: skip
 
 
 def _write(path: Path, data: bytes | str) -> None:
@@ -55,9 +60,13 @@ def capture_maps(vm: VM, dest: Path, record: dict) -> list[str]:
 
 
 def capture(dest: Path) -> None:
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in OWNED:  # only what this script writes: others keep files here too
+        path = dest / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
     with VM() as vm:
         print(f"booted {vm.kernel_release} in {vm.boot_time:.2f}s", file=sys.stderr)
         _write(dest / "uname-r.txt", vm.sh("uname -r"))
