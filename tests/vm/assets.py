@@ -235,6 +235,9 @@ def _build(cache: Path, pkg: str, kver: str) -> Assets:
     meta = {"format": ASSETS_FORMAT, **asdict(assets)}
     meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in meta.items()}
     (out / "assets.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for old in cache.glob("*/assets.json"):  # drop superseded kernels (~75 MB each)
+        if old.parent != out:
+            shutil.rmtree(old.parent, ignore_errors=True)
     return assets
 
 

@@ -255,9 +255,9 @@ class VM:
                     if slot is not None:
                         slot[1] = msg
                         slot[0].set()
-        except OSError:
-            pass
-        self._dead = "the agent connection closed"
+        except (OSError, ValueError) as e:  # ValueError: a corrupt frame
+            self._dead = f"the agent connection failed: {e}"
+        self._dead = self._dead or "the agent connection closed"
         with self._plock:
             for slot in self._pending.values():
                 slot[0].set()
