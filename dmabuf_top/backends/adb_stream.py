@@ -23,6 +23,7 @@ VERSION = 1
 
 _PROC_FILE_RE = re.compile(r"^/proc/(\d+)/(fdinfo/(\d+)|comm|cmdline)$")
 _MAPS_RE = re.compile(rb"^/proc/(\d+)/maps:")
+_DENIED_RE = re.compile(r"/proc/(\d+)/(?:fd/\d+|fdinfo/\d+|maps)\b.*Permission denied")
 _STAT_LINE_RE = re.compile(r"^(\d+) /proc/(\d+)(?:/fd/(\d+))?$")
 #: RawScan field -> kernel-wide file the collector dumps when readable
 KERNEL_FILES = {
@@ -86,7 +87,7 @@ def split_output(data: bytes) -> CollectorOutput:
     """Cut the raw stream into sections; check the header and the end marker."""
     first, nl, rest = data.partition(b"\n")
     if first.startswith(ERROR_MAGIC):
-        msg = _text(first[len(ERROR_MAGIC):]).strip()
+        msg = _text(first[len(ERROR_MAGIC) :]).strip()
         raise StreamError(f"collector failed on the device: {msg}")
     parts = first.split(b" ")
     if len(parts) != 3 or parts[0] != MAGIC:
@@ -146,7 +147,14 @@ def to_rawscan(
     raw.source_extra = dict(source_extra or {})
     uid_text = _text(out.get("uid") or b"").strip()
     uid = int(uid_text) if uid_text.isdigit() else None
-    raw.unreadable = [int(p) for p in _lines(out.get("unreadable")) if p.isdigit()]
+    # like the local backend: a pid any of whose fd links, fdinfo or maps we
+    # were denied is unreadable, and nothing of it is used
+    unreadable = [int(p) for p in _lines(out.get("unreadable")) if p.isdigit()]
+    for line in _lines(out.get("denied")):
+        m = _DENIED_RE.search(line)
+        if m:
+            unreadable.append(int(m.group(1)))
+    raw.unreadable = sorted(set(unreadable))
 
     procs: dict[int, ProcText] = {}
 
@@ -174,7 +182,7 @@ def to_rawscan(
     for line in (out.get("maps") or b"").split(b"\n"):
         m = _MAPS_RE.match(line)
         if m:
-            proc(int(m.group(1))).maps.append(_text(line[m.end():]))
+            proc(int(m.group(1))).maps.append(_text(line[m.end() :]))
     uids: dict[int, int] = {}
     for line in _lines(out.get("uids")):
         m = _STAT_LINE_RE.match(line)
@@ -190,7 +198,8 @@ def to_rawscan(
             pt.uid = uids.get(pid) if body else None
         elif pt.comm is not None:
             pt.cmdline = _text(body.rstrip(b"\0").replace(b"\0", b" "))
-    raw.procs = [procs[p] for p in sorted(procs)]
+    denied = set(raw.unreadable)
+    raw.procs = [procs[p] for p in sorted(procs) if p not in denied]
 
     # an empty body is a file we were not allowed to read after all (SELinux)
     for attr, path in KERNEL_FILES.items():

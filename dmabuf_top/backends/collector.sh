@@ -57,13 +57,14 @@ echo "$B"
 m uid
 echo "$U"
 
+# pids whose fd directory we may not read; more come from "denied" below
 m unreadable
 for d in /proc/[0-9]*/fd; do
   [ -r "$d" ] || [ ! -e "$d" ] || { d=${d%/fd}; echo "${d#/proc/}"; }
 done
 
 # dma-buf fds: statfs says the dma-buf filesystem (magic 0x444d4142)
-for d in /proc/[0-9]*/fd; do echo "$d"/*; done | xargs stat -f -c '%t %n' |
+for d in /proc/[0-9]*/fd; do echo "$d"/*; done | xargs stat -f -c '%t %n' 2>>"$T/e" |
   sed -n 's|^444d4142 \(/proc/[0-9]*/\)fd/\([0-9]*\)$|\1fdinfo/\2|p' >"$T/fi"
 I=
 case " $1 " in *" ino "*) I=1 ;; esac
@@ -77,7 +78,7 @@ if [ -n "$I" ]; then
 fi
 
 m maps
-echo /proc/[0-9]*/maps | xargs grep -a -sFH /dmabuf >"$T/m"
+echo /proc/[0-9]*/maps | xargs grep -a -FH /dmabuf >"$T/m" 2>>"$T/e"
 cat "$T/m"
 sed -n 's|^/proc/\([0-9]*\)/maps:.*|\1|p' "$T/m" >"$T/mp"
 
@@ -110,7 +111,10 @@ for p in $S; do echo "/proc/$p"; done | xargs stat -c '%u %n'
 } >"$T/l"
 m files
 lines "$T/l"
-while read -r f; do echo "$T/s $f"; done <"$T/l" | xargs cat
+while read -r f; do echo "$T/s $f"; done <"$T/l" | xargs cat 2>>"$T/e"
+# files we were denied (the messages name our own paths only)
+m denied
+grep -F denied "$T/e"
 
 D=/sys/kernel/dmabuf/buffers
 if [ -d $D ] && [ -r $D ] && [ -x $D ]; then

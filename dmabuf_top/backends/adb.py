@@ -1,0 +1,431 @@
+"""An Android device over adb: one ``exec:`` of the collector per refresh.
+
+The adb server is reached with adbutils, but never started behind the user's
+back (adbutils would start a bundled adb binary when nothing answers: we probe
+the port first and connect without its auto-start). Each refresh runs
+``collector.sh`` on the device (as root through ``su`` when the shell is not
+root), gzip'ed there when gzip exists, and
+:mod:`dmabuf_top.backends.adb_stream` plus the shared
+:func:`dmabuf_top.assemble.assemble` turn the bytes into a Snapshot.
+
+Faults: a device that goes away or an adbd that restarts makes ``collect()``
+raise :class:`BackendError` (the TUI keeps the last good data); the next
+``collect()`` checks the device again and carries on by itself once it is back.
+Every adb call has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..assemble import assemble
+from ..model import Snapshot
+from .adb_stream import StreamError, collector_script, parse_stream
+from .base import BackendError
+from .local import utc_now
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5037
+#: seconds for a small adb call (device list, probe, adb root)
+CONTROL_TIMEOUT = 15.0
+#: seconds for one whole collector run
+COLLECT_TIMEOUT = 60.0
+#: seconds to wait for the device after ``adb root``
+ROOT_WAIT = 45.0
+#: seconds to wait for an answer when probing the server port
+PROBE_TIMEOUT = 2.0
+
+PROPS = {
+    "model": "ro.product.model",
+    "android": "ro.build.version.release",
+    "build_type": "ro.build.type",
+}
+
+_SETUP = r"""
+echo "uid=$(id -u)"
+command -v getprop >/dev/null && {
+  echo "model=$(getprop ro.product.model)"
+  echo "android=$(getprop ro.build.version.release)"
+  echo "build_type=$(getprop ro.build.type)"
+}
+command -v gzip >/dev/null && echo gzip=1
+command -v dumpsys >/dev/null && echo dumpsys=1
+if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
+  if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
+  elif [ "$(su 0 sh -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=0
+  else echo su=no
+  fi
+fi
+"""
+
+
+def shquote(s: str) -> str:
+    """Quote for a POSIX shell (mksh, dash...): one word, no expansion."""
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def minify(script: str) -> str:
+    """Drop comment lines and indentation: the collector travels in the
+    service name of every ``exec:``, which adb limits in size."""
+    out = []
+    for line in script.splitlines():
+        s = line.strip()
+        if s and not s.startswith("#"):
+            out.append(s)
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class DeviceFacts:
+    """What the device told us once per connection."""
+
+    uid: int | None = None
+    su: str | None = None  # "c": su -c CMD; "0": su 0 CMD...; "no": present but refused
+    gzip: bool = False
+    dumpsys: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> bool:
+        return self.uid == 0 or self.su in ("c", "0")
+
+
+def parse_setup(text: str) -> DeviceFacts:
+    facts = DeviceFacts()
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if key == "uid" and value.isdigit():
+            facts.uid = int(value)
+        elif key in PROPS and value:
+            facts.props[key] = value
+        elif key == "gzip":
+            facts.gzip = True
+        elif key == "dumpsys":
+            facts.dumpsys = True
+        elif key == "su":
+            facts.su = value
+    return facts
+
+
+def collector_command(facts: DeviceFacts, options: str = "", script: str | None = None) -> str:
+    """The shell command line (run by adbd's sh -c) of one refresh."""
+    body = minify(script if script is not None else collector_script())
+    inner = f"sh -c {shquote(body)} dmabuf-top"
+    if options:
+        inner += " " + shquote(options)
+    if facts.uid != 0 and facts.su == "c":
+        cmd = f"su -c {shquote(inner)}"
+    elif facts.uid != 0 and facts.su == "0":
+        cmd = f"su 0 {inner}"
+    else:
+        cmd = inner
+    cmd = f"{{ {cmd}; }} </dev/null 2>/dev/null"
+    if facts.gzip:
+        cmd += " | gzip -c"
+    return cmd
+
+
+@lru_cache(maxsize=1)
+def _adbutils():  # imported only on the adb path
+    import adbutils
+    from adbutils import AdbConnection, AdbError
+
+    class NoStartConnection(AdbConnection):
+        """adbutils' connection, minus starting an adb server when none answers."""
+
+        def _safe_connect(self):  # type: ignore[override]
+            return self._create_socket()
+
+    class Client(adbutils.AdbClient):
+        def make_connection(self, timeout: float | None = None) -> AdbConnection:
+            c = NoStartConnection(self.host, self.port)
+            c.conn.settimeout(timeout or CONTROL_TIMEOUT)
+            return c
+
+    return Client, AdbError
+
+
+def _server_address(host: str | None, port: int | None) -> tuple[str, int]:
+    host = host or os.environ.get("ANDROID_ADB_SERVER_HOST") or DEFAULT_HOST
+    if port is None:
+        env = os.environ.get("ANDROID_ADB_SERVER_PORT")
+        if env:
+            try:
+                port = int(env)
+            except ValueError:
+                raise BackendError(f"ANDROID_ADB_SERVER_PORT is not a port: {env!r}") from None
+        else:
+            port = DEFAULT_PORT
+    if not 0 < port < 65536:
+        raise BackendError(f"adb server port out of range: {port}")
+    return host, port
+
+
+def probe_server(host: str, port: int) -> None:
+    """Raise BackendError unless something listens at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT):
+            return
+    except OSError as e:
+        reason = e.strerror or str(e) or type(e).__name__
+    where = f"{host}:{port}"
+    if shutil.which("adb"):
+        hint = "start it with 'adb start-server' (or give --adb-host/--adb-port)"
+    else:
+        hint = (
+            "and no 'adb' command is installed to start one: install Android "
+            "platform-tools (Debian/Ubuntu: apt install adb)"
+        )
+    raise BackendError(f"no adb server at {where} ({reason}): {hint}")
+
+
+_STATE_HINTS = {
+    "unauthorized": "accept the 'Allow USB debugging' prompt on the device",
+    "offline": "reconnect it, or restart adbd (adb reconnect)",
+    "authorizing": "wait for it to finish authorizing",
+    "connecting": "wait for it to connect",
+    "no": "no permissions to open the USB device: check udev rules",
+}
+
+
+def _state_error(serial: str, state: str) -> BackendError:
+    hint = _STATE_HINTS.get(state, "it must be in state 'device'")
+    return BackendError(f"device {serial} is {state}: {hint}")
+
+
+def _listing(devices: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{s} ({st})" for s, st in devices) or "none"
+
+
+class AdbBackend:
+    """One Android device; ``collect()`` is safe to call from a worker thread."""
+
+    kind = "adb"
+    live = True
+
+    def __init__(self, client, serial: str, want_root: bool = False) -> None:
+        self.client = client
+        self.serial = serial
+        self.want_root = want_root
+        self.facts: DeviceFacts | None = None
+        self.kernel = ""
+        self.last_bytes = 0
+        self.last_wire_bytes = 0
+        self._command: str | None = None
+        _, self._AdbError = _adbutils()
+
+    # -- adb plumbing ---------------------------------------------------------
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        return (self._AdbError, OSError, EOFError)
+
+    def exec(self, cmd: str, timeout: float = CONTROL_TIMEOUT) -> bytes:
+        """Run ``cmd`` with the device's ``exec:`` service; all its output.
+
+        ``timeout`` bounds the whole call, not each read."""
+        deadline = time.monotonic() + timeout
+        c = self.client.make_connection(timeout=timeout)
+        try:
+            c.send_command("host:transport:" + self.serial)
+            c.check_okay()
+            c.send_command("exec:" + cmd)
+            c.check_okay()
+            chunks: list[bytes] = []
+            sock = c.conn
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no end of output after {timeout:.0f}s")
+                sock.settimeout(left)
+                b = sock.recv(1 << 16)
+                if not b:
+                    break
+                chunks.append(b)
+            return b"".join(chunks)
+        finally:
+            c.close()
+
+    def devices(self) -> list[tuple[str, str]]:
+        return list_devices(self.client)
+
+    # -- connection set-up ----------------------------------------------------
+    def setup(self) -> DeviceFacts:
+        """Probe the device once per connection (uid, su, gzip, props);
+        with want_root, ``adb root`` first."""
+        facts = parse_setup(self.exec(_SETUP).decode("utf-8", "replace"))
+        if facts.uid is None:
+            raise BackendError(f"{self.serial}: the device shell did not say its uid")
+        if self.want_root and facts.uid != 0:
+            self.adb_root()
+            facts = parse_setup(self.exec(_SETUP).decode("utf-8", "replace"))
+            if facts.uid != 0:
+                raise BackendError(f"{self.serial}: adb root did not make the shell root")
+        if not facts.props.get("model"):
+            model = self._model_from_listing()
+            if model:
+                facts.props["model"] = model
+        self.facts = facts
+        self._command = collector_command(facts)
+        return facts
+
+    def _model_from_listing(self) -> str | None:
+        try:
+            for info in self.client.list(extended=True):
+                if info.serial == self.serial:
+                    return info.tags.get("model")
+        except self._errors():
+            return None
+        return None
+
+    def adb_root(self) -> None:
+        """``adb root``: restart adbd as root and wait for the device to return."""
+        c = self.client.make_connection(timeout=CONTROL_TIMEOUT)
+        try:
+            c.send_command("host:transport:" + self.serial)
+            c.check_okay()
+            c.send_command("root:")
+            c.check_okay()
+            answer = c.read_until_close().strip()
+        finally:
+            c.close()
+        if "already running as root" in answer:
+            return
+        if not answer.startswith("restarting"):
+            raise BackendError(f"{self.serial}: adb root: {answer or 'refused'}")
+        deadline = time.monotonic() + ROOT_WAIT
+        time.sleep(0.5)
+        while time.monotonic() < deadline:
+            try:
+                if dict(self.devices()).get(self.serial) == "device":
+                    if self.exec("id -u", timeout=5).strip() == b"0":
+                        return
+            except self._errors():
+                pass
+            time.sleep(0.5)
+        raise BackendError(
+            f"{self.serial}: the device did not come back within {ROOT_WAIT:.0f}s of adb root"
+        )
+
+    def _reconnect(self) -> None:
+        try:
+            devices = self.devices()
+        except self._errors() as e:
+            raise BackendError(f"{self.serial}: adb server unreachable ({e}); retrying") from None
+        state = dict(devices).get(self.serial)
+        if state is None:
+            raise BackendError(f"device {self.serial} disconnected; retrying")
+        if state != "device":
+            raise BackendError(f"device {self.serial} is {state}; retrying")
+        try:
+            self.setup()
+        except self._errors() as e:
+            raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
+
+    # -- Backend --------------------------------------------------------------
+    def describe(self) -> str:
+        props = self.facts.props if self.facts else {}
+        parts = [self.serial]
+        if props.get("android"):
+            parts.append(f"Android {props['android']}")
+        if props.get("build_type"):
+            parts.append(props["build_type"])
+        if self.kernel:
+            parts.append(f"kernel {self.kernel}")
+        head = props.get("model") or "adb device"
+        return f"{head} ({', '.join(parts)})"
+
+    def collect(self) -> Snapshot:
+        t0 = time.perf_counter()
+        if self.facts is None or self._command is None:
+            self._reconnect()
+        assert self.facts is not None and self._command is not None
+        taken_at = utc_now()
+        try:
+            data = self.exec(self._command, timeout=COLLECT_TIMEOUT)
+        except self._errors() as e:
+            self.facts = None
+            raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
+        self.last_wire_bytes = len(data)
+        extra = {"serial": self.serial, **self.facts.props}
+        try:
+            raw = parse_stream(
+                data, taken_at, host=self.serial, source_extra=extra, compressed=self.facts.gzip
+            )
+        except StreamError as e:
+            self.facts = None  # adbd may have restarted: probe again next time
+            raise BackendError(f"device {self.serial}: {e}") from None
+        if not self.facts.root:
+            raw.privilege = "limited"
+            raw.warnings.append(self._limited_warning())
+        self.kernel = raw.kernel
+        snap = assemble(raw)
+        snap.scan_seconds = round(time.perf_counter() - t0, 4)
+        return snap
+
+    def _limited_warning(self) -> str:
+        facts = self.facts
+        assert facts is not None
+        why = "su refused" if facts.su == "no" else "no su"
+        what = "only the shell's own processes are shown"
+        if facts.dumpsys:
+            what += "; device totals come from dumpsys meminfo"
+        return f"not root on the device (uid {facts.uid}, {why}): {what}; try --root"
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text
+
+
+def list_devices(client) -> list[tuple[str, str]]:
+    """(serial, state) of every device the server knows, in its order."""
+    out = []
+    for info in client.list():
+        out.append((info.serial, info.state))
+    return out
+
+
+def open_adb_backend(
+    serial: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    want_root: bool = False,
+) -> AdbBackend:
+    """Find the server and the device, probe it once; BackendError (one line)
+    for every way that can fail."""
+    host, port = _server_address(host, port)
+    probe_server(host, port)
+    client_cls, adb_error = _adbutils()
+    client = client_cls(host=host, port=port)
+    try:
+        devices = list_devices(client)
+    except (adb_error, OSError, EOFError) as e:
+        raise BackendError(f"adb server at {host}:{port} did not answer: {_one_line(e)}") from None
+    chosen = serial or os.environ.get("ANDROID_SERIAL") or None
+    if chosen is None:
+        if not devices:
+            raise BackendError(f"no device: the adb server at {host}:{port} lists none")
+        if len(devices) > 1:
+            raise BackendError(
+                f"several devices: {_listing(devices)}; "
+                "choose one with --adb SERIAL (or ANDROID_SERIAL)"
+            )
+        chosen = devices[0][0]
+    states = dict(devices)
+    if chosen not in states:
+        raise BackendError(f"no device {chosen!r}; adb sees: {_listing(devices)}")
+    if states[chosen] != "device":
+        raise _state_error(chosen, states[chosen])
+    backend = AdbBackend(client, chosen, want_root=want_root)
+    try:
+        backend.setup()
+    except (adb_error, OSError, EOFError) as e:
+        raise BackendError(f"device {chosen}: {_one_line(e)}") from None
+    return backend
