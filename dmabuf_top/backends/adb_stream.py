@@ -116,13 +116,14 @@ def split_output(data: bytes) -> CollectorOutput:
             got.append((pending[len(got)], body))
             continue
         if got is not None and len(got) < len(pending):
-            raise StreamError(f"collector output lacks {len(pending) - len(got)} {kind} files")
+            missing = len(pending) - len(got)
+            raise StreamError(f"collector output lacks {missing} of {len(pending)} listed files")
         if name == "files":
             kind = arg
             pending = [p for p in _text(body).split("\n") if p]
             out.files[kind] = []
         out.sections.append(Section(name, arg, body))
-    if not out.sections or out.sections[-1].name != "end":
+    if pieces[-1] != b"end\n":
         raise StreamError(
             f"collector output cut short: no end marker after {len(data)} bytes "
             "(device disconnected or the command was killed?)"

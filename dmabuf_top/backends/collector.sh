@@ -57,15 +57,20 @@ echo "$B"
 m uid
 echo "$U"
 
-# pids whose fd directory we may not read; more come from "denied" below
-m unreadable
+# dma-buf fds: statfs says the dma-buf filesystem (magic 0x444d4142);
+# pids whose fd directory we may not read go to "unreadable" (more come from
+# "denied" below: fd links, fdinfo or maps we were refused)
 for d in /proc/[0-9]*/fd; do
-  [ -r "$d" ] || [ ! -e "$d" ] || { d=${d%/fd}; echo "${d#/proc/}"; }
-done
-
-# dma-buf fds: statfs says the dma-buf filesystem (magic 0x444d4142)
-for d in /proc/[0-9]*/fd; do echo "$d"/*; done | xargs stat -f -c '%t %n' 2>>"$T/e" |
+  if [ -r "$d" ]; then
+    echo "$d"/*
+  elif [ -e "$d" ]; then
+    d=${d%/fd}
+    echo "${d#/proc/}" >&3
+  fi
+done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" |
   sed -n 's|^444d4142 \(/proc/[0-9]*/\)fd/\([0-9]*\)$|\1fdinfo/\2|p' >"$T/fi"
+m unreadable
+lines "$T/u"
 I=
 case " $1 " in *" ino "*) I=1 ;; esac
 if [ -z "$I" ] && read -r f <"$T/fi"; then

@@ -1,0 +1,146 @@
+"""adb_stream: collector output -> RawScan, on REAL output recorded in the 6.1
+VM (tests/adb_record.py) next to the local backend's snapshot of the same
+moment. The stream through the shared assemble() must give that snapshot."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dmabuf_top.assemble import assemble
+from dmabuf_top.backends.adb import DeviceFacts, collector_command, minify
+from dmabuf_top.backends.adb_stream import (
+    StreamError,
+    collector_script,
+    parse_stream,
+    split_output,
+)
+from dmabuf_top.parsers.fdinfo import parse_fdinfo
+from dmabuf_top.snapshot_io import dump_snapshot
+
+from .adbtest import comparable
+
+DATA = Path(__file__).resolve().parent / "data" / "adb"
+TAKEN_AT = "2026-11-21T10:00:00Z"
+
+
+def recorded(tag: str) -> bytes:
+    return (DATA / f"vm-6.1-{tag}.out").read_bytes()
+
+
+def as_doc(data: bytes) -> dict:
+    return yaml.safe_load(dump_snapshot(assemble(parse_stream(data, TAKEN_AT))))
+
+
+@pytest.mark.parametrize("tag", ["root", "uid2000"])
+def test_recorded_stream_gives_the_local_snapshot(tag: str) -> None:
+    local = yaml.safe_load((DATA / f"vm-6.1-{tag}.yaml").read_text())
+    doc = as_doc(recorded(tag))
+    assert comparable(doc) == comparable(local)
+    assert doc["taken_at"] == TAKEN_AT and doc["source"]["kind"] == "adb"
+    assert doc["source"]["kernel"] == local["source"]["kernel"] == "6.1.0-56-amd64"
+    # gzip'ed on the device: the same
+    assert as_doc(gzip.compress(recorded(tag))) == doc
+
+
+def test_recorded_root_stream_content() -> None:
+    raw = parse_stream(recorded("root"), TAKEN_AT)
+    doc = as_doc(recorded("root"))
+    names = {b["name"] for b in doc["buffers"]}
+    assert {"line1\nline2", "tab\tname", "[bold]evil\x1b[31m[/bold]"} <= names
+    assert "x\n@@0 f\n\n@@1 end\n" in names  # a name made to look like markers
+    assert doc["kernel"]["sources"] == ["bufinfo"] and raw.bufinfo
+    assert doc["totals"]["kernel_only_bytes"] > 0
+    assert raw.privilege is None and raw.unreadable == []
+    # recorded with the "ino" option: every fd's inode, equal to fdinfo's ino:
+    inodes = [(pt.fd_inodes, pt.fdinfo) for pt in raw.procs if pt.fdinfo]
+    assert inodes
+    for fd_inodes, fdinfo in inodes:
+        assert fd_inodes == {fd: parse_fdinfo(t).inode for fd, t in fdinfo.items()}
+    comms = {pt.comm for pt in raw.procs}
+    assert {"compositor", "[red]hog", "shellapp"} <= comms
+
+
+def test_recorded_unprivileged_stream() -> None:
+    raw = parse_stream(recorded("uid2000"), TAKEN_AT)
+    assert raw.privilege == "limited"
+    assert 1 in raw.unreadable  # init is root's
+    assert [pt.comm for pt in raw.procs] == ["shellapp"]
+    assert raw.bufinfo is None  # debugfs is root's
+
+
+def test_cut_anywhere_is_a_stream_error() -> None:
+    data = recorded("root")
+    cuts = set(range(0, len(data), 97))
+    start = 0
+    while (i := data.find(b"\n@@", start)) >= 0:  # around every marker
+        cuts.update(range(max(0, i - 2), min(len(data), i + 50)))
+        start = i + 1
+    for cut in sorted(cuts):
+        with pytest.raises(StreamError):
+            parse_stream(data[:cut], TAKEN_AT)
+    packed = gzip.compress(data)
+    for cut in range(0, len(packed), max(1, len(packed) // 200)):
+        with pytest.raises(StreamError, match="cut short|no collector output|corrupt"):
+            parse_stream(packed[:cut], TAKEN_AT, compressed=True)
+
+
+def test_cut_stream_message() -> None:
+    data = recorded("root")
+    with pytest.raises(StreamError, match=r"cut short: no end marker after 5000 bytes"):
+        parse_stream(data[:5000], TAKEN_AT)
+    with pytest.raises(StreamError, match="compressed stream incomplete after 300 bytes"):
+        parse_stream(gzip.compress(data)[:300], TAKEN_AT)
+
+
+def _files_positions(data: bytes) -> tuple[bytes, list[int]]:
+    nonce = split_output(data).nonce.encode()
+    marker = b"\n@@" + nonce + b" f\n"
+    pos, start = [], 0
+    while (i := data.find(marker, start)) >= 0:
+        pos.append(i)
+        start = i + 1
+    return marker, pos
+
+
+def test_file_count_must_match_the_list() -> None:
+    data = recorded("root")
+    marker, pos = _files_positions(data)
+    assert len(pos) > 10
+    # drop the last file's section: one listed file is missing
+    nxt = data.find(b"\n@@", pos[-1] + 1)
+    with pytest.raises(StreamError, match=r"lacks 1 of \d+ listed files"):
+        split_output(data[: pos[-1]] + data[nxt:])
+    with pytest.raises(StreamError, match="more files than it listed"):
+        split_output(data[: pos[-1]] + marker + b"x" + data[pos[-1] :])
+
+
+def test_not_collector_output() -> None:
+    with pytest.raises(StreamError, match="the device sent no collector output"):
+        parse_stream(b"", TAKEN_AT)
+    with pytest.raises(StreamError, match="not collector output: 'sh: 1: syntax error'"):
+        parse_stream(b"sh: 1: syntax error\n", TAKEN_AT)
+    with pytest.raises(StreamError, match="failed on the device: no writable temporary"):
+        parse_stream(b"DMABUF-TOP-COLLECTOR-ERROR no writable temporary directory\n", TAKEN_AT)
+    head, _, rest = recorded("root").partition(b"\n")
+    with pytest.raises(StreamError, match="collector version 2, expected 1"):
+        parse_stream(head.replace(b" 1 ", b" 2 ", 1) + b"\n" + rest, TAKEN_AT)
+    with pytest.raises(StreamError, match="unexpected text before"):
+        parse_stream(head + b"\nnoise" + b"\n" + rest, TAKEN_AT)
+
+
+def test_command_fits_an_old_adbd() -> None:
+    """The whole exec: service name stays under 4096 bytes (MAX_PAYLOAD_V1),
+    even with the nested quoting of su -c and the gzip pipe."""
+    for facts in (
+        DeviceFacts(uid=0, gzip=True),
+        DeviceFacts(uid=2000, su="c", gzip=True),
+        DeviceFacts(uid=2000, su="0", gzip=True),
+    ):
+        cmd = collector_command(facts, "ino")
+        assert len(("exec:" + cmd).encode()) < 4096, len(cmd)
+    script = minify(collector_script())
+    assert "#" not in script.split("\n")[0] and len(script) < len(collector_script())
