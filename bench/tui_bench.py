@@ -187,7 +187,8 @@ async def run(n_buffers: int, n_procs: int, refreshes: int) -> None:
         print(f"key 2 / 1 (switch view):            {ms(await key_latency(['2', '1'], 3))}")
         print(f"key / + 'buf-1' + Esc (filter):     "
               f"{ms(await key_latency(['slash', 'b', 'u', 'f', '-', '1', 'escape'], 1))}")
-        print(f"key Enter / Esc (drill-down):       {ms(await key_latency(['enter', 'escape'], 3))}")
+        drill = await key_latency(["enter", "escape"], 3)
+        print(f"key Enter / Esc (drill-down):       {ms(drill)}")
 
 
 def main() -> None:

@@ -128,7 +128,9 @@ class DmabufTopApp(App[int]):
         self._collect(sample)
         return True
 
-    @work(thread=True, exclusive=True, group="collect", exit_on_error=False)
+    # Not exclusive=True: a thread cannot be cancelled, and start_collect
+    # already never starts a scan while one is in flight.
+    @work(thread=True, group="collect", exit_on_error=False)
     def _collect(self, sample: int | None) -> None:
         try:
             prepared = self._prepare(sample)
@@ -188,9 +190,11 @@ class DmabufTopApp(App[int]):
 
     def _data_changed(self) -> None:
         screen = self.screen
-        for s in self.screen_stack:
-            if s is screen and hasattr(s, "data_changed"):
-                s.data_changed()
+        # Only the screen on top is updated now: the others catch up when they
+        # come back (on_screen_resume); one still being mounted shows the data
+        # from its own on_mount.
+        if getattr(screen, "ready", False):
+            screen.data_changed()  # type: ignore[attr-defined]
 
     # -- shared queries for screens -----------------------------------------
     def header_state(self) -> HeaderState:
@@ -203,6 +207,7 @@ class DmabufTopApp(App[int]):
             snap=prep.snap if prep else None,
             totals=prep.totals if prep else None,
             source=self.backend.describe() if prep else "",
+            file=Path(str(getattr(self.backend, "path", ""))).name,
             live=self.backend.live,
             paused=self.paused,
             delay=self.delay,

@@ -12,7 +12,10 @@ from ..snapshot_io import SnapshotError, dump_snapshot, write_atomic
 
 def export_name(snap: Snapshot) -> str:
     """``dmabuf-top-20261121T100000Z.yaml`` from the snapshot's own time."""
-    stamp = re.sub(r"[^0-9TZ]", "", snap.taken_at.split(".")[0]) or "snapshot"
+    when = snap.taken_at
+    stamp = re.sub(r"[^0-9T]", "", when.split(".")[0]) or "snapshot"
+    if when.endswith("Z"):
+        stamp += "Z"
     return f"dmabuf-top-{stamp}.yaml"
 
 

@@ -18,7 +18,7 @@ from .. import accounting, views
 from ..accounting import ProcessStats, Totals
 from ..model import Snapshot
 from ..units import human_delta
-from .history import History, parse_time
+from .history import History
 
 _SERIAL = itertools.count(1)
 
@@ -61,9 +61,7 @@ class TuiColumn(views.Column):
 
 @dataclass
 class BufferItem(views.BufferRow):
-    #: seconds since the buffer was first seen in this session
-    age: float | None = None
-    #: when it was first seen (epoch seconds)
+    #: when it was first seen in this session (epoch seconds)
     first_seen: float | None = None
 
 
@@ -73,7 +71,12 @@ class ProcessItem(ProcessStats):
     delta: int | None = None
 
 
-AGE = TuiColumn("age", "AGE", lambda r: r.age, "age", 7, False, "a")
+#: sorts youngest first: by first-seen time, latest first (an age changes with
+#: the clock, the first-seen time does not, so rows kept from an earlier
+#: refresh still sort right)
+AGE = TuiColumn(
+    "age", "AGE", lambda r: None if r.first_seen is None else -r.first_seen, "age", 7, False, "a"
+)
 DELTA = TuiColumn("delta", "ΔRSS", lambda p: p.delta, "delta", 9, True, "d")
 
 
@@ -191,13 +194,12 @@ def prepare(
     totals = accounting.totals(snap, procs)
     if sample is None:
         sample = history.add(snap, totals, procs)
-    now = parse_time(snap.taken_at)
     comm = {pid: p.comm for pid, p in snap.processes.items()}
-    bitems = []
-    for b in snap.buffers.values():
-        first = history.first_seen_time(b.inode)
-        age = None if first is None or now is None else max(0.0, now - first)
-        bitems.append(BufferItem(b, [comm.get(p, "?") for p in b.pids], age, first))
+    first_seen = history.first_seen_time
+    bitems = [
+        BufferItem(b, [comm.get(p, "?") for p in b.pids], first_seen(b.inode))
+        for b in snap.buffers.values()
+    ]
     pitems = []
     for p in procs:
         first_rss = history.first_rss(p.pid)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from ...model import Buffer, Process
 from ...textsafe import printable
-from ...units import human_bytes
+from ...units import human_bytes, human_delta
 from ...views import Column
 from ..keys import DETAIL_KEYS
 from ..rows import Row
@@ -111,6 +111,8 @@ def buffer_fields(buf: Buffer, app: DmabufTopApp) -> list[tuple[str, str]]:
 
 class DetailScreen(Screen[None]):
     BINDINGS = [k.binding() for k in DETAIL_KEYS]
+    #: mounted: the app may hand it data
+    ready = False
 
     @property
     def dapp(self) -> DmabufTopApp:
@@ -120,7 +122,8 @@ class DetailScreen(Screen[None]):
         self.dismiss()
 
     def on_screen_resume(self) -> None:
-        self.data_changed()
+        if self.ready:
+            self.data_changed()
 
     def data_changed(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -148,6 +151,11 @@ class BufferScreen(DetailScreen):
                     yield Sparkline([], id="holders-graph")
             yield Static("Holders", classes="section")
             yield DiffTable(HOLDER_COLUMNS, id="holders")
+            yield Static(
+                "No process holds it by fd or mapping: only the kernel does (kernel-only).",
+                id="no-holders",
+                classes="fields",
+            )
             yield Static("Attached devices", classes="section")
             yield Static(id="attachments", classes="fields")
             yield Static("Fences", classes="section")
@@ -156,6 +164,7 @@ class BufferScreen(DetailScreen):
 
     def on_mount(self) -> None:
         self.query_one("#holders", DiffTable).focus()
+        self.ready = True
         self.data_changed()
 
     def data_changed(self) -> None:
@@ -199,16 +208,21 @@ class BufferScreen(DetailScreen):
             if buf.fences
             else Content.styled("none listed by the kernel", "$text-muted")
         )
+        self.query_one("#no-holders", Static).display = not buf.holders
         life = app.buffer_life(buf.inode)
         sizes = life.sizes if life else [buf.size]
         holders = life.holders if life else [len(buf.holders)]
-        self.query_one("#size-graph", Sparkline).data = sizes
-        self.query_one("#holders-graph", Sparkline).data = holders
+        trend = len(sizes) > 1  # one sample is no trend: draw nothing
+        for graph, data in (("#size-graph", sizes), ("#holders-graph", holders)):
+            spark = self.query_one(graph, Sparkline)
+            spark.data = data if trend else []
+            spark.display = trend
+        once = "" if trend else "  (one sample so far)"
         self.query_one("#size-label", Static).update(
-            f"size over time: {human_bytes(min(sizes))} … {human_bytes(max(sizes))}"
+            f"size over time: {human_bytes(min(sizes))} … {human_bytes(max(sizes))}{once}"
         )
         self.query_one("#holders-label", Static).update(
-            f"holders over time: {min(holders)} … {max(holders)}"
+            f"holders over time: {min(holders)} … {max(holders)}{once}"
         )
 
 
@@ -237,6 +251,7 @@ class ProcessScreen(DetailScreen):
 
     def on_mount(self) -> None:
         self.query_one("#process-buffers", DiffTable).focus()
+        self.ready = True
         self.data_changed()
 
     def data_changed(self) -> None:
@@ -262,7 +277,9 @@ class ProcessScreen(DetailScreen):
         ]
         if stats is not None:
             first = app.first_rss(self.pid)
-            delta = "" if first is None else f"  (since first seen {stats.rss - first:+d} bytes)"
+            delta = (
+                "" if first is None else f"  (since first seen: {human_delta(stats.rss - first)})"
+            )
             pairs += [
                 ("buffers", f"{stats.buffers} ({stats.fds} fds, {stats.maps} mappings)"),
                 ("Rss", f"{human_bytes(stats.rss)}{delta}"),

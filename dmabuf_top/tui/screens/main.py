@@ -59,6 +59,8 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__(id="main")
+        #: mounted: the app may hand it data
+        self.ready = False
         self.view = "buffers"
         self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
         self.row_filter: RowFilter | None = None
@@ -90,6 +92,7 @@ class MainScreen(Screen[None]):
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
         self.table(self.view).focus()
+        self.ready = True
         self.data_changed()
 
     def table(self, view: str | None = None) -> DiffTable:
@@ -104,8 +107,9 @@ class MainScreen(Screen[None]):
             self.sync()
 
     def on_screen_resume(self) -> None:
-        self.dapp.update_header(self.query_one(SummaryHeader))
-        self.sync()
+        if self.ready:
+            self.dapp.update_header(self.query_one(SummaryHeader))
+            self.sync()
 
     def sync(self, view: str | None = None) -> None:
         """Bring the table of ``view`` (default: the current one) up to date."""
@@ -116,7 +120,7 @@ class MainScreen(Screen[None]):
         self._stale.discard(view)
         if prep is None:
             empty.update(empty_reasons(self.dapp))
-            empty.display = True
+            self._show_empty(view, True)
             return
         key, rev = self.sort[view]
         rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
@@ -127,12 +131,13 @@ class MainScreen(Screen[None]):
             self._synced[view] = shown
             if not prep.snap.buffers:
                 empty.update(empty_reasons(self.dapp))
-                empty.display = True
             elif not rows and self.row_filter is not None:
                 empty.update(f"No rows match the filter {self.row_filter.text!r}.  Esc clears it.")
-                empty.display = True
-            else:
-                empty.display = False
+            self._show_empty(view, not prep.snap.buffers or not rows)
+
+    def _show_empty(self, view: str, empty: bool) -> None:
+        self.query_one(f"#empty-{view}", Static).display = empty
+        self.query_one(f"#tab-{view}", TabPane).set_class(empty, "-empty")
 
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:

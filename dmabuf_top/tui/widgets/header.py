@@ -26,6 +26,8 @@ class HeaderState:
     snap: Snapshot | None = None
     totals: Totals | None = None
     source: str = ""
+    #: the file shown, when the source is a snapshot file or recording
+    file: str = ""
     live: bool = True
     paused: bool = False
     delay: float = 2.0
@@ -56,11 +58,9 @@ def source_parts(state: HeaderState) -> list[Part]:
         where = f"{s.model or 'device'} {s.serial or ''} Android {s.android or '?'}".strip()
     else:
         where = f"{s.host or '?'} kernel {s.kernel or '?'}"
-    if s.kind == "file" or not state.live:
-        parts += [("file ", "$text-muted"), printable(state.source), "  "]
-        parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
-    else:
-        parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
+    if state.file:
+        parts += [("file ", "$text-muted"), (printable(state.file), "bold"), "  "]
+    parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
     priv = privilege_text(snap)
     parts += ["  ", (priv, "bold $success" if priv == "root" else "bold $warning")]
     if state.sample:
@@ -95,8 +95,10 @@ def status_parts(state: HeaderState) -> list[Part]:
             parts.append((" PAUSED ", "bold reverse $warning"))
         else:
             parts.append((f"every {state.delay:g}s", "$text-muted"))
+    elif state.sample:
+        parts.append(("recording: [ ] step, Home/End first/last", "$text-muted"))
     else:
-        parts.append(("static", "$text-muted"))
+        parts.append(("static snapshot", "$text-muted"))
     if state.failed:
         parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
         parts.append(("  (showing the last good data)", "$text-muted"))
@@ -130,6 +132,6 @@ class SummaryHeader(Vertical):
         )
         self.query_one("#header-status", Static).update(Content.assemble(*status_parts(state)))
         spark = self.query_one("#header-graph", Sparkline)
-        spark.data = list(graph)
+        spark.data = list(graph) if len(graph) > 1 else []  # one sample is no trend
         peak = max(graph) if graph else 0
         spark.tooltip = f"total bytes over the session (peak {human_bytes(peak)})"
