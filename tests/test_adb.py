@@ -186,6 +186,68 @@ def test_not_root_without_su(server: AdbServer) -> None:
         server.disconnect(p.serial)
 
 
+# Android's getprop and dumpsys, as the test "device" (a Linux) has neither:
+# what a real phone prints, so the props and the non-root totals flow through.
+GETPROP = """#!/bin/sh
+case "$1" in
+ro.product.model) echo 'Pixel 7' ;;
+ro.build.version.release) echo 14 ;;
+ro.build.type) echo user ;;
+esac
+"""
+DUMPSYS = """#!/bin/sh
+[ "$1" = meminfo ] || exit 1
+cat <<'END'
+Total RAM: 7,831,232K (status normal)
+ Free RAM: 3,361,419K (  409,271K cached pss + 2,303,028K cached kernel +   649,120K free)
+DMA-BUF:   817,715K (      152K mapped +   817,563K unmapped)
+DMA-BUF Heaps:    24,844K
+DMA-BUF Heaps pool:         0K
+ Used RAM: 3,859,776K (2,830,064K used pss + 1,029,712K kernel)
+END
+"""
+
+
+@needs_root
+def test_not_root_android_props_and_dumpsys(server: AdbServer) -> None:
+    tools = tempfile.mkdtemp(prefix="dt-android-")
+    for name, text in (("getprop", GETPROP), ("dumpsys", DUMPSYS)):
+        path = os.path.join(tools, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o755)
+    os.chmod(tools, 0o755)
+    p = HostPeer("--uid", str(SHELL_UID), "--path-prefix", tools)
+    try:
+        server.connect(p.serial)
+        r = server.dmabuf_top("snapshot", "--adb", p.serial)
+        assert r.returncode == 0, r.stderr
+        doc = yaml.safe_load(r.stdout)
+        src = doc["source"]
+        assert (src["model"], src["android"], src["build_type"]) == ("Pixel 7", "14", "user")
+        assert src["privilege"] == "limited"
+        assert doc["kernel"]["meminfo_kb"] == {
+            "dmabuf": 817715,
+            "dmabuf_mapped": 152,
+            "dmabuf_unmapped": 817563,
+            "heaps": 24844,
+            "heaps_pool": 0,
+        }
+        want = (
+            f"not root on the device (uid {SHELL_UID}, su refused): only the shell's own "
+            "processes are shown; device totals come from dumpsys meminfo; try --root"
+        )
+        assert want in doc["warnings"]
+        be = backend(server, p.serial)
+        be.collect()
+        kernel = os.uname().release
+        assert be.describe() == f"Pixel 7 ({p.serial}, Android 14, user, kernel {kernel})"
+    finally:
+        p.kill()
+        server.disconnect(p.serial)
+        subprocess.run(["rm", "-rf", tools], check=False)
+
+
 @needs_root
 @pytest.mark.parametrize("flavour", ["c", "0"])
 def test_not_root_with_su(server: AdbServer, su_dirs: dict[str, str], flavour: str) -> None:

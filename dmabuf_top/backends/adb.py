@@ -217,8 +217,8 @@ class AdbBackend:
         self.want_root = want_root
         self.facts: DeviceFacts | None = None
         self.kernel = ""
-        self.last_bytes = 0
-        self.last_wire_bytes = 0
+        #: the last collector output as it came over the wire (for benchmarks, debugging)
+        self.last_data = b""
         self._command: str | None = None
         _, self._AdbError = _adbutils()
 
@@ -352,7 +352,7 @@ class AdbBackend:
         except self._errors() as e:
             self.facts = None
             raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
-        self.last_wire_bytes = len(data)
+        self.last_data = data
         extra = {"serial": self.serial, **self.facts.props}
         try:
             raw = parse_stream(

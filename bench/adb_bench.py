@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Bytes moved and wall time per refresh over adb: the collector (one exec:)
+against one adb call per file, at several scales.
+
+    python bench/adb_bench.py [--scales 50x10,200x20] [--repeat 5] [--per-file-limit 0]
+
+Boots the test VM (tests/vm) with tests/adbpeer.py in it (guest port 5555,
+forwarded), a real adb server on the host (Debian's adb, private port and
+HOME), and for each scale PxB runs tests/vm/scenario.py --procs P
+--bufs-per-proc B (plus its base scenario). Then, on the host:
+
+- collector: AdbBackend.collect() REPEAT times (after one warm-up): wall time
+  (median), bytes on the wire (gzip'ed on the device) and uncompressed, and
+  the host's share (parse + assemble); the same without gzip;
+- per file: what a backend without the collector would do: ``ls /proc``, then
+  per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
+  .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
+  of bufinfo, each its own adb exec: call. With --per-file-limit N only the
+  first N calls of each kind run and the rest is extrapolated from their mean.
+
+Not a test. The device side runs under qemu TCG, where every process start
+costs ~50 ms (a phone: ~2 ms), so absolute times are pessimistic for both
+ways; the call counts and bytes are what a phone would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "vm"))
+
+from guest import start_scenario  # noqa: E402
+from vm import VM, free_port  # noqa: E402
+
+from dmabuf_top.assemble import assemble  # noqa: E402
+from dmabuf_top.backends.adb import AdbBackend, collector_command, open_adb_backend  # noqa: E402
+from dmabuf_top.backends.adb_stream import parse_stream  # noqa: E402
+from tests.adbtest import ADBPEER, AdbServer  # noqa: E402
+
+GUEST_PORT = 5555
+
+
+def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
+    assert be.facts is not None
+    be.facts.gzip = gzip
+    be._command = collector_command(be.facts)
+    be.collect()  # warm-up
+    walls, hosts = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        snap = be.collect()
+        walls.append(time.perf_counter() - t0)
+        data = be.last_data
+        t1 = time.perf_counter()
+        assemble(parse_stream(data, snap.taken_at, compressed=gzip))
+        hosts.append(time.perf_counter() - t1)
+    raw = be.last_data
+    if gzip:
+        import zlib
+
+        raw = zlib.decompress(raw, wbits=31)
+    return {
+        "wall_s": statistics.median(walls),
+        "host_s": statistics.median(hosts),
+        "wire_bytes": len(be.last_data),
+        "raw_bytes": len(raw),
+        "buffers": len(snap.buffers),
+        "processes": len(snap.processes),
+        "calls": 1,
+    }
+
+
+class PerFile:
+    def __init__(self, be: AdbBackend, limit: int) -> None:
+        self.be, self.limit = be, limit
+        self.calls = 0
+        self.bytes = 0
+        self.seconds = 0.0
+
+    def run_all(self, cmds: list[str]) -> list[bytes]:
+        """Run each command as its own exec:, or the first `limit` of them and
+        extrapolate time and bytes for the rest."""
+        n = len(cmds)
+        todo = cmds if not self.limit else cmds[: self.limit]
+        outs, t0, nbytes = [], time.perf_counter(), 0
+        for c in todo:
+            out = self.be.exec(c, timeout=60)
+            outs.append(out)
+            nbytes += len(out)
+        dt = time.perf_counter() - t0
+        if todo:
+            scale = n / len(todo)
+            self.seconds += dt * scale
+            self.bytes += int(nbytes * scale)
+        self.calls += n
+        return outs
+
+
+def measure_per_file(be: AdbBackend, limit: int) -> dict:
+    pf = PerFile(be, limit)
+    t0 = time.perf_counter()
+    pids = pf.run_all(["ls /proc"])[0].decode().split()
+    pids = [p for p in pids if p.isdigit()]
+    listings = pf.run_all([f"ls -l /proc/{p}/fd" for p in pids])
+    fdinfos, holders = [], set()
+    for p, out in zip(pids, listings, strict=False):
+        for line in out.decode("utf-8", "replace").splitlines():
+            left, sep, target = line.partition(" -> ")
+            if sep and target.startswith(("/dmabuf:", "anon_inode:dmabuf")):
+                fdinfos.append(f"cat /proc/{p}/fdinfo/{left.split()[-1]}")
+                holders.add(p)
+    # the fd listings of pids beyond the limit were not fetched: count their
+    # dma-buf fds from the collector's own scan instead
+    maps = pf.run_all([f"cat /proc/{p}/maps" for p in pids])
+    for p, out in zip(pids, maps, strict=False):
+        if b"/dmabuf" in out:
+            holders.add(p)
+    if limit and len(pids) > limit:
+        snap = be.collect()
+        fdinfos = [
+            f"cat /proc/{h.pid}/fdinfo/{fd}"
+            for b in snap.buffers.values()
+            for h in b.holders
+            for fd in h.fds
+        ]
+        holders = {str(p) for p in snap.processes}
+    pf.run_all(fdinfos)
+    pf.run_all([f"cat /proc/{p}/{f}" for p in sorted(holders) for f in ("comm", "cmdline")])
+    pf.run_all(["cat /sys/kernel/debug/dma_buf/bufinfo"])
+    wall = time.perf_counter() - t0
+    return {
+        "wall_s": pf.seconds if limit else wall,
+        "wire_bytes": pf.bytes,
+        "calls": pf.calls,
+        "fdinfo_calls": len(fdinfos),
+        "extrapolated": bool(limit),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scales", default="50x10,200x20", help="PROCSxBUFS,...")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--per-file-limit", type=int, default=0,
+        help="run at most N per-file calls of each kind and extrapolate (0: all)",
+    )  # fmt: skip
+    args = ap.parse_args()
+    scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the adb server
+    server = AdbServer().start()
+    rows = []
+    try:
+        with VM(hostfwd=[(free_port(), GUEST_PORT)], memory="3G") as vm:
+            peer = vm.spawn([vm.python, str(ADBPEER), "--listen", f"0.0.0.0:{GUEST_PORT}"])
+            while "listening" not in peer.output()[0]:
+                time.sleep(0.2)
+            serial = server.connect(f"127.0.0.1:{vm.ports[GUEST_PORT]}", timeout=60)
+            be = open_adb_backend(serial=serial, port=server.port)
+            for procs, bufs in scales:
+                extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs)]
+                with start_scenario(vm, *extra, timeout=1800) as sc:
+                    nbuf = len(sc.record["buffers"])
+                    gz = measure_collector(be, args.repeat, gzip=True)
+                    plain = measure_collector(be, args.repeat, gzip=False)
+                    pf = measure_per_file(be, args.per_file_limit)
+                rows.append((f"{procs}x{bufs}", nbuf, gz, plain, pf))
+                print(f"{procs}x{bufs}: done", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+
+    print(f"adb refresh cost, device = Linux {be.kernel} in qemu TCG, adb server 29 on the host")
+    hdr = f"{'scale':>8} {'bufs':>5} {'way':<18} {'calls':>6} {'wire bytes':>11} "
+    print(hdr + f"{'raw bytes':>10} {'wall/refresh':>13} {'host part':>10}")
+    for scale, nbuf, gz, plain, pf in rows:
+        for way, m in (("collector+gzip", gz), ("collector", plain)):
+            print(
+                f"{scale:>8} {nbuf:>5} {way:<18} {m['calls']:>6} {m['wire_bytes']:>11,} "
+                f"{m['raw_bytes']:>10,} {m['wall_s'] * 1000:>11.0f}ms {m['host_s'] * 1000:>8.0f}ms"
+            )
+        way = "per file" + (" (extrap.)" if pf["extrapolated"] else "")
+        print(
+            f"{scale:>8} {nbuf:>5} {way:<18} {pf['calls']:>6} {pf['wire_bytes']:>11,} "
+            f"{'':>10} {pf['wall_s'] * 1000:>11.0f}ms"
+        )
+        print(
+            f"{'':>8} {'':>5} per file / collector+gzip: {pf['wall_s'] / gz['wall_s']:.1f}x time, "
+            f"{pf['wire_bytes'] / gz['wire_bytes']:.1f}x bytes, {pf['calls']} calls vs 1"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
