@@ -33,6 +33,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
 #: seconds for a small adb call (device list, probe, adb root)
 CONTROL_TIMEOUT = 15.0
+#: seconds for the once-per-connection probe (su may wait for a prompt on the phone)
+SETUP_TIMEOUT = 40.0
 #: seconds for one whole collector run
 COLLECT_TIMEOUT = 60.0
 #: seconds to wait for the device after ``adb root``
@@ -233,12 +235,12 @@ class AdbBackend:
         deadline = time.monotonic() + timeout
         c = self.client.make_connection(timeout=timeout)
         try:
-            c.send_command("host:transport:" + self.serial)
-            c.check_okay()
-            c.send_command("exec:" + cmd)
-            c.check_okay()
-            chunks: list[bytes] = []
             sock = c.conn
+            for request in ("host:transport:" + self.serial, "exec:" + cmd):
+                data = request.encode("utf-8")
+                sock.sendall(b"%04x" % len(data) + data)  # adbutils' send() may stop short
+                c.check_okay()
+            chunks: list[bytes] = []
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -259,12 +261,12 @@ class AdbBackend:
     def setup(self) -> DeviceFacts:
         """Probe the device once per connection (uid, su, gzip, props);
         with want_root, ``adb root`` first."""
-        facts = parse_setup(self.exec(_SETUP).decode("utf-8", "replace"))
+        facts = parse_setup(self.exec(_SETUP, SETUP_TIMEOUT).decode("utf-8", "replace"))
         if facts.uid is None:
             raise BackendError(f"{self.serial}: the device shell did not say its uid")
         if self.want_root and facts.uid != 0:
             self.adb_root()
-            facts = parse_setup(self.exec(_SETUP).decode("utf-8", "replace"))
+            facts = parse_setup(self.exec(_SETUP, SETUP_TIMEOUT).decode("utf-8", "replace"))
             if facts.uid != 0:
                 raise BackendError(f"{self.serial}: adb root did not make the shell root")
         if not facts.props.get("model"):
