@@ -1,33 +1,37 @@
 """Recordings: many samples in one append-only multi-document YAML file.
 
 Format ``dmabuf-top-record/1`` (what :class:`RecordingWriter` writes and
-:func:`replay` reads; ``load_snapshots`` calls it for any file that holds it):
+:func:`load_recording` reads; ``load_snapshots`` calls it for any file that
+holds it):
 
-* Every document starts with ``---`` and is a mapping whose second key is
-  ``record: {seq: N, ...}`` and whose **last** key is ``end: N`` (the same N).
-  ``seq`` counts the samples of one recording from 0.
-* A *full* sample is an ordinary ``dmabuf-top/1`` snapshot document (every key
-  of ``dmabuf-top snapshot``) plus ``record`` and ``end``. The first sample is
-  always full, and so is any sample where more than half the buffers changed
-  or the boot id changed.
-* A *delta* sample (``schema: dmabuf-top/1-delta``) holds only what changed
-  since the sample before it: ``taken_at`` and ``scan_seconds`` always;
-  ``source``, ``boot_id``, ``kernel``, ``warnings``, ``unreadable_pids`` when
-  they changed; ``buffers_removed`` (inodes) and ``buffers`` (complete entries
-  of added or changed buffers, same shape as in a snapshot);
-  ``processes_removed`` (pids) and ``processes`` (pid, comm, cmdline, uid of
-  added or changed processes). Buffer entries in a delta leave out the keys
-  that hold their default (null, false, empty list), and innermost mappings
-  and lists are written on one line. An unchanged sample is about 100 bytes.
+* Every document starts with a ``---`` line, is a mapping whose second key is
+  ``record: {seq: N, ...}`` and whose **last** key is ``end: N`` (the same N),
+  and ends with a newline. ``seq`` counts the samples of one recording from 0.
+* A *full* sample is an ordinary ``dmabuf-top/1`` snapshot document in block
+  YAML (every key of ``dmabuf-top snapshot``) plus ``record`` and ``end``. The
+  first sample is always full, and so is any sample where more than half the
+  buffers changed or the boot id changed.
+* A *delta* sample is ONE line, ``--- {...}``: a JSON object (which is a YAML
+  flow mapping, so any YAML reader still reads the file) with
+  ``"schema": "dmabuf-top/1-delta"`` holding only what changed since the
+  sample before it: ``taken_at`` and ``scan_seconds`` always; ``source``,
+  ``boot_id``, ``kernel``, ``warnings``, ``unreadable_pids`` when they
+  changed; ``buffers_removed`` (inodes) and ``buffers`` (entries of added or
+  changed buffers, as in a snapshot, minus the keys that hold their default:
+  null, false, empty list); ``processes_removed`` (pids) and ``processes``
+  (pid, comm, cmdline, uid of added or changed processes). An unchanged sample
+  is about 110 bytes. JSON because it loads ~20x faster than block YAML.
 * A ``.gz`` recording is the same text, one gzip member per sample.
 
 Why ``end``: the writer appends one whole document per sample with a single
 write, but a writer killed (or a disk filling up) mid-write can leave a
 document cut at any byte, and YAML cut at a line boundary often still parses
-as a shorter, valid document. A document whose ``end`` is missing or differs
-from its ``seq`` is incomplete: dropped when it is the last one, an error
-anywhere else. A delta whose ``seq`` does not follow the sample before it is
-an error too (a sample is missing, so the changes cannot be replayed).
+as a shorter, valid document. So the loader cuts a last line without its
+newline, splits the text at the ``---`` lines itself, and a document that does
+not parse or whose ``end`` is missing or differs from its ``seq`` is
+incomplete: dropped when it is the last one, an error anywhere else. A delta
+whose ``seq`` does not follow the sample before it is an error too (a sample
+is missing, so its changes cannot be replayed).
 
 Loaded snapshots share the Buffer and Process objects that did not change
 between samples (memory stays proportional to the changes): treat them as
@@ -37,10 +41,13 @@ read-only.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .model import Buffer, Process, Snapshot
 from .snapshot_io import (
@@ -56,6 +63,7 @@ from .snapshot_io import (
     snapshot_to_dict,
     source_from_dict,
     source_to_dict,
+    yaml_loader,
 )
 
 RECORD_FORMAT = "dmabuf-top-record/1"
@@ -118,7 +126,9 @@ class RecordEncoder:
             doc = self._full(snap)
         self._prev, self._prev_procs, self._prev_header = snap, procs, header
         self.seq += 1
-        return "---\n" + dump_yaml(doc, flow_leaves=doc["schema"] == DELTA_SCHEMA)
+        if doc["schema"] == DELTA_SCHEMA:  # one line of JSON (a YAML flow mapping)
+            return "--- " + json.dumps(doc, ensure_ascii=True, separators=(",", ":")) + "\n"
+        return "---\n" + dump_yaml(doc)
 
     def _full(self, snap: Snapshot) -> dict[str, Any]:
         body = snapshot_to_dict(snap)
@@ -247,28 +257,61 @@ class RecordingWriter:
 # ---------------------------------------------------------------- reading
 
 
-_RECORD_KEY = re.compile(r"^record:", re.M)
-_END_LINE = re.compile(r"end: [0-9]+\n")
+_RECORD_KEY = re.compile(r"^(?:record:|--- \{\"schema\":\"dmabuf-top/1-delta\")", re.M)
+_DOC_START = re.compile(r"^---(?=[ \t\n]|$)", re.M)
 
 
 def looks_like_recording(text: str) -> bool:
-    """Whether the text holds recording documents (a top-level ``record:`` key)."""
+    """Whether the text holds recording documents (a top-level ``record:`` key
+    or a delta line)."""
     return _RECORD_KEY.search(text) is not None
 
 
-def complete_length(text: str) -> int | None:
-    """Length of the text up to and including the last complete ``end: N``
-    line (only the top-level ``end`` key starts a line with it); None when
-    there is none. What follows is a sample cut short, or nothing."""
-    pos = len(text)
-    while True:
-        i = text.rfind("\nend: ", 0, pos)
-        if i == -1:
-            return None
-        m = _END_LINE.match(text, i + 1)
-        if m:
-            return m.end()
-        pos = i
+def split_documents(text: str) -> list[str]:
+    """The text of each document, split at the ``---`` lines."""
+    starts = [m.start() for m in _DOC_START.finditer(text)]
+    if not starts or (starts[0] != 0 and text[: starts[0]].strip()):
+        starts.insert(0, 0)
+    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+
+
+def _parse(chunk: str) -> Any:
+    if chunk.startswith("--- {"):
+        return json.loads(chunk[4:])
+    return yaml.load(chunk, Loader=yaml_loader())
+
+
+def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Snapshot]:
+    """Snapshots of every complete sample of a recording's text. With
+    ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped."""
+    if tolerate_tail and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # every document ends with a newline
+    chunks = split_documents(text)
+    docs: list[Any] = []
+    for i, chunk in enumerate(chunks):
+        last = i == len(chunks) - 1
+        w = f"{where} (document {i + 1})"
+        try:
+            doc = _parse(chunk)
+        except (ValueError, yaml.YAMLError) as e:
+            if last and tolerate_tail and docs:
+                break
+            mark = getattr(e, "problem_mark", None)
+            at = f" (line {mark.line + 1})" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e).split("\n")[0] or "invalid"
+            raise SnapshotError(f"{w}: invalid YAML{at}: {problem}") from None
+        if doc is None:
+            continue
+        if is_record_doc(doc) and not is_complete(doc):
+            if last and tolerate_tail and docs:
+                break  # the sample being written when the recorder stopped
+            if last and not docs:
+                raise SnapshotError(f"{where}: no complete sample in the recording")
+            raise SnapshotError(f"{w}: incomplete sample (no matching 'end' key)")
+        docs.append(doc)
+    if not docs:
+        raise SnapshotError(f"{where}: empty file, no snapshot in it")
+    return replay(docs, where)
 
 
 def is_record_doc(doc: Any) -> bool:
@@ -350,20 +393,15 @@ def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
     )
 
 
-def replay(docs: list[Any], where: str, tolerate_tail: bool = True) -> list[Snapshot]:
-    """Snapshots of every complete sample in a recording's documents (plain
-    snapshot documents may be mixed in: each stands for itself)."""
+def replay(docs: list[Any], where: str) -> list[Snapshot]:
+    """Snapshots of a recording's parsed documents (plain snapshot documents
+    may be mixed in: each stands for itself)."""
     out: list[Snapshot] = []
     prev: Snapshot | None = None
     prev_seq: int | None = None
-    last = len(docs) - 1
     for i, doc in enumerate(docs):
         w = f"{where} (document {i + 1})"
         if is_record_doc(doc) and not is_complete(doc):
-            if tolerate_tail and i == last and out:
-                break  # the sample being written when the recorder stopped
-            if i == last and not out:
-                raise SnapshotError(f"{where}: no complete sample in the recording")
             raise SnapshotError(f"{w}: incomplete sample (no matching 'end' key)")
         seq = _seq(doc) if isinstance(doc, dict) else None
         if isinstance(doc, dict) and doc.get("schema") == DELTA_SCHEMA:

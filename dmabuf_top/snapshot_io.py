@@ -150,15 +150,19 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     return doc
 
 
-def dump_yaml(obj: Any, flow_leaves: bool = False) -> str:
-    """YAML text in the snapshot style (block style, keys in order, 0x
-    addresses); ``flow_leaves`` writes innermost mappings and lists on one line."""
+def yaml_loader() -> type:
+    """The safe YAML loader used for snapshots (libyaml's when available)."""
+    return _Loader
+
+
+def dump_yaml(obj: Any) -> str:
+    """YAML text in the snapshot style (block style, keys in order, 0x addresses)."""
     return yaml.dump(
         obj,
         Dumper=_Dumper2,
         sort_keys=False,
         allow_unicode=True,
-        default_flow_style=None if flow_leaves else False,
+        default_flow_style=False,
         width=1 << 16,
     )
 
@@ -412,13 +416,8 @@ def loads_snapshots(
     earlier ones parsed."""
     from . import record_format
 
-    if tolerate_tail and record_format.looks_like_recording(text):
-        # A recorder killed mid-write leaves a cut document after the last
-        # complete one; YAML would glue its first bytes onto that one.
-        end = record_format.complete_length(text)
-        if end is None:
-            raise SnapshotError(f"{where}: no complete sample in the recording")
-        text = text[:end]
+    if record_format.looks_like_recording(text):
+        return record_format.load_recording(text, where, tolerate_tail)
     docs: list[Any] = []
     try:
         for doc in yaml.load_all(text, Loader=_Loader):
@@ -432,8 +431,6 @@ def loads_snapshots(
             raise SnapshotError(f"{where}: invalid YAML{at}: {problem}") from None
     if not docs:
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
-    if any(record_format.is_record_doc(d) for d in docs):
-        return record_format.replay(docs, where, tolerate_tail)
     out = []
     for i, doc in enumerate(docs):
         w = where if len(docs) == 1 else f"{where} (document {i + 1})"

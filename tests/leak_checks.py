@@ -54,7 +54,7 @@ def check_diff(snaps: list[Snapshot]) -> None:
     assert all(e.size == MIB and [h[0] for h in e.holders] == [grow] for e in new_leaks)
     g = procs[grow]
     assert g.comm == "leak-grow"
-    assert g.rss_delta == g.pss_delta == len(new_leaks) * MIB
+    assert g.rss_delta == g.pss_delta == len(new_leaks) * MIB, (g, [e.name for e in new_leaks])
     assert d.processes[0].pid == grow  # largest growth first
     # the shared set: both sharers named, Pss split in two
     new_shared = [e for e in d.appeared if (e.name or "").startswith("shared-")]

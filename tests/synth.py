@@ -3,6 +3,7 @@ diff and suspects tests)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
@@ -99,3 +100,17 @@ def leak_series(n: int = 8, interval: float = 2.0) -> list[Snapshot]:
         ]
         out.append(snap(bufs, COMMS, t=i * interval))
     return out
+
+
+_END = re.compile(rb"(?m)(?:^end: [0-9]+|\"end\":[0-9]+\})\n")
+
+
+def complete_samples(data: bytes) -> int:
+    """Samples of a recording whose last line is there: ``end: N`` (a full
+    sample) or a delta line ending ``"end":N}``."""
+    return len(_END.findall(data))
+
+
+def last_sample_start(data: bytes) -> int:
+    """Offset of the last document's ``---`` line."""
+    return max(data.rfind(b"\n---\n"), data.rfind(b"\n--- ")) + 1

@@ -46,19 +46,26 @@ def test_replay_is_lossless():
         assert dump_snapshot(got) == dump_snapshot(orig)
 
 
+def encode_each(snaps, **kw) -> list[str]:
+    enc = RecordEncoder(interval=2.0, **kw)
+    return [enc.encode(s) for s in snaps]
+
+
 def test_unchanged_samples_cost_little_and_deltas_are_used():
     snaps = leak_series(3)
     same = [snap(list(snaps[0].buffers.values()), COMMS, t=2 * i) for i in range(50)]
-    docs = record_text(same).split("---\n")[1:]
-    assert len(docs) == 50
-    assert all(len(d) < 120 for d in docs[1:]), max(len(d) for d in docs[1:])
-    kinds = [yaml.safe_load(d)["schema"] for d in record_text(snaps).split("---\n")[1:]]
+    docs = encode_each(same)
+    assert all(len(d) < 130 for d in docs[1:]), max(len(d) for d in docs[1:])
+    assert all(d.startswith("--- {") and d.count("\n") == 1 for d in docs[1:])
+    kinds = [yaml.safe_load(d)["schema"] for d in encode_each(snaps)]
     assert kinds == ["dmabuf-top/1", DELTA_SCHEMA, DELTA_SCHEMA]
+    # every document is YAML: a generic YAML reader sees them all
+    assert len(list(yaml.safe_load_all("".join(encode_each(varied_series()))))) == 5
 
 
 def test_first_sample_is_an_ordinary_snapshot():
     snaps = varied_series()
-    first = record_text(snaps).split("---\n")[1]
+    first = encode_each(snaps)[0]
     doc = yaml.safe_load(first)
     assert doc["schema"] == "dmabuf-top/1" and doc["record"]["seq"] == 0 and doc["end"] == 0
     assert list(doc)[-1] == "end"
@@ -67,31 +74,21 @@ def test_first_sample_is_an_ordinary_snapshot():
 
 def test_full_every_and_reboot_write_full_samples():
     snaps = varied_series()
-    docs = [yaml.safe_load(d) for d in record_text(snaps, full_every=2).split("---\n")[1:]]
+    docs = [yaml.safe_load(d) for d in encode_each(snaps, full_every=2)]
     assert [d["schema"] == DELTA_SCHEMA for d in docs] == [False, True, False, True, False]
-    docs = [yaml.safe_load(d) for d in record_text(snaps).split("---\n")[1:]]
+    docs = [yaml.safe_load(d) for d in encode_each(snaps)]
     assert docs[-1]["schema"] == "dmabuf-top/1"  # boot id changed
-
-
-def _complete_prefix_count(text: str, cut: int) -> int:
-    """How many samples are complete in text[:cut] (the 'end: N' line is there)."""
-    n = 0
-    while True:
-        marker = f"\nend: {n}\n"
-        pos = text.find(marker)
-        if pos == -1 or pos + len(marker) > cut:
-            return n
-        n += 1
 
 
 def test_cut_at_every_byte_keeps_exactly_the_complete_samples():
     snaps = varied_series()[:4]
-    text = record_text(snaps)
+    docs = encode_each(snaps)
+    text = "".join(docs)
+    bounds = [sum(len(d) for d in docs[: i + 1]) for i in range(len(docs))]
     originals = [dump_snapshot(s) for s in snaps]
-    first_end = text.find("\nend: 0\n") + len("\nend: 0\n")
-    for cut in range(first_end, len(text) + 1):
+    for cut in range(bounds[0], len(text) + 1):
         got = loads_snapshots(text[:cut])
-        want = _complete_prefix_count(text, cut)
+        want = sum(1 for b in bounds if b <= cut)
         assert len(got) == want, (cut, repr(text[max(0, cut - 30) : cut]))
         assert [dump_snapshot(s) for s in got] == originals[:want], cut
 
@@ -129,21 +126,26 @@ def test_gz_cut_at_every_byte(tmp_path):
 
 
 def test_damage_in_the_middle_is_an_error():
-    text = record_text(varied_series()[:4])
-    docs = text.split("---\n")
-    # sample 1 lost its end line: the samples after it cannot be trusted
-    broken = "---\n".join(docs[:2] + [docs[2].replace("end: 1\n", "")] + docs[3:])
+    docs = encode_each(varied_series()[:4])
+    # sample 1 lost its end: the samples after it cannot be trusted
+    broken = "".join([docs[0], docs[1].replace(',"end":1}', "}"), *docs[2:]])
     with pytest.raises(SnapshotError, match=r"document 2\).*incomplete"):
         loads_snapshots(broken)
+    # sample 1 cut short in the middle of its line
+    torn = "".join([docs[0], docs[1][:40] + "\n", *docs[2:]])
+    with pytest.raises(SnapshotError, match=r"document 2\).*invalid"):
+        loads_snapshots(torn)
+    # the full sample 0 without its end line, deltas after it
+    with pytest.raises(SnapshotError, match=r"document 1\).*incomplete"):
+        loads_snapshots("".join([docs[0].replace("end: 0\n", ""), *docs[1:]]))
     # sample 2 missing entirely: the delta of sample 3 has no base
-    missing = "---\n".join(docs[:3] + docs[4:])
     with pytest.raises(SnapshotError, match="does not follow"):
-        loads_snapshots(missing)
+        loads_snapshots("".join(docs[:2] + docs[3:]))
     # a delta alone
     with pytest.raises(SnapshotError, match="no full sample"):
-        loads_snapshots("---\n" + docs[2])
+        loads_snapshots(docs[2])
     # invalid YAML in the middle, valid samples after it
-    garbled = "---\n".join(docs[:2] + ['x: "unterminated\n'] + docs[2:])
+    garbled = "".join(docs[:2] + ['---\nx: "unterminated\n'] + docs[2:])
     with pytest.raises(SnapshotError, match="invalid YAML"):
         loads_snapshots(garbled)
 
@@ -155,7 +157,7 @@ def test_concatenated_recordings_and_plain_snapshots():
     assert [dump_snapshot(s) for s in got] == [dump_snapshot(s) for s in snaps]
     # cat of two recordings whose second one was cut mid-sample
     second = record_text(snaps[2:])
-    cut = second[: second.rfind("end: ")]
+    cut = second[: second.rfind("end: ")]  # inside its last sample (a full one: new boot)
     got = loads_snapshots(record_text(snaps[:2]) + cut)
     assert [dump_snapshot(s) for s in got] == [dump_snapshot(s) for s in snaps[:4]]
 

@@ -12,6 +12,7 @@ from dmabuf_top.cli import main
 from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots
 
 from .leak_checks import check_diff, check_suspects
+from .synth import complete_samples, last_sample_start
 
 DATA = Path(__file__).resolve().parent / "data"
 LEAK = DATA / "vm-6.1-leak.yaml"
@@ -41,12 +42,12 @@ def test_committed_leak_cli(capsys):
 def test_killed_recording_and_a_cut_tail(tmp_path, capsys):
     snaps = load_snapshots(KILLED)
     data = KILLED.read_bytes()
-    n = data.count(b"\nend: ")
+    n = complete_samples(data)
     assert len(snaps) == n >= 4
     assert main(["diff", str(KILLED)]) == 1
     assert "leak-grow" in capsys.readouterr().out
     # the same file cut in the middle of its last sample, at several places
-    start = data.rfind(b"\n---\n") + 1
+    start = last_sample_start(data)
     for cut in (start + 4, (start + len(data)) // 2, len(data) - 2):
         p = tmp_path / "cut.yaml"
         p.write_bytes(data[:cut])

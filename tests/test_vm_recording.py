@@ -9,6 +9,7 @@ import pytest
 from dmabuf_top.snapshot_io import loads_snapshots
 
 from .leak_checks import check_diff, check_suspects
+from .synth import complete_samples, last_sample_start
 
 pytestmark = pytest.mark.vm
 
@@ -44,11 +45,11 @@ def test_vm_suspects(leak):
 def test_vm_sigkilled_recorder(leak):
     data = leak.killed
     snaps = loads_snapshots(data.decode())
-    assert len(snaps) == data.count(b"\nend: ") >= 4
+    assert len(snaps) == complete_samples(data) >= 4
     assert leak.killed_diff_rc == 1, leak.killed_diff_out
     assert "leak-grow" in leak.killed_diff_out
     # a recorder killed at any byte: cut the real file inside its last sample
-    start = data.rfind(b"\n---\n") + 1
+    start = last_sample_start(data)
     for cut in range(start, len(data) - 1, max(1, (len(data) - start) // 50)):
         got = loads_snapshots(data[:cut].decode(errors="surrogateescape"))
         assert len(got) == len(snaps) - 1

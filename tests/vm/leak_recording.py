@@ -97,7 +97,9 @@ def make_leak_recording(vm: VM, samples: int = SAMPLES, period: float = PERIOD) 
         )
 
         def enough() -> bool:
-            r = vm.run(["grep", "-c", "^end: ", "/tmp/killed.yaml"], timeout=30)
+            # complete samples: a full one ends with "end: N", a delta line with "end":N}
+            pattern = '^end: [0-9]+$|"end":[0-9]+}$'
+            r = vm.run(["grep", "-cE", pattern, "/tmp/killed.yaml"], timeout=30)
             return r.returncode == 0 and int(r.stdout.strip() or 0) >= 4
 
         _wait(enough, 120, "the recorder to be killed")
