@@ -540,3 +540,23 @@ def test_vm_snapshot_is_a_real_capture():
     assert snap.source.kernel.startswith("6.1.") and snap.kernel.sources == ["bufinfo"]
     assert any(not b.holders for b in snap.buffers.values())  # kernel-only
     assert any(b.name and "[bold]" in b.name for b in snap.buffers.values())
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter():
+    """A fast typist (or a busy machine): the keys after "/" are already queued
+    when it is handled; they must reach the filter, not sort the table."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        for ch, key in [("/", "slash"), ("s", "s"), ("c", "c"), ("a", "a"), ("n", "n")]:
+            app.post_message(events.Key(key, ch))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#filter", Input).value == "scan"
+        assert screen.sort["buffers"] == ("size", False)
+        assert shown(app) == ["12"]
+        await pilot.press("slash")  # in the filter, "/" is just a character
+        assert app.screen.query_one("#filter", Input).value == "scan/"

@@ -54,8 +54,10 @@ MAIN_KEYS: list[Key] = [
     Key("1", "view('buffers')", "Buffers view", shown="1"),
     Key("2", "view('processes')", "Processes view", shown="2"),
     Key("3", "view('exporters')", "Exporters view", shown="3"),
+    # priority: handled as soon as the app reads it, so the keys typed right
+    # after it (already queued) reach the filter input, not the table
     Key("slash", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
-        shown="/"),
+        shown="/", priority=True),
     Key("escape", "clear_filter", "clear the filter", shown="Esc"),
     Key("enter", "open", "open: buffer details / a process's buffers / an exporter's buffers",
         shown="Enter"),

@@ -149,12 +149,14 @@ class MainScreen(Screen[None]):
         self.view = view
         if view in self._stale:
             self.sync(view)
-        self.table(view).focus()
+        self.set_focus(self.table(view))
 
     # -- sorting ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sort":
             return column_for_letter(self.view, str(parameters[0])) is not None
+        if action == "filter":  # a "/" typed in the filter is part of the filter
+            return not isinstance(self.focused, Input)
         return True
 
     def action_sort(self, letter: str) -> None:
@@ -181,7 +183,9 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         bar = self.query_one("#filter-bar")
         bar.display = True
-        self.query_one("#filter", Input).focus()
+        # set_focus, not focus(): focus() is deferred, and keys typed right
+        # after "/" (a fast typist, a busy machine) would still go to the table
+        self.set_focus(self.query_one("#filter", Input))
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -203,7 +207,7 @@ class MainScreen(Screen[None]):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         if not event.value:
             self.query_one("#filter-bar").display = False
-        self.table().focus()
+        self.set_focus(self.table())
 
     def set_filter(self, text: str) -> None:
         inp = self.query_one("#filter", Input)
@@ -219,7 +223,7 @@ class MainScreen(Screen[None]):
             self.row_filter = None
             self._stale = set(VIEW_NAMES)
             self.sync()
-        self.table().focus()
+        self.set_focus(self.table())
 
     # -- drill down -------------------------------------------------------
     def action_open(self) -> None:
