@@ -13,7 +13,7 @@ import pytest
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.tui.app import DmabufTopApp
 
-from .tui_support import SIZE, THEME, VM_RECORDING, ScriptedBackend, file_backend, settle
+from .tui_support import SIZE, THEME, ScriptedBackend, file_backend, settle
 
 
 def vm_app(theme: str = THEME, path=None) -> DmabufTopApp:
@@ -71,13 +71,6 @@ def test_help(snap_compare):
 @pytest.mark.parametrize("theme", ["dmabuf-light", "dmabuf-contrast", "dmabuf-ansi"])
 def test_themes(snap_compare, theme):
     assert snap_compare(vm_app(theme), terminal_size=SIZE, run_before=_ready)
-
-
-def test_recording_last_sample(snap_compare):
-    """The leak recording from the VM, stepped to its last sample."""
-    assert snap_compare(
-        vm_app(path=VM_RECORDING), terminal_size=SIZE, press=["end"], run_before=_ready
-    )
 
 
 def test_empty_state(snap_compare):

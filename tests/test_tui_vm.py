@@ -36,13 +36,18 @@ class Tmux:
         args = ["tmux", "capture-pane", "-p", "-t", SESSION] + (["-e"] if styled else [])
         return self.vm.run(args, timeout=30).stdout
 
-    def wait(self, what: str, ok: Callable[[str], bool], timeout: float = 90) -> str:
+    def wait(
+        self, what: str, ok: Callable[[str], bool], timeout: float = 90, styled: bool = False
+    ) -> str:
+        """Poll the screen until ``ok(plain text)``; returns it (with its SGR
+        sequences when ``styled``: both from the same capture)."""
         deadline = time.monotonic() + timeout
         text = ""
         while time.monotonic() < deadline:
-            text = self.screen()
+            raw = self.screen(styled=styled)
+            text = SGR.sub("", raw)
             if ok(text):
-                return text
+                return raw
             time.sleep(0.3)
         raise AssertionError(f"timed out waiting for {what}; the screen:\n{text}")
 
@@ -57,9 +62,25 @@ def row_of(screen: str, text: str) -> str:
     return next((ln for ln in screen.splitlines() if text in ln), "")
 
 
+def sgr_codes(styled_line: str) -> list[int]:
+    """The SGR attribute codes on a line, colour arguments (38;5;N...) left out."""
+    codes: list[int] = []
+    for m in SGR.finditer(styled_line):
+        params = [int(p or 0) for p in m.group(1).replace(":", ";").split(";")]
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in (38, 48, 58) and i + 1 < len(params):
+                i += 3 if params[i + 1] == 5 else 5  # 38;5;N or 38;2;R;G;B
+                continue
+            codes.append(p)
+            i += 1
+    return codes
+
+
 def struck(styled_line: str) -> bool:
-    """An SGR sequence on the line turns strike-through (9) on."""
-    return any("9" in m.group(1).replace(":", ";").split(";") for m in SGR.finditer(styled_line))
+    """The line turns strike-through (SGR 9) on."""
+    return 9 in sgr_codes(styled_line)
 
 
 def dmabuf_top_command(vm) -> str:
@@ -130,12 +151,18 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         tmux.keys("tui-", literal=True)
         tmux.keys("Enter")
         tmux.wait("only the helper's buffer", lambda s: "tui-doomed" in s and "scanout" not in s)
+        # paused, so that exactly one refresh (ctrl+r) sees the change
+        tmux.keys("Space")
+        tmux.wait("pause", lambda s: "PAUSED" in s)
         vm.kill(helper, 10, group=False)  # SIGUSR1: free tui-doomed, make tui-arrival
-        screen = tmux.wait("the new buffer", lambda s: "tui-arrival" in s)
-        freed_seen = "tui-doomed" in screen
-        print(f"freed row seen for one refresh: {freed_seen}")
-        if freed_seen:  # the refresh that saw it go shows it once more, struck through
-            assert struck(row_of(tmux.screen(styled=True), "tui-doomed"))
+        time.sleep(1)
+        assert "tui-arrival" not in tmux.screen()  # paused: nothing moves
+        tmux.keys("C-r")
+        styled = tmux.wait("the new buffer", lambda s: "tui-arrival" in s, styled=True)
+        # the refresh that saw it go shows the freed buffer once more, struck through
+        assert struck(row_of(styled, "tui-doomed")), repr(row_of(styled, "tui-doomed"))
+        assert not struck(row_of(styled, "tui-arrival"))
+        tmux.keys("Space")  # live again: the next refresh drops it
         tmux.wait("the freed buffer to go", lambda s: "tui-doomed" not in s and "tui-arrival" in s)
 
         # 5. quit: the shell is back, the terminal restored
