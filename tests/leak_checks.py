@@ -28,15 +28,22 @@ def _held(s: Snapshot, pid: int, prefix: str) -> list[int]:
 
 def quiet(s: Snapshot, pids: dict[str, int]) -> bool:
     """No transient in this sample: leak-ring holds its four buffers (not 3 or 5
-    mid-replacement), leak-churn holds nothing, and no leaker holds a buffer it
-    has exported but not named yet (DMA_BUF_SET_NAME comes right after)."""
+    mid-replacement), leak-churn holds nothing, no leaker holds a buffer it has
+    exported but not named yet (DMA_BUF_SET_NAME comes right after), and no
+    leaker's buffer was created between the /proc walk and the bufinfo read."""
     ring = len(_held(s, pids["leak-ring"], "ring-"))
     churn = _held(s, pids["leak-churn"], "churn-")
     leakers = {pids[c] for c in ("leak-grow", "leak-share", "leak-peer", "leak-churn")}
     unnamed = [
         b for b in s.buffers.values() if b.name is None and b.pids and set(b.pids) <= leakers
     ]
-    return ring == 4 and not churn and not unnamed
+    # one scan reads /proc before bufinfo: a buffer made in between has no holder yet
+    orphans = [
+        b
+        for b in s.buffers.values()
+        if not b.pids and (b.name or "").startswith(("leak-", "shared-", "ring-", "churn-"))
+    ]
+    return ring == 4 and not churn and not unnamed and not orphans
 
 
 def check_diff(snaps: list[Snapshot]) -> None:

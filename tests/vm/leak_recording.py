@@ -83,7 +83,7 @@ def make_leak_recording(vm: VM, samples: int = SAMPLES, period: float = PERIOD) 
         ring = vm.spawn([vm.python, "-c", RING, str(HERE), str(period)])
         _wait(lambda: "READY" in ring.output()[0], 60, "leak-ring")
         r = vm.run(
-            [*_dmabuf_top(vm), "record", "-o", "/tmp/leak.yaml", "-i", str(period)]
+            [*_dmabuf_top(vm), "record", "--force", "-o", "/tmp/leak.yaml", "-i", str(period)]
             + ["-n", str(samples)],
             cwd=str(REPO),
             timeout=600,
@@ -93,7 +93,8 @@ def make_leak_recording(vm: VM, samples: int = SAMPLES, period: float = PERIOD) 
         text = vm.read_file("/tmp/leak.yaml")
         # a recorder killed with SIGKILL while it records
         k = vm.spawn(
-            [*_dmabuf_top(vm), "record", "-o", "/tmp/killed.yaml", "-i", "0.2"], cwd=str(REPO)
+            [*_dmabuf_top(vm), "record", "--force", "-o", "/tmp/killed.yaml", "-i", "0.2"],
+            cwd=str(REPO),
         )
 
         def enough() -> bool:
