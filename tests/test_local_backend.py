@@ -1,8 +1,7 @@
 """LocalBackend's fetching on a /proc-shaped tree: fd links are real symlinks, the
 fdinfo/maps text is the real 6.1 text captured in the VM. Covers what the VM can't
-show on demand: an fd that vanishes between readlink and fdinfo, a pid that exits
-mid-scan,. (The real /proc path is covered in
-the VM by test_integration_vm.py.)"""
+show on demand: an fd that vanishes between readlink and fdinfo and a pid that exits
+mid-scan. (The real /proc path is covered in the VM by test_integration_vm.py.)"""
 
 from __future__ import annotations
 
