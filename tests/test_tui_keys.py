@@ -60,48 +60,42 @@ async def test_ctrl_c_quits_even_from_the_filter_input():
     assert app.return_code == 0
 
 
-@pytest.mark.parametrize("key", ["question_mark", "f1"])
-async def test_help_opens_and_closes(key):
+async def test_help_opens_and_closes():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press(key)
-        await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        text = str(app.screen.query_one("#help-text").render())
-        for k in GLOBAL_KEYS + MAIN_KEYS:  # every key is listed
-            assert k.help in text
-        for close in ("escape", "q", "question_mark", "f1"):
-            if close != "escape":
-                await pilot.press(key)
-                await pilot.pause()
+        for key, close in [("question_mark", "escape"), ("f1", "q"), ("question_mark", "f1"),
+                           ("f1", "question_mark")]:
+            await pilot.press(key)
             assert isinstance(app.screen, HelpScreen)
+            text = str(app.screen.query_one("#help-text").render())
+            for k in GLOBAL_KEYS + MAIN_KEYS:  # every key is listed
+                assert k.help in text
             await pilot.press(close)
-            await pilot.pause()
             assert isinstance(app.screen, MainScreen)
         assert app.is_running  # q in the help closes the help, not the app
 
 
-@pytest.mark.parametrize("key", ["space", "p"])
-async def test_pause_stops_refreshing(key):
+async def test_space_and_p_pause_refreshing():
     backend = ScriptedBackend([small_snapshot()])
     app = make_app(backend, delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press(key)
-        await settle(pilot)
-        assert app.paused
-        header = str(app.screen.query_one("#header-status").render())
-        assert "PAUSED" in header
-        calls = backend.calls
-        await pilot.pause(0.3)
-        await settle(pilot)
-        assert backend.calls == calls  # the timer ticked, nothing was scanned
-        await pilot.press(key)
-        await pilot.pause(0.3)
-        await settle(pilot)
-        assert not app.paused
-        assert backend.calls > calls
+        for key in ("space", "p"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.paused
+            header = str(app.screen.query_one("#header-status").render())
+            assert "PAUSED" in header
+            calls = backend.calls
+            await pilot.pause(0.25)
+            await settle(pilot)
+            assert backend.calls == calls  # the timer ticked, nothing was scanned
+            await pilot.press(key)
+            await pilot.pause(0.25)
+            await settle(pilot)
+            assert not app.paused
+            assert backend.calls > calls
 
 
 async def test_plus_minus_step_the_interval():
@@ -110,12 +104,12 @@ async def test_plus_minus_step_the_interval():
         await settle(pilot)
         await pilot.press("plus")
         assert app.delay == 3.0
-        await pilot.press("plus", "plus")
-        assert app.delay == 10.0
-        await pilot.press("minus", "minus", "minus", "minus")
+        await pilot.press("plus")
+        assert app.delay == 5.0
+        await pilot.press("minus", "minus", "minus")
         assert app.delay == 1.0
-        for _ in range(len(INTERVALS) + 2):
-            await pilot.press("minus")
+        app.delay = INTERVALS[1]
+        await pilot.press("minus", "minus")  # stops at the shortest
         assert app.delay == INTERVALS[0]
         await pilot.pause()
         assert f"every {INTERVALS[0]:g}s" in str(app.screen.query_one("#header-status").render())
@@ -158,11 +152,11 @@ async def test_t_cycles_the_file_themes():
         cycle = app.theme_cycle
         assert cycle[0] == "dmabuf-dark" and len(cycle) >= 3
         assert app.theme == "dmabuf-dark"
-        seen = []
-        for _ in cycle:
-            await pilot.press("t")
-            seen.append(app.theme)
-        assert seen == cycle[1:] + cycle[:1]
+        await pilot.press("t")
+        assert app.theme == cycle[1]
+        app.theme = cycle[-1]
+        await pilot.press("t")  # wraps around
+        assert app.theme == cycle[0]
 
 
 async def test_x_exports_the_snapshot_shown(tmp_path):
@@ -198,7 +192,7 @@ async def test_command_palette_exports_to_a_chosen_directory(tmp_path):
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"Export snapshot to")
+        await pilot.press(*"snapshot to")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
@@ -341,7 +335,7 @@ async def test_filter_substring_regex_and_escape():
         await pilot.press("slash")
         await pilot.pause()
         assert isinstance(app.focused, Input)
-        await pilot.press(*"scanout")
+        await pilot.press(*"scan")
         await pilot.pause()
         assert shown(app) == ["12"]
         await pilot.press("enter")  # keep the filter, back to the table
@@ -353,7 +347,7 @@ async def test_filter_substring_regex_and_escape():
         assert shown(app) == ["13", "12", "14", "15"]
         assert not app.screen.query_one("#filter-bar").display
         # a regex, matched in each field (here: holders "[red]hog(412)")
-        await pilot.press("slash", *r"re:\[red\]hog\(", "enter")
+        await pilot.press("slash", *r"re:d\]h", "enter")
         await pilot.pause()
         assert shown(app) == ["13", "12"]
         await pilot.press("escape")
@@ -381,7 +375,7 @@ async def test_filter_matching_nothing_says_so():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"nothing-like-this", "enter")
+        await pilot.press("slash", *"zzz", "enter")
         await pilot.pause()
         assert shown(app) == []
         empty = app.screen.query_one("#empty-buffers")
