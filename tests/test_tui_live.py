@@ -231,3 +231,22 @@ async def test_sparkline_tracks_total_bytes():
         await settle(pilot)
         graph = app.screen.query_one("#header-graph")
         assert list(graph.data) == [75 << 20, 100 << 20]
+
+
+async def test_enter_on_a_freed_row_shows_what_was_known():
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, _second)
+    app, _ = live_app([s0, s1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        table = app.screen.table()
+        table.move_cursor(row=table.keys().index("14"))
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BufferScreen) and screen.inode == 14
+        assert "FREED" in str(screen.query_one("#detail-title").render())
+        assert screen.query_one("#holders").keys() == ["500:0"]
+        assert str(screen.query_one("#holders").get_row("500:0")[1]) == "camera"

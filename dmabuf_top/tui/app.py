@@ -50,6 +50,8 @@ class DmabufTopApp(App[int]):
     """The app. ``backend`` gives snapshots; see :func:`run_tui`."""
 
     CSS_PATH = "app.tcss"
+    #: from this many buffers on, the objects of the first load are frozen for the GC
+    FREEZE_ABOVE = 2000
     TITLE = "dmabuf-top"
     BINDINGS = [k.binding() for k in GLOBAL_KEYS if k.action != "command_palette"]
 
@@ -76,6 +78,7 @@ class DmabufTopApp(App[int]):
         self._collecting = False
         self._pending_sample: int | None = None
         self._timer: Timer | None = None
+        self._frozen = False
         #: wall-clock seconds of the last few UI updates (for the benchmark)
         self.apply_times: list[float] = []
 
@@ -112,6 +115,11 @@ class DmabufTopApp(App[int]):
         self.start_collect()
         if self.backend.live:
             self._timer = self.set_interval(self.delay, self._tick)
+
+    def on_unmount(self) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     # -- collection ---------------------------------------------------------
     def _tick(self) -> None:
@@ -171,11 +179,12 @@ class DmabufTopApp(App[int]):
         self.prepared = prepared
         self.failed = ""
         self._data_changed()
-        if first:
+        if first and len(prepared.snap.buffers) >= self.FREEZE_ABOVE:
             # Everything built so far lives as long as the app: keep the cyclic
             # GC from walking it again and again (full collections of a
-            # 10,000-row table stall the UI for 100+ ms).
+            # 10,000-row table stall the UI for 100+ ms). Undone at exit.
             gc.freeze()
+            self._frozen = True
         self.apply_times.append(time.perf_counter() - t0)
         del self.apply_times[:-50]
         if self._pending_sample is not None:
@@ -369,5 +378,5 @@ def run_tui(
         if theme not in known:
             raise UsageError(f"unknown theme '{theme}' (choose from: {', '.join(known)})")
     app = DmabufTopApp(backend, delay=delay, theme=theme, themes=themes)
-    result = app.run()
-    return 0 if result is None else int(result)
+    app.run()
+    return app.return_code or 0

@@ -177,6 +177,14 @@ class BufferScreen(DetailScreen):
             self.last = buf
             self.last_procs = {h.pid: prep.snap.processes[h.pid] for h in buf.holders
                                if h.pid in prep.snap.processes}  # type: ignore[union-attr]
+        elif self.last is None and prep is not None:
+            # opened on a freed row: what the table still shows of it
+            row = next((r for r in prep.rows["buffers"] if r.key == str(self.inode)), None)
+            if row is not None:
+                self.last = row.obj.buf
+                self.last_procs = {
+                    p: Process(p, c) for p, c in zip(row.obj.buf.pids, row.obj.comms, strict=False)
+                }
         buf = self.last
         title = self.query_one("#detail-title", Static)
         if buf is None:
