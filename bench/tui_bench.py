@@ -121,6 +121,9 @@ class ListBackend:
 
 
 async def settle(app, pilot) -> None:
+    """Until no scan is in flight and the screen is idle."""
+    while app._collecting or app.prepared is None:
+        await asyncio.sleep(0.005)
     await app.workers.wait_for_complete()
     await pilot.pause()
 

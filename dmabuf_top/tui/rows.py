@@ -127,6 +127,8 @@ class Row:
     mark: str = ""
     #: what the cells were made from: equal signatures, equal cells
     sig: Any = None
+    #: sort keys computed so far, by column (a row is reused while unchanged)
+    sort_keys: dict[str, Any] | None = None
 
 
 @dataclass
@@ -278,5 +280,19 @@ def visible_rows(
     """Filter then sort (stable; ties keep key order)."""
     if flt is not None and flt.active:
         rows = [r for r in rows if flt(r)]
-    key = views.sort_key(sort)
-    return sorted(rows, key=lambda r: key(r.obj), reverse=sort.descending != reverse)
+    key_of = views.sort_key(sort)
+    name = sort.key
+
+    def key(r: Row) -> Any:
+        cache = r.sort_keys
+        if cache is None:
+            cache = r.sort_keys = {}
+        k = cache.get(name, _MISSING)
+        if k is _MISSING:
+            k = cache[name] = key_of(r.obj)
+        return k
+
+    return sorted(rows, key=key, reverse=sort.descending != reverse)
+
+
+_MISSING = object()

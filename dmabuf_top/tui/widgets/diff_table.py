@@ -300,12 +300,11 @@ class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
     def _set_order(self, keys: list[str]) -> None:
         rk = self._rk
         old = self._row_locations
-        if len(old) == len(keys) and all(
-            old.get_key(i) == rk[k] for i, k in enumerate(keys)
-        ):
-            return
         resized = len(old) != len(keys)
-        self._row_locations = TwoWayDict({rk[k]: i for i, k in enumerate(keys)})
+        order = {rk[k]: i for i, k in enumerate(keys)}
+        if not resized and order == old._forward:
+            return
+        self._row_locations = TwoWayDict(order)
         self._update_count += 1
         self.cursor_coordinate = self.cursor_coordinate  # clamp
         self.hover_coordinate = Coordinate(0, 0)
