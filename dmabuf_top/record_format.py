@@ -20,7 +20,7 @@ holds it):
   changed buffers, as in a snapshot, minus the keys that hold their default:
   null, false, empty list); ``processes_removed`` (pids) and ``processes``
   (pid, comm, cmdline, uid of added or changed processes). An unchanged sample
-  is about 110 bytes. JSON because it loads ~20x faster than block YAML.
+  is about 120 bytes. JSON because it loads ~16x faster than block YAML.
 * A ``.gz`` recording is the same text, one gzip member per sample.
 
 Why ``end``: the writer appends one whole document per sample with a single
