@@ -183,6 +183,11 @@ async def test_empty_machine_says_why_and_points_to_the_demo():
         assert "dmabuf-top --demo" in text
         source = str(app.screen.query_one("#header-source").render())
         assert "limited: 3 processes unreadable" in source
+        status = str(app.screen.query_one("#header-status").render())
+        assert "3 processes unreadable: run as root (+1 more: ? lists them)" in status
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-text").render())
+        assert "Warnings from the last scan" in text and "BPF iterator" in text
 
 
 async def test_a_kernel_without_exporters_is_explained():

@@ -249,7 +249,8 @@ class DmabufTopApp(App[int]):
     # -- actions --------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            prep = self.prepared
+            self.push_screen(HelpScreen(prep.snap.warnings if prep is not None else []))
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ...textsafe import printable
 from ..keys import help_sections
 
 COLUMNS_HELP = [
@@ -23,8 +24,13 @@ COLUMNS_HELP = [
 ]
 
 
-def help_content() -> Content:
+def help_content(warnings: list[str] | None = None) -> Content:
     parts: list[tuple[str, str] | str] = []
+    if warnings:
+        parts += [("Warnings from the last scan", "bold $warning"), "\n"]
+        for w in warnings:
+            parts += ["  ", printable(w), "\n"]
+        parts.append("\n")
     for title, rows in help_sections():
         parts += [(title, "bold $primary"), "\n"]
         for keys, what in rows:
@@ -39,13 +45,17 @@ def help_content() -> Content:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
 
+    def __init__(self, warnings: list[str] | None = None) -> None:
+        super().__init__()
+        self.warnings = list(warnings or [])
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static(
                 Content.assemble(("dmabuf-top keys", "bold"), ("  (Esc closes)", "$text-muted")),
                 id="help-title",
             )
-            yield Static(help_content(), id="help-text")
+            yield Static(help_content(self.warnings), id="help-text")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

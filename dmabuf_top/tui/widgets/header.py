@@ -108,7 +108,7 @@ def status_parts(state: HeaderState) -> list[Part]:
         more = len(snap.warnings) - 1
         parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning")]
         if more:
-            parts.append((f" (+{more} more: ? for help)", "$text-muted"))
+            parts.append((f" (+{more} more: ? lists them)", "$text-muted"))
     return parts
 
 
