@@ -255,3 +255,30 @@ async def test_enter_on_a_freed_row_shows_what_was_known():
         assert "FREED" in str(screen.query_one("#detail-title").render())
         assert screen.query_one("#holders").keys() == ["500:0"]
         assert str(screen.query_one("#holders").get_row("500:0")[1]) == "camera"
+
+
+async def test_quit_does_not_wait_for_a_scan_in_flight():
+    release = threading.Event()
+
+    class Hanging(ScriptedBackend):
+        def collect(self) -> Snapshot:
+            if self.calls >= 1:
+                release.wait(30)  # a device that stopped answering
+            return super().collect()
+
+    app = DmabufTopApp(Hanging([small_snapshot(T0)]), delay=3600)
+    try:
+        t0 = time.monotonic()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+r")  # this scan hangs
+            await pilot.pause(0.2)
+            assert app._collecting
+            assert app.screen.table().row_count == 4  # the UI still answers
+            await pilot.press("down")
+            assert app.screen.table().cursor_row == 1
+            await pilot.press("q")
+        assert time.monotonic() - t0 < 10
+        assert app.return_code == 0
+    finally:
+        release.set()

@@ -7,8 +7,10 @@ overlap. The UI thread only applies prepared rows to the tables by diff.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -136,23 +138,37 @@ class DmabufTopApp(App[int]):
         self._collect(sample)
         return True
 
-    # Not exclusive=True: a thread cannot be cancelled, and start_collect
-    # already never starts a scan while one is in flight.
-    @work(thread=True, group="collect", exit_on_error=False)
-    def _collect(self, sample: int | None) -> None:
-        try:
-            prepared = self._prepare(sample)
-        except Exception as e:  # any backend failure: keep the last good data
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            self._call_ui(self._collect_failed, msg)
-            return
-        self._call_ui(self._apply, prepared)
+    # The scan runs in a daemon thread of its own, awaited by an async worker:
+    # quitting never waits for a scan in flight (a slow adb device, say), as
+    # it would for a thread of the default executor (@work(thread=True)). Not
+    # exclusive: start_collect already never starts a scan while one runs.
+    @work(group="collect", exit_on_error=False)
+    async def _collect(self, sample: int | None) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Prepared] = loop.create_future()
 
-    def _call_ui(self, fn: Any, *args: Any) -> None:
+        def settle(fn: Any, arg: Any) -> None:
+            if not done.done():
+                fn(arg)
+
+        def scan() -> None:
+            try:
+                result: Any = self._prepare(sample)
+                fn = done.set_result
+            except Exception as e:  # any backend failure: keep the last good data
+                result, fn = e, done.set_exception
+            try:
+                loop.call_soon_threadsafe(settle, fn, result)
+            except RuntimeError:  # the app has closed its loop
+                pass
+
+        threading.Thread(target=scan, name="dmabuf-top-scan", daemon=True).start()
         try:
-            self.call_from_thread(fn, *args)
-        except RuntimeError:  # the app is closing
-            pass
+            prepared = await done
+        except Exception as e:
+            self._collect_failed(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return
+        self._apply(prepared)
 
     def _prepare(self, sample: int | None) -> Prepared:
         """Collector thread: one snapshot, accounted, recorded, rows built."""
