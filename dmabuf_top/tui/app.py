@@ -1,8 +1,9 @@
 """The dmabuf-top TUI: a top for dma-bufs.
 
-Collection runs in a thread worker (``collect()`` then row preparation), one
-at a time: the timer skips a tick while a scan is in flight, so refreshes never
-overlap. The UI thread only applies prepared rows to the tables by diff.
+Collection runs off the UI thread (``collect()``, accounting and row
+preparation in a daemon thread, awaited by a Textual worker), one at a time:
+the timer skips a tick while a scan is in flight, so refreshes never overlap.
+The UI thread only applies prepared rows to the tables by diff.
 """
 
 from __future__ import annotations
@@ -238,7 +239,6 @@ class DmabufTopApp(App[int]):
             delay=self.delay,
             sample=sample,
             failed=self.failed,
-            loading=prep is None,
         )
 
     def update_header(self, header: SummaryHeader) -> None:

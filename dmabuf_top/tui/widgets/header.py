@@ -35,7 +35,6 @@ class HeaderState:
     sample: str = ""
     #: the last refresh failed: its message (the data shown is older)
     failed: str = ""
-    loading: bool = True
 
 
 def privilege_text(snap: Snapshot) -> str:
