@@ -349,12 +349,18 @@ def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
     raw = doc.get("buffers") or []
     if not isinstance(raw, list):
         raise SnapshotError(f"{where}: 'buffers' has the wrong type ({type(raw).__name__})")
-    added = False
+    # keys stay sorted: new inodes above every known one (the usual case: the
+    # kernel counts them up) are appended in order; anything else re-sorts
+    top = next(reversed(buffers), None)
+    in_order = True
     for i, bd in enumerate(raw):
         buf = buffer_from_dict(bd, f"{where}: buffers[{i}]")
-        added = added or buf.inode not in buffers
+        if buf.inode not in buffers:
+            if top is not None and buf.inode < top:
+                in_order = False
+            top = buf.inode if top is None else max(top, buf.inode)
         buffers[buf.inode] = buf
-    if added:
+    if not in_order:
         buffers = dict(sorted(buffers.items()))
     processes = dict(prev.processes)
     for pid in _int_list(doc.get("processes_removed"), f"{where}: processes_removed"):

@@ -51,6 +51,16 @@ def encode_each(snaps, **kw) -> list[str]:
     return [enc.encode(s) for s in snaps]
 
 
+def test_buffers_stay_sorted_by_inode():
+    a = [buf(ino, holders={200: [ino]}) for ino in (10, 20, 30)]
+    s0 = snap(a, COMMS)
+    s1 = snap([*a, buf(40, holders={200: [40]})], COMMS, t=1)  # a new, higher inode
+    s2 = snap([*a, buf(40), buf(15, holders={300: [3]})], COMMS, t=2)  # a lower one (reuse)
+    got = loads_snapshots(record_text([s0, s1, s2]))
+    assert [list(g.buffers) for g in got] == [[10, 20, 30], [10, 20, 30, 40], [10, 15, 20, 30, 40]]
+    assert [list(g.processes) for g in got][2] == [200, 300]
+
+
 def test_unchanged_samples_cost_little_and_deltas_are_used():
     snaps = leak_series(3)
     same = [snap(list(snaps[0].buffers.values()), COMMS, t=2 * i) for i in range(50)]
