@@ -90,7 +90,7 @@ def check_diff(snaps: list[Snapshot]) -> None:
     assert "leak-grow" in section and not any(c in section for c in STEADY + LANDSCAPE)
 
 
-def check_suspects(snaps: list[Snapshot], window: int = 8) -> None:
+def check_suspects(snaps: list[Snapshot], window: int = 8, period: float = 0.5) -> None:
     pids = pids_by_comm(snaps)
     found = find_suspects(snaps, window=window)
     idx = suspect_index(found)
@@ -105,17 +105,11 @@ def check_suspects(snaps: list[Snapshot], window: int = 8) -> None:
     g = idx[("process", pids["leak-grow"])]
     assert g.label == f"leak-grow ({pids['leak-grow']})"
     assert g.pss_per_min == g.bytes_per_min > 0  # sole holder
-    per_sample = g.bytes_per_min / 60 * _interval(snaps)
-    assert 0.5 * MIB <= per_sample <= 2.5 * MIB, per_sample  # about one 1 MiB buffer per sample
+    # leak-grow makes one 1 MiB buffer, then sleeps `period`: at most 60/period MiB/min
+    nominal = 60 / period * MIB
+    assert 0.25 * nominal <= g.bytes_per_min <= 1.25 * nominal, g.bytes_per_min / MIB
+    assert g.buffers_per_min == g.bytes_per_min / MIB
     for comm in ("leak-share", "leak-peer"):
         s = idx[("process", pids[comm])]
         assert abs(s.pss_per_min - s.bytes_per_min / 2) <= 0.1 * s.bytes_per_min, comm
     assert g.since_index == 0  # leaking since before the recording began
-
-
-def _interval(snaps: list[Snapshot]) -> float:
-    from dmabuf_top.suspects import parse_time
-
-    t0, t1 = parse_time(snaps[0].taken_at), parse_time(snaps[-1].taken_at)
-    assert t0 is not None and t1 is not None
-    return (t1 - t0) / (len(snaps) - 1)
