@@ -96,6 +96,16 @@ def sort_bindings() -> list[Binding]:
     return out
 
 
+def sort_keys(view: str) -> dict[str, str]:
+    """The key that sorts each column of ``view`` (its capital when a global
+    key has the letter), by column key."""
+    return {
+        c.key: c.letter.upper() if c.letter in RESERVED else c.letter
+        for c in COLUMNS[view]
+        if c.letter
+    }
+
+
 def sort_help(view: str) -> list[tuple[str, str]]:
     out = []
     for c in COLUMNS[view]:

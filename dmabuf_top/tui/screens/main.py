@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
 from ..history import parse_time
-from ..keys import MAIN_KEYS, sort_bindings
+from ..keys import MAIN_KEYS, sort_bindings, sort_keys
 from ..rows import (
     COLUMNS,
     DEFAULT_SORT,
@@ -77,7 +77,7 @@ class MainScreen(Screen[None]):
         with TabbedContent(initial="tab-buffers", id="views"):
             for view in VIEW_NAMES:
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
-                    yield DiffTable(COLUMNS[view], id=f"table-{view}")
+                    yield DiffTable(COLUMNS[view], letters=sort_keys(view), id=f"table-{view}")
                     yield Static("", id=f"empty-{view}", classes="empty")
         with Horizontal(id="filter-bar"):
             yield Label("/", id="filter-label")

@@ -147,11 +147,19 @@ class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
     #: above this many new rows, sync inserts them in bulk instead of add_row
     BULK = 200
 
-    def __init__(self, columns: Sequence[Column], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        letters: dict[str, str] | None = None,
+        id: str | None = None,
+    ) -> None:
+        """``letters``: the sort key shown in each column's header, by column key."""
         super().__init__(
             id=id, cursor_type="row", zebra_stripes=False, show_row_labels=False
         )
         self.spec = list(columns)
+        self.letters = dict(letters or {})
         self._kinds = [c.kind for c in self.spec]
         self._col_keys: list[ColumnKey] = []
         #: cells currently shown, by row key
@@ -169,15 +177,13 @@ class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
 
     def on_mount(self) -> None:
         for c in self.spec:
-            self._col_keys.append(self.add_column(self._label(c, None), width=c.width, key=c.key))
+            width = max(c.width, len(self._label(c, "▼").plain))
+            self._col_keys.append(self.add_column(self._label(c, None), width=width, key=c.key))
 
     # -- header -------------------------------------------------------------
-    @staticmethod
-    def _label(col: Column, arrow: str | None) -> Text:
-        letter = f"{col.letter}:" if col.letter else ""
-        title = f"{col.title}{arrow or ''}"
-        width = max(col.width, 1)
-        label = title if len(letter + title) > width else letter + title
+    def _label(self, col: Column, arrow: str | None) -> Text:
+        letter = self.letters.get(col.key, "")
+        label = f"{letter + ':' if letter else ''}{col.title}{arrow or ''}"
         return Text(label, justify="right" if col.kind != "text" else "left")
 
     def set_sort_marker(self, key: str, descending: bool) -> None:
