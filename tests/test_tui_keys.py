@@ -375,11 +375,11 @@ async def test_filter_matching_nothing_says_so():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *"zzz", "enter")
+        await pilot.press("slash", *"[/z]", "enter")  # markup is just text
         await pilot.pause()
         assert shown(app) == []
         empty = app.screen.query_one("#empty-buffers")
-        assert empty.display and "Esc clears" in str(empty.render())
+        assert empty.display and "filter '[/z]'.  Esc clears" in str(empty.render())
 
 
 async def test_enter_opens_the_buffer_pane_and_escape_goes_back():

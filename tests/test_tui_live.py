@@ -168,6 +168,7 @@ async def test_empty_machine_says_why_and_points_to_the_demo():
         unreadable_pids=[1, 2, 3],
         warnings=[
             "3 processes unreadable: run as root",
+            "[/x] odd \x1b[31m text",
             "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "
             "BPF iterator): buffers held only by the kernel are not shown",
         ],
@@ -180,11 +181,12 @@ async def test_empty_machine_says_why_and_points_to_the_demo():
         assert empty.display
         assert "No dma-bufs visible." in text
         assert "run as root" in text and "kernel-wide sources unreadable" in text
+        assert "[/x] odd \\e[31m text" in text
         assert "dmabuf-top --demo" in text
         source = str(app.screen.query_one("#header-source").render())
         assert "limited: 3 processes unreadable" in source
         status = str(app.screen.query_one("#header-status").render())
-        assert "3 processes unreadable: run as root (+1 more: ? lists them)" in status
+        assert "3 processes unreadable: run as root (+2 more: ? lists them)" in status
         await pilot.press("question_mark")
         text = str(app.screen.query_one("#help-text").render())
         assert "Warnings from the last scan" in text and "BPF iterator" in text

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
+from ...textsafe import printable
 from ..history import parse_time
 from ..keys import MAIN_KEYS, sort_bindings, sort_keys
 from ..rows import (
@@ -39,7 +41,7 @@ def empty_reasons(app: DmabufTopApp) -> str:
     snap = prep.snap
     lines = ["No dma-bufs visible."]
     if snap.warnings:
-        lines += [f"• {w}" for w in snap.warnings]
+        lines += [f"• {printable(w)}" for w in snap.warnings]
     else:
         if snap.source.privilege != "root":
             lines.append("• not running as root: other processes' buffers are hidden")
@@ -119,7 +121,7 @@ class MainScreen(Screen[None]):
         empty = self.query_one(f"#empty-{view}", Static)
         self._stale.discard(view)
         if prep is None:
-            empty.update(empty_reasons(self.dapp))
+            empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(view, True)
             return
         key, rev = self.sort[view]
@@ -129,10 +131,12 @@ class MainScreen(Screen[None]):
             table.clock.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=self._synced.get(view) == shown)
             self._synced[view] = shown
+            # Content(str), never a str: that would be read as markup
             if not prep.snap.buffers:
-                empty.update(empty_reasons(self.dapp))
+                empty.update(Content(empty_reasons(self.dapp)))
             elif not rows and self.row_filter is not None:
-                empty.update(f"No rows match the filter {self.row_filter.text!r}.  Esc clears it.")
+                text = printable(self.row_filter.text)
+                empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
             self._show_empty(view, not prep.snap.buffers or not rows)
 
     def _show_empty(self, view: str, empty: bool) -> None:
