@@ -109,7 +109,7 @@ def _files_positions(data: bytes) -> tuple[bytes, list[int]]:
 def test_file_count_must_match_the_list() -> None:
     data = recorded("root")
     marker, pos = _files_positions(data)
-    assert len(pos) > 10
+    assert len(pos) >= 5
     # drop the last file's section: one listed file is missing
     nxt = data.find(b"\n@@", pos[-1] + 1)
     with pytest.raises(StreamError, match=r"lacks 1 of \d+ listed files"):

@@ -21,7 +21,10 @@ MAGIC = b"DMABUF-TOP-COLLECTOR"
 ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"
 VERSION = 1
 
-_PROC_FILE_RE = re.compile(r"^/proc/(\d+)/(fdinfo/(\d+)|comm|cmdline)$")
+_PROC_FILE_RE = re.compile(r"^/proc/(\d+)/(cmdline)$")
+_FDINFO_PATH_RE = re.compile(r"^/proc/(\d+)/fdinfo/(\d+)$")
+_COMM_PATH_RE = re.compile(r"^/proc/(\d+)/comm$")
+_GREP_PREFIX_RE = re.compile(rb"^(/proc/\d+/[a-z]+(?:/\d+)?):")
 _MAPS_RE = re.compile(rb"^/proc/(\d+)/maps:")
 _DENIED_RE = re.compile(r"/proc/(\d+)/(?:fd/\d+|fdinfo/\d+|maps)\b.*Permission denied")
 _STAT_LINE_RE = re.compile(r"^(\d+) /proc/(\d+)(?:/fd/(\d+))?$")
@@ -131,6 +134,21 @@ def split_output(data: bytes) -> CollectorOutput:
     return out
 
 
+def grep_files(body: bytes | None, path_re: re.Pattern[str]) -> list[tuple[str, bytes]]:
+    """Files back from ``grep -a -H '' FILE...`` output: every line is
+    ``PATH:LINE``; a file is its lines, each ending in a newline (the files
+    read this way always end in one). Lines of other paths are ignored."""
+    files: dict[str, list[bytes]] = {}
+    for line in (body or b"").split(b"\n"):
+        m = _GREP_PREFIX_RE.match(line)
+        if m is None:
+            continue
+        path = m.group(1).decode("ascii")
+        if path_re.match(path):
+            files.setdefault(path, []).append(line[m.end() :])
+    return [(p, b"\n".join(lines) + b"\n") for p, lines in files.items()]
+
+
 def _lines(body: bytes | None) -> list[str]:
     return [ln for ln in _text(body or b"").split("\n") if ln]
 
@@ -165,17 +183,18 @@ def to_rawscan(
             pt = procs[pid] = ProcText(pid=pid)
         return pt
 
+    for path, text in grep_files(out.get("fdinfo"), _FDINFO_PATH_RE):
+        m = _FDINFO_PATH_RE.match(path)
+        assert m is not None
+        proc(int(m.group(1))).fdinfo[int(m.group(2))] = _text(text)
     kernel_files: dict[str, bytes] = {}
-    proc_files: list[tuple[int, str, bytes]] = []
+    cmdlines: dict[int, bytes] = {}
     for path, body in out.files.get("", []):
         m = _PROC_FILE_RE.match(path)
         if m is None:
             kernel_files[path] = body
-        elif m.group(3) is not None:
-            if body:  # empty: the fd was closed between listing and reading
-                proc(int(m.group(1))).fdinfo[int(m.group(3))] = _text(body)
-        else:
-            proc_files.append((int(m.group(1)), m.group(2), body))
+        elif m.group(2) == "cmdline":
+            cmdlines[int(m.group(1))] = body
     for line in _lines(out.get("fdino")):
         m = _STAT_LINE_RE.match(line)
         if m and m.group(3) is not None and int(m.group(2)) in procs:
@@ -189,16 +208,19 @@ def to_rawscan(
         m = _STAT_LINE_RE.match(line)
         if m and m.group(3) is None:
             uids[int(m.group(2))] = int(m.group(1))
-    for pid, what, body in proc_files:
-        pt = procs.get(pid)
-        if pt is None:
-            continue
-        if what == "comm":
-            # comm always ends in a newline: empty means the process is gone
-            pt.comm = _text(body).rstrip("\n") if body else None
-            pt.uid = uids.get(pid) if body else None
-        elif pt.comm is not None:
-            pt.cmdline = _text(body.rstrip(b"\0").replace(b"\0", b" "))
+    comms = {
+        int(m.group(1)): text
+        for path, text in grep_files(out.get("comm"), _COMM_PATH_RE)
+        if (m := _COMM_PATH_RE.match(path))
+    }
+    for pid, pt in procs.items():
+        comm = comms.get(pid)
+        if comm is None:
+            continue  # gone before we read it, like a failed read in the local backend
+        pt.comm = _text(comm).rstrip("\n")
+        pt.uid = uids.get(pid)
+        cmdline = cmdlines.get(pid, b"")
+        pt.cmdline = _text(cmdline.rstrip(b"\0").replace(b"\0", b" "))
     denied = set(raw.unreadable)
     raw.procs = [procs[p] for p in sorted(procs) if p not in denied]
 

@@ -1,9 +1,10 @@
 # dmabuf-top collector: everything one refresh needs, in one run.
 #
 # POSIX sh: Android mksh + toybox, dash or busybox sh with GNU or busybox tools.
-# Only builtins (echo, read, test, case) run per pid or per fd; everything
-# else is a fixed handful of processes fed by xargs, so no command line holds
-# every fd of every process (ARG_MAX) and the cost does not grow with forks.
+# Only builtins (echo, read, test, case) run per pid; everything else is a
+# fixed handful of processes fed by xargs (about 20 in all), so no command
+# line holds every fd of every process (ARG_MAX) and no fork happens per pid
+# or per fd.
 #
 # Output (parsed by dmabuf_top/backends/adb_stream.py):
 #   line 1: "DMABUF-TOP-COLLECTOR 1 NONCE"
@@ -12,10 +13,11 @@
 # NONCE is random, made here and printed only to our own stdout (echo is a
 # builtin: it never shows on a command line), so no text we copy (buffer
 # names, cmdlines, maps) can hold a marker.
-# The "files" section lists paths, one a line; one "f" section per path
-# follows, in order, holding that file's exact bytes (empty if unreadable or
-# gone). The "f" markers come from a separator file that cat reads between
-# the files, so one cat dumps them all.
+# "fdinfo", "comm" and "maps" are grep -H output: every line prefixed with
+# its file's path and ":". The "files" section lists paths, one a line; one
+# "f" section per path follows, in order, holding that file's exact bytes
+# (empty if unreadable or gone). The "f" markers come from a separator file
+# that cat reads between the files, so one cat dumps them all.
 #
 # $1: options; "ino" lists the inode of every dma-buf fd even when fdinfo has
 # an "ino:" line (kernels before 5.14 lack it, and then it is listed anyway).
@@ -42,8 +44,6 @@ trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 1' HUP INT TERM PIPE
 m() { echo; echo "@@$N $*"; }
 m f >"$T/s"
-# lines FILE: print a file of paths we made ourselves (no untrusted text)
-lines() { while read -r l; do echo "$l"; done <"$1"; }
 
 echo "DMABUF-TOP-COLLECTOR 1 $N"
 K= B= U=
@@ -67,10 +67,10 @@ for d in /proc/[0-9]*/fd; do
     d=${d%/fd}
     echo "${d#/proc/}" >&3
   fi
-done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" |
-  sed -n 's|^444d4142 \(/proc/[0-9]*/\)fd/\([0-9]*\)$|\1fdinfo/\2|p' >"$T/fi"
+done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" | grep -F '444d4142 /proc/' |
+  sed 's|^444d4142 ||; s|/fd/|/fdinfo/|' >"$T/fi"
 m unreadable
-lines "$T/u"
+cat "$T/u"
 I=
 case " $1 " in *" ino "*) I=1 ;; esac
 if [ -z "$I" ] && read -r f <"$T/fi"; then
@@ -85,38 +85,31 @@ fi
 m maps
 echo /proc/[0-9]*/maps | xargs grep -a -FH /dmabuf >"$T/m" 2>>"$T/e"
 cat "$T/m"
-sed -n 's|^/proc/\([0-9]*\)/maps:.*|\1|p' "$T/m" >"$T/mp"
-
-# pids that hold something, each once (both lists come grouped by pid)
-S=" " q=
-for L in "$T/fi" "$T/mp"; do
-  while read -r p; do
-    p=${p#/proc/}
-    p=${p%%/*}
-    [ "$p" = "$q" ] && continue
-    q=$p
-    case $S in *" $p "*) ;; *) S="$S$p " ;; esac
-  done <"$L"
-done
+# pids that hold something, each once (sed, not a read loop: dash's read
+# takes a system call per byte, and these lists can be long)
+sed 's|^/proc/\([0-9]*\)/.*|\1|' "$T/fi" "$T/m" | sort -un >"$T/p"
 m uids
-for p in $S; do echo "/proc/$p"; done | xargs stat -c '%u %n'
+sed 's|^|/proc/|' "$T/p" | xargs stat -c '%u %n'
 
-# one dump: fdinfo of every dma-buf fd, comm and cmdline of the holders,
-# the kernel-wide files we may read
+# fdinfo of every dma-buf fd, comm of the holders: grep -H prefixes every
+# line with its file's path (a name's newline cannot forge one), and is much
+# faster than cat on thousands of small files (stdio-buffered output)
+m fdinfo
+[ -s "$T/fi" ] && xargs grep -a -H '' <"$T/fi" 2>>"$T/e"
+m comm
+[ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H ''
+# cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
+# one cat, exact bytes
 {
-  lines "$T/fi"
-  for p in $S; do
-    echo "/proc/$p/comm"
-    echo "/proc/$p/cmdline"
-  done
+  sed 's|.*|/proc/&/cmdline|' "$T/p"
   for f in /sys/kernel/debug/dma_buf/bufinfo /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf \
     /sys/kernel/dma_heap/total_pools_kb; do
     [ -r "$f" ] && echo "$f"
   done
 } >"$T/l"
 m files
-lines "$T/l"
-while read -r f; do echo "$T/s $f"; done <"$T/l" | xargs cat 2>>"$T/e"
+cat "$T/l"
+sed "s|^|$T/s |" "$T/l" | xargs cat
 # files we were denied (the messages name our own paths only)
 m denied
 grep -F denied "$T/e"
