@@ -177,7 +177,7 @@ async def test_x_exports_the_snapshot_shown(tmp_path):
 
 
 async def test_export_to_an_unwritable_place_is_reported(tmp_path):
-    app = make_app(export_dir=tmp_path / "missing")
+    app = make_app(export_dir=tmp_path / "[/missing]")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("x")

@@ -105,12 +105,16 @@ def test_theme_file_errors_are_one_line(tmp_path, text, problem):
 async def test_a_bad_theme_file_is_a_notification_not_a_crash(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     _write(tmp_path / "dmabuf-top" / "themes", "bad.yaml", "name: [\n")
+    _write(tmp_path / "dmabuf-top" / "themes", "markup.yaml", "name: m\nprimary: red\n'[/x]': 1\n")
     app = DmabufTopApp(ScriptedBackend([small_snapshot()]), delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         notes = list(app._notifications)
         assert any("bad.yaml: invalid YAML" in str(n.message) and n.severity == "warning"
                    for n in notes)
+        assert any("unknown key '[/x]'" in str(n.message) for n in notes)
+        # file contents are shown literally, never read as markup
+        assert all(not n.markup for n in notes)
         assert app.theme == DEFAULT_THEME
 
 

@@ -24,6 +24,7 @@ from textual.timer import Timer
 
 from ..backends.base import Backend
 from ..snapshot_io import SnapshotError
+from ..textsafe import printable
 from ..themes import DEFAULT_THEME, ThemeSet, load_themes
 from .export import export_snapshot
 from .history import BufferLife, History
@@ -113,7 +114,10 @@ class DmabufTopApp(App[int]):
         if self.start_theme in self.available_themes:
             self.theme = self.start_theme
         for err in self.themes.errors:
-            self.notify(err, title="theme file skipped", severity="warning", timeout=10)
+            self.notify(
+                printable(err), title="theme file skipped", severity="warning", timeout=10,
+                markup=False,
+            )
         self.push_screen(MainScreen())
         self.start_collect()
         if self.backend.live:
@@ -298,7 +302,7 @@ class DmabufTopApp(App[int]):
             return
         i = names.index(self.theme) + 1 if self.theme in names else 0
         self.theme = names[i % len(names)]
-        self.notify(f"theme: {self.theme}", timeout=2)
+        self.notify(f"theme: {printable(self.theme)}", timeout=2, markup=False)
 
     def action_export(self, directory: str | None = None) -> None:
         prep = self.prepared
@@ -308,9 +312,12 @@ class DmabufTopApp(App[int]):
         try:
             path = export_snapshot(prep.snap, directory or self.export_dir)
         except SnapshotError as e:
-            self.notify(str(e), title="export failed", severity="error", timeout=8)
+            self.notify(
+                printable(str(e)), title="export failed", severity="error", timeout=8,
+                markup=False,
+            )
             return
-        self.notify(str(path), title="snapshot written", timeout=8)
+        self.notify(printable(str(path)), title="snapshot written", timeout=8, markup=False)
 
     def action_export_to(self) -> None:
         def done(directory: str | None) -> None:
