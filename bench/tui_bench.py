@@ -7,8 +7,11 @@ classes, opens the app headless (``App.run_test``) at a fixed size, then:
 - refresh: feeds changed snapshots (about 1% of rows change, some buffers
   appear, some vanish) and measures the time the UI thread spends applying
   one (the diff into the table) and until the screen has been repainted;
-- keys: time from a key press until its effect is on screen, for a sort key,
-  a second press (reverse), a cursor move, a page down and a view switch.
+- keys: main-thread CPU time from a key press until the screen is repainted
+  (Pilot waits for idle, so wall time would mostly be its polling), for a
+  sort key, a second press (reverse), a cursor move, a page down, a view
+  switch, the filter and the drill-down pane; and the wall time for a cursor
+  move to take effect while a scan is being prepared in its thread.
 
     python bench/tui_bench.py [--buffers 10000] [--procs 2000] [--refreshes 10]
 """
@@ -138,6 +141,8 @@ def ms(xs: list[float]) -> str:
 
 
 async def run(n_buffers: int, n_procs: int, refreshes: int) -> None:
+    from textual import events
+
     from dmabuf_top.tui.app import DmabufTopApp
 
     t0 = time.perf_counter()
@@ -192,6 +197,24 @@ async def run(n_buffers: int, n_procs: int, refreshes: int) -> None:
               f"{ms(await key_latency(['slash', 'b', 'u', 'f', '-', '1', 'escape'], 1))}")
         drill = await key_latency(["enter", "escape"], 3)
         print(f"key Enter / Esc (drill-down):       {ms(drill)}")
+
+        # a key pressed while a scan is being prepared in its thread (the GIL is
+        # shared): wall time until the cursor has moved
+        app.backend.i = 0  # replay the changed snapshots
+        during = []
+        for _ in range(5):
+            table = app.screen.table()
+            row = table.cursor_row
+            app.start_collect()
+            await asyncio.sleep(0.01)
+            assert app._collecting
+            t = time.perf_counter()
+            app.post_message(events.Key("up" if row else "down", None))
+            while table.cursor_row == row:  # not pilot.press: it waits for idle
+                await asyncio.sleep(0.0005)
+            during.append(time.perf_counter() - t)
+            await settle(app, pilot)
+        print(f"key down during a refresh (wall):   {ms(during)}")
 
 
 def main() -> None:
