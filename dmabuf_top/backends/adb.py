@@ -42,20 +42,20 @@ ROOT_WAIT = 45.0
 #: seconds to wait for an answer when probing the server port
 PROBE_TIMEOUT = 2.0
 
+#: Source field -> Android property, read once per connection
 PROPS = {
     "model": "ro.product.model",
     "android": "ro.build.version.release",
     "build_type": "ro.build.type",
 }
 
-_SETUP = r"""
-echo "uid=$(id -u)"
-command -v getprop >/dev/null && {
-  echo "model=$(getprop ro.product.model)"
-  echo "android=$(getprop ro.build.version.release)"
-  echo "build_type=$(getprop ro.build.type)"
-}
-command -v gzip >/dev/null && echo gzip=1
+#: what the once-per-connection probe prints, one ``key=value`` a line
+_SETUP = (
+    'echo "uid=$(id -u)"\n'
+    "command -v getprop >/dev/null && {\n"
+    + "".join(f'echo "{key}=$(getprop {prop})"\n' for key, prop in PROPS.items())
+    + "}\n"
+    + r"""command -v gzip >/dev/null && echo gzip=1
 command -v dumpsys >/dev/null && echo dumpsys=1
 if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
   if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
@@ -64,6 +64,7 @@ if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
   fi
 fi
 """
+)
 
 
 def shquote(s: str) -> str:
