@@ -5,6 +5,8 @@ moment. The stream through the shared assemble() must give that snapshot."""
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from dmabuf_top.backends.adb_stream import (
 from dmabuf_top.parsers.fdinfo import parse_fdinfo
 from dmabuf_top.snapshot_io import dump_snapshot
 
-from .adbtest import comparable
+from .adbtest import comparable, require
 
 DATA = Path(__file__).resolve().parent / "data" / "adb"
 TAKEN_AT = "2026-11-21T10:00:00Z"
@@ -144,3 +146,54 @@ def test_command_fits_an_old_adbd() -> None:
         assert len(("exec:" + cmd).encode()) < 4096, len(cmd)
     script = minify(collector_script())
     assert "#" not in script.split("\n")[0] and len(script) < len(collector_script())
+
+
+# The Android-only kernel files (no kernel this project can boot has them all:
+# sysfs stats left mainline in 6.x, the BPF iterator is Android's, total_pools_kb
+# is ACK's): written, in the kernel's formats, over the real paths in a private
+# mount namespace, then the real collector reads them.
+ANDROID_FILES = r"""
+set -e
+mount -t tmpfs k /sys/kernel
+mkdir -p /sys/kernel/dmabuf/buffers/12 /sys/kernel/dmabuf/buffers/13 /sys/kernel/dma_heap
+echo drm >/sys/kernel/dmabuf/buffers/12/exporter_name
+echo 8388608 >/sys/kernel/dmabuf/buffers/12/size
+echo system >/sys/kernel/dmabuf/buffers/13/exporter_name
+echo 4096 >/sys/kernel/dmabuf/buffers/13/size
+echo 1536 >/sys/kernel/dma_heap/total_pools_kb
+mount -t tmpfs b /sys/fs
+mkdir -p /sys/fs/bpf/dmabuf
+printf '12\n8388608\nscanout 0\ndrm\n13\n4096\n\nsystem\n' \
+    >/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf
+mount -t tmpfs d /dev
+mknod -m 666 /dev/null c 1 3
+mknod -m 444 /dev/urandom c 1 9
+mkdir /dev/dma_heap /dev/shm
+touch /dev/dma_heap/system /dev/dma_heap/system-uncached
+exec sh -c "$1" dmabuf-top
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mount namespaces need root")
+def test_collector_on_android_kernel_files() -> None:
+    require("unshare")
+    r = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", ANDROID_FILES, "x",
+         collector_script()],
+        capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    raw = parse_stream(r.stdout, TAKEN_AT)
+    assert raw.heaps is not None and raw.heaps.split() == ["system", "system-uncached"]
+    assert raw.total_pools_kb == "1536\n"
+    assert sorted(raw.sysfs or []) == [("12", "drm", "8388608"), ("13", "system", "4096")]
+    assert raw.bpf == "12\n8388608\nscanout 0\ndrm\n13\n4096\n\nsystem\n"
+    snap = assemble(raw)
+    assert snap.kernel.sources == ["sysfs", "bpf"]
+    assert snap.kernel.total_bytes == 8388608 + 4096
+    assert snap.kernel.total_pools_kb == 1536
+    assert snap.kernel.heaps == ["system", "system-uncached"]
+    b12, b13 = snap.buffers[12], snap.buffers[13]
+    assert (b12.exporter, b12.size, b12.name, b12.heap) == ("drm", 8388608, "scanout 0", False)
+    assert (b13.exporter, b13.size, b13.name, b13.heap) == ("system", 4096, None, True)
