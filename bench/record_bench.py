@@ -157,7 +157,7 @@ def run(
     print(
         f"{name:<10} {'gz' if gz else 'yaml':<4} {samples:>6} samples x {buffers} buffers: "
         f"{human(size):>10}  ({size:,} bytes, {size / samples:,.0f} B/sample)  "
-        f"write {t_write:.1f}s  load {t_load:.1f}s"
+        f"write {t_write:.1f}s  load " + (f"{t_load:.1f}s" if load else "-")
     )
 
 
