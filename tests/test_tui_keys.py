@@ -326,6 +326,10 @@ async def test_g_and_G_and_home_end_move_to_first_and_last_row():
         assert table.cursor_row == 0
         await pilot.press("down")
         assert table.cursor_key == "12"
+        await pilot.press("pagedown")
+        assert table.cursor_row == 3
+        await pilot.press("pageup", "up")
+        assert table.cursor_row == 0
 
 
 async def test_filter_substring_regex_and_escape():
