@@ -32,6 +32,22 @@ def totals_line(snap: Snapshot, raw_bytes: bool = False) -> str:
     )
 
 
+def meminfo_line(snap: Snapshot, raw_bytes: bool = False) -> str | None:
+    """Device-wide totals from ``dumpsys meminfo`` (adb without root), if any."""
+    kb = snap.kernel.meminfo_kb
+    if not kb:
+        return None
+    labels = (
+        ("dmabuf", "DMA-BUF"),
+        ("dmabuf_mapped", "mapped"),
+        ("dmabuf_unmapped", "unmapped"),
+        ("heaps", "heaps"),
+        ("heaps_pool", "heaps pool"),
+    )
+    parts = [f"{label} {_size(kb[key] * 1024, raw_bytes)}" for key, label in labels if key in kb]
+    return "dumpsys meminfo: " + "  ".join(parts)
+
+
 def render_table(
     snap: Snapshot,
     view: str = "buffers",
@@ -64,6 +80,9 @@ def render_table(
         return "  ".join(parts).rstrip()
 
     out = [source_line(snap), totals_line(snap, raw_bytes)]
+    extra = meminfo_line(snap, raw_bytes)
+    if extra:
+        out.append(extra)
     out += [f"warning: {printable(w)}" for w in snap.warnings]
     out.append("")
     out.append(fmt(headers))

@@ -119,3 +119,13 @@ def test_python_dash_m(snapfile):
         text=True,
     )
     assert r.returncode == 0 and "INODE" in r.stdout
+
+
+def test_once_shows_dumpsys_meminfo_totals(tmp_path, capsys):
+    raw = scene(with_kernel=False)
+    raw.meminfo = " DMA-BUF:   817,715K (      152K mapped +   817,563K unmapped)\n"
+    path = tmp_path / "m.yaml"
+    path.write_text(dump_snapshot(assemble(raw)))
+    assert main(["--load", str(path), "--once", "--bytes"]) == 0
+    out = capsys.readouterr().out
+    assert f"dumpsys meminfo: DMA-BUF {817715 * 1024}  mapped {152 * 1024}" in out
