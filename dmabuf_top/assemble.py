@@ -109,10 +109,19 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel.sources.append("bufinfo")
         kernel.bufinfo_objects = info.total_objects
         kernel.bufinfo_bytes = info.total_bytes
+        # A buffer created or freed while /proc was walked shows in bufinfo with no
+        # holder; with a read from before the walk, an unheld buffer must be in both.
+        before = None
+        if raw.bufinfo_before is not None:
+            before = {e.inode for e in parse_bufinfo(raw.bufinfo_before).entries}
+        transient = 0
         for e in info.entries:
             if e.inode is None:
                 continue
             buf = buffers.get(e.inode)
+            if buf is None and before is not None and e.inode not in before:
+                transient += e.size
+                continue
             if buf is None:
                 buf = buffers[e.inode] = Buffer(inode=e.inode, size=e.size)
             buf.size = e.size
@@ -126,9 +135,9 @@ def assemble(raw: RawScan) -> Snapshot:
             buf.attachments = list(e.attachments)
             _add_source(buf, "bufinfo")
         if info.total_bytes is not None:
-            kernel.total_bytes = info.total_bytes
+            kernel.total_bytes = info.total_bytes - transient
         else:
-            kernel.total_bytes = sum(e.size for e in info.entries)
+            kernel.total_bytes = sum(e.size for e in info.entries) - transient
     if raw.sysfs is not None:
         items = parse_sysfs_stats(raw.sysfs)
         kernel.sources.append("sysfs")

@@ -40,6 +40,9 @@ class RawScan:
     #: pids whose fd dir or maps could not be read (permission)
     unreadable: list[int] = field(default_factory=list)
     bufinfo: str | None = None
+    #: bufinfo read before walking /proc (optional): an unheld buffer missing from
+    #: it was created during the walk and is left out of this scan
+    bufinfo_before: str | None = None
     #: (inode dir, exporter_name, size) from /sys/kernel/dmabuf/buffers
     sysfs: list[tuple[str, str, str]] | None = None
     bpf: str | None = None

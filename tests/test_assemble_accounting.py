@@ -131,3 +131,15 @@ def test_sysfs_and_bpf_sources():
     assert snap.buffers[5].name == "named"
     assert snap.kernel.sources == ["sysfs", "bpf"]
     assert snap.kernel.total_bytes == 4096 + 8192 + 100
+
+
+def test_buffer_created_during_the_walk_is_not_kernel_only():
+    raw = scene()
+    # bufinfo read before the /proc walk did not have buffer 13 yet (nor 12)
+    before = BUFINFO.split(f"{2 * MIB:08d}\t")[0] + f"\nTotal 2 objects, {12 * MIB} bytes\n"
+    raw.bufinfo_before = before
+    snap = assemble(raw)
+    assert 13 not in snap.buffers  # unheld and new: transient, left out
+    assert 12 in snap.buffers  # new too, but held (mapped) by pid 200
+    t = accounting.totals(snap)
+    assert t.bytes == 14 * MIB and t.kernel_only_bytes == 0

@@ -172,6 +172,7 @@ class LocalBackend:
         raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
         boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
         raw.boot_id = boot_id.strip() if boot_id else ""
+        raw.bufinfo_before = read_optional(BUFINFO)
         for pid in list_pids(self.proc):
             try:
                 pt = scan_pid(pid, self.proc)
@@ -184,7 +185,7 @@ class LocalBackend:
                 continue
             if pt is not None:
                 raw.procs.append(pt)
-        raw.bufinfo = read_optional(BUFINFO)
+        raw.bufinfo = read_optional(BUFINFO) if raw.bufinfo_before is not None else None
         raw.sysfs = read_sysfs_stats()
         raw.bpf = read_optional(BPF_ITER)
         raw.heaps = read_heaps()
