@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
         description="A top for Linux dma-bufs: who holds all that dma-buf memory.",
-        epilog="Subcommands: 'dmabuf-top snapshot --help'.",
+        epilog="Subcommands: snapshot, record, diff, suspects ('dmabuf-top snapshot --help').",
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _add_source_options(p)
@@ -153,17 +153,16 @@ def cmd_main(argv: Sequence[str]) -> int:
     return run_tui(backend, delay=args.delay, theme=args.theme)
 
 
-SUBCOMMANDS = {"snapshot": cmd_snapshot}
+SUBCOMMANDS = ("snapshot", "record", "diff", "suspects")
 
 
-def _extra_subcommands() -> dict:
-    extra = {}
-    try:
-        from .recording import SUBCOMMANDS as rec  # issue 5: record / diff
-    except ImportError:
-        rec = {}
-    extra.update(rec)
-    return extra
+def _subcommand(name: str):
+    """The function for a subcommand; record/diff/suspects live in recording.py."""
+    if name == "snapshot":
+        return cmd_snapshot
+    from .recording import SUBCOMMANDS as recording_commands
+
+    return recording_commands[name]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,11 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .snapshot_io import SnapshotError
     from .views import ViewError
 
-    commands = dict(SUBCOMMANDS)
-    commands.update(_extra_subcommands())
     try:
-        if argv and argv[0] in commands:
-            return commands[argv[0]](argv[1:])
+        if argv and argv[0] in SUBCOMMANDS:
+            return _subcommand(argv[0])(argv[1:])
         return cmd_main(argv)
     except (UsageError, ViewError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
