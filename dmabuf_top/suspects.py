@@ -28,6 +28,7 @@ each refresh only computes the new sample.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -97,7 +98,9 @@ class _Sums:
 
 
 _CACHE_MAX = 4096
-_cache: OrderedDict[int, tuple[Snapshot, _Sums]] = OrderedDict()
+#: by id(snapshot); the snapshot is held weakly and its entry dropped when it
+#: dies, so a live session's old samples are not kept alive by the cache
+_cache: OrderedDict[int, tuple[weakref.ref[Snapshot], _Sums]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -124,12 +127,14 @@ def _compute(snap: Snapshot) -> _Sums:
 def _sums(snap: Snapshot) -> _Sums:
     with _cache_lock:
         hit = _cache.get(id(snap))
-        if hit is not None and hit[0] is snap:
+        if hit is not None and hit[0]() is snap:
             _cache.move_to_end(id(snap))
             return hit[1]
     sums = _compute(snap)
     with _cache_lock:
-        _cache[id(snap)] = (snap, sums)
+        if id(snap) not in _cache:
+            weakref.finalize(snap, _cache.pop, id(snap), None)
+        _cache[id(snap)] = (weakref.ref(snap), sums)
         while len(_cache) > _CACHE_MAX:
             _cache.popitem(last=False)
     return sums
