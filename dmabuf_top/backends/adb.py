@@ -55,7 +55,7 @@ _SETUP = (
     "command -v getprop >/dev/null && {\n"
     + "".join(f'echo "{key}=$(getprop {prop})"\n' for key, prop in PROPS.items())
     + "}\n"
-    + r"""command -v gzip >/dev/null && echo gzip=1
+    + r"""echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
 command -v dumpsys >/dev/null && echo dumpsys=1
 if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
   if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
@@ -132,7 +132,7 @@ def collector_command(facts: DeviceFacts, options: str = "", script: str | None 
         cmd = inner
     cmd = f"{{ {cmd}; }} </dev/null 2>/dev/null"
     if facts.gzip:
-        cmd += " | gzip -c"
+        cmd += " | gzip -1 -c"  # -1: the phone's CPU time matters more than bytes
     return cmd
 
 
