@@ -2,7 +2,7 @@
 #
 # POSIX sh: Android mksh + toybox, dash or busybox sh with GNU or busybox tools.
 # Only builtins (echo, read, test, case) run per pid; everything else is a
-# fixed handful of processes fed by xargs (about 20 in all), so no command
+# fixed handful of processes fed by xargs (about 25 in all), so no command
 # line holds every fd of every process (ARG_MAX) and no fork happens per pid
 # or per fd.
 #
