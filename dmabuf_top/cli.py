@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="refresh interval (default 2)",
     )
     p.add_argument("--theme", metavar="NAME", help="colour theme (see themes/)")
+    p.add_argument("--suspect-window", metavar="N", type=int, default=10,
+                   help="growth suspects: grew across the last N samples (default 10)")
     return p
 
 
@@ -150,7 +152,8 @@ def cmd_main(argv: Sequence[str]) -> int:
         return 0
     from .tui.app import run_tui
 
-    return run_tui(backend, delay=args.delay, theme=args.theme)
+    return run_tui(backend, delay=args.delay, theme=args.theme,
+                   suspect_window=args.suspect_window)
 
 
 SUBCOMMANDS = ("snapshot", "record", "diff", "suspects")

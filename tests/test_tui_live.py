@@ -68,8 +68,14 @@ async def test_rows_are_diffed_in_place_new_and_freed_marked(monkeypatch):
         assert table.keys() == ["13", "12", "16", "14", "15"]
         assert table.mark_of("16") == "new" and table.mark_of("14") == "freed"
         assert table.mark_of("12") == "" and table.cursor_key == "12"
-        # only 12's changed cells were touched (refs, procs, holders)
-        assert sorted(updated) == [("12", "count"), ("12", "holders"), ("12", "procs")]
+        # only 12's changed cells were touched (refs, procs, holders, and Δ: it
+        # changed since the first sample)
+        assert sorted(updated) == [
+            ("12", "count"), ("12", "holders"), ("12", "procs"), ("12", "since")
+        ]
+        assert str(table.get_cell("12", "since")) == "chg"
+        assert str(table.get_cell("16", "since")) == "new"
+        assert str(table.get_cell("13", "since")) == ""
         assert str(table.get_cell("12", "holders")) == "compositor(301)"
         header = str(screen.query_one("#header-totals").render())
         assert "buffers 4" in header

@@ -9,6 +9,7 @@ from dmabuf_top.tui.app import INTERVALS, step_interval
 from dmabuf_top.tui.export import export_name, export_snapshot
 from dmabuf_top.tui.history import History, parse_time
 from dmabuf_top.tui.rows import (
+    COLUMNS,
     FilterError,
     RowFilter,
     column,
@@ -69,7 +70,8 @@ def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
 
     clock = Clock()
     clock.now = parse_time(T2)
-    ages = {r.key: cell_text(r.cells[6], "age", clock).text().plain for r in p2.rows["buffers"]}
+    at = [c.key for c in COLUMNS["buffers"]].index("age")
+    ages = {r.key: cell_text(r.cells[at], "age", clock).text().plain for r in p2.rows["buffers"]}
     assert ages == {"12": "1m30s", "13": "1m30s", "15": "1m30s", "99": "1m28s"}
 
 

@@ -27,6 +27,7 @@ from ..snapshot_io import SnapshotError
 from ..textsafe import printable
 from ..themes import DEFAULT_THEME, ThemeSet, load_themes
 from .export import export_snapshot
+from .growth import DEFAULT_WINDOW, LiveSamples, step_window, suspects_over
 from .history import BufferLife, History
 from .keys import GLOBAL_KEYS
 from .rows import VIEW_NAMES, VIEW_TITLES, Prepared, prepare, record
@@ -67,8 +68,13 @@ class DmabufTopApp(App[int]):
         theme: str | None = None,
         themes: ThemeSet | None = None,
         export_dir: str | os.PathLike[str] | None = None,
+        suspect_window: int = DEFAULT_WINDOW,
     ) -> None:
         super().__init__()
+        #: growth suspects: grew across this many samples without falling back
+        self.suspect_window = max(2, suspect_window)
+        #: live: the session's recent samples, for the suspects (collector thread)
+        self.samples = LiveSamples()
         self.backend = backend
         self.delay = delay
         self.themes = themes if themes is not None else load_themes()
@@ -81,6 +87,7 @@ class DmabufTopApp(App[int]):
         self.show_graphs = True
         self._collecting = False
         self._pending_sample: int | None = None
+        self._pending_redo = False
         self._timer: Timer | None = None
         self._frozen = False
         #: wall-clock seconds of the last few UI updates (for the benchmark)
@@ -133,14 +140,17 @@ class DmabufTopApp(App[int]):
         if not self.paused:
             self.start_collect()
 
-    def start_collect(self, sample: int | None = None) -> bool:
-        """Start one scan unless one is running (then a sample step is queued)."""
+    def start_collect(self, sample: int | None = None, redo: bool = False) -> bool:
+        """Start one scan unless one is running (then a sample step, or a
+        ``redo``, is queued). ``redo``: no new scan, the sample shown is
+        prepared again (the suspect window changed)."""
         if self._collecting:
             if sample is not None:
                 self._pending_sample = sample
+            self._pending_redo = self._pending_redo or redo
             return False
         self._collecting = True
-        self._collect(sample)
+        self._collect(sample, redo)
         return True
 
     # The scan runs in a daemon thread of its own, awaited by an async worker:
@@ -148,7 +158,7 @@ class DmabufTopApp(App[int]):
     # it would for a thread of the default executor (@work(thread=True)). Not
     # exclusive: start_collect already never starts a scan while one runs.
     @work(group="collect", exit_on_error=False)
-    async def _collect(self, sample: int | None) -> None:
+    async def _collect(self, sample: int | None, redo: bool = False) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Prepared] = loop.create_future()
 
@@ -158,7 +168,7 @@ class DmabufTopApp(App[int]):
 
         def scan() -> None:
             try:
-                result: Any = self._prepare(sample)
+                result: Any = self._prepare(sample, redo)
                 fn = done.set_result
             except Exception as e:  # any backend failure: keep the last good data
                 result, fn = e, done.set_exception
@@ -175,12 +185,26 @@ class DmabufTopApp(App[int]):
             return
         self._apply(prepared)
 
-    def _prepare(self, sample: int | None) -> Prepared:
-        """Collector thread: one snapshot, accounted, recorded, rows built."""
+    def _prepare(self, sample: int | None, redo: bool = False) -> Prepared:
+        """Collector thread: one snapshot, accounted, recorded, rows built,
+        growth suspects found (live: over the session's recent samples; in a
+        recording: over the samples up to the one shown)."""
         previous = self.prepared
+        window = self.suspect_window
         if not self.is_recording:
+            if redo and previous is not None:
+                seq = self.samples.snapshots()
+                return prepare(
+                    previous.snap, self.history, previous, sample=previous.sample,
+                    suspects=suspects_over(seq, window), window=window, have=len(seq),
+                )
             snap = self.backend.collect()
-            return prepare(snap, self.history, previous)
+            self.samples.add(snap, keep_at_least=window)
+            seq = self.samples.snapshots()
+            return prepare(
+                snap, self.history, previous,
+                suspects=suspects_over(seq, window), window=window, have=len(seq),
+            )
         snaps = self.backend.snapshots  # type: ignore[attr-defined]
         index = self.backend.index if sample is None else sample  # type: ignore[attr-defined]
         index = max(0, min(index, len(snaps) - 1))
@@ -188,9 +212,13 @@ class DmabufTopApp(App[int]):
         for j in range(self.history.samples, index):  # history in recording order
             record(snaps[j], self.history)
         snap = self.backend.collect()
-        if self.history.samples > index:
-            return prepare(snap, self.history, previous, sample=index)
-        return prepare(snap, self.history, previous)
+        seq = snaps[: index + 1]
+        found = suspects_over(seq, window)
+        at = index if self.history.samples > index else None
+        return prepare(
+            snap, self.history, previous, sample=at, suspects=found, window=window,
+            have=len(seq),
+        )
 
     def _apply(self, prepared: Prepared) -> None:
         """UI thread: show a new snapshot."""
@@ -211,7 +239,13 @@ class DmabufTopApp(App[int]):
         if self._pending_sample is not None:
             sample, self._pending_sample = self._pending_sample, None
             if sample != prepared.sample:
+                self._pending_redo = False  # the new sample uses the new window
                 self.start_collect(sample)
+                return
+        if self._pending_redo:
+            self._pending_redo = False
+            if prepared.window != self.suspect_window:
+                self.start_collect(redo=True)
 
     def _collect_failed(self, message: str) -> None:
         self._collecting = False
@@ -288,6 +322,17 @@ class DmabufTopApp(App[int]):
             self._timer = self.set_interval(self.delay, self._tick)
         self.notify(f"refresh every {self.delay:g}s", timeout=2)
         self._data_changed()
+
+    def set_suspect_window(self, window: int) -> None:
+        """Look for growth across ``window`` samples from now on; the sample
+        shown is prepared again (no new scan)."""
+        self.suspect_window = max(2, window)
+        self.notify(f"suspects: growth across {self.suspect_window} samples", timeout=2)
+        if self.prepared is not None:
+            self.start_collect(redo=True)
+
+    def action_suspect_window(self, direction: int) -> None:
+        self.set_suspect_window(step_window(self.suspect_window, direction))
 
     def action_refresh_now(self) -> None:
         self.start_collect()
@@ -388,12 +433,17 @@ class DmabufTopApp(App[int]):
 
 
 def run_tui(
-    backend: Backend, delay: float = 2.0, theme: str | None = None
+    backend: Backend,
+    delay: float = 2.0,
+    theme: str | None = None,
+    suspect_window: int = DEFAULT_WINDOW,
 ) -> int:
     """Run the app until the user quits; returns the exit code. An unknown
-    ``theme`` is a usage error (exit 2, one line)."""
+    ``theme`` or a window under 2 samples is a usage error (exit 2, one line)."""
     from ..cli import UsageError
 
+    if suspect_window < 2:
+        raise UsageError(f"--suspect-window must be at least 2 samples, not {suspect_window}")
     themes = load_themes()
     if theme is not None:
         from textual.theme import BUILTIN_THEMES
@@ -401,6 +451,8 @@ def run_tui(
         known = list(themes.names) + [n for n in BUILTIN_THEMES if n not in themes.names]
         if theme not in known:
             raise UsageError(f"unknown theme '{theme}' (choose from: {', '.join(known)})")
-    app = DmabufTopApp(backend, delay=delay, theme=theme, themes=themes)
+    app = DmabufTopApp(
+        backend, delay=delay, theme=theme, themes=themes, suspect_window=suspect_window
+    )
     app.run()
     return app.return_code or 0

@@ -64,6 +64,8 @@ class History:
         self._totals: list[int] = []
         self._tracks: dict[int, Track] = {}
         self._first_rss: dict[int, tuple[str, int]] = {}
+        #: bytes per exporter in the first sample
+        self._first_exporters: dict[str, int] = {}
 
     @property
     def samples(self) -> int:
@@ -77,6 +79,11 @@ class History:
             self._labels.append(snap.taken_at)
             self._times.append(parse_time(snap.taken_at))
             self._totals.append(totals.bytes)
+            if idx == 0:
+                first = self._first_exporters
+                for buf in snap.buffers.values():
+                    name = buf.exporter or "?"
+                    first[name] = first.get(name, 0) + buf.size
             tracks = self._tracks
             for inode, buf in snap.buffers.items():
                 nh = len(buf.holders)
@@ -120,6 +127,22 @@ class History:
         """Time of the sample where the buffer was first seen (collector thread)."""
         tr = self._tracks.get(inode)
         return None if tr is None else self._times[tr.first]
+
+    def first_exporter_bytes(self, exporter: str) -> int:
+        """An exporter's bytes in the first sample (0: it had none then)."""
+        return self._first_exporters.get(exporter, 0)
+
+    def change_since_start(self, inode: int, at: int) -> str:
+        """``new``: the buffer was not there in the first sample; ``chg``: its
+        size or holder count changed since (up to sample ``at``); else ``""``.
+        Collector thread, like :meth:`first_seen_time`."""
+        tr = self._tracks.get(inode)
+        if tr is None or at <= 0:
+            return ""
+        if tr.first > 0:
+            return "new"
+        pts = tr.points
+        return "chg" if len(pts) > 1 and pts[1][0] <= at else ""
 
     def first_rss(self, pid: int) -> int | None:
         v = self._first_rss.get(pid)

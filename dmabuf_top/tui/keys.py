@@ -49,18 +49,24 @@ GLOBAL_KEYS: list[Key] = [
     Key("ctrl+p", "command_palette", "command palette (export, themes, views…)"),
 ]
 
-#: keys of the main screen (the three tables)
+#: keys of the main screen (the four tables)
 MAIN_KEYS: list[Key] = [
     Key("1", "view('buffers')", "Buffers view", shown="1"),
     Key("2", "view('processes')", "Processes view", shown="2"),
     Key("3", "view('exporters')", "Exporters view", shown="3"),
+    Key("4", "view('suspects')", "Suspects view: what kept growing over the last samples",
+        "Suspects", shown="4"),
+    Key("less_than_sign", "suspect_window(-1)",
+        "suspects: look at fewer samples (shorter window)", shown="<"),
+    Key("greater_than_sign", "suspect_window(1)",
+        "suspects: look at more samples (longer window)", shown=">"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
     Key("slash", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
         shown="/", priority=True),
     Key("escape", "clear_filter", "clear the filter", shown="Esc"),
-    Key("enter", "open", "open: buffer details / a process's buffers / an exporter's buffers",
-        shown="Enter"),
+    Key("enter", "open", "open: buffer details / a process's buffers / an exporter's or a "
+        "name pattern's buffers", shown="Enter"),
 ]
 
 #: keys of the detail panes

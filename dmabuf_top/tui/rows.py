@@ -1,10 +1,14 @@
 """Table rows for the three views, prepared off the UI thread.
 
 The columns are :mod:`dmabuf_top.views`' (so the TUI and ``--once`` label and
-sort alike) plus two that need the session's history: a buffer's AGE (time
-since first seen) and a process's ΔRSS (change since first seen). Each row
-carries its cells as plain strings, already made printable, so the UI thread
-only compares tuples and builds ``Text`` for what changed.
+sort alike) plus those that need the session's history: a buffer's AGE (time
+since first seen) and Δ (new or changed since the first sample), a process's
+ΔRSS (change since first seen), an exporter's ΔBYTES (change since the first
+sample), and GROW, the growth-suspect flag of a process, an exporter, or a
+buffer whose name has a suspect's pattern. The fourth view lists the growth
+suspects themselves (:mod:`dmabuf_top.suspects`). Each row carries its cells
+as plain strings, already made printable, so the UI thread only compares
+tuples and builds ``Text`` for what changed.
 """
 
 from __future__ import annotations
@@ -17,14 +21,24 @@ from typing import Any
 from .. import accounting, views
 from ..accounting import ProcessStats, Totals
 from ..model import Snapshot
+from ..suspects import Suspect, suspect_index
+from ..textsafe import printable
 from ..units import human_delta
+from .growth import PatternCache
 from .history import History
 
 _SERIAL = itertools.count(1)
 
-VIEW_NAMES = ("buffers", "processes", "exporters")
-VIEW_TITLES = {"buffers": "Buffers", "processes": "Processes", "exporters": "Exporters"}
-DEFAULT_SORT = dict(views.DEFAULT_SORT)
+VIEW_NAMES = ("buffers", "processes", "exporters", "suspects")
+VIEW_TITLES = {
+    "buffers": "Buffers",
+    "processes": "Processes",
+    "exporters": "Exporters",
+    "suspects": "Suspects",
+}
+DEFAULT_SORT = dict(views.DEFAULT_SORT, suspects="rate")
+#: the GROW cell of a suspect's row
+GROW_MARK = "▲"
 
 
 def human_age(seconds: float | None) -> str:
@@ -55,7 +69,19 @@ class TuiColumn(views.Column):
             return "" if first is None else repr(first)
         if self.kind == "delta":
             v = self.value(row)
-            return "-" if v is None else human_delta(v)
+            return "-" if v is None else human_delta(int(v))
+        if self.kind == "flag":
+            return "" if self.value(row) is None else GROW_MARK
+        if self.kind == "since":
+            return str(getattr(row, "since", ""))
+        if self.kind == "rate":
+            v = self.value(row)
+            return "-" if v is None else f"{v:+.1f}"
+        if self.kind == "clock":  # an ISO time: its time of day
+            v = str(self.value(row) or "")
+            return printable(v[11:19] if len(v) >= 19 and v[10] == "T" else v) or "-"
+        if self.kind == "duration":
+            return human_age(self.value(row))
         return super().format(row, raw_bytes)
 
 
@@ -63,12 +89,35 @@ class TuiColumn(views.Column):
 class BufferItem(views.BufferRow):
     #: when it was first seen in this session (epoch seconds)
     first_seen: float | None = None
+    #: "new" / "chg" since the first sample, or ""
+    since: str = ""
+    #: the suspect its name pattern is, if any
+    grow: Suspect | None = None
 
 
 @dataclass
 class ProcessItem(ProcessStats):
     #: Rss change since the process was first seen in this session
     delta: int | None = None
+    grow: Suspect | None = None
+
+
+@dataclass
+class ExporterItem(views.ExporterRow):
+    #: bytes change since the first sample
+    delta: int | None = None
+    grow: Suspect | None = None
+
+
+def _grow_value(s: Suspect | None) -> Any:
+    return None if s is None else (s.bytes_per_min, s.buffers_per_min)
+
+
+_SINCE_RANK = {"new": 2, "chg": 1}
+
+
+def _suspect_key(s: Suspect) -> str:
+    return f"{s.kind}:{s.key!r}"
 
 
 #: sorts youngest first: by first-seen time, latest first (an age changes with
@@ -78,6 +127,23 @@ AGE = TuiColumn(
     "age", "AGE", lambda r: None if r.first_seen is None else -r.first_seen, "age", 7, False, "a"
 )
 DELTA = TuiColumn("delta", "ΔRSS", lambda p: p.delta, "delta", 9, True, "d")
+#: sorts suspects first, fastest growth first
+GROW = TuiColumn("grow", "GROW", lambda r: _grow_value(r.grow), "flag", 4, True, "w")
+SINCE = TuiColumn("since", "Δ", lambda b: _SINCE_RANK.get(b.since), "since", 3, True, "d")
+EXPORTER_DELTA = TuiColumn("delta", "ΔBYTES", lambda e: e.delta, "delta", 9, True, "d")
+
+SUSPECT_COLUMNS: list[views.Column] = [
+    TuiColumn("kind", "KIND", lambda s: s.kind, "text", 8, False, "k"),
+    TuiColumn("what", "WHAT", lambda s: s.label, "text", 28, False, "n"),
+    TuiColumn("rate", "BYTES/MIN", lambda s: s.bytes_per_min, "delta", 10, True, "r"),
+    TuiColumn("bufrate", "BUFS/MIN", lambda s: s.buffers_per_min, "rate", 8, True, "u"),
+    TuiColumn("bytes", "BYTES", lambda s: s.bytes_now, "bytes", 9, True, "s"),
+    TuiColumn("buffers", "BUFS", lambda s: s.buffers_now, "int", 5, True, "b"),
+    TuiColumn("pss", "PSS", lambda s: s.pss_now, "bytes", 9, True, "p"),
+    TuiColumn("pssrate", "PSS/MIN", lambda s: s.pss_per_min, "delta", 9, True, "m"),
+    TuiColumn("since", "SINCE", lambda s: s.since, "clock", 8, False, "a"),
+    TuiColumn("for", "FOR", lambda s: s.seconds, "duration", 7, True, "f"),
+]
 
 
 def _insert_before(cols: list[views.Column], key: str, col: views.Column) -> list[views.Column]:
@@ -88,9 +154,11 @@ def _insert_before(cols: list[views.Column], key: str, col: views.Column) -> lis
 
 
 COLUMNS: dict[str, list[views.Column]] = {
-    "buffers": _insert_before(views.BUFFER_COLUMNS, "holders", AGE),
-    "processes": _insert_before(views.PROCESS_COLUMNS, "cmdline", DELTA),
-    "exporters": list(views.EXPORTER_COLUMNS),
+    "buffers": [GROW]
+    + _insert_before(_insert_before(views.BUFFER_COLUMNS, "holders", AGE), "count", SINCE),
+    "processes": [GROW] + _insert_before(views.PROCESS_COLUMNS, "cmdline", DELTA),
+    "exporters": [GROW] + _insert_before(views.EXPORTER_COLUMNS, "share", EXPORTER_DELTA),
+    "suspects": SUSPECT_COLUMNS,
 }
 
 #: the fields a filter looks at, per view
@@ -98,6 +166,7 @@ _SEARCH: dict[str, tuple[str, ...]] = {
     "buffers": ("inode", "exporter", "name", "holders"),
     "processes": ("pid", "comm", "cmdline"),
     "exporters": ("name",),
+    "suspects": ("kind", "what"),
 }
 
 
@@ -143,17 +212,27 @@ class Prepared:
     #: keys per view that appeared / vanished since the previous refresh shown
     new: dict[str, set[str]]
     freed: dict[str, set[str]]
+    #: growth suspects as of this sample, over ``window`` samples, of which
+    #: ``have`` were available (none are reported until the window is full)
+    suspects: list[Suspect] = field(default_factory=list)
+    window: int = 0
+    have: int = 0
     #: a number no other Prepared of this process has
     serial: int = field(default_factory=lambda: next(_SERIAL))
 
 
 def _buffer_sig(r: BufferItem) -> Any:
     b = r.buf
-    return (b.size, b.count, b.name, b.exporter, tuple(b.pids), tuple(r.comms), r.first_seen)
+    return (
+        b.size, b.count, b.name, b.exporter, tuple(b.pids), tuple(r.comms), r.first_seen,
+        r.since, _grow_value(r.grow),
+    )
 
 
 def _process_sig(p: ProcessItem) -> Any:
-    return (p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta)
+    return (
+        p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta, _grow_value(p.grow)
+    )
 
 
 def _make_rows(
@@ -183,31 +262,62 @@ def record(snap: Snapshot, history: History) -> int:
     return history.add(snap, accounting.totals(snap, procs), procs)
 
 
+_patterns = PatternCache()
+
+
 def prepare(
     snap: Snapshot,
     history: History,
     previous: Prepared | None,
     sample: int | None = None,
+    suspects: list[Suspect] | None = None,
+    window: int = 0,
+    have: int = 0,
 ) -> Prepared:
     """Account ``snap``, record it in ``history`` (unless ``sample`` says it is
     already there) and build the rows of every view, marking rows new or freed
-    against ``previous``. Runs on the collector thread."""
+    against ``previous`` and flagging ``suspects`` (computed by the caller over
+    ``have`` samples, ``window`` wide). Runs on the collector thread."""
     procs = accounting.process_stats(snap)
     totals = accounting.totals(snap, procs)
     if sample is None:
         sample = history.add(snap, totals, procs)
+    suspects = list(suspects or [])
+    index = suspect_index(suspects)
+    names = {k[1]: s for k, s in index.items() if k[0] == "name"}
     comm = {pid: p.comm for pid, p in snap.processes.items()}
     first_seen = history.first_seen_time
+    since = history.change_since_start
+    pattern = _patterns
     bitems = [
-        BufferItem(b, [comm.get(p, "?") for p in b.pids], first_seen(b.inode))
+        BufferItem(
+            b,
+            [comm.get(p, "?") for p in b.pids],
+            first_seen(b.inode),
+            since(b.inode, sample),
+            names.get(pattern(b.name)) if names else None,
+        )
         for b in snap.buffers.values()
     ]
     pitems = []
     for p in procs:
         first_rss = history.first_rss(p.pid)
         pitems.append(
-            ProcessItem(**vars(p), delta=None if first_rss is None else p.rss - first_rss)
+            ProcessItem(
+                **vars(p),
+                delta=None if first_rss is None else p.rss - first_rss,
+                grow=index.get(("process", p.pid)),
+            )
         )
+    eitems = [
+        ExporterItem(
+            e.stats,
+            e.share,
+            e.stats.bytes - history.first_exporter_bytes(e.stats.name),
+            index.get(("exporter", e.stats.name)),
+        )
+        for e in views.exporter_rows(snap)
+    ]
     rows = {
         "buffers": _make_rows(
             "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous
@@ -215,13 +325,15 @@ def prepare(
         "processes": _make_rows(
             "processes", pitems, lambda p: str(p.pid), _process_sig, previous
         ),
-        "exporters": _make_rows(
-            "exporters", views.exporter_rows(snap), lambda e: e.stats.name, None, previous
-        ),
+        "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous),
+        "suspects": _make_rows("suspects", suspects, _suspect_key, None, previous),
     }
     new: dict[str, set[str]] = {}
     freed: dict[str, set[str]] = {}
     for view, rs in rows.items():
+        if view == "suspects":  # the list as of this sample: nothing "freed" to show
+            new[view], freed[view] = set(), set()
+            continue
         if previous is None:
             new[view], freed[view] = set(), set()
             continue
@@ -235,7 +347,7 @@ def prepare(
         for k in freed[view]:
             old = before[k]
             rs.append(Row(old.key, old.obj, old.cells, old.search, "freed", old.sig))
-    return Prepared(snap, sample, totals, procs, rows, new, freed)
+    return Prepared(snap, sample, totals, procs, rows, new, freed, suspects, window, have)
 
 
 class FilterError(ValueError):

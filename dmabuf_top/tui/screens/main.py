@@ -1,4 +1,4 @@
-"""The main screen: header, the three views on tabs, the filter bar."""
+"""The main screen: header, the four views on tabs, the filter bar."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
 from ...textsafe import printable
+from ..growth import name_regex
 from ..history import parse_time
 from ..keys import MAIN_KEYS, sort_bindings, sort_keys
 from ..rows import (
@@ -54,8 +55,38 @@ def empty_reasons(app: DmabufTopApp) -> str:
     return "\n".join(lines)
 
 
+def suspects_info(app: DmabufTopApp) -> str:
+    """The line above the Suspects table: the rule, the window, the count."""
+    prep = app.prepared
+    window = prep.window if prep is not None and prep.window else app.suspect_window
+    rule = f"Grew across the last {window} samples without falling back  (< > change)"
+    if prep is None:
+        return rule
+    if prep.have < window:
+        return f"{rule}:  collecting, {prep.have} of {window} samples so far"
+    n = len(prep.suspects)
+    return f"{rule}:  {n} suspect{'s' if n != 1 else ''}"
+
+
+def suspects_empty(app: DmabufTopApp) -> str:
+    prep = app.prepared
+    if prep is None:
+        return "Scanning…"
+    if prep.have < prep.window:
+        more = prep.window - prep.have
+        where = "step on in the recording" if app.is_recording else "wait for more refreshes"
+        return (
+            f"Not enough samples yet: {prep.have} of {prep.window} ({where}, {more} more;"
+            " < shortens the window)."
+        )
+    return (
+        f"Nothing grew across the last {prep.window} samples without falling back:"
+        " no growth suspects."
+    )
+
+
 class MainScreen(Screen[None]):
-    """Buffers / Processes / Exporters."""
+    """Buffers / Processes / Exporters / Suspects."""
 
     BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
 
@@ -79,6 +110,8 @@ class MainScreen(Screen[None]):
         with TabbedContent(initial="tab-buffers", id="views"):
             for view in VIEW_NAMES:
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
+                    if view == "suspects":
+                        yield Static("", id="suspects-info", classes="info")
                     yield DiffTable(COLUMNS[view], letters=sort_keys(view), id=f"table-{view}")
                     yield Static("", id=f"empty-{view}", classes="empty")
         with Horizontal(id="filter-bar"):
@@ -120,6 +153,8 @@ class MainScreen(Screen[None]):
         table = self.table(view)
         empty = self.query_one(f"#empty-{view}", Static)
         self._stale.discard(view)
+        if view == "suspects":
+            self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(view, True)
@@ -132,7 +167,9 @@ class MainScreen(Screen[None]):
             table.sync(rows, same_rows=self._synced.get(view) == shown)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
-            if not prep.snap.buffers:
+            if view == "suspects" and not prep.rows[view]:
+                empty.update(Content(suspects_empty(self.dapp)))
+            elif not prep.snap.buffers:
                 empty.update(Content(empty_reasons(self.dapp)))
             elif not rows and self.row_filter is not None:
                 text = printable(self.row_filter.text)
@@ -146,6 +183,9 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{view}"
+
+    def action_suspect_window(self, direction: int) -> None:
+        self.dapp.action_suspect_window(direction)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -246,9 +286,34 @@ class MainScreen(Screen[None]):
             self.dapp.open_buffer(int(key))
         elif view == "processes":
             self.dapp.open_process(int(key))
+        elif view == "suspects":
+            self.open_suspect(key)
         else:
             self.action_view("buffers")
             self.set_filter(f"re:^{_re_escape(key)}$")
+
+    def open_suspect(self, key: str) -> None:
+        """A process: its pane; an exporter or a name pattern: its buffers;
+        unnamed buffers: the Buffers view with flagged rows first."""
+        prep = self.dapp.prepared
+        row = next((r for r in prep.rows["suspects"] if r.key == key), None) if prep else None
+        if row is None:
+            return
+        s = row.obj
+        if s.kind == "process":
+            self.dapp.open_process(int(s.key))
+        elif s.kind == "exporter":
+            self.action_view("buffers")
+            self.set_filter(f"re:^{_re_escape(str(s.key))}$")
+        elif s.key is not None:
+            self.action_view("buffers")
+            self.set_filter(f"re:{name_regex(str(s.key))}")
+        else:
+            self.action_view("buffers")
+            self.set_filter("")
+            self.sort["buffers"] = ("grow", False)
+            self.table("buffers").set_sort_marker("grow", column("buffers", "grow").descending)
+            self._stale.add("buffers")
 
 
 def _re_escape(text: str) -> str:
