@@ -65,8 +65,8 @@ MAIN_KEYS: list[Key] = [
     Key("slash", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
         shown="/", priority=True),
     Key("escape", "clear_filter", "clear the filter", shown="Esc"),
-    Key("enter", "open", "open: buffer details / a process's buffers / an exporter's or a "
-        "name pattern's buffers", shown="Enter"),
+    Key("enter", "open", "open: buffer details / process buffers / buffers of an exporter or name",
+        shown="Enter"),
 ]
 
 #: keys of the detail panes
