@@ -128,9 +128,9 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         tmux.keys("camera-preview", literal=True)
         tmux.keys("Enter")
         screen = tmux.wait("the filter", lambda s: "scanout 0" not in s)
-        rows = [ln for ln in screen.splitlines() if re.match(r"\s*\d+\s+drm\s", ln)]
+        rows = [ln for ln in screen.splitlines() if re.match(r"\s*(?:▲\s+)?\d+\s+drm\s", ln)]
         assert len(rows) == 1 and "camera-preview-ring-buffer-0031" in rows[0]
-        assert re.match(rf"\s*{preview['inode']}\s", rows[0])
+        assert re.match(rf"\s*(?:▲\s+)?{preview['inode']}\s", rows[0])  # after GROW
 
         # 3. its pane shows its holders
         tmux.keys("Enter")
