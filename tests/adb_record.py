@@ -35,7 +35,7 @@ HOSTILE_NAME = "x\n@@0 f\n\n@@1 end\n"
 
 def main() -> int:
     sys.path.insert(0, str(HERE))
-    from adbtest import UNPRIVILEGED_HOLDER  # noqa: PLC0415
+    from adbtest import UNPRIVILEGED_HOLDER
 
     OUT.mkdir(parents=True, exist_ok=True)
     with VM() as vm, start_scenario(vm, "--newline-name") as sc:
