@@ -197,3 +197,27 @@ def test_collector_on_android_kernel_files() -> None:
     b12, b13 = snap.buffers[12], snap.buffers[13]
     assert (b12.exporter, b12.size, b12.name, b12.heap) == ("drm", 8388608, "scanout 0", False)
     assert (b13.exporter, b13.size, b13.name, b13.heap) == ("system", 4096, None, True)
+
+
+def test_bufinfo_read_before_the_walk() -> None:
+    """The collector reads bufinfo before and after its /proc walk, like the
+    local backend; an unheld buffer missing from the first read is transient."""
+    data = recorded("root")
+    nonce = split_output(data).nonce.encode()
+    raw = parse_stream(data, TAKEN_AT)
+    assert raw.bufinfo and raw.bufinfo_before == raw.bufinfo  # sent once: they were equal
+    doc = as_doc(data)
+    unheld = [b for b in doc["buffers"] if not b["holders"]]
+    assert unheld and doc["totals"]["kernel_only_bytes"] == sum(b["size"] for b in unheld)
+    # as if every buffer had appeared during the walk: the unheld ones are left out
+    header = raw.bufinfo[: raw.bufinfo.index("\tname\n") + len("\tname\n")]
+    empty = header + "\n\nTotal 0 objects, 0 bytes\n"
+    assert empty.count("\n") == 5  # "", "Dma-buf Objects:", the column names, "", Total
+    same = b"\n@@" + nonce + b" bufinfo_before_same\n"
+    assert data.count(same) == 1
+    data2 = data.replace(same, b"\n@@" + nonce + b" bufinfo_before\n" + empty.encode())
+    assert parse_stream(data2, TAKEN_AT).bufinfo_before == empty
+    doc2 = as_doc(data2)
+    assert doc2["totals"]["kernel_only_bytes"] == 0
+    assert doc2["totals"]["bytes"] == doc["totals"]["bytes"] - sum(b["size"] for b in unheld)
+    assert len(doc2["buffers"]) == len(doc["buffers"]) - len(unheld)

@@ -30,7 +30,6 @@ _DENIED_RE = re.compile(r"/proc/(\d+)/(?:fd/\d+|fdinfo/\d+|maps)\b.*Permission d
 _STAT_LINE_RE = re.compile(r"^(\d+) /proc/(\d+)(?:/fd/(\d+))?$")
 #: RawScan field -> kernel-wide file the collector dumps when readable
 KERNEL_FILES = {
-    "bufinfo": "/sys/kernel/debug/dma_buf/bufinfo",
     "bpf": "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf",
     "total_pools_kb": "/sys/kernel/dma_heap/total_pools_kb",
 }
@@ -229,6 +228,16 @@ def to_rawscan(
         body = kernel_files.get(path)
         if body:
             setattr(raw, attr, _text(body))
+    # bufinfo is read before and after the /proc walk, as by the local backend;
+    # "bufinfo_before_same": the two reads were equal, so it is sent once
+    bufinfo = out.get("bufinfo")
+    if bufinfo:
+        raw.bufinfo = _text(bufinfo)
+        before = out.get("bufinfo_before")
+        if out.get("bufinfo_before_same") is not None:
+            raw.bufinfo_before = raw.bufinfo
+        elif before:
+            raw.bufinfo_before = _text(before)
     sysfs = out.get("sysfs")
     if sysfs is not None:
         raw.sysfs = parse_sysfs_grep(_text(sysfs))

@@ -57,6 +57,11 @@ echo "$B"
 m uid
 echo "$U"
 
+# bufinfo before the walk too (as the local backend does): an unheld buffer
+# missing from it appeared during the walk and is not kernel-only
+BI=/sys/kernel/debug/dma_buf/bufinfo
+if [ -e $BI ]; then cat $BI >"$T/b0" || rm -f "$T/b0"; fi
+
 # dma-buf fds: statfs says the dma-buf filesystem (magic 0x444d4142);
 # pids whose fd directory we may not read go to "unreadable" (more come from
 # "denied" below: fd links, fdinfo or maps we were refused)
@@ -102,14 +107,23 @@ m comm
 # one cat, exact bytes
 {
   sed 's|.*|/proc/&/cmdline|' "$T/p"
-  for f in /sys/kernel/debug/dma_buf/bufinfo /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf \
-    /sys/kernel/dma_heap/total_pools_kb; do
+  for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb; do
     [ -r "$f" ] && echo "$f"
   done
 } >"$T/l"
 m files
 cat "$T/l"
 sed "s|^|$T/s |" "$T/l" | xargs cat
+if [ -f "$T/b0" ] && cat $BI >"$T/b1"; then
+  m bufinfo
+  cat "$T/b1"
+  if cmp -s "$T/b0" "$T/b1"; then
+    m bufinfo_before_same
+  else
+    m bufinfo_before
+    cat "$T/b0"
+  fi
+fi
 # files we were denied (the messages name our own paths only)
 m denied
 grep -F denied "$T/e"
