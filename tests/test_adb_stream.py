@@ -212,7 +212,7 @@ def test_bufinfo_read_before_the_walk() -> None:
     # as if every buffer had appeared during the walk: the unheld ones are left out
     header = raw.bufinfo[: raw.bufinfo.index("\tname\n") + len("\tname\n")]
     empty = header + "\n\nTotal 0 objects, 0 bytes\n"
-    assert empty.count("\n") == 5  # "", "Dma-buf Objects:", the column names, "", Total
+    assert "drm" not in empty  # the header and the footer, no row
     same = b"\n@@" + nonce + b" bufinfo_before_same\n"
     assert data.count(same) == 1
     data2 = data.replace(same, b"\n@@" + nonce + b" bufinfo_before\n" + empty.encode())
