@@ -14,11 +14,8 @@ def _size(n: int, raw_bytes: bool) -> str:
 
 def source_line(snap: Snapshot) -> str:
     s = snap.source
-    if s.kind == "adb":
-        where = f"adb {s.serial or ''} {s.model or ''} Android {s.android or '?'}".strip()
-    else:
-        where = f"{s.kind} {printable(s.host)}"
-    return f"dmabuf-top  {where}  kernel {s.kernel or '?'}  {snap.taken_at}  {s.privilege}"
+    where = views.describe_source(s)
+    return f"dmabuf-top  {s.kind} {where}  {snap.taken_at}  {s.privilege}"
 
 
 def totals_line(snap: Snapshot, raw_bytes: bool = False) -> str:

@@ -12,9 +12,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import accounting
-from .model import Buffer, Snapshot
+from .model import Buffer, Snapshot, Source
 from .textsafe import printable
 from .units import human_bytes
+
+
+def describe_source(src: Source) -> str:
+    """One line naming where a snapshot came from (parts that are unknown left out)."""
+    if src.kind == "adb":
+        parts = [src.model or "device", src.serial or ""]
+        if src.android:
+            parts.append(f"Android {src.android}")
+        if src.build_type:
+            parts.append(src.build_type)
+        if src.kernel:
+            parts.append(f"kernel {src.kernel}")
+        return printable(" ".join(p for p in parts if p))
+    return printable(f"{src.host or '?'} kernel {src.kernel or '?'}")
 
 
 @dataclass(frozen=True)

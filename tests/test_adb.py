@@ -93,7 +93,7 @@ def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
     # the only device is taken without naming it; --once works too
     r = server.dmabuf_top("--once", "--adb", "--view", "processes")
     assert r.returncode == 0, r.stderr
-    assert f"adb {peer.serial}" in r.stdout
+    assert f"adb dmabuf_top_peer {peer.serial}" in r.stdout
 
 
 def test_no_server_and_no_adb_binary(server: AdbServer) -> None:

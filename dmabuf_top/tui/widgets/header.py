@@ -15,6 +15,7 @@ from ...accounting import Totals
 from ...model import Snapshot
 from ...textsafe import printable
 from ...units import human_bytes
+from ...views import describe_source
 
 Part = tuple[str, str] | str
 
@@ -53,13 +54,10 @@ def source_parts(state: HeaderState) -> list[Part]:
         parts.append(printable(state.source))
         return parts
     s = snap.source
-    if s.kind == "adb":
-        where = f"{s.model or 'device'} {s.serial or ''} Android {s.android or '?'}".strip()
-    else:
-        where = f"{s.host or '?'} kernel {s.kernel or '?'}"
+    where = describe_source(s)
     if state.file:
         parts += [("file ", "$text-muted"), (printable(state.file), "bold"), "  "]
-    parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
+    parts += [(f"{s.kind} ", "$text-muted"), where]
     priv = privilege_text(snap)
     parts += ["  ", (priv, "bold $success" if priv == "root" else "bold $warning")]
     if state.sample:
