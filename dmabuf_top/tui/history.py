@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from ..accounting import ProcessStats, Totals
 from ..model import Snapshot
-
-
-def parse_time(text: str) -> float | None:
-    """Seconds since the epoch of an ISO-8601 ``taken_at``; None if unparsable."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+from ..suspects import parse_time
 
 
 @dataclass
