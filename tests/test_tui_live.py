@@ -290,3 +290,20 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
         assert app.return_code == 0
     finally:
         release.set()
+
+
+async def test_header_shows_device_meminfo_totals_without_root():
+    snap = small_snapshot()
+    snap.source = Source(kind="adb", serial="R5CX", model="Pixel 9", android="16",
+                         kernel="6.1.99", privilege="limited")  # fmt: skip
+    snap.kernel = KernelInfo(
+        meminfo_kb={"dmabuf": 817715, "dmabuf_mapped": 152, "heaps": 24844, "heaps_pool": 0}
+    )
+    app, _ = live_app([snap])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        source = str(app.screen.query_one("#header-source").render())
+        assert "Pixel 9 R5CX Android 16" in source and "limited" in source
+        status = str(app.screen.query_one("#header-status").render())
+        assert "device (dumpsys meminfo) DMA-BUF 798.5M (152.0K mapped)" in status
+        assert "heaps 24.3M  pool 0B" in status

@@ -85,6 +85,23 @@ def totals_parts(t: Totals | None, sources: Sequence[str]) -> list[Part]:
     return parts[:-1]
 
 
+def device_meminfo_text(kb: dict[str, int]) -> str:
+    """Device-wide DMA-BUF totals from ``dumpsys meminfo`` (adb without root)."""
+    if "dmabuf" not in kb and "heaps" not in kb:
+        return ""
+    out = []
+    if "dmabuf" in kb:
+        text = f"DMA-BUF {human_bytes(kb['dmabuf'] * 1024)}"
+        if "dmabuf_mapped" in kb:
+            text += f" ({human_bytes(kb['dmabuf_mapped'] * 1024)} mapped)"
+        out.append(text)
+    if "heaps" in kb:
+        out.append(f"heaps {human_bytes(kb['heaps'] * 1024)}")
+    if "heaps_pool" in kb:
+        out.append(f"pool {human_bytes(kb['heaps_pool'] * 1024)}")
+    return "  ".join(out)
+
+
 def status_parts(state: HeaderState) -> list[Part]:
     parts: list[Part] = []
     if state.live:
@@ -96,10 +113,13 @@ def status_parts(state: HeaderState) -> list[Part]:
         parts.append(("recording: [ ] step, Home/End first/last", "$text-muted"))
     else:
         parts.append(("static snapshot", "$text-muted"))
+    snap = state.snap
+    meminfo = device_meminfo_text(snap.kernel.meminfo_kb) if snap is not None else ""
+    if meminfo:
+        parts += ["  ", ("device (dumpsys meminfo) ", "$text-muted"), (meminfo, "bold")]
     if state.failed:
         parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
         parts.append(("  (showing the last good data)", "$text-muted"))
-    snap = state.snap
     if snap is not None and snap.warnings:
         first = printable(snap.warnings[0])
         more = len(snap.warnings) - 1
