@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Buffer, Snapshot
+from .model import Snapshot
 
 
 @dataclass
@@ -97,10 +97,6 @@ def exporter_stats(snap: Snapshot) -> list[ExporterStats]:
         (ExporterStats(name=k, buffers=v[0], bytes=v[1], heap=v[2]) for k, v in acc.items()),
         key=lambda e: (-e.bytes, e.name),
     )
-
-
-def is_held(buf: Buffer) -> bool:
-    return bool(buf.holders)
 
 
 def totals(snap: Snapshot, procs: list[ProcessStats] | None = None) -> Totals:

@@ -112,7 +112,7 @@ def assemble(raw: RawScan) -> Snapshot:
         # A buffer created or freed while /proc was walked shows in bufinfo with no
         # holder; with a read from before the walk, an unheld buffer must be in both.
         before = None
-        if raw.bufinfo_before is not None:
+        if raw.bufinfo_before is not None and raw.bufinfo_before != raw.bufinfo:
             before = {e.inode for e in parse_bufinfo(raw.bufinfo_before).entries}
         transient = 0
         for e in info.entries:

@@ -71,3 +71,15 @@ def scenario(vm) -> Iterator:
         run.stop()
     tail = vm.read_file(BUFINFO).decode(errors="replace").rstrip().rsplit("\n", 1)[-1]
     assert tail == "Total 0 objects, 0 bytes", f"dma-bufs left behind in the VM: {tail}"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator:
+    """A real adb server (Debian's adb) on a private port with its own HOME."""
+    from .adbtest import AdbServer
+
+    srv = AdbServer().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -30,15 +30,6 @@ from .adbtest import SHELL_UID, AdbServer, HostPeer, build_su, comparable, free_
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges: needs root")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[AdbServer]:
-    srv = AdbServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 @pytest.fixture
 def peer(server: AdbServer) -> Iterator[HostPeer]:
     p = HostPeer()

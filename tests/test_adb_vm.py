@@ -14,7 +14,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,15 +67,6 @@ class VmPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[AdbServer]:
-    srv = AdbServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def adb_snapshot(server: AdbServer, serial: str) -> dict:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 from ..assemble import assemble
 from ..model import Snapshot
+from ..parsers.fdinfo import is_dmabuf_link
 from ..rawscan import ProcText, RawScan
 
 BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
@@ -63,10 +64,6 @@ def read_optional(path: str) -> str | None:
         return None
 
 
-def _is_dmabuf(link: str) -> bool:
-    return link.startswith("/dmabuf:") or link == "anon_inode:dmabuf"
-
-
 def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
@@ -82,7 +79,7 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                     link = readlink(name, dir_fd=fddir)
                 except _GONE:
                     continue
-                if not _is_dmabuf(link):
+                if not is_dmabuf_link(link):
                     continue
                 fd = int(name)
                 try:
