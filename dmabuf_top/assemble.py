@@ -23,7 +23,7 @@ NO_KERNEL_SOURCE_WARNING = (
 
 
 def unreadable_warning(n: int) -> str:
-    return f"{n} processes unreadable: run as root"
+    return f"{n} process{'' if n == 1 else 'es'} unreadable: run as root"
 
 
 def _add_source(buf: Buffer, source: str) -> None:

@@ -111,6 +111,8 @@ def test_unreadable_pids_are_counted():
     snap = assemble(raw)
     assert "3 processes unreadable: run as root" in snap.warnings
     assert snap.source.privilege == "limited"
+    raw.unreadable = [7]
+    assert "1 process unreadable: run as root" in assemble(raw).warnings
 
 
 def test_fdinfo_without_ino_uses_fd_inodes():

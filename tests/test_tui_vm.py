@@ -109,7 +109,11 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         tmux.keys(f"{dmabuf_top_command(vm)} -d 1; echo EXIT=$?", "Enter")
 
         # 1. it shows the buffer names (untrusted ones literally)
-        screen = tmux.wait("the buffer table", lambda s: "scanout 0" in s and "tui-doomed" in s)
+        # (the first frame may come before the header's text: wait for both)
+        screen = tmux.wait(
+            "the buffer table and the header",
+            lambda s: "scanout 0" in s and "tui-doomed" in s and "dmabuf-top  local" in s,
+        )
         for name in (
             "camera-preview-ring-buffer-0031",
             "to-decoder-kept",

@@ -142,12 +142,16 @@ class SummaryHeader(Vertical):
             yield Sparkline([], id="header-graph", classes="graph")
 
     def show(self, state: HeaderState, graph: Sequence[float]) -> None:
-        self.query_one("#header-source", Static).update(Content.assemble(*source_parts(state)))
+        self.query_one("#header-source", Static).update(
+            Content.assemble(*source_parts(state)), layout=False
+        )
         sources = state.snap.kernel.sources if state.snap is not None else []
         self.query_one("#header-totals", Static).update(
-            Content.assemble(*totals_parts(state.totals, sources))
+            Content.assemble(*totals_parts(state.totals, sources)), layout=False
         )
-        self.query_one("#header-status", Static).update(Content.assemble(*status_parts(state)))
+        self.query_one("#header-status", Static).update(
+            Content.assemble(*status_parts(state)), layout=False
+        )
         spark = self.query_one("#header-graph", Sparkline)
         spark.data = list(graph) if len(graph) > 1 else []  # one sample is no trend
         peak = max(graph) if graph else 0
