@@ -229,9 +229,18 @@ def build_diff_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("a", metavar="A", help="FILE or FILE@N")
     p.add_argument("b", metavar="B", nargs="?", help="FILE or FILE@N (default: A's file)")
-    p.add_argument("--from", dest="from_", type=_sample_number, default=1, metavar="N")
-    p.add_argument("--to", type=_sample_number, default=-1, metavar="N")
-    p.add_argument("--format", choices=("text", "yaml"), default="text")
+    p.add_argument(
+        "--from", dest="from_", type=_sample_number, default=1, metavar="N",
+        help="sample of a recording A without @N (default 1, the first)",
+    )
+    p.add_argument(
+        "--to", type=_sample_number, default=-1, metavar="N",
+        help="sample of a recording B without @N (default -1, the last)",
+    )
+    p.add_argument(
+        "--format", choices=("text", "yaml"), default="text",
+        help="text for people, yaml for machines (default text)",
+    )
     p.add_argument("--bytes", action="store_true", help="raw byte counts")
     return p
 

@@ -130,15 +130,13 @@ def status_parts(state: HeaderState) -> list[Part]:
 
 
 class SummaryHeader(Vertical):
-    """Three lines of text and the total-bytes sparkline."""
+    """Three lines of text; the total-bytes sparkline ends the third."""
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="header-top"):
-            yield Static(id="header-source")
+        yield Static(id="header-source")
+        yield Static(id="header-totals")
         with Horizontal(id="header-body"):
-            with Vertical(id="header-text"):
-                yield Static(id="header-totals")
-                yield Static(id="header-status")
+            yield Static(id="header-status")
             yield Sparkline([], id="header-graph", classes="graph")
 
     def show(self, state: HeaderState, graph: Sequence[float]) -> None:
