@@ -307,3 +307,43 @@ async def test_header_shows_device_meminfo_totals_without_root():
         status = str(app.screen.query_one("#header-status").render())
         assert "device (dumpsys meminfo) DMA-BUF 798.5M (152.0K mapped)" in status
         assert "heaps 24.3M  pool 0B" in status
+
+
+async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
+    """A timed scan that lands after pause was pressed is not shown until
+    resume; ctrl+r while paused still refreshes."""
+    gate = threading.Event()
+
+    class Gated(ScriptedBackend):
+        def collect(self) -> Snapshot:
+            if self.calls >= 1:
+                gate.wait(30)
+            return super().collect()
+
+    first = small_snapshot(T0)
+    app = DmabufTopApp(Gated([first, evolve(first, T1, _second)]), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.table()
+        assert table.row_count == 4
+        app._tick()  # the refresh timer fires: this scan waits at the gate
+        await pilot.pause(0.1)
+        await pilot.press("space")
+        gate.set()
+        await settle(pilot)
+        assert app.paused and app.prepared.snap.taken_at == T0  # nothing moved
+        assert "16" not in [str(k.value) for k in table.rows]
+        await pilot.press("space")  # resume: the held scan shows at once
+        await settle(pilot)
+        assert app.prepared.snap.taken_at == T1
+        assert "16" in [str(k.value) for k in table.rows]
+
+
+async def test_refresh_while_paused_still_refreshes():
+    first = small_snapshot(T0)
+    app, _ = live_app([first, evolve(first, T1, _second)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+r")
+        await settle(pilot)
+        assert app.paused and app.prepared.snap.taken_at == T1

@@ -88,6 +88,8 @@ class DmabufTopApp(App[int]):
         self._collecting = False
         self._pending_sample: int | None = None
         self._pending_redo = False
+        #: a timed scan that landed after pause was pressed: shown on resume
+        self._held: Prepared | None = None
         self._timer: Timer | None = None
         self._frozen = False
         #: wall-clock seconds of the last few UI updates (for the benchmark)
@@ -138,19 +140,22 @@ class DmabufTopApp(App[int]):
     # -- collection ---------------------------------------------------------
     def _tick(self) -> None:
         if not self.paused:
-            self.start_collect()
+            self.start_collect(timed=True)
 
-    def start_collect(self, sample: int | None = None, redo: bool = False) -> bool:
+    def start_collect(
+        self, sample: int | None = None, redo: bool = False, timed: bool = False
+    ) -> bool:
         """Start one scan unless one is running (then a sample step, or a
         ``redo``, is queued). ``redo``: no new scan, the sample shown is
-        prepared again (the suspect window changed)."""
+        prepared again (the suspect window changed). ``timed``: started by the
+        refresh timer, so held back if pause is pressed before it lands."""
         if self._collecting:
             if sample is not None:
                 self._pending_sample = sample
             self._pending_redo = self._pending_redo or redo
             return False
         self._collecting = True
-        self._collect(sample, redo)
+        self._collect(sample, redo, timed)
         return True
 
     # The scan runs in a daemon thread of its own, awaited by an async worker:
@@ -158,7 +163,7 @@ class DmabufTopApp(App[int]):
     # it would for a thread of the default executor (@work(thread=True)). Not
     # exclusive: start_collect already never starts a scan while one runs.
     @work(group="collect", exit_on_error=False)
-    async def _collect(self, sample: int | None, redo: bool = False) -> None:
+    async def _collect(self, sample: int | None, redo: bool = False, timed: bool = False) -> None:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Prepared] = loop.create_future()
 
@@ -182,6 +187,12 @@ class DmabufTopApp(App[int]):
             prepared = await done
         except Exception as e:
             self._collect_failed(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return
+        if timed and self.paused:
+            # paused while this scan ran: the screen stays as it was when
+            # pause was pressed; resuming shows it (unless a newer one came)
+            self._collecting = False
+            self._held = prepared
             return
         self._apply(prepared)
 
@@ -224,6 +235,7 @@ class DmabufTopApp(App[int]):
         """UI thread: show a new snapshot."""
         t0 = time.perf_counter()
         self._collecting = False
+        self._held = None
         first = self.prepared is None
         self.prepared = prepared
         self.failed = ""
@@ -308,6 +320,8 @@ class DmabufTopApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+        if not self.paused and self._held is not None:
+            self._apply(self._held)
         if self.backend.live:
             self.notify("paused" if self.paused else "resumed", timeout=2)
         else:
