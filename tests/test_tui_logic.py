@@ -75,6 +75,32 @@ def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
     assert ages == {"12": "1m30s", "13": "1m30s", "15": "1m30s", "99": "1m28s"}
 
 
+def test_a_reused_inode_or_pid_is_a_new_row():
+    """Kernels < 5.18 reuse dma-buf inode numbers: another size or exporter on
+    the same inode is another buffer (a dma-buf's size never changes); a pid
+    with another comm is another process."""
+    h = History()
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+
+    def reuse(s):
+        s.buffers[14].size = 4 << 20  # freed, and its inode given to a new buffer
+        s.processes[500].comm = "gallery"  # pid 500 exited, a new process got it
+
+    s1 = evolve(s0, T2, reuse)
+    p1 = prepare(s1, h, p0)
+    assert p1.new["buffers"] == {"14"} and p1.new["processes"] == {"500"}
+    marks = {r.key: r.mark for r in p1.rows["buffers"]}
+    assert marks == {"12": "", "13": "", "14": "new", "15": ""}
+    first = {r.key: r.obj.first_seen for r in p1.rows["buffers"]}
+    assert first["14"] == parse_time(T2) and first["12"] == parse_time(T0)
+    life = h.buffer_life(14, None)
+    assert life is not None and life.sizes == [4 << 20] and life.first_seen == T2
+    s2 = evolve(s1, "2026-11-21T10:02:00Z", lambda s: s.buffers[12].holders.pop())
+    p2 = prepare(s2, h, p1)
+    assert p2.new["buffers"] == set() and p2.new["processes"] == set()
+
+
 def test_process_delta_is_rss_change_since_first_seen():
     h = History()
     s0 = small_snapshot(T0)

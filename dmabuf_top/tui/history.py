@@ -75,11 +75,17 @@ class History:
             for inode, buf in snap.buffers.items():
                 nh = len(buf.holders)
                 tr = tracks.get(inode)
-                if tr is None or tr.gone_at is not None or tr.exporter != buf.exporter:
+                # a dma-buf's size is fixed: another size (or exporter) on the
+                # same inode is a new buffer reusing the number (< 5.18)
+                if (
+                    tr is None
+                    or tr.gone_at is not None
+                    or tr.exporter != buf.exporter
+                    or tr.points[-1][1] != buf.size
+                ):
                     tracks[inode] = Track(idx, buf.exporter, [(idx, buf.size, nh)])
                     continue
-                last = tr.points[-1]
-                if last[1] != buf.size or last[2] != nh:
+                if tr.points[-1][2] != nh:
                     tr.points.append((idx, buf.size, nh))
             buffers = snap.buffers
             for inode in [i for i, t in tracks.items() if i not in buffers]:

@@ -229,6 +229,16 @@ def _buffer_sig(r: BufferItem) -> Any:
     )
 
 
+#: what must stay the same for a row key to still be the same thing: a
+#: dma-buf's exporter and size never change, so an inode showing another
+#: exporter or size is a new buffer that reuses the number (kernels < 5.18);
+#: a pid with another comm is most likely a new process that reuses the pid
+_IDENTITY: dict[str, Any] = {
+    "buffers": lambda r: (r.buf.exporter, r.buf.size),
+    "processes": lambda p: p.comm,
+}
+
+
 def _process_sig(p: ProcessItem) -> Any:
     return (
         p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta, _grow_value(p.grow)
@@ -341,6 +351,12 @@ def prepare(
         keys = {r.key for r in rs}
         new[view] = keys - before.keys()
         freed[view] = before.keys() - keys
+        ident = _IDENTITY.get(view)
+        if ident is not None:
+            for r in rs:
+                old = before.get(r.key)
+                if old is not None and old is not r and ident(old.obj) != ident(r.obj):
+                    new[view].add(r.key)  # the number was reused
         for r in rs:
             if r.key in new[view]:
                 r.mark = "new"
