@@ -22,8 +22,11 @@ NO_KERNEL_SOURCE_WARNING = (
 )
 
 
-def unreadable_warning(n: int) -> str:
-    return f"{n} process{'' if n == 1 else 'es'} unreadable: run as root"
+def unreadable_warning(n: int, as_root: bool = False) -> str:
+    what = f"{n} process{'' if n == 1 else 'es'} unreadable"
+    if as_root:  # root yet refused: ptrace access checks (LSM, capabilities)
+        return f"{what} even as root (ptrace access denied: SELinux, Yama or no CAP_SYS_PTRACE)"
+    return f"{what}: run as root"
 
 
 def _add_source(buf: Buffer, source: str) -> None:
@@ -174,7 +177,7 @@ def assemble(raw: RawScan) -> Snapshot:
             "size estimated from the mapping length"
         )
     if raw.unreadable:
-        warnings.append(unreadable_warning(len(raw.unreadable)))
+        warnings.append(unreadable_warning(len(raw.unreadable), raw.scan_uid == 0))
     if not kernel.sources:
         warnings.append(NO_KERNEL_SOURCE_WARNING)
 

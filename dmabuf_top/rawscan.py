@@ -53,3 +53,5 @@ class RawScan:
     #: extra source fields (adb serial, model, ...)
     source_extra: dict[str, str] = field(default_factory=dict)
     privilege: str | None = None
+    #: the uid the scan ran as, when known (0: root)
+    scan_uid: int | None = None

@@ -113,6 +113,10 @@ def test_unreadable_pids_are_counted():
     assert snap.source.privilege == "limited"
     raw.unreadable = [7]
     assert "1 process unreadable: run as root" in assemble(raw).warnings
+    raw.scan_uid = 0  # root, and still refused (a container, SELinux): no "run as root"
+    snap = assemble(raw)
+    assert any(w.startswith("1 process unreadable even as root (") for w in snap.warnings)
+    assert not any("run as root" in w for w in snap.warnings)
 
 
 def test_fdinfo_without_ino_uses_fd_inodes():

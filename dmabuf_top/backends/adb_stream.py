@@ -247,6 +247,7 @@ def to_rawscan(
     meminfo = out.get("meminfo")
     if meminfo is not None:
         raw.meminfo = _text(meminfo)
+    raw.scan_uid = uid
     if uid is not None and uid != 0 and raw.unreadable:
         raw.privilege = "limited"
     return raw

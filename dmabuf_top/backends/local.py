@@ -187,7 +187,8 @@ class LocalBackend:
         raw.bpf = read_optional(BPF_ITER)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
-        if os.geteuid() != 0 and raw.unreadable:
+        raw.scan_uid = os.geteuid()
+        if raw.scan_uid != 0 and raw.unreadable:
             raw.privilege = "limited"
         return raw
 
