@@ -40,13 +40,24 @@ def shown(app: DmabufTopApp) -> list[str]:
     return main_screen(app).table().keys()
 
 
-async def test_q_quits_with_status_0():
+@pytest.mark.parametrize("key", ["q", "f10"])
+async def test_htop_style_quit_keys(key):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("q")
+        await pilot.press(key)
         await pilot.pause()
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize("key", ["slash", "f3", "f4"])
+async def test_htop_style_filter_keys(key):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(key, "c", "a", "m", "enter")
+        await settle(pilot)
+        assert shown(app) == ["14"]  # camera's buffer only
 
 
 async def test_ctrl_c_quits_even_from_the_filter_input():

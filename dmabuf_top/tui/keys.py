@@ -32,7 +32,7 @@ class Key:
 
 #: keys that work everywhere
 GLOBAL_KEYS: list[Key] = [
-    Key("q", "quit", "quit", "Quit"),
+    Key("q,f10", "quit", "quit", "Quit", shown="q F10"),
     Key("ctrl+c", "quit", "quit", shown="ctrl+c", priority=True),
     Key("question_mark,f1", "help", "this help", "Help", shown="? F1"),
     Key("space,p", "toggle_pause", "pause / resume refreshing", "Pause", shown="space p"),
@@ -62,8 +62,8 @@ MAIN_KEYS: list[Key] = [
         "suspects: look at more samples (longer window)", shown=">"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
-    Key("slash", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
-        shown="/", priority=True),
+    Key("slash,f3,f4", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
+        shown="/ F3 F4", priority=True),
     Key("escape", "clear_filter", "clear the filter", shown="Esc"),
     Key("enter", "open", "open: buffer details / process buffers / buffers of an exporter or name",
         shown="Enter"),
