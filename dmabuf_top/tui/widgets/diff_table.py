@@ -182,9 +182,18 @@ class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
 
     # -- header -------------------------------------------------------------
     def _label(self, col: Column, arrow: str | None) -> Text:
+        """The title with its sort key: the letter underlined when the title
+        holds it (SIZE: s), else written before it (``n:COMM``, ``P:PSS``:
+        capital keys are always written out)."""
         letter = self.letters.get(col.key, "")
+        justify = "right" if col.kind != "text" else "left"
+        at = col.title.lower().find(letter) if letter.islower() else -1
+        if at >= 0:
+            text = Text(col.title + (arrow or ""), justify=justify)
+            text.stylize("underline", at, at + 1)
+            return text
         label = f"{letter + ':' if letter else ''}{col.title}{arrow or ''}"
-        return Text(label, justify="right" if col.kind != "text" else "left")
+        return Text(label, justify=justify)
 
     def set_sort_marker(self, key: str, descending: bool) -> None:
         """Show ▼/▲ on the sorted column's header."""
