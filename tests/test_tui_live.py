@@ -347,3 +347,39 @@ async def test_refresh_while_paused_still_refreshes():
         await pilot.press("space", "ctrl+r")
         await settle(pilot)
         assert app.paused and app.prepared.snap.taken_at == T1
+
+
+async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
+    """ctrl+r while a (timed) scan runs, paused: that scan is held, and a new
+    one, started after it, is shown: what ctrl+r shows postdates the key."""
+    gate = threading.Event()
+
+    class Gated(ScriptedBackend):
+        started = 0
+
+        def collect(self) -> Snapshot:
+            self.started += 1
+            if self.calls == 1:
+                gate.wait(30)
+            return super().collect()
+
+    first = small_snapshot(T0)
+    second = evolve(first, T1, _second)
+    third = evolve(second, T2, lambda s: s.buffers.pop(16))
+    backend = Gated([first, second, third])
+    app = DmabufTopApp(backend, delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._tick()  # a timed scan, stuck at the gate
+        await pilot.pause(0.1)
+        await pilot.press("space", "ctrl+r")
+        await pilot.pause(0.1)
+        assert backend.started == 2  # no second scan at once: one is running
+        gate.set()
+        for _ in range(50):
+            await settle(pilot)
+            if app.prepared.snap.taken_at == T2:
+                break
+            await pilot.pause(0.05)
+        assert backend.started == 3 and app.paused
+        assert app.prepared.snap.taken_at == T2

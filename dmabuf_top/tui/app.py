@@ -95,6 +95,8 @@ class DmabufTopApp(App[int]):
         self._pending_redo = False
         #: a timed scan that landed after pause was pressed: shown on resume
         self._held: Prepared | None = None
+        #: ctrl+r came while a scan was running: one more scan once it is done
+        self._pending_refresh = False
         self._timer: Timer | None = None
         self._frozen = False
         #: wall-clock seconds of the last few UI updates (for the benchmark)
@@ -198,6 +200,7 @@ class DmabufTopApp(App[int]):
             # pause was pressed; resuming shows it (unless a newer one came)
             self._collecting = False
             self._held = prepared
+            self._scan_done()
             return
         self._apply(prepared)
 
@@ -263,11 +266,21 @@ class DmabufTopApp(App[int]):
             self._pending_redo = False
             if prepared.window != self.suspect_window:
                 self.start_collect(redo=True)
+                return
+        self._scan_done()
 
     def _collect_failed(self, message: str) -> None:
         self._collecting = False
         self.failed = message
         self._data_changed()
+        self._scan_done()
+
+    def _scan_done(self) -> None:
+        """A scan ended: run the one ctrl+r asked for meanwhile (its result
+        must postdate the key, so the scan in flight does not count)."""
+        if self._pending_refresh and not self._collecting:
+            self._pending_refresh = False
+            self.start_collect()
 
     def _data_changed(self) -> None:
         screen = self.screen
@@ -354,7 +367,8 @@ class DmabufTopApp(App[int]):
         self.set_suspect_window(step_window(self.suspect_window, direction))
 
     def action_refresh_now(self) -> None:
-        self.start_collect()
+        if not self.start_collect():
+            self._pending_refresh = True
 
     def action_toggle_graphs(self) -> None:
         self.show_graphs = not self.show_graphs
