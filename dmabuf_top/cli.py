@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .backends.base import Backend
 
 PROG = "dmabuf-top"
 DEMO_SNAPSHOT = Path(__file__).parent / "data" / "demo.yaml"
@@ -93,7 +94,7 @@ def build_snapshot_parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_backend(args: argparse.Namespace):  # -> Backend
+def open_backend(args: argparse.Namespace) -> Backend:
     """The backend the options name."""
     if args.load is not None or args.demo:
         from .backends.file import FileBackend

@@ -22,10 +22,14 @@ import socket
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..assemble import assemble
 from ..model import Snapshot
 from .adb_stream import StreamError, collector_script, parse_stream
+
+if TYPE_CHECKING:  # adbutils is imported only when --adb is used
+    from adbutils import AdbClient
 from .base import BackendError
 from .local import utc_now
 
@@ -214,7 +218,7 @@ class AdbBackend:
     kind = "adb"
     live = True
 
-    def __init__(self, client, serial: str, want_root: bool = False) -> None:
+    def __init__(self, client: AdbClient, serial: str, want_root: bool = False) -> None:
         self.client = client
         self.serial = serial
         self.want_root = want_root
@@ -387,7 +391,7 @@ def _one_line(e: BaseException) -> str:
     return text
 
 
-def list_devices(client) -> list[tuple[str, str]]:
+def list_devices(client: AdbClient) -> list[tuple[str, str]]:
     """(serial, state) of every device the server knows, in its order."""
     out = []
     for info in client.list():
