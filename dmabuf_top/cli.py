@@ -38,9 +38,16 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _add_source_options(p: argparse.ArgumentParser) -> None:
+def _add_source_options(p: argparse.ArgumentParser, many_files: bool = False) -> None:
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--load", metavar="FILE", help="read a snapshot (or recording) file")
+    if many_files:
+        src.add_argument(
+            "--load", metavar="FILE", nargs="+",
+            help="read a snapshot (or recording) file; several open as one recording, "
+            "in time order (step with [ ], change since the first)",
+        )
+    else:
+        src.add_argument("--load", metavar="FILE", help="read a snapshot (or recording) file")
     src.add_argument(
         "--adb",
         nargs="?",
@@ -63,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Subcommands: snapshot, record, diff, suspects ('dmabuf-top snapshot --help').",
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    _add_source_options(p)
+    _add_source_options(p, many_files=True)
     p.add_argument("--once", action="store_true", help="print one table and exit (no TUI)")
     p.add_argument(
         "--view",

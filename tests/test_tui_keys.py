@@ -501,6 +501,36 @@ async def test_recording_keys_step_through_samples():
         assert app.backend.index == 0
 
 
+async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
+    """``--load after.yaml before.yaml``: one recording, earliest first; the
+    header names the file of the sample shown; Δ columns compare with it."""
+    from dmabuf_top.backends.file import FileBackend
+    from dmabuf_top.cli import build_parser
+    from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots
+
+    samples = load_snapshots(VM_RECORDING)
+    before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
+    before.write_text(dump_snapshot(samples[0]))
+    after.write_text(dump_snapshot(samples[-1]))
+    args = build_parser().parse_args(["--load", str(after), str(before)])
+    backend = FileBackend(args.load)
+    assert [s.taken_at for s in backend.snapshots] == [samples[0].taken_at, samples[-1].taken_at]
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.is_recording
+
+        def header() -> str:
+            return str(app.screen.query_one("#header-source").render())
+
+        assert "before.yaml" in header() and "sample 1/2" in header()
+        await pilot.press("right_square_bracket", "2")
+        await settle(pilot)
+        assert "after.yaml" in header() and "sample 2/2" in header()
+        grew = {r.obj.comm: r.obj.delta for r in app.prepared.rows["processes"]}
+        assert grew["leak-grow"] > 0 and grew["leak-churn"] == 0
+
+
 async def test_recording_keys_do_nothing_on_a_single_snapshot():
     app = make_app(file_backend(VM_SNAPSHOT))
     async with app.run_test(size=SIZE) as pilot:

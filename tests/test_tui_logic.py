@@ -101,6 +101,27 @@ def test_a_reused_inode_or_pid_is_a_new_row():
     assert p2.new["buffers"] == set() and p2.new["processes"] == set()
 
 
+def test_after_a_reboot_every_row_is_new():
+    """Another boot id (a recording across a reboot, or two files): the same
+    inodes and pids are other buffers and processes."""
+    h = History(prune=False)
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+
+    def reboot(s):
+        s.boot_id = "after-reboot"
+        s.buffers[12].holders.pop()
+
+    p1 = prepare(evolve(s0, T2, reboot), h, p0)
+    for view in ("buffers", "processes", "exporters"):
+        assert p1.new[view] == {r.key for r in p0.rows[view]}, view
+        assert all(r.mark == "new" for r in p1.rows[view]), view
+    assert all(r.mark == "" for r in p0.rows["exporters"])  # rows shared with p0: copied
+    first = {r.key: r.obj.first_seen for r in p1.rows["buffers"]}
+    assert set(first.values()) == {parse_time(T2)}
+    assert {r.key: r.obj.delta for r in p1.rows["processes"]} == {"301": 0, "412": 0, "500": 0}
+
+
 def test_process_delta_is_rss_change_since_first_seen():
     h = History()
     s0 = small_snapshot(T0)

@@ -53,6 +53,8 @@ class History:
         self._first_rss: dict[int, tuple[str, int]] = {}
         #: bytes per exporter in the first sample
         self._first_exporters: dict[str, int] = {}
+        #: boot id of the last sample: after a reboot no inode or pid is the same thing
+        self._boot: str | None = None
 
     @property
     def samples(self) -> int:
@@ -72,6 +74,13 @@ class History:
                     name = buf.exporter or "?"
                     first[name] = first.get(name, 0) + buf.size
             tracks = self._tracks
+            if idx and snap.boot_id != self._boot:
+                for tr in tracks.values():  # every buffer of the old boot is gone
+                    if tr.gone_at is None:
+                        tr.gone_at = idx
+                        tr.points.append((idx, 0, -1))
+                self._first_rss.clear()
+            self._boot = snap.boot_id
             for inode, buf in snap.buffers.items():
                 nh = len(buf.holders)
                 tr = tracks.get(inode)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import accounting, views
@@ -352,13 +352,17 @@ def prepare(
         new[view] = keys - before.keys()
         freed[view] = before.keys() - keys
         ident = _IDENTITY.get(view)
-        if ident is not None:
+        if previous.snap.boot_id != snap.boot_id:  # rebooted: no inode or pid is the same
+            new[view] = set(keys)
+        elif ident is not None:
             for r in rs:
                 old = before.get(r.key)
                 if old is not None and old is not r and ident(old.obj) != ident(r.obj):
                     new[view].add(r.key)  # the number was reused
-        for r in rs:
+        for i, r in enumerate(rs):
             if r.key in new[view]:
+                if r is before.get(r.key):  # shared with ``previous``: mark a copy
+                    r = rs[i] = replace(r, sort_keys=None)
                 r.mark = "new"
         for k in freed[view]:
             old = before[k]
