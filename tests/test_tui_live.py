@@ -383,3 +383,51 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
             await pilot.pause(0.05)
         assert backend.started == 3 and app.paused
         assert app.prepared.snap.taken_at == T2
+
+
+async def test_resume_while_a_refresh_runs_waits_for_it():
+    """Paused with a held scan, ctrl+r's scan under way, resume: the held
+    (older) one is dropped, nothing starts beside the running scan, and the
+    newer result shows when it lands."""
+    gates = [threading.Event(), threading.Event()]
+
+    class Gated(ScriptedBackend):
+        started = 0
+        running = 0
+        most = 0
+
+        def collect(self) -> Snapshot:
+            self.started += 1
+            n = self.started
+            self.running += 1
+            self.most = max(self.most, self.running)
+            if n in (2, 3):
+                gates[n - 2].wait(30)
+            self.running -= 1
+            return super().collect()
+
+    first = small_snapshot(T0)
+    second = evolve(first, T1, _second)
+    third = evolve(second, T2, lambda s: s.buffers.pop(16))
+    backend = Gated([first, second, third])
+    app = DmabufTopApp(backend, delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app._tick()  # scan 2 (timed) waits at its gate
+        await pilot.pause(0.1)
+        await pilot.press("space")
+        gates[0].set()  # scan 2 lands while paused: held
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app._held is not None:
+                break
+        assert app._held is not None and app.prepared.snap.taken_at == T0
+        await pilot.press("ctrl+r")  # scan 3 waits at its gate
+        await pilot.pause(0.1)
+        await pilot.press("space")  # resume while scan 3 runs
+        app._tick()  # the timer fires meanwhile: must not start a scan beside it
+        await pilot.pause(0.1)
+        assert app._collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
+        gates[1].set()
+        await settle(pilot)
+        assert app.prepared.snap.taken_at == T2 and backend.most == 1

@@ -195,10 +195,10 @@ class DmabufTopApp(App[int]):
         except Exception as e:
             self._collect_failed(str(e).splitlines()[0] if str(e) else type(e).__name__)
             return
+        self._collecting = False
         if timed and self.paused:
             # paused while this scan ran: the screen stays as it was when
             # pause was pressed; resuming shows it (unless a newer one came)
-            self._collecting = False
             self._held = prepared
             self._scan_done()
             return
@@ -242,7 +242,6 @@ class DmabufTopApp(App[int]):
     def _apply(self, prepared: Prepared) -> None:
         """UI thread: show a new snapshot."""
         t0 = time.perf_counter()
-        self._collecting = False
         self._held = None
         first = self.prepared is None
         self.prepared = prepared
@@ -338,8 +337,9 @@ class DmabufTopApp(App[int]):
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        if not self.paused and self._held is not None:
-            self._apply(self._held)
+        held, self._held = self._held, None
+        if not self.paused and held is not None and not self._collecting:
+            self._apply(held)  # (a scan under way, from ctrl+r, is newer: wait for it)
         if self.backend.live:
             self.notify("paused" if self.paused else "resumed", timeout=2)
         else:
