@@ -49,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from .model import Buffer, Process, Snapshot
+from .model import Buffer, Snapshot
 from .snapshot_io import (
     SCHEMA,
     SnapshotError,
@@ -341,40 +341,40 @@ def _int_list(val: Any, where: str) -> list[int]:
     return val
 
 
+def _merge_section(
+    prev: dict[int, Any], doc: dict[str, Any], name: str, parse: Any, key_of: Any, where: str
+) -> dict[int, Any]:
+    """``prev`` with the delta's ``NAME_removed`` keys dropped and its ``NAME``
+    entries added or replaced; keys stay sorted."""
+    out = dict(prev)
+    for k in _int_list(doc.get(f"{name}_removed"), f"{where}: {name}_removed"):
+        out.pop(k, None)
+    raw = doc.get(name) or []
+    if not isinstance(raw, list):
+        raise SnapshotError(f"{where}: '{name}' has the wrong type ({type(raw).__name__})")
+    # new keys above every known one (the usual case: the kernel counts inodes
+    # and pids up) are appended in order; anything else re-sorts
+    top = next(reversed(out), None)
+    in_order = True
+    for i, d in enumerate(raw):
+        item = parse(d, f"{where}: {name}[{i}]")
+        k = key_of(item)
+        if k not in out:
+            if top is not None and k < top:
+                in_order = False
+            top = k if top is None else max(top, k)
+        out[k] = item
+    return out if in_order else dict(sorted(out.items()))
+
+
 def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
     """The snapshot a delta document describes, given the sample before it."""
-    buffers = dict(prev.buffers)
-    for ino in _int_list(doc.get("buffers_removed"), f"{where}: buffers_removed"):
-        buffers.pop(ino, None)
-    raw = doc.get("buffers") or []
-    if not isinstance(raw, list):
-        raise SnapshotError(f"{where}: 'buffers' has the wrong type ({type(raw).__name__})")
-    # keys stay sorted: new inodes above every known one (the usual case: the
-    # kernel counts them up) are appended in order; anything else re-sorts
-    top = next(reversed(buffers), None)
-    in_order = True
-    for i, bd in enumerate(raw):
-        buf = buffer_from_dict(bd, f"{where}: buffers[{i}]")
-        if buf.inode not in buffers:
-            if top is not None and buf.inode < top:
-                in_order = False
-            top = buf.inode if top is None else max(top, buf.inode)
-        buffers[buf.inode] = buf
-    if not in_order:
-        buffers = dict(sorted(buffers.items()))
-    processes = dict(prev.processes)
-    for pid in _int_list(doc.get("processes_removed"), f"{where}: processes_removed"):
-        processes.pop(pid, None)
-    rawp = doc.get("processes") or []
-    if not isinstance(rawp, list):
-        raise SnapshotError(f"{where}: 'processes' has the wrong type ({type(rawp).__name__})")
-    added = False
-    for i, pd in enumerate(rawp):
-        proc: Process = process_from_dict(pd, f"{where}: processes[{i}]")
-        added = added or proc.pid not in processes
-        processes[proc.pid] = proc
-    if added:
-        processes = dict(sorted(processes.items()))
+    buffers = _merge_section(
+        prev.buffers, doc, "buffers", buffer_from_dict, lambda b: b.inode, where
+    )
+    processes = _merge_section(
+        prev.processes, doc, "processes", process_from_dict, lambda p: p.pid, where
+    )
     taken_at = doc.get("taken_at")
     scan = doc.get("scan_seconds")
     src = doc.get("source")

@@ -113,6 +113,8 @@ class DetailScreen(Screen[None]):
     BINDINGS = [k.binding() for k in DETAIL_KEYS]
     #: mounted: the app may hand it data
     ready = False
+    #: id of the table that has the focus
+    TABLE_ID = ""
 
     @property
     def dapp(self) -> DmabufTopApp:
@@ -121,16 +123,28 @@ class DetailScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.TABLE_ID}", DiffTable).focus()
+        self.ready = True
+        self.data_changed()
+
     def on_screen_resume(self) -> None:
         if self.ready:
             self.data_changed()
 
-    def data_changed(self) -> None:  # pragma: no cover - overridden
+    def data_changed(self) -> None:
+        """New data (or header state): show it."""
+        self.dapp.update_header(self.query_one(SummaryHeader))
+        self.show_data()
+
+    def show_data(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
 class BufferScreen(DetailScreen):
     """Everything about one buffer, live."""
+
+    TABLE_ID = "holders"
 
     def __init__(self, inode: int) -> None:
         super().__init__(id=f"buffer-{inode}")
@@ -162,14 +176,8 @@ class BufferScreen(DetailScreen):
             yield Static(id="fences", classes="fields")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#holders", DiffTable).focus()
-        self.ready = True
-        self.data_changed()
-
-    def data_changed(self) -> None:
+    def show_data(self) -> None:
         app = self.dapp
-        app.update_header(self.query_one(SummaryHeader))
         prep = app.prepared
         buf = prep.snap.buffers.get(self.inode) if prep is not None else None
         gone = buf is None
@@ -245,6 +253,8 @@ class BufferScreen(DetailScreen):
 class ProcessScreen(DetailScreen):
     """One process and the buffers it holds; Enter opens a buffer."""
 
+    TABLE_ID = "process-buffers"
+
     def __init__(self, pid: int) -> None:
         super().__init__(id=f"process-{pid}")
         self.pid = pid
@@ -257,14 +267,8 @@ class ProcessScreen(DetailScreen):
         yield DiffTable(PROC_BUFFER_COLUMNS, id="process-buffers")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.query_one("#process-buffers", DiffTable).focus()
-        self.ready = True
-        self.data_changed()
-
-    def data_changed(self) -> None:
+    def show_data(self) -> None:
         app = self.dapp
-        app.update_header(self.query_one(SummaryHeader))
         prep = app.prepared
         if prep is None:
             return

@@ -74,9 +74,8 @@ def cell_text(value: str, kind: str, clock: Clock | None = None) -> Text | AgeCe
     return Text(value, justify="right", no_wrap=True)
 
 
-class _OrderedRows(Sequence[Row_]):
-    """The table's rows in display order, looked up on demand: the stock
-    property rebuilds a list of every row after each change (O(n))."""
+class _RowView:
+    """A read-only sequence over the table's rows, one item per row."""
 
     __slots__ = ("table",)
 
@@ -85,6 +84,13 @@ class _OrderedRows(Sequence[Row_]):
 
     def __len__(self) -> int:
         return len(self.table._row_locations)
+
+
+class _OrderedRows(_RowView, Sequence[Row_]):
+    """The table's rows in display order, looked up on demand: the stock
+    property rebuilds a list of every row after each change (O(n))."""
+
+    __slots__ = ()
 
     def __getitem__(self, index: Any) -> Any:
         t = self.table
@@ -99,16 +105,10 @@ class _OrderedRows(Sequence[Row_]):
         return rows[get_key(index)]
 
 
-class _YOffsets(Sequence[tuple[RowKey, int]]):
+class _YOffsets(_RowView, Sequence[tuple[RowKey, int]]):
     """Line y -> (row key, line in row); every row is one line high."""
 
-    __slots__ = ("table",)
-
-    def __init__(self, table: DiffTable) -> None:
-        self.table = table
-
-    def __len__(self) -> int:
-        return len(self.table._row_locations)
+    __slots__ = ()
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
