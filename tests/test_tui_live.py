@@ -309,19 +309,42 @@ async def test_header_shows_device_meminfo_totals_without_root():
         assert "heaps 24.3M  pool 0B" in status
 
 
+class Gated(ScriptedBackend):
+    """Scan number N (from 1) waits for ``gates[N]`` when there is one;
+    counts the scans started and the most running at once."""
+
+    def __init__(self, snaps: list[Snapshot], gates: dict[int, threading.Event]) -> None:
+        super().__init__(snaps)
+        self.gates = gates
+        self.started = self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def collect(self) -> Snapshot:
+        with self.lock:
+            self.started += 1
+            n = self.started
+            self.running += 1
+            self.most = max(self.most, self.running)
+        gate = self.gates.get(n)
+        if gate is not None:
+            gate.wait(30)
+        with self.lock:
+            self.running -= 1
+        return super().collect()
+
+
+def three_samples() -> list[Snapshot]:
+    """T0; T1: 14 freed, 16 new; T2: 16 freed again."""
+    first = small_snapshot(T0)
+    second = evolve(first, T1, _second)
+    return [first, second, evolve(second, T2, lambda s: s.buffers.pop(16))]
+
+
 async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
     """A timed scan that lands after pause was pressed is not shown until
     resume; ctrl+r while paused still refreshes."""
     gate = threading.Event()
-
-    class Gated(ScriptedBackend):
-        def collect(self) -> Snapshot:
-            if self.calls >= 1:
-                gate.wait(30)
-            return super().collect()
-
-    first = small_snapshot(T0)
-    app = DmabufTopApp(Gated([first, evolve(first, T1, _second)]), delay=3600)
+    app = DmabufTopApp(Gated(three_samples()[:2], {2: gate}), delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.table()
@@ -353,20 +376,7 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
     """ctrl+r while a (timed) scan runs, paused: that scan is held, and a new
     one, started after it, is shown: what ctrl+r shows postdates the key."""
     gate = threading.Event()
-
-    class Gated(ScriptedBackend):
-        started = 0
-
-        def collect(self) -> Snapshot:
-            self.started += 1
-            if self.calls == 1:
-                gate.wait(30)
-            return super().collect()
-
-    first = small_snapshot(T0)
-    second = evolve(first, T1, _second)
-    third = evolve(second, T2, lambda s: s.buffers.pop(16))
-    backend = Gated([first, second, third])
+    backend = Gated(three_samples(), {2: gate})
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -390,26 +400,7 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
     (older) one is dropped, nothing starts beside the running scan, and the
     newer result shows when it lands."""
     gates = [threading.Event(), threading.Event()]
-
-    class Gated(ScriptedBackend):
-        started = 0
-        running = 0
-        most = 0
-
-        def collect(self) -> Snapshot:
-            self.started += 1
-            n = self.started
-            self.running += 1
-            self.most = max(self.most, self.running)
-            if n in (2, 3):
-                gates[n - 2].wait(30)
-            self.running -= 1
-            return super().collect()
-
-    first = small_snapshot(T0)
-    second = evolve(first, T1, _second)
-    third = evolve(second, T2, lambda s: s.buffers.pop(16))
-    backend = Gated([first, second, third])
+    backend = Gated(three_samples(), {2: gates[0], 3: gates[1]})
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
