@@ -342,16 +342,8 @@ class VM:
         python's bin dir, TERM=xterm-256color, LANG=C.UTF-8).  Raises
         subprocess.TimeoutExpired after killing the command's process group.
         """
-        if isinstance(input, str):
-            input = input.encode()
-        msg = {
-            "op": "run",
-            "cmd": cmd if isinstance(cmd, str) else [str(c) for c in cmd],
-            "env": dict(env or {}),
-            "cwd": cwd,
-            "input": protocol.b64(input),
-            "timeout": timeout,
-        }
+        msg = _command_message("run", cmd, env, cwd, input)
+        msg["timeout"] = timeout
         reply = self._request(msg, None if timeout is None else timeout + 30)
         out = protocol.unb64(reply["stdout"])
         err = protocol.unb64(reply["stderr"])
@@ -382,16 +374,7 @@ class VM:
 
         Its stdout/stderr go to files in the guest's /tmp/.dtvm (see Spawned.output).
         """
-        if isinstance(input, str):
-            input = input.encode()
-        msg = {
-            "op": "spawn",
-            "cmd": cmd if isinstance(cmd, str) else [str(c) for c in cmd],
-            "env": dict(env or {}),
-            "cwd": cwd,
-            "input": protocol.b64(input),
-        }
-        r = self._request(msg, 60)
+        r = self._request(_command_message("spawn", cmd, env, cwd, input), 60)
         return Spawned(self, r["handle"], r["pid"], cmd, r["stdout"], r["stderr"])
 
     def kill(self, proc: Spawned, sig: int = signal.SIGTERM, group: bool = True) -> None:
@@ -429,6 +412,21 @@ class VM:
             data = data.encode()
         msg = {"op": "write", "path": str(path), "data": protocol.b64(data), "mode": mode}
         self._request(msg, 120)
+
+
+def _command_message(
+    op: str, cmd: Cmd, env: Mapping[str, str] | None, cwd: str | None, input: bytes | str | None
+) -> dict:
+    """The agent request that starts ``cmd`` (``op``: run or spawn)."""
+    if isinstance(input, str):
+        input = input.encode()
+    return {
+        "op": op,
+        "cmd": cmd if isinstance(cmd, str) else [str(c) for c in cmd],
+        "env": dict(env or {}),
+        "cwd": cwd,
+        "input": protocol.b64(input),
+    }
 
 
 def _decode(b: bytes) -> str:
