@@ -47,9 +47,9 @@ sys.path.insert(0, str(REPO / "tests" / "vm"))
 from guest import start_scenario  # noqa: E402
 from vm import VM, free_port  # noqa: E402
 
-from dmabuf_top.assemble import assemble  # noqa: E402
-from dmabuf_top.backends.adb import AdbBackend, collector_command, open_adb_backend  # noqa: E402
-from dmabuf_top.backends.adb_stream import parse_stream  # noqa: E402
+from dmabuf_top.collect.adb import AdbBackend, collector_command, open_adb_backend  # noqa: E402
+from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
+from dmabuf_top.collect.assemble import assemble  # noqa: E402
 from tests.adbtest import ADBPEER, AdbServer  # noqa: E402
 
 GUEST_PORT = 5555

@@ -26,6 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dmabuf_top.io.codec import dump_snapshot  # noqa: E402
+from dmabuf_top.io.loader import load_snapshots  # noqa: E402
+from dmabuf_top.io.record_writer import RecordingWriter  # noqa: E402
 from dmabuf_top.model import (  # noqa: E402
     Buffer,
     Holder,
@@ -35,8 +38,6 @@ from dmabuf_top.model import (  # noqa: E402
     Snapshot,
     Source,
 )
-from dmabuf_top.record_format import RecordingWriter  # noqa: E402
-from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots  # noqa: E402
 
 T0 = datetime(2026, 11, 21, 10, 0, 0, tzinfo=timezone.utc)
 SIZES = [4096, 65536, 1 << 20, 4 << 20, 8 << 20, 8294400]

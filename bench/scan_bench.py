@@ -34,7 +34,7 @@ CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
 
 PY_BENCH = """
 import json, sys, time
-from dmabuf_top.backends.local import LocalBackend
+from dmabuf_top.collect.local import LocalBackend
 repeat = int(sys.argv[1])
 b = LocalBackend()
 times = []

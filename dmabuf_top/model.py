@@ -3,7 +3,7 @@
 A :class:`Snapshot` is what one scan saw: every dma-buf (keyed by inode), who
 holds it (per pid: fd numbers and mapped ranges), the processes involved, and
 what the kernel-wide sources said.  Accounting (Rss/Pss, totals, exporters)
-is derived from it in :mod:`dmabuf_top.accounting`; nothing here is computed
+is derived from it in :mod:`dmabuf_top.analysis.accounting`; nothing here is computed
 twice.
 """
 
@@ -92,6 +92,20 @@ class Source:
     build_type: str | None = None
     #: "root" or "limited"
     privilege: str = "root"
+
+    def label(self) -> str:
+        """One line naming where it came from (unknown parts left out); raw text:
+        escape it (``textsafe.printable``) before showing it."""
+        if self.kind == "adb":
+            parts = [self.model or "device", self.serial or ""]
+            if self.android:
+                parts.append(f"Android {self.android}")
+            if self.build_type:
+                parts.append(self.build_type)
+            if self.kernel:
+                parts.append(f"kernel {self.kernel}")
+            return " ".join(p for p in parts if p)
+        return f"{self.host or '?'} kernel {self.kernel or '?'}"
 
 
 @dataclass

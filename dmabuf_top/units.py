@@ -1,4 +1,4 @@
-"""Human-readable sizes, as top/htop print them (binary units)."""
+"""Sizes as people read them, as top/htop print them (binary units), or raw bytes."""
 
 from __future__ import annotations
 
@@ -25,3 +25,15 @@ def human_delta(n: int) -> str:
     if n == 0:
         return "0"
     return ("+" if n > 0 else "") + human_bytes(n)
+
+
+def size_text(n: int, raw_bytes: bool = False) -> str:
+    """A size: the byte count with ``raw_bytes`` (``--bytes``), else human."""
+    return str(n) if raw_bytes else human_bytes(n)
+
+
+def delta_text(n: int, raw_bytes: bool = False, is_bytes: bool = True) -> str:
+    """A signed change of bytes (human unless ``raw_bytes``) or of a count."""
+    if raw_bytes or not is_bytes:
+        return f"{n:+d}" if n else "0"
+    return human_delta(n)

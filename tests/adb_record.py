@@ -26,7 +26,7 @@ sys.path.insert(0, str(HERE.parent))
 from guest import start_scenario  # noqa: E402
 from vm import VM  # noqa: E402
 
-from dmabuf_top.backends.adb_stream import collector_script  # noqa: E402
+from dmabuf_top.collect.adb_stream import collector_script  # noqa: E402
 
 OUT = HERE / "data" / "adb"
 UID = 2000
@@ -47,8 +47,8 @@ def main() -> int:
         script = collector_script()
         local_as = (
             "import os, sys\n"
-            "from dmabuf_top.backends.local import LocalBackend\n"
-            "from dmabuf_top.snapshot_io import dump_snapshot\n"
+            "from dmabuf_top.collect.local import LocalBackend\n"
+            "from dmabuf_top.io.codec import dump_snapshot\n"
             "uid = int(sys.argv[1])\n"
             "if uid: os.setgroups([]); os.setgid(uid); os.setuid(uid)\n"
             "sys.stdout.write(dump_snapshot(LocalBackend().collect()))\n"

@@ -53,7 +53,7 @@ def main() -> int:
     big = "--big" in argv
     if big:
         argv.remove("--big")
-    import dmabuf_top.recording as rec
+    import dmabuf_top.cli.record as rec
     from dmabuf_top.cli import main as cli_main
 
     rec.open_backend = lambda args: FakeBackend(big)

@@ -3,9 +3,10 @@ tests/vm/leak_recording.py), shared by the VM test and the committed-data test."
 
 from __future__ import annotations
 
-from dmabuf_top.diff import diff_snapshots, render_text
+from dmabuf_top.analysis.diff import diff_snapshots
+from dmabuf_top.analysis.suspects import find_suspects, suspect_index
 from dmabuf_top.model import Snapshot
-from dmabuf_top.suspects import find_suspects, suspect_index
+from dmabuf_top.report.diff_report import render_text
 
 KIB, MIB = 1024, 1024 * 1024
 STEADY = ("leak-churn", "leak-ring")

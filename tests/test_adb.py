@@ -20,10 +20,10 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from dmabuf_top.backends.adb import AdbBackend, _adbutils, collector_command, open_adb_backend
-from dmabuf_top.backends.base import BackendError
-from dmabuf_top.backends.local import LocalBackend
-from dmabuf_top.snapshot_io import snapshot_to_dict
+from dmabuf_top.collect.adb import AdbBackend, _adbutils, collector_command, open_adb_backend
+from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.collect.local import LocalBackend
+from dmabuf_top.io.codec import snapshot_to_dict
 
 from .adbtest import SHELL_UID, AdbServer, HostPeer, build_su, comparable, free_port, require
 
@@ -234,7 +234,7 @@ def test_not_root_android_props_and_dumpsys(server: AdbServer) -> None:
         be = backend(server, p.serial)
         be.collect()
         kernel = os.uname().release
-        assert be.describe() == f"Pixel 7 ({p.serial}, Android 14, user, kernel {kernel})"
+        assert be.describe() == f"Pixel 7 {p.serial} Android 14 user kernel {kernel}"
     finally:
         p.kill()
         server.disconnect(p.serial)

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmabuf_top.assemble import assemble
-from dmabuf_top.backends.adb import DeviceFacts, collector_command, minify
-from dmabuf_top.backends.adb_stream import (
+from dmabuf_top.collect.adb import DeviceFacts, collector_command, minify
+from dmabuf_top.collect.adb_stream import (
     StreamError,
     collector_script,
     parse_stream,
     split_output,
 )
-from dmabuf_top.parsers.fdinfo import parse_fdinfo
-from dmabuf_top.snapshot_io import dump_snapshot
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.parsers.fdinfo import parse_fdinfo
+from dmabuf_top.io.codec import dump_snapshot
 
 from .adbtest import comparable, require
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmabuf_top.assemble import assemble
-from dmabuf_top.backends.adb_stream import collector_script, parse_stream
-from dmabuf_top.snapshot_io import dump_snapshot
+from dmabuf_top.collect.adb_stream import collector_script, parse_stream
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io.codec import dump_snapshot
 
 from .adbtest import (
     ADBPEER,
@@ -83,8 +83,8 @@ def local_snapshot(vm, uid: int | None = None) -> dict:
     else:
         code = (
             "import os, sys\n"
-            "from dmabuf_top.backends.local import LocalBackend\n"
-            "from dmabuf_top.snapshot_io import dump_snapshot\n"
+            "from dmabuf_top.collect.local import LocalBackend\n"
+            "from dmabuf_top.io.codec import dump_snapshot\n"
             f"os.setgroups([]); os.setgid({uid}); os.setuid({uid})\n"
             "sys.stdout.write(dump_snapshot(LocalBackend().collect()))\n"
         )

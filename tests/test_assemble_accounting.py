@@ -1,9 +1,9 @@
 """assemble(): text from several sources merged into one Snapshot, and the
 dmabuf_dump accounting over it."""
 
-from dmabuf_top import accounting
-from dmabuf_top.assemble import NO_KERNEL_SOURCE_WARNING, assemble
-from dmabuf_top.rawscan import ProcText, RawScan
+from dmabuf_top.analysis import accounting
+from dmabuf_top.collect.assemble import NO_KERNEL_SOURCE_WARNING, assemble
+from dmabuf_top.collect.rawscan import ProcText, RawScan
 
 MIB = 1 << 20
 

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 
-from dmabuf_top.assemble import assemble
 from dmabuf_top.cli import main
-from dmabuf_top.snapshot_io import dump_snapshot, load_snapshot
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.loader import load_snapshot
 
 from .test_assemble_accounting import scene
 

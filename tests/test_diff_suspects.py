@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.diff import (
-    diff_snapshots,
-    diff_to_dict,
-    inodes_reused,
-    name_pattern,
-    render_text,
-)
-from dmabuf_top.suspects import find_suspects, series, suspect_index, suspects_to_dict
+from dmabuf_top.analysis.accounting import name_pattern
+from dmabuf_top.analysis.diff import diff_snapshots, inodes_reused
+from dmabuf_top.analysis.suspects import find_suspects, series, suspect_index
+from dmabuf_top.report.diff_report import diff_to_dict, render_text
+from dmabuf_top.report.suspects_report import suspects_to_dict
 
 from .synth import COMMS, MIB, buf, leak_series, snap
 

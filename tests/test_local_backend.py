@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dmabuf_top.assemble import assemble
-from dmabuf_top.backends.local import LocalBackend, scan_pid
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.local import LocalBackend, scan_pid
 
 VM61 = Path(__file__).parent / "data" / "vm-6.1"
 

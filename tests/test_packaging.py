@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import json, dmabuf_top
-from dmabuf_top.themes import bundled_theme_dir, load_themes
-from dmabuf_top.cli import DEMO_SNAPSHOT
-from dmabuf_top.snapshot_io import load_snapshot
+from dmabuf_top.tui.themes import bundled_theme_dir, load_themes
+from dmabuf_top.cli.options import DEMO_SNAPSHOT
+from dmabuf_top.io.loader import load_snapshot
 ts = load_themes(dirs=[bundled_theme_dir()])
 print(json.dumps({"pkg": dmabuf_top.__file__, "themes": ts.names, "errors": ts.errors,
                   "theme_dir": str(bundled_theme_dir()),
@@ -38,7 +38,7 @@ def test_wheel_ships_themes_and_demo(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     repo_themes = sorted(p.name for p in (REPO / "themes").glob("*.yaml"))
     assert len(repo_themes) >= 3
-    assert sorted(n.split("/")[-1] for n in names if n.startswith("dmabuf_top/themes/")) == (
+    assert sorted(n.split("/")[-1] for n in names if n.startswith("dmabuf_top/data/themes/")) == (
         repo_themes
     )
     assert "dmabuf_top/data/demo.yaml" in names

@@ -15,9 +15,9 @@ version (drivers/dma-buf/dma-buf.c ``dma_buf_debug_show`` and
 
 from pathlib import Path
 
-from dmabuf_top.parsers.bufinfo import parse_bufinfo
-from dmabuf_top.parsers.fdinfo import is_dmabuf_link, parse_fd_link, parse_fdinfo
-from dmabuf_top.parsers.kernelwide import (
+from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link, parse_fd_link, parse_fdinfo
+from dmabuf_top.collect.parsers.kernelwide import (
     parse_bpf_iter,
     parse_heaps,
     parse_meminfo_dmabuf,
@@ -25,7 +25,7 @@ from dmabuf_top.parsers.kernelwide import (
     parse_sysfs_stats,
     parse_total_pools_kb,
 )
-from dmabuf_top.parsers.maps import parse_maps, parse_maps_line
+from dmabuf_top.collect.parsers.maps import parse_maps, parse_maps_line
 
 DATA = Path(__file__).parent / "data" / "formats"
 

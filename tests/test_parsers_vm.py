@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from dmabuf_top import accounting
-from dmabuf_top.assemble import assemble
-from dmabuf_top.parsers.bufinfo import parse_bufinfo
-from dmabuf_top.parsers.fdinfo import parse_fd_link, parse_fdinfo
-from dmabuf_top.parsers.maps import parse_maps
-from dmabuf_top.rawscan import ProcText, RawScan
+from dmabuf_top.analysis import accounting
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
+from dmabuf_top.collect.parsers.maps import parse_maps
+from dmabuf_top.collect.rawscan import ProcText, RawScan
 
 VM61 = Path(__file__).parent / "data" / "vm-6.1"
 

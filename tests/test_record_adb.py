@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dmabuf_top.snapshot_io import load_snapshots
+from dmabuf_top.io.loader import load_snapshots
 
 from .adbtest import AdbServer, HostPeer
 

@@ -7,8 +7,10 @@ import gzip
 import pytest
 import yaml
 
-from dmabuf_top.record_format import DELTA_SCHEMA, RecordEncoder, RecordingWriter
-from dmabuf_top.snapshot_io import SnapshotError, dump_snapshot, load_snapshots, loads_snapshots
+from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.loader import load_snapshots, loads_snapshots
+from dmabuf_top.io.record_writer import DELTA_SCHEMA, RecordEncoder, RecordingWriter
 
 from .synth import BOOT, COMMS, MIB, buf, leak_series, snap
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from dmabuf_top.cli import main
-from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots
+from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.loader import load_snapshots
 
 from .leak_checks import check_diff, check_suspects
 from .synth import complete_samples, last_sample_start

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import dmabuf_top.recording as recording
+import dmabuf_top.cli.record as recording
 from dmabuf_top.cli import main
-from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots
+from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.loader import load_snapshots
 
 from .fake_recorder import FakeBackend, sample
 from .synth import complete_samples

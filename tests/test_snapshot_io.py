@@ -3,15 +3,11 @@
 import pytest
 import yaml
 
-from dmabuf_top.assemble import assemble
-from dmabuf_top.snapshot_io import (
-    SnapshotError,
-    dump_snapshot,
-    load_snapshot,
-    loads_snapshots,
-    snapshot_to_dict,
-    write_atomic,
-)
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io.atomic import write_atomic
+from dmabuf_top.io.codec import dump_snapshot, snapshot_to_dict
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.loader import load_snapshot, loads_snapshots
 
 from .test_assemble_accounting import scene
 

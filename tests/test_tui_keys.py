@@ -6,13 +6,14 @@ import pytest
 from rich.text import Text
 from textual.widgets import Input, Sparkline
 
-from dmabuf_top.snapshot_io import load_snapshot
-from dmabuf_top.tui.app import INTERVALS, DmabufTopApp
+from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import GLOBAL_KEYS, MAIN_KEYS, RESERVED, sort_letters
 from dmabuf_top.tui.rows import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
+from dmabuf_top.tui.session import INTERVALS
 
 from .tui_support import (
     SIZE,
@@ -124,7 +125,7 @@ async def test_plus_minus_step_the_interval():
         assert app.delay == INTERVALS[0]
         await pilot.pause()
         assert f"every {INTERVALS[0]:g}s" in str(app.screen.query_one("#header-status").render())
-        assert app._timer is not None and app._timer._interval == INTERVALS[0]
+        assert app.timer_interval == INTERVALS[0]
 
 
 @pytest.mark.parametrize("key", ["ctrl+r", "f5"])
@@ -181,7 +182,7 @@ async def test_x_exports_the_snapshot_shown(tmp_path):
         back = load_snapshot(files[0])
         assert sorted(back.buffers) == [12, 13, 14, 15]
         assert back.buffers[13].name == small_snapshot().buffers[13].name
-        assert any(str(files[0]) in str(n.message) for n in app._notifications)
+        assert any(str(files[0]) in n.message for n in app.notices)
         await pilot.press("x")  # a second export never overwrites the first
         await pilot.pause()
         assert len(list(tmp_path.glob("dmabuf-top-*.yaml"))) == 2
@@ -193,7 +194,7 @@ async def test_export_to_an_unwritable_place_is_reported(tmp_path):
         await settle(pilot)
         await pilot.press("x")
         await pilot.pause()
-        assert any(n.severity == "error" for n in app._notifications)
+        assert any(n.severity == "error" for n in app.notices)
         assert app.is_running
 
 
@@ -475,7 +476,7 @@ async def test_recording_keys_step_through_samples():
     app = make_app(file_backend(VM_RECORDING))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        n = len(app.backend.snapshots)
+        n = app.backend.sample_count
         assert n > 3
 
         def header() -> str:
@@ -485,11 +486,11 @@ async def test_recording_keys_step_through_samples():
         await pilot.press("right_square_bracket")
         await settle(pilot)
         assert f"sample 2/{n}" in header() and app.backend.index == 1
-        assert app.prepared.snap is app.backend.snapshots[1]
+        assert app.prepared.snap is app.backend.sample(1)
         await pilot.press("end")
         await settle(pilot)
         assert f"sample {n}/{n}" in header()
-        assert app.backend.snapshots[-1].taken_at in header()
+        assert app.backend.sample(n - 1).taken_at in header()
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert f"sample {n - 1}/{n}" in header()
@@ -504,17 +505,19 @@ async def test_recording_keys_step_through_samples():
 async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
     """``--load after.yaml before.yaml``: one recording, earliest first; the
     header names the file of the sample shown; Δ columns compare with it."""
-    from dmabuf_top.backends.file import FileBackend
-    from dmabuf_top.cli import build_parser
-    from dmabuf_top.snapshot_io import dump_snapshot, load_snapshots
+    from dmabuf_top.cli.options import open_backend
+    from dmabuf_top.cli.top import build_parser
+    from dmabuf_top.io.codec import dump_snapshot
+    from dmabuf_top.io.loader import load_snapshots
 
     samples = load_snapshots(VM_RECORDING)
     before, after = tmp_path / "before.yaml", tmp_path / "after.yaml"
     before.write_text(dump_snapshot(samples[0]))
     after.write_text(dump_snapshot(samples[-1]))
     args = build_parser().parse_args(["--load", str(after), str(before)])
-    backend = FileBackend(args.load)
-    assert [s.taken_at for s in backend.snapshots] == [samples[0].taken_at, samples[-1].taken_at]
+    backend = open_backend(args)
+    shown = [backend.sample(i).taken_at for i in range(backend.sample_count)]
+    assert shown == [samples[0].taken_at, samples[-1].taken_at]
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -546,7 +549,7 @@ def test_cells_are_text_never_markup():
     snap = small_snapshot()
     from dmabuf_top.tui.history import History
     from dmabuf_top.tui.rows import prepare
-    from dmabuf_top.tui.widgets.diff_table import cell_text
+    from dmabuf_top.tui.widgets.live_table import cell_text
 
     prep = prepare(snap, History(), None)
     for view, rows in prep.rows.items():

@@ -8,7 +8,7 @@ import time
 
 from textual.widgets import DataTable
 
-from dmabuf_top.backends.base import BackendError
+from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.model import Buffer, Holder, KernelInfo, Snapshot, Source
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import BufferScreen
@@ -281,7 +281,7 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
             await settle(pilot)
             await pilot.press("ctrl+r")  # this scan hangs
             await pilot.pause(0.2)
-            assert app._collecting
+            assert app.session.collecting
             assert app.screen.table().row_count == 4  # the UI still answers
             await pilot.press("down")
             assert app.screen.table().cursor_row == 1
@@ -305,8 +305,8 @@ async def test_header_shows_device_meminfo_totals_without_root():
         source = str(app.screen.query_one("#header-source").render())
         assert "Pixel 9 R5CX Android 16" in source and "limited" in source
         status = str(app.screen.query_one("#header-status").render())
-        assert "device (dumpsys meminfo) DMA-BUF 798.5M (152.0K mapped)" in status
-        assert "heaps 24.3M  pool 0B" in status
+        assert "device (dumpsys meminfo) DMA-BUF 798.5M  mapped 152.0K" in status
+        assert "heaps 24.3M  heaps pool 0B" in status
 
 
 class Gated(ScriptedBackend):
@@ -349,7 +349,7 @@ async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
         await settle(pilot)
         table = app.screen.table()
         assert table.row_count == 4
-        app._tick()  # the refresh timer fires: this scan waits at the gate
+        app.tick()  # the refresh timer fires: this scan waits at the gate
         await pilot.pause(0.1)
         await pilot.press("space")
         gate.set()
@@ -380,7 +380,7 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app._tick()  # a timed scan, stuck at the gate
+        app.tick()  # a timed scan, stuck at the gate
         await pilot.pause(0.1)
         await pilot.press("space", "ctrl+r")
         await pilot.pause(0.1)
@@ -404,21 +404,21 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app._tick()  # scan 2 (timed) waits at its gate
+        app.tick()  # scan 2 (timed) waits at its gate
         await pilot.pause(0.1)
         await pilot.press("space")
         gates[0].set()  # scan 2 lands while paused: held
         for _ in range(50):
             await pilot.pause(0.02)
-            if app._held is not None:
+            if app.session.held is not None:
                 break
-        assert app._held is not None and app.prepared.snap.taken_at == T0
+        assert app.session.held is not None and app.prepared.snap.taken_at == T0
         await pilot.press("ctrl+r")  # scan 3 waits at its gate
         await pilot.pause(0.1)
         await pilot.press("space")  # resume while scan 3 runs
-        app._tick()  # the timer fires meanwhile: must not start a scan beside it
+        app.tick()  # the timer fires meanwhile: must not start a scan beside it
         await pilot.pause(0.1)
-        assert app._collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
+        assert app.session.collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
         gates[1].set()
         await settle(pilot)
         assert app.prepared.snap.taken_at == T2 and backend.most == 1

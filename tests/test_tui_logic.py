@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.snapshot_io import SnapshotError, load_snapshot
-from dmabuf_top.tui.app import INTERVALS, step_interval
-from dmabuf_top.tui.export import export_name, export_snapshot
-from dmabuf_top.tui.history import History, parse_time
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.export import export_name, export_snapshot
+from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.timefmt import parse_time
+from dmabuf_top.tui.history import History
 from dmabuf_top.tui.rows import (
     COLUMNS,
     FilterError,
@@ -17,6 +18,7 @@ from dmabuf_top.tui.rows import (
     prepare,
     visible_rows,
 )
+from dmabuf_top.tui.session import INTERVALS, step_interval
 
 from .tui_support import evolve, small_snapshot
 
@@ -66,7 +68,7 @@ def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
     assert first["13"] == parse_time(T0) and first["99"] == parse_time(T1)
     by_age = visible_rows(p2.rows["buffers"], column("buffers", "age"), False, None)
     assert [r.key for r in by_age] == ["99", "12", "13", "15"]  # youngest first, stable
-    from dmabuf_top.tui.widgets.diff_table import Clock, cell_text
+    from dmabuf_top.tui.widgets.live_table import Clock, cell_text
 
     clock = Clock()
     clock.now = parse_time(T2)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from dmabuf_top.analysis.suspects import find_suspects
 from dmabuf_top.cli import main
-from dmabuf_top.snapshot_io import load_snapshots
-from dmabuf_top.suspects import find_suspects, suspects_to_dict
+from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.report.suspects_report import suspects_to_dict
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.growth import LiveSamples, name_regex, step_window
 from dmabuf_top.tui.rows import GROW_MARK

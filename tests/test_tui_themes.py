@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from textual.theme import Theme
 
-from dmabuf_top import cli
-from dmabuf_top.themes import (
+from dmabuf_top.cli import main as cli_main
+from dmabuf_top.tui.app import DmabufTopApp
+from dmabuf_top.tui.themes import (
     DEFAULT_THEME,
     ThemeError,
     bundled_theme_dir,
@@ -16,7 +17,6 @@ from dmabuf_top.themes import (
     load_themes,
     user_theme_dir,
 )
-from dmabuf_top.tui.app import DmabufTopApp
 
 from .tui_support import SIZE, VM_SNAPSHOT, ScriptedBackend, settle, small_snapshot
 
@@ -109,10 +109,10 @@ async def test_a_bad_theme_file_is_a_notification_not_a_crash(tmp_path, monkeypa
     app = DmabufTopApp(ScriptedBackend([small_snapshot()]), delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        notes = list(app._notifications)
-        assert any("bad.yaml: invalid YAML" in str(n.message) and n.severity == "warning"
+        notes = list(app.notices)
+        assert any("bad.yaml: invalid YAML" in n.message and n.severity == "warning"
                    for n in notes)
-        assert any("unknown key '[/x]'" in str(n.message) for n in notes)
+        assert any("unknown key '[/x]'" in n.message for n in notes)
         # file contents are shown literally, never read as markup
         assert all(not n.markup for n in notes)
         assert app.theme == DEFAULT_THEME
@@ -128,7 +128,7 @@ async def test_theme_option_selects_a_theme(name):
 
 
 def test_unknown_theme_is_a_usage_error(capsys):
-    rc = cli.main(["--load", str(VM_SNAPSHOT), "--theme", "no-such-theme"])
+    rc = cli_main(["--load", str(VM_SNAPSHOT), "--theme", "no-such-theme"])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.startswith("dmabuf-top: error: unknown theme 'no-such-theme' (choose from: ")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.snapshot_io import loads_snapshots
+from dmabuf_top.io.loader import loads_snapshots
 
 from .leak_checks import check_diff, check_suspects
 from .synth import complete_samples, last_sample_start

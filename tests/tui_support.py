@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from dmabuf_top.backends.file import FileBackend
+from dmabuf_top.collect.file import FileBackend
+from dmabuf_top.io.loader import load_files
 from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -58,16 +59,19 @@ class ScriptedBackend:
     def __init__(self, snaps: list[Snapshot | Exception]) -> None:
         self.snaps = snaps
         self.calls = 0
+        self.source = next((s.source for s in snaps if isinstance(s, Snapshot)), None)
 
     def collect(self) -> Snapshot:
         item = self.snaps[min(self.calls, len(self.snaps) - 1)]
         self.calls += 1
         if isinstance(item, Exception):
             raise item
+        self.source = item.source
         return item
 
     def describe(self) -> str:
-        return "testhost (kernel 6.1.0-test)"
+        """What a real backend says: the machine its snapshots come from."""
+        return self.source.label() if self.source is not None else "testhost kernel 6.1.0-test"
 
 
 def evolve(snap: Snapshot, taken_at: str, edit: Callable[[Snapshot], None]) -> Snapshot:
@@ -81,7 +85,7 @@ def evolve(snap: Snapshot, taken_at: str, edit: Callable[[Snapshot], None]) -> S
 
 
 def file_backend(path: Path = VM_SNAPSHOT) -> FileBackend:
-    return FileBackend(path)
+    return FileBackend(load_files([path]))
 
 
 async def settle(pilot) -> None:

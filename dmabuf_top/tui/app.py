@@ -1,9 +1,10 @@
-"""The dmabuf-top TUI: a top for dma-bufs.
+"""The dmabuf-top app: screens, keys, the refresh timer and the scan worker.
 
-Collection runs off the UI thread (``collect()``, accounting and row
-preparation in a daemon thread, awaited by a Textual worker), one at a time:
-the timer skips a tick while a scan is in flight, so refreshes never overlap.
-The UI thread only applies prepared rows to the tables by diff.
+Collection runs off the UI thread (``collect()``, accounting and row preparation
+in a daemon thread, awaited by a Textual worker), one at a time: the timer skips a
+tick while a scan is in flight, so refreshes never overlap. The UI thread only
+applies prepared rows to the tables by diff. The data state lives in
+:class:`~dmabuf_top.tui.session.Session`.
 """
 
 from __future__ import annotations
@@ -12,43 +13,41 @@ import asyncio
 import gc
 import os
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.timer import Timer
 
-from ..backends.base import Backend
-from ..snapshot_io import SnapshotError
-from ..textsafe import printable
-from ..themes import DEFAULT_THEME, ThemeSet, load_themes
-from .export import export_snapshot
-from .growth import DEFAULT_WINDOW, LiveSamples, step_window, suspects_over
-from .history import BufferLife, History
-from .keys import GLOBAL_KEYS
-from .rows import VIEW_NAMES, VIEW_TITLES, Prepared, prepare, record
-from .screens.detail import BufferScreen, ProcessScreen
-from .screens.export import ExportDirScreen
-from .screens.help import HelpScreen
-from .screens.main import MainScreen
-from .widgets.diff_table import DiffTable
-from .widgets.header import HeaderState, SummaryHeader
-
-#: refresh intervals that + and - step through (seconds)
-INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
-#: samples drawn in the header graph
-GRAPH_SAMPLES = 120
+from dmabuf_top.collect.contract import Backend
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.export import export_snapshot
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.growth import DEFAULT_WINDOW, step_window
+from dmabuf_top.tui.history import BufferLife
+from dmabuf_top.tui.keys import GLOBAL_KEYS
+from dmabuf_top.tui.palette import dmabuf_commands
+from dmabuf_top.tui.rows import Prepared
+from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
+from dmabuf_top.tui.screens.export_dir import ExportDirScreen
+from dmabuf_top.tui.screens.help import HelpScreen
+from dmabuf_top.tui.screens.main import MainScreen
+from dmabuf_top.tui.session import Session, step_interval
+from dmabuf_top.tui.themes import DEFAULT_THEME, ThemeSet, check_theme, load_themes
+from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.live_table import LiveTable
 
 
-def step_interval(delay: float, direction: int) -> float:
-    """The next interval up (``direction`` > 0) or down the ladder."""
-    if direction > 0:
-        return next((d for d in INTERVALS if d > delay + 1e-9), INTERVALS[-1])
-    return next((d for d in reversed(INTERVALS) if d < delay - 1e-9), INTERVALS[0])
+class Notice(NamedTuple):
+    """One notification the app showed."""
+
+    message: str
+    title: str
+    severity: str
+    markup: bool
 
 
 class DmabufTopApp(App[int]):
@@ -76,36 +75,43 @@ class DmabufTopApp(App[int]):
             # underline, no smooth scrolling): fewer bytes over ssh, quicker
             # keys on 10,000 rows; TEXTUAL_ANIMATIONS=full brings them back
             self.animation_level = "none"
-        #: growth suspects: grew across this many samples without falling back
-        self.suspect_window = max(2, suspect_window)
-        #: live: the session's recent samples, for the suspects (collector thread)
-        self.samples = LiveSamples()
-        self.backend = backend
+        self.session = Session(backend, suspect_window)
         self.delay = delay
         self.themes = themes if themes is not None else load_themes()
         self.start_theme = theme or DEFAULT_THEME
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
-        self.history = History(prune=not self.is_recording)
-        self.prepared: Prepared | None = None
-        self.paused = False
-        self.failed = ""
         self.show_graphs = True
-        self._collecting = False
+        #: what the app notified, newest last
+        self.notices: list[Notice] = []
+        #: the interval the refresh timer runs at (None: no timer, a static source)
+        self.timer_interval: float | None = None
         self._pending_sample: int | None = None
         self._pending_redo = False
-        #: a timed scan that landed after pause was pressed: shown on resume
-        self._held: Prepared | None = None
         #: ctrl+r came while a scan was running: one more scan once it is done
         self._pending_refresh = False
         self._timer: Timer | None = None
         self._frozen = False
-        #: wall-clock seconds of the last few UI updates (for the benchmark)
-        self.apply_times: list[float] = []
 
-    # -- setup ------------------------------------------------------------
+    # -- the session's state, as screens and tests read it ---------------------
+    @property
+    def backend(self) -> Backend:
+        return self.session.backend
+
+    @property
+    def prepared(self) -> Prepared | None:
+        return self.session.prepared
+
+    @property
+    def paused(self) -> bool:
+        return self.session.paused
+
+    @property
+    def suspect_window(self) -> int:
+        return self.session.suspect_window
+
     @property
     def is_recording(self) -> bool:
-        return len(getattr(self.backend, "snapshots", ())) > 1
+        return self.session.is_recording
 
     @property
     def theme_cycle(self) -> list[str]:
@@ -124,6 +130,12 @@ class DmabufTopApp(App[int]):
             "dmabuf-warning": v["warning"],
         }
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        self.notices.append(Notice(message, title, severity, markup))
+        del self.notices[:-100]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     def on_mount(self) -> None:
         for theme in self.themes.themes.values():
             self.register_theme(theme)
@@ -137,7 +149,7 @@ class DmabufTopApp(App[int]):
         self.push_screen(MainScreen())
         self.start_collect()
         if self.backend.live:
-            self._timer = self.set_interval(self.delay, self._tick)
+            self._start_timer()
 
     def on_unmount(self) -> None:
         if self._frozen:
@@ -145,8 +157,15 @@ class DmabufTopApp(App[int]):
             self._frozen = False
 
     # -- collection ---------------------------------------------------------
-    def _tick(self) -> None:
-        if not self.paused:
+    def _start_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(self.delay, self.tick)
+        self.timer_interval = self.delay
+
+    def tick(self) -> None:
+        """The refresh timer fired: a timed scan, unless paused."""
+        if not self.session.paused:
             self.start_collect(timed=True)
 
     def start_collect(
@@ -156,12 +175,12 @@ class DmabufTopApp(App[int]):
         ``redo``, is queued). ``redo``: no new scan, the sample shown is
         prepared again (the suspect window changed). ``timed``: started by the
         refresh timer, so held back if pause is pressed before it lands."""
-        if self._collecting:
+        if self.session.collecting:
             if sample is not None:
                 self._pending_sample = sample
             self._pending_redo = self._pending_redo or redo
             return False
-        self._collecting = True
+        self.session.collecting = True
         self._collect(sample, redo, timed)
         return True
 
@@ -180,7 +199,7 @@ class DmabufTopApp(App[int]):
 
         def scan() -> None:
             try:
-                result: Any = self._prepare(sample, redo)
+                result: Any = self.session.prepare(sample, redo)
                 fn = done.set_result
             except Exception as e:  # any backend failure: keep the last good data
                 result, fn = e, done.set_exception
@@ -195,57 +214,22 @@ class DmabufTopApp(App[int]):
         except Exception as e:
             self._collect_failed(str(e).splitlines()[0] if str(e) else type(e).__name__)
             return
-        self._collecting = False
-        if timed and self.paused:
+        self.session.collecting = False
+        if timed and self.session.paused:
             # paused while this scan ran: the screen stays as it was when
             # pause was pressed; resuming shows it (unless a newer one came)
-            self._held = prepared
+            self.session.held = prepared
             self._scan_done()
             return
         self._apply(prepared)
 
-    def _prepare(self, sample: int | None, redo: bool = False) -> Prepared:
-        """Collector thread: one snapshot, accounted, recorded, rows built,
-        growth suspects found (live: over the session's recent samples; in a
-        recording: over the samples up to the one shown)."""
-        previous = self.prepared
-        window = self.suspect_window
-        if not self.is_recording:
-            if redo and previous is not None:
-                seq = self.samples.snapshots()
-                return prepare(
-                    previous.snap, self.history, previous, sample=previous.sample,
-                    suspects=suspects_over(seq, window), window=window, have=len(seq),
-                )
-            snap = self.backend.collect()
-            self.samples.add(snap, keep_at_least=window)
-            seq = self.samples.snapshots()
-            return prepare(
-                snap, self.history, previous,
-                suspects=suspects_over(seq, window), window=window, have=len(seq),
-            )
-        snaps = self.backend.snapshots  # type: ignore[attr-defined]
-        index = self.backend.index if sample is None else sample  # type: ignore[attr-defined]
-        index = max(0, min(index, len(snaps) - 1))
-        self.backend.index = index  # type: ignore[attr-defined]
-        for j in range(self.history.samples, index):  # history in recording order
-            record(snaps[j], self.history)
-        snap = self.backend.collect()
-        seq = snaps[: index + 1]
-        found = suspects_over(seq, window)
-        at = index if self.history.samples > index else None
-        return prepare(
-            snap, self.history, previous, sample=at, suspects=found, window=window,
-            have=len(seq),
-        )
-
     def _apply(self, prepared: Prepared) -> None:
         """UI thread: show a new snapshot."""
-        t0 = time.perf_counter()
-        self._held = None
-        first = self.prepared is None
-        self.prepared = prepared
-        self.failed = ""
+        s = self.session
+        s.held = None
+        first = s.prepared is None
+        s.prepared = prepared
+        s.failed = ""
         self._data_changed()
         if first and len(prepared.snap.buffers) >= self.FREEZE_ABOVE:
             # Everything built so far lives as long as the app: keep the cyclic
@@ -253,8 +237,6 @@ class DmabufTopApp(App[int]):
             # 10,000-row table stall the UI for 100+ ms). Undone at exit.
             gc.freeze()
             self._frozen = True
-        self.apply_times.append(time.perf_counter() - t0)
-        del self.apply_times[:-50]
         if self._pending_sample is not None:
             sample, self._pending_sample = self._pending_sample, None
             if sample != prepared.sample:
@@ -263,21 +245,21 @@ class DmabufTopApp(App[int]):
                 return
         if self._pending_redo:
             self._pending_redo = False
-            if prepared.window != self.suspect_window:
+            if prepared.window != s.suspect_window:
                 self.start_collect(redo=True)
                 return
         self._scan_done()
 
     def _collect_failed(self, message: str) -> None:
-        self._collecting = False
-        self.failed = message
+        self.session.collecting = False
+        self.session.failed = message
         self._data_changed()
         self._scan_done()
 
     def _scan_done(self) -> None:
         """A scan ended: run the one ctrl+r asked for meanwhile (its result
         must postdate the key, so the scan in flight does not count)."""
-        if self._pending_refresh and not self._collecting:
+        if self._pending_refresh and not self.session.collecting:
             self._pending_refresh = False
             self.start_collect()
 
@@ -286,42 +268,18 @@ class DmabufTopApp(App[int]):
         # Only the screen on top is updated now: the others catch up when they
         # come back (on_screen_resume); one still being mounted shows the data
         # from its own on_mount.
-        if getattr(screen, "ready", False):
-            screen.data_changed()  # type: ignore[attr-defined]
+        if isinstance(screen, (MainScreen, BufferScreen, ProcessScreen)) and screen.ready:
+            screen.data_changed()
 
     # -- shared queries for screens -----------------------------------------
-    def header_state(self) -> HeaderState:
-        prep = self.prepared
-        sample = ""
-        if self.is_recording and prep is not None:
-            n = len(self.backend.snapshots)  # type: ignore[attr-defined]
-            sample = f"sample {self.backend.index + 1}/{n}"  # type: ignore[attr-defined]
-        return HeaderState(
-            snap=prep.snap if prep else None,
-            totals=prep.totals if prep else None,
-            source=self.backend.describe() if prep else "",
-            file=Path(str(getattr(self.backend, "path", ""))).name,
-            live=self.backend.live,
-            paused=self.paused,
-            delay=self.delay,
-            sample=sample,
-            failed=self.failed,
-        )
-
     def update_header(self, header: SummaryHeader) -> None:
-        prep = self.prepared
-        graph = (
-            self.history.totals(upto=prep.sample, last=GRAPH_SAMPLES) if prep is not None else []
-        )
-        header.show(self.header_state(), graph)
+        header.show(self.session.header_state(self.delay), self.session.graph())
 
     def buffer_life(self, inode: int) -> BufferLife | None:
-        prep = self.prepared
-        return self.history.buffer_life(inode, prep.sample if prep else None)
+        return self.session.buffer_life(inode)
 
     def first_rss(self, pid: int) -> int | None:
-        with self.history.lock:
-            return self.history.first_rss(pid)
+        return self.session.first_rss(pid)
 
     def open_buffer(self, inode: int) -> None:
         self.push_screen(BufferScreen(inode))
@@ -336,29 +294,29 @@ class DmabufTopApp(App[int]):
             self.push_screen(HelpScreen(prep.snap.warnings if prep is not None else []))
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        held, self._held = self._held, None
-        if not self.paused and held is not None and not self._collecting:
+        s = self.session
+        s.paused = not s.paused
+        held, s.held = s.held, None
+        if not s.paused and held is not None and not s.collecting:
             self._apply(held)  # (a scan under way, from ctrl+r, is newer: wait for it)
         if self.backend.live:
-            self.notify("paused" if self.paused else "resumed", timeout=2)
+            self.notify("paused" if s.paused else "resumed", timeout=2)
         else:
-            self.notify("a file does not refresh; paused" if self.paused else "resumed",
+            self.notify("a file does not refresh; paused" if s.paused else "resumed",
                         timeout=2)
         self._data_changed()
 
     def action_interval(self, direction: int) -> None:
         self.delay = step_interval(self.delay, direction)
         if self._timer is not None:
-            self._timer.stop()
-            self._timer = self.set_interval(self.delay, self._tick)
+            self._start_timer()
         self.notify(f"refresh every {self.delay:g}s", timeout=2)
         self._data_changed()
 
     def set_suspect_window(self, window: int) -> None:
         """Look for growth across ``window`` samples from now on; the sample
         shown is prepared again (no new scan)."""
-        self.suspect_window = max(2, window)
+        self.session.suspect_window = max(2, window)
         self.notify(f"suspects: growth across {self.suspect_window} samples", timeout=2)
         if self.prepared is not None:
             self.start_collect(redo=True)
@@ -420,18 +378,17 @@ class DmabufTopApp(App[int]):
 
     def action_last_sample(self) -> None:
         if self.is_recording:
-            self._go_sample(len(self.backend.snapshots) - 1)  # type: ignore[attr-defined]
+            self._go_sample(self.session.sample_count - 1)
         else:
             self._table_action("scroll_bottom")
 
     def _shown_sample(self) -> int:
         if self._pending_sample is not None:
             return self._pending_sample
-        return int(getattr(self.backend, "index", 0))
+        return self.session.sample_index
 
     def _go_sample(self, index: int) -> None:
-        n = len(self.backend.snapshots)  # type: ignore[attr-defined]
-        index = max(0, min(index, n - 1))
+        index = max(0, min(index, self.session.sample_count - 1))
         if index == self._shown_sample() and self.prepared is not None:
             self.bell()
             return
@@ -439,31 +396,13 @@ class DmabufTopApp(App[int]):
 
     def _table_action(self, name: str) -> None:
         focused = self.screen.focused
-        if isinstance(focused, DiffTable):
+        if isinstance(focused, LiveTable):
             getattr(focused, f"action_{name}")()
 
     # -- command palette ----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Export snapshot", "Write the snapshot shown to a YAML file here", self.action_export
-        )
-        yield SystemCommand(
-            "Export snapshot to…", "Choose a directory for the YAML file", self.action_export_to
-        )
-        yield SystemCommand(
-            "Pause / resume", "Stop or restart refreshing", self.action_toggle_pause
-        )
-        yield SystemCommand("Toggle graphs", "Hide or show sparklines", self.action_toggle_graphs)
-        yield SystemCommand("Next dmabuf-top theme", "Cycle colour themes", self.action_next_theme)
-        if isinstance(screen, MainScreen):
-            for view in VIEW_NAMES:
-                yield SystemCommand(
-                    f"View: {VIEW_TITLES[view]}",
-                    f"Show the {view} table",
-                    lambda v=view: screen.action_view(v),
-                )
-
+        yield from dmabuf_commands(self, screen)
 
 def run_tui(
     backend: Backend,
@@ -472,18 +411,10 @@ def run_tui(
     suspect_window: int = DEFAULT_WINDOW,
 ) -> int:
     """Run the app until the user quits; returns the exit code. An unknown
-    ``theme`` or a window under 2 samples is a usage error (exit 2, one line)."""
-    from ..cli import UsageError
-
-    if suspect_window < 2:
-        raise UsageError(f"--suspect-window must be at least 2 samples, not {suspect_window}")
+    ``theme`` raises :class:`~dmabuf_top.tui.themes.UnknownTheme` first."""
     themes = load_themes()
     if theme is not None:
-        from textual.theme import BUILTIN_THEMES
-
-        known = list(themes.names) + [n for n in BUILTIN_THEMES if n not in themes.names]
-        if theme not in known:
-            raise UsageError(f"unknown theme '{theme}' (choose from: {', '.join(known)})")
+        check_theme(theme, themes)
     app = DmabufTopApp(
         backend, delay=delay, theme=theme, themes=themes, suspect_window=suspect_window
     )

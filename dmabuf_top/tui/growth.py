@@ -3,7 +3,7 @@
 Live, the app keeps the session's recent samples in :class:`LiveSamples`:
 bounded (at most ``MAX_SAMPLES`` samples, and at most ``BUDGET`` buffer
 entries over all of them, never fewer than the window), and lean: each sample
-keeps only what :func:`dmabuf_top.suspects.find_suspects` reads (every
+keeps only what :func:`dmabuf_top.analysis.suspects.find_suspects` reads (every
 buffer's size, exporter, name and holder pids; every process's comm; the
 time), and a buffer that did not change since the previous sample is the same
 object, so a steady scene costs one dict per sample. ``suspects.py`` caches
@@ -20,9 +20,9 @@ import re
 from collections import deque
 from typing import Any
 
-from ..diff import name_pattern
-from ..model import Buffer, Holder, Process, Snapshot
-from ..suspects import DEFAULT_WINDOW, Suspect, find_suspects
+from dmabuf_top.analysis.accounting import name_pattern
+from dmabuf_top.analysis.suspects import DEFAULT_WINDOW, Suspect, find_suspects
+from dmabuf_top.model import Buffer, Holder, Process, Snapshot
 
 #: windows that < and > step through (samples)
 WINDOWS = (3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60, 90, 120)

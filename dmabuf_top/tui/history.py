@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from ..accounting import ProcessStats, Totals
-from ..model import Snapshot
-from ..suspects import parse_time
+from dmabuf_top.analysis.accounting import ProcessStats, Totals
+from dmabuf_top.model import Snapshot
+from dmabuf_top.timefmt import parse_time
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """Table rows for the three views, prepared off the UI thread.
 
-The columns are :mod:`dmabuf_top.views`' (so the TUI and ``--once`` label and
+The columns are :mod:`dmabuf_top.report.columns`' (so the TUI and ``--once`` label and
 sort alike) plus those that need the session's history: a buffer's AGE (time
 since first seen) and Δ (new or changed since the first sample), a process's
 ΔRSS (change since first seen), an exporter's ΔBYTES (change since the first
 sample), and GROW, the growth-suspect flag of a process, an exporter, or a
 buffer whose name has a suspect's pattern. The fourth view lists the growth
-suspects themselves (:mod:`dmabuf_top.suspects`). Each row carries its cells
+suspects themselves (:mod:`dmabuf_top.analysis.suspects`). Each row carries its cells
 as plain strings, already made printable, so the UI thread only compares
 tuples and builds ``Text`` for what changed.
 """
@@ -18,14 +18,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .. import accounting, views
-from ..accounting import ProcessStats, Totals
-from ..model import Snapshot
-from ..suspects import Suspect, suspect_index
-from ..textsafe import printable
-from ..units import human_delta
-from .growth import PatternCache
-from .history import History
+from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.accounting import ProcessStats, Totals
+from dmabuf_top.analysis.suspects import Suspect, suspect_index
+from dmabuf_top.model import Snapshot
+from dmabuf_top.report import columns as views
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.growth import PatternCache
+from dmabuf_top.tui.history import History
+from dmabuf_top.units import human_delta
 
 _SERIAL = itertools.count(1)
 

@@ -11,17 +11,17 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
-from ...model import Buffer, Process
-from ...textsafe import printable
-from ...units import human_bytes, human_delta
-from ...views import Column
-from ..keys import DETAIL_KEYS
-from ..rows import Row
-from ..widgets.diff_table import DiffTable
-from ..widgets.header import SummaryHeader
+from dmabuf_top.model import Buffer, Process
+from dmabuf_top.report.columns import Column
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.keys import DETAIL_KEYS
+from dmabuf_top.tui.rows import Row
+from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.units import human_bytes, human_delta
 
 if TYPE_CHECKING:
-    from ..app import DmabufTopApp
+    from dmabuf_top.tui.app import DmabufTopApp
 
 Part = tuple[str, str] | str
 
@@ -124,7 +124,7 @@ class DetailScreen(Screen[None]):
         self.dismiss()
 
     def on_mount(self) -> None:
-        self.query_one(f"#{self.TABLE_ID}", DiffTable).focus()
+        self.query_one(f"#{self.TABLE_ID}", LiveTable).focus()
         self.ready = True
         self.data_changed()
 
@@ -164,7 +164,7 @@ class BufferScreen(DetailScreen):
                     yield Static("holders over time", classes="graph-label", id="holders-label")
                     yield Sparkline([], id="holders-graph")
             yield Static("Holders", classes="section")
-            yield DiffTable(HOLDER_COLUMNS, id="holders")
+            yield LiveTable(HOLDER_COLUMNS, id="holders")
             yield Static(
                 "No process holds it by fd or mapping: only the kernel does (kernel-only).",
                 id="no-holders",
@@ -213,7 +213,7 @@ class BufferScreen(DetailScreen):
             parts += ["  ", (" FREED ", "bold reverse $error")]
         title.update(Content.assemble(*parts))
         self.query_one("#buffer-fields", Static).update(fields(buffer_fields(buf, app)))
-        self.query_one("#holders", DiffTable).sync(holder_rows(buf, self.last_procs))
+        self.query_one("#holders", LiveTable).sync(holder_rows(buf, self.last_procs))
         self.query_one("#attachments", Static).update(
             fields([("", a) for a in buf.attachments], 2)
             if buf.attachments
@@ -264,7 +264,7 @@ class ProcessScreen(DetailScreen):
         yield Static(id="detail-title", classes="detail-title")
         yield Static(id="process-fields", classes="fields")
         yield Static("Buffers  (Enter: details)", classes="section")
-        yield DiffTable(PROC_BUFFER_COLUMNS, id="process-buffers")
+        yield LiveTable(PROC_BUFFER_COLUMNS, id="process-buffers")
         yield Footer()
 
     def show_data(self) -> None:
@@ -314,7 +314,7 @@ class ProcessScreen(DetailScreen):
             )
             rows.append(Row(str(inode), b, cells, ()))
         rows.sort(key=lambda r: (-r.obj.size, r.obj.inode))
-        self.query_one("#process-buffers", DiffTable).sync(rows)
+        self.query_one("#process-buffers", LiveTable).sync(rows)
 
     @on(DataTable.RowSelected, "#process-buffers")
     def _open(self, event: DataTable.RowSelected) -> None:

@@ -9,8 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ...textsafe import printable
-from ..keys import help_sections
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.keys import help_sections
 
 COLUMNS_HELP = [
     ("INODE", "the buffer's inode: its identity in /proc fdinfo, maps and debugfs"),

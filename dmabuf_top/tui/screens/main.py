@@ -12,11 +12,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 
-from ...textsafe import printable
-from ..growth import name_regex
-from ..history import parse_time
-from ..keys import MAIN_KEYS, sort_bindings, sort_keys
-from ..rows import (
+from dmabuf_top.textsafe import printable
+from dmabuf_top.timefmt import parse_time
+from dmabuf_top.tui.growth import name_regex
+from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
+from dmabuf_top.tui.rows import (
     COLUMNS,
     DEFAULT_SORT,
     VIEW_NAMES,
@@ -27,11 +27,11 @@ from ..rows import (
     column_for_letter,
     visible_rows,
 )
-from ..widgets.diff_table import DiffTable
-from ..widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.live_table import LiveTable
 
 if TYPE_CHECKING:
-    from ..app import DmabufTopApp
+    from dmabuf_top.tui.app import DmabufTopApp
 
 
 def empty_reasons(app: DmabufTopApp) -> str:
@@ -112,7 +112,7 @@ class MainScreen(Screen[None]):
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
                     if view == "suspects":
                         yield Static("", id="suspects-info", classes="info")
-                    yield DiffTable(COLUMNS[view], letters=sort_keys(view), id=f"table-{view}")
+                    yield LiveTable(COLUMNS[view], letters=sort_keys(view), id=f"table-{view}")
                     yield Static("", id=f"empty-{view}", classes="empty")
         with Horizontal(id="filter-bar"):
             yield Label("/", id="filter-label")
@@ -130,8 +130,8 @@ class MainScreen(Screen[None]):
         self.ready = True
         self.data_changed()
 
-    def table(self, view: str | None = None) -> DiffTable:
-        return self.query_one(f"#table-{view or self.view}", DiffTable)
+    def table(self, view: str | None = None) -> LiveTable:
+        return self.query_one(f"#table-{view or self.view}", LiveTable)
 
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:

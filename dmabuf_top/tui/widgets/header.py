@@ -4,38 +4,20 @@ of total dma-buf bytes over the session."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from ...accounting import Totals
-from ...model import Snapshot
-from ...textsafe import printable
-from ...units import human_bytes
-from ...views import describe_source
+from dmabuf_top.analysis.accounting import Totals
+from dmabuf_top.model import Snapshot
+from dmabuf_top.report.summary import meminfo_text
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.units import human_bytes
 
 Part = tuple[str, str] | str
-
-
-@dataclass
-class HeaderState:
-    """Everything the header shows; built by the app after each refresh."""
-
-    snap: Snapshot | None = None
-    totals: Totals | None = None
-    source: str = ""
-    #: the file shown, when the source is a snapshot file or recording
-    file: str = ""
-    live: bool = True
-    paused: bool = False
-    delay: float = 2.0
-    #: "sample i/n" when the backend holds a recording
-    sample: str = ""
-    #: the last refresh failed: its message (the data shown is older)
-    failed: str = ""
 
 
 def privilege_text(snap: Snapshot) -> str:
@@ -54,10 +36,12 @@ def source_parts(state: HeaderState) -> list[Part]:
         parts.append(printable(state.source))
         return parts
     s = snap.source
-    where = describe_source(s)
-    if state.file:
-        parts += [("file ", "$text-muted"), (printable(state.file), "bold"), "  "]
-    parts += [(f"{s.kind} ", "$text-muted"), where]
+    if state.live:
+        where = state.source
+    else:  # the file shown, then where its snapshot was taken
+        parts += [("file ", "$text-muted"), (printable(state.source), "bold"), "  "]
+        where = s.label()
+    parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
     priv = privilege_text(snap)
     parts += ["  ", (priv, "bold $success" if priv == "root" else "bold $warning")]
     if state.sample:
@@ -85,22 +69,6 @@ def totals_parts(t: Totals | None, sources: Sequence[str]) -> list[Part]:
     return parts[:-1]
 
 
-def device_meminfo_text(kb: dict[str, int]) -> str:
-    """Device-wide DMA-BUF totals from ``dumpsys meminfo`` (adb without root)."""
-    if "dmabuf" not in kb and "heaps" not in kb:
-        return ""
-    out = []
-    if "dmabuf" in kb:
-        text = f"DMA-BUF {human_bytes(kb['dmabuf'] * 1024)}"
-        if "dmabuf_mapped" in kb:
-            text += f" ({human_bytes(kb['dmabuf_mapped'] * 1024)} mapped)"
-        out.append(text)
-    if "heaps" in kb:
-        out.append(f"heaps {human_bytes(kb['heaps'] * 1024)}")
-    if "heaps_pool" in kb:
-        out.append(f"pool {human_bytes(kb['heaps_pool'] * 1024)}")
-    return "  ".join(out)
-
 
 def status_parts(state: HeaderState) -> list[Part]:
     parts: list[Part] = []
@@ -114,7 +82,7 @@ def status_parts(state: HeaderState) -> list[Part]:
     else:
         parts.append(("static snapshot", "$text-muted"))
     snap = state.snap
-    meminfo = device_meminfo_text(snap.kernel.meminfo_kb) if snap is not None else ""
+    meminfo = meminfo_text(snap.kernel.meminfo_kb) if snap is not None else ""
     if meminfo:
         parts += ["  ", ("device (dumpsys meminfo) ", "$text-muted"), (meminfo, "bold")]
     if state.failed:

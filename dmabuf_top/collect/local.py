@@ -1,6 +1,6 @@
 """The local machine: fetch text from /proc, debugfs and sysfs.
 
-Only fetching lives here; parsing and merging is :mod:`dmabuf_top.assemble`.
+Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
 Per process: readlink every fd (relative to an fd of the ``fd`` directory, so
 the kernel does not walk ``/proc/PID/fd`` again for each one), read fdinfo only
 of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm, cmdline
@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import time
-from datetime import datetime, timezone
 
-from ..assemble import assemble
-from ..model import Snapshot
-from ..parsers.fdinfo import is_dmabuf_link
-from ..rawscan import ProcText, RawScan
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link
+from dmabuf_top.collect.rawscan import ProcText, RawScan
+from dmabuf_top.model import Snapshot, Source
+from dmabuf_top.timefmt import utc_now
 
 BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
 SYSFS_BUFFERS = "/sys/kernel/dmabuf/buffers"
@@ -28,10 +28,6 @@ TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _O_RD = os.O_RDONLY | os.O_CLOEXEC
 _GONE = (FileNotFoundError, ProcessLookupError)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _read_fd(fd: int) -> bytes:
@@ -162,7 +158,7 @@ class LocalBackend:
         self.kernel = os.uname().release
 
     def describe(self) -> str:
-        return f"{self.host} (kernel {self.kernel})"
+        return Source(kind="local", host=self.host, kernel=self.kernel).label()
 
     def fetch(self) -> RawScan:
         """Read all the text one refresh needs."""

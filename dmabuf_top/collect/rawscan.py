@@ -1,7 +1,7 @@
 """The raw text a backend fetches, before any parsing.
 
 Backends (local /proc, adb collector stream) only fill a :class:`RawScan`;
-:func:`dmabuf_top.assemble.assemble` turns it into a Snapshot with the shared
+:func:`dmabuf_top.collect.assemble.assemble` turns it into a Snapshot with the shared
 parsers. Nothing here is interpreted.
 """
 

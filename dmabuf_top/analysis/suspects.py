@@ -31,11 +31,11 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from .diff import name_pattern
-from .model import Snapshot
+from dmabuf_top.analysis import accounting
+from dmabuf_top.model import Snapshot
+from dmabuf_top.timefmt import parse_time
 
 KINDS = ("process", "exporter", "name")
 _ZERO = (0, 0, 0)
@@ -73,18 +73,6 @@ class Suspect:
     window: int
 
 
-def parse_time(text: str) -> float | None:
-    """Seconds since the epoch of an ISO-8601 time (``...Z`` or with fractions)."""
-    if not text:
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
-
 
 # ------------------------------------------------------------ per-snapshot sums
 
@@ -105,20 +93,14 @@ _cache_lock = threading.Lock()
 
 
 def _compute(snap: Snapshot) -> _Sums:
-    values: dict[Key, list[float]] = {}
-    for buf in snap.buffers.values():
-        for key in (("exporter", buf.exporter or "?"), ("name", name_pattern(buf.name))):
-            v = values.setdefault(key, [0, 0, 0.0])
-            v[0] += buf.size
-            v[1] += 1
-        n = len(buf.holders)
-        for h in buf.holders:
-            v = values.setdefault(("process", h.pid), [0, 0, 0.0])
-            v[0] += buf.size
-            v[1] += 1
-            v[2] += buf.size / n
+    values: dict[Key, tuple[int, int, int]] = {}
+    for kind in ("exporter", "name"):
+        for key, g in accounting.group_stats(snap, kind).items():
+            values[(kind, key)] = (g.bytes, g.buffers, 0)
+    for p in accounting.process_stats(snap):
+        values[("process", p.pid)] = (p.rss, p.buffers, p.pss)
     return _Sums(
-        values={k: (int(v[0]), int(v[1]), int(v[2] + 1e-6)) for k, v in values.items()},
+        values=values,
         comms={pid: p.comm for pid, p in snap.processes.items()},
         time=parse_time(snap.taken_at),
     )
@@ -271,25 +253,3 @@ def series(snapshots: list[Snapshot], kind: str, key: Any) -> list[tuple[str, in
     (pss is 0 for exporters and names)."""
     zero = (0, 0, 0)
     return [(s.taken_at, *_sums(s).values.get((kind, key), zero)) for s in snapshots]
-
-
-def suspects_to_dict(suspects: list[Suspect]) -> list[dict[str, Any]]:
-    """Plain data for ``--format yaml``."""
-    return [
-        {
-            "kind": s.kind,
-            "key": s.key,
-            "label": s.label,
-            "since": s.since,
-            "since_sample": s.since_index + 1,
-            "seconds": round(s.seconds, 3),
-            "bytes": {"start": s.bytes_start, "now": s.bytes_now},
-            "buffers": {"start": s.buffers_start, "now": s.buffers_now},
-            "bytes_per_min": round(s.bytes_per_min, 1),
-            "buffers_per_min": round(s.buffers_per_min, 3),
-            "pss": None if s.pss_now is None else {"start": s.pss_start, "now": s.pss_now},
-            "pss_per_min": None if s.pss_per_min is None else round(s.pss_per_min, 1),
-            "grew": [m for m, ok in (("bytes", s.grew_bytes), ("buffers", s.grew_buffers)) if ok],
-        }
-        for s in suspects
-    ]

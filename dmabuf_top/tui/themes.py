@@ -65,10 +65,11 @@ class ThemeSet:
 
 def bundled_theme_dir() -> Path:
     """The themes shipped with the package (wheel), else the repository's."""
-    packaged = Path(dmabuf_top.__file__).resolve().parent / "themes"
+    package = Path(dmabuf_top.__file__).resolve().parent
+    packaged = package / "data" / "themes"
     if packaged.is_dir():
         return packaged
-    return Path(dmabuf_top.__file__).resolve().parent.parent / "themes"
+    return package.parent / "themes"
 
 
 def user_theme_dir(environ: dict[str, str] | None = None) -> Path:
@@ -173,3 +174,16 @@ def load_themes(
             out.themes[theme.name] = theme
             out.paths[theme.name] = path
     return out
+
+
+class UnknownTheme(ValueError):
+    """``--theme NAME`` names no theme; str() is one line listing the known ones."""
+
+
+def check_theme(name: str, themes: ThemeSet) -> None:
+    """Raise :class:`UnknownTheme` unless ``name`` is one of ``themes`` or Textual's own."""
+    from textual.theme import BUILTIN_THEMES
+
+    known = list(themes.names) + [n for n in BUILTIN_THEMES if n not in themes.names]
+    if name not in known:
+        raise UnknownTheme(f"unknown theme '{name}' (choose from: {', '.join(known)})")

@@ -1,45 +1,16 @@
-"""Snapshots as YAML (schema ``dmabuf-top/1``): dump, atomic write, safe load."""
+"""Snapshots as documents of schema ``dmabuf-top/1``: the model to plain data and
+back (with type checks and one-line errors), and the YAML text of one snapshot."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-import zlib
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import accounting
-from .model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from dmabuf_top.analysis import accounting
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.yamltext import HexInt, dump_yaml
+from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
 
 SCHEMA = "dmabuf-top/1"
-
-try:  # libyaml is ~10x faster on big snapshots
-    _Dumper: type = yaml.CSafeDumper
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Dumper = yaml.SafeDumper
-    _Loader = yaml.SafeLoader
-
-
-class SnapshotError(Exception):
-    """A snapshot file that cannot be read or written; str() is one line."""
-
-
-class HexInt(int):
-    """An int written as 0x... (addresses in maps)."""
-
-
-class _Dumper2(_Dumper):  # type: ignore[misc, valid-type]
-    pass
-
-
-def _represent_hex(dumper: yaml.SafeDumper, value: HexInt) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:int", hex(value))
-
-
-_Dumper2.add_representer(HexInt, _represent_hex)
 
 
 # ---------------------------------------------------------------- to dict
@@ -150,55 +121,8 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     return doc
 
 
-def yaml_loader() -> type:
-    """The safe YAML loader used for snapshots (libyaml's when available)."""
-    return _Loader
-
-
-def dump_yaml(obj: Any) -> str:
-    """YAML text in the snapshot style (block style, keys in order, 0x addresses)."""
-    return yaml.dump(
-        obj,
-        Dumper=_Dumper2,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1 << 16,
-    )
-
-
 def dump_snapshot(snap: Snapshot) -> str:
     return dump_yaml(snapshot_to_dict(snap))
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and a
-    rename, so an existing file is never left half-written."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            try:
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-            except OSError:
-                pass
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 # ---------------------------------------------------------------- from dict
@@ -358,95 +282,3 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         unreadable_pids=[int(x) for x in (doc.get("unreadable_pids") or [])],
         scan_seconds=float(scan_seconds) if isinstance(scan_seconds, (int, float)) else None,
     )
-
-
-def gunzip_complete(data: bytes, where: str = "file") -> bytes:
-    """Decompress concatenated gzip members (a recording writes one per sample).
-    A member cut short by a killed writer is dropped with everything after it;
-    raises SnapshotError when not even one member is complete."""
-    out = []
-    rest = data
-    while rest:
-        d = zlib.decompressobj(wbits=31)
-        try:
-            chunk = d.decompress(rest)
-        except zlib.error:
-            if not out:
-                raise SnapshotError(f"{where}: not a gzip file") from None
-            break
-        if not d.eof:
-            break  # truncated member: an incomplete sample
-        out.append(chunk)
-        rest = d.unused_data
-    if not out and data:
-        raise SnapshotError(f"{where}: truncated gzip file, no complete document in it")
-    return b"".join(out)
-
-
-def _read_text(path: str | os.PathLike[str]) -> str:
-    p = Path(path)
-    try:
-        if p.suffix == ".gz":
-            return gunzip_complete(p.read_bytes(), str(path)).decode("utf-8", "surrogateescape")
-        return p.read_text(encoding="utf-8", errors="surrogateescape")
-    except FileNotFoundError:
-        raise SnapshotError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SnapshotError(f"{path}: is a directory") from None
-    except OSError as e:
-        raise SnapshotError(f"{path}: cannot read: {e.strerror or e}") from None
-
-
-def _documents_after(text: str, err: yaml.YAMLError) -> bool:
-    """Whether a document starts after the place a YAML error was found (then
-    the broken document is not the last one: not a cut tail but damage)."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    if mark is None:
-        return False
-    idx = max(0, mark.index - 1)
-    return text.find("\n---", idx) != -1
-
-
-def loads_snapshots(
-    text: str, where: str = "snapshot", tolerate_tail: bool = True
-) -> list[Snapshot]:
-    """Parse one or more YAML documents: a snapshot, several, or a recording
-    (see :mod:`dmabuf_top.record_format`). With ``tolerate_tail``, a broken or
-    incomplete last document (a recording cut mid-write) is dropped when
-    earlier ones parsed."""
-    from . import record_format
-
-    if record_format.looks_like_recording(text):
-        return record_format.load_recording(text, where, tolerate_tail)
-    docs: list[Any] = []
-    try:
-        for doc in yaml.load_all(text, Loader=_Loader):
-            if doc is not None:
-                docs.append(doc)
-    except yaml.YAMLError as e:
-        if not (tolerate_tail and docs) or _documents_after(text, e):
-            mark = getattr(e, "problem_mark", None)
-            at = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(e, "problem", None) or "invalid YAML"
-            raise SnapshotError(f"{where}: invalid YAML{at}: {problem}") from None
-    if not docs:
-        raise SnapshotError(f"{where}: empty file, no snapshot in it")
-    out = []
-    for i, doc in enumerate(docs):
-        w = where if len(docs) == 1 else f"{where} (document {i + 1})"
-        try:
-            out.append(snapshot_from_dict(doc, w))
-        except SnapshotError:
-            if tolerate_tail and i == len(docs) - 1 and out:
-                break
-            raise
-    return out
-
-
-def load_snapshots(path: str | os.PathLike[str]) -> list[Snapshot]:
-    return loads_snapshots(_read_text(path), where=str(path))
-
-
-def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """The first (or only) snapshot in a file."""
-    return load_snapshots(path)[0]

@@ -6,8 +6,10 @@ import os
 import re
 from pathlib import Path
 
-from ..model import Snapshot
-from ..snapshot_io import SnapshotError, dump_snapshot, write_atomic
+from dmabuf_top.io.atomic import write_atomic
+from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.model import Snapshot
 
 
 def export_name(snap: Snapshot) -> str:

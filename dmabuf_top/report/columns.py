@@ -1,4 +1,4 @@
-"""The three views (buffers, processes, exporters) as columns over the model.
+"""The columns of the three views (buffers, processes, exporters) over the model.
 
 Shared by the headless tables (``--once``) and the TUI, so both sort and
 label the same way. A row is the model record itself; a column knows how to
@@ -11,24 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import accounting
-from .model import Buffer, Snapshot, Source
-from .textsafe import printable
-from .units import human_bytes
-
-
-def describe_source(src: Source) -> str:
-    """One line naming where a snapshot came from (parts that are unknown left out)."""
-    if src.kind == "adb":
-        parts = [src.model or "device", src.serial or ""]
-        if src.android:
-            parts.append(f"Android {src.android}")
-        if src.build_type:
-            parts.append(src.build_type)
-        if src.kernel:
-            parts.append(f"kernel {src.kernel}")
-        return printable(" ".join(p for p in parts if p))
-    return printable(f"{src.host or '?'} kernel {src.kernel or '?'}")
+from dmabuf_top.analysis import accounting
+from dmabuf_top.model import Buffer, Snapshot
+from dmabuf_top.textsafe import printable
+from dmabuf_top.units import human_bytes
 
 
 @dataclass(frozen=True)
@@ -121,10 +107,16 @@ class ViewError(ValueError):
     """Unknown view or column; str() is one line for the user."""
 
 
-def column(view: str, key: str) -> Column:
+def view_columns(view: str) -> list[Column]:
+    """The columns of ``view``; an unknown view is a :class:`ViewError`."""
     cols = VIEWS.get(view)
     if cols is None:
         raise ViewError(f"unknown view '{view}' (choose from: {', '.join(VIEWS)})")
+    return cols
+
+
+def column(view: str, key: str) -> Column:
+    cols = view_columns(view)
     for c in cols:
         if c.key == key.lower() or c.title.lower() == key.lower():
             return c
@@ -151,7 +143,8 @@ def rows(snap: Snapshot, view: str) -> list[Any]:
         return accounting.process_stats(snap)
     if view == "exporters":
         return exporter_rows(snap)
-    raise ViewError(f"unknown view '{view}' (choose from: {', '.join(VIEWS)})")
+    view_columns(view)  # raises for an unknown view
+    raise AssertionError(f"no rows for view {view}")
 
 
 def sort_key(col: Column) -> Callable[[Any], Any]:

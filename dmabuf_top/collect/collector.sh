@@ -6,7 +6,7 @@
 # line holds every fd of every process (ARG_MAX) and no fork happens per pid
 # or per fd.
 #
-# Output (parsed by dmabuf_top/backends/adb_stream.py):
+# Output (parsed by dmabuf_top/collect/adb_stream.py):
 #   line 1: "DMABUF-TOP-COLLECTOR 1 NONCE"
 #   then sections, each "\n@@NONCE NAME\n" followed by its body: every byte up
 #   to the "\n" that starts the next marker. The last one is "end".

@@ -32,8 +32,8 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as Row_
 
-from ...views import Column
-from ..rows import Row, human_age
+from dmabuf_top.report.columns import Column
+from dmabuf_top.tui.rows import Row, human_age
 
 
 class Clock:
@@ -79,7 +79,7 @@ class _RowView:
 
     __slots__ = ("table",)
 
-    def __init__(self, table: DiffTable) -> None:
+    def __init__(self, table: LiveTable) -> None:
         self.table = table
 
     def __len__(self) -> int:
@@ -130,7 +130,7 @@ def _stock_bindings() -> list[BindingType]:
     ]
 
 
-class DiffTable(DataTable[Text | AgeCell], inherit_bindings=False):
+class LiveTable(DataTable[Text | AgeCell], inherit_bindings=False):
     """The table of one view, updated by diff."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {

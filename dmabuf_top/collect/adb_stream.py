@@ -3,7 +3,7 @@
 Pure: no adb, no I/O. The stream is cut into sections at the markers (see the
 collector's header comment) and each piece of kernel text goes, untouched,
 into the same RawScan fields the local backend fills, so the same
-:func:`dmabuf_top.assemble.assemble` and the same parsers make the Snapshot.
+:func:`dmabuf_top.collect.assemble.assemble` and the same parsers make the Snapshot.
 Text is decoded exactly as the local backend decodes the files it reads.
 """
 
@@ -14,8 +14,8 @@ import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ..parsers.kernelwide import parse_sysfs_grep
-from ..rawscan import ProcText, RawScan
+from dmabuf_top.collect.parsers.kernelwide import parse_sysfs_grep
+from dmabuf_top.collect.rawscan import ProcText, RawScan
 
 MAGIC = b"DMABUF-TOP-COLLECTOR"
 ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"

@@ -6,13 +6,17 @@
 - dmabuf total: kernel-wide total when a kernel-wide source was readable,
   else the sum of distinct buffers seen.
 - kernel-only bytes = total - bytes of distinct buffers held by some process.
+
+Grouping of buffers by exporter or by name pattern (every run of digits as
+``#``) is here too: the views, ``diff`` and ``suspects`` all call it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .model import Snapshot
+from dmabuf_top.model import Snapshot
 
 
 @dataclass
@@ -27,6 +31,52 @@ class ProcessStats:
     rss: int
     pss: int  # integer bytes (floor of the exact sum)
     inodes: list[int]
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def name_pattern(name: str | None) -> str | None:
+    """Buffer names grouped with every run of digits as ``#`` (``leak-17`` ->
+    ``leak-#``): a per-frame counter in a name must not hide a leak."""
+    return None if name is None else _DIGITS.sub("#", name)
+
+
+@dataclass
+class GroupStats:
+    """The buffers of one exporter or one name pattern."""
+
+    buffers: int
+    bytes: int
+    #: some buffer of the group comes from a /dev/dma_heap heap
+    heap: bool = False
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        return self.buffers, self.bytes
+
+
+#: what buffers can be grouped by, and the key of a buffer for each
+GROUP_KEYS = {
+    "exporter": lambda buf: buf.exporter or "?",
+    "name": lambda buf: name_pattern(buf.name),
+}
+
+
+def group_stats(snap: Snapshot, by: str) -> dict[str | None, GroupStats]:
+    """Buffer count and bytes per exporter (``by="exporter"``, ``?`` when unknown)
+    or per name pattern (``by="name"``, None for unnamed buffers)."""
+    key_of = GROUP_KEYS[by]
+    out: dict[str | None, GroupStats] = {}
+    for buf in snap.buffers.values():
+        key = key_of(buf)
+        g = out.get(key)
+        if g is None:
+            g = out[key] = GroupStats(0, 0)
+        g.buffers += 1
+        g.bytes += buf.size
+        g.heap = g.heap or buf.heap
+    return out
 
 
 @dataclass
@@ -86,15 +136,11 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
 
 def exporter_stats(snap: Snapshot) -> list[ExporterStats]:
     """Per-exporter buffer count and bytes, largest first."""
-    acc: dict[str, list] = {}
-    for buf in snap.buffers.values():
-        name = buf.exporter or "?"
-        a = acc.setdefault(name, [0, 0, False])
-        a[0] += 1
-        a[1] += buf.size
-        a[2] = a[2] or buf.heap
     return sorted(
-        (ExporterStats(name=k, buffers=v[0], bytes=v[1], heap=v[2]) for k, v in acc.items()),
+        (
+            ExporterStats(name=str(k), buffers=g.buffers, bytes=g.bytes, heap=g.heap)
+            for k, g in group_stats(snap, "exporter").items()
+        ),
         key=lambda e: (-e.bytes, e.name),
     )
 

@@ -5,8 +5,8 @@ back (adbutils would start a bundled adb binary when nothing answers: we probe
 the port first and connect without its auto-start). Each refresh runs
 ``collector.sh`` on the device (as root through ``su`` when the shell is not
 root), gzip'ed there when gzip exists, and
-:mod:`dmabuf_top.backends.adb_stream` plus the shared
-:func:`dmabuf_top.assemble.assemble` turn the bytes into a Snapshot.
+:mod:`dmabuf_top.collect.adb_stream` plus the shared
+:func:`dmabuf_top.collect.assemble.assemble` turn the bytes into a Snapshot.
 
 Faults: a device that goes away or an adbd that restarts makes ``collect()``
 raise :class:`BackendError` (the TUI keeps the last good data); the next
@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..assemble import assemble
-from ..model import Snapshot
-from .adb_stream import StreamError, collector_script, parse_stream
+from dmabuf_top.collect.adb_stream import StreamError, collector_script, parse_stream
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.model import Snapshot, Source
 
 if TYPE_CHECKING:  # adbutils is imported only when --adb is used
     from adbutils import AdbClient
-from .base import BackendError
-from .local import utc_now
+from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.timefmt import utc_now
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -338,15 +338,11 @@ class AdbBackend:
     # -- Backend --------------------------------------------------------------
     def describe(self) -> str:
         props = self.facts.props if self.facts else {}
-        parts = [self.serial]
-        if props.get("android"):
-            parts.append(f"Android {props['android']}")
-        if props.get("build_type"):
-            parts.append(props["build_type"])
-        if self.kernel:
-            parts.append(f"kernel {self.kernel}")
-        head = props.get("model") or "adb device"
-        return f"{head} ({', '.join(parts)})"
+        return Source(
+            kind="adb", serial=self.serial, model=props.get("model"),
+            android=props.get("android"), build_type=props.get("build_type"),
+            kernel=self.kernel,
+        ).label()
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
-from .parsers.bufinfo import parse_bufinfo
-from .parsers.fdinfo import parse_fd_link, parse_fdinfo
-from .parsers.kernelwide import (
+from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
+from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
     parse_bpf_iter,
     parse_heaps,
@@ -13,8 +12,9 @@ from .parsers.kernelwide import (
     parse_sysfs_stats,
     parse_total_pools_kb,
 )
-from .parsers.maps import parse_maps_line
-from .rawscan import RawScan
+from dmabuf_top.collect.parsers.maps import parse_maps_line
+from dmabuf_top.collect.rawscan import RawScan
+from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
 
 NO_KERNEL_SOURCE_WARNING = (
     "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "

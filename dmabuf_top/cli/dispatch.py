@@ -1,0 +1,46 @@
+"""``main()``: picks the subcommand, turns every user mistake into one line on stderr
+and an exit status (2 usage, 1 data or device, 130 interrupted, 141 broken pipe)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from dmabuf_top.cli.options import PROG, UsageError
+
+#: subcommand -> its module under dmabuf_top.cli (each has ``run(argv) -> int``)
+SUBCOMMANDS = ("snapshot", "record", "diff", "suspects")
+
+
+def command(name: str | None) -> Callable[[Sequence[str]], int]:
+    """The ``run`` of a subcommand (None: the main command), imported on demand."""
+    module = importlib.import_module(f"dmabuf_top.cli.{name or 'top'}")
+    return module.run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from dmabuf_top.collect.contract import BackendError
+    from dmabuf_top.io.errors import SnapshotError
+    from dmabuf_top.report.columns import ViewError
+
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return command(argv[0])(argv[1:])
+        return command(None)(argv)
+    except (UsageError, ViewError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except (SnapshotError, BackendError) as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return 141

@@ -1,0 +1,111 @@
+"""Command-line pieces every subcommand shares: the parser, UsageError, the source
+options and the backend they name, argument types, the output-path check."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dmabuf_top.collect.contract import Backend
+
+PROG = "dmabuf-top"
+DEMO_SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
+
+
+class UsageError(Exception):
+    """A user mistake; str() is the one line shown."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError` (one line, status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+def sample_number(text: str) -> int:
+    """A sample of a recording: 1 = first, -1 = last (never 0)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a sample number: {text!r}") from None
+    if v == 0:
+        raise argparse.ArgumentTypeError("samples count from 1 (first) or -1 (last), not 0")
+    return v
+
+
+def check_output_path(path: str | Path) -> Path:
+    """``path`` as a file we may write: not a directory, in a directory that exists."""
+    out = Path(path)
+    if out.is_dir():
+        raise UsageError(f"cannot write {out}: is a directory")
+    if str(out.parent) and not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: no such directory {out.parent}")
+    return out
+
+
+def add_source_options(p: argparse.ArgumentParser, many_files: bool = False) -> None:
+    src = p.add_mutually_exclusive_group()
+    if many_files:
+        src.add_argument(
+            "--load", metavar="FILE", nargs="+",
+            help="read a snapshot (or recording) file; several open as one recording, "
+            "in time order (step with [ ], change since the first)",
+        )
+    else:
+        src.add_argument("--load", metavar="FILE", help="read a snapshot (or recording) file")
+    src.add_argument(
+        "--adb",
+        nargs="?",
+        const="",
+        metavar="SERIAL",
+        help="an Android device over adb (serial, else $ANDROID_SERIAL, else the only one)",
+    )
+    src.add_argument("--demo", action="store_true", help="open the bundled demo snapshot")
+    p.add_argument("--adb-host", metavar="HOST", help="adb server host (default 127.0.0.1)")
+    p.add_argument(
+        "--adb-port", metavar="PORT", type=int, help="adb server port ($ANDROID_ADB_SERVER_PORT)"
+    )
+    p.add_argument("--root", action="store_true", help="adb: restart adbd as root (adb root)")
+
+
+def open_backend(args: argparse.Namespace) -> Backend:
+    """The backend the source options name (files are loaded here)."""
+    if args.load is not None or args.demo:
+        from dmabuf_top.collect.file import FileBackend
+        from dmabuf_top.io.loader import load_files
+
+        paths = [DEMO_SNAPSHOT] if args.demo else args.load
+        return FileBackend(load_files([paths] if isinstance(paths, str) else paths))
+    if args.adb is not None:
+        from dmabuf_top.collect.adb import open_adb_backend
+
+        return open_adb_backend(
+            serial=args.adb or None,
+            host=args.adb_host,
+            port=args.adb_port,
+            want_root=args.root,
+        )
+    from dmabuf_top.collect.local import LocalBackend
+
+    return LocalBackend()

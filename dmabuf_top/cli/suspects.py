@@ -1,0 +1,67 @@
+"""``dmabuf-top suspects FILE [-w N] [--min-steps K] [--at N] [--format text|yaml]``:
+what kept growing over the last N samples. Status 0: none, 1: some, 2: error."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from dmabuf_top.analysis.suspects import DEFAULT_WINDOW
+from dmabuf_top.cli.options import PROG, Parser, positive_int, sample_number
+from dmabuf_top.cli.samples import SampleFiles, split_spec
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog=f"{PROG} suspects",
+        description=(
+            "Growth suspects in a recording: processes, exporters and buffer names "
+            "whose bytes or buffer count grew over the last N samples without ever "
+            "falling back. Exit status 0: none, 1: some, 2: error."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help="a recording")
+    p.add_argument(
+        "-w",
+        "--window",
+        type=positive_int,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"look at the last N samples (default {DEFAULT_WINDOW})",
+    )
+    p.add_argument(
+        "--min-steps",
+        type=positive_int,
+        metavar="K",
+        help="steps of the window that must go up (default: half of them)",
+    )
+    p.add_argument(
+        "--at",
+        type=sample_number,
+        default=-1,
+        metavar="N",
+        help="as seen at sample N (default -1, the last)",
+    )
+    p.add_argument("--format", choices=("text", "yaml"), default="text")
+    p.add_argument("--bytes", action="store_true", help="raw byte counts")
+    return p
+
+
+def run(argv: Sequence[str]) -> int:
+    from dmabuf_top.analysis.suspects import find_suspects
+    from dmabuf_top.io.yamltext import dump_yaml
+    from dmabuf_top.report.suspects_report import render_text, suspects_doc
+
+    args = build_parser().parse_args(argv)
+    snaps, idx, label = SampleFiles().pick(args.file, args.at)
+    upto = snaps[: idx + 1]
+    found = find_suspects(upto, window=args.window, min_steps=args.min_steps)
+    if args.format == "yaml":
+        path = split_spec(args.file)[0]
+        doc = suspects_doc(found, path, len(upto), len(snaps), args.window)
+        sys.stdout.write(dump_yaml(doc))
+    else:
+        sys.stdout.write(render_text(
+            found, label, snaps[idx], len(upto), len(snaps), args.window, args.bytes
+        ))
+    return 1 if found else 0

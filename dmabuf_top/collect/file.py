@@ -1,0 +1,51 @@
+"""Samples already loaded from snapshot or recording files, as a static backend that
+is also a :class:`~dmabuf_top.collect.contract.Recording` (step between samples).
+
+Several files open as one recording, in time order (``--load before.yaml
+after.yaml``; :func:`dmabuf_top.io.loader.load_files` reads them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dmabuf_top.model import Snapshot
+
+
+class FileBackend:
+    kind = "file"
+    live = False
+
+    def __init__(self, samples: Sequence[tuple[Snapshot, Path]], at: int = 0) -> None:
+        if not samples:
+            raise ValueError("a file backend needs at least one sample")
+        self._snapshots = [s for s, _ in samples]
+        self._paths = [p for _, p in samples]
+        self._index = 0
+        self.seek(at)
+
+    @property
+    def sample_count(self) -> int:
+        return len(self._snapshots)
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    def seek(self, index: int) -> int:
+        self._index = max(0, min(index, len(self._snapshots) - 1))
+        return self._index
+
+    def sample(self, index: int) -> Snapshot:
+        return self._snapshots[index]
+
+    @property
+    def path(self) -> Path:
+        """The file the sample shown comes from."""
+        return self._paths[self._index]
+
+    def describe(self) -> str:
+        return self.path.name
+
+    def collect(self) -> Snapshot:
+        return self._snapshots[self._index]

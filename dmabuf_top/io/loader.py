@@ -1,0 +1,118 @@
+"""Reading snapshot files: the one loader that picks the format (a snapshot, several
+documents, or a recording), ``.gz`` files, and several files as one recording."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dmabuf_top.io.codec import snapshot_from_dict
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.record_reader import load_recording, looks_like_recording
+from dmabuf_top.io.yamltext import invalid_yaml, yaml_loader
+from dmabuf_top.model import Snapshot
+from dmabuf_top.timefmt import parse_time
+
+
+def gunzip_complete(data: bytes, where: str = "file") -> bytes:
+    """Decompress concatenated gzip members (a recording writes one per sample).
+    A member cut short by a killed writer is dropped with everything after it;
+    raises SnapshotError when not even one member is complete."""
+    out = []
+    rest = data
+    while rest:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            chunk = d.decompress(rest)
+        except zlib.error:
+            if not out:
+                raise SnapshotError(f"{where}: not a gzip file") from None
+            break
+        if not d.eof:
+            break  # truncated member: an incomplete sample
+        out.append(chunk)
+        rest = d.unused_data
+    if not out and data:
+        raise SnapshotError(f"{where}: truncated gzip file, no complete document in it")
+    return b"".join(out)
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    p = Path(path)
+    try:
+        if p.suffix == ".gz":
+            return gunzip_complete(p.read_bytes(), str(path)).decode("utf-8", "surrogateescape")
+        return p.read_text(encoding="utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SnapshotError(f"{path}: is a directory") from None
+    except OSError as e:
+        raise SnapshotError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _documents_after(text: str, err: yaml.YAMLError) -> bool:
+    """Whether a document starts after the place a YAML error was found (then
+    the broken document is not the last one: not a cut tail but damage)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is None:
+        return False
+    idx = max(0, mark.index - 1)
+    return text.find("\n---", idx) != -1
+
+
+def loads_snapshots(
+    text: str, where: str = "snapshot", tolerate_tail: bool = True
+) -> list[Snapshot]:
+    """Parse one or more YAML documents: a snapshot, several, or a recording
+    (see :mod:`dmabuf_top.io.record_reader`). With ``tolerate_tail``, a broken or
+    incomplete last document (a recording cut mid-write) is dropped when
+    earlier ones parsed."""
+    if looks_like_recording(text):
+        return load_recording(text, where, tolerate_tail)
+    docs: list[Any] = []
+    try:
+        for doc in yaml.load_all(text, Loader=yaml_loader()):
+            if doc is not None:
+                docs.append(doc)
+    except yaml.YAMLError as e:
+        if not (tolerate_tail and docs) or _documents_after(text, e):
+            raise SnapshotError(invalid_yaml(where, e)) from None
+    if not docs:
+        raise SnapshotError(f"{where}: empty file, no snapshot in it")
+    out = []
+    for i, doc in enumerate(docs):
+        w = where if len(docs) == 1 else f"{where} (document {i + 1})"
+        try:
+            out.append(snapshot_from_dict(doc, w))
+        except SnapshotError:
+            if tolerate_tail and i == len(docs) - 1 and out:
+                break
+            raise
+    return out
+
+
+def load_snapshots(path: str | os.PathLike[str]) -> list[Snapshot]:
+    return loads_snapshots(read_text(path), where=str(path))
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """The first (or only) snapshot in a file."""
+    return load_snapshots(path)[0]
+
+
+def load_files(paths: list[str | os.PathLike[str]]) -> list[tuple[Snapshot, Path]]:
+    """Every sample of every file, with the file it came from. Several files are
+    put in time order when every sample has a time (equal times keep the order
+    given): ``--load before.yaml after.yaml`` is one recording."""
+    loaded: list[tuple[Snapshot, Path]] = []
+    for p in paths:
+        path = Path(p)
+        loaded += [(s, path) for s in load_snapshots(path)]
+    if len(paths) > 1 and all(parse_time(s.taken_at) is not None for s, _ in loaded):
+        loaded.sort(key=lambda sp: parse_time(sp[0].taken_at) or 0.0)
+    return loaded

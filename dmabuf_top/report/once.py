@@ -1,0 +1,33 @@
+"""The ``--once`` output: summary lines, warnings, then one view as a plain-text table
+(like ``top -b`` and dmabuf_dump)."""
+
+from __future__ import annotations
+
+from dmabuf_top.model import Snapshot
+from dmabuf_top.report import columns
+from dmabuf_top.report.summary import meminfo_text, source_line, totals_line
+from dmabuf_top.report.table import align
+from dmabuf_top.textsafe import printable
+
+
+def render_table(
+    snap: Snapshot,
+    view: str = "buffers",
+    sort: str | None = None,
+    reverse: bool = False,
+    raw_bytes: bool = False,
+) -> str:
+    """The whole ``--once`` output: source, totals, warnings, then the table."""
+    cols = columns.view_columns(view)
+    col = columns.column(view, sort or columns.DEFAULT_SORT[view])
+    rows = columns.sort_rows(columns.rows(snap, view), col, reverse)
+    cells = [[c.format(r, raw_bytes) for c in cols] for r in rows]
+    right = {i for i, c in enumerate(cols) if c.kind != "text"}
+    out = [source_line(snap), totals_line(snap, raw_bytes)]
+    meminfo = meminfo_text(snap.kernel.meminfo_kb, raw_bytes)
+    if meminfo:
+        out.append(f"dumpsys meminfo: {meminfo}")
+    out += [f"warning: {printable(w)}" for w in snap.warnings]
+    out.append("")
+    out += align([c.title for c in cols], cells, right)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,47 @@
+"""The summary lines of a snapshot: where it came from, its totals, and the device-wide
+``dumpsys meminfo`` totals; shared by ``--once`` and the TUI header."""
+
+from __future__ import annotations
+
+from dmabuf_top.analysis import accounting
+from dmabuf_top.model import Snapshot
+from dmabuf_top.textsafe import printable
+from dmabuf_top.units import size_text
+
+#: ``meminfo_kb`` keys in the order shown, with their labels
+MEMINFO_LABELS = (
+    ("dmabuf", "DMA-BUF"),
+    ("dmabuf_mapped", "mapped"),
+    ("dmabuf_unmapped", "unmapped"),
+    ("heaps", "heaps"),
+    ("heaps_pool", "heaps pool"),
+)
+
+
+def source_line(snap: Snapshot) -> str:
+    s = snap.source
+    return f"dmabuf-top  {s.kind} {printable(s.label())}  {snap.taken_at}  {s.privilege}"
+
+
+def totals_line(snap: Snapshot, raw_bytes: bool = False) -> str:
+    t = accounting.totals(snap)
+    src = "+".join(snap.kernel.sources) if t.kernel_wide else "sum of buffers seen"
+
+    def size(n: int) -> str:
+        return size_text(n, raw_bytes)
+
+    return (
+        f"buffers: {t.buffers}  total: {size(t.bytes)} ({src})  "
+        f"userspace: {size(t.userspace_bytes)}  "
+        f"kernel-only: {size(t.kernel_only_bytes)}  "
+        f"rss: {size(t.userspace_rss)}  pss: {size(t.userspace_pss)}"
+    )
+
+
+def meminfo_text(kb: dict[str, int], raw_bytes: bool = False) -> str:
+    """Device-wide DMA-BUF totals from ``dumpsys meminfo`` (adb without root), or
+    "" when there are none: ``DMA-BUF 798.5M  mapped 152.0K  ...``."""
+    return "  ".join(
+        f"{label} {size_text(kb[key] * 1024, raw_bytes)}" for key, label in MEMINFO_LABELS
+        if key in kb
+    )

@@ -1,0 +1,87 @@
+"""Growth suspects for people (a text table) and for machines (data, schema
+``dmabuf-top-suspects/1``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dmabuf_top.analysis.suspects import Suspect
+from dmabuf_top.model import Snapshot
+from dmabuf_top.report.table import align
+from dmabuf_top.textsafe import printable
+from dmabuf_top.units import human_bytes, size_text
+
+SUSPECTS_SCHEMA = "dmabuf-top-suspects/1"
+
+
+def suspects_to_dict(suspects: list[Suspect]) -> list[dict[str, Any]]:
+    """Plain data for ``--format yaml``."""
+    return [
+        {
+            "kind": s.kind,
+            "key": s.key,
+            "label": s.label,
+            "since": s.since,
+            "since_sample": s.since_index + 1,
+            "seconds": round(s.seconds, 3),
+            "bytes": {"start": s.bytes_start, "now": s.bytes_now},
+            "buffers": {"start": s.buffers_start, "now": s.buffers_now},
+            "bytes_per_min": round(s.bytes_per_min, 1),
+            "buffers_per_min": round(s.buffers_per_min, 3),
+            "pss": None if s.pss_now is None else {"start": s.pss_start, "now": s.pss_now},
+            "pss_per_min": None if s.pss_per_min is None else round(s.pss_per_min, 1),
+            "grew": [m for m, ok in (("bytes", s.grew_bytes), ("buffers", s.grew_buffers)) if ok],
+        }
+        for s in suspects
+    ]
+
+
+def suspects_doc(
+    found: list[Suspect], file: str, sample: int, samples: int, window: int
+) -> dict[str, Any]:
+    """The whole ``--format yaml`` document: where the suspects were looked for."""
+    return {
+        "schema": SUSPECTS_SCHEMA,
+        "file": file,
+        "sample": sample,
+        "samples": samples,
+        "window": min(window, sample),
+        "suspects": suspects_to_dict(found),
+    }
+
+
+def _rate(v: float, raw: bool) -> str:
+    if raw:
+        return f"{v:+.0f}/min"
+    return ("+" if v >= 0 else "-") + human_bytes(abs(v)) + "/min"
+
+
+def render_text(
+    found: list[Suspect], label: str, snap: Snapshot, sample: int, samples: int, window: int,
+    raw_bytes: bool = False,
+) -> str:
+    """A line saying where and over which window, then a table of the suspects."""
+    w = min(max(window, 2), sample)
+    out = [
+        f"{printable(label)}: sample {sample} of {samples} ({snap.taken_at}), "
+        f"window: last {w} samples"
+    ]
+    if not found:
+        out.append("no suspects: nothing grew over the window without falling back")
+        return "\n".join(out) + "\n"
+    heads = ["KIND", "WHAT", "BYTES", "BYTES/MIN", "BUFS", "BUFS/MIN", "PSS/MIN", "GROWING SINCE"]
+    rows = [
+        [
+            s.kind,
+            printable(s.label),
+            size_text(s.bytes_now, raw_bytes),
+            _rate(s.bytes_per_min, raw_bytes),
+            str(s.buffers_now),
+            f"{s.buffers_per_min:+.1f}/min",
+            "-" if s.pss_per_min is None else _rate(s.pss_per_min, raw_bytes),
+            f"{s.since} (sample {s.since_index + 1})",
+        ]
+        for s in found
+    ]
+    out += align(heads, rows, {2, 3, 4, 5, 6})
+    return "\n".join(out) + "\n"

@@ -1,0 +1,35 @@
+"""The app's own commands in the ctrl+p command palette."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from dmabuf_top.tui.rows import VIEW_NAMES, VIEW_TITLES
+from dmabuf_top.tui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from dmabuf_top.tui.app import DmabufTopApp
+
+
+def dmabuf_commands(app: DmabufTopApp, screen: Screen) -> Iterable[SystemCommand]:
+    """Export, pause, graphs, theme, and (on the main screen) each view."""
+    yield SystemCommand(
+        "Export snapshot", "Write the snapshot shown to a YAML file here", app.action_export
+    )
+    yield SystemCommand(
+        "Export snapshot to…", "Choose a directory for the YAML file", app.action_export_to
+    )
+    yield SystemCommand("Pause / resume", "Stop or restart refreshing", app.action_toggle_pause)
+    yield SystemCommand("Toggle graphs", "Hide or show sparklines", app.action_toggle_graphs)
+    yield SystemCommand("Next dmabuf-top theme", "Cycle colour themes", app.action_next_theme)
+    if isinstance(screen, MainScreen):
+        for view in VIEW_NAMES:
+            yield SystemCommand(
+                f"View: {VIEW_TITLES[view]}",
+                f"Show the {view} table",
+                lambda v=view: screen.action_view(v),
+            )

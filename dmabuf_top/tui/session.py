@@ -1,0 +1,142 @@
+"""The app's data state, without Textual: the backend (and its recording ability), the
+session's history and recent samples, the data shown, pause/failure and scan state;
+``prepare()`` builds the next rows off the UI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dmabuf_top.analysis.accounting import Totals
+from dmabuf_top.collect.contract import Backend, recording_of
+from dmabuf_top.model import Snapshot
+from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
+from dmabuf_top.tui.history import BufferLife, History
+from dmabuf_top.tui.rows import Prepared, prepare, record
+
+#: samples drawn in the header graph
+GRAPH_SAMPLES = 120
+#: refresh intervals that + and - step through (seconds)
+INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+
+
+def step_interval(delay: float, direction: int) -> float:
+    """The next interval up (``direction`` > 0) or down the ladder."""
+    if direction > 0:
+        return next((d for d in INTERVALS if d > delay + 1e-9), INTERVALS[-1])
+    return next((d for d in reversed(INTERVALS) if d < delay - 1e-9), INTERVALS[0])
+
+
+@dataclass
+class HeaderState:
+    """Everything the header shows; built by the app after each refresh."""
+
+    snap: Snapshot | None = None
+    totals: Totals | None = None
+    #: the backend's ``describe()``: host and kernel, device, or the file shown
+    source: str = ""
+    live: bool = True
+    paused: bool = False
+    delay: float = 2.0
+    #: "sample i/n" when the backend holds a recording
+    sample: str = ""
+    #: the last refresh failed: its message (the data shown is older)
+    failed: str = ""
+
+
+class Session:
+    """What the app shows and how it got it; screens read it, the app drives it."""
+
+    def __init__(self, backend: Backend, suspect_window: int = DEFAULT_WINDOW) -> None:
+        self.backend = backend
+        #: the backend's recording ability, when it holds several samples
+        self.recording = recording_of(backend)
+        #: growth suspects: grew across this many samples without falling back
+        self.suspect_window = max(2, suspect_window)
+        #: live: the session's recent samples, for the suspects (collector thread)
+        self.samples = LiveSamples()
+        self.history = History(prune=self.recording is None)
+        #: the data on screen
+        self.prepared: Prepared | None = None
+        self.paused = False
+        #: the last refresh failed: its message
+        self.failed = ""
+        #: a scan is running
+        self.collecting = False
+        #: a timed scan that landed after pause was pressed: shown on resume
+        self.held: Prepared | None = None
+
+    @property
+    def is_recording(self) -> bool:
+        return self.recording is not None
+
+    @property
+    def sample_count(self) -> int:
+        return self.recording.sample_count if self.recording is not None else 1
+
+    @property
+    def sample_index(self) -> int:
+        return self.recording.index if self.recording is not None else 0
+
+    def prepare(self, sample: int | None = None, redo: bool = False) -> Prepared:
+        """Collector thread: one snapshot, accounted, recorded, rows built, growth
+        suspects found (live: over the session's recent samples; in a recording:
+        over the samples up to the one shown). ``redo``: the sample shown again
+        (the suspect window changed), no new scan."""
+        previous = self.prepared
+        window = self.suspect_window
+        rec = self.recording
+        if rec is None:
+            if redo and previous is not None:
+                seq = self.samples.snapshots()
+                return prepare(
+                    previous.snap, self.history, previous, sample=previous.sample,
+                    suspects=suspects_over(seq, window), window=window, have=len(seq),
+                )
+            snap = self.backend.collect()
+            self.samples.add(snap, keep_at_least=window)
+            seq = self.samples.snapshots()
+            return prepare(
+                snap, self.history, previous,
+                suspects=suspects_over(seq, window), window=window, have=len(seq),
+            )
+        index = rec.seek(rec.index if sample is None else sample)
+        for j in range(self.history.samples, index):  # history in recording order
+            record(rec.sample(j), self.history)
+        snap = self.backend.collect()
+        seq = [rec.sample(j) for j in range(index + 1)]
+        at = index if self.history.samples > index else None
+        return prepare(
+            snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
+            window=window, have=len(seq),
+        )
+
+    def header_state(self, delay: float) -> HeaderState:
+        prep = self.prepared
+        sample = ""
+        if self.recording is not None and prep is not None:
+            sample = f"sample {self.sample_index + 1}/{self.sample_count}"
+        return HeaderState(
+            snap=prep.snap if prep else None,
+            totals=prep.totals if prep else None,
+            source=self.backend.describe() if prep else "",
+            live=self.backend.live,
+            paused=self.paused,
+            delay=delay,
+            sample=sample,
+            failed=self.failed,
+        )
+
+    def graph(self) -> list[int]:
+        """Total bytes of the samples up to the one shown (the header's graph)."""
+        prep = self.prepared
+        if prep is None:
+            return []
+        return self.history.totals(upto=prep.sample, last=GRAPH_SAMPLES)
+
+    def buffer_life(self, inode: int) -> BufferLife | None:
+        prep = self.prepared
+        return self.history.buffer_life(inode, prep.sample if prep else None)
+
+    def first_rss(self, pid: int) -> int | None:
+        with self.history.lock:
+            return self.history.first_rss(pid)
