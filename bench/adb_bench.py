@@ -4,9 +4,9 @@ against one adb call per file, at several scales.
 
     python bench/adb_bench.py [--scales 50x10,200x20] [--repeat 5] [--per-file-limit 0]
 
-Boots the test VM (tests/vm) with tests/adbpeer.py in it (guest port 5555,
+Boots the test VM (tests/support/vm) with tests/support/adbpeer.py in it (guest port 5555,
 forwarded), a real adb server on the host (Debian's adb, private port and
-HOME), and for each scale PxB runs tests/vm/scenario.py --procs P
+HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
 --bufs-per-proc B (plus its base scenario). Then, on the host:
 
 - collector: AdbBackend.collect() REPEAT times (after one warm-up): wall time
@@ -42,15 +42,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests" / "vm"))
 
-from guest import start_scenario  # noqa: E402
-from vm import VM, free_port  # noqa: E402
-
-from dmabuf_top.collect.adb import AdbBackend, collector_command, open_adb_backend  # noqa: E402
+from dmabuf_top.collect.adb import AdbBackend, open_adb_backend  # noqa: E402
+from dmabuf_top.collect.adb_setup import collector_command  # noqa: E402
 from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
 from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from tests.adbtest import ADBPEER, AdbServer  # noqa: E402
+from tests.support.adb_harness import ADBPEER, AdbServer  # noqa: E402
+from tests.support.vm.guest import start_scenario  # noqa: E402
+from tests.support.vm.vm import VM, free_port  # noqa: E402
 
 GUEST_PORT = 5555
 

@@ -4,7 +4,7 @@
     python bench/scan_bench.py [--procs 200] [--bufs-per-proc 20] [--plain-procs 10]
                                [--plain-fds 1000] [--repeat 5]
 
-Boots the test VM (tests/vm), builds the scale scenario in it (PROCS processes x
+Boots the test VM (tests/support/vm), builds the scale scenario in it (PROCS processes x
 BUFS_PER_PROC vgem dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary fds
 each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest one full scan by each: best of REPEAT,
@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "vm"))
+sys.path.insert(0, str(REPO))
 
-from guest import start_scenario  # noqa: E402
-from vm import VM  # noqa: E402
+from tests.support.vm.guest import start_scenario  # noqa: E402
+from tests.support.vm.vm import VM  # noqa: E402
 
 CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
 

@@ -1,24 +1,18 @@
-"""Shared fixtures: the real-kernel VM (tests/vm), booted once per test session.
+"""Shared fixtures: the real-kernel VM (tests/support/vm), booted once per test session.
 
-* `vm` (session): a booted `tests/vm/vm.py:VM`.  Tests using it get the `vm` marker.
+* `vm` (session): a booted `tests/support/vm/vm.py:VM`.  Tests using it get the `vm` marker.
   Outside CI it skips with the reason when the VM cannot boot; with CI set it fails.
   Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
-* `scenario` (function): tests/vm/scenario.py running in the guest (`.record` is its
+* `scenario` (function): tests/support/vm/scenario.py running in the guest (`.record` is its
   ground truth); stopped after the test, which must leave no dma-buf behind.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-VM_DIR = Path(__file__).resolve().parent / "vm"
-if str(VM_DIR) not in sys.path:
-    sys.path.insert(0, str(VM_DIR))
 
 FORWARDED_GUEST_PORTS = (5555, 8000)
 _boot_report: list[str] = []
@@ -41,7 +35,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 @pytest.fixture(scope="session")
 def vm() -> Iterator:
-    import vm as vmlib
+    from tests.support.vm import vm as vmlib
 
     try:
         fwd = [(vmlib.free_port(), g) for g in FORWARDED_GUEST_PORTS]
@@ -62,7 +56,7 @@ def vm() -> Iterator:
 
 @pytest.fixture
 def scenario(vm) -> Iterator:
-    from guest import BUFINFO, start_scenario
+    from tests.support.vm.guest import BUFINFO, start_scenario
 
     run = start_scenario(vm)
     try:
@@ -76,7 +70,7 @@ def scenario(vm) -> Iterator:
 @pytest.fixture(scope="module")
 def server() -> Iterator:
     """A real adb server (Debian's adb) on a private port with its own HOME."""
-    from .adbtest import AdbServer
+    from tests.support.adb_harness import AdbServer
 
     srv = AdbServer().start()
     try:

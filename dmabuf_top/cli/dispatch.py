@@ -3,20 +3,29 @@ and an exit status (2 usage, 1 data or device, 130 interrupted, 141 broken pipe)
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 from dmabuf_top.cli.options import PROG, UsageError
 
-#: subcommand -> its module under dmabuf_top.cli (each has ``run(argv) -> int``)
+#: the subcommands; each is a module of dmabuf_top.cli with ``run(argv) -> int``
 SUBCOMMANDS = ("snapshot", "record", "diff", "suspects")
 
 
 def command(name: str | None) -> Callable[[Sequence[str]], int]:
-    """The ``run`` of a subcommand (None: the main command), imported on demand."""
-    module = importlib.import_module(f"dmabuf_top.cli.{name or 'top'}")
+    """The ``run`` of a subcommand (None: the main command), imported when used, so
+    a headless command never loads the TUI."""
+    if name == "snapshot":
+        from dmabuf_top.cli import snapshot as module
+    elif name == "record":
+        from dmabuf_top.cli import record as module
+    elif name == "diff":
+        from dmabuf_top.cli import diff as module
+    elif name == "suspects":
+        from dmabuf_top.cli import suspects as module
+    else:
+        from dmabuf_top.cli import top as module
     return module.run
 
 

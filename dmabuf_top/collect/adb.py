@@ -20,18 +20,18 @@ import os
 import shutil
 import socket
 import time
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dmabuf_top.collect.adb_stream import StreamError, collector_script, parse_stream
+from dmabuf_top.collect.adb_setup import SETUP_SCRIPT, DeviceFacts, collector_command, parse_setup
+from dmabuf_top.collect.adb_stream import StreamError, parse_stream
 from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.model import Snapshot, Source
+from dmabuf_top.timefmt import utc_now
 
 if TYPE_CHECKING:  # adbutils is imported only when --adb is used
     from adbutils import AdbClient
-from dmabuf_top.collect.contract import BackendError
-from dmabuf_top.timefmt import utc_now
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -45,99 +45,6 @@ COLLECT_TIMEOUT = 60.0
 ROOT_WAIT = 45.0
 #: seconds to wait for an answer when probing the server port
 PROBE_TIMEOUT = 2.0
-
-#: Source field -> Android property, read once per connection
-PROPS = {
-    "model": "ro.product.model",
-    "android": "ro.build.version.release",
-    "build_type": "ro.build.type",
-}
-
-#: what the once-per-connection probe prints, one ``key=value`` a line
-_SETUP = (
-    'echo "uid=$(id -u)"\n'
-    "command -v getprop >/dev/null && {\n"
-    + "".join(f'echo "{key}=$(getprop {prop})"\n' for key, prop in PROPS.items())
-    + "}\n"
-    + r"""echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
-command -v dumpsys >/dev/null && echo dumpsys=1
-if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
-  if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
-  elif [ "$(su 0 sh -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=0
-  else echo su=no
-  fi
-fi
-"""
-)
-
-
-def shquote(s: str) -> str:
-    """Quote for a POSIX shell (mksh, dash...): one word, no expansion."""
-    return "'" + s.replace("'", "'\\''") + "'"
-
-
-def minify(script: str) -> str:
-    """Drop comment lines and indentation: the collector travels in the
-    service name of every ``exec:``, which adb limits in size."""
-    out = []
-    for line in script.splitlines():
-        s = line.strip()
-        if s and not s.startswith("#"):
-            out.append(s)
-    return "\n".join(out) + "\n"
-
-
-@dataclass
-class DeviceFacts:
-    """What the device told us once per connection."""
-
-    uid: int | None = None
-    su: str | None = None  # "c": su -c CMD; "0": su 0 CMD...; "no": present but refused
-    gzip: bool = False
-    dumpsys: bool = False
-    props: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def root(self) -> bool:
-        return self.uid == 0 or self.su in ("c", "0")
-
-
-def parse_setup(text: str) -> DeviceFacts:
-    facts = DeviceFacts()
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if key == "uid" and value.isdigit():
-            facts.uid = int(value)
-        elif key in PROPS and value:
-            facts.props[key] = value
-        elif key == "gzip":
-            facts.gzip = True
-        elif key == "dumpsys":
-            facts.dumpsys = True
-        elif key == "su":
-            facts.su = value
-    return facts
-
-
-def collector_command(facts: DeviceFacts, options: str = "", script: str | None = None) -> str:
-    """The shell command line (run by adbd's sh -c) of one refresh."""
-    body = minify(script if script is not None else collector_script())
-    inner = f"sh -c {shquote(body)} dmabuf-top"
-    if options:
-        inner += " " + shquote(options)
-    if facts.uid != 0 and facts.su == "c":
-        cmd = f"su -c {shquote(inner)}"
-    elif facts.uid != 0 and facts.su == "0":
-        cmd = f"su 0 {inner}"
-    else:
-        cmd = inner
-    cmd = f"{{ {cmd}; }} </dev/null 2>/dev/null"
-    if facts.gzip:
-        cmd += " | gzip -1 -c"  # -1: the phone's CPU time matters more than bytes
-    return cmd
 
 
 @lru_cache(maxsize=1)
@@ -266,12 +173,12 @@ class AdbBackend:
     def setup(self) -> DeviceFacts:
         """Probe the device once per connection (uid, su, gzip, props);
         with want_root, ``adb root`` first."""
-        facts = parse_setup(self.exec(_SETUP, SETUP_TIMEOUT).decode("utf-8", "replace"))
+        facts = parse_setup(self.exec(SETUP_SCRIPT, SETUP_TIMEOUT).decode("utf-8", "replace"))
         if facts.uid is None:
             raise BackendError(f"{self.serial}: the device shell did not say its uid")
         if self.want_root and facts.uid != 0:
             self.adb_root()
-            facts = parse_setup(self.exec(_SETUP, SETUP_TIMEOUT).decode("utf-8", "replace"))
+            facts = parse_setup(self.exec(SETUP_SCRIPT, SETUP_TIMEOUT).decode("utf-8", "replace"))
             if facts.uid != 0:
                 raise BackendError(f"{self.serial}: adb root did not make the shell root")
         if not facts.props.get("model"):

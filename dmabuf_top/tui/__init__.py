@@ -1,0 +1,1 @@
+"""The interactive Textual app (textual is imported nowhere else in dmabuf_top)."""

@@ -1,10 +1,8 @@
 """The dmabuf-top app: screens, keys, the refresh timer and the scan worker.
 
-Collection runs off the UI thread (``collect()``, accounting and row preparation
-in a daemon thread, awaited by a Textual worker), one at a time: the timer skips a
-tick while a scan is in flight, so refreshes never overlap. The UI thread only
-applies prepared rows to the tables by diff. The data state lives in
-:class:`~dmabuf_top.tui.session.Session`.
+Scans run off the UI thread (collect, accounting and rows in a daemon thread awaited
+by a worker), one at a time; the UI thread only applies prepared rows to the tables
+by diff. The data state lives in :class:`~dmabuf_top.tui.session.Session`.
 """
 
 from __future__ import annotations
@@ -23,8 +21,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from dmabuf_top.collect.contract import Backend
-from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.io.export import export_snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, step_window
 from dmabuf_top.tui.history import BufferLife
@@ -32,7 +28,7 @@ from dmabuf_top.tui.keys import GLOBAL_KEYS
 from dmabuf_top.tui.palette import dmabuf_commands
 from dmabuf_top.tui.rows import Prepared
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
-from dmabuf_top.tui.screens.export_dir import ExportDirScreen
+from dmabuf_top.tui.screens.export_dir import ask_export_dir, export_shown
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import Session, step_interval
@@ -71,9 +67,7 @@ class DmabufTopApp(App[int]):
     ) -> None:
         super().__init__()
         if "TEXTUAL_ANIMATIONS" not in os.environ:
-            # a top redraws what changed and nothing else (no sliding tab
-            # underline, no smooth scrolling): fewer bytes over ssh, quicker
-            # keys on 10,000 rows; TEXTUAL_ANIMATIONS=full brings them back
+            # a top redraws what changed, nothing slides (TEXTUAL_ANIMATIONS=full to have it)
             self.animation_level = "none"
         self.session = Session(backend, suspect_window)
         self.delay = delay
@@ -184,10 +178,9 @@ class DmabufTopApp(App[int]):
         self._collect(sample, redo, timed)
         return True
 
-    # The scan runs in a daemon thread of its own, awaited by an async worker:
-    # quitting never waits for a scan in flight (a slow adb device, say), as
-    # it would for a thread of the default executor (@work(thread=True)). Not
-    # exclusive: start_collect already never starts a scan while one runs.
+    # The scan runs in a daemon thread of its own, awaited by an async worker: quitting
+    # never waits for a scan in flight (a slow adb device), as it would for a thread of
+    # @work(thread=True). Not exclusive: start_collect never starts one beside another.
     @work(group="collect", exit_on_error=False)
     async def _collect(self, sample: int | None, redo: bool = False, timed: bool = False) -> None:
         loop = asyncio.get_running_loop()
@@ -341,26 +334,10 @@ class DmabufTopApp(App[int]):
         self.notify(f"theme: {printable(self.theme)}", timeout=2, markup=False)
 
     def action_export(self, directory: str | None = None) -> None:
-        prep = self.prepared
-        if prep is None:
-            self.notify("nothing to export yet", severity="warning")
-            return
-        try:
-            path = export_snapshot(prep.snap, directory or self.export_dir)
-        except SnapshotError as e:
-            self.notify(
-                printable(str(e)), title="export failed", severity="error", timeout=8,
-                markup=False,
-            )
-            return
-        self.notify(printable(str(path)), title="snapshot written", timeout=8, markup=False)
+        export_shown(self, directory)
 
     def action_export_to(self) -> None:
-        def done(directory: str | None) -> None:
-            if directory:
-                self.action_export(directory)
-
-        self.push_screen(ExportDirScreen(str(self.export_dir)), done)
+        ask_export_dir(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "step_sample":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from dmabuf_top.tui.rows import COLUMNS, VIEW_NAMES, VIEW_TITLES
+from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES, VIEW_TITLES
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.screen import Screen
 
-from dmabuf_top.tui.rows import VIEW_NAMES, VIEW_TITLES
+from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.screens.main import MainScreen
-
-if TYPE_CHECKING:
-    from dmabuf_top.tui.app import DmabufTopApp
+from dmabuf_top.tui.view_columns import VIEW_NAMES, VIEW_TITLES
 
 
-def dmabuf_commands(app: DmabufTopApp, screen: Screen) -> Iterable[SystemCommand]:
+def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:
     """Export, pause, graphs, theme, and (on the main screen) each view."""
     yield SystemCommand(
         "Export snapshot", "Write the snapshot shown to a YAML file here", app.action_export

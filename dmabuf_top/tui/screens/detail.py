@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,14 +14,12 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 from dmabuf_top.model import Buffer, Process
 from dmabuf_top.report.columns import Column
 from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS
 from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.units import human_bytes, human_delta
-
-if TYPE_CHECKING:
-    from dmabuf_top.tui.app import DmabufTopApp
 
 Part = tuple[str, str] | str
 
@@ -85,7 +83,7 @@ def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
     return rows
 
 
-def buffer_fields(buf: Buffer, app: DmabufTopApp) -> list[tuple[str, str]]:
+def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
     life = app.buffer_life(buf.inode)
     heap = " (dma-heap)" if buf.heap else ""
     pairs = [
@@ -117,8 +115,8 @@ class DetailScreen(Screen[None]):
     TABLE_ID = ""
 
     @property
-    def dapp(self) -> DmabufTopApp:
-        return self.app  # type: ignore[return-value]
+    def dapp(self) -> AppHost:
+        return cast("AppHost", self.app)
 
     def action_back(self) -> None:
         self.dismiss()

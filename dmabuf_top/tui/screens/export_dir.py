@@ -1,4 +1,5 @@
-"""Ask for a directory to export the snapshot to (command palette)."""
+"""Exporting the snapshot shown (``x``, or the palette's "Export snapshot to…", which
+asks for a directory first); the result is a notification."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.export import export_snapshot
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.host import AppHost
 
 
 class ExportDirScreen(ModalScreen[str | None]):
@@ -26,3 +32,29 @@ class ExportDirScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def export_shown(app: AppHost, directory: str | None = None) -> None:
+    """Write the snapshot shown into ``directory`` (default: the app's export dir)."""
+    prep = app.prepared
+    if prep is None:
+        app.notify("nothing to export yet", severity="warning")
+        return
+    try:
+        path = export_snapshot(prep.snap, directory or app.export_dir)
+    except SnapshotError as e:
+        app.notify(
+            printable(str(e)), title="export failed", severity="error", timeout=8, markup=False
+        )
+        return
+    app.notify(printable(str(path)), title="snapshot written", timeout=8, markup=False)
+
+
+def ask_export_dir(app: AppHost) -> None:
+    """Ask for a directory, then export there."""
+
+    def done(directory: str | None) -> None:
+        if directory:
+            export_shown(app, directory)
+
+    app.push_screen(ExportDirScreen(str(app.export_dir)), done)

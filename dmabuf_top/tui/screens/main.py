@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,26 +15,22 @@ from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedConte
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import name_regex
+from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
-from dmabuf_top.tui.rows import (
+from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
     VIEW_NAMES,
     VIEW_TITLES,
-    FilterError,
-    RowFilter,
     column,
     column_for_letter,
-    visible_rows,
 )
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 
-if TYPE_CHECKING:
-    from dmabuf_top.tui.app import DmabufTopApp
 
-
-def empty_reasons(app: DmabufTopApp) -> str:
+def empty_reasons(app: AppHost) -> str:
     """Why there is nothing to show, from the snapshot's own warnings."""
     prep = app.prepared
     if prep is None:
@@ -55,7 +51,7 @@ def empty_reasons(app: DmabufTopApp) -> str:
     return "\n".join(lines)
 
 
-def suspects_info(app: DmabufTopApp) -> str:
+def suspects_info(app: AppHost) -> str:
     """The line above the Suspects table: the rule, the window, the count."""
     prep = app.prepared
     window = prep.window if prep is not None and prep.window else app.suspect_window
@@ -68,7 +64,7 @@ def suspects_info(app: DmabufTopApp) -> str:
     return f"{rule}:  {n} suspect{'s' if n != 1 else ''}"
 
 
-def suspects_empty(app: DmabufTopApp) -> str:
+def suspects_empty(app: AppHost) -> str:
     prep = app.prepared
     if prep is None:
         return "Scanning…"
@@ -102,8 +98,8 @@ class MainScreen(Screen[None]):
         self._synced: dict[str, tuple[int, str]] = {}
 
     @property
-    def dapp(self) -> DmabufTopApp:
-        return self.app  # type: ignore[return-value]
+    def dapp(self) -> AppHost:
+        return cast("AppHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")

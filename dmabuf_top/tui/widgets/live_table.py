@@ -1,26 +1,12 @@
-"""A DataTable that is brought up to date in place, row by row.
-
-``sync(rows)`` makes the table show exactly ``rows`` in that order: cells that
-changed are updated with ``update_cell``, new rows are added with ``add_row``,
-rows that are gone are removed in one batch, and the order is set in one pass.
-The cursor stays on the row (key) it was on. Column widths are fixed, so
-nothing is ever re-measured.
-
-Private parts of Textual's DataTable are used, which is why textual is
-pinned exactly: the row-location map (to remove many rows and reorder in one
-O(n) pass instead of ``remove_row``'s O(n) per row), the per-row style hook
-(to mark new and freed rows with theme-styled component classes), the cell
-renderer (a fast path for one-line ``Text`` cells) and the row geometry (every
-row is one line, so a row's y is its index: no O(n) sums per cursor move).
-"""
+"""A DataTable brought up to date in place, row by row: ``sync(rows)`` updates changed
+cells, adds new rows, removes gone ones in one batch, sets the order in one pass, keeps
+the cursor on its row (private DataTable parts: why textual is pinned exactly)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,45 +19,8 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from textual.widgets.data_table import Row as Row_
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.rows import Row, human_age
-
-
-class Clock:
-    """The time the table's ages are measured to (the snapshot's time)."""
-
-    def __init__(self) -> None:
-        self.now: float | None = None
-
-
-class AgeCell:
-    """An age, computed when painted from a fixed first-seen time: the cell's
-    value never changes, so an ageing row costs no update."""
-
-    __slots__ = ("first", "clock")
-
-    def __init__(self, first: float | None, clock: Clock) -> None:
-        self.first = first
-        self.clock = clock
-
-    def text(self) -> Text:
-        now = self.clock.now
-        age = None if self.first is None or now is None else now - self.first
-        return Text(human_age(age), justify="right", no_wrap=True, end="")
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.text()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(1, 7)
-
-
-def cell_text(value: str, kind: str, clock: Clock | None = None) -> Text | AgeCell:
-    """A cell: always ``Text`` (never markup), numbers right-aligned."""
-    if kind == "age":
-        return AgeCell(float(value) if value else None, clock or Clock())
-    if kind == "text":
-        return Text(value, overflow="ellipsis", no_wrap=True)
-    return Text(value, justify="right", no_wrap=True)
+from dmabuf_top.tui.rows import Row
+from dmabuf_top.tui.widgets.cells import AgeCell, Clock, cell_text
 
 
 class _RowView:

@@ -1,0 +1,101 @@
+"""The device-side shell text of the adb backend: the once-per-connection probe (uid,
+Android properties, gzip, dumpsys, su) and its parser, and the collector's command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dmabuf_top.collect.adb_stream import collector_script
+
+#: Source field -> Android property, read once per connection
+PROPS = {
+    "model": "ro.product.model",
+    "android": "ro.build.version.release",
+    "build_type": "ro.build.type",
+}
+
+#: what the once-per-connection probe prints, one ``key=value`` a line
+SETUP_SCRIPT = (
+    'echo "uid=$(id -u)"\n'
+    "command -v getprop >/dev/null && {\n"
+    + "".join(f'echo "{key}=$(getprop {prop})"\n' for key, prop in PROPS.items())
+    + "}\n"
+    + r"""echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
+command -v dumpsys >/dev/null && echo dumpsys=1
+if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
+  if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
+  elif [ "$(su 0 sh -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=0
+  else echo su=no
+  fi
+fi
+"""
+)
+
+
+def shquote(s: str) -> str:
+    """Quote for a POSIX shell (mksh, dash...): one word, no expansion."""
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def minify(script: str) -> str:
+    """Drop comment lines and indentation: the collector travels in the
+    service name of every ``exec:``, which adb limits in size."""
+    out = []
+    for line in script.splitlines():
+        s = line.strip()
+        if s and not s.startswith("#"):
+            out.append(s)
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class DeviceFacts:
+    """What the device told us once per connection."""
+
+    uid: int | None = None
+    su: str | None = None  # "c": su -c CMD; "0": su 0 CMD...; "no": present but refused
+    gzip: bool = False
+    dumpsys: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def root(self) -> bool:
+        return self.uid == 0 or self.su in ("c", "0")
+
+
+def parse_setup(text: str) -> DeviceFacts:
+    facts = DeviceFacts()
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if key == "uid" and value.isdigit():
+            facts.uid = int(value)
+        elif key in PROPS and value:
+            facts.props[key] = value
+        elif key == "gzip":
+            facts.gzip = True
+        elif key == "dumpsys":
+            facts.dumpsys = True
+        elif key == "su":
+            facts.su = value
+    return facts
+
+
+def collector_command(facts: DeviceFacts, options: str = "", script: str | None = None) -> str:
+    """The shell command line (run by adbd's sh -c) of one refresh."""
+    body = minify(script if script is not None else collector_script())
+    inner = f"sh -c {shquote(body)} dmabuf-top"
+    if options:
+        inner += " " + shquote(options)
+    if facts.uid != 0 and facts.su == "c":
+        cmd = f"su -c {shquote(inner)}"
+    elif facts.uid != 0 and facts.su == "0":
+        cmd = f"su 0 {inner}"
+    else:
+        cmd = inner
+    cmd = f"{{ {cmd}; }} </dev/null 2>/dev/null"
+    if facts.gzip:
+        cmd += " | gzip -1 -c"  # -1: the phone's CPU time matters more than bytes
+    return cmd

@@ -1,0 +1,69 @@
+"""The filter of the ``/`` key and the visible rows of a table: filtered, then sorted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dmabuf_top.report import columns
+from dmabuf_top.tui.rows import Row
+
+
+class FilterError(ValueError):
+    """A filter that cannot be compiled; str() is one line."""
+
+
+class RowFilter:
+    """``text`` matches rows whose fields contain it (case-insensitive);
+    ``re:PATTERN`` matches with a regular expression (case-insensitive)
+    searched in each field."""
+
+    PREFIX = "re:"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._regex: re.Pattern[str] | None = None
+        self._needle = ""
+        if text.startswith(self.PREFIX):
+            pattern = text[len(self.PREFIX) :]
+            try:
+                self._regex = re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                raise FilterError(f"bad regular expression: {e}") from None
+        else:
+            self._needle = text.lower()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text) and self.text != self.PREFIX
+
+    def __call__(self, row: Row) -> bool:
+        if self._regex is not None:
+            search = self._regex.search
+            return any(search(f) for f in row.search)
+        needle = self._needle
+        return any(needle in f for f in row.search)
+
+
+def visible_rows(
+    rows: list[Row], sort: columns.Column, reverse: bool, flt: RowFilter | None
+) -> list[Row]:
+    """Filter then sort (stable; ties keep key order)."""
+    if flt is not None and flt.active:
+        rows = [r for r in rows if flt(r)]
+    key_of = columns.sort_key(sort)
+    name = sort.key
+
+    def key(r: Row) -> Any:
+        cache = r.sort_keys
+        if cache is None:
+            cache = r.sort_keys = {}
+        k = cache.get(name, _MISSING)
+        if k is _MISSING:
+            k = cache[name] = key_of(r.obj)
+        return k
+
+    return sorted(rows, key=key, reverse=sort.descending != reverse)
+
+
+_MISSING = object()

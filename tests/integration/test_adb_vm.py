@@ -1,0 +1,184 @@
+"""End to end on a real kernel: a REAL adb server on the host, tests/support/adbpeer.py
+inside the 6.1 VM (guest port 5555, forwarded), real dma-bufs from
+tests/support/vm/scenario.py. ``dmabuf-top snapshot --adb SERIAL`` on the host must
+equal ``dmabuf-top snapshot`` run locally in the VM: same buffers, holders,
+sizes, names, totals, warnings (only the time and the source differ).
+
+Also: a shell that is not root but has su (the AOSP ``su 0`` form), a shell
+that is not root and has no working su (against the local backend run as the
+same uid in the VM), and the collector under mksh + toybox and busybox.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dmabuf_top.collect.adb_stream import collector_script, parse_stream
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io.codec import dump_snapshot
+from tests.support.adb_harness import (
+    ADBPEER,
+    REPO,
+    SHELL_UID,
+    SU_C,
+    UNPRIVILEGED_HOLDER,
+    AdbServer,
+    comparable,
+    require,
+)
+from tests.support.paths import VM_DIR as SUPPORT_VM
+
+GUEST_PORT = 5555
+VM_DIR = str(SUPPORT_VM)
+
+
+def dmabuf_top(vm) -> str:
+    return str(Path(vm.python).parent / "dmabuf-top")
+
+
+class VmPeer:
+    """adbpeer.py in the guest, listening on GUEST_PORT, connected to `server`."""
+
+    def __init__(self, vm, server: AdbServer, *args: str) -> None:
+        self.vm, self.server = vm, server
+        self.serial = f"127.0.0.1:{vm.ports[GUEST_PORT]}"
+        cmd = [vm.python, str(ADBPEER), "--listen", f"0.0.0.0:{GUEST_PORT}", *args]
+        self.proc = vm.spawn(cmd, cwd="/")
+        deadline = time.monotonic() + 60
+        while "listening" not in self.proc.output()[0]:
+            assert self.proc.poll() is None, self.proc.output()
+            assert time.monotonic() < deadline, "the peer did not start in the VM"
+            time.sleep(0.2)
+        server.connect(self.serial, timeout=60)
+
+    def stop(self) -> None:
+        self.proc.kill(signal.SIGKILL)
+        self.proc.wait(30)
+        self.server.disconnect(self.serial)
+
+    def __enter__(self) -> VmPeer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def adb_snapshot(server: AdbServer, serial: str) -> dict:
+    r = server.dmabuf_top("snapshot", "--adb", serial, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return yaml.safe_load(r.stdout)
+
+
+def local_snapshot(vm, uid: int | None = None) -> dict:
+    """`dmabuf-top snapshot` in the guest; with uid, the local backend run by
+    a process that dropped to that uid (after its imports)."""
+    if uid is None:
+        r = vm.run([dmabuf_top(vm), "snapshot"], timeout=300, cwd=str(REPO))
+    else:
+        code = (
+            "import os, sys\n"
+            "from dmabuf_top.collect.local import LocalBackend\n"
+            "from dmabuf_top.io.codec import dump_snapshot\n"
+            f"os.setgroups([]); os.setgid({uid}); os.setuid({uid})\n"
+            "sys.stdout.write(dump_snapshot(LocalBackend().collect()))\n"
+        )
+        r = vm.run([vm.python, "-c", code], timeout=300, cwd=str(REPO))
+    assert r.returncode == 0, r.stderr
+    return yaml.safe_load(r.stdout)
+
+
+def test_adb_snapshot_equals_local_snapshot(vm, server: AdbServer, scenario) -> None:
+    with VmPeer(vm, server) as peer:
+        remote = adb_snapshot(server, peer.serial)
+        local = local_snapshot(vm)
+    src = remote["source"]
+    assert (src["kind"], src["serial"], src["kernel"]) == ("adb", peer.serial, vm.kernel_release)
+    assert src["privilege"] == "root"
+    assert comparable(remote) == comparable(local)
+    # and it is the scenario, not two empty scans
+    rec = scenario.record
+    assert {b["inode"] for b in remote["buffers"]} == {int(i) for i in rec["buffers"]}
+    assert remote["totals"]["bytes"] == rec["totals"]["bytes"] > 0
+    assert remote["totals"]["kernel_only_bytes"] > 0
+    assert remote["kernel"]["sources"] == ["bufinfo"]
+    assert remote["boot_id"] == vm.boot_id
+
+
+def test_su_zero_form_gives_root(vm, server: AdbServer, scenario) -> None:
+    # shell uid 2000 with an AOSP userdebug-style su (rejects -c; su 0 CMD...)
+    sudir = "/run/dt-su"
+    vm.write_file(f"{sudir}/su.c", SU_C)
+    vm.sh(f"cc -O -DAOSP -o {sudir}/su {sudir}/su.c && chmod 4755 {sudir}/su && chmod 755 {sudir}")
+    with VmPeer(vm, server, "--uid", str(SHELL_UID), "--path-prefix", sudir) as peer:
+        remote = adb_snapshot(server, peer.serial)
+        local = local_snapshot(vm)
+    assert remote["source"]["privilege"] == "root"
+    assert comparable(remote) == comparable(local)
+    assert len(remote["buffers"]) == len(scenario.record["buffers"])
+
+
+def test_not_root_without_su(vm, server: AdbServer) -> None:
+    # uid 2000 holds dma-bufs (one named to look like collector markers);
+    # Debian's su wants a password, so the shell stays uid 2000
+    hostile = "x\n@@0 f\n\n@@1 end\n"
+    code = UNPRIVILEGED_HOLDER.replace('"shell buf"', repr(hostile))
+    holder = vm.spawn([vm.python, "-c", code, VM_DIR, str(SHELL_UID)], cwd="/")
+    try:
+        deadline = time.monotonic() + 120
+        while "READY" not in holder.output()[0]:
+            assert holder.poll() is None, holder.output()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with VmPeer(vm, server, "--uid", str(SHELL_UID)) as peer:
+            remote = adb_snapshot(server, peer.serial)
+            local = local_snapshot(vm, uid=SHELL_UID)
+    finally:
+        holder.kill(signal.SIGTERM)
+        holder.wait(60)
+    assert remote["source"]["privilege"] == local["source"]["privilege"] == "limited"
+    not_root = [w for w in remote["warnings"] if w.startswith("not root on the device")]
+    assert not_root == [
+        f"not root on the device (uid {SHELL_UID}, su refused): "
+        "only the shell's own processes are shown; try --root"
+    ]
+    remote["warnings"].remove(not_root[0])
+    assert comparable(remote) == comparable(local)
+    names = sorted((b["name"] or "", b["size"]) for b in remote["buffers"])
+    assert names == [("", 128 * 1024), ("shell map", 32 * 1024), (hostile, 64 * 1024)]
+    assert [p["comm"] for p in remote["processes"]] == ["shellapp"]
+    assert remote["kernel"]["sources"] == []  # debugfs is root's
+    assert remote["unreadable_pids"]  # root's processes
+
+
+@pytest.mark.parametrize("flavour", ["mksh+toybox", "busybox"])
+def test_collector_under_other_shells(vm, scenario, flavour: str) -> None:
+    """The same scan under Android's shell and tools, and under busybox."""
+    bindir = f"/run/dt-{flavour}"
+    if flavour == "busybox":
+        bb = require("busybox")
+        vm.sh(f"mkdir -p {bindir} && {bb} --install -s {bindir}")
+        shell = [f"{bindir}/sh"]
+    else:
+        mksh, toybox = require("mksh"), require("toybox")
+        applets = subprocess.run([toybox], capture_output=True, text=True).stdout.split()
+        link = "import os,sys\nfor a in sys.argv[3:]: os.symlink(sys.argv[1], sys.argv[2]+'/'+a)"
+        vm.sh(f"mkdir -p {bindir}")
+        vm.run([vm.python, "-c", link, toybox, bindir, *applets], timeout=120, check=True)
+        shell = [mksh]
+    r = vm.run(
+        [*shell, "-c", collector_script(), "dmabuf-top"],
+        env={"PATH": bindir},
+        timeout=300,
+        text=False,
+    )
+    assert r.returncode == 0, r.stderr
+    snap = assemble(parse_stream(r.stdout, "2026-01-01T00:00:00Z"))
+    local = local_snapshot(vm)
+    assert comparable(yaml.safe_load(dump_snapshot(snap))) == comparable(local)
+    assert len(snap.buffers) == len(scenario.record["buffers"])

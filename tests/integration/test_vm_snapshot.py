@@ -1,0 +1,158 @@
+"""The real `dmabuf-top` on a real kernel: Debian 6.1 with vgem in the test VM.
+
+tests/support/vm/scenario.py builds named (spaces, 31 bytes, markup + ESC, tab), unnamed,
+fork-shared, SCM_RIGHTS-shared, dup'ed, mapped-then-closed and kernel-only buffers
+and records its own ground truth. The installed `dmabuf-top snapshot` runs in the
+guest; every buffer, holder, size, name, exporter and total must match both that
+record and the kernel's bufinfo (parsed here independently of dmabuf_top).
+Not skippable in CI: the `vm` fixture fails there when the VM cannot boot.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
+
+
+def dmabuf_top(vm) -> str:
+    return str(Path(vm.python).parent / "dmabuf-top")
+
+
+def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
+    """Independent reading of 6.1 bufinfo rows (names here hold no newline)."""
+    rows = {}
+    total = (-1, -1)
+    for line in text.split("\n"):
+        fields = line.split("\t", 6)
+        if len(fields) == 7 and fields[0].isdigit():
+            size, _fl, _mode, count, exp, ino, name = fields
+            rows[int(ino)] = {
+                "size": int(size),
+                "count": int(count),
+                "exporter": exp,
+                "name": None if name == "<none>" else name,
+            }
+        elif line.startswith("Total ") and "objects" in line:
+            words = line.split()
+            total = (int(words[1]), int(words[3]))
+    return rows, total
+
+
+def expected_accounting(rec: dict) -> tuple[dict[int, tuple[int, float]], int]:
+    """Rss/Pss per pid from the scenario record, as dmabuf_dump defines them."""
+    per: dict[int, list[float]] = {}
+    userspace = 0
+    for b in rec["buffers"].values():
+        pids = [int(p) for p in b["holders"]]
+        if pids:
+            userspace += b["size"]
+        for pid in pids:
+            acc = per.setdefault(pid, [0, 0.0])
+            acc[0] += b["size"]
+            acc[1] += b["size"] / len(pids)
+    return {pid: (int(a[0]), a[1]) for pid, a in per.items()}, userspace
+
+
+def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
+    rec = scenario.record
+    r = vm.run([dmabuf_top(vm), "snapshot", "-o", "/tmp/snap.yaml"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    kernel_rows, kernel_total = kernel_bufinfo(vm.read_file(BUFINFO).decode())
+    doc = yaml.safe_load(vm.read_file("/tmp/snap.yaml").decode())
+
+    assert doc["schema"] == "dmabuf-top/1"
+    assert doc["source"]["kernel"] == rec["kernel"] == vm.kernel_release
+    assert doc["boot_id"] == rec["boot_id"]
+    assert doc["kernel"]["sources"] == ["bufinfo"]
+    assert doc["source"]["privilege"] == "root"
+
+    bufs = {b["inode"]: b for b in doc["buffers"]}
+    want = {int(k): v for k, v in rec["buffers"].items()}
+    assert set(bufs) == set(want) == set(kernel_rows)
+    for ino, w in want.items():
+        got, k = bufs[ino], kernel_rows[ino]
+        assert (got["size"], got["name"], got["exporter"], got["count"]) == (
+            w["size"],
+            w["name"],
+            w["exporter"],
+            w["count"],
+        ), ino
+        assert (k["size"], k["name"], k["exporter"], k["count"]) == (
+            got["size"],
+            got["name"],
+            got["exporter"],
+            got["count"],
+        ), ino
+        holders = {
+            h["pid"]: (h["fds"], [[m["start"], m["end"], m["perms"]] for m in h["maps"]])
+            for h in got["holders"]
+        }
+        assert holders == {
+            int(pid): (sorted(h["fds"]), sorted(h["maps"])) for pid, h in w["holders"].items()
+        }, ino
+        for h in got["holders"]:
+            assert h["comm"] == rec["processes"][str(h["pid"])]["comm"]
+        assert (got["holders"] == []) == w["kernel_only"]
+
+    names = {b["name"] for b in doc["buffers"]}
+    assert "scanout 0" in names
+    assert "[bold]evil\x1b[31m[/bold]" in names
+    assert any(n and len(n.encode()) == 31 for n in names)
+
+    rss_pss, userspace = expected_accounting(rec)
+    procs = {p["pid"]: p for p in doc["processes"]}
+    assert set(procs) == set(rss_pss)
+    for pid, (rss, pss) in rss_pss.items():
+        assert procs[pid]["rss"] == rss
+        assert procs[pid]["pss"] == int(pss + 1e-6)
+        assert procs[pid]["comm"] == rec["processes"][str(pid)]["comm"]
+
+    t = doc["totals"]
+    assert (t["buffers"], t["bytes"]) == (rec["totals"]["buffers"], rec["totals"]["bytes"])
+    assert (t["buffers"], t["bytes"]) == kernel_total
+    assert t["userspace_bytes"] == userspace
+    kernel_only = sum(w["size"] for w in want.values() if w["kernel_only"])
+    assert t["kernel_only_bytes"] == kernel_only > 0
+    assert t["userspace_rss"] == sum(r for r, _ in rss_pss.values())
+    assert doc["warnings"] == []
+
+
+def test_once_tables_in_vm(vm, scenario):
+    r = vm.run([dmabuf_top(vm), "--once", "--view", "buffers", "--bytes"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "\x1b" not in out
+    assert "[bold]evil\\e[31m[/bold]" in out and "tab\\tname" in out
+    assert f"buffers: {scenario.record['totals']['buffers']}" in out
+    assert f"total: {scenario.record['totals']['bytes']} (bufinfo)" in out
+    r = vm.run([dmabuf_top(vm), "--once", "--view", "processes"], timeout=300)
+    assert r.returncode == 0 and "compositor" in r.stdout and "[red]hog" in r.stdout
+
+
+def open_path_for_others(vm, *paths: str) -> None:
+    """chmod o+rx every ancestor (in the guest's overlay only) so another uid can
+    run the host's python and read the repo."""
+    dirs = set()
+    for p in paths:
+        for parent in Path(p).resolve().parents:
+            dirs.add(str(parent))
+    r = vm.run(["chmod", "o+rx", *sorted(dirs)], timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_unprivileged_user_sees_warning(vm, scenario):
+    open_path_for_others(vm, vm.python, __file__)
+    cmd = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+           dmabuf_top(vm), "snapshot"]  # fmt: skip
+    r = vm.run(cmd, timeout=300, cwd="/tmp")
+    assert r.returncode == 0, r.stderr
+    doc = yaml.safe_load(r.stdout)
+    assert doc["source"]["privilege"] == "limited"
+    unreadable = re.compile(r"\d+ process(es)? unreadable: run as root")
+    assert any(unreadable.fullmatch(w) for w in doc["warnings"])
+    assert doc["kernel"]["sources"] == []
+    assert doc["buffers"] == []  # nobody's buffers are readable to uid 65534

@@ -1,0 +1,195 @@
+"""End to end in a real terminal: the installed ``dmabuf-top`` in tmux inside
+the real-kernel VM, with the scenario's live dma-bufs (tests/support/vm)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import VM_DIR
+
+HELPER = VM_DIR / "tui_buffers.py"
+SESSION = "dmabuf-top-e2e"
+SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+class Tmux:
+    """A tmux session in the guest running a shell."""
+
+    def __init__(self, vm, width: int = 160, height: int = 45) -> None:
+        self.vm = vm
+        r = vm.run(
+            ["tmux", "new-session", "-d", "-s", SESSION, "-x", str(width), "-y", str(height), "sh"],
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        args = ["tmux", "send-keys", "-t", SESSION] + (["-l"] if literal else []) + list(keys)
+        r = self.vm.run(args, timeout=30)
+        assert r.returncode == 0, r.stderr
+
+    def screen(self, styled: bool = False) -> str:
+        args = ["tmux", "capture-pane", "-p", "-t", SESSION] + (["-e"] if styled else [])
+        return self.vm.run(args, timeout=30).stdout
+
+    def wait(
+        self, what: str, ok: Callable[[str], bool], timeout: float = 90, styled: bool = False
+    ) -> str:
+        """Poll the screen until ``ok(plain text)``; returns it (with its SGR
+        sequences when ``styled``: both from the same capture)."""
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            raw = self.screen(styled=styled)
+            text = SGR.sub("", raw)
+            if ok(text):
+                return raw
+            time.sleep(0.3)
+        raise AssertionError(f"timed out waiting for {what}; the screen:\n{text}")
+
+    def display(self, fmt: str) -> str:
+        return self.vm.run(["tmux", "display", "-p", "-t", SESSION, fmt], timeout=30).stdout.strip()
+
+    def close(self) -> None:
+        self.vm.run(["tmux", "kill-server"], timeout=30)
+
+
+def row_of(screen: str, text: str) -> str:
+    return next((ln for ln in screen.splitlines() if text in ln), "")
+
+
+def sgr_codes(styled_line: str) -> list[int]:
+    """The SGR attribute codes on a line, colour arguments (38;5;N...) left out."""
+    codes: list[int] = []
+    for m in SGR.finditer(styled_line):
+        params = [int(p or 0) for p in m.group(1).replace(":", ";").split(";")]
+        i = 0
+        while i < len(params):
+            p = params[i]
+            if p in (38, 48, 58) and i + 1 < len(params):
+                i += 3 if params[i + 1] == 5 else 5  # 38;5;N or 38;2;R;G;B
+                continue
+            codes.append(p)
+            i += 1
+    return codes
+
+
+def struck(styled_line: str) -> bool:
+    """The line turns strike-through (SGR 9) on."""
+    return 9 in sgr_codes(styled_line)
+
+
+def dmabuf_top_command(vm) -> str:
+    exe = Path(vm.python).parent / "dmabuf-top"
+    if vm.run(["test", "-x", str(exe)], timeout=30).returncode == 0:
+        return str(exe)
+    return f"{vm.python} -m dmabuf_top"  # the package is importable but has no script
+
+
+def test_dmabuf_top_live_in_tmux(vm, scenario):
+    record = scenario.record
+    camera = next(int(p) for p, v in record["processes"].items() if v["comm"] == "camera")
+    preview = next(
+        b for b in record["buffers"].values() if b["name"] == "camera-preview-ring-buffer-0031"
+    )
+    helper = vm.spawn([vm.python, str(HELPER)])
+    tmux = None
+    try:
+        deadline = time.monotonic() + 60
+        while "READY" not in helper.output()[0]:
+            assert helper.poll() is None, helper.output()
+            assert time.monotonic() < deadline, "tui_buffers.py did not start"
+            time.sleep(0.2)
+        tmux = Tmux(vm)
+        tmux.wait("the shell prompt", lambda s: s.strip() in ("#", "$"))  # no typeahead
+        tmux.keys(f"{dmabuf_top_command(vm)} -d 1; echo EXIT=$?", "Enter")
+
+        # 1. it shows the buffer names (untrusted ones literally)
+        # (the first frame may come before the header's text: wait for both)
+        screen = tmux.wait(
+            "the buffer table and the header",
+            lambda s: "scanout 0" in s and "tui-doomed" in s and "dmabuf-top  local" in s,
+        )
+        for name in (
+            "camera-preview-ring-buffer-0031",
+            "to-decoder-kept",
+            "preview-map",
+            "kernel-only",
+            "[bold]evil\\e[31m[/bold]",
+            "tab\\tname",
+        ):
+            assert name in screen, name
+        assert "[red]hog" in screen and "root" in screen
+        assert "\x1b" not in tmux.screen()  # nothing the names hold reached the terminal
+
+        # 2. filter to one buffer
+        tmux.keys("/")
+        tmux.wait("the filter input", lambda s: "re:REGEX" in s)
+        tmux.keys("camera-preview", literal=True)
+        tmux.keys("Enter")
+        screen = tmux.wait("the filter", lambda s: "scanout 0" not in s)
+        rows = [ln for ln in screen.splitlines() if re.match(r"\s*(?:▲\s+)?\d+\s+drm\s", ln)]
+        assert len(rows) == 1 and "camera-preview-ring-buffer-0031" in rows[0]
+        assert re.match(rf"\s*(?:▲\s+)?{preview['inode']}\s", rows[0])  # after GROW
+
+        # 3. its pane shows its holders
+        tmux.keys("Enter")
+        screen = tmux.wait("the buffer pane", lambda s: "Holders" in s)
+        assert f"Buffer {preview['inode']}" in screen
+        holder = row_of(screen, f" {camera} ")
+        assert "camera" in holder, screen
+        fds = record["buffers"][str(preview["inode"])]["holders"][str(camera)]["fds"]
+        assert ", ".join(map(str, fds)) in holder
+        assert "2.0M (2097152 bytes)" in screen
+        tmux.keys("Escape")
+        tmux.wait("the table again", lambda s: "Holders" not in s and "SIZE" in s)
+
+        # 4. a buffer appears and one disappears between refreshes
+        tmux.keys("Escape")  # clear the filter
+        tmux.wait("no filter", lambda s: "scanout 0" in s)
+        tmux.keys("/")
+        tmux.wait("the filter input", lambda s: "re:REGEX" in s)
+        tmux.keys("tui-", literal=True)
+        tmux.keys("Enter")
+        tmux.wait("only the helper's buffer", lambda s: "tui-doomed" in s and "scanout" not in s)
+        # paused, so that exactly one refresh (ctrl+r) sees the change
+        tmux.keys("Space")
+        tmux.wait("pause", lambda s: "PAUSED" in s)  # from now on nothing moves
+        vm.kill(helper, 10, group=False)  # SIGUSR1: free tui-doomed, make tui-arrival
+        time.sleep(1)
+        assert "tui-arrival" not in tmux.screen()  # paused: nothing moves
+        tmux.keys("C-r")
+        styled = tmux.wait("the new buffer", lambda s: "tui-arrival" in s, styled=True)
+        # the refresh that saw it go shows the freed buffer once more, struck through
+        assert struck(row_of(styled, "tui-doomed")), repr(row_of(styled, "tui-doomed"))
+        assert not struck(row_of(styled, "tui-arrival"))
+        tmux.keys("Space")  # live again: the next refresh drops it
+        tmux.wait("the freed buffer to go", lambda s: "tui-doomed" not in s and "tui-arrival" in s)
+
+        # 5. quit: the shell is back, the terminal restored
+        tmux.keys("q")
+        screen = tmux.wait("the shell", lambda s: re.search(r"EXIT=\d+", s) is not None)
+        assert re.search(r"EXIT=0\b", screen)
+        assert "tui-arrival" not in screen  # the alternate screen is gone
+        assert tmux.display("#{alternate_on}") == "0"
+        assert tmux.display("#{mouse_any_flag}") == "0"
+        tmux.keys("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo", "Enter")
+        screen = tmux.wait("stty", lambda s: re.search(r"^icanon$", s, re.M) is not None)
+        assert re.search(r"^echo$", screen, re.M) and not re.search(r"^-icanon$", screen, re.M)
+    finally:
+        if tmux is not None:
+            tmux.close()
+        if helper.poll() is None:
+            helper.kill(15, group=False)
+            helper.wait(30)
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_tmux(vm):
+    yield
+    vm.run(["tmux", "kill-server"], timeout=30)

@@ -1,0 +1,197 @@
+"""Helpers for the adb tests: a real adb server on a private port, the test
+peer (tests/support/adbpeer.py) on the host or in the VM, a test ``su``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import REPO, TESTS
+
+ADBPEER = TESTS / "support" / "adbpeer.py"
+SHELL_UID = 2000  # Android's "shell" user
+
+# A su that really switches to root (installed setuid root). Two flavours:
+# Magisk-like "su -c CMD", and AOSP userdebug "su 0 CMD..." (which rejects -c).
+SU_C = r"""
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (setgid(0) || setuid(0)) { perror("su"); return 1; }
+#ifdef AOSP
+    if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
+        fprintf(stderr, "su: invalid uid/gid '-c'\n"); return 1;
+    }
+    if (argc >= 3 && strcmp(argv[1], "0") == 0) { execvp(argv[2], argv + 2); }
+#else
+    if (argc == 3 && strcmp(argv[1], "-c") == 0) {
+        execl("/bin/sh", "sh", "-c", argv[2], (char *)0);
+    }
+#endif
+    fprintf(stderr, "su: usage\n");
+    return 1;
+}
+"""
+
+# Root makes dma-bufs with vgem and hands them to a child that becomes
+# SHELL_UID (and stays dumpable, like an app), so an unprivileged scan sees it.
+UNPRIVILEGED_HOLDER = r"""
+import ctypes, os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+import vgem
+card = vgem.Card()
+fds = [card.dmabuf(64 * 1024, "shell buf"), card.dmabuf(128 * 1024)]
+mapped = card.dmabuf(32 * 1024, "shell map")
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[2]))
+    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    vgem.map_shared(mapped, 32 * 1024)
+    os.close(mapped)
+    vgem.set_comm("shellapp")
+    print("READY", flush=True)
+    signal.pause()
+    os._exit(0)
+card.close()
+for fd in fds + [mapped]:
+    os.close(fd)
+signal.signal(signal.SIGTERM, lambda *a: (os.kill(pid, signal.SIGKILL), os._exit(0)))
+os.waitpid(pid, 0)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require(cmd: str) -> str:
+    path = shutil.which(cmd)
+    if path is None:
+        msg = f"'{cmd}' not installed (Debian package: {'adb' if cmd == 'adb' else cmd})"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+class AdbServer:
+    """A real adb server (Debian's adb) on a free port with its own HOME."""
+
+    def __init__(self) -> None:
+        self.adb = require("adb")
+        self.port = free_port()
+        self.home = tempfile.mkdtemp(prefix="dt-adbhome-")
+        self.env = {k: v for k, v in os.environ.items() if k != "ANDROID_SERIAL"}
+        self.env.update(HOME=self.home, ANDROID_ADB_SERVER_PORT=str(self.port))
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [self.adb, "-P", str(self.port), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def start(self) -> AdbServer:
+        r = self.run("start-server")
+        assert r.returncode == 0, r.stderr
+        return self
+
+    def stop(self) -> None:
+        self.run("kill-server")
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def devices(self) -> dict[str, str]:
+        out = self.run("devices").stdout
+        return dict(line.split("\t", 1) for line in out.splitlines()[1:] if "\t" in line)
+
+    def wait_state(self, serial: str, state: str | None, timeout: float = 30) -> None:
+        """Wait until the server lists serial in state (None: not listed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.devices().get(serial)
+            if got == state:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{serial}: state {got!r}, wanted {state!r}")
+            time.sleep(0.1)
+
+    def connect(self, addr: str, state: str = "device", timeout: float = 30) -> str:
+        r = self.run("connect", addr)
+        assert "connected to" in r.stdout, r.stdout + r.stderr
+        self.wait_state(addr, state, timeout)
+        return addr
+
+    def disconnect(self, addr: str) -> None:
+        self.run("disconnect", addr)
+
+    def dmabuf_top(
+        self, *args: str, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess:
+        e = dict(self.env, **env)
+        return subprocess.run(
+            [sys.executable, "-m", "dmabuf_top", *args],
+            env=e,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=str(REPO),
+        )
+
+
+class HostPeer:
+    """tests/support/adbpeer.py on this machine (no dma-bufs here, but the whole
+    protocol path and every error case)."""
+
+    def __init__(self, *args: str, port: int = 0) -> None:
+        self.args = args
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ADBPEER), "--listen", f"127.0.0.1:{port}", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("listening "), line
+        self.port = int(line.split()[1])
+        self.serial = f"127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def build_su(outdir: str, aosp: bool, cc: str = "cc") -> str:
+    """Compile the test su into outdir/su (setuid root); returns outdir."""
+    src = Path(outdir) / "su.c"
+    src.write_text(SU_C)
+    exe = Path(outdir) / "su"
+    cmd = [cc, "-O", "-o", str(exe), str(src)] + (["-DAOSP"] if aosp else [])
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    os.chmod(exe, 0o4755)
+    os.chmod(outdir, 0o755)
+    return outdir
+
+
+def comparable(doc: dict) -> dict:
+    """A snapshot dict without what differs between two runs of the same scan."""
+    return {k: v for k, v in doc.items() if k not in ("taken_at", "source", "scan_seconds")}

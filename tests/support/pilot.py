@@ -1,0 +1,96 @@
+"""Helpers for the TUI tests: small snapshots, scripted backends, app runners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from dmabuf_top.collect.file import FileBackend
+from dmabuf_top.io.loader import load_files
+from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from tests.support.paths import DATA
+
+#: the snapshot dmabuf-top itself wrote in the real-kernel 6.1 VM (tests/support/vm/record_demo.py)
+VM_SNAPSHOT = DATA / "vm-6.1" / "snapshot.yaml"
+#: a recording made in the VM (several samples, a leaking process)
+VM_RECORDING = DATA / "vm-6.1-leak.yaml"
+SIZE = (140, 40)
+THEME = "dmabuf-dark"
+
+MARKUP_NAME = "[/x][bold]evil\x1b[31m"
+
+
+def small_snapshot(taken_at: str = "2026-11-21T10:00:00Z") -> Snapshot:
+    """Four buffers across three processes: named, markup-named, shared, kernel-only."""
+    procs = {
+        301: Process(301, "compositor", "/usr/bin/compositor --vt 1", 0),
+        412: Process(412, "[red]hog", "hog \x1b]0;pwned\x07", 1000),
+        500: Process(500, "camera", "/usr/bin/camera", 1000),
+    }
+    m = MapRange(0x7F0000000000, 0x7F0000800000, "rw-s")
+    bufs = {
+        12: Buffer(12, 8 << 20, "drm", "scanout 0", 4,
+                   holders=[Holder(301, [5, 9], [m]), Holder(412, [3])],
+                   sources=["fdinfo", "bufinfo"], fences=["write fence:vgem 1 seq 3 signalled"],
+                   attachments=["0000:03:00.0"]),
+        13: Buffer(13, 64 << 20, "drm", MARKUP_NAME, 1, holders=[Holder(412, [4])],
+                   sources=["fdinfo", "bufinfo"]),
+        14: Buffer(14, 2 << 20, "system", None, 1, holders=[Holder(500, [7])],
+                   sources=["fdinfo"], heap=True),
+        15: Buffer(15, 1 << 20, "drm", None, 2, sources=["bufinfo"]),
+    }
+    return Snapshot(
+        taken_at=taken_at,
+        source=Source(kind="local", host="testhost", kernel="6.1.0-test"),
+        boot_id="b",
+        buffers=bufs,
+        processes=procs,
+        kernel=KernelInfo(sources=["bufinfo"], total_bytes=75 << 20),
+    )
+
+
+class ScriptedBackend:
+    """A live backend that returns the snapshots it was given, in turn (the
+    last one again when they run out); a snapshot may be an exception to raise."""
+
+    kind = "local"
+    live = True
+
+    def __init__(self, snaps: list[Snapshot | Exception]) -> None:
+        self.snaps = snaps
+        self.calls = 0
+        self.source = next((s.source for s in snaps if isinstance(s, Snapshot)), None)
+
+    def collect(self) -> Snapshot:
+        item = self.snaps[min(self.calls, len(self.snaps) - 1)]
+        self.calls += 1
+        if isinstance(item, Exception):
+            raise item
+        self.source = item.source
+        return item
+
+    def describe(self) -> str:
+        """What a real backend says: the machine its snapshots come from."""
+        return self.source.label() if self.source is not None else "testhost kernel 6.1.0-test"
+
+
+def evolve(snap: Snapshot, taken_at: str, edit: Callable[[Snapshot], None]) -> Snapshot:
+    """A copy of ``snap`` at ``taken_at`` changed by ``edit``."""
+    import copy
+
+    new = copy.deepcopy(snap)
+    new.taken_at = taken_at
+    edit(new)
+    return new
+
+
+def file_backend(path: Path = VM_SNAPSHOT) -> FileBackend:
+    return FileBackend(load_files([path]))
+
+
+async def settle(pilot) -> None:
+    """Wait until the scan in flight (if any) is applied and the screen idle."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

@@ -1,0 +1,58 @@
+"""Raw scans written from the kernel's formats (fdinfo, maps, bufinfo) for tests of
+assemble() and of what is built on it."""
+
+from __future__ import annotations
+
+from dmabuf_top.collect.rawscan import ProcText, RawScan
+
+MIB = 1 << 20
+
+
+def fdinfo(ino: int, size: int, count: int, name: str | None = None, exp: str = "drm") -> str:
+    text = f"pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t{ino}\n"
+    text += f"size:\t{size}\ncount:\t{count}\nexp_name:\t{exp}\n"
+    if name is not None:
+        text += f"name:\t{name}\n"
+    return text
+
+
+def maps_line(start: int, length: int, ino: int, name: str = "") -> str:
+    return f"{start:x}-{start + length:x} rw-s 00000000 00:0a {ino}     /dmabuf:{name}"
+
+
+BUFINFO = (
+    "\nDma-buf Objects:\n"
+    "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n"
+    f"{8 * MIB:08d}\t00000002\t00080007\t00000003\tdrm\t00000010\tshared\n"
+    "\tAttached Devices:\nTotal 0 devices attached\n\n"
+    f"{4 * MIB:08d}\t00000002\t00080007\t00000001\tdrm\t00000011\t<none>\n"
+    "\tAttached Devices:\nTotal 0 devices attached\n\n"
+    f"{2 * MIB:08d}\t00000002\t00080007\t00000001\tsystem\t00000012\t<none>\n"
+    "\tAttached Devices:\n\t0000:03:00.0\nTotal 1 devices attached\n\n"
+    f"{1 * MIB:08d}\t00000002\t00080007\t00000001\tdrm\t00000013\tkernel only\n"
+    "\tAttached Devices:\nTotal 0 devices attached\n\n"
+    f"\nTotal 4 objects, {15 * MIB} bytes\n"
+)
+
+
+def scene(with_kernel: bool = True) -> RawScan:
+    a = ProcText(
+        pid=100,
+        fdinfo={5: fdinfo(10, 8 * MIB, 3, "shared"), 6: fdinfo(10, 8 * MIB, 3, "shared")},
+        links={5: "/dmabuf:shared", 6: "/dmabuf:shared"},
+        comm="compositor",
+        cmdline="/usr/bin/compositor --gpu",
+        uid=1000,
+    )
+    b = ProcText(
+        pid=200,
+        fdinfo={3: fdinfo(10, 8 * MIB, 3, "shared"), 4: fdinfo(11, 4 * MIB, 1)},
+        links={3: "/dmabuf:shared", 4: "/dmabuf:"},
+        maps=[maps_line(0x7F0000000000, 2 * MIB, 12)],  # map-only buffer 12
+        comm="camera",
+    )
+    raw = RawScan(taken_at="2026-11-21T10:00:00Z", host="h", kernel="6.1.0", procs=[a, b])
+    if with_kernel:
+        raw.bufinfo = BUFINFO
+        raw.heaps = "system\n"
+    return raw

@@ -1,0 +1,384 @@
+"""Kernel + initramfs assets for the real-kernel test VM (Debian bookworm 6.1 kernel).
+
+`ensure_assets()` is idempotent and cached: it picks the newest
+`linux-image-6.1.0-N-amd64` known to apt, downloads and unpacks it, resolves the
+module dependencies from `modules.dep` and writes a busybox initramfs with the
+modules the guest needs, in load order.  No pytest dependency.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import io
+import json
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+HERE = Path(__file__).resolve().parent
+DEFAULT_CACHE = REPO / ".vm-cache"
+CACHE_ENV = "DMABUF_TOP_VM_CACHE"
+BUSYBOX = Path("/bin/busybox")
+INIT_SCRIPT = HERE / "init.sh"
+ASSETS_FORMAT = 3  # bump when the initramfs layout or init.sh contract changes
+
+# Modules the guest loads; their dependencies are added from modules.dep.
+WANTED_MODULES = (
+    "virtio_pci",
+    "virtio_console",
+    "9pnet_virtio",
+    "9p",
+    "overlay",
+    "vgem",
+    "virtio_net",
+)
+
+_PKG_RE = re.compile(r"^linux-image-6\.1\.0-(\d+)-amd64$")
+
+
+class VMAssetError(RuntimeError):
+    """The VM assets (qemu, kernel package, busybox...) cannot be provided."""
+
+
+@dataclass(frozen=True)
+class Assets:
+    kernel_version: str  # e.g. "6.1.0-50-amd64" (uname -r)
+    package: str  # e.g. "linux-image-6.1.0-50-amd64"
+    package_version: str  # Debian version, e.g. "6.1.176-1"
+    vmlinuz: Path  # bzImage
+    vmlinux: Path | None  # uncompressed ELF (PVH entry), if extracted
+    initramfs: Path  # gzip'ed cpio newc
+    config: Path  # the kernel's .config
+    modules: tuple[str, ...]  # module names, load order
+
+    @property
+    def kernel(self) -> Path:
+        """The image to boot: the uncompressed vmlinux (PVH) when available."""
+        return self.vmlinux or self.vmlinuz
+
+    def kconfig(self, option: str) -> str | None:
+        """Value of CONFIG_<option> ("y", "m", a string...) or None when not set."""
+        name = option if option.startswith("CONFIG_") else "CONFIG_" + option
+        for line in self.config.read_text().splitlines():
+            if line.startswith(name + "="):
+                return line.split("=", 1)[1]
+        return None
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else DEFAULT_CACHE
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+    except FileNotFoundError as e:
+        raise VMAssetError(f"command not found: {cmd[0]!r} (needed for the test VM)") from e
+    except subprocess.CalledProcessError as e:
+        raise VMAssetError(
+            f"{' '.join(cmd)} failed with exit code {e.returncode}:\n{e.stderr or e.stdout}"
+        ) from e
+
+
+def _version_key(v: str) -> tuple:
+    return tuple(int(x) if x.isdigit() else x for x in re.split(r"[.+~-]", v))
+
+
+def _apt_candidates() -> list[str]:
+    """Available linux-image-6.1.0-N-amd64 packages (not cloud/rt/dbg/unsigned)."""
+    if not shutil.which("apt-cache"):
+        return []
+    out = _run(["apt-cache", "pkgnames", "linux-image-6.1.0-"]).stdout.split()
+    return sorted(
+        (p for p in out if _PKG_RE.match(p)), key=lambda p: int(_PKG_RE.match(p).group(1))
+    )
+
+
+def _pick_package() -> str:
+    cands = _apt_candidates()
+    if not cands and shutil.which("apt-get"):
+        if os.geteuid() != 0:
+            raise VMAssetError(
+                "apt knows no linux-image-6.1.0-*-amd64 package and we are not root to run "
+                "`apt-get update` (run it, or set up the cache with ensure_assets as root)"
+            )
+        _run(["apt-get", "update"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        cands = _apt_candidates()
+    if not cands:
+        raise VMAssetError(
+            "no linux-image-6.1.0-*-amd64 package available: a Debian bookworm apt "
+            "(apt-cache/apt-get with bookworm sources) is needed to fetch the VM kernel"
+        )
+    # the name carries the ABI number; prefer the highest one that really has a candidate
+    for pkg in reversed(cands):
+        policy = _run(["apt-cache", "policy", pkg]).stdout
+        m = re.search(r"Candidate:\s*(\S+)", policy)
+        if m and m.group(1) != "(none)":
+            return pkg
+    raise VMAssetError(f"none of {cands} has an installable candidate version")
+
+
+@contextmanager
+def _locked(cache: Path) -> Iterator[None]:
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _cached(cache: Path) -> list[Assets]:
+    found = []
+    for meta in cache.glob("*/assets.json"):
+        try:
+            d = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            continue
+        if d.get("format") != ASSETS_FORMAT:
+            continue
+        d.pop("format")
+        a = Assets(
+            **{
+                **d,
+                "vmlinuz": Path(d["vmlinuz"]),
+                "vmlinux": Path(d["vmlinux"]) if d["vmlinux"] else None,
+                "initramfs": Path(d["initramfs"]),
+                "config": Path(d["config"]),
+                "modules": tuple(d["modules"]),
+            }
+        )
+        paths = [a.vmlinuz, a.initramfs, a.config] + ([a.vmlinux] if a.vmlinux else [])
+        if all(p.exists() for p in paths):
+            found.append(a)
+    return sorted(found, key=lambda a: _version_key(a.kernel_version))
+
+
+def ensure_assets(cache_dir: Path | None = None) -> Assets:
+    """Return cached VM assets, building them first if needed (idempotent)."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    if not BUSYBOX.exists():
+        raise VMAssetError(f"{BUSYBOX} is missing: install the Debian package busybox-static")
+    with _locked(cache):
+        try:
+            pkg = _pick_package()
+        except VMAssetError:
+            have = _cached(cache)
+            if have:  # offline / not Debian: reuse what we built before
+                return have[-1]
+            raise
+        kver = pkg.removeprefix("linux-image-")
+        for a in _cached(cache):
+            if a.kernel_version == kver and _init_stamp(a) == _init_digest():
+                return a
+        return _build(cache, pkg, kver)
+
+
+def _init_digest() -> str:
+    import hashlib
+
+    h = hashlib.sha256(INIT_SCRIPT.read_bytes())
+    h.update(BUSYBOX.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _init_stamp(a: Assets) -> str | None:
+    stamp = a.initramfs.with_suffix(".stamp")
+    return stamp.read_text().strip() if stamp.exists() else None
+
+
+def _build(cache: Path, pkg: str, kver: str) -> Assets:
+    out = cache / kver
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
+        tmpd = Path(tmp)
+        _run(["apt-get", "download", pkg], cwd=tmpd)
+        debs = list(tmpd.glob("*.deb"))
+        if len(debs) != 1:
+            raise VMAssetError(f"apt-get download {pkg} gave {debs}")
+        pkg_version = debs[0].name.split("_")[1]
+        root = tmpd / "root"
+        _run(["dpkg-deb", "-x", str(debs[0]), str(root)])
+        _depmod(root, kver)
+        moddir = root / "lib/modules" / kver
+        order = module_load_order(moddir / "modules.dep", WANTED_MODULES)
+        vmlinuz = out / "vmlinuz"
+        shutil.copyfile(root / "boot" / f"vmlinuz-{kver}", vmlinuz)
+        config = out / "config"
+        shutil.copyfile(root / "boot" / f"config-{kver}", config)
+        shutil.copyfile(moddir / "modules.dep", out / "modules.dep")
+        vmlinux = extract_vmlinux(vmlinuz, out / "vmlinux")
+        initramfs = out / "initramfs.gz"
+        names = write_initramfs(initramfs, moddir, order)
+        initramfs.with_suffix(".stamp").write_text(_init_digest() + "\n")
+    assets = Assets(
+        kernel_version=kver,
+        package=pkg,
+        package_version=pkg_version,
+        vmlinuz=vmlinuz,
+        vmlinux=vmlinux,
+        initramfs=initramfs,
+        config=config,
+        modules=tuple(names),
+    )
+    meta = {"format": ASSETS_FORMAT, **asdict(assets)}
+    meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in meta.items()}
+    (out / "assets.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for old in cache.glob("*/assets.json"):  # drop superseded kernels (~75 MB each)
+        if old.parent != out:
+            shutil.rmtree(old.parent, ignore_errors=True)
+    return assets
+
+
+def _depmod(root: Path, kver: str) -> None:
+    if shutil.which("depmod"):
+        _run(["depmod", "-b", str(root), kver])
+    else:  # busybox-static has a depmod applet too
+        _run([str(BUSYBOX), "depmod", "-b", str(root), kver])
+    if not (root / "lib/modules" / kver / "modules.dep").exists():
+        raise VMAssetError("depmod did not write modules.dep")
+
+
+def _modname(relpath: str) -> str:
+    base = relpath.rsplit("/", 1)[-1]
+    base = re.sub(r"\.ko(\.(xz|gz|zst))?$", "", base)
+    return base.replace("-", "_")
+
+
+def module_load_order(modules_dep: Path, wanted: Iterable[str]) -> list[str]:
+    """Relative module paths for `wanted` and all their dependencies, dependencies first."""
+    deps: dict[str, tuple[str, list[str]]] = {}
+    for line in modules_dep.read_text().splitlines():
+        if ":" not in line:
+            continue
+        path, rest = line.split(":", 1)
+        deps[_modname(path)] = (path, rest.split())
+    order: list[str] = []
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        if name not in deps:
+            raise VMAssetError(f"module {name!r} not found in {modules_dep}")
+        path, dlist = deps[name]
+        if path in order or name in stack:
+            return
+        for d in dlist:
+            visit(_modname(d), (*stack, name))
+        order.append(path)
+
+    for w in wanted:
+        visit(w.replace("-", "_"), ())
+    return order
+
+
+def extract_vmlinux(bzimage: Path, dest: Path) -> Path | None:
+    """Decompress the ELF vmlinux out of an xz/gzip bzImage (for qemu's PVH boot)."""
+    data = bzimage.read_bytes()
+    for magic, dec in (
+        (b"\xfd7zXZ\x00", lambda b: lzma.LZMADecompressor().decompress(b)),
+        (b"\x1f\x8b\x08\x00", lambda b: gzip.GzipFile(fileobj=io.BytesIO(b)).read()),
+    ):
+        pos = data.find(magic)
+        while pos >= 0:
+            try:
+                elf = dec(data[pos:])
+            except (lzma.LZMAError, OSError, EOFError):
+                elf = b""
+            if elf.startswith(b"\x7fELF"):
+                dest.write_bytes(elf)
+                return dest
+            pos = data.find(magic, pos + 1)
+    return None
+
+
+class _Cpio:
+    """Minimal writer for the cpio "newc" format the kernel unpacks."""
+
+    def __init__(self) -> None:
+        self.buf = io.BytesIO()
+        self.ino = 1
+
+    def _entry(self, name: str, mode: int, data: bytes = b"", rdev: tuple = (0, 0)) -> None:
+        nb = name.encode() + b"\0"
+        fields = (self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(nb), 0)
+        hdr = b"070701" + b"".join(b"%08X" % f for f in fields)
+        self.ino += 1
+        self.buf.write(hdr + nb)
+        self.buf.write(b"\0" * (-(len(hdr) + len(nb)) % 4))
+        self.buf.write(data)
+        self.buf.write(b"\0" * (-len(data) % 4))
+
+    def dir(self, name: str) -> None:
+        self._entry(name, 0o040755)
+
+    def file(self, name: str, data: bytes, perm: int = 0o644) -> None:
+        self._entry(name, 0o100000 | perm, data)
+
+    def chardev(self, name: str, major: int, minor: int) -> None:
+        self._entry(name, 0o020600, rdev=(major, minor))
+
+    def finish(self) -> bytes:
+        self._entry("TRAILER!!!", 0)
+        return self.buf.getvalue()
+
+
+def _read_module(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix == ".xz":
+        return lzma.decompress(data)
+    if path.suffix == ".gz":
+        return gzip.decompress(data)
+    if path.suffix == ".zst":
+        return _run_bytes(["zstd", "-dc", str(path)])
+    return data
+
+
+def _run_bytes(cmd: list[str]) -> bytes:
+    try:
+        return subprocess.run(cmd, check=True, capture_output=True).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError) as e:
+        raise VMAssetError(f"{' '.join(cmd)} failed: {e}") from e
+
+
+def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
+    """Write the gzip'ed newc initramfs: /init, busybox, /modules/NN-name.ko."""
+    c = _Cpio()
+    for d in ("bin", "dev", "proc", "sys", "modules", "newroot", "mnt", "mnt/host", "mnt/rw"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3)
+    c.file("bin/busybox", BUSYBOX.read_bytes(), 0o755)
+    c.file("init", INIT_SCRIPT.read_bytes(), 0o755)
+    names = []
+    for i, rel in enumerate(order):
+        name = _modname(rel)
+        names.append(name)
+        c.file(f"modules/{i:02d}-{name}.ko", _read_module(moddir / rel))
+    dest.write_bytes(gzip.compress(c.finish(), compresslevel=6, mtime=0))
+    return names
+
+
+def main() -> None:
+    """`python tests/support/vm/assets.py [CACHE_DIR]`: build/refresh the cache, print a summary."""
+    import sys
+
+    a = ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    print(f"kernel {a.kernel_version} ({a.package} {a.package_version})")
+    print(f"boot image {a.kernel}, initramfs {a.initramfs}")
+    print(f"modules: {' '.join(a.modules)}")
+    for opt in ("DMA_SHARED_BUFFER", "DEBUG_FS", "DMABUF_SYSFS_STATS", "DMABUF_HEAPS"):
+        print(f"CONFIG_{opt}={a.kconfig(opt) or 'not set'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Host-side helpers on top of VM: run scenario.py in the guest and read its record."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+from tests.support.vm.vm import VM, Spawned, VMError
+
+SCENARIO = Path(__file__).resolve().parent / "scenario.py"
+BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
+
+
+class ScenarioRun:
+    """A running scenario.py in the guest; `record` is its ground truth (see scenario.py)."""
+
+    def __init__(self, vm: VM, proc: Spawned, out: str, record: dict) -> None:
+        self.vm, self.proc, self.out, self.record = vm, proc, out, record
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM the scenario (it stops its children) and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.kill(signal.SIGTERM, group=False)
+        try:
+            return self.proc.wait(timeout)
+        except Exception:
+            self.proc.kill(signal.SIGKILL)
+            return self.proc.wait(timeout)
+
+    def __enter__(self) -> ScenarioRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_scenario(
+    vm: VM, *args: str, out: str = "/tmp/scenario.json", timeout: float = 600
+) -> ScenarioRun:
+    """Start scenario.py with `args` in the guest, wait until its record is written."""
+    vm.run(["rm", "-f", out], timeout=30)
+    proc = vm.spawn([vm.python, str(SCENARIO), "--out", out, *args])
+    deadline = time.monotonic() + timeout
+    while True:
+        r = vm.run(["cat", out], timeout=60)
+        if r.returncode == 0:
+            return ScenarioRun(vm, proc, out, json.loads(r.stdout))
+        if proc.poll() is not None:
+            stdout, stderr = proc.output()
+            raise VMError(f"scenario.py exited with {proc.poll()}:\n{stdout}\n{stderr}")
+        if time.monotonic() > deadline:
+            proc.kill(signal.SIGKILL)
+            raise VMError(f"scenario.py not ready after {timeout}s")
+        time.sleep(0.2)
+
+
+def dmabuf_fds(vm: VM, pid: int | None = None) -> dict[str, str]:
+    """{"/proc/PID/fd/N": link} for every dma-buf fd in the guest (or of one pid)."""
+    script = (
+        "import os,sys,json\n"
+        "pids=[sys.argv[1]] if len(sys.argv)>1 else [p for p in os.listdir('/proc') "
+        "if p.isdigit()]\n"
+        "out={}\n"
+        "for p in pids:\n"
+        "    d=f'/proc/{p}/fd'\n"
+        "    try: names=os.listdir(d)\n"
+        "    except OSError: continue\n"
+        "    for n in names:\n"
+        "        try: link=os.readlink(f'{d}/{n}')\n"
+        "        except OSError: continue\n"
+        "        if link.startswith(('/dmabuf','anon_inode:dmabuf')): out[f'{d}/{n}']=link\n"
+        "print(json.dumps(out))\n"
+    )
+    argv = [vm.python, "-c", script] + ([str(pid)] if pid is not None else [])
+    r = vm.run(argv, timeout=120, check=True)
+    return json.loads(r.stdout)

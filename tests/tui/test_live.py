@@ -1,0 +1,423 @@
+"""The live behaviour: refreshes in a worker that never overlap, rows diffed
+in place, new and freed rows marked, failures and empty machines explained."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from textual.widgets import DataTable
+
+from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.model import Buffer, Holder, KernelInfo, Snapshot, Source
+from dmabuf_top.tui.app import DmabufTopApp
+from dmabuf_top.tui.screens.detail import BufferScreen
+from dmabuf_top.tui.screens.main import MainScreen
+from tests.support.pilot import SIZE, ScriptedBackend, evolve, settle, small_snapshot
+
+T0 = "2026-11-21T10:00:00Z"
+T1 = "2026-11-21T10:00:02Z"
+T2 = "2026-11-21T10:00:04Z"
+
+
+def _second(s: Snapshot) -> None:
+    """Buffer 14 freed, 16 appears, 12 loses a holder."""
+    del s.buffers[14]
+    s.buffers[16] = Buffer(16, 4 << 20, "drm", "fresh", 1, holders=[Holder(301, [20])])
+    s.buffers[12].holders = s.buffers[12].holders[:1]
+    s.buffers[12].count = 2
+
+
+def live_app(snaps) -> tuple[DmabufTopApp, ScriptedBackend]:
+    backend = ScriptedBackend(snaps)
+    return DmabufTopApp(backend, delay=3600), backend
+
+
+async def test_rows_are_diffed_in_place_new_and_freed_marked(monkeypatch):
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, _second)
+    s2 = evolve(s1, T2, lambda s: None)
+    app, _ = live_app([s0, s1, s2])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        table = screen.table()
+        assert table.keys() == ["13", "12", "14", "15"]
+        await pilot.press("down")  # the cursor on 12
+        assert table.cursor_key == "12"
+
+        def no_rebuild(*a, **k):
+            raise AssertionError("the table was cleared and rebuilt")
+
+        monkeypatch.setattr(DataTable, "clear", no_rebuild)
+        updated: list[tuple[str, str]] = []
+        real_update = DataTable.update_cell
+
+        def spy(self, row_key, column_key, value, *, update_width=False):
+            assert not update_width
+            updated.append((str(getattr(row_key, "value", row_key)),
+                            str(getattr(column_key, "value", column_key))))
+            return real_update(self, row_key, column_key, value, update_width=update_width)
+
+        monkeypatch.setattr(DataTable, "update_cell", spy)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        # 16 is new and highlighted; 14 is freed: still shown once, marked
+        assert table.keys() == ["13", "12", "16", "14", "15"]
+        assert table.mark_of("16") == "new" and table.mark_of("14") == "freed"
+        assert table.mark_of("12") == "" and table.cursor_key == "12"
+        # only 12's changed cells were touched (refs, procs, holders, and Δ: it
+        # changed since the first sample)
+        assert sorted(updated) == [
+            ("12", "count"), ("12", "holders"), ("12", "procs"), ("12", "since")
+        ]
+        assert str(table.get_cell("12", "since")) == "chg"
+        assert str(table.get_cell("16", "since")) == "new"
+        assert str(table.get_cell("13", "since")) == ""
+        assert str(table.get_cell("12", "holders")) == "compositor(301)"
+        header = str(screen.query_one("#header-totals").render())
+        assert "buffers 4" in header
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert table.keys() == ["13", "12", "16", "15"]  # 14 dropped, 16 plain now
+        assert table.mark_of("16") == "" and table.cursor_key == "12"
+
+
+async def test_cursor_follows_its_buffer_when_the_order_changes():
+    s0 = small_snapshot(T0)
+
+    def grow(s: Snapshot) -> None:
+        s.buffers[15].size = 1 << 30  # 15 becomes the largest
+    s1 = evolve(s0, T1, grow)
+    app, _ = live_app([s0, s1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.table()
+        await pilot.press("down", "down")
+        assert table.cursor_key == "14"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert table.keys() == ["15", "13", "12", "14"]
+        assert table.cursor_key == "14" and table.cursor_row == 3
+
+
+async def test_a_failed_refresh_keeps_the_last_good_data():
+    s0 = small_snapshot(T0)
+    app, _ = live_app([s0, BackendError("adb: device offline"), s0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        status = str(app.screen.query_one("#header-status").render())
+        assert "last refresh failed: adb: device offline" in status
+        assert "showing the last good data" in status
+        assert app.screen.table().keys() == ["13", "12", "14", "15"]
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "failed" not in str(app.screen.query_one("#header-status").render())
+
+
+async def test_refreshes_never_overlap():
+    class Slow:
+        kind, live = "local", True
+
+        def __init__(self) -> None:
+            self.active = 0
+            self.most = 0
+            self.calls = 0
+            self.lock = threading.Lock()
+
+        def collect(self) -> Snapshot:
+            with self.lock:
+                self.active += 1
+                self.calls += 1
+                self.most = max(self.most, self.active)
+            time.sleep(0.15)
+            with self.lock:
+                self.active -= 1
+            return small_snapshot(T0)
+
+        def describe(self) -> str:
+            return "slow"
+
+    backend = Slow()
+    app = DmabufTopApp(backend, delay=0.02)  # ticks far faster than a scan
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(4):
+            await pilot.press("ctrl+r")
+        await pilot.pause(0.8)
+        await settle(pilot)
+        assert backend.calls >= 3
+        assert backend.most == 1
+
+
+async def test_collect_runs_off_the_ui_thread():
+    seen: list[str] = []
+
+    class Where(ScriptedBackend):
+        def collect(self) -> Snapshot:
+            seen.append(threading.current_thread().name)
+            return super().collect()
+
+    app = DmabufTopApp(Where([small_snapshot()]), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert seen and threading.main_thread().name not in seen
+
+
+async def test_empty_machine_says_why_and_points_to_the_demo():
+    snap = Snapshot(
+        taken_at=T0,
+        source=Source(kind="local", host="h", kernel="6.8", privilege="limited"),
+        unreadable_pids=[1, 2, 3],
+        warnings=[
+            "3 processes unreadable: run as root",
+            "[/x] odd \x1b[31m text",
+            "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "
+            "BPF iterator): buffers held only by the kernel are not shown",
+        ],
+    )
+    app, _ = live_app([snap])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        empty = app.screen.query_one("#empty-buffers")
+        text = str(empty.render())
+        assert empty.display
+        assert "No dma-bufs visible." in text
+        assert "run as root" in text and "kernel-wide sources unreadable" in text
+        assert "[/x] odd \\e[31m text" in text
+        assert "dmabuf-top --demo" in text
+        source = str(app.screen.query_one("#header-source").render())
+        assert "limited: 3 processes unreadable" in source
+        status = str(app.screen.query_one("#header-status").render())
+        assert "3 processes unreadable: run as root (+2 more: ? lists them)" in status
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#help-text").render())
+        assert "Warnings from the last scan" in text and "BPF iterator" in text
+
+
+async def test_a_kernel_without_exporters_is_explained():
+    snap = Snapshot(taken_at=T0, source=Source(kind="local", host="h", kernel="6.8"),
+                    kernel=KernelInfo(sources=["bufinfo"], total_bytes=0))
+    app, _ = live_app([snap])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = str(app.screen.query_one("#empty-buffers").render())
+        assert "lists no dma-buf at all" in text and "--demo" in text
+
+
+async def test_the_buffer_pane_is_live_and_shows_history():
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, _second)
+    s2 = evolve(s1, T2, lambda s: s.buffers.pop(12))
+    app, _ = live_app([s0, s1, s2])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BufferScreen) and screen.inode == 12
+        assert screen.query_one("#holders").keys() == ["301:0", "412:0"]
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert screen.query_one("#holders").keys() == ["301:0"]
+        fields = str(screen.query_one("#buffer-fields").render())
+        assert f"first seen    {T0}" in fields and f"last changed  {T1}" in fields
+        assert app.buffer_life(12).holders == [2, 1]
+        assert "holders over time: 1 … 2" in str(screen.query_one("#holders-label").render())
+        await pilot.press("ctrl+r")  # 12 is freed: the pane says so, keeps what it knew
+        await settle(pilot)
+        title = str(screen.query_one("#detail-title").render())
+        assert "FREED" in title and "scanout 0" in title
+        assert f"gone at {T2}" in str(screen.query_one("#buffer-fields").render())
+
+
+async def test_sparkline_tracks_total_bytes():
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, lambda s: setattr(s.kernel, "total_bytes", 100 << 20))
+    app, _ = live_app([s0, s1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        graph = app.screen.query_one("#header-graph")
+        assert list(graph.data) == [75 << 20, 100 << 20]
+
+
+async def test_enter_on_a_freed_row_shows_what_was_known():
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, _second)
+    app, _ = live_app([s0, s1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        table = app.screen.table()
+        table.move_cursor(row=table.keys().index("14"))
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BufferScreen) and screen.inode == 14
+        assert "FREED" in str(screen.query_one("#detail-title").render())
+        assert screen.query_one("#holders").keys() == ["500:0"]
+        assert str(screen.query_one("#holders").get_row("500:0")[1]) == "camera"
+
+
+async def test_quit_does_not_wait_for_a_scan_in_flight():
+    release = threading.Event()
+
+    class Hanging(ScriptedBackend):
+        def collect(self) -> Snapshot:
+            if self.calls >= 1:
+                release.wait(30)  # a device that stopped answering
+            return super().collect()
+
+    app = DmabufTopApp(Hanging([small_snapshot(T0)]), delay=3600)
+    try:
+        t0 = time.monotonic()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+r")  # this scan hangs
+            await pilot.pause(0.2)
+            assert app.session.collecting
+            assert app.screen.table().row_count == 4  # the UI still answers
+            await pilot.press("down")
+            assert app.screen.table().cursor_row == 1
+            await pilot.press("q")
+        assert time.monotonic() - t0 < 10
+        assert app.return_code == 0
+    finally:
+        release.set()
+
+
+async def test_header_shows_device_meminfo_totals_without_root():
+    snap = small_snapshot()
+    snap.source = Source(kind="adb", serial="R5CX", model="Pixel 9", android="16",
+                         kernel="6.1.99", privilege="limited")  # fmt: skip
+    snap.kernel = KernelInfo(
+        meminfo_kb={"dmabuf": 817715, "dmabuf_mapped": 152, "heaps": 24844, "heaps_pool": 0}
+    )
+    app, _ = live_app([snap])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        source = str(app.screen.query_one("#header-source").render())
+        assert "Pixel 9 R5CX Android 16" in source and "limited" in source
+        status = str(app.screen.query_one("#header-status").render())
+        assert "device (dumpsys meminfo) DMA-BUF 798.5M  mapped 152.0K" in status
+        assert "heaps 24.3M  heaps pool 0B" in status
+
+
+class Gated(ScriptedBackend):
+    """Scan number N (from 1) waits for ``gates[N]`` when there is one;
+    counts the scans started and the most running at once."""
+
+    def __init__(self, snaps: list[Snapshot], gates: dict[int, threading.Event]) -> None:
+        super().__init__(snaps)
+        self.gates = gates
+        self.started = self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def collect(self) -> Snapshot:
+        with self.lock:
+            self.started += 1
+            n = self.started
+            self.running += 1
+            self.most = max(self.most, self.running)
+        gate = self.gates.get(n)
+        if gate is not None:
+            gate.wait(30)
+        with self.lock:
+            self.running -= 1
+        return super().collect()
+
+
+def three_samples() -> list[Snapshot]:
+    """T0; T1: 14 freed, 16 new; T2: 16 freed again."""
+    first = small_snapshot(T0)
+    second = evolve(first, T1, _second)
+    return [first, second, evolve(second, T2, lambda s: s.buffers.pop(16))]
+
+
+async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
+    """A timed scan that lands after pause was pressed is not shown until
+    resume; ctrl+r while paused still refreshes."""
+    gate = threading.Event()
+    app = DmabufTopApp(Gated(three_samples()[:2], {2: gate}), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.table()
+        assert table.row_count == 4
+        app.tick()  # the refresh timer fires: this scan waits at the gate
+        await pilot.pause(0.1)
+        await pilot.press("space")
+        gate.set()
+        await settle(pilot)
+        assert app.paused and app.prepared.snap.taken_at == T0  # nothing moved
+        assert "16" not in [str(k.value) for k in table.rows]
+        await pilot.press("space")  # resume: the held scan shows at once
+        await settle(pilot)
+        assert app.prepared.snap.taken_at == T1
+        assert "16" in [str(k.value) for k in table.rows]
+
+
+async def test_refresh_while_paused_still_refreshes():
+    first = small_snapshot(T0)
+    app, _ = live_app([first, evolve(first, T1, _second)])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+r")
+        await settle(pilot)
+        assert app.paused and app.prepared.snap.taken_at == T1
+
+
+async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
+    """ctrl+r while a (timed) scan runs, paused: that scan is held, and a new
+    one, started after it, is shown: what ctrl+r shows postdates the key."""
+    gate = threading.Event()
+    backend = Gated(three_samples(), {2: gate})
+    app = DmabufTopApp(backend, delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.tick()  # a timed scan, stuck at the gate
+        await pilot.pause(0.1)
+        await pilot.press("space", "ctrl+r")
+        await pilot.pause(0.1)
+        assert backend.started == 2  # no second scan at once: one is running
+        gate.set()
+        for _ in range(50):
+            await settle(pilot)
+            if app.prepared.snap.taken_at == T2:
+                break
+            await pilot.pause(0.05)
+        assert backend.started == 3 and app.paused
+        assert app.prepared.snap.taken_at == T2
+
+
+async def test_resume_while_a_refresh_runs_waits_for_it():
+    """Paused with a held scan, ctrl+r's scan under way, resume: the held
+    (older) one is dropped, nothing starts beside the running scan, and the
+    newer result shows when it lands."""
+    gates = [threading.Event(), threading.Event()]
+    backend = Gated(three_samples(), {2: gates[0], 3: gates[1]})
+    app = DmabufTopApp(backend, delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.tick()  # scan 2 (timed) waits at its gate
+        await pilot.pause(0.1)
+        await pilot.press("space")
+        gates[0].set()  # scan 2 lands while paused: held
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if app.session.held is not None:
+                break
+        assert app.session.held is not None and app.prepared.snap.taken_at == T0
+        await pilot.press("ctrl+r")  # scan 3 waits at its gate
+        await pilot.pause(0.1)
+        await pilot.press("space")  # resume while scan 3 runs
+        app.tick()  # the timer fires meanwhile: must not start a scan beside it
+        await pilot.pause(0.1)
+        assert app.session.collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
+        gates[1].set()
+        await settle(pilot)
+        assert app.prepared.snap.taken_at == T2 and backend.most == 1

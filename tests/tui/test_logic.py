@@ -1,0 +1,195 @@
+"""The TUI's pure parts: rows, filters, history, export names, intervals."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.export import export_name, export_snapshot
+from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.timefmt import parse_time
+from dmabuf_top.tui.history import History
+from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.rows import prepare
+from dmabuf_top.tui.session import INTERVALS, step_interval
+from dmabuf_top.tui.view_columns import COLUMNS, column, human_age
+from tests.support.pilot import evolve, small_snapshot
+
+T0, T1, T2 = "2026-11-21T10:00:00Z", "2026-11-21T10:00:02Z", "2026-11-21T10:01:30Z"
+
+
+@pytest.mark.parametrize(
+    "secs,text",
+    [(None, "-"), (-3, "0s"), (0, "0s"), (59.9, "59s"), (60, "1m00s"), (3599, "59m59s"),
+     (3600, "1h00m"), (86399, "23h59m"), (90000, "1d01h")],
+)
+def test_human_age(secs, text):
+    assert human_age(secs) == text
+
+
+def test_parse_time():
+    assert parse_time(T0) == parse_time("2026-11-21T10:00:00+00:00")
+    assert parse_time("2026-11-21T05:49:24.512Z") % 1 == pytest.approx(0.512)
+    assert parse_time("") is None and parse_time("yesterday") is None
+
+
+def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
+    h = History()
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+    assert all(r.mark == "" for rs in p0.rows.values() for r in rs)
+
+    def change(s):
+        del s.buffers[14]
+        s.buffers[12].holders.pop()
+        s.buffers[99] = evolve(s0, T0, lambda x: None).buffers[15]
+        s.buffers[99].inode = 99
+
+    s1 = evolve(s0, T1, change)
+    p1 = prepare(s1, h, p0)
+    marks = {r.key: r.mark for r in p1.rows["buffers"]}
+    assert marks == {"12": "", "13": "", "15": "", "99": "new", "14": "freed"}
+    assert p1.new["buffers"] == {"99"} and p1.freed["buffers"] == {"14"}
+    assert p1.freed["processes"] == {"500"} and p1.freed["exporters"] == {"system"}
+    by0 = {r.key: r for r in p0.rows["buffers"]}
+    by1 = {r.key: r for r in p1.rows["buffers"]}
+    assert by1["13"] is by0["13"]  # unchanged: the very same row
+    assert by1["12"] is not by0["12"] and by1["12"].cells != by0["12"].cells
+    p2 = prepare(evolve(s1, T2, lambda s: None), h, p1)
+    assert {r.key for r in p2.rows["buffers"]} == {"12", "13", "15", "99"}  # 14 dropped
+    first = {r.key: r.obj.first_seen for r in p2.rows["buffers"]}
+    assert first["13"] == parse_time(T0) and first["99"] == parse_time(T1)
+    by_age = visible_rows(p2.rows["buffers"], column("buffers", "age"), False, None)
+    assert [r.key for r in by_age] == ["99", "12", "13", "15"]  # youngest first, stable
+    from dmabuf_top.tui.widgets.cells import Clock, cell_text
+
+    clock = Clock()
+    clock.now = parse_time(T2)
+    at = [c.key for c in COLUMNS["buffers"]].index("age")
+    ages = {r.key: cell_text(r.cells[at], "age", clock).text().plain for r in p2.rows["buffers"]}
+    assert ages == {"12": "1m30s", "13": "1m30s", "15": "1m30s", "99": "1m28s"}
+
+
+def test_a_reused_inode_or_pid_is_a_new_row():
+    """Kernels < 5.18 reuse dma-buf inode numbers: another size or exporter on
+    the same inode is another buffer (a dma-buf's size never changes); a pid
+    with another comm is another process."""
+    h = History()
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+
+    def reuse(s):
+        s.buffers[14].size = 4 << 20  # freed, and its inode given to a new buffer
+        s.processes[500].comm = "gallery"  # pid 500 exited, a new process got it
+
+    s1 = evolve(s0, T2, reuse)
+    p1 = prepare(s1, h, p0)
+    assert p1.new["buffers"] == {"14"} and p1.new["processes"] == {"500"}
+    marks = {r.key: r.mark for r in p1.rows["buffers"]}
+    assert marks == {"12": "", "13": "", "14": "new", "15": ""}
+    first = {r.key: r.obj.first_seen for r in p1.rows["buffers"]}
+    assert first["14"] == parse_time(T2) and first["12"] == parse_time(T0)
+    life = h.buffer_life(14, None)
+    assert life is not None and life.sizes == [4 << 20] and life.first_seen == T2
+    s2 = evolve(s1, "2026-11-21T10:02:00Z", lambda s: s.buffers[12].holders.pop())
+    p2 = prepare(s2, h, p1)
+    assert p2.new["buffers"] == set() and p2.new["processes"] == set()
+
+
+def test_after_a_reboot_every_row_is_new():
+    """Another boot id (a recording across a reboot, or two files): the same
+    inodes and pids are other buffers and processes."""
+    h = History(prune=False)
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+
+    def reboot(s):
+        s.boot_id = "after-reboot"
+        s.buffers[12].holders.pop()
+
+    p1 = prepare(evolve(s0, T2, reboot), h, p0)
+    for view in ("buffers", "processes", "exporters"):
+        assert p1.new[view] == {r.key for r in p0.rows[view]}, view
+        assert all(r.mark == "new" for r in p1.rows[view]), view
+    assert all(r.mark == "" for r in p0.rows["exporters"])  # rows shared with p0: copied
+    first = {r.key: r.obj.first_seen for r in p1.rows["buffers"]}
+    assert set(first.values()) == {parse_time(T2)}
+    assert {r.key: r.obj.delta for r in p1.rows["processes"]} == {"301": 0, "412": 0, "500": 0}
+
+
+def test_process_delta_is_rss_change_since_first_seen():
+    h = History()
+    s0 = small_snapshot(T0)
+    p0 = prepare(s0, h, None)
+    s1 = evolve(s0, T1, lambda s: s.buffers[12].holders.pop())  # 412 lets go of 8M
+    p1 = prepare(s1, h, p0)
+    delta = {r.key: r.obj.delta for r in p1.rows["processes"]}
+    assert delta == {"301": 0, "412": -(8 << 20), "500": 0}
+    cells = {r.key: r.cells for r in p1.rows["processes"]}
+    assert "-8.0M" in cells["412"]
+
+
+def test_filters():
+    p = prepare(small_snapshot(T0), History(), None)
+    rows = p.rows["buffers"]
+    size = column("buffers", "size")
+
+    def keys(flt):
+        return [r.key for r in visible_rows(rows, size, False, flt)]
+
+    assert keys(None) == ["13", "12", "14", "15"]
+    assert keys(RowFilter("SCANOUT")) == ["12"]  # case-insensitive substring
+    assert keys(RowFilter("compositor(301)")) == ["12"]  # holders are searched
+    assert keys(RowFilter("1")) == ["13", "12", "14", "15"]  # inode digits
+    assert keys(RowFilter("re:^1[45]$")) == ["14", "15"]
+    assert keys(RowFilter("re:")) == ["13", "12", "14", "15"]  # empty regex: no filter
+    assert keys(RowFilter("[/x]")) == ["13"]  # markup is just text
+    with pytest.raises(FilterError, match="bad regular expression"):
+        RowFilter("re:(")
+    assert [r.key for r in visible_rows(rows, size, True, None)] == ["15", "14", "12", "13"]
+
+
+def test_history_buffer_life_and_recording_positions():
+    h = History(prune=False)
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, lambda s: s.buffers[12].holders.pop())
+    s2 = evolve(s1, T2, lambda s: s.buffers.pop(12))
+    for s in (s0, s1, s2):
+        prepare(s, h, None)
+    life = h.buffer_life(12)
+    assert (life.first_seen, life.last_changed, life.gone_at) == (T0, T2, T2)
+    assert life.holders == [2, 1, 0] and life.sizes == [8 << 20, 8 << 20, 0]
+    at1 = h.buffer_life(12, at=1)  # as of sample 1 (a recording stepped back)
+    assert (at1.last_changed, at1.gone_at, at1.holders) == (T1, None, [2, 1])
+    assert h.totals() == [75 << 20] * 3 and h.totals(upto=1, last=1) == [75 << 20]
+    assert h.buffer_life(404) is None
+
+
+def test_live_history_forgets_freed_buffers():
+    h = History(prune=True)
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, lambda s: s.buffers.pop(14))
+    for s in (s0, s1, s1, s1):
+        prepare(s, h, None)
+    assert h.buffer_life(14) is None and h.buffer_life(13) is not None
+
+
+def test_step_interval():
+    assert step_interval(2.0, 1) == 3.0 and step_interval(2.0, -1) == 1.0
+    assert step_interval(2.5, 1) == 3.0 and step_interval(2.5, -1) == 2.0
+    assert step_interval(INTERVALS[-1], 1) == INTERVALS[-1]
+    assert step_interval(INTERVALS[0], -1) == INTERVALS[0]
+
+
+def test_export_names_and_round_trip(tmp_path):
+    snap = small_snapshot("2026-11-21T05:49:24.512Z")
+    assert export_name(snap) == "dmabuf-top-20261121T054924Z.yaml"
+    p1 = export_snapshot(snap, tmp_path)
+    p2 = export_snapshot(snap, tmp_path)
+    assert p1.name == "dmabuf-top-20261121T054924Z.yaml"
+    assert p2.name == "dmabuf-top-20261121T054924Z-2.yaml"
+    back = load_snapshot(p1)
+    assert back.buffers[13].name == snap.buffers[13].name
+    assert [b.inode for b in back.sorted_buffers()] == [12, 13, 14, 15]
+    with pytest.raises(SnapshotError, match="not a directory"):
+        export_snapshot(snap, tmp_path / "nope")

@@ -1,0 +1,66 @@
+"""LocalBackend's fetching on a /proc-shaped tree: fd links are real symlinks, the
+fdinfo/maps text is the real 6.1 text captured in the VM. Covers what the VM can't
+show on demand: an fd that vanishes between readlink and fdinfo and a pid that exits
+mid-scan. (The real /proc path is covered in the VM by test_integration_vm.py.)"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.local import LocalBackend, scan_pid
+from tests.support.paths import DATA
+
+VM61 = DATA / "vm-6.1"
+
+
+def make_proc(root: Path, pid: int, fds: dict[int, str], fdinfo: dict[int, str],
+              maps: str = "", comm: str = "x") -> Path:  # fmt: skip
+    p = root / str(pid)
+    (p / "fd").mkdir(parents=True)
+    (p / "fdinfo").mkdir()
+    for fd, link in fds.items():
+        os.symlink(link, p / "fd" / str(fd))
+    for fd, text in fdinfo.items():
+        (p / "fdinfo" / str(fd)).write_text(text)
+    (p / "maps").write_text(maps)
+    (p / "comm").write_text(comm + "\n")
+    (p / "cmdline").write_bytes(b"/usr/bin/" + comm.encode() + b"\0--flag\0")
+    return p
+
+
+def test_scan_reads_only_dmabuf_fds_and_lines(tmp_path):
+    info = (VM61 / "fdinfo" / "146-5.txt").read_text()
+    maps = (VM61 / "maps" / "146.txt").read_text()
+    make_proc(
+        tmp_path,
+        146,
+        {0: "/dev/null", 1: "pipe:[123]", 5: "/dmabuf:scanout 0", 9: "anon_inode:[eventfd]"},
+        {5: info, 0: "should not be read"},
+        maps,
+        "compositor",
+    )
+    pt = scan_pid(146, str(tmp_path))
+    assert pt is not None
+    assert list(pt.fdinfo) == [5] and pt.links == {5: "/dmabuf:scanout 0"}
+    assert pt.maps and all("/dmabuf" in ln for ln in pt.maps)
+    assert pt.comm == "compositor" and pt.cmdline == "/usr/bin/compositor --flag"
+    assert pt.uid == os.getuid()
+
+
+def test_vanished_fd_and_pid_are_skipped(tmp_path):
+    info = (VM61 / "fdinfo" / "146-5.txt").read_text()
+    make_proc(tmp_path, 10, {5: "/dmabuf:scanout 0"}, {5: info})
+    # fd 7 closed between readlink and fdinfo: no fdinfo file
+    make_proc(tmp_path, 11, {7: "/dmabuf:gone"}, {})
+    # a pid that exited after the /proc listing: only its directory name is left
+    (tmp_path / "12").mkdir()
+    # nothing at all
+    make_proc(tmp_path, 13, {0: "/dev/null"}, {})
+    (tmp_path / "self").mkdir()
+    raw = LocalBackend(proc=str(tmp_path)).fetch()
+    assert [p.pid for p in raw.procs] == [10]
+    assert raw.unreadable == []
+    snap = assemble(raw)
+    assert [b.name for b in snap.buffers.values()] == ["scanout 0"]

@@ -1,0 +1,100 @@
+"""YAML snapshots: the contract, losslessness, atomic writes, bad input."""
+
+import pytest
+import yaml
+
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io.atomic import write_atomic
+from dmabuf_top.io.codec import dump_snapshot, snapshot_to_dict
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.loader import load_snapshot, loads_snapshots
+from tests.support.rawscans import scene
+
+
+def test_contract_shape():
+    snap = assemble(scene())
+    doc = yaml.safe_load(dump_snapshot(snap))
+    assert doc["schema"] == "dmabuf-top/1"
+    assert doc["taken_at"] == "2026-11-21T10:00:00Z"
+    assert doc["source"]["kind"] == "local" and doc["source"]["kernel"] == "6.1.0"
+    assert set(doc["totals"]) >= {
+        "buffers",
+        "bytes",
+        "userspace_bytes",
+        "kernel_only_bytes",
+        "userspace_rss",
+        "userspace_pss",
+    }
+    b = next(b for b in doc["buffers"] if b["inode"] == 10)
+    assert b["exporter"] == "drm" and b["name"] == "shared" and b["count"] == 3
+    assert b["holders"][0] == {"pid": 100, "comm": "compositor", "fds": [5, 6], "maps": []}
+    m = next(b for b in doc["buffers"] if b["inode"] == 12)["holders"][0]["maps"][0]
+    assert m["start"] == 0x7F0000000000 and m["perms"] == "rw-s"
+    assert next(b for b in doc["buffers"] if b["inode"] == 11)["name"] is None
+    p = next(p for p in doc["processes"] if p["pid"] == 200)
+    assert (p["comm"], p["rss"], p["pss"]) == ("camera", 14 << 20, 10 << 20)
+    assert (p["fds"], p["maps"]) == (2, 1)
+    assert {e["name"] for e in doc["exporters"]} == {"drm", "system"}
+    assert doc["warnings"] == []
+
+
+def test_hex_addresses_in_text():
+    text = dump_snapshot(assemble(scene()))
+    assert "start: 0x7f0000000000" in text
+
+
+def test_roundtrip_lossless_with_hostile_names():
+    raw = scene()
+    raw.procs[0].comm = "[red]evil\x1b[2J"
+    raw.procs[0].cmdline = "x\ty\nz [/b]"
+    snap = assemble(raw)
+    snap.buffers[11].name = "[bold]\x1bname\twith\nstuff: yes"
+    text = dump_snapshot(snap)
+    again = loads_snapshots(text)[0]
+    assert again == snap
+    assert dump_snapshot(again) == text
+
+
+def test_write_atomic_never_leaves_half_file(tmp_path):
+    target = tmp_path / "snap.yaml"
+    target.write_text("old content\n")
+    write_atomic(target, "new content\n")
+    assert target.read_text() == "new content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["snap.yaml"]
+
+
+def test_write_atomic_unwritable_dir_keeps_old(tmp_path):
+    target = tmp_path / "missing" / "snap.yaml"
+    with pytest.raises(SnapshotError, match="cannot write"):
+        write_atomic(target, "x")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty file"),
+        ("{a: [1, 2", "invalid YAML"),
+        ("- 1\n- 2\n", "expected a mapping"),
+        ("schema: other/9\n", "unsupported schema"),
+        ("schema: dmabuf-top/1\nbuffers: [{size: 3}]\n", "missing key 'inode'"),
+        ("schema: dmabuf-top/1\nbuffers: [{inode: x, size: 3}]\n", "wrong type"),
+        ("!!python/object:os.system {}\n", "invalid YAML"),
+    ],
+)
+def test_bad_input_is_one_line_error(text, message):
+    with pytest.raises(SnapshotError, match=message) as info:
+        loads_snapshots(text)
+    assert "\n" not in str(info.value)
+
+
+def test_load_missing_and_directory(tmp_path):
+    with pytest.raises(SnapshotError, match="no such file"):
+        load_snapshot(tmp_path / "nope.yaml")
+    with pytest.raises(SnapshotError, match="is a directory"):
+        load_snapshot(tmp_path)
+
+
+def test_to_dict_totals_match_accounting():
+    d = snapshot_to_dict(assemble(scene()))
+    assert d["totals"]["bytes"] == 15 << 20
+    assert d["totals"]["kernel_only_bytes"] == 1 << 20
