@@ -48,7 +48,8 @@ PROBE_TIMEOUT = 2.0
 
 
 @lru_cache(maxsize=1)
-def _adbutils():  # imported only on the adb path
+def adbutils_classes():  # noqa: ANN201 - adbutils is imported only on the adb path
+    """adbutils' client class that never starts an adb server, and its error type."""
     import adbutils
     from adbutils import AdbConnection, AdbError
 
@@ -134,7 +135,7 @@ class AdbBackend:
         #: the last collector output as it came over the wire (for benchmarks, debugging)
         self.last_data = b""
         self._command: str | None = None
-        _, self._AdbError = _adbutils()
+        _, self._AdbError = adbutils_classes()
 
     # -- adb plumbing ---------------------------------------------------------
     def _errors(self) -> tuple[type[BaseException], ...]:
@@ -312,7 +313,7 @@ def open_adb_backend(
     for every way that can fail."""
     host, port = _server_address(host, port)
     probe_server(host, port)
-    client_cls, adb_error = _adbutils()
+    client_cls, adb_error = adbutils_classes()
     client = client_cls(host=host, port=port)
     try:
         devices = list_devices(client)

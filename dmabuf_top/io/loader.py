@@ -100,10 +100,6 @@ def load_snapshots(path: str | os.PathLike[str]) -> list[Snapshot]:
     return loads_snapshots(read_text(path), where=str(path))
 
 
-def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """The first (or only) snapshot in a file."""
-    return load_snapshots(path)[0]
-
 
 def load_files(paths: list[str | os.PathLike[str]]) -> list[tuple[Snapshot, Path]]:
     """Every sample of every file, with the file it came from. Several files are

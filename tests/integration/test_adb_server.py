@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from dmabuf_top.collect.adb import AdbBackend, _adbutils, open_adb_backend
+from dmabuf_top.collect.adb import AdbBackend, adbutils_classes, open_adb_backend
 from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.collect.local import LocalBackend
@@ -311,7 +311,7 @@ class CuttingBackend(AdbBackend):
 
 
 def test_truncated_stream_is_an_error_for_that_refresh(server: AdbServer, peer: HostPeer) -> None:
-    client_cls, _ = _adbutils()
+    client_cls, _ = adbutils_classes()
     be = CuttingBackend(client_cls(port=server.port), peer.serial)
     be.cut = 100
     be.setup()

@@ -6,7 +6,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import Input, Sparkline
 
-from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import GLOBAL_KEYS, MAIN_KEYS, RESERVED, sort_letters
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
@@ -178,7 +178,7 @@ async def test_x_exports_the_snapshot_shown(tmp_path):
         await pilot.pause()
         files = list(tmp_path.glob("dmabuf-top-*.yaml"))
         assert [f.name for f in files] == ["dmabuf-top-20261121T100000Z.yaml"]
-        back = load_snapshot(files[0])
+        back = load_snapshots(files[0])[0]
         assert sorted(back.buffers) == [12, 13, 14, 15]
         assert back.buffers[13].name == small_snapshot().buffers[13].name
         assert any(str(files[0]) in n.message for n in app.notices)
@@ -578,7 +578,7 @@ async def test_untrusted_names_render_literally():
 
 
 def test_vm_snapshot_is_a_real_capture():
-    snap = load_snapshot(VM_SNAPSHOT)
+    snap = load_snapshots(VM_SNAPSHOT)[0]
     assert snap.source.kernel.startswith("6.1.") and snap.kernel.sources == ["bufinfo"]
     assert any(not b.holders for b in snap.buffers.values())  # kernel-only
     assert any(b.name and "[bold]" in b.name for b in snap.buffers.values())

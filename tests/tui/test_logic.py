@@ -6,7 +6,7 @@ import pytest
 
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.export import export_name, export_snapshot
-from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.history import History
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
@@ -188,7 +188,7 @@ def test_export_names_and_round_trip(tmp_path):
     p2 = export_snapshot(snap, tmp_path)
     assert p1.name == "dmabuf-top-20261121T054924Z.yaml"
     assert p2.name == "dmabuf-top-20261121T054924Z-2.yaml"
-    back = load_snapshot(p1)
+    back = load_snapshots(p1)[0]
     assert back.buffers[13].name == snap.buffers[13].name
     assert [b.inode for b in back.sorted_buffers()] == [12, 13, 14, 15]
     with pytest.raises(SnapshotError, match="not a directory"):

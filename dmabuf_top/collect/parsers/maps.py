@@ -43,16 +43,3 @@ def parse_maps_line(line: str) -> MapsEntry | None:
         return None
     name = _unescape(path[8:]) if path.startswith("/dmabuf:") else ""
     return MapsEntry(start, end, parts[1], offset, inode, name or None)
-
-
-def parse_maps(text: str) -> list[MapsEntry]:
-    """All dma-buf mappings in a maps file (other lines are skipped cheaply)."""
-    if DMABUF_PATH_PREFIX not in text:
-        return []
-    out = []
-    for line in text.splitlines():
-        if DMABUF_PATH_PREFIX in line:
-            entry = parse_maps_line(line)
-            if entry is not None:
-                out.append(entry)
-    return out

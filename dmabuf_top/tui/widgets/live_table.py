@@ -167,6 +167,7 @@ class LiveTable(DataTable[Text | AgeCell], inherit_bindings=False):
         return [get(i).value for i in range(self.row_count)]
 
     def mark_of(self, key: str) -> str:
+        """"new" or "freed" for a row highlighted this refresh, else ""."""
         return self._marks.get(key, "")
 
     def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
@@ -393,7 +394,7 @@ class LiveTable(DataTable[Text | AgeCell], inherit_bindings=False):
         style = super()._get_row_style(row_index, base_style)
         if self._marks and row_index >= 0:
             rk = self._row_locations.get_key(row_index)
-            mark = self._marks.get(rk.value) if rk is not None else None
+            mark = self.mark_of(rk.value) if rk is not None and rk.value else None
             if mark:
                 style = style + self.get_component_styles(f"difftable--{mark}").rich_style
         return style

@@ -8,7 +8,7 @@ import pytest
 from dmabuf_top.cli import main
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.codec import dump_snapshot
-from dmabuf_top.io.loader import load_snapshot
+from dmabuf_top.io.loader import load_snapshots
 from tests.support.rawscans import scene
 
 
@@ -55,7 +55,7 @@ def test_once_exporters(snapfile, capsys):
 def test_snapshot_to_file_roundtrip(snapfile, tmp_path, capsys):
     out = tmp_path / "again.yaml"
     assert main(["snapshot", "--load", str(snapfile), "-o", str(out)]) == 0
-    assert load_snapshot(out) == load_snapshot(snapfile)
+    assert load_snapshots(out)[0] == load_snapshots(snapfile)[0]
     assert out.read_text() == snapfile.read_text()
 
 
@@ -97,7 +97,7 @@ def test_snapshot_unwritable_keeps_existing_file(tmp_path, snapfile, capsys):
     finally:
         ro.chmod(0o700)
     if rc == 0:  # root ignores directory permissions
-        assert load_snapshot(target) == load_snapshot(snapfile)
+        assert load_snapshots(target)[0] == load_snapshots(snapfile)[0]
     else:
         assert target.read_text() == "precious\n"
         assert "cannot write" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_sysfs_stats,
     parse_total_pools_kb,
 )
-from dmabuf_top.collect.parsers.maps import parse_maps, parse_maps_line
+from dmabuf_top.collect.parsers.maps import parse_maps_line
 from tests.support.paths import DATA
 
 FORMATS = DATA / "formats"
@@ -136,7 +136,7 @@ MAPS = (
 
 
 def test_maps_only_dmabuf_lines():
-    entries = parse_maps(MAPS)
+    entries = [e for e in map(parse_maps_line, MAPS.splitlines()) if e is not None]
     assert [(e.inode, e.name) for e in entries] == [
         (11, "tex atlas"),
         (12, None),
@@ -146,7 +146,7 @@ def test_maps_only_dmabuf_lines():
     assert (e.start, e.end, e.perms) == (0x7FC9D287F000, 0x7FC9D2C7F000, "rw-s")
     assert e.offset == 0x103AE6000
     assert parse_maps_line("garbage") is None
-    assert parse_maps("no dma-bufs here\n") == []
+    assert parse_maps_line("7f00-7f01 r--p 00000000 08:01 42  /usr/lib/libc.so.6") is None
 
 
 def test_sysfs_stats():

@@ -13,7 +13,7 @@ from dmabuf_top.analysis import accounting
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
-from dmabuf_top.collect.parsers.maps import parse_maps
+from dmabuf_top.collect.parsers.maps import parse_maps_line
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from tests.support.paths import DATA
 
@@ -96,7 +96,7 @@ def test_maps_match_ground_truth(root):
     }
     got = set()
     for maps in (root / "maps").glob("*.txt"):
-        for e in parse_maps(maps.read_text()):
+        for e in filter(None, map(parse_maps_line, maps.read_text().splitlines())):
             got.add((int(maps.stem), e.inode, e.start, e.end, e.perms))
             assert e.name == rec["buffers"][str(e.inode)]["name"]
     assert got == want and want

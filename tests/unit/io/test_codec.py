@@ -7,7 +7,7 @@ from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.codec import dump_snapshot, snapshot_to_dict
 from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.io.loader import load_snapshot, loads_snapshots
+from dmabuf_top.io.loader import load_snapshots, loads_snapshots
 from tests.support.rawscans import scene
 
 
@@ -89,9 +89,9 @@ def test_bad_input_is_one_line_error(text, message):
 
 def test_load_missing_and_directory(tmp_path):
     with pytest.raises(SnapshotError, match="no such file"):
-        load_snapshot(tmp_path / "nope.yaml")
+        load_snapshots(tmp_path / "nope.yaml")[0]
     with pytest.raises(SnapshotError, match="is a directory"):
-        load_snapshot(tmp_path)
+        load_snapshots(tmp_path)[0]
 
 
 def test_to_dict_totals_match_accounting():
