@@ -172,7 +172,7 @@ def main() -> int:
             serial = server.connect(f"127.0.0.1:{vm.ports[GUEST_PORT]}", timeout=60)
             be = open_adb_backend(serial=serial, port=server.port)
             for procs, bufs in scales:
-                extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs)]
+                extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs), "--no-impostor"]
                 with start_scenario(vm, *extra, timeout=1800) as sc:
                     nbuf = len(sc.record["buffers"])
                     gz = measure_collector(be, args.repeat, gzip=True)

@@ -87,6 +87,7 @@ def main() -> int:
             vm,
             "--procs", str(args.procs), "--bufs-per-proc", str(args.bufs_per_proc),
             "--plain-procs", str(args.plain_procs), "--plain-fds", str(args.plain_fds),
+            "--no-impostor",
             timeout=1800,
         )  # fmt: skip
         with scen:

@@ -128,6 +128,22 @@ class KernelInfo:
 
 
 @dataclass
+class UnverifiedMap:
+    """A mapping whose path looks like a dma-buf's (``/dmabuf...``) but that no
+    source could confirm is one (the dma-buf filesystem's device number was not
+    learned): kept apart, never merged into a buffer or counted."""
+
+    pid: int
+    inode: int
+    name: str | None
+    start: int
+    end: int
+    perms: str
+    #: the mapped file's device, ``major:minor`` as maps shows it
+    dev: str
+
+
+@dataclass
 class Snapshot:
     taken_at: str  # ISO-8601 UTC, e.g. 2026-11-21T10:00:00Z
     source: Source = field(default_factory=Source)
@@ -140,6 +156,8 @@ class Snapshot:
     unreadable_pids: list[int] = field(default_factory=list)
     #: seconds the scan took (not part of identity)
     scan_seconds: float | None = None
+    #: mappings that look like dma-bufs but could not be confirmed
+    unverified_maps: list[UnverifiedMap] = field(default_factory=list)
 
     def sorted_buffers(self) -> list[Buffer]:
         return [self.buffers[k] for k in sorted(self.buffers)]

@@ -9,6 +9,7 @@ Text is decoded exactly as the local backend decodes the files it reads.
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -185,7 +186,12 @@ def to_rawscan(
     for path, text in grep_files(out.get("fdinfo"), _FDINFO_PATH_RE):
         m = _FDINFO_PATH_RE.match(path)
         assert m is not None
-        proc(int(m.group(1))).fdinfo[int(m.group(2))] = _text(text)
+        pt, fd = proc(int(m.group(1))), int(m.group(2))
+        pt.fdinfo[fd] = _text(text)
+        pt.magic_fds.add(fd)  # the collector picked it by the dma-buf fs magic
+    dev = _text(out.get("dmabufdev") or b"").strip()
+    if dev.isdigit():
+        raw.dmabuf_dev = (os.major(int(dev)), os.minor(int(dev)))
     kernel_files: dict[str, bytes] = {}
     cmdlines: dict[int, bytes] = {}
     for path, body in out.files.get("", []):

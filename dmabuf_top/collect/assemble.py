@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.identity import (
+    dmabuf_device,
+    impostor_warning,
+    is_kernel_dmabuf_fd,
+    unverified_warning,
+)
+from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
@@ -14,7 +20,16 @@ from dmabuf_top.collect.parsers.kernelwide import (
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
 from dmabuf_top.collect.rawscan import RawScan
-from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from dmabuf_top.model import (
+    Buffer,
+    Holder,
+    KernelInfo,
+    MapRange,
+    Process,
+    Snapshot,
+    Source,
+    UnverifiedMap,
+)
 
 NO_KERNEL_SOURCE_WARNING = (
     "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "
@@ -50,12 +65,71 @@ def _merge_kernel_buffers(
         _add_source(buf, source)
 
 
+def _merge_bufinfo(
+    buffers: dict[int, Buffer],
+    kernel: KernelInfo,
+    info: Bufinfo,
+    before_text: str | None,
+    text: str | None,
+) -> None:
+    """Merge debugfs bufinfo. A buffer created or freed while /proc was walked
+    shows in bufinfo with no holder; with a read from before the walk, an unheld
+    buffer must be in both."""
+    kernel.sources.append("bufinfo")
+    kernel.bufinfo_objects = info.total_objects
+    kernel.bufinfo_bytes = info.total_bytes
+    before = None
+    if before_text is not None and before_text != text:
+        before = {e.inode for e in parse_bufinfo(before_text).entries}
+    transient = 0
+    for e in info.entries:
+        if e.inode is None:
+            continue
+        buf = buffers.get(e.inode)
+        if buf is None and before is not None and e.inode not in before:
+            transient += e.size
+            continue
+        if buf is None:
+            buf = buffers[e.inode] = Buffer(inode=e.inode, size=e.size)
+        buf.size = e.size
+        buf.exporter = buf.exporter or e.exporter
+        if e.count is not None:
+            buf.count = e.count
+        if e.name is not None and "fdinfo" not in buf.sources:
+            buf.name = e.name
+        buf.flags, buf.mode = e.flags, e.mode
+        buf.fences = list(e.fences)
+        buf.attachments = list(e.attachments)
+        _add_source(buf, "bufinfo")
+    if info.total_bytes is not None:
+        kernel.total_bytes = info.total_bytes - transient
+    else:
+        kernel.total_bytes = sum(e.size for e in info.entries) - transient
+
+
 def assemble(raw: RawScan) -> Snapshot:
     """Parse every piece of text in ``raw`` and merge it into a Snapshot."""
     buffers: dict[int, Buffer] = {}
     holders: dict[tuple[int, int], Holder] = {}
     processes: dict[int, Process] = {}
     map_only_estimates: set[int] = set()
+    kernel = KernelInfo()
+    warnings = list(raw.warnings)
+
+    # kernel-wide sources first: their inode lists help tell dma-buf mappings apart
+    bufinfo = parse_bufinfo(raw.bufinfo) if raw.bufinfo is not None else None
+    sysfs = parse_sysfs_stats(raw.sysfs) if raw.sysfs is not None else None
+    bpf = parse_bpf_iter(raw.bpf) if raw.bpf is not None else None
+    kernel_inodes = {e.inode for e in bufinfo.entries if e.inode is not None} if bufinfo else set()
+    for items in (sysfs, bpf):
+        kernel_inodes.update(kb.inode for kb in items or ())
+    maps = {
+        proc.pid: [e for e in map(parse_maps_line, proc.maps) if e is not None]
+        for proc in raw.procs
+    }
+    dev = dmabuf_device(raw.dmabuf_dev, (e for es in maps.values() for e in es), kernel_inodes)
+    impostor_maps = 0
+    unverified: list[UnverifiedMap] = []
 
     def holder(buf: Buffer, pid: int) -> Holder:
         h = holders.get((buf.inode, pid))
@@ -68,6 +142,8 @@ def assemble(raw: RawScan) -> Snapshot:
         held = False
         for fd, text in proc.fdinfo.items():
             info = parse_fdinfo(text)
+            if not is_kernel_dmabuf_fd(info, fd, proc):
+                continue  # a regular file named like one
             inode = info.inode if info.inode is not None else proc.fd_inodes.get(fd)
             if inode is None:
                 continue
@@ -88,9 +164,15 @@ def assemble(raw: RawScan) -> Snapshot:
             _add_source(buf, "fdinfo")
             holder(buf, proc.pid).fds.append(fd)
             held = True
-        for line in proc.maps:
-            entry = parse_maps_line(line)
-            if entry is None:
+        for entry in maps[proc.pid]:
+            if dev is None:
+                unverified.append(UnverifiedMap(
+                    proc.pid, entry.inode, entry.name, entry.start, entry.end, entry.perms,
+                    f"{entry.dev[0]:02x}:{entry.dev[1]:02x}",
+                ))
+                continue
+            if entry.dev != dev:
+                impostor_maps += 1
                 continue
             buf = buffers.get(entry.inode)
             if buf is None:
@@ -105,59 +187,27 @@ def assemble(raw: RawScan) -> Snapshot:
                 pid=proc.pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid
             )
 
-    kernel = KernelInfo()
-    warnings = list(raw.warnings)
-    if raw.bufinfo is not None:
-        info = parse_bufinfo(raw.bufinfo)
-        kernel.sources.append("bufinfo")
-        kernel.bufinfo_objects = info.total_objects
-        kernel.bufinfo_bytes = info.total_bytes
-        # A buffer created or freed while /proc was walked shows in bufinfo with no
-        # holder; with a read from before the walk, an unheld buffer must be in both.
-        before = None
-        if raw.bufinfo_before is not None and raw.bufinfo_before != raw.bufinfo:
-            before = {e.inode for e in parse_bufinfo(raw.bufinfo_before).entries}
-        transient = 0
-        for e in info.entries:
-            if e.inode is None:
-                continue
-            buf = buffers.get(e.inode)
-            if buf is None and before is not None and e.inode not in before:
-                transient += e.size
-                continue
-            if buf is None:
-                buf = buffers[e.inode] = Buffer(inode=e.inode, size=e.size)
-            buf.size = e.size
-            buf.exporter = buf.exporter or e.exporter
-            if e.count is not None:
-                buf.count = e.count
-            if e.name is not None and "fdinfo" not in buf.sources:
-                buf.name = e.name
-            buf.flags, buf.mode = e.flags, e.mode
-            buf.fences = list(e.fences)
-            buf.attachments = list(e.attachments)
-            _add_source(buf, "bufinfo")
-        if info.total_bytes is not None:
-            kernel.total_bytes = info.total_bytes - transient
-        else:
-            kernel.total_bytes = sum(e.size for e in info.entries) - transient
-    if raw.sysfs is not None:
-        items = parse_sysfs_stats(raw.sysfs)
+    if bufinfo is not None:
+        _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo)
+    if sysfs is not None:
         kernel.sources.append("sysfs")
-        _merge_kernel_buffers(buffers, items, "sysfs")
+        _merge_kernel_buffers(buffers, sysfs, "sysfs")
         if kernel.total_bytes is None:
-            kernel.total_bytes = sum(kb.size for kb in items)
-    if raw.bpf is not None:
-        items = parse_bpf_iter(raw.bpf)
+            kernel.total_bytes = sum(kb.size for kb in sysfs)
+    if bpf is not None:
         kernel.sources.append("bpf")
-        _merge_kernel_buffers(buffers, items, "bpf")
-        kernel.total_bytes = sum(kb.size for kb in items)
+        _merge_kernel_buffers(buffers, bpf, "bpf")
+        kernel.total_bytes = sum(kb.size for kb in bpf)
     if raw.heaps is not None:
         kernel.heaps = parse_heaps(raw.heaps)
     if raw.total_pools_kb is not None:
         kernel.total_pools_kb = parse_total_pools_kb(raw.total_pools_kb)
     if raw.meminfo is not None:
         kernel.meminfo_kb = parse_meminfo_dmabuf(raw.meminfo)
+    if impostor_maps:
+        warnings.append(impostor_warning(impostor_maps))
+    if unverified:
+        warnings.append(unverified_warning(len(unverified)))
 
     heaps = set(kernel.heaps)
     for buf in buffers.values():
@@ -200,4 +250,5 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel=kernel,
         warnings=warnings,
         unreadable_pids=sorted(raw.unreadable),
+        unverified_maps=unverified,
     )

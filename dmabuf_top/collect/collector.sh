@@ -76,6 +76,12 @@ done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" | grep -F '444d4142 /proc/' |
   sed 's|^444d4142 ||; s|/fd/|/fdinfo/|' >"$T/fi"
 m unreadable
 cat "$T/u"
+# the dma-buf filesystem's device number (decimal st_dev), from one dma-buf fd: a
+# maps line is a dma-buf mapping only on this device (a file named /dmabuf:x is not)
+if read -r f <"$T/fi"; then
+  m dmabufdev
+  stat -L -c '%d' "${f%/fdinfo/*}/fd/${f##*/}"
+fi
 I=
 case " $1 " in *" ino "*) I=1 ;; esac
 if [ -z "$I" ] && read -r f <"$T/fi"; then

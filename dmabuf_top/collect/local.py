@@ -9,12 +9,14 @@ and uid only for pids that hold something.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import time
+from functools import lru_cache
 
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link
+from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
@@ -60,6 +62,41 @@ def read_optional(path: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _libc_statfs():  # noqa: ANN202 - ctypes function, looked up once
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = libc.statfs
+    fn.argtypes = (ctypes.c_char_p, ctypes.c_void_p)
+    return fn
+
+
+def fs_magic(path: str) -> int | None:
+    """statfs(2)'s f_type of the filesystem ``path`` is on (symlinks followed), or
+    None when it cannot be asked (Python has no statfs)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type comes first
+    try:
+        if _libc_statfs()(os.fsencode(path), buf) != 0:
+            return None
+    except (OSError, AttributeError):
+        return None
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+
+
+def dmabuf_dev(procs: list[ProcText], proc: str = "/proc") -> tuple[int, int] | None:
+    """(major, minor) of the dma-buf filesystem: stat of one fd the kernel says is a
+    dma-buf (one stat per scan, not per fd)."""
+    for pt in procs:
+        for fd, info in pt.fdinfo.items():
+            if "\nexp_name:" not in info and fd not in pt.magic_fds:
+                continue
+            try:
+                st = os.stat(f"{proc}/{pt.pid}/fd/{fd}")
+            except OSError:
+                continue  # closed since: try the next one
+            return os.major(st.st_dev), os.minor(st.st_dev)
+    return None
+
+
 def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
@@ -91,6 +128,10 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                         pt.fd_inodes[fd] = os.stat(name, dir_fd=fddir).st_ino
                     except OSError:
                         pass
+                if "\nexp_name:" not in info and fs_magic(f"{proc}/{pid}/fd/{name}") == (
+                    DMABUF_MAGIC
+                ):
+                    pt.magic_fds.add(fd)  # fdinfo said nothing: the filesystem says
         finally:
             os.close(fddir)
         maps = read_bytes("maps", dir_fd=pdir)
@@ -178,6 +219,7 @@ class LocalBackend:
                 continue
             if pt is not None:
                 raw.procs.append(pt)
+        raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
         raw.bufinfo = read_optional(BUFINFO) if raw.bufinfo_before is not None else None
         raw.sysfs = read_sysfs_stats()
         raw.bpf = read_optional(BPF_ITER)

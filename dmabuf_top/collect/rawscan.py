@@ -23,6 +23,9 @@ class ProcText:
     maps: list[str] = field(default_factory=list)
     #: fd number -> inode, for kernels whose fdinfo has no ``ino:`` line
     fd_inodes: dict[int, int] = field(default_factory=dict)
+    #: fds that statfs says are on the dma-buf filesystem (magic 0x444d4142):
+    #: dma-bufs even when their fdinfo says nothing (unreadable)
+    magic_fds: set[int] = field(default_factory=set)
     comm: str | None = None
     #: raw cmdline (NUL separated) decoded with surrogateescape/replace
     cmdline: str | None = None
@@ -39,6 +42,9 @@ class RawScan:
     procs: list[ProcText] = field(default_factory=list)
     #: pids whose fd dir or maps could not be read (permission)
     unreadable: list[int] = field(default_factory=list)
+    #: (major, minor) of the dma-buf filesystem, from stat of a verified dma-buf
+    #: fd: a maps line is a dma-buf mapping only on this device
+    dmabuf_dev: tuple[int, int] | None = None
     bufinfo: str | None = None
     #: bufinfo read before walking /proc (optional): an unheld buffer missing from
     #: it was created during the walk and is left out of this scan

@@ -8,7 +8,16 @@ from typing import Any
 from dmabuf_top.analysis import accounting
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import HexInt, dump_yaml
-from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from dmabuf_top.model import (
+    Buffer,
+    Holder,
+    KernelInfo,
+    MapRange,
+    Process,
+    Snapshot,
+    Source,
+    UnverifiedMap,
+)
 
 SCHEMA = "dmabuf-top/1"
 
@@ -118,7 +127,36 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "unreadable_pids": list(snap.unreadable_pids),
         "scan_seconds": snap.scan_seconds,
     }
+    if snap.unverified_maps:  # only when there are any: older readers never saw the key
+        doc["unverified_maps"] = unverified_to_list(snap.unverified_maps)
     return doc
+
+
+def unverified_to_list(maps: list[UnverifiedMap]) -> list[dict[str, Any]]:
+    return [
+        {"pid": m.pid, "inode": m.inode, "name": m.name, "start": HexInt(m.start),
+         "end": HexInt(m.end), "perms": m.perms, "dev": m.dev}
+        for m in maps
+    ]
+
+
+def unverified_from_list(val: Any, where: str) -> list[UnverifiedMap]:
+    if val is None:
+        return []
+    if not isinstance(val, list):
+        raise SnapshotError(f"{where}: 'unverified_maps' has the wrong type")
+    out = []
+    for i, d in enumerate(val):
+        w = f"{where}: unverified_maps[{i}]"
+        if not isinstance(d, dict):
+            raise SnapshotError(f"{w}: expected a mapping")
+        name = d.get("name")
+        out.append(UnverifiedMap(
+            pid=_req(d, "pid", int, w), inode=_req(d, "inode", int, w),
+            name=None if name is None else str(name), start=_req(d, "start", int, w),
+            end=_req(d, "end", int, w), perms=str(d.get("perms", "")), dev=str(d.get("dev", "")),
+        ))
+    return out
 
 
 def dump_snapshot(snap: Snapshot) -> str:
@@ -281,4 +319,5 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         warnings=_str_list(doc.get("warnings"), f"{where}: warnings"),
         unreadable_pids=[int(x) for x in (doc.get("unreadable_pids") or [])],
         scan_seconds=float(scan_seconds) if isinstance(scan_seconds, (int, float)) else None,
+        unverified_maps=unverified_from_list(doc.get("unverified_maps"), where),
     )

@@ -17,6 +17,7 @@ from dmabuf_top.io.codec import (
     process_from_dict,
     snapshot_from_dict,
     source_from_dict,
+    unverified_from_list,
 )
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.record_writer import DELTA_SCHEMA
@@ -158,6 +159,10 @@ def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
         kernel=kernel_from_dict(kd, where) if isinstance(kd, dict) else prev.kernel,
         warnings=[str(w) for w in warnings],
         unreadable_pids=_int_list(doc.get("unreadable_pids", prev.unreadable_pids), where),
+        unverified_maps=(
+            unverified_from_list(doc["unverified_maps"], where)
+            if "unverified_maps" in doc else prev.unverified_maps
+        ),
         scan_seconds=float(scan) if isinstance(scan, (int, float)) else None,
     )
 

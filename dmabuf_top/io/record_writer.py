@@ -46,7 +46,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dmabuf_top.io.codec import buffer_to_dict, kernel_to_dict, snapshot_to_dict, source_to_dict
+from dmabuf_top.io.codec import (
+    buffer_to_dict,
+    kernel_to_dict,
+    snapshot_to_dict,
+    source_to_dict,
+    unverified_to_list,
+)
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import dump_yaml
 from dmabuf_top.model import Buffer, Snapshot
@@ -55,7 +61,7 @@ RECORD_FORMAT = "dmabuf-top-record/1"
 DELTA_SCHEMA = "dmabuf-top/1-delta"
 
 #: top-level keys a delta repeats only when they changed
-_HEADER_KEYS = ("source", "boot_id", "kernel", "warnings", "unreadable_pids")
+_HEADER_KEYS = ("source", "boot_id", "kernel", "warnings", "unreadable_pids", "unverified_maps")
 
 
 def _recorded_processes(snap: Snapshot) -> dict[int, tuple[str, str, int | None]]:
@@ -77,6 +83,7 @@ def _header(snap: Snapshot) -> dict[str, Any]:
         "kernel": kernel_to_dict(snap.kernel),
         "warnings": list(snap.warnings),
         "unreadable_pids": list(snap.unreadable_pids),
+        "unverified_maps": unverified_to_list(snap.unverified_maps),
     }
 
 

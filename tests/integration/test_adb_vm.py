@@ -108,7 +108,11 @@ def test_adb_snapshot_equals_local_snapshot(vm, server: AdbServer, scenario) -> 
     assert remote["totals"]["kernel_only_bytes"] > 0
     assert remote["kernel"]["sources"] == ["bufinfo"]
     assert remote["boot_id"] == vm.boot_id
-
+    # the scenario's regular file named /dmabuf:impostor/N (a live buffer's inode) is no holder
+    (imp,) = rec["impostors"]
+    assert imp["pid"] not in {h["pid"] for b in remote["buffers"] for h in b["holders"]}
+    assert any(w.startswith("1 mapping of files named like dma-bufs")
+               for w in remote["warnings"])
 
 def test_su_zero_form_gives_root(vm, server: AdbServer, scenario) -> None:
     # shell uid 2000 with an AOSP userdebug-style su (rejects -c; su 0 CMD...)

@@ -118,7 +118,50 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
     kernel_only = sum(w["size"] for w in want.values() if w["kernel_only"])
     assert t["kernel_only_bytes"] == kernel_only > 0
     assert t["userspace_rss"] == sum(r for r, _ in rss_pss.values())
-    assert doc["warnings"] == []
+    # the one thing to say: the scenario's look-alike file (see the test below) is not counted
+    assert doc["warnings"] == [IMPOSTOR_WARNING]
+
+
+#: what a snapshot says of the scenario's impostor (its fd is never a candidate either)
+IMPOSTOR_WARNING = (
+    "1 mapping of files named like dma-bufs (/dmabuf...) not on the dma-buf filesystem: ignored"
+)
+
+
+def impostor_is_real(vm, rec: dict) -> dict:
+    """The scenario's impostor as the kernel shows it: a regular file named
+    /dmabuf:impostor/N, opened and mapped, with the inode of the live buffer
+    "scanout 0" (which is held by fd and mapped too)."""
+    (imp,) = rec["impostors"]
+    target = next(int(i) for i, b in rec["buffers"].items() if b["name"] == "scanout 0")
+    assert imp["inode"] == target
+    link = vm.run(["readlink", f"/proc/{imp['pid']}/fd/{imp['fd']}"], timeout=60).stdout.strip()
+    assert link == imp["path"] and link.startswith("/dmabuf:")
+    maps = vm.read_file(f"/proc/{imp['pid']}/maps").decode()
+    (line,) = [ln for ln in maps.splitlines() if ln.endswith(imp["path"])]
+    assert line.split()[4] == str(target) and line.split()[3] == imp["dev"]
+    holder = next(p for p, h in rec["buffers"][str(target)]["holders"].items() if h["maps"])
+    real = vm.read_file(f"/proc/{holder}/maps").decode()
+    (dma,) = [ln for ln in real.splitlines() if ln.endswith("/dmabuf:scanout 0")]
+    assert dma.split()[4] == str(target) and dma.split()[3] != imp["dev"]  # told by device
+    return imp
+
+
+def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario):
+    rec = scenario.record
+    imp = impostor_is_real(vm, rec)
+    r = vm.run([dmabuf_top(vm), "snapshot"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = yaml.safe_load(r.stdout)
+    assert IMPOSTOR_WARNING in doc["warnings"]
+    holders = {h["pid"] for b in doc["buffers"] for h in b["holders"]}
+    assert imp["pid"] not in holders
+    assert imp["pid"] not in {p["pid"] for p in doc["processes"]}
+    target = next(b for b in doc["buffers"] if b["inode"] == imp["inode"])
+    assert target["name"] == "scanout 0"
+    want = rec["buffers"][str(imp["inode"])]["holders"]
+    assert sorted(h["pid"] for h in target["holders"]) == sorted(int(p) for p in want)
+    assert "unverified_maps" not in doc
 
 
 def test_once_tables_in_vm(vm, scenario):

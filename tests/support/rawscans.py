@@ -52,6 +52,7 @@ def scene(with_kernel: bool = True) -> RawScan:
         comm="camera",
     )
     raw = RawScan(taken_at="2026-11-21T10:00:00Z", host="h", kernel="6.1.0", procs=[a, b])
+    raw.dmabuf_dev = (0, 10)  # what a backend learns from a stat of a verified fd (00:0a)
     if with_kernel:
         raw.bufinfo = BUFINFO
         raw.heaps = "system\n"

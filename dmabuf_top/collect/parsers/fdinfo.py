@@ -18,8 +18,14 @@ class FdInfo:
     flags: int | None = None
 
 
+#: statfs f_type of the dma-buf filesystem ("DMAB")
+DMABUF_MAGIC = 0x444D4142
+
+
 def is_dmabuf_link(link: str) -> bool:
-    """True when ``readlink /proc/P/fd/N`` says this fd is a dma-buf."""
+    """True when ``readlink /proc/P/fd/N`` may be a dma-buf. Only a candidate: any
+    file whose path starts with ``/dmabuf:`` reads the same; fdinfo's ``exp_name:``
+    (or the filesystem magic) says whether the kernel made it a dma-buf."""
     return link.startswith(DMABUF_LINK_PREFIX) or link == OLD_DMABUF_LINK
 
 

@@ -15,6 +15,18 @@ class MapsEntry:
     offset: int
     inode: int
     name: str | None
+    #: (major, minor) of the mapped file's device: a dma-buf's is the dma-buf
+    #: filesystem's; a regular file named ``/dmabuf:...`` has another
+    dev: tuple[int, int] = (0, 0)
+
+
+def parse_dev(text: str) -> tuple[int, int] | None:
+    """``00:0a`` (maps' hex major:minor) -> (0, 10)."""
+    major, sep, minor = text.partition(":")
+    try:
+        return (int(major, 16), int(minor, 16)) if sep else None
+    except ValueError:
+        return None
 
 
 def _unescape(path: str) -> str:
@@ -41,5 +53,8 @@ def parse_maps_line(line: str) -> MapsEntry | None:
         inode = int(parts[4])
     except ValueError:
         return None
+    dev = parse_dev(parts[3])
+    if dev is None:
+        return None
     name = _unescape(path[8:]) if path.startswith("/dmabuf:") else ""
-    return MapsEntry(start, end, parts[1], offset, inode, name or None)
+    return MapsEntry(start, end, parts[1], offset, inode, name or None, dev)

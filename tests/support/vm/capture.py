@@ -72,7 +72,7 @@ def capture(dest: Path) -> None:
         _write(dest / "uname-a.txt", vm.sh("uname -a"))
         _write(dest / "boot_id.txt", vm.read_file("/proc/sys/kernel/random/boot_id"))
         _write(dest / "bufinfo-empty.txt", vm.read_file(BUFINFO))
-        with start_scenario(vm) as sc:
+        with start_scenario(vm, "--no-impostor") as sc:
             rec = sc.record
             _write(dest / "scenario.json", json.dumps(rec, indent=1) + "\n")
             _write(dest / "bufinfo.txt", vm.read_file(BUFINFO))
@@ -92,7 +92,8 @@ def capture(dest: Path) -> None:
                 _write(dest / "sysfs-buffers.tsv", "".join(lines))
             else:
                 _write(dest / "sysfs-buffers.missing.txt", sysfs.stderr)
-        with start_scenario(vm, "--newline-name", out="/tmp/scenario-nl.json") as sc:
+        nl_args = ("--newline-name", "--no-impostor")
+        with start_scenario(vm, *nl_args, out="/tmp/scenario-nl.json") as sc:
             rec = sc.record
             nl = dest / "newline"
             _write(nl / "scenario.json", json.dumps(rec, indent=1) + "\n")

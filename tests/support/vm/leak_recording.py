@@ -76,7 +76,7 @@ def _wait(cond, timeout: float, what: str) -> None:
 
 
 def make_leak_recording(vm: VM, samples: int = SAMPLES, period: float = PERIOD) -> LeakRecording:
-    run = start_scenario(vm, "--leak", str(period), out="/tmp/leak-scenario.json")
+    run = start_scenario(vm, "--leak", str(period), "--no-impostor", out="/tmp/leak-scenario.json")
     ring = None
     try:
         ring = vm.spawn([vm.python, "-c", RING, str(HERE), str(period)])

@@ -20,7 +20,7 @@ DEMO = HERE.parents[2] / "dmabuf_top" / "data" / "demo.yaml"
 
 
 def main() -> int:
-    with VM() as vm, start_scenario(vm):
+    with VM() as vm, start_scenario(vm, "--no-impostor"):
         exe = str(Path(vm.python).parent / "dmabuf-top")
         r = vm.run([exe, "snapshot", "-o", "/tmp/demo.yaml"], timeout=300)
         if r.returncode != 0:

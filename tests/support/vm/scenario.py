@@ -48,6 +48,9 @@ NAME_MARKUP = "[bold]evil\x1b[31m[/bold]"
 NAME_TAB = "tab\tname"
 NAME_NEWLINE = "line1\nline2"
 HOSTILE_COMM = "[red]hog"
+#: a tmpfs mounted here holds the impostor: a regular file at /dmabuf:impostor/N whose
+#: fd link and maps line look like a dma-buf's and whose inode equals a real buffer's
+IMPOSTOR_DIR = "/dmabuf:impostor"
 KERNEL_ONLY_COUNT = 2
 assert len(NAME_31.encode()) == 31
 
@@ -61,6 +64,7 @@ class Holder:
         self.fds: dict[int, list[int]] = {}
         self.maps: dict[int, list[list]] = {}
         self.kernel_only: list[int] = []
+        self.impostor: dict | None = None
 
     def note(self, fd: int, name: str | None = None) -> int:
         ino = vgem.inode_of(fd)
@@ -94,6 +98,7 @@ class Holder:
             "fds": {str(k): v for k, v in self.fds.items() if v},
             "maps": {str(k): v for k, v in self.maps.items() if v},
             "kernel_only": self.kernel_only,
+            "impostor": self.impostor,
         }
 
 
@@ -197,6 +202,29 @@ def raise_nofile(n: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n:
         resource.setrlimit(resource.RLIMIT_NOFILE, (n, max(hard, n)))
+
+
+def impostor(h: Holder, target_pipe: int) -> None:
+    """Open and map a regular file named like a dma-buf with the inode of a live
+    buffer (read from ``target_pipe``: forked before that buffer exists, this process
+    inherits no fd or mapping of it): a tmpfs numbers its files 2, 3, ... so make
+    files until one has it."""
+    target = int(os.read(target_pipe, 64).decode())
+    os.makedirs(IMPOSTOR_DIR, exist_ok=True)
+    vgem.mount_tmpfs(IMPOSTOR_DIR)
+    for n in range(200_000):
+        path = f"{IMPOSTOR_DIR}/{n}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(fd).st_ino == target:
+            break
+        os.close(fd)
+    else:
+        raise RuntimeError(f"no tmpfs file got inode {target}")
+    os.ftruncate(fd, vgem.PAGE)
+    start, end = vgem.map_shared(fd, vgem.PAGE)
+    st = os.fstat(fd)
+    h.impostor = {"path": path, "inode": st.st_ino, "fd": fd, "maps": [[start, end, "rw-s"]],
+                  "dev": f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"}
 
 
 def close_all_but(keep: set[int]) -> None:
@@ -307,6 +335,7 @@ def merge(reports: list[dict]) -> dict:
             b = bufs[str(ino)]
             b["kernel_only"] = True
             b["count"] += KERNEL_ONLY_COUNT
+    impostors = [dict(r["impostor"], pid=r["pid"]) for r in reports if r.get("impostor")]
     for b in bufs.values():
         for holder in b["holders"].values():
             holder["fds"].sort()
@@ -317,6 +346,7 @@ def merge(reports: list[dict]) -> dict:
         "scenario_pid": os.getpid(),
         "processes": procs,
         "buffers": dict(sorted(bufs.items(), key=lambda kv: int(kv[0]))),
+        "impostors": impostors,
         "totals": {"buffers": len(bufs), "bytes": sum(b["size"] for b in bufs.values())},
     }
 
@@ -339,7 +369,16 @@ def build(args: argparse.Namespace, kids: Children) -> dict:
     for i in range(args.plain_procs if args.plain_fds else 0):
         kids.fork("plain", f"plainfds-{i:02d}", plain, args.plain_fds)
     reports = kids.collect()
+    if not args.no_impostor:  # will mimic "scanout 0", held by fd and mapped
+        target_r, target_w = os.pipe()
+        kids.fork("impostor", "impostor", impostor, target_r, keep={target_r})
+        os.close(target_r)
     compositor(me, card)  # after every fork: children inherit no mapping
+    if not args.no_impostor:
+        target = next(ino for ino, b in me.buffers.items() if b["name"] == NAME_SPACES)
+        os.write(target_w, str(target).encode())
+        os.close(target_w)
+        reports += kids.collect()
     record = merge([me.report(), *reports])
     if args.leak:
         record["leak"] = start_leakers(args.leak, kids)
@@ -380,6 +419,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--leak", type=float, default=0, help="start leakers with this period (s)")
     p.add_argument("--no-tab-name", action="store_true", help="no buffer named with a tab")
     p.add_argument("--newline-name", action="store_true", help="add a buffer named a\\nb")
+    p.add_argument("--no-impostor", action="store_true",
+                   help="no regular file named like a dma-buf (/dmabuf:impostor/N)")
     return p.parse_args(argv)
 
 
@@ -411,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         kids.stop()
+        vgem.umount(IMPOSTOR_DIR)
 
 
 if __name__ == "__main__":

@@ -132,6 +132,22 @@ def map_shared(fd: int, length: int) -> tuple[int, int]:
     return addr, addr + length
 
 
+def mount_tmpfs(path: str) -> None:
+    """mount -t tmpfs tmpfs PATH (root): a fresh tmpfs numbers its files from 2."""
+    if _libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, b"size=4m") != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount tmpfs on {path}: {os.strerror(err)}")
+
+
+def umount(path: str) -> None:
+    """umount PATH (lazily) and remove the directory; quiet when not mounted."""
+    _libc.umount2(path.encode(), 2)  # MNT_DETACH
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 def set_comm(name: bytes | str) -> None:
     raw = name.encode() if isinstance(name, str) else name
     buf = ctypes.create_string_buffer(raw[:15])

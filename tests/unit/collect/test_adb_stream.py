@@ -42,7 +42,8 @@ def test_recorded_stream_gives_the_local_snapshot(tag: str) -> None:
     doc = as_doc(recorded(tag))
     assert comparable(doc) == comparable(local)
     assert doc["taken_at"] == TAKEN_AT and doc["source"]["kind"] == "adb"
-    assert doc["source"]["kernel"] == local["source"]["kernel"] == "6.1.0-56-amd64"
+    assert doc["source"]["kernel"] == local["source"]["kernel"]
+    assert doc["source"]["kernel"].startswith("6.1.0-")  # recorded on Debian's 6.1
     # gzip'ed on the device: the same
     assert as_doc(gzip.compress(recorded(tag))) == doc
 
