@@ -9,6 +9,9 @@ import json
 from typing import Any
 
 
-def dump_json(obj: Any) -> str:
-    """``obj`` as indented JSON text with a final newline (bytes stay integers)."""
+def dump_json(obj: Any, compact: bool = False) -> str:
+    """``obj`` as indented JSON text (``compact``: one line, for big documents) with a
+    final newline; bytes stay integers."""
+    if compact:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
     return json.dumps(obj, indent=2, ensure_ascii=True) + "\n"
