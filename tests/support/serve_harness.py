@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -31,6 +31,10 @@ class Exporter:
             text=True,
         )
         self.log: list[str] = []
+        self._read = 0  # lines of the log read_line has handed out
+        self._more = threading.Condition()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
         line = self.read_line(timeout)
         m = re.search(r"http://127\.0\.0\.1:([0-9]+)/metrics", line)
         if m is None:
@@ -38,19 +42,29 @@ class Exporter:
             raise AssertionError(f"serve did not start: {line!r} {self.log}")
         self.url = f"http://127.0.0.1:{m.group(1)}/metrics"
 
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._more:
+                self.log.append(line)
+                self._more.notify_all()
+
     def read_line(self, timeout: float) -> str:
         """The next line the exporter logs (stderr)."""
-        assert self.proc.stderr is not None
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stderr, selectors.EVENT_READ)
-        try:
-            if not sel.select(timeout):
-                raise AssertionError(f"nothing on stderr in {timeout}s")
-        finally:
-            sel.close()
-        line = self.proc.stderr.readline()
-        self.log.append(line)
-        return line
+        with self._more:
+            if not self._more.wait_for(lambda: len(self.log) > self._read, timeout):
+                raise AssertionError(f"nothing more on stderr in {timeout:.0f}s: {self.log}")
+            self._read += 1
+            return self.log[self._read - 1]
+
+    def wait_log(self, text: str, timeout: float = 30) -> str:
+        """The first log line holding ``text`` (waiting up to ``timeout`` for it)."""
+        with self._more:
+            found = self._more.wait_for(
+                lambda: next((ln for ln in self.log if text in ln), None), timeout)
+        if not found:
+            raise AssertionError(f"no log line with {text!r} in {timeout:.0f}s: {self.log}")
+        return found
 
     def text(self) -> str:
         with urllib.request.urlopen(self.url, timeout=60) as r:
@@ -76,8 +90,8 @@ class Exporter:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(10)
+        self._reader.join(10)
         assert self.proc.stderr is not None
-        self.log += self.proc.stderr.readlines()
         self.proc.stderr.close()
         return rc
 
