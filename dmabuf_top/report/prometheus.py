@@ -9,6 +9,7 @@ one ``pid="other"`` series holding the rest. comm is escaped
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -115,8 +116,9 @@ def tool_families(usage: ToolUsage) -> list[Metric]:
 
 
 class SnapshotCollector(Collector):
-    """Computes the metrics on each scrape from ``scans()`` (which scans, or gives
-    the cached result of the last scan) and ``usage()``."""
+    """The metrics of each scrape from ``scans()`` (which scans, or gives the result
+    of the last scan) and ``usage()``; the device families are computed once per
+    scan, so scrapes between scans cost only their serialisation."""
 
     def __init__(
         self,
@@ -127,7 +129,15 @@ class SnapshotCollector(Collector):
         self._scans = scans
         self._usage = usage
         self.top = top
+        self._lock = threading.Lock()
+        self._cached: tuple[tuple, list[Metric]] | None = None
 
     def collect(self) -> Iterator[Metric]:
-        yield from device_families(self._scans(), self.top)
+        scans = self._scans()
+        key = tuple((s.device, s.scans) for s in scans)
+        with self._lock:
+            if self._cached is None or self._cached[0] != key:
+                self._cached = (key, device_families(scans, self.top))
+            families = self._cached[1]
+        yield from families
         yield from tool_families(self._usage())
