@@ -15,6 +15,9 @@ Scrapes them in turns over HTTP (urllib) and prints the median and 95th percenti
 latency of each and their ratio, the exposition size and series count. A file source
 has no device I/O: a fresh scan of a phone adds the collector's time (bench/adb_bench.py).
 Not a test: a script that prints numbers.
+
+Measured (2 shared cores, quiet): cached median 4.5 ms (p95 8.0), fresh 18.2 ms (p95 24.6),
+4.03x; exposition 20,669 bytes, 175 series.
 """
 
 from __future__ import annotations
