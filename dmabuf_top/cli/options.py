@@ -4,7 +4,11 @@ options and the backend they name, argument types, the output-path check."""
 from __future__ import annotations
 
 import argparse
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from dmabuf_top.collect.contract import Backend
 
@@ -14,6 +18,25 @@ DEMO_SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 
 class UsageError(Exception):
     """A user mistake; str() is the one line shown."""
+
+
+class Stopped(Exception):
+    """SIGTERM arrived (see :func:`sigterm_stops`)."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Inside, SIGTERM raises :class:`Stopped` (a long-running command ends as on
+    ctrl+c); the old handler is back afterwards."""
+    old = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class Parser(argparse.ArgumentParser):

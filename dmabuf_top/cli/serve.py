@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Sequence
-from types import FrameType
 
 from dmabuf_top.cli.options import (
     PROG,
     Parser,
+    Stopped,
     UsageError,
     add_source_options,
     open_backends,
     positive_float,
     positive_int,
+    sigterm_stops,
 )
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
@@ -78,14 +78,6 @@ def build_parser() -> Parser:
     return p
 
 
-class _Stop(Exception):
-    pass
-
-
-def _on_term(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
-
-
 def run(argv: Sequence[str]) -> int:
     from prometheus_client import CollectorRegistry, start_http_server
 
@@ -115,15 +107,14 @@ def run(argv: Sequence[str]) -> int:
     devices = ", ".join(f"{s.device} ({'up' if s.up else 'down'})" for s in first)
     print(f"{PROG} serve: http://{shown}:{bound}/metrics  {devices}", file=sys.stderr,
           flush=True)
-    old_term = signal.signal(signal.SIGTERM, _on_term)
     stop = threading.Event()
     try:
-        while not stop.wait(3600):
-            pass
-    except (KeyboardInterrupt, _Stop):
+        with sigterm_stops():
+            while not stop.wait(3600):
+                pass
+    except (KeyboardInterrupt, Stopped):
         pass
     finally:
-        signal.signal(signal.SIGTERM, old_term)
         server.shutdown()
         server.server_close()
         thread.join(5)

@@ -148,6 +148,11 @@ def test_errors_are_one_line():
     assert "must be greater than 0" in one_line_error("--demo", "--min-interval", "0")
     assert "no such file" in one_line_error("--load", "/nonexistent.yaml")
     assert "name each device" in one_line_error("--adb", "--adb", "x")
+    with socket.socket() as s:  # a port nothing listens on: an unreachable adb server
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    msg = one_line_error("--adb", "SERIAL", "--adb-port", str(free))
+    assert msg.startswith(f"dmabuf-top: no adb server at 127.0.0.1:{free}")
 
 
 def test_help_has_examples():
