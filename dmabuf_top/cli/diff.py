@@ -1,4 +1,4 @@
-"""``dmabuf-top diff A [B] [--from N] [--to N] [--format text|yaml] [--bytes]``: what
+"""``dmabuf-top diff A [B] [--from N] [--to N] [--format text|yaml|json] [--bytes]``: what
 changed between two snapshots or samples. Status 0: no change, 1: changes, 2: error."""
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def build_parser() -> Parser:
         help="sample of a recording B without @N (default -1, the last)",
     )
     p.add_argument(
-        "--format", choices=("text", "yaml"), default="text",
-        help="text for people, yaml for machines (default text)",
+        "--format", choices=("text", "yaml", "json"), default="text",
+        help="text for people, yaml or json for machines (schema dmabuf-top-diff/1; "
+        "bytes as integers; default text)",
     )
     p.add_argument("--bytes", action="store_true", help="raw byte counts")
     return p
@@ -45,6 +46,7 @@ def build_parser() -> Parser:
 
 def run(argv: Sequence[str]) -> int:
     from dmabuf_top.analysis.diff import diff_snapshots
+    from dmabuf_top.io.jsontext import dump_json
     from dmabuf_top.io.yamltext import dump_yaml
     from dmabuf_top.report.diff_report import diff_to_dict, render_text
 
@@ -56,6 +58,8 @@ def run(argv: Sequence[str]) -> int:
     d = diff_snapshots(a_snaps[a_idx], b_snaps[b_idx], a_label, b_label)
     if args.format == "yaml":
         sys.stdout.write(dump_yaml(diff_to_dict(d)))
+    elif args.format == "json":
+        sys.stdout.write(dump_json(diff_to_dict(d)))
     else:
         sys.stdout.write(render_text(d, raw_bytes=args.bytes))
     return 1 if d.has_changes else 0

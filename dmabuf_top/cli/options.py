@@ -4,7 +4,11 @@ options and the backend they name, argument types, the output-path check."""
 from __future__ import annotations
 
 import argparse
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from dmabuf_top.collect.contract import Backend
 
@@ -14,6 +18,25 @@ DEMO_SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 
 class UsageError(Exception):
     """A user mistake; str() is the one line shown."""
+
+
+class Stopped(Exception):
+    """SIGTERM arrived (see :func:`sigterm_stops`)."""
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Inside, SIGTERM raises :class:`Stopped` (a long-running command ends as on
+    ctrl+c); the old handler is back afterwards."""
+    old = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,7 +87,11 @@ def check_output_path(path: str | Path) -> Path:
     return out
 
 
-def add_source_options(p: argparse.ArgumentParser, many_files: bool = False) -> None:
+def add_source_options(
+    p: argparse.ArgumentParser, many_files: bool = False, many_devices: bool = False
+) -> None:
+    """--load / --adb / --demo and the adb server options; ``many_devices``: --adb may
+    be given several times (a list of serials, "" for the only device)."""
     src = p.add_mutually_exclusive_group()
     if many_files:
         src.add_argument(
@@ -78,8 +105,10 @@ def add_source_options(p: argparse.ArgumentParser, many_files: bool = False) -> 
         "--adb",
         nargs="?",
         const="",
+        action="append" if many_devices else "store",
         metavar="SERIAL",
-        help="an Android device over adb (serial, else $ANDROID_SERIAL, else the only one)",
+        help="an Android device over adb (serial, else $ANDROID_SERIAL, else the only one)"
+        + ("; give it once per device" if many_devices else ""),
     )
     src.add_argument("--demo", action="store_true", help="open the bundled demo snapshot")
     p.add_argument("--adb-host", metavar="HOST", help="adb server host (default 127.0.0.1)")
@@ -109,3 +138,20 @@ def open_backend(args: argparse.Namespace) -> Backend:
     from dmabuf_top.collect.local import LocalBackend
 
     return LocalBackend()
+
+
+def open_backends(args: argparse.Namespace) -> list[Backend]:
+    """Every backend the source options name: one per ``--adb`` when it may be given
+    several times (see ``add_source_options(many_devices=True)``), else one."""
+    if not isinstance(args.adb, list):
+        return [open_backend(args)]
+    serials = [s for s in args.adb if s]
+    if len(set(serials)) != len(serials):
+        raise UsageError("the same --adb SERIAL is given twice")
+    if len(args.adb) > 1 and len(serials) != len(args.adb):
+        raise UsageError("with several --adb, name each device: --adb SERIAL")
+    backends = []
+    for serial in args.adb:
+        one = argparse.Namespace(**{**vars(args), "adb": serial})
+        backends.append(open_backend(one))
+    return backends

@@ -5,25 +5,31 @@ with every complete sample kept."""
 
 from __future__ import annotations
 
-import signal
+import argparse
 import sys
 import time
 from collections.abc import Sequence
-from types import FrameType
+from typing import TYPE_CHECKING
 
 from dmabuf_top.cli.options import (
     PROG,
     Parser,
+    Stopped,
     UsageError,
     add_source_options,
     check_output_path,
     open_backend,
     positive_float,
     positive_int,
+    sigterm_stops,
 )
+from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.timefmt import refine_time
 from dmabuf_top.units import human_bytes
+
+if TYPE_CHECKING:
+    from dmabuf_top.io.record_writer import RecordingWriter
 
 
 def build_parser() -> Parser:
@@ -53,15 +59,6 @@ def build_parser() -> Parser:
     return p
 
 
-class _Stop(Exception):
-    pass
-
-
-def _on_term(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
-
-
-
 def run(argv: Sequence[str]) -> int:
     from dmabuf_top.io.record_writer import RecordingWriter
 
@@ -79,39 +76,12 @@ def run(argv: Sequence[str]) -> int:
     except SnapshotError as e:
         raise UsageError(str(e)) from None
     tty = sys.stderr.isatty()
-    old_term = signal.signal(signal.SIGTERM, _on_term)
-    start = time.monotonic()
-    deadline = start + args.duration if args.duration else None
-    k = 0
-    buffers = 0
     try:
-        while True:
-            wall = time.time()
-            snap = backend.collect()
-            snap.taken_at = refine_time(snap.taken_at, wall)
-            writer.add(snap)
-            buffers = len(snap.buffers)
-            if tty:
-                print(
-                    f"\r{writer.samples} samples  {human_bytes(writer.size)}  {buffers} buffers  ",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            if args.count and writer.samples >= args.count:
-                break
-            # the k-th sample is due at start + k * interval; skip slots a slow scan missed
-            k += 1
-            late = int((time.monotonic() - start) / args.interval)
-            k = max(k, late)
-            due = start + k * args.interval
-            if deadline is not None and due >= deadline - 1e-6:
-                break
-            time.sleep(max(0.0, due - time.monotonic()))
-    except (KeyboardInterrupt, _Stop):
+        with sigterm_stops():
+            _record(args, backend, writer, tty)
+    except (KeyboardInterrupt, Stopped):
         pass
     finally:
-        signal.signal(signal.SIGTERM, old_term)
         writer.close()
         if tty:
             print(file=sys.stderr)
@@ -120,3 +90,34 @@ def run(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _record(args: argparse.Namespace, backend: Backend, writer: RecordingWriter,
+            tty: bool) -> None:
+    """Sample until --count or --duration (or a stop signal)."""
+    start = time.monotonic()
+    deadline = start + args.duration if args.duration else None
+    k = 0
+    while True:
+        wall = time.time()
+        snap = backend.collect()
+        snap.taken_at = refine_time(snap.taken_at, wall)
+        writer.add(snap)
+        if tty:
+            print(
+                f"\r{writer.samples} samples  {human_bytes(writer.size)}  "
+                f"{len(snap.buffers)} buffers  ",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+        if args.count and writer.samples >= args.count:
+            return
+        # the k-th sample is due at start + k * interval; skip slots a slow scan missed
+        k += 1
+        late = int((time.monotonic() - start) / args.interval)
+        k = max(k, late)
+        due = start + k * args.interval
+        if deadline is not None and due >= deadline - 1e-6:
+            return
+        time.sleep(max(0.0, due - time.monotonic()))

@@ -1,4 +1,4 @@
-"""``dmabuf-top suspects FILE [-w N] [--min-steps K] [--at N] [--format text|yaml]``:
+"""``dmabuf-top suspects FILE [-w N] [--min-steps K] [--at N] [--format text|yaml|json]``:
 what kept growing over the last N samples. Status 0: none, 1: some, 2: error."""
 
 from __future__ import annotations
@@ -42,13 +42,18 @@ def build_parser() -> Parser:
         metavar="N",
         help="as seen at sample N (default -1, the last)",
     )
-    p.add_argument("--format", choices=("text", "yaml"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "yaml", "json"), default="text",
+        help="text for people, yaml or json for machines (schema dmabuf-top-suspects/1; "
+        "default text)",
+    )
     p.add_argument("--bytes", action="store_true", help="raw byte counts")
     return p
 
 
 def run(argv: Sequence[str]) -> int:
     from dmabuf_top.analysis.suspects import find_suspects
+    from dmabuf_top.io.jsontext import dump_json
     from dmabuf_top.io.yamltext import dump_yaml
     from dmabuf_top.report.suspects_report import render_text, suspects_doc
 
@@ -56,10 +61,10 @@ def run(argv: Sequence[str]) -> int:
     snaps, idx, label = SampleFiles().pick(args.file, args.at)
     upto = snaps[: idx + 1]
     found = find_suspects(upto, window=args.window, min_steps=args.min_steps)
-    if args.format == "yaml":
+    if args.format in ("yaml", "json"):
         path = split_spec(args.file)[0]
         doc = suspects_doc(found, path, len(upto), len(snaps), args.window)
-        sys.stdout.write(dump_yaml(doc))
+        sys.stdout.write(dump_yaml(doc) if args.format == "yaml" else dump_json(doc))
     else:
         sys.stdout.write(render_text(
             found, label, snaps[idx], len(upto), len(snaps), args.window, args.bytes

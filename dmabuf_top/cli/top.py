@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
@@ -15,18 +16,39 @@ from dmabuf_top.cli.options import (
     open_backend,
     positive_float,
 )
-from dmabuf_top.report import columns
+from dmabuf_top.model import Snapshot
+from dmabuf_top.report import columns, dmabuf_dump
 
 
 def build_parser() -> Parser:
     p = Parser(
         prog=PROG,
         description="A top for Linux dma-bufs: who holds all that dma-buf memory.",
-        epilog="Subcommands: snapshot, record, diff, suspects ('dmabuf-top snapshot --help').",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "Subcommands: snapshot, record, diff, suspects, export, serve "
+            "('dmabuf-top serve --help').\n\n"
+            "Examples:\n"
+            "  dmabuf-top --once --view processes --format csv > procs.csv\n"
+            "  dmabuf-top --once --format json --adb SERIAL | jq '.rows[0]'\n"
+            "  dmabuf-top --dmabuf-dump --adb SERIAL      # as dmabuf_dump prints it\n"
+            "  dmabuf-top --dmabuf-dump=a --load snap.yaml  # dmabuf_dump -a"
+        ),
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     add_source_options(p, many_files=True)
     p.add_argument("--once", action="store_true", help="print one table and exit (no TUI)")
+    p.add_argument(
+        "--format", choices=("text", "csv", "json"), default="text",
+        help="--once table as text (default), csv (raw bytes) or json (the snapshot "
+        "schema's field names); csv and json imply --once",
+    )
+    p.add_argument(
+        "--dmabuf-dump", nargs="?", const="p", choices=dmabuf_dump.VIEWS, metavar="VIEW",
+        help="print what Android's dmabuf_dump prints (kB): per process (no VIEW), "
+        "a (dmabuf_dump -a: buffer x process), b (-b: per buffer and exporter), ab; "
+        "implies --once",
+    )
     p.add_argument(
         "--view",
         default="buffers",
@@ -50,8 +72,29 @@ def build_parser() -> Parser:
     return p
 
 
+def once_output(snap: Snapshot, args: argparse.Namespace) -> str:
+    """What ``--once`` prints: the table as text, csv or json, or dmabuf_dump's layout."""
+    if args.dmabuf_dump is not None:
+        return dmabuf_dump.render_dump(snap, args.dmabuf_dump)
+    if args.format == "csv":
+        from dmabuf_top.report.once_data import render_csv
+
+        return render_csv(snap, args.view, args.sort, reverse=args.reverse)
+    if args.format == "json":
+        from dmabuf_top.io.jsontext import dump_json
+        from dmabuf_top.report.once_data import table_doc
+
+        return dump_json(table_doc(snap, args.view, args.sort, reverse=args.reverse))
+    from dmabuf_top.report.once import render_table
+
+    return render_table(snap, args.view, args.sort, reverse=args.reverse, raw_bytes=args.bytes)
+
+
 def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.dmabuf_dump is not None and args.format != "text":
+        raise UsageError("--dmabuf-dump prints dmabuf_dump's own text layout: no --format")
+    args.once = args.once or args.format != "text" or args.dmabuf_dump is not None
     columns.view_columns(args.view)
     if args.sort:
         columns.column(args.view, args.sort)
@@ -61,12 +104,7 @@ def run(argv: Sequence[str]) -> int:
         )
     backend = open_backend(args)
     if args.once:
-        from dmabuf_top.report.once import render_table
-
-        snap = backend.collect()
-        sys.stdout.write(
-            render_table(snap, args.view, args.sort, reverse=args.reverse, raw_bytes=args.bytes)
-        )
+        sys.stdout.write(once_output(backend.collect(), args))
         return 0
     from dmabuf_top.tui.app import run_tui
     from dmabuf_top.tui.themes import UnknownTheme

@@ -9,9 +9,9 @@ from pathlib import Path
 from dmabuf_top.io.errors import SnapshotError
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and a
-    rename, so an existing file is never left half-written."""
+def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` via a temp file in the same directory
+    and a rename, so an existing file is never left half-written."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     try:
@@ -19,8 +19,9 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     except OSError as e:
         raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if path.exists():

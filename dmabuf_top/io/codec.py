@@ -85,6 +85,39 @@ def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
     }
 
 
+def totals_to_dict(tot: accounting.Totals) -> dict[str, Any]:
+    """The ``totals:`` of a snapshot (bytes as integers)."""
+    return {
+        "buffers": tot.buffers,
+        "bytes": tot.bytes,
+        "userspace_bytes": tot.userspace_bytes,
+        "kernel_only_bytes": tot.kernel_only_bytes,
+        "userspace_rss": tot.userspace_rss,
+        "userspace_pss": tot.userspace_pss,
+        "kernel_wide": tot.kernel_wide,
+    }
+
+
+def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
+    """One entry of ``processes:`` (with its Rss/Pss)."""
+    return {
+        "pid": p.pid,
+        "comm": p.comm,
+        "cmdline": p.cmdline,
+        "uid": p.uid,
+        "buffers": p.buffers,
+        "fds": p.fds,
+        "maps": p.maps,
+        "rss": p.rss,
+        "pss": p.pss,
+    }
+
+
+def exporter_to_dict(e: accounting.ExporterStats) -> dict[str, Any]:
+    """One entry of ``exporters:``."""
+    return {"name": e.name, "buffers": e.buffers, "bytes": e.bytes, "heap": e.heap}
+
+
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     procs = accounting.process_stats(snap)
     tot = accounting.totals(snap, procs)
@@ -94,35 +127,11 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "taken_at": snap.taken_at,
         "source": source_to_dict(snap.source),
         "boot_id": snap.boot_id,
-        "totals": {
-            "buffers": tot.buffers,
-            "bytes": tot.bytes,
-            "userspace_bytes": tot.userspace_bytes,
-            "kernel_only_bytes": tot.kernel_only_bytes,
-            "userspace_rss": tot.userspace_rss,
-            "userspace_pss": tot.userspace_pss,
-            "kernel_wide": tot.kernel_wide,
-        },
+        "totals": totals_to_dict(tot),
         "kernel": kernel_to_dict(snap.kernel),
         "buffers": [buffer_to_dict(b, comm) for b in snap.sorted_buffers()],
-        "processes": [
-            {
-                "pid": p.pid,
-                "comm": p.comm,
-                "cmdline": p.cmdline,
-                "uid": p.uid,
-                "buffers": p.buffers,
-                "fds": p.fds,
-                "maps": p.maps,
-                "rss": p.rss,
-                "pss": p.pss,
-            }
-            for p in procs
-        ],
-        "exporters": [
-            {"name": e.name, "buffers": e.buffers, "bytes": e.bytes, "heap": e.heap}
-            for e in accounting.exporter_stats(snap)
-        ],
+        "processes": [process_to_dict(p) for p in procs],
+        "exporters": [exporter_to_dict(e) for e in accounting.exporter_stats(snap)],
         "warnings": list(snap.warnings),
         "unreadable_pids": list(snap.unreadable_pids),
         "scan_seconds": snap.scan_seconds,

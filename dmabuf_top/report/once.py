@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dmabuf_top.model import Snapshot
-from dmabuf_top.report import columns
+from dmabuf_top.report.once_data import sorted_view
 from dmabuf_top.report.summary import meminfo_text, source_line, totals_line
 from dmabuf_top.report.table import align
 from dmabuf_top.textsafe import printable
@@ -18,9 +18,7 @@ def render_table(
     raw_bytes: bool = False,
 ) -> str:
     """The whole ``--once`` output: source, totals, warnings, then the table."""
-    cols = columns.view_columns(view)
-    col = columns.column(view, sort or columns.DEFAULT_SORT[view])
-    rows = columns.sort_rows(columns.rows(snap, view), col, reverse)
+    cols, _col, rows = sorted_view(snap, view, sort, reverse)
     cells = [[c.format(r, raw_bytes) for c in cols] for r in rows]
     right = {i for i, c in enumerate(cols) if c.kind != "text"}
     out = [source_line(snap), totals_line(snap, raw_bytes)]

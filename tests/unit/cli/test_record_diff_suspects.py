@@ -4,6 +4,7 @@ middle of writing a sample)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -109,6 +110,8 @@ def test_diff_cli(rec, tmp_path, capsys):
     assert main(["diff", f"{rec}@1", f"{rec}@2", "--format", "yaml", "--bytes"]) == 1
     doc = yaml.safe_load(capsys.readouterr().out)
     assert doc["changed"] and [e["name"] for e in doc["appeared"]] == ["churn", "leak-1"]
+    assert main(["diff", f"{rec}@1", f"{rec}@2", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out) == doc  # the same document, bytes as integers
     # two single-snapshot files
     one = tmp_path / "one.yaml"
     one.write_text(dump_snapshot(sample(0, False)))
@@ -127,7 +130,7 @@ def test_diff_cli_errors(rec, tmp_path, capsys):
         (["diff", str(bad), str(rec)], "invalid YAML"),
         (["diff", str(rec), "--from", "x"], "not a sample number"),
         (["diff"], "required"),
-        (["diff", str(rec), "--format", "json"], "invalid choice"),
+        (["diff", str(rec), "--format", "xml"], "invalid choice"),
     ]:
         assert main(argv) == 2, argv
         assert msg in one_error_line(capsys.readouterr().err), argv
@@ -144,6 +147,8 @@ def test_suspects_cli(rec, capsys):
     doc = yaml.safe_load(capsys.readouterr().out)
     assert doc["sample"] == 3 and doc["samples"] == 6
     assert {s["label"] for s in doc["suspects"]} == {"leaker (200)", "leak-#", "drm"}
+    assert main(["suspects", f"{rec}@3", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out) == doc
 
 
 _complete = complete_samples

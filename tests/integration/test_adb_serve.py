@@ -1,0 +1,59 @@
+"""``dmabuf-top serve`` over a REAL adb server (Debian's adb, private port and HOME)
+with two devices (the ADB peer twice): one exporter labels each by serial and model;
+a device that goes away is ``dmabuf_up 0`` and a log line while the other goes on and
+the server stays up, and it is ``dmabuf_up 1`` again once it is back."""
+
+from __future__ import annotations
+
+from dmabuf_top.collect.adb import open_adb_backend
+from tests.support.adb_harness import AdbServer, HostPeer
+from tests.support.serve_harness import Exporter, value, wait_for
+
+
+def test_two_devices_one_lost_and_back(server: AdbServer) -> None:
+    a, b = HostPeer(), HostPeer()
+    exporter = None
+    try:
+        for p in (a, b):
+            server.connect(p.serial)
+        exporter = Exporter("--adb", a.serial, "--adb", b.serial, "--min-interval", "0.2",
+                            env=server.env, timeout=120)
+        m = exporter.scrape()
+        for p in (a, b):
+            dev = {"device": p.serial, "model": "dmabuf_top_peer"}
+            assert value(m["dmabuf_up"], **dev) == 1
+            assert value(m["dmabuf_scan_errors"], **dev) == 0
+            # the same numbers as the adb backend's own scan (this machine has no dma-buf)
+            snap = open_adb_backend(serial=p.serial, port=server.port).collect()
+            assert value(m["dmabuf_buffers"], **dev) == len(snap.buffers)
+            assert value(m["dmabuf_processes"], **dev) == 0
+        assert "dmabuf_top_peer" in {s.labels["model"] for s in m["dmabuf_up"]}
+
+        b.kill()  # the device goes away
+
+        def b_down():
+            m = exporter.scrape()
+            return m if value(m["dmabuf_up"], device=b.serial) == 0 else None
+
+        m = wait_for(b_down, 60, f"dmabuf_up 0 for {b.serial}")
+        assert value(m["dmabuf_up"], device=a.serial) == 1  # the other goes on
+        assert value(m["dmabuf_scan_errors"], device=b.serial) >= 1
+        assert not [s for s in m["dmabuf_bytes"] if s.labels["device"] == b.serial]
+        assert f"{b.serial}: scan failed: device {b.serial}" in exporter.wait_log("scan failed")
+
+        b = HostPeer(port=b.port)  # it comes back at the same address
+
+        def b_up():
+            m = exporter.scrape()
+            return m if value(m["dmabuf_up"], device=b.serial) == 1 else None
+
+        m = wait_for(b_up, 90, f"dmabuf_up 1 for {b.serial}", step=0.5)  # adb retries ~10 s
+        assert value(m["dmabuf_up"], device=a.serial) == 1
+        assert exporter.proc.poll() is None
+        assert b.serial in exporter.wait_log("scanning again")
+    finally:
+        rc = exporter.stop() if exporter is not None else 0
+        for p in (a, b):
+            p.kill()
+            server.disconnect(p.serial)
+    assert rc == 0, exporter.log if exporter else None

@@ -1,0 +1,131 @@
+"""``dmabuf-top export``: the recording of a real leak as a Perfetto trace (read back
+with the perfetto package's protos) and as Chrome trace JSON; every counter at every
+sample time against the recording's own accounting."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
+
+from dmabuf_top.analysis import accounting
+from dmabuf_top.cli import main
+from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.timefmt import parse_time
+from tests.support.paths import DATA
+
+LEAK = DATA / "vm-6.1-leak.yaml"
+
+
+def expected(snap) -> dict[tuple, int]:
+    """Every counter of one sample: (pid or None, track name) -> value."""
+    stats = accounting.process_stats(snap)
+    tot = accounting.totals(snap, stats)
+    out = {(None, "dmabuf total"): tot.bytes, (None, "dmabuf buffers"): tot.buffers,
+           (None, "dmabuf kernel-only"): tot.kernel_only_bytes}
+    for e in accounting.exporter_stats(snap):
+        out[(None, f"dmabuf exporter {e.name}")] = e.bytes
+    for p in stats:
+        out[(p.pid, "dmabuf rss")] = p.rss
+        out[(p.pid, "dmabuf pss")] = p.pss
+    return out
+
+
+def replay(points: dict[tuple, list[tuple[int, int]]], t: int) -> dict[tuple, int]:
+    """Each counter's value at time ``t``: its last event at or before ``t``."""
+    now = {}
+    for key, pts in points.items():
+        before = [v for when, v in pts if when <= t]
+        if before and (before[-1] != 0 or key[1].startswith("dmabuf total")):
+            now[key] = before[-1]
+    return now
+
+
+def check(points: dict[tuple, list[tuple[int, int]]], scale: float) -> None:
+    samples = load_snapshots(LEAK)
+    assert len(samples) > 5
+    times = [round(parse_time(s.taken_at) * scale) for s in samples]
+    events = sorted({when for pts in points.values() for when, _ in pts})
+    assert set(events) <= set(times) and events[0] == times[0]  # the recording's times
+    grew = False
+    for snap, t in zip(samples, times, strict=True):
+        want = {k: v for k, v in expected(snap).items() if v != 0 or k[1] == "dmabuf total"}
+        assert replay(points, t) == want, snap.taken_at
+        grew = grew or want[(None, "dmabuf total")] > expected(samples[0])[(None, "dmabuf total")]
+    assert grew, "a leak recording whose total never grew"
+
+
+def test_perfetto_trace(tmp_path, capsys):
+    out = tmp_path / "rec.pftrace"
+    assert main(["export", str(LEAK), "-o", str(out)]) == 0
+    assert "perfetto" in capsys.readouterr().err
+    trace = pb.Trace.FromString(out.read_bytes())
+    realtime = pb.BuiltinClock.Value("BUILTIN_CLOCK_REALTIME")
+    assert trace.packet[0].clock_snapshot.primary_trace_clock == realtime
+    tracks, procs = {}, {}
+    points: dict[tuple, list[tuple[int, int]]] = {}
+    for pkt in trace.packet:
+        if pkt.HasField("track_descriptor"):
+            d = pkt.track_descriptor
+            if d.HasField("process"):
+                procs[d.uuid] = d.process.pid
+            else:
+                assert d.counter.unit in (pb.CounterDescriptor.UNIT_SIZE_BYTES,
+                                          pb.CounterDescriptor.UNIT_COUNT)
+                tracks[d.uuid] = (procs[d.parent_uuid] if d.parent_uuid else None, d.name)
+        elif pkt.HasField("track_event"):
+            ev = pkt.track_event
+            assert ev.type == pb.TrackEvent.TYPE_COUNTER
+            assert pkt.timestamp_clock_id == realtime
+            points.setdefault(tracks[ev.track_uuid], []).append((pkt.timestamp, ev.counter_value))
+    assert any(pid is not None for pid, _ in tracks.values())
+    check(points, 1e9)
+
+
+def test_chrome_json(tmp_path, capsys):
+    out = tmp_path / "rec.json"
+    assert main(["export", str(LEAK), "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    names = {e["pid"]: e["args"]["name"] for e in doc["traceEvents"] if e["ph"] == "M"}
+    snap = load_snapshots(LEAK)[0]
+    for pid, proc in snap.processes.items():
+        if any(pid in b.pids for b in snap.buffers.values()):
+            assert names[pid] == proc.comm
+    points: dict[tuple, list[tuple[int, int]]] = {}
+    for e in doc["traceEvents"]:
+        if e["ph"] != "C":
+            continue
+        for arg, v in e["args"].items():
+            key = (e["pid"], f"dmabuf {arg}") if e["pid"] else (None, e["name"])
+            points.setdefault(key, []).append((e["ts"], v))
+    check(points, 1e6)
+
+
+def test_errors(tmp_path, capsys):
+    for argv, msg in [
+        (["export", str(LEAK), "-o", str(tmp_path / "x.bin")], "cannot tell the format"),
+        (["export", str(LEAK), "-o", str(tmp_path / "x.json"), "--format", "svg"],
+         "invalid choice"),
+        (["export", str(LEAK), "-o", str(tmp_path / "no" / "x.json")], "no such directory"),
+        (["export", str(tmp_path / "missing.yaml"), "-o", str(tmp_path / "x.json")],
+         "no such file"),
+    ]:
+        assert main(argv) != 0, argv
+        err = capsys.readouterr().err
+        assert msg in err and err.count("\n") == 1, (argv, err)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_unwritable_output_keeps_the_old_file(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    target = ro / "x.pftrace"
+    target.write_bytes(b"old")
+    ro.chmod(0o500)
+    try:
+        assert main(["export", str(LEAK), "-o", str(target)]) == 1
+    finally:
+        ro.chmod(0o700)
+    assert target.read_bytes() == b"old" and "cannot write" in capsys.readouterr().err
