@@ -76,10 +76,21 @@ def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
     }
 
 
-def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
+def holder_comms(snap: Snapshot) -> dict[int, str]:
+    """pid -> comm, as the holders of a snapshot document show them."""
+    return {pid: p.comm for pid, p in snap.processes.items()}
+
+
+def snapshot_to_dict(snap: Snapshot, buffer_objects: bool = False) -> dict[str, Any]:
+    """The snapshot document as plain data. With ``buffer_objects`` the
+    ``buffers`` list holds the Buffer objects themselves, for ``dump_yaml`` with
+    :func:`holder_comms` to write (the same text, without the dicts)."""
     procs = accounting.process_stats(snap)
     tot = accounting.totals(snap, procs)
-    comm = {pid: p.comm for pid, p in snap.processes.items()}
+    buffers: list[Any] = snap.sorted_buffers()
+    if not buffer_objects:
+        comm = holder_comms(snap)
+        buffers = [buffer_to_dict(b, comm) for b in buffers]
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "taken_at": snap.taken_at,
@@ -95,7 +106,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             "kernel_wide": tot.kernel_wide,
         },
         "kernel": kernel_to_dict(snap.kernel),
-        "buffers": [buffer_to_dict(b, comm) for b in snap.sorted_buffers()],
+        "buffers": buffers,
         "processes": [
             {
                 "pid": p.pid,
@@ -122,7 +133,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
 
 
 def dump_snapshot(snap: Snapshot) -> str:
-    return dump_yaml(snapshot_to_dict(snap))
+    return dump_yaml(snapshot_to_dict(snap, buffer_objects=True), holder_comms(snap))
 
 
 # ---------------------------------------------------------------- from dict

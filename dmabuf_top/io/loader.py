@@ -13,7 +13,7 @@ import yaml
 from dmabuf_top.io.codec import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.record_reader import load_recording, looks_like_recording
-from dmabuf_top.io.yamltext import invalid_yaml, yaml_loader
+from dmabuf_top.io.yamltext import invalid_yaml, load_all
 from dmabuf_top.model import Snapshot
 from dmabuf_top.timefmt import parse_time
 
@@ -76,7 +76,7 @@ def loads_snapshots(
         return load_recording(text, where, tolerate_tail)
     docs: list[Any] = []
     try:
-        for doc in yaml.load_all(text, Loader=yaml_loader()):
+        for doc in load_all(text):
             if doc is not None:
                 docs.append(doc)
     except yaml.YAMLError as e:

@@ -46,7 +46,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dmabuf_top.io.codec import buffer_to_dict, kernel_to_dict, snapshot_to_dict, source_to_dict
+from dmabuf_top.io.codec import (
+    buffer_to_dict,
+    holder_comms,
+    kernel_to_dict,
+    snapshot_to_dict,
+    source_to_dict,
+)
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import dump_yaml
 from dmabuf_top.model import Buffer, Snapshot
@@ -110,10 +116,10 @@ class RecordEncoder:
         self.seq += 1
         if doc["schema"] == DELTA_SCHEMA:  # one line of JSON (a YAML flow mapping)
             return "--- " + json.dumps(doc, ensure_ascii=True, separators=(",", ":")) + "\n"
-        return "---\n" + dump_yaml(doc)
+        return "---\n" + dump_yaml(doc, holder_comms(snap))
 
     def _full(self, snap: Snapshot) -> dict[str, Any]:
-        body = snapshot_to_dict(snap)
+        body = snapshot_to_dict(snap, buffer_objects=True)
         rec: dict[str, Any] = {"format": RECORD_FORMAT, "seq": self.seq}
         if self.interval is not None:
             rec["interval"] = self.interval
