@@ -165,8 +165,85 @@ def _str_list(val: Any, where: str) -> list[str]:
     return list(val)
 
 
+_STR_ONLY, _INT_ONLY = {str}, {int}
+
+
+def _strs(val: Any) -> list[str] | None:
+    """A list of strings as it is (a copy), [] for None; None when not one."""
+    if val is None:
+        return []
+    if type(val) is list and (not val or set(map(type, val)) == _STR_ONLY):
+        return list(val)
+    return None
+
+
+def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
+    """:func:`buffer_from_dict` for an entry whose every value already has the exact
+    type the writer writes (nearly all of them); None when one needs converting
+    or an error message (then the careful path below decides)."""
+    if type(bd) is not dict:
+        return None
+    get = bd.get
+    inode, size, exporter, name = get("inode"), get("size"), get("exporter"), get("name")
+    count, flags, mode, heap = get("count"), get("flags"), get("mode"), get("heap", False)
+    if (
+        type(inode) is not int
+        or type(size) is not int
+        or not (exporter is None or type(exporter) is str)
+        or not (name is None or type(name) is str)
+        or not (count is None or type(count) is int)
+        or not (flags is None or type(flags) is int)
+        or not (mode is None or type(mode) is int)
+        or type(heap) is not bool
+    ):
+        return None
+    sources, attachments = _strs(get("sources")), _strs(get("attachments"))
+    fences = _strs(get("fences"))
+    raw = get("holders")
+    if sources is None or attachments is None or fences is None:
+        return None
+    holders = []
+    if raw is not None:
+        if type(raw) is not list:
+            return None
+        for hd in raw:
+            if type(hd) is not dict:
+                return None
+            pid, fds, raw_maps = hd.get("pid"), hd.get("fds"), hd.get("maps")
+            if type(pid) is not int or not (fds is None or type(fds) is list):
+                return None
+            if fds and set(map(type, fds)) != _INT_ONLY:
+                return None
+            if not (raw_maps is None or type(raw_maps) is list):
+                return None
+            maps = []
+            for md in raw_maps or ():
+                if type(md) is not dict:
+                    return None
+                start, end, perms = md.get("start"), md.get("end"), md.get("perms")
+                off = md.get("offset", 0)
+                if type(start) is not int or type(end) is not int or type(perms) is not str:
+                    return None
+                if type(off) is not int:
+                    return None
+                maps.append(MapRange(start, end, perms, off))
+            comm = hd.get("comm")
+            if comms is not None and type(comm) is str:
+                comms.setdefault(pid, comm)
+            holders.append(Holder(pid, list(fds or ()), maps))
+    return Buffer(
+        inode, size, exporter, name, count, attachments, fences, holders, sources, flags, mode,
+        heap,
+    )
+
+
 def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Buffer:
     """One entry of ``buffers:``; holder comms are added to ``comms`` (pid -> comm)."""
+    fast = _buffer_checked(bd, comms)
+    return fast if fast is not None else _buffer_careful(bd, w, comms)
+
+
+def _buffer_careful(bd: Any, w: str, comms: dict[int, str] | None) -> Buffer:
     if not isinstance(bd, dict):
         raise SnapshotError(f"{w}: expected a mapping")
     inode = _req(bd, "inode", int, w)

@@ -12,6 +12,7 @@ import yaml
 
 from dmabuf_top.io.codec import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.gcpause import gc_paused
 from dmabuf_top.io.record_reader import load_recording, looks_like_recording
 from dmabuf_top.io.yamltext import invalid_yaml, load_all
 from dmabuf_top.model import Snapshot
@@ -65,6 +66,7 @@ def _documents_after(text: str, err: yaml.YAMLError) -> bool:
     return text.find("\n---", idx) != -1
 
 
+@gc_paused
 def loads_snapshots(
     text: str, where: str = "snapshot", tolerate_tail: bool = True
 ) -> list[Snapshot]:
