@@ -4,8 +4,9 @@
 
 Uses record_bench.py's scene (default 4,000 buffers over 200 processes). Before:
 the PyYAML writer (tests/support/pyyaml_ref.py, what dump_snapshot was) and the
-same product code with the fast parser switched off (every document then goes
-to PyYAML's safe loader, libyaml's, as before). After: the product as it is.
+same product code with the fast paths switched off (every document read by
+PyYAML's safe loader, libyaml's; every buffer entry by the checking path; the
+garbage collector running), as before. After: the product as it is.
 Times are CPU seconds of this process (best of K: the machine is shared), for
 
 * dump: one snapshot to YAML text;
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from record_bench import Scene  # noqa: E402
 
+import dmabuf_top.io.codec as codec  # noqa: E402
 import dmabuf_top.io.loader as loader  # noqa: E402
 import dmabuf_top.io.yamltext as yamltext  # noqa: E402
 from dmabuf_top.cli.dispatch import main as cli_main  # noqa: E402
@@ -51,17 +53,22 @@ def _never(text: str) -> Any:
     raise NotOurs("the fast parser is switched off")
 
 
+def _unchecked(bd: Any, comms: Any) -> None:
+    return None
+
+
 @contextlib.contextmanager
 def pyyaml_only() -> Iterator[None]:
     """Loading as before: every document read by PyYAML's safe loader (the fast
     parser switched off) and the garbage collector left running."""
-    fast, paused = yamltext.parse, loader.loads_snapshots
+    fast, paused, checked = yamltext.parse, loader.loads_snapshots, codec._buffer_checked
     yamltext.parse = _never
     loader.loads_snapshots = paused.__wrapped__  # type: ignore[attr-defined]
+    codec._buffer_checked = _unchecked  # every buffer entry by the checking path, as before
     try:
         yield
     finally:
-        yamltext.parse, loader.loads_snapshots = fast, paused
+        yamltext.parse, loader.loads_snapshots, codec._buffer_checked = fast, paused, checked
 
 
 def best(fn: Callable[[], Any], repeat: int) -> float:
