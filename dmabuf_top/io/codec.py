@@ -6,14 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from dmabuf_top.analysis import accounting
-from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import HexInt, dump_yaml
 from dmabuf_top.model import (
     Buffer,
-    Holder,
     KernelInfo,
-    MapRange,
-    Process,
     Snapshot,
     Source,
     UnverifiedMap,
@@ -118,10 +114,21 @@ def exporter_to_dict(e: accounting.ExporterStats) -> dict[str, Any]:
     return {"name": e.name, "buffers": e.buffers, "bytes": e.bytes, "heap": e.heap}
 
 
-def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
+def holder_comms(snap: Snapshot) -> dict[int, str]:
+    """pid -> comm, as the holders of a snapshot document show them."""
+    return {pid: p.comm for pid, p in snap.processes.items()}
+
+
+def snapshot_to_dict(snap: Snapshot, buffer_objects: bool = False) -> dict[str, Any]:
+    """The snapshot document as plain data. With ``buffer_objects`` the
+    ``buffers`` list holds the Buffer objects themselves, for ``dump_yaml`` with
+    :func:`holder_comms` to write (the same text, without the dicts)."""
     procs = accounting.process_stats(snap)
     tot = accounting.totals(snap, procs)
-    comm = {pid: p.comm for pid, p in snap.processes.items()}
+    buffers: list[Any] = snap.sorted_buffers()
+    if not buffer_objects:
+        comm = holder_comms(snap)
+        buffers = [buffer_to_dict(b, comm) for b in buffers]
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "taken_at": snap.taken_at,
@@ -129,7 +136,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "boot_id": snap.boot_id,
         "totals": totals_to_dict(tot),
         "kernel": kernel_to_dict(snap.kernel),
-        "buffers": [buffer_to_dict(b, comm) for b in snap.sorted_buffers()],
+        "buffers": buffers,
         "processes": [process_to_dict(p) for p in procs],
         "exporters": [exporter_to_dict(e) for e in accounting.exporter_stats(snap)],
         "warnings": list(snap.warnings),
@@ -149,184 +156,8 @@ def unverified_to_list(maps: list[UnverifiedMap]) -> list[dict[str, Any]]:
     ]
 
 
-def unverified_from_list(val: Any, where: str) -> list[UnverifiedMap]:
-    if val is None:
-        return []
-    if not isinstance(val, list):
-        raise SnapshotError(f"{where}: 'unverified_maps' has the wrong type")
-    out = []
-    for i, d in enumerate(val):
-        w = f"{where}: unverified_maps[{i}]"
-        if not isinstance(d, dict):
-            raise SnapshotError(f"{w}: expected a mapping")
-        name = d.get("name")
-        out.append(UnverifiedMap(
-            pid=_req(d, "pid", int, w), inode=_req(d, "inode", int, w),
-            name=None if name is None else str(name), start=_req(d, "start", int, w),
-            end=_req(d, "end", int, w), perms=str(d.get("perms", "")), dev=str(d.get("dev", "")),
-        ))
-    return out
-
-
 def dump_snapshot(snap: Snapshot) -> str:
-    return dump_yaml(snapshot_to_dict(snap))
+    return dump_yaml(snapshot_to_dict(snap, buffer_objects=True), holder_comms(snap))
 
 
 # ---------------------------------------------------------------- from dict
-
-
-def _req(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in d:
-        raise SnapshotError(f"{where}: missing key '{key}'")
-    val = d[key]
-    if not isinstance(val, kind) or (kind is int and isinstance(val, bool)):
-        raise SnapshotError(f"{where}: '{key}' has the wrong type ({type(val).__name__})")
-    return val
-
-
-def _opt(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    val = d.get(key)
-    if val is None:
-        return None
-    if not isinstance(val, kind):
-        raise SnapshotError(f"{where}: '{key}' has the wrong type ({type(val).__name__})")
-    return val
-
-
-def _str_list(val: Any, where: str) -> list[str]:
-    if val is None:
-        return []
-    if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
-        raise SnapshotError(f"{where}: expected a list of strings")
-    return list(val)
-
-
-def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Buffer:
-    """One entry of ``buffers:``; holder comms are added to ``comms`` (pid -> comm)."""
-    if not isinstance(bd, dict):
-        raise SnapshotError(f"{w}: expected a mapping")
-    inode = _req(bd, "inode", int, w)
-    holders = []
-    for j, hd in enumerate(_opt(bd, "holders", list, w) or []):
-        hw = f"{w}.holders[{j}]"
-        if not isinstance(hd, dict):
-            raise SnapshotError(f"{hw}: expected a mapping")
-        pid = _req(hd, "pid", int, hw)
-        if comms is not None and isinstance(hd.get("comm"), str):
-            comms.setdefault(pid, hd["comm"])
-        fds = _opt(hd, "fds", list, hw) or []
-        if not all(isinstance(x, int) for x in fds):
-            raise SnapshotError(f"{hw}: fds must be integers")
-        maps = []
-        for md in _opt(hd, "maps", list, hw) or []:
-            if not isinstance(md, dict):
-                raise SnapshotError(f"{hw}: maps entries must be mappings")
-            maps.append(
-                MapRange(
-                    start=_req(md, "start", int, hw),
-                    end=_req(md, "end", int, hw),
-                    perms=str(md.get("perms", "")),
-                    offset=_opt(md, "offset", int, hw) or 0,
-                )
-            )
-        holders.append(Holder(pid=pid, fds=list(fds), maps=maps))
-    name = bd.get("name")
-    if name is not None and not isinstance(name, str):
-        name = str(name)
-    exporter = bd.get("exporter")
-    if exporter is not None and not isinstance(exporter, str):
-        exporter = str(exporter)
-    return Buffer(
-        inode=inode,
-        size=_req(bd, "size", int, w),
-        exporter=exporter,
-        name=name,
-        count=_opt(bd, "count", int, w),
-        attachments=_str_list(bd.get("attachments"), f"{w}.attachments"),
-        fences=_str_list(bd.get("fences"), f"{w}.fences"),
-        holders=holders,
-        sources=_str_list(bd.get("sources"), f"{w}.sources"),
-        flags=_opt(bd, "flags", int, w),
-        mode=_opt(bd, "mode", int, w),
-        heap=bool(bd.get("heap", False)),
-    )
-
-
-def process_from_dict(pd: Any, w: str) -> Process:
-    """One entry of ``processes:`` (the derived Rss/Pss columns are ignored)."""
-    if not isinstance(pd, dict):
-        raise SnapshotError(f"{w}: expected a mapping")
-    pid = _req(pd, "pid", int, w)
-    return Process(
-        pid=pid,
-        comm=str(pd.get("comm") or ""),
-        cmdline=str(pd.get("cmdline") or ""),
-        uid=_opt(pd, "uid", int, w),
-    )
-
-
-def source_from_dict(src: dict[str, Any]) -> Source:
-    return Source(
-        kind=str(src.get("kind", "file")),
-        host=str(src.get("host", "") or ""),
-        kernel=str(src.get("kernel", "") or ""),
-        serial=src.get("serial"),
-        model=src.get("model"),
-        android=src.get("android"),
-        build_type=src.get("build_type"),
-        privilege=str(src.get("privilege", "root")),
-    )
-
-
-def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
-    return KernelInfo(
-        sources=_str_list(kd.get("sources"), f"{where}: kernel.sources"),
-        total_bytes=_opt(kd, "total_bytes", int, f"{where}: kernel"),
-        bufinfo_objects=_opt(kd, "bufinfo_objects", int, f"{where}: kernel"),
-        bufinfo_bytes=_opt(kd, "bufinfo_bytes", int, f"{where}: kernel"),
-        heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
-        total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
-        meminfo_kb=dict(_opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}),
-    )
-
-
-def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
-    if not isinstance(doc, dict):
-        raise SnapshotError(f"{where}: not a dmabuf-top snapshot (expected a mapping)")
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        raise SnapshotError(f"{where}: unsupported schema {schema!r} (expected {SCHEMA})")
-    taken_at = doc.get("taken_at")
-    if not isinstance(taken_at, str):
-        taken_at = str(taken_at) if taken_at is not None else ""
-    src = _opt(doc, "source", dict, where) or {}
-    source = source_from_dict(src)
-    kd = _opt(doc, "kernel", dict, where) or {}
-    kernel = kernel_from_dict(kd, where)
-    buffers: dict[int, Buffer] = {}
-    comms: dict[int, str] = {}
-    raw_bufs = _opt(doc, "buffers", list, where) or []
-    for i, bd in enumerate(raw_bufs):
-        buf = buffer_from_dict(bd, f"{where}: buffers[{i}]", comms)
-        buffers[buf.inode] = buf
-    processes: dict[int, Process] = {}
-    for i, pd in enumerate(_opt(doc, "processes", list, where) or []):
-        proc = process_from_dict(pd, f"{where}: processes[{i}]")
-        processes[proc.pid] = proc
-    for b in buffers.values():
-        for h in b.holders:
-            if h.pid not in processes:
-                processes[h.pid] = Process(pid=h.pid, comm=comms.get(h.pid, ""))
-    scan_seconds = doc.get("scan_seconds")
-    return Snapshot(
-        taken_at=taken_at,
-        source=source,
-        boot_id=str(doc.get("boot_id") or ""),
-        buffers=dict(sorted(buffers.items())),
-        processes=dict(sorted(processes.items())),
-        kernel=kernel,
-        warnings=_str_list(doc.get("warnings"), f"{where}: warnings"),
-        unreadable_pids=[int(x) for x in (doc.get("unreadable_pids") or [])],
-        scan_seconds=float(scan_seconds) if isinstance(scan_seconds, (int, float)) else None,
-        unverified_maps=unverified_from_list(doc.get("unverified_maps"), where),
-    )

@@ -10,10 +10,11 @@ from typing import Any
 
 import yaml
 
-from dmabuf_top.io.codec import snapshot_from_dict
+from dmabuf_top.io.decode import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.gcpause import gc_paused
 from dmabuf_top.io.record_reader import load_recording, looks_like_recording
-from dmabuf_top.io.yamltext import invalid_yaml, yaml_loader
+from dmabuf_top.io.yamltext import invalid_yaml, load_all
 from dmabuf_top.model import Snapshot
 from dmabuf_top.timefmt import parse_time
 
@@ -65,6 +66,7 @@ def _documents_after(text: str, err: yaml.YAMLError) -> bool:
     return text.find("\n---", idx) != -1
 
 
+@gc_paused
 def loads_snapshots(
     text: str, where: str = "snapshot", tolerate_tail: bool = True
 ) -> list[Snapshot]:
@@ -76,7 +78,7 @@ def loads_snapshots(
         return load_recording(text, where, tolerate_tail)
     docs: list[Any] = []
     try:
-        for doc in yaml.load_all(text, Loader=yaml_loader()):
+        for doc in load_all(text):
             if doc is not None:
                 docs.append(doc)
     except yaml.YAMLError as e:

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from dmabuf_top.io.codec import (
-    SCHEMA,
+from dmabuf_top.io.codec import SCHEMA
+from dmabuf_top.io.decode import (
     buffer_from_dict,
     kernel_from_dict,
     process_from_dict,
@@ -21,7 +21,7 @@ from dmabuf_top.io.codec import (
 )
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.record_writer import DELTA_SCHEMA
-from dmabuf_top.io.yamltext import invalid_yaml, yaml_loader
+from dmabuf_top.io.yamltext import invalid_yaml, load_one
 from dmabuf_top.model import Snapshot
 
 _RECORD_KEY = re.compile(r"^(?:record:|--- \{\"schema\":\"dmabuf-top/1-delta\")", re.M)
@@ -45,7 +45,7 @@ def split_documents(text: str) -> list[str]:
 def _parse(chunk: str) -> Any:
     if chunk.startswith("--- {"):
         return json.loads(chunk[4:])
-    return yaml.load(chunk, Loader=yaml_loader())
+    return load_one(chunk)
 
 
 def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Snapshot]:

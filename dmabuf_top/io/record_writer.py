@@ -48,6 +48,7 @@ from typing import Any
 
 from dmabuf_top.io.codec import (
     buffer_to_dict,
+    holder_comms,
     kernel_to_dict,
     snapshot_to_dict,
     source_to_dict,
@@ -117,10 +118,10 @@ class RecordEncoder:
         self.seq += 1
         if doc["schema"] == DELTA_SCHEMA:  # one line of JSON (a YAML flow mapping)
             return "--- " + json.dumps(doc, ensure_ascii=True, separators=(",", ":")) + "\n"
-        return "---\n" + dump_yaml(doc)
+        return "---\n" + dump_yaml(doc, holder_comms(snap))
 
     def _full(self, snap: Snapshot) -> dict[str, Any]:
-        body = snapshot_to_dict(snap)
+        body = snapshot_to_dict(snap, buffer_objects=True)
         rec: dict[str, Any] = {"format": RECORD_FORMAT, "seq": self.seq}
         if self.interval is not None:
             rec["interval"] = self.interval

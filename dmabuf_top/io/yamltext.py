@@ -1,50 +1,51 @@
-"""YAML text in the snapshot style: the safe dumper/loader (libyaml's when built),
-0x addresses, and the one message for invalid YAML."""
+"""YAML text in the snapshot style: the one writer (:mod:`dmabuf_top.io.yaml_emit`),
+reading with the fast parser of that writer's text (:mod:`dmabuf_top.io.yaml_parse`)
+and PyYAML's safe loader for any other YAML, and the one message for invalid YAML."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-try:  # libyaml is ~10x faster on big snapshots
-    _Dumper: type = yaml.CSafeDumper
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Dumper = yaml.SafeDumper
-    _Loader = yaml.SafeLoader
+from dmabuf_top.io.yaml_emit import HexInt, dump_yaml
+from dmabuf_top.io.yaml_parse import NotOurs, parse
+
+__all__ = ["HexInt", "dump_yaml", "invalid_yaml", "load_all", "load_one"]
+
+#: an escaped UTF-16 surrogate (how the writer keeps a non-UTF-8 byte of a
+#: name): libyaml refuses it, PyYAML's pure-Python loader reads it
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-class HexInt(int):
-    """An int written as 0x... (addresses in maps)."""
+def _safe_loader(text: str) -> type:
+    """PyYAML's safe loader for ``text``: libyaml's (~10x faster) when built and
+    able to read it."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None or _SURROGATE_ESCAPE.search(text):
+        return yaml.SafeLoader
+    return fast
 
 
-class _HexDumper(_Dumper):  # type: ignore[misc, valid-type]
-    pass
+def load_one(text: str) -> Any:
+    """The one document of ``text``; raises ``yaml.YAMLError`` when it is not YAML."""
+    try:
+        return parse(text)
+    except NotOurs:
+        return yaml.load(text, Loader=_safe_loader(text))
 
 
-def _represent_hex(dumper: yaml.SafeDumper, value: HexInt) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:int", hex(value))
-
-
-_HexDumper.add_representer(HexInt, _represent_hex)
-
-
-def yaml_loader() -> type:
-    """The safe YAML loader used for snapshots (libyaml's when available)."""
-    return _Loader
-
-
-def dump_yaml(obj: Any) -> str:
-    """YAML text in the snapshot style (block style, keys in order, 0x addresses)."""
-    return yaml.dump(
-        obj,
-        Dumper=_HexDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=1 << 16,
-    )
+def load_all(text: str) -> Iterator[Any]:
+    """Every document of ``text`` in order; raises ``yaml.YAMLError`` at the
+    first that is not YAML (after yielding those before it)."""
+    try:
+        doc = parse(text)
+    except NotOurs:
+        yield from yaml.load_all(text, Loader=_safe_loader(text))
+        return
+    yield doc
 
 
 def invalid_yaml(where: str, err: Exception) -> str:

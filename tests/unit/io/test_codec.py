@@ -2,10 +2,14 @@
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.io import decode
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.codec import dump_snapshot, snapshot_to_dict
+from dmabuf_top.io.decode import buffer_from_dict
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots, loads_snapshots
 from tests.support.rawscans import scene
@@ -98,3 +102,79 @@ def test_to_dict_totals_match_accounting():
     d = snapshot_to_dict(assemble(scene()))
     assert d["totals"]["bytes"] == 15 << 20
     assert d["totals"]["kernel_only_bytes"] == 1 << 20
+
+
+# ------------------------------------------- buffer entries: the quick path agrees
+
+_ANY = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=2), st.floats(0, 1),
+    st.lists(st.one_of(st.integers(0, 3), st.text(max_size=1), st.booleans()), max_size=2),
+)
+_MAP = st.fixed_dictionaries(
+    {},
+    optional={
+        "start": st.integers(0, 9) | _ANY, "end": st.integers(0, 9) | _ANY,
+        "perms": st.just("rw-s") | _ANY, "offset": st.integers(0, 9) | _ANY,
+    },
+)
+_HOLDER = st.fixed_dictionaries(
+    {"pid": st.integers(0, 9) | _ANY},
+    optional={
+        "comm": st.text(max_size=3) | _ANY,
+        "fds": st.lists(st.integers(0, 9), max_size=2) | _ANY,
+        "maps": st.lists(_MAP | _ANY, max_size=2) | _ANY,
+    },
+)
+_STRS = st.lists(st.text(max_size=3), max_size=2) | _ANY
+_ENTRY = st.fixed_dictionaries(
+    {"inode": st.integers(0, 99) | _ANY, "size": st.integers(0, 99) | _ANY},
+    optional={
+        "exporter": st.text(max_size=3) | _ANY, "name": st.none() | _ANY,
+        "count": st.none() | _ANY, "flags": st.none() | _ANY, "mode": st.none() | _ANY,
+        "heap": st.booleans() | _ANY, "sources": _STRS, "attachments": _STRS,
+        "fences": _STRS, "holders": st.lists(_HOLDER | _ANY, max_size=2) | _ANY,
+    },
+)
+
+
+def _outcome(fn, bd):
+    comms: dict[int, str] = {}
+    try:
+        return "ok", fn(bd, "w", comms), comms
+    except SnapshotError as e:
+        return "error", str(e)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ENTRY | _ANY)
+def test_buffer_entries_read_the_same_on_the_quick_path(bd):
+    assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)
+
+
+_VALID_ENTRY = st.fixed_dictionaries(
+    {"inode": st.integers(), "size": st.integers()},
+    optional={
+        "exporter": st.none() | st.text(max_size=3), "name": st.none() | st.text(max_size=3),
+        "count": st.none() | st.integers(), "flags": st.none() | st.integers(),
+        "mode": st.none() | st.integers(), "heap": st.booleans(),
+        "sources": st.lists(st.text(max_size=3), max_size=2),
+        "attachments": st.none() | st.lists(st.text(max_size=3), max_size=2),
+        "fences": st.lists(st.text(max_size=3), max_size=2),
+        "holders": st.none() | st.lists(st.fixed_dictionaries(
+            {"pid": st.integers(0, 9)},
+            optional={
+                "comm": st.text(max_size=3), "fds": st.lists(st.integers(), max_size=2),
+                "maps": st.lists(st.fixed_dictionaries({
+                    "start": st.integers(), "end": st.integers(), "perms": st.text(max_size=4),
+                }, optional={"offset": st.integers()}), max_size=2),
+            },
+        ), max_size=3),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_VALID_ENTRY)
+def test_well_typed_entries_take_the_quick_path(bd):
+    assert decode._buffer_checked(bd, {}) is not None
+    assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)

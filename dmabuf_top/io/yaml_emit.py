@@ -1,0 +1,207 @@
+"""The YAML writer of every file and ``--format yaml`` document: block style, keys in
+order, 0x addresses, and quoting that keeps any string (untrusted names, comm,
+cmdline; surrogateescape'd bytes) the same string for every YAML 1.1 reader.
+
+Strings are written plain only when they cannot mean anything else: they start
+with a letter, ``_`` or ``/``, hold no character that YAML treats specially, and
+are not a YAML 1.1 boolean/null word; every other string is double-quoted with
+escapes for everything outside printable text (so each document is one line per
+scalar). :mod:`dmabuf_top.io.yaml_parse` reads exactly this style back fast;
+``yaml.safe_load`` reads it to the same data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from dmabuf_top.model import Buffer
+
+
+class HexInt(int):
+    """An int written as 0x... (addresses in maps)."""
+
+
+#: what a plain scalar may be: a letter, ``_`` or ``/`` first, then letters,
+#: digits, ``_./@+,()=-`` and non-ASCII text, single inner spaces, ``:`` only
+#: between two such characters (never ``: `` or a final ``:``)
+_C = (
+    r"[A-Za-z0-9_./@+,()=\-"
+    r"\u00a1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+PLAIN = re.compile(rf"[A-Za-z_/](?:{_C}|:(?={_C})| (?=[^ ]))*")
+#: YAML 1.1 words that a plain scalar would turn into a bool or null (and the
+#: one-letter forms of older readers)
+RESERVED = frozenset(
+    "y Y n N yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF "
+    "null Null NULL".split()
+)
+#: characters written as an escape inside double quotes
+_ESCAPED = re.compile(
+    r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]'
+)
+_SHORT = {
+    "\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+    "\f": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N",
+    "\u2028": "\\L", "\u2029": "\\P",
+}
+#: keys longer than this are written as ``? key`` (YAML readers limit simple keys)
+_KEY_LIMIT = 128
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = m.group()
+    short = _SHORT.get(c)
+    if short is not None:
+        return short
+    n = ord(c)
+    return f"\\x{n:02X}" if n < 0x100 else f"\\u{n:04X}"
+
+
+def quote(s: str) -> str:
+    """``s`` double-quoted, every non-printable character escaped."""
+    return '"' + _ESCAPED.sub(_escape, s) + '"'
+
+
+def string(s: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - a memo
+    """The YAML text of a string: plain when that is unambiguous, else quoted."""
+    out = _cache.get(s)
+    if out is None:
+        out = s if PLAIN.fullmatch(s) and s not in RESERVED else quote(s)
+        if len(_cache) < 1 << 16:
+            _cache[s] = out
+    return out
+
+
+def _float(v: float) -> str:
+    if math.isnan(v):
+        return ".nan"
+    if math.isinf(v):
+        return ".inf" if v > 0 else "-.inf"
+    text = repr(v).lower()
+    if "." not in text and "e" in text:  # 1e-05 is a string in YAML 1.1
+        text = text.replace("e", ".0e", 1)
+    return text
+
+
+def scalar(v: Any) -> str:
+    """The YAML text of a string, int (HexInt as 0x...), float, bool or None."""
+    if isinstance(v, str):
+        return string(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, HexInt):
+        return hex(v)
+    if isinstance(v, int):
+        return str(int(v))
+    if isinstance(v, float):
+        return _float(v)
+    raise TypeError(f"cannot write {type(v).__name__} as YAML")
+
+
+def _key(k: Any) -> tuple[str, bool]:
+    text = scalar(k)
+    return text, len(text) <= _KEY_LIMIT
+
+
+def _mapping(d: dict[Any, Any], ind: str, out: list[str], comm: dict[int, str]) -> None:
+    for k, v in d.items():
+        key, simple = _key(k)
+        if not simple:
+            out.append(f"{ind}? {key}\n")
+            key = ""
+        if isinstance(v, dict):
+            if v:
+                out.append(f"{ind}{key}:\n")
+                _mapping(v, ind + "  ", out, comm)
+            else:
+                out.append(f"{ind}{key}: {{}}\n")
+        elif isinstance(v, (list, tuple)):
+            if v:
+                out.append(f"{ind}{key}:\n")
+                _sequence(v, ind, out, comm)
+            else:
+                out.append(f"{ind}{key}: []\n")
+        else:
+            out.append(f"{ind}{key}: {scalar(v)}\n")
+
+
+def _sequence(items: Any, ind: str, out: list[str], comm: dict[int, str]) -> None:
+    inner = ind + "  "
+    for v in items:
+        if isinstance(v, Buffer):
+            buffer_lines(v, comm, out)
+        elif isinstance(v, dict) and v:
+            # the first key goes on the dash line: render at inner, then swap the indent
+            at = len(out)
+            _mapping(v, inner, out, comm)
+            out[at] = f"{ind}- {out[at][len(inner):]}"
+        elif isinstance(v, (list, tuple)) and v:
+            out.append(f"{ind}-\n")
+            _sequence(v, inner, out, comm)
+        elif isinstance(v, (dict, list, tuple)):
+            out.append(f"{ind}- {'{}' if isinstance(v, dict) else '[]'}\n")
+        else:
+            out.append(f"{ind}- {scalar(v)}\n")
+
+
+def _str_list(key: str, items: list[str], ind: str) -> str:
+    if not items:
+        return f"{ind}{key}: []\n"
+    return f"{ind}{key}:\n" + "".join(f"{ind}- {string(s)}\n" for s in items)
+
+
+def _opt_int(v: int | None) -> str:
+    return "null" if v is None else str(v)
+
+
+def _opt_str(v: str | None) -> str:
+    return "null" if v is None else string(v)
+
+
+def buffer_lines(b: Buffer, comm: dict[int, str], out: list[str]) -> None:
+    """One entry of a snapshot's ``buffers:`` straight from the model (the same
+    text as ``codec.buffer_to_dict`` written by :func:`dump_block`, only faster)."""
+    out.append(
+        f"- inode: {b.inode}\n  exporter: {_opt_str(b.exporter)}\n  name: {_opt_str(b.name)}\n"
+        f"  size: {b.size}\n  count: {_opt_int(b.count)}\n"
+        f"  heap: {'true' if b.heap else 'false'}\n"
+        f"  flags: {_opt_int(b.flags)}\n  mode: {_opt_int(b.mode)}\n"
+    )
+    out.append(_str_list("sources", b.sources, "  "))
+    out.append(_str_list("attachments", b.attachments, "  "))
+    out.append(_str_list("fences", b.fences, "  "))
+    if not b.holders:
+        out.append("  holders: []\n")
+        return
+    out.append("  holders:\n")
+    for h in b.holders:
+        fds = "".join(f"    - {fd}\n" for fd in h.fds)
+        out.append(
+            f"  - pid: {h.pid}\n    comm: {string(comm.get(h.pid, ''))}\n"
+            + (f"    fds:\n{fds}" if fds else "    fds: []\n")
+        )
+        if not h.maps:
+            out.append("    maps: []\n")
+            continue
+        out.append("    maps:\n")
+        for m in h.maps:
+            out.append(
+                f"    - start: {hex(m.start)}\n      end: {hex(m.end)}\n"
+                f"      perms: {string(m.perms)}\n      offset: {hex(m.offset)}\n"
+            )
+
+
+def dump_yaml(doc: dict[Any, Any], comm: dict[int, str] | None = None) -> str:
+    """``doc`` (plain data: dict, list, str, int, float, bool, None; Buffer
+    objects in a list, written with ``comm`` as pid -> comm) as block YAML."""
+    if not doc:
+        return "{}\n"
+    out: list[str] = []
+    _mapping(doc, "", out, comm or {})
+    return "".join(out)
