@@ -84,9 +84,13 @@ class Holder:
         os.close(fd)
 
     def map(self, fd: int, name: str | None = None) -> int:
+        """Map the buffer; the mapping is a holder only where the kernel shows it as
+        the dma-buf (/proc/self/maps): on 5.10 vgem swaps in its own file (``/drm mm
+        object``), so there the mapping neither holds nor counts."""
         ino = self.note(fd, name)
         start, end = vgem.map_shared(fd, self.buffers[ino]["size"])
-        self.maps.setdefault(ino, []).append([start, end, "rw-s"])
+        if vgem.mapped_as_dmabuf(start, ino):
+            self.maps.setdefault(ino, []).append([start, end, "rw-s"])
         return ino
 
     def report(self) -> dict:
@@ -336,6 +340,9 @@ def merge(reports: list[dict]) -> dict:
             b["kernel_only"] = True
             b["count"] += KERNEL_ONLY_COUNT
     impostors = [dict(r["impostor"], pid=r["pid"]) for r in reports if r.get("impostor")]
+    # a buffer nobody holds and the kernel does not keep is gone (5.10 frees a vgem
+    # buffer whose fds are closed even while it is mapped)
+    bufs = {k: b for k, b in bufs.items() if b["holders"] or b["kernel_only"]}
     for b in bufs.values():
         for holder in b["holders"].values():
             holder["fds"].sort()

@@ -132,6 +132,16 @@ def map_shared(fd: int, length: int) -> tuple[int, int]:
     return addr, addr + length
 
 
+def mapped_as_dmabuf(start: int, ino: int) -> bool:
+    """Whether /proc/self/maps shows the mapping at ``start`` as dma-buf ``ino``."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            if int(fields[0].split("-")[0], 16) == start:
+                return fields[4] == str(ino) and fields[-1].startswith("/dmabuf")
+    return False
+
+
 def mount_tmpfs(path: str) -> None:
     """mount -t tmpfs tmpfs PATH (root): a fresh tmpfs numbers its files from 2."""
     if _libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, b"size=4m") != 0:
