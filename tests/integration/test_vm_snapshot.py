@@ -31,16 +31,28 @@ def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
     ``<none>`` for no name, 5.3-5.18 an empty name after the inode."""
     rows = {}
     total = (-1, -1)
+    row: dict | None = None
+    devices = False
     for line in text.split("\n"):
         fields = line.split("\t", 6)
         if len(fields) == 7 and fields[0].isdigit():
             size, _fl, _mode, count, exp, ino, name = fields
-            rows[int(ino)] = {
+            row = rows[int(ino)] = {
                 "size": int(size),
                 "count": int(count),
                 "exporter": exp,
                 "name": None if name in ("<none>", "") else name,
+                "fences": [],
+                "attachments": [],
             }
+            devices = False
+        elif row is not None and line.startswith("\t"):
+            if line == "\tAttached Devices:":
+                devices = True
+            elif devices:
+                row["attachments"].append(line.strip())
+            elif "fence" in line.lower():  # 5.10: "Exclusive fence: ..."; 5.19+: "write fence:..."
+                row["fences"].append(line.strip())
         elif line.startswith("Total ") and "objects" in line:
             words = line.split()
             total = (int(words[1]), int(words[3]))
@@ -92,6 +104,14 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
             got["exporter"],
             got["count"],
         ), ino
+        # devices attached and fences, as the kernel lists them (6.18: heap and udmabuf
+        # buffers imported into vgem; every kernel: a vgem buffer with a signalled fence)
+        assert (got["attachments"], got["fences"]) == (k["attachments"], k["fences"]), ino
+        assert (len(got["attachments"]), len(got["fences"])) == (
+            w["attachments"], w["fences"]
+        ), ino
+        assert all(f.endswith("signalled") and "unsignalled" not in f for f in got["fences"])
+        assert got["heap"] == (w["exporter"] == "system"), ino
         holders = {
             h["pid"]: (h["fds"], [[m["start"], m["end"], m["perms"]] for m in h["maps"]])
             for h in got["holders"]
