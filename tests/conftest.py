@@ -22,6 +22,18 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that uses the VM gets it as a session-wide parameter: the kernel
+    series. Tests marked ``kernels`` run on the whole matrix, others on 6.1; pytest
+    groups the tests by series, so each kernel boots once per session."""
+    if "vm" not in metafunc.fixturenames:
+        return
+    from tests.support.vm.kernels import DEFAULT_SERIES, matrix
+
+    series = matrix() if metafunc.definition.get_closest_marker("kernels") else [DEFAULT_SERIES]
+    metafunc.parametrize("vm", series, indirect=True, scope="session")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"vm", "scenario"} & set(getattr(item, "fixturenames", ())):
@@ -34,19 +46,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def vm() -> Iterator:
+def vm(request: pytest.FixtureRequest) -> Iterator:
     from tests.support.vm import vm as vmlib
 
     try:
         fwd = [(vmlib.free_port(), g) for g in FORWARDED_GUEST_PORTS]
-        machine = vmlib.VM(hostfwd=fwd).start()
+        machine = vmlib.VM(hostfwd=fwd, series=request.param).start()
     except (vmlib.VMError, vmlib.VMAssetError, OSError) as e:
         msg = f"the real-kernel test VM cannot boot: {e}"
         if in_ci():
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     _boot_report.append(
-        f"test VM: Linux {machine.kernel_release} booted in {machine.boot_time:.1f}s"
+        f"test VM [{request.param}]: Linux {machine.kernel_release} booted in "
+        f"{machine.boot_time:.1f}s"
     )
     try:
         yield machine

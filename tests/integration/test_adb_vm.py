@@ -93,6 +93,7 @@ def local_snapshot(vm, uid: int | None = None) -> dict:
     return yaml.safe_load(r.stdout)
 
 
+@pytest.mark.kernels
 def test_adb_snapshot_equals_local_snapshot(vm, server: AdbServer, scenario) -> None:
     with VmPeer(vm, server) as peer:
         remote = adb_snapshot(server, peer.serial)

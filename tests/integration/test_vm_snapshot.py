@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+
+#: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18)
+pytestmark = pytest.mark.kernels
 
 BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
 
@@ -23,19 +27,32 @@ def dmabuf_top(vm) -> str:
 
 
 def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
-    """Independent reading of 6.1 bufinfo rows (names here hold no newline)."""
+    """Independent reading of bufinfo rows (names here hold no newline): 5.19+ print
+    ``<none>`` for no name, 5.3-5.18 an empty name after the inode."""
     rows = {}
     total = (-1, -1)
+    row: dict | None = None
+    devices = False
     for line in text.split("\n"):
         fields = line.split("\t", 6)
         if len(fields) == 7 and fields[0].isdigit():
             size, _fl, _mode, count, exp, ino, name = fields
-            rows[int(ino)] = {
+            row = rows[int(ino)] = {
                 "size": int(size),
                 "count": int(count),
                 "exporter": exp,
-                "name": None if name == "<none>" else name,
+                "name": None if name in ("<none>", "") else name,
+                "fences": [],
+                "attachments": [],
             }
+            devices = False
+        elif row is not None and line.startswith("\t"):
+            if line == "\tAttached Devices:":
+                devices = True
+            elif devices:
+                row["attachments"].append(line.strip())
+            elif "fence" in line.lower():  # 5.10: "Exclusive fence: ..."; 5.19+: "write fence:..."
+                row["fences"].append(line.strip())
         elif line.startswith("Total ") and "objects" in line:
             words = line.split()
             total = (int(words[1]), int(words[3]))
@@ -87,6 +104,14 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
             got["exporter"],
             got["count"],
         ), ino
+        # devices attached and fences, as the kernel lists them (6.18: heap and udmabuf
+        # buffers imported into vgem; every kernel: a vgem buffer with a signalled fence)
+        assert (got["attachments"], got["fences"]) == (k["attachments"], k["fences"]), ino
+        assert (len(got["attachments"]), len(got["fences"])) == (
+            w["attachments"], w["fences"]
+        ), ino
+        assert all(f.endswith("signalled") and "unsignalled" not in f for f in got["fences"])
+        assert got["heap"] == (w["exporter"] == "system"), ino
         holders = {
             h["pid"]: (h["fds"], [[m["start"], m["end"], m["perms"]] for m in h["maps"]])
             for h in got["holders"]
@@ -140,10 +165,12 @@ def impostor_is_real(vm, rec: dict) -> dict:
     maps = vm.read_file(f"/proc/{imp['pid']}/maps").decode()
     (line,) = [ln for ln in maps.splitlines() if ln.endswith(imp["path"])]
     assert line.split()[4] == str(target) and line.split()[3] == imp["dev"]
-    holder = next(p for p, h in rec["buffers"][str(target)]["holders"].items() if h["maps"])
-    real = vm.read_file(f"/proc/{holder}/maps").decode()
-    (dma,) = [ln for ln in real.splitlines() if ln.endswith("/dmabuf:scanout 0")]
-    assert dma.split()[4] == str(target) and dma.split()[3] != imp["dev"]  # told by device
+    # told apart by the device: the real buffer's fd is on the dma-buf filesystem
+    pid, h = next((p, h) for p, h in rec["buffers"][str(target)]["holders"].items() if h["fds"])
+    code = ("import os, sys; d = os.stat(sys.argv[1]).st_dev; "
+            "print(f'{os.major(d):02x}:{os.minor(d):02x}')")
+    r = vm.run([vm.python, "-c", code, f"/proc/{pid}/fd/{h['fds'][0]}"], timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() != imp["dev"], (r.stdout, imp["dev"])
     return imp
 
 

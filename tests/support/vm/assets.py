@@ -1,9 +1,10 @@
-"""Kernel + initramfs assets for the real-kernel test VM (Debian bookworm 6.1 kernel).
+"""Kernel + initramfs assets for the real-kernel test VM, one per kernel series
+(kernels.py: Debian's 5.10, 6.1 and 6.18 packages).
 
-`ensure_assets()` is idempotent and cached: it picks the newest
-`linux-image-6.1.0-N-amd64` known to apt, downloads and unpacks it, resolves the
-module dependencies from `modules.dep` and writes a busybox initramfs with the
-modules the guest needs, in load order.  No pytest dependency.
+`ensure_assets(series=...)` is idempotent and cached: it picks the newest package of
+the series known to apt, downloads and unpacks it, resolves the module dependencies
+from `modules.dep` (skipping what `modules.builtin` has) and writes a busybox initramfs
+with the modules the guest needs, in load order.  No pytest dependency.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tests.support.vm.kernels import DEFAULT_SERIES, SERIES, Apt, KernelError, matrix
+
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
 DEFAULT_CACHE = REPO / ".vm-cache"
@@ -41,9 +44,6 @@ WANTED_MODULES = (
     "vgem",
     "virtio_net",
 )
-
-_PKG_RE = re.compile(r"^linux-image-6\.1\.0-(\d+)-amd64$")
-
 
 class VMAssetError(RuntimeError):
     """The VM assets (qemu, kernel package, busybox...) cannot be provided."""
@@ -94,40 +94,6 @@ def _version_key(v: str) -> tuple:
     return tuple(int(x) if x.isdigit() else x for x in re.split(r"[.+~-]", v))
 
 
-def _apt_candidates() -> list[str]:
-    """Available linux-image-6.1.0-N-amd64 packages (not cloud/rt/dbg/unsigned)."""
-    if not shutil.which("apt-cache"):
-        return []
-    out = _run(["apt-cache", "pkgnames", "linux-image-6.1.0-"]).stdout.split()
-    return sorted(
-        (p for p in out if _PKG_RE.match(p)), key=lambda p: int(_PKG_RE.match(p).group(1))
-    )
-
-
-def _pick_package() -> str:
-    cands = _apt_candidates()
-    if not cands and shutil.which("apt-get"):
-        if os.geteuid() != 0:
-            raise VMAssetError(
-                "apt knows no linux-image-6.1.0-*-amd64 package and we are not root to run "
-                "`apt-get update` (run it, or set up the cache with ensure_assets as root)"
-            )
-        _run(["apt-get", "update"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        cands = _apt_candidates()
-    if not cands:
-        raise VMAssetError(
-            "no linux-image-6.1.0-*-amd64 package available: a Debian bookworm apt "
-            "(apt-cache/apt-get with bookworm sources) is needed to fetch the VM kernel"
-        )
-    # the name carries the ABI number; prefer the highest one that really has a candidate
-    for pkg in reversed(cands):
-        policy = _run(["apt-cache", "policy", pkg]).stdout
-        m = re.search(r"Candidate:\s*(\S+)", policy)
-        if m and m.group(1) != "(none)":
-            return pkg
-    raise VMAssetError(f"none of {cands} has an installable candidate version")
-
-
 @contextmanager
 def _locked(cache: Path) -> Iterator[None]:
     cache.mkdir(parents=True, exist_ok=True)
@@ -165,24 +131,26 @@ def _cached(cache: Path) -> list[Assets]:
     return sorted(found, key=lambda a: _version_key(a.kernel_version))
 
 
-def ensure_assets(cache_dir: Path | None = None) -> Assets:
-    """Return cached VM assets, building them first if needed (idempotent)."""
+def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -> Assets:
+    """Return cached VM assets of a kernel series, building them first if needed."""
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     if not BUSYBOX.exists():
         raise VMAssetError(f"{BUSYBOX} is missing: install the Debian package busybox-static")
+    spec = SERIES[series]
+    apt = Apt(spec, cache)
     with _locked(cache):
+        have = [a for a in _cached(cache) if spec.match(a.package)]
         try:
-            pkg = _pick_package()
-        except VMAssetError:
-            have = _cached(cache)
+            pkg = apt.pick()
+        except KernelError as e:
             if have:  # offline / not Debian: reuse what we built before
                 return have[-1]
-            raise
+            raise VMAssetError(str(e)) from None
         kver = pkg.removeprefix("linux-image-")
-        for a in _cached(cache):
+        for a in have:
             if a.kernel_version == kver and _init_stamp(a) == _init_digest():
                 return a
-        return _build(cache, pkg, kver)
+        return _build(cache, apt, pkg, kver)
 
 
 def _init_digest() -> str:
@@ -198,21 +166,24 @@ def _init_stamp(a: Assets) -> str | None:
     return stamp.read_text().strip() if stamp.exists() else None
 
 
-def _build(cache: Path, pkg: str, kver: str) -> Assets:
+def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
     out = cache / kver
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         tmpd = Path(tmp)
-        _run(["apt-get", "download", pkg], cwd=tmpd)
-        debs = list(tmpd.glob("*.deb"))
-        if len(debs) != 1:
-            raise VMAssetError(f"apt-get download {pkg} gave {debs}")
-        pkg_version = debs[0].name.split("_")[1]
+        try:
+            deb = apt.download(pkg, tmpd)
+        except KernelError as e:
+            raise VMAssetError(str(e)) from None
+        pkg_version = deb.name.split("_")[1]
         root = tmpd / "root"
-        _run(["dpkg-deb", "-x", str(debs[0]), str(root)])
+        _run(["dpkg-deb", "-x", str(deb), str(root)])
+        if (root / "usr/lib/modules").is_dir() and not (root / "lib").exists():
+            (root / "lib").symlink_to("usr/lib")  # merged /usr (trixie's packages)
         _depmod(root, kver)
         moddir = root / "lib/modules" / kver
-        order = module_load_order(moddir / "modules.dep", WANTED_MODULES)
+        builtin = _builtin(moddir)
+        order = module_load_order(moddir / "modules.dep", WANTED_MODULES, builtin)
         vmlinuz = out / "vmlinuz"
         shutil.copyfile(root / "boot" / f"vmlinuz-{kver}", vmlinuz)
         config = out / "config"
@@ -235,8 +206,8 @@ def _build(cache: Path, pkg: str, kver: str) -> Assets:
     meta = {"format": ASSETS_FORMAT, **asdict(assets)}
     meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in meta.items()}
     (out / "assets.json").write_text(json.dumps(meta, indent=1) + "\n")
-    for old in cache.glob("*/assets.json"):  # drop superseded kernels (~75 MB each)
-        if old.parent != out:
+    for old in cache.glob("*/assets.json"):  # drop superseded kernels of the series
+        if old.parent != out and apt.series.match("linux-image-" + old.parent.name):
             shutil.rmtree(old.parent, ignore_errors=True)
     return assets
 
@@ -256,8 +227,20 @@ def _modname(relpath: str) -> str:
     return base.replace("-", "_")
 
 
-def module_load_order(modules_dep: Path, wanted: Iterable[str]) -> list[str]:
-    """Relative module paths for `wanted` and all their dependencies, dependencies first."""
+def _builtin(moddir: Path) -> set[str]:
+    """Names of the modules built into the kernel (modules.builtin)."""
+    path = moddir / "modules.builtin"
+    if not path.exists():
+        return set()
+    return {_modname(line) for line in path.read_text().split() if line}
+
+
+def module_load_order(
+    modules_dep: Path, wanted: Iterable[str], builtin: set[str] | None = None
+) -> list[str]:
+    """Relative module paths for `wanted` and all their dependencies, dependencies
+    first; built-in ones (``builtin``) are left out."""
+    builtin = builtin or set()
     deps: dict[str, tuple[str, list[str]]] = {}
     for line in modules_dep.read_text().splitlines():
         if ":" not in line:
@@ -273,11 +256,14 @@ def module_load_order(modules_dep: Path, wanted: Iterable[str]) -> list[str]:
         if path in order or name in stack:
             return
         for d in dlist:
-            visit(_modname(d), (*stack, name))
+            if _modname(d) not in builtin:
+                visit(_modname(d), (*stack, name))
         order.append(path)
 
     for w in wanted:
-        visit(w.replace("-", "_"), ())
+        name = w.replace("-", "_")
+        if name not in builtin:
+            visit(name, ())
     return order
 
 
@@ -369,15 +355,18 @@ def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
 
 
 def main() -> None:
-    """`python tests/support/vm/assets.py [CACHE_DIR]`: build/refresh the cache, print a summary."""
+    """`python -m tests.support.vm.assets [CACHE_DIR]`: build/refresh the cache for every
+    kernel series of the matrix ($DMABUF_TOP_VM_KERNELS), print a summary."""
     import sys
 
-    a = ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
-    print(f"kernel {a.kernel_version} ({a.package} {a.package_version})")
-    print(f"boot image {a.kernel}, initramfs {a.initramfs}")
-    print(f"modules: {' '.join(a.modules)}")
-    for opt in ("DMA_SHARED_BUFFER", "DEBUG_FS", "DMABUF_SYSFS_STATS", "DMABUF_HEAPS"):
-        print(f"CONFIG_{opt}={a.kconfig(opt) or 'not set'}")
+    for series in matrix():
+        a = ensure_assets(Path(sys.argv[1]) if len(sys.argv) > 1 else None, series)
+        print(f"== {series}: kernel {a.kernel_version} ({a.package} {a.package_version})")
+        print(f"boot image {a.kernel}, initramfs {a.initramfs}")
+        print(f"modules: {' '.join(a.modules)}")
+        for opt in ("DEBUG_FS", "DMABUF_SYSFS_STATS", "DMABUF_HEAPS_SYSTEM", "UDMABUF",
+                    "DEBUG_INFO_BTF"):
+            print(f"CONFIG_{opt}={a.kconfig(opt) or 'not set'}")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,11 @@ NAME_MARKUP = "[bold]evil\x1b[31m[/bold]"
 NAME_TAB = "tab\tname"
 NAME_NEWLINE = "line1\nline2"
 HOSTILE_COMM = "[red]hog"
+NAME_FENCED = "fenced"
+#: a DMA-BUF heap / udmabuf buffer imported into vgem: vgem's device is attached, and
+#: the import holds three file references on 6.18 (measured in the VM: a fresh heap
+#: buffer's count goes 1 -> 4 on PRIME_FD_TO_HANDLE, back to 1 on GEM_CLOSE)
+IMPORT_COUNT = 3
 #: a tmpfs mounted here holds the impostor: a regular file at /dmabuf:impostor/N whose
 #: fd link and maps line look like a dma-buf's and whose inode equals a real buffer's
 IMPOSTOR_DIR = "/dmabuf:impostor"
@@ -64,13 +69,21 @@ class Holder:
         self.fds: dict[int, list[int]] = {}
         self.maps: dict[int, list[list]] = {}
         self.kernel_only: list[int] = []
+        #: a DRM card kept open (imports into it stay attached)
+        self.card: vgem.Card | None = None
         self.impostor: dict | None = None
 
-    def note(self, fd: int, name: str | None = None) -> int:
+    def note(self, fd: int, name: str | None = None, exporter: str = "drm", **extra: int) -> int:
+        """Record a buffer; ``extra``: attachments / fences it has (counts)."""
         ino = vgem.inode_of(fd)
-        info = self.buffers.setdefault(ino, {"size": vgem.size_of(fd), "name": None})
+        info = self.buffers.setdefault(
+            ino, {"size": vgem.size_of(fd), "name": None, "exporter": exporter,
+                  "attachments": 0, "fences": 0, "imports": 0},
+        )  # fmt: skip
         if name is not None:
             info["name"] = name
+        for key, n in extra.items():
+            info[key] += n
         return ino
 
     def hold(self, fd: int, name: str | None = None) -> int:
@@ -84,9 +97,13 @@ class Holder:
         os.close(fd)
 
     def map(self, fd: int, name: str | None = None) -> int:
+        """Map the buffer; the mapping is a holder only where the kernel shows it as
+        the dma-buf (/proc/self/maps): on 5.10 vgem swaps in its own file (``/drm mm
+        object``), so there the mapping neither holds nor counts."""
         ino = self.note(fd, name)
         start, end = vgem.map_shared(fd, self.buffers[ino]["size"])
-        self.maps.setdefault(ino, []).append([start, end, "rw-s"])
+        if vgem.mapped_as_dmabuf(start, ino):
+            self.maps.setdefault(ino, []).append([start, end, "rw-s"])
         return ino
 
     def report(self) -> dict:
@@ -149,12 +166,45 @@ def hog(h: Holder, tab_name: bool, newline_name: bool) -> None:
     card = vgem.Card()
     for _ in range(3):
         new(card, h, 4 * MiB)
+    fenced = card.dmabuf(256 * KiB, NAME_FENCED, fenced=True)  # a signalled write fence
+    h.note(fenced, NAME_FENCED, fences=1)
+    h.hold(fenced)
     if tab_name:
         new(card, h, 64 * KiB, NAME_TAB)
     if newline_name:
         fd = new(card, h, 64 * KiB, NAME_NEWLINE)
         h.map(fd)
     card.close()
+
+
+def heaps(h: Holder, sock: socket.socket) -> None:
+    """6.18: a system-heap buffer (named, shared with heap-peer over SCM_RIGHTS, imported
+    into vgem: an attachment) and a udmabuf (named, mapped, imported into vgem)."""
+    card = vgem.Card()
+    hb = vgem.heap_alloc(2 * MiB)
+    vgem.set_name(hb, "heap-frame")
+    h.note(hb, "heap-frame", exporter="system", attachments=1, imports=1)
+    h.hold(hb)
+    card.import_fd(hb)  # the handle stays open: vgem stays attached
+    ub = vgem.udmabuf(1 * MiB)
+    vgem.set_name(ub, "udmabuf-ring")
+    h.note(ub, "udmabuf-ring", exporter="udmabuf", attachments=1, imports=1)
+    h.hold(ub)
+    card.import_fd(ub)
+    h.map(ub)
+    sock.sendmsg([b"h"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [hb]))])
+    h.card = card  # keep the imports alive
+
+
+def heap_peer(h: Holder, sock: socket.socket) -> None:
+    fds = array.array("i")
+    while not fds:
+        _msg, anc, _f, _a = sock.recvmsg(16, socket.CMSG_LEN(4 * fds.itemsize))
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    h.note(fds[0], exporter="system")
+    h.hold(fds[0])
 
 
 def worker(h: Holder, index: int, nbufs: int) -> None:
@@ -322,10 +372,14 @@ def merge(reports: list[dict]) -> dict:
         for ino, info in rep["buffers"].items():
             b = bufs.setdefault(
                 ino,
-                {"inode": int(ino), "size": info["size"], "name": None, "exporter": "drm",
-                 "holders": {}, "kernel_only": False, "count": 0},
+                {"inode": int(ino), "size": info["size"], "name": None,
+                 "exporter": info["exporter"], "holders": {}, "kernel_only": False,
+                 "count": 0, "attachments": 0, "fences": 0},
             )  # fmt: skip
             b["name"] = b["name"] or info["name"]
+            b["attachments"] += info["attachments"]
+            b["fences"] += info["fences"]
+            b["count"] += IMPORT_COUNT * info["imports"]
         for key in ("fds", "maps"):
             for ino, items in rep[key].items():
                 holder = bufs[ino]["holders"].setdefault(pid, {"fds": [], "maps": []})
@@ -336,6 +390,9 @@ def merge(reports: list[dict]) -> dict:
             b["kernel_only"] = True
             b["count"] += KERNEL_ONLY_COUNT
     impostors = [dict(r["impostor"], pid=r["pid"]) for r in reports if r.get("impostor")]
+    # a buffer nobody holds and the kernel does not keep is gone (5.10 frees a vgem
+    # buffer whose fds are closed even while it is mapped)
+    bufs = {k: b for k, b in bufs.items() if b["holders"] or b["kernel_only"]}
     for b in bufs.values():
         for holder in b["holders"].values():
             holder["fds"].sort()
@@ -364,6 +421,12 @@ def build(args: argparse.Namespace, kids: Children) -> dict:
     a.close()
     b.close()
     kids.fork("hog", HOSTILE_COMM, hog, not args.no_tab_name, args.newline_name)
+    if os.path.exists(vgem.SYSTEM_HEAP) and os.path.exists(vgem.UDMABUF_DEV):
+        c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        kids.fork("heaps", "heaps", heaps, c, keep={c.fileno()})
+        kids.fork("heap-peer", "heap-peer", heap_peer, d, keep={d.fileno()})
+        c.close()
+        d.close()
     for i in range(args.procs):
         kids.fork("worker", f"worker-{i:03d}", worker, i, args.bufs_per_proc)
     for i in range(args.plain_procs if args.plain_fds else 0):

@@ -18,6 +18,18 @@ DRM_IOCTL_PRIME_HANDLE_TO_FD = 0xC00C642D
 DRM_IOCTL_PRIME_FD_TO_HANDLE = 0xC00C642E
 DRM_IOCTL_MODE_CREATE_DUMB = 0xC02064B2
 DMA_BUF_SET_NAME = 0x40086201
+#: vgem fences: DRM_IOWR(0x41, {u32 handle, flags, out_fence, pad}),
+#: DRM_IOW(0x42, {u32 fence, flags})
+DRM_IOCTL_VGEM_FENCE_ATTACH = 0xC0106441
+DRM_IOCTL_VGEM_FENCE_SIGNAL = 0x40086442
+VGEM_FENCE_WRITE = 0x1
+#: _IOWR('H', 0, struct dma_heap_allocation_data {u64 len; u32 fd; u32 fd_flags; u64 heap_flags})
+DMA_HEAP_IOCTL_ALLOC = 0xC0184800
+#: _IOW('u', 0x42, struct udmabuf_create {u32 memfd; u32 flags; u64 offset; u64 size})
+UDMABUF_CREATE = 0x40187542
+F_ADD_SEALS, F_SEAL_SHRINK, MFD_ALLOW_SEALING = 1033, 0x2, 0x2
+SYSTEM_HEAP = "/dev/dma_heap/system"
+UDMABUF_DEV = "/dev/udmabuf"
 DRM_CLOEXEC_RDWR = os.O_CLOEXEC | os.O_RDWR  # 0x80002
 DMA_BUF_NAME_MAX = 31  # DMA_BUF_NAME_LEN (32) minus the NUL
 PAGE = mmap.PAGESIZE
@@ -88,16 +100,30 @@ class Card:
     def gem_close(self, handle: int) -> None:
         fcntl.ioctl(self.fd, DRM_IOCTL_GEM_CLOSE, struct.pack("II", handle, 0))
 
-    def dmabuf(self, size: int, name: bytes | str | None = None) -> int:
-        """A new dma-buf fd (its GEM handle closed: count = fds + mappings)."""
+    def dmabuf(
+        self, size: int, name: bytes | str | None = None, fenced: bool = False
+    ) -> int:
+        """A new dma-buf fd (its GEM handle closed: count = fds + mappings). ``fenced``:
+        with a write fence on it, signalled at once (vgem's fence ioctls), so bufinfo
+        lists it as signalled whenever it is read."""
         handle = self.create_handle(size)
         try:
             fd = self.export(handle)
+            if fenced:
+                self.fence_signal(self.fence_attach(handle, VGEM_FENCE_WRITE))
         finally:
             self.gem_close(handle)
         if name is not None:
             set_name(fd, name)
         return fd
+
+    def fence_attach(self, handle: int, flags: int = VGEM_FENCE_WRITE) -> int:
+        arg = bytearray(struct.pack("IIII", handle, flags, 0, 0))
+        fcntl.ioctl(self.fd, DRM_IOCTL_VGEM_FENCE_ATTACH, arg)
+        return struct.unpack("IIII", arg)[2]
+
+    def fence_signal(self, fence: int) -> None:
+        fcntl.ioctl(self.fd, DRM_IOCTL_VGEM_FENCE_SIGNAL, struct.pack("II", fence, 0))
 
     def close(self) -> None:
         os.close(self.fd)
@@ -112,6 +138,36 @@ def set_name(fd: int, name: bytes | str) -> None:
     if _libc.ioctl(fd, ctypes.c_ulong(DMA_BUF_SET_NAME), buf) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"DMA_BUF_SET_NAME: {os.strerror(err)}")
+
+
+def heap_alloc(size: int, heap: str = SYSTEM_HEAP) -> int:
+    """A dma-buf from a DMA-BUF heap (exporter: the heap's name)."""
+    hfd = os.open(heap, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        arg = bytearray(struct.pack("QIIQ", size, 0, DRM_CLOEXEC_RDWR, 0))
+        fcntl.ioctl(hfd, DMA_HEAP_IOCTL_ALLOC, arg)
+        return struct.unpack("QIIQ", arg)[1]
+    finally:
+        os.close(hfd)
+
+
+def udmabuf(size: int) -> int:
+    """A dma-buf over a sealed memfd (exporter ``udmabuf``)."""
+    size = -(-size // PAGE) * PAGE
+    mfd = os.memfd_create("dmabuf-top-udmabuf", MFD_ALLOW_SEALING)
+    dev = os.open(UDMABUF_DEV, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        os.ftruncate(mfd, size)
+        fcntl.fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)
+        arg = ctypes.create_string_buffer(struct.pack("IIQQ", mfd, 0x1, 0, size))  # CLOEXEC
+        fd = _libc.ioctl(dev, ctypes.c_ulong(UDMABUF_CREATE), arg)  # returns the new fd
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"UDMABUF_CREATE: {os.strerror(err)}")
+        return fd
+    finally:
+        os.close(dev)
+        os.close(mfd)
 
 
 def size_of(fd: int) -> int:
@@ -130,6 +186,16 @@ def map_shared(fd: int, length: int) -> tuple[int, int]:
         err = ctypes.get_errno()
         raise OSError(err, f"mmap dma-buf: {os.strerror(err)}")
     return addr, addr + length
+
+
+def mapped_as_dmabuf(start: int, ino: int) -> bool:
+    """Whether /proc/self/maps shows the mapping at ``start`` as dma-buf ``ino``."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            if int(fields[0].split("-")[0], 16) == start:
+                return fields[4] == str(ino) and fields[-1].startswith("/dmabuf")
+    return False
 
 
 def mount_tmpfs(path: str) -> None:

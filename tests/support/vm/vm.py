@@ -37,6 +37,7 @@ from pathlib import Path
 
 from tests.support.vm import protocol
 from tests.support.vm.assets import Assets, VMAssetError, ensure_assets
+from tests.support.vm.kernels import DEFAULT_SERIES
 
 __all__ = ["VM", "VMError", "VMAssetError", "Spawned", "Assets", "ensure_assets"]
 
@@ -96,6 +97,7 @@ class VM:
         self,
         *,
         assets: Assets | None = None,
+        series: str = DEFAULT_SERIES,
         cache_dir: Path | None = None,
         memory: str = "2G",
         smp: int = 2,
@@ -106,6 +108,8 @@ class VM:
         pvh: bool = True,
     ) -> None:
         self.assets = assets
+        #: the kernel series to boot (kernels.SERIES), when ``assets`` is not given
+        self.series = series
         self.cache_dir = cache_dir
         self.memory = memory
         self.smp = smp
@@ -189,7 +193,7 @@ class VM:
                     "afresh (tmpfs on /run, its own proc/sys/dev): use one outside it"
                 )
         if self.assets is None:
-            self.assets = ensure_assets(self.cache_dir)
+            self.assets = ensure_assets(self.cache_dir, self.series)
         self._tmp = Path(tempfile.mkdtemp(prefix="dtvm-"))
         t0 = time.monotonic()
         with open(self._tmp / "qemu.log", "wb") as log:
