@@ -35,9 +35,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the VM tests, and run them last, grouped by kernel in the matrix's order
+    (stable: each group keeps its collection order), so each kernel boots once."""
+    from tests.support.vm.kernels import SERIES
+
+    order = list(SERIES)
+
+    def group(item: pytest.Item) -> int:
+        callspec = getattr(item, "callspec", None)
+        series = callspec.params.get("vm") if callspec is not None else None
+        return -1 if series is None else order.index(series)
+
     for item in items:
         if {"vm", "scenario"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
+    items.sort(key=group)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
