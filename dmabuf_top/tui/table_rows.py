@@ -32,35 +32,44 @@ class TableRows:
         if same_rows and len(rows) == len(self.cells):
             self.keys = [r.key for r in rows]
             return []
-        old_cells, old_marks = self.cells, self.marks
-        cells: dict[str, tuple[str, ...]] = {}
+        # two comprehensions over every row; Python loops only over rows that
+        # changed (most are the very same Row objects as at the last refresh)
+        cells, old_marks = self.cells, self.marks
+        keys = [r.key for r in rows]
+        get = cells.get
+        moved = [r for r in rows if r.mark or get(r.key) is not r.cells]
+        names = self.column_keys
         marks: dict[str, str] = {}
         changed: list[tuple[str, str]] = []
         stale: list[str] = []
         added = 0
-        names = self.column_keys
-        for r in rows:
+        for r in moved:
             k, new = r.key, r.cells
-            cells[k] = new
             if r.mark:
                 marks[k] = r.mark
-            old = old_cells.get(k)
-            if old is new:  # the very same row as before: nothing to compare
-                continue
+            old = get(k)
             if old is None:
                 added += 1
-                stale.append(k)
-            elif old != new:
+            elif old is new:
+                continue
+            elif old == new:  # the same cells in a new row object: hold that one
+                cells[k] = new
+                continue
+            else:
                 changed += [
                     (k, names[i]) for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
                 ]
-                stale.append(k)
-        removed = len(old_cells) - (len(cells) - added)
-        if removed:
-            stale += [k for k in old_cells if k not in cells]
+            cells[k] = new
+            stale.append(k)
+        removed = 0
+        if len(cells) != len(keys):  # some rows are gone
+            gone = cells.keys() - set(keys)
+            removed = len(gone)
+            for k in gone:
+                del cells[k]
+            stale += gone
         stale += [k for k in old_marks.keys() | marks.keys() if old_marks.get(k) != marks.get(k)]
-        self.keys = [r.key for r in rows]
-        self.cells, self.marks = cells, marks
+        self.keys, self.marks = keys, marks
         self.changed_cells = changed
         self.last_sync = (len(changed), added, removed)
         return stale

@@ -165,8 +165,15 @@ class MainScreen(Screen[None]):
             self._show_empty(view, True)
             return
         key, rev = self.sort[view]
-        rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
-        shown = (prep.serial, self.row_filter.text if self.row_filter else "")
+        text = self.row_filter.text if self.row_filter else ""
+        # the next scan orders its rows so, off the UI thread
+        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
+        ready = prep.ordered.get(view)
+        if ready is not None and ready[0] == (key, rev, text):
+            rows = ready[1]
+        else:
+            rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        shown = (prep.serial, text)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=self._synced.get(view) == shown)
