@@ -1,44 +1,73 @@
 #!/usr/bin/env python3
-"""Benchmark the TUI at scale: 10,000 buffers held by 2,000 processes.
+"""Benchmark the TUI at scale: 10,000 buffers held by 2,000 processes, ~1% of rows
+changing per refresh; this checkout and others side by side, in one run.
 
-Not a test: prints numbers. It builds a synthetic Snapshot with the model
-classes, opens the app headless (``App.run_test``) at a fixed size, then:
+Not a test: prints numbers. Each checkout runs in a child process of its own (the same
+measuring code, importing ``dmabuf_top`` from that checkout), one after the other and
+round after round, so the ratios compare runs made on the same machine at the same time:
 
-- refresh: feeds changed snapshots (about 1% of rows change, some buffers
-  appear, some vanish) and measures the time the UI thread spends applying
-  one (the diff into the table) and until the screen has been repainted;
-- keys: main-thread CPU time from a key press until the screen is repainted
-  (Pilot waits for idle, so wall time would mostly be its polling), for a
-  sort key, a second press (reverse), a cursor move, a page down, a view
-  switch, the filter and the drill-down pane; and the wall time for a cursor
-  move to take effect while a scan is being prepared in its thread.
+    python bench/tui_bench.py [--against /path/to/other/checkout ...] [--rounds 2]
+                              [--buffers 10000] [--procs 2000] [--refreshes 10]
 
-    python bench/tui_bench.py [--buffers 10000] [--procs 2000] [--refreshes 10]
+    # before/after a change: the main branch in a second worktree
+    git worktree add --detach ../dmabuf-top-base main
+    python bench/tui_bench.py --against ../dmabuf-top-base
+
+What it measures, headless (``App.run_test``) at 200x50:
+
+- first paint: from starting the app until the table's rows are on screen (scan,
+  prepare in the scan thread, the table filled and painted), and its UI part: from the
+  rows prepared until they are painted;
+- UI update per refresh: the UI thread's time applying one prepared refresh (the diff
+  into the table), and its CPU time for the whole refresh including the repaint;
+- keys: the UI thread's CPU time from a key press until the screen is repainted (Pilot
+  waits for idle, so wall time would mostly be its polling): a sort, a view switch, a
+  cursor move, a page down, the filter, the drill-down pane;
+- the app's RSS after the refreshes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve()
 
-from dmabuf_top.model import Buffer, Holder, MapRange, Process, Snapshot, Source  # noqa: E402
+#: (metric, label, target in ms or None); medians of a child's samples
+METRICS = [
+    ("first_paint", "first paint of the table (from app start)", None),
+    ("first_prepare", "  of which the scan thread's prepare", None),
+    ("first_ui", "  from the rows prepared to the table painted", 300),
+    ("apply", "UI update per refresh (diff into table)", 16),
+    ("refresh_cpu", "UI thread CPU per refresh (+ repaint)", None),
+    ("sort", "sort key (s, n: sort / reverse)", 30),
+    ("switch", "view switch (2 / 1)", 50),
+    ("down", "cursor down", None),
+    ("pagedown", "page down", None),
+    ("filter", "filter keys (/ buf-1 Esc), per key", None),
+    ("drill", "drill-down (Enter / Esc)", None),
+    ("rss_mb", "app RSS after the refreshes (MB)", None),
+]
 
 
-def build(n_buffers: int, n_procs: int, seed: int = 1) -> Snapshot:
+def build(n_buffers: int, n_procs: int, seed: int = 1):
+    from dmabuf_top.model import Buffer, Holder, MapRange, Process, Snapshot, Source
+
     rnd = random.Random(seed)
     procs = {
         1000 + i: Process(1000 + i, f"proc{i % 97}", f"/usr/bin/proc{i % 97} --id {i}", 1000)
         for i in range(n_procs)
     }
     pids = list(procs)
-    bufs: dict[int, Buffer] = {}
+    bufs = {}
     for k in range(n_buffers):
         inode = 10 + k
         owner = pids[k % n_procs]
@@ -67,14 +96,16 @@ def build(n_buffers: int, n_procs: int, seed: int = 1) -> Snapshot:
     )
 
 
-def mutate(prev: Snapshot, step: int, rnd: random.Random) -> Snapshot:
+def mutate(prev, step: int, rnd: random.Random):
     """~1% of buffers change (holders come and go), 0.5% vanish, 0.5% appear."""
+    from dmabuf_top.model import Buffer, Holder, Snapshot
+
     n = len(prev.buffers)
     bufs = dict(prev.buffers)
     keys = list(bufs)
+    pids = list(prev.processes)
     for inode in rnd.sample(keys, n // 100):  # change: one more holder or one fewer
         b = bufs[inode]
-        pids = list(prev.processes)
         holders = list(b.holders)
         if len(holders) > 1:
             holders.pop()
@@ -90,7 +121,6 @@ def mutate(prev: Snapshot, step: int, rnd: random.Random) -> Snapshot:
     for inode in rnd.sample(keys, n // 200):
         del bufs[inode]
     top = max(keys)
-    pids = list(prev.processes)
     for j in range(n // 200):
         inode = top + 1 + j
         bufs[inode] = Buffer(
@@ -111,11 +141,11 @@ class ListBackend:
     kind = "local"
     live = True
 
-    def __init__(self, snaps: list[Snapshot]) -> None:
+    def __init__(self, snaps: list) -> None:
         self.snaps = snaps
         self.i = -1
 
-    def collect(self) -> Snapshot:
+    def collect(self):
         self.i = min(self.i + 1, len(self.snaps) - 1)
         return self.snaps[self.i]
 
@@ -125,112 +155,136 @@ class ListBackend:
 
 async def settle(app, pilot) -> None:
     """Until no scan is in flight and the screen is idle."""
-    while app._collecting or app.prepared is None:
-        await asyncio.sleep(0.005)
+    while app.session.collecting or app.prepared is None:
+        await asyncio.sleep(0.002)
     await app.workers.wait_for_complete()
     await pilot.pause()
 
 
-def ms(xs: list[float]) -> str:
-    if not xs:
-        return "-"
-    return (
-        f"median {1000 * statistics.median(xs):6.1f} ms   max {1000 * max(xs):6.1f} ms"
-        f"   (n={len(xs)})"
-    )
-
-
-async def run(n_buffers: int, n_procs: int, refreshes: int) -> None:
-    from textual import events
+async def measure(n_buffers: int, n_procs: int, refreshes: int) -> dict[str, list[float]]:
+    """One app, every measurement; seconds (RSS in MB)."""
+    import psutil
 
     from dmabuf_top.tui.app import DmabufTopApp
 
-    t0 = time.perf_counter()
     base = build(n_buffers, n_procs)
     rnd = random.Random(7)
     snaps = [base]
     for step in range(1, refreshes + 1):
         snaps.append(mutate(snaps[-1], step, rnd))
-    print(f"built {len(snaps)} snapshots of ~{n_buffers} buffers / {n_procs} processes "
-          f"in {time.perf_counter() - t0:.1f}s")
-
+    out: dict[str, list[float]] = {}
     app = DmabufTopApp(ListBackend(snaps), delay=3600)
-    async with app.run_test(size=(200, 50)) as pilot:
+    prepare = app.session.prepare
+    prepare_times: list[float] = []
+    prepared_at: list[float] = []
+
+    def timed_prepare(*args, **kw):  # the scan thread's part: scan, accounting, rows
         t = time.perf_counter()
+        try:
+            return prepare(*args, **kw)
+        finally:
+            prepared_at.append(time.perf_counter())
+            prepare_times.append(prepared_at[-1] - t)
+
+    app.session.prepare = timed_prepare
+    t0 = time.perf_counter()
+    async with app.run_test(size=(200, 50)) as pilot:
         await settle(app, pilot)
-        first = time.perf_counter() - t
-        table = app.screen.table()
-        print(f"first load (scan + prepare + fill {table.row_count} rows): {1000 * first:.0f} ms")
+        painted = time.perf_counter()
+        out["first_paint"] = [painted - t0]
+        out["first_prepare"] = list(prepare_times)
+        out["first_ui"] = [painted - prepared_at[0]]
+        screen = app.screen
+        table = screen.table()
+        assert table.row_count >= n_buffers * 0.9, table.row_count
 
         apply_times: list[float] = []
-        screen = app.screen
         show = screen.data_changed
 
-        def timed_show() -> None:  # the UI thread's part of a refresh
-            t = time.perf_counter()
+        def timed_show() -> None:  # the UI thread's part of a refresh (its CPU time:
+            t = time.thread_time()  # on a shared machine, wall time counts the others)
             show()
-            apply_times.append(time.perf_counter() - t)
+            apply_times.append(time.thread_time() - t)
 
         screen.data_changed = timed_show
-        end_to_end: list[float] = []
-        changed: list[tuple[int, int, int]] = []
+        cpu: list[float] = []
         for _ in range(refreshes):
-            t = time.perf_counter()
+            t = time.thread_time()
             app.start_collect()
             await settle(app, pilot)
-            end_to_end.append(time.perf_counter() - t)
-            changed.append(table.last_sync)
-        upd, add, rem = (statistics.mean(x[i] for x in changed) for i in range(3))
-        print(f"per refresh: {upd:.0f} cells updated, {add:.0f} rows added, {rem:.0f} removed")
-        print(f"UI update per refresh (UI thread, diff into table): {ms(apply_times)}")
-        print(f"refresh end to end (worker scan+prepare, UI update, repaint): {ms(end_to_end)}")
+            cpu.append(time.thread_time() - t)
+        out["apply"], out["refresh_cpu"] = apply_times, cpu
+        out["rss_mb"] = [psutil.Process().memory_info().rss / 1e6]
 
-        async def key_latency(keys: list[str], repeat: int) -> list[float]:
-            out = []
+        async def keys(names: list[str], repeat: int) -> list[float]:
+            times = []
             for _ in range(repeat):
-                for k in keys:
+                for k in names:
                     t = time.thread_time()
                     await pilot.press(k)
                     await pilot.pause()
-                    out.append(time.thread_time() - t)
-            return out
+                    times.append(time.thread_time() - t)
+            return times
 
-        print(f"key 's' (sort by size / reverse):   {ms(await key_latency(['s'], 6))}")
-        print(f"key 'n' (sort by name / reverse):   {ms(await key_latency(['n'], 6))}")
-        print(f"key down (cursor move):             {ms(await key_latency(['down'], 20))}")
-        print(f"key pagedown:                       {ms(await key_latency(['pagedown'], 10))}")
-        print(f"key 2 / 1 (switch view):            {ms(await key_latency(['2', '1'], 3))}")
-        print(f"key / + 'buf-1' + Esc (filter):     "
-              f"{ms(await key_latency(['slash', 'b', 'u', 'f', '-', '1', 'escape'], 1))}")
-        drill = await key_latency(["enter", "escape"], 3)
-        print(f"key Enter / Esc (drill-down):       {ms(drill)}")
+        out["sort"] = await keys(["s", "n"], 4)
+        out["down"] = await keys(["down"], 20)
+        out["pagedown"] = await keys(["pagedown"], 10)
+        out["switch"] = await keys(["2", "1"], 4)
+        out["filter"] = await keys(["slash", "b", "u", "f", "-", "1", "escape"], 1)
+        out["drill"] = await keys(["enter", "escape"], 3)
+    return out
 
-        # a key pressed while a scan is being prepared in its thread (the GIL is
-        # shared): wall time until the cursor has moved
-        app.backend.i = 0  # replay the changed snapshots
-        during = []
-        for _ in range(5):
-            table = app.screen.table()
-            row = table.cursor_row
-            app.start_collect()
-            await asyncio.sleep(0.01)
-            assert app._collecting
-            t = time.perf_counter()
-            app.post_message(events.Key("up" if row else "down", None))
-            while table.cursor_row == row:  # not pilot.press: it waits for idle
-                await asyncio.sleep(0.0005)
-            during.append(time.perf_counter() - t)
-            await settle(app, pilot)
-        print(f"key down during a refresh (wall):   {ms(during)}")
+
+def run_child(tree: Path, a: argparse.Namespace) -> dict[str, list[float]]:
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
+    cmd = [sys.executable, str(HERE), "--child", str(tree), "--buffers", str(a.buffers),
+           "--procs", str(a.procs), "--refreshes", str(a.refreshes)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tree)
+    if r.returncode != 0:
+        raise SystemExit(f"{tree}: the benchmark failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--against", action="append", default=[], type=Path,
+                    help="another checkout to measure beside this one (repeatable)")
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--buffers", type=int, default=10_000)
     ap.add_argument("--procs", type=int, default=2_000)
     ap.add_argument("--refreshes", type=int, default=10)
+    ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    asyncio.run(run(a.buffers, a.procs, a.refreshes))
+    if a.child is not None:
+        sys.path.insert(0, str(a.child))
+        result = asyncio.run(measure(a.buffers, a.procs, a.refreshes))
+        print(json.dumps(result))
+        return
+    trees = [HERE.parent.parent, *(p.resolve() for p in a.against)]
+    names = ["this"] + [p.name for p in a.against]
+    samples: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+    print(f"{a.buffers} buffers / {a.procs} processes, {a.refreshes} refreshes of ~1% "
+          f"changed rows, {a.rounds} rounds, at 200x50")
+    for rnd in range(a.rounds):
+        for name, tree in zip(names, trees, strict=True):
+            t = time.perf_counter()
+            for k, v in run_child(tree, a).items():
+                samples[name].setdefault(k, []).extend(v)
+            print(f"  round {rnd + 1}: {name} ({tree}) {time.perf_counter() - t:.0f}s",
+                  flush=True)
+    w = max(len(label) for _, label, _ in METRICS)
+    head = "".join(f"{n[:14]:>16}" for n in names)
+    ratios = "".join(f"{'x ' + n[:12]:>16}" for n in names[1:])
+    print(f"\n{'median, ms':<{w}}{head}{ratios}  target")
+    for key, label, target in METRICS:
+        scale = 1 if key == "rss_mb" else 1000  # seconds shown as ms
+        meds = [statistics.median(samples[n][key]) * scale for n in names]
+        cells = "".join(f"{m:16.1f}" for m in meds)
+        rel = "".join(f"{(m / meds[0] if meds[0] else 0):16.2f}" for m in meds[1:])
+        goal = f"  <= {target}" if target else ""
+        print(f"{label:<{w}}{cells}{rel}{goal}")
+    print("\n(x: the other checkout's median over this one's; n per metric and run:"
+          f" first paint 1, refresh {a.refreshes}, keys 4-20)")
 
 
 if __name__ == "__main__":

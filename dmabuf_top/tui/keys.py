@@ -74,7 +74,7 @@ DETAIL_KEYS: list[Key] = [
     Key("escape,backspace", "back", "back", "Back", shown="Esc"),
 ]
 
-#: keys of the tables themselves (Textual's DataTable)
+#: keys of the tables themselves (widgets/live_table.py)
 TABLE_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ PgUp PgDn", "move"),
     ("g ctrl+home", "first row"),

@@ -71,6 +71,9 @@ class Prepared:
     have: int = 0
     #: a number no other Prepared of this process has
     serial: int = field(default_factory=lambda: next(_SERIAL))
+    #: per view, rows already filtered and sorted off the UI thread, with the
+    #: order they are in: (sort column key, reversed, filter text), rows
+    ordered: dict[str, tuple[tuple[str, bool, str], list[Row]]] = field(default_factory=dict)
 
 
 def _buffer_sig(r: BufferItem) -> Any:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.collect.contract import Backend, recording_of
 from dmabuf_top.model import Snapshot
+from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History
+from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
 
 #: samples drawn in the header graph
@@ -64,6 +66,9 @@ class Session:
         self.collecting = False
         #: a timed scan that landed after pause was pressed: shown on resume
         self.held: Prepared | None = None
+        #: per view, the order the screen shows rows in (sort column, reversed,
+        #: filter): prepare() sorts the next rows so, off the UI thread
+        self.orders: dict[str, tuple[Column, bool, RowFilter | None]] = {}
 
     @property
     def is_recording(self) -> bool:
@@ -78,10 +83,18 @@ class Session:
         return self.recording.index if self.recording is not None else 0
 
     def prepare(self, sample: int | None = None, redo: bool = False) -> Prepared:
-        """Collector thread: one snapshot, accounted, recorded, rows built, growth
-        suspects found (live: over the session's recent samples; in a recording:
-        over the samples up to the one shown). ``redo``: the sample shown again
-        (the suspect window changed), no new scan."""
+        """Collector thread: one snapshot, accounted, recorded, rows built (and
+        ordered as the screen shows them: :attr:`orders`), growth suspects found
+        (live: over the session's recent samples; in a recording: over the samples
+        up to the one shown). ``redo``: the sample shown again (the suspect window
+        changed), no new scan."""
+        prep = self._prepare(sample, redo)
+        for view, (col, rev, flt) in dict(self.orders).items():
+            order = (col.key, rev, flt.text if flt is not None else "")
+            prep.ordered[view] = (order, visible_rows(prep.rows[view], col, rev, flt))
+        return prep
+
+    def _prepare(self, sample: int | None, redo: bool) -> Prepared:
         previous = self.prepared
         window = self.suspect_window
         rec = self.recording

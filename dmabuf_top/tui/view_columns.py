@@ -47,6 +47,11 @@ class TuiColumn(columns.Column):
     turns it into an age when it paints, so ages do not make every row change
     at every refresh."""
 
+    #: the column whose cell is shown instead when this one's is too long to fit
+    short: str = ""
+    #: cut the text before the last of these characters, never what follows it
+    keep_from: str = ""
+
     def format(self, row: Any, raw_bytes: bool = False) -> str:
         if self.kind == "age":
             first = getattr(row, "first_seen", None)
@@ -66,6 +71,8 @@ class TuiColumn(columns.Column):
             return printable(v[11:19] if len(v) >= 19 and v[10] == "T" else v) or "-"
         if self.kind == "duration":
             return human_age(self.value(row))
+        if self.kind == "holders":
+            return first_holder(row)
         return super().format(row, raw_bytes)
 
 
@@ -93,6 +100,15 @@ class ExporterItem(columns.ExporterRow):
     grow: Suspect | None = None
 
 
+def first_holder(row: columns.BufferRow) -> str:
+    """The first holder and how many more: ``compositor(301) +2``."""
+    pids = row.buf.pids
+    if not pids:
+        return ""
+    more = f" +{len(pids) - 1}" if len(pids) > 1 else ""
+    return f"{printable(row.comms[0] if row.comms else '?')}({pids[0]}){more}"
+
+
 def grow_value(s: Suspect | None) -> Any:
     return None if s is None else (s.bytes_per_min, s.buffers_per_min)
 
@@ -115,6 +131,11 @@ DELTA = TuiColumn("delta", "ΔRSS", lambda p: p.delta, "delta", 9, True, "d")
 GROW = TuiColumn("grow", "GROW", lambda r: grow_value(r.grow), "flag", 4, True, "w")
 SINCE = TuiColumn("since", "Δ", lambda b: _SINCE_RANK.get(b.since), "since", 3, True, "d")
 EXPORTER_DELTA = TuiColumn("delta", "ΔBYTES", lambda e: e.delta, "delta", 9, True, "d")
+#: what HOLDERS shows when the whole list does not fit: the first holder, ``+N`` more
+#: (never shown as a column of its own)
+FIRST_HOLDER = TuiColumn(
+    "holder", "HOLDER", lambda r: r.holders_text, "holders", 16, False, "", keep_from="("
+)
 
 SUSPECT_COLUMNS: list[columns.Column] = [
     TuiColumn("kind", "KIND", lambda s: s.kind, "text", 8, False, "k"),
@@ -130,6 +151,15 @@ SUSPECT_COLUMNS: list[columns.Column] = [
 ]
 
 
+def _shorten(cols: list[columns.Column], key: str, short: str) -> list[columns.Column]:
+    """``cols`` with column ``key`` showing column ``short``'s cell when too long."""
+    return [
+        TuiColumn(c.key, c.title, c.value, c.kind, c.width, c.descending, c.letter, short=short)
+        if c.key == key else c
+        for c in cols
+    ]
+
+
 def _insert_before(
     cols: list[columns.Column], key: str, col: columns.Column
 ) -> list[columns.Column]:
@@ -141,10 +171,37 @@ def _insert_before(
 
 COLUMNS: dict[str, list[columns.Column]] = {
     "buffers": [GROW]
-    + _insert_before(_insert_before(columns.BUFFER_COLUMNS, "holders", AGE), "count", SINCE),
+    + _insert_before(
+        _insert_before(_shorten(columns.BUFFER_COLUMNS, "holders", "holder"), "holders", AGE),
+        "count", SINCE,
+    )
+    + [FIRST_HOLDER],
     "processes": [GROW] + _insert_before(columns.PROCESS_COLUMNS, "cmdline", DELTA),
     "exporters": [GROW] + _insert_before(columns.EXPORTER_COLUMNS, "share", EXPORTER_DELTA),
     "suspects": SUSPECT_COLUMNS,
+}
+
+#: columns that carry nothing for a single static snapshot (no history to compare with)
+LIVE_ONLY = frozenset({"grow", "since", "age", "delta"})
+
+#: the column sets of each view, widest first, as ``key`` or ``key:width`` (the last
+#: column's width is the least it may have: it takes the width left over); a table
+#: shows the first set that fits, so every width shows who holds what
+LAYOUTS: dict[str, list[str]] = {
+    "buffers": [
+        "grow inode exporter size since count procs name age holders:36",
+        "grow inode exporter size procs name:28 age holders:28",
+        "grow exporter:10 size:7 procs name:20 holders:14",
+    ],
+    "processes": [
+        "grow pid comm buffers fds maps rss pss delta cmdline:28",
+        "grow pid comm:15 buffers rss:7 pss:7 cmdline:14",
+    ],
+    "exporters": ["grow name buffers bytes delta share heap"],
+    "suspects": [
+        "kind rate bufrate bytes buffers pss pssrate since for what:20",
+        "kind rate bytes:7 buffers for what:14",
+    ],
 }
 
 #: the fields a filter looks at, per view

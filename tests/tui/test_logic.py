@@ -61,12 +61,11 @@ def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
     assert first["13"] == parse_time(T0) and first["99"] == parse_time(T1)
     by_age = visible_rows(p2.rows["buffers"], column("buffers", "age"), False, None)
     assert [r.key for r in by_age] == ["99", "12", "13", "15"]  # youngest first, stable
-    from dmabuf_top.tui.widgets.cells import Clock, cell_text
+    from dmabuf_top.tui.table_layout import cell_shown
 
-    clock = Clock()
-    clock.now = parse_time(T2)
+    now = parse_time(T2)
     at = [c.key for c in COLUMNS["buffers"]].index("age")
-    ages = {r.key: cell_text(r.cells[at], "age", clock).text().plain for r in p2.rows["buffers"]}
+    ages = {r.key: cell_shown(r.cells[at], "age", now) for r in p2.rows["buffers"]}
     assert ages == {"12": "1m30s", "13": "1m30s", "15": "1m30s", "99": "1m28s"}
 
 

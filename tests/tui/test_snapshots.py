@@ -1,9 +1,12 @@
-"""SVG snapshots of every view and pane, at a fixed size and theme, on the
-snapshot dmabuf-top recorded in the real-kernel 6.1 VM (tests/data/vm-6.1).
+"""SVG snapshots of every view and pane, at a fixed theme, on what dmabuf-top recorded in
+the real-kernel 6.1 VM: a snapshot (tests/data/vm-6.1, a static source: no live-only
+columns) and a recording (tests/data/vm-6.1-leak.yaml: GROW, Δ, AGE, ΔRSS, suspects).
+Each view at 80x24, 120x40 and 200x50: every width shows who holds what.
 
-Everything on screen comes from that file (host, kernel, time), so the
-pictures are the same on every machine. Update after an intended change with
-``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the diff.
+Everything on screen comes from those files (host, kernel, time), so the pictures are
+the same on every machine with the versions pinned in .ci/constraints.txt. Update after
+an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and look
+at the SVGs.
 """
 
 from __future__ import annotations
@@ -12,7 +15,18 @@ import pytest
 
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.tui.app import DmabufTopApp
-from tests.support.pilot import SIZE, THEME, ScriptedBackend, file_backend, settle
+from tests.support.pilot import (
+    SIZE,
+    THEME,
+    VM_RECORDING,
+    ScriptedBackend,
+    file_backend,
+    settle,
+)
+
+#: the widths a table must answer at: a plain terminal, a laptop, a wide screen
+SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x50": (200, 50)}
+VIEW_KEYS = {"buffers": [], "processes": ["2"], "exporters": ["3"], "suspects": ["4"]}
 
 
 def vm_app(theme: str = THEME, path=None) -> DmabufTopApp:
@@ -24,12 +38,34 @@ async def _ready(pilot) -> None:
     await settle(pilot)
 
 
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("view", ["buffers", "processes", "exporters"])
+def test_snapshot_views(snap_compare, view, size):
+    """A single snapshot: no GROW, Δ, AGE, ΔRSS, ΔBYTES (nothing to compare with)."""
+    assert snap_compare(
+        vm_app(), terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=_ready
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_recording_views(snap_compare, view, size):
+    """The last sample of a recording of a leak: the live-only columns and suspects."""
+
+    async def last_sample(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+
+    app = DmabufTopApp(file_backend(VM_RECORDING), theme=THEME)
+    assert snap_compare(
+        app, terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=last_sample
+    )
+
+
 @pytest.mark.parametrize(
     "name,keys",
     [
-        ("buffers", []),
-        ("processes", ["2"]),
-        ("exporters", ["3"]),
         ("buffers_sorted_by_name", ["n"]),
         ("filtered", ["slash", *"scanout", "enter"]),
     ],

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from dmabuf_top.model import Buffer, Process
 from dmabuf_top.report.columns import Column
@@ -240,12 +240,11 @@ class BufferScreen(DetailScreen):
         )
 
 
-    @on(DataTable.RowSelected, "#holders")
-    def _open_holder(self, event: DataTable.RowSelected) -> None:
+    @on(LiveTable.RowSelected, "#holders")
+    def _open_holder(self, event: LiveTable.RowSelected) -> None:
         """Enter on a holder opens that process."""
         event.stop()
-        if event.row_key.value is not None:
-            self.dapp.open_process(int(event.row_key.value.split(":", 1)[0]))
+        self.dapp.open_process(int(event.key.split(":", 1)[0]))
 
 
 class ProcessScreen(DetailScreen):
@@ -314,9 +313,8 @@ class ProcessScreen(DetailScreen):
         rows.sort(key=lambda r: (-r.obj.size, r.obj.inode))
         self.query_one("#process-buffers", LiveTable).sync(rows)
 
-    @on(DataTable.RowSelected, "#process-buffers")
-    def _open(self, event: DataTable.RowSelected) -> None:
+    @on(LiveTable.RowSelected, "#process-buffers")
+    def _open(self, event: LiveTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.dapp.open_buffer(int(event.row_key.value))
+        self.dapp.open_buffer(int(event.key))
 

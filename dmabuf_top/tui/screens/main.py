@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
 
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
@@ -21,6 +21,8 @@ from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
+    LAYOUTS,
+    LIVE_ONLY,
     VIEW_NAMES,
     VIEW_TITLES,
     column,
@@ -108,7 +110,10 @@ class MainScreen(Screen[None]):
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
                     if view == "suspects":
                         yield Static("", id="suspects-info", classes="info")
-                    yield LiveTable(COLUMNS[view], letters=sort_keys(view), id=f"table-{view}")
+                    yield LiveTable(
+                        COLUMNS[view], sets=LAYOUTS[view], letters=sort_keys(view),
+                        id=f"table-{view}",
+                    )
                     yield Static("", id=f"empty-{view}", classes="empty")
         with Horizontal(id="filter-bar"):
             yield Label("/", id="filter-label")
@@ -118,10 +123,14 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # a single static snapshot has no history: its live-only columns stay empty
+        session = self.dapp.session
+        hidden = () if session.backend.live or session.is_recording else LIVE_ONLY
         for view in VIEW_NAMES:
             key, rev = self.sort[view]
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
+            self.table(view).hide_columns(hidden)
         self.table(self.view).focus()
         self.ready = True
         self.data_changed()
@@ -156,10 +165,17 @@ class MainScreen(Screen[None]):
             self._show_empty(view, True)
             return
         key, rev = self.sort[view]
-        rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
-        shown = (prep.serial, self.row_filter.text if self.row_filter else "")
+        text = self.row_filter.text if self.row_filter else ""
+        # the next scan orders its rows so, off the UI thread
+        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
+        ready = prep.ordered.get(view)
+        if ready is not None and ready[0] == (key, rev, text):
+            rows = ready[1]
+        else:
+            rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        shown = (prep.serial, text)
         with self.app.batch_update():
-            table.clock.now = parse_time(prep.snap.taken_at)
+            table.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=self._synced.get(view) == shown)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
@@ -213,11 +229,11 @@ class MainScreen(Screen[None]):
         self.table().set_sort_marker(key, col.descending != rev)
         self.sync()
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+    @on(LiveTable.HeaderSelected)
+    def _header_clicked(self, event: LiveTable.HeaderSelected) -> None:
         event.stop()
-        if event.data_table is self.table() and event.column_key.value:
-            self.sort_by(event.column_key.value)
+        if event.table is self.table():
+            self.sort_by(event.key)
 
     # -- filter -----------------------------------------------------------
     def action_filter(self) -> None:
@@ -271,11 +287,11 @@ class MainScreen(Screen[None]):
         if key is not None:
             self.open_key(self.view, key)
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LiveTable.RowSelected)
+    def _row_selected(self, event: LiveTable.RowSelected) -> None:
         event.stop()
-        if event.data_table is self.table() and event.row_key.value is not None:
-            self.open_key(self.view, event.row_key.value)
+        if event.table is self.table():
+            self.open_key(self.view, event.key)
 
     def open_key(self, view: str, key: str) -> None:
         if view == "buffers":

@@ -1,400 +1,395 @@
-"""A DataTable brought up to date in place, row by row: ``sync(rows)`` updates changed
-cells, adds new rows, removes gone ones in one batch, sets the order in one pass, keeps
-the cursor on its row (private DataTable parts: why textual is pinned exactly)."""
+"""The table of one view, on Textual's line API: a ScrollView that paints only the rows in
+sight, each row's line built once per change and cached (a repaint reuses it);
+``sync(rows)`` brings it up to date by key (only changed rows are rendered again, the
+cursor stays on its row), a click on a title sorts, and the columns fit the width
+(:mod:`dmabuf_top.tui.table_layout`: the last one takes what is left)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Collection, Sequence
+from typing import ClassVar
 
 from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
-from textual._two_way_dict import TwoWayDict
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
-from textual.geometry import Region
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
-from textual.widgets.data_table import Row as Row_
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.widgets.cells import AgeCell, Clock, cell_text
+from dmabuf_top.tui.table_layout import (
+    Layout,
+    all_columns,
+    choose,
+    header_segments,
+    text_width,
+    title_label,
+)
+from dmabuf_top.tui.table_rows import TableRows
+
+#: the sort arrows of a title
+DOWN, UP = "▼", "▲"
 
 
-class _RowView:
-    """A read-only sequence over the table's rows, one item per row."""
+class TableMessage(Message):
+    """Something the user picked in a table: ``key`` names it."""
 
-    __slots__ = ("table",)
-
-    def __init__(self, table: LiveTable) -> None:
+    def __init__(self, table: LiveTable, key: str) -> None:
+        super().__init__()
         self.table = table
+        self.key = key
 
-    def __len__(self) -> int:
-        return len(self.table._row_locations)
-
-
-class _OrderedRows(_RowView, Sequence[Row_]):
-    """The table's rows in display order, looked up on demand: the stock
-    property rebuilds a list of every row after each change (O(n))."""
-
-    __slots__ = ()
-
-    def __getitem__(self, index: Any) -> Any:
-        t = self.table
-        get_key = t._row_locations.get_key
-        rows = t.rows
-        if isinstance(index, slice):
-            return [rows[get_key(i)] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return rows[get_key(index)]
+    @property
+    def control(self) -> LiveTable:
+        return self.table
 
 
-class _YOffsets(_RowView, Sequence[tuple[RowKey, int]]):
-    """Line y -> (row key, line in row); every row is one line high."""
+class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """Rows by key, in the order given; one line each under a header of titles."""
 
-    __slots__ = ()
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        key = self.table._row_locations.get_key(index)
-        if key is None:
-            raise IndexError(index)
-        return (key, 0)
-
-    def clear(self) -> None:
-        pass
-
-
-def _stock_bindings() -> list[BindingType]:
-    return [
-        b
-        for b in DataTable.BINDINGS
-        if not (isinstance(b, Binding) and b.key in ("home", "end"))
-    ]
-
-
-class LiveTable(DataTable[Text | AgeCell], inherit_bindings=False):
-    """The table of one view, updated by diff."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
-        "difftable--new",
-        "difftable--freed",
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "live-table--header",
+        "live-table--cursor",
+        "live-table--new",
+        "live-table--freed",
     }
 
+    DEFAULT_CSS = """
+    LiveTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        scrollbar-size-vertical: 1;
+        & > .live-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .live-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .live-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .live-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .live-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+    }
+    """
+
     # Home/End are the app's (first/last sample of a recording, else top/bottom).
-    BINDINGS: ClassVar[list[BindingType]] = _stock_bindings() + [
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("left", "scroll_left", "Scroll left", show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home,g", "scroll_top", "Top", show=False),
+        Binding("ctrl+end,G", "scroll_bottom", "Bottom", show=False),
     ]
 
-    #: above this many new rows, sync inserts them in bulk instead of add_row
-    BULK = 200
+    class RowSelected(TableMessage):
+        """Enter, or a click on the cursor's row: open the row ``key``."""
+
+    class HeaderSelected(TableMessage):
+        """A click on a column's title: sort by the column ``key``."""
 
     def __init__(
         self,
         columns: Sequence[Column],
         *,
+        sets: Sequence[str] | None = None,
         letters: dict[str, str] | None = None,
         id: str | None = None,
     ) -> None:
-        """``letters``: the sort key shown in each column's header, by column key."""
-        super().__init__(
-            id=id, cursor_type="row", zebra_stripes=False, show_row_labels=False
-        )
+        """``columns``: one per cell of a row. ``sets``: the column sets to show, widest
+        first (:func:`~dmabuf_top.tui.table_layout.choose`); default: all columns.
+        ``letters``: the sort key written in each column's title, by column key."""
+        super().__init__(id=id)
         self.spec = list(columns)
+        self.sets = list(sets) if sets else all_columns(self.spec)
         self.letters = dict(letters or {})
-        self._kinds = [c.kind for c in self.spec]
-        self._col_keys: list[ColumnKey] = []
-        #: cells currently shown, by row key
-        self._shown: dict[str, tuple[str, ...]] = {}
-        self._rk: dict[str, RowKey] = {}
-        self._marks: dict[str, str] = {}
-        #: how many cells the last sync updated / rows it added and removed
-        self.last_sync = (0, 0, 0)
-        #: cells of rows taken out (by a filter, say), by key: (strings, Texts)
-        #: so that putting them back does not build them again
-        self._parked: dict[str, tuple[tuple[str, ...], list[Any]]] = {}
-        self._peak = 0
-        #: what AGE cells count up to
-        self.clock = Clock()
+        #: column keys not shown (live-only columns of a static source)
+        self.hidden: frozenset[str] = frozenset()
+        #: what age cells count up to (the snapshot's time, epoch seconds)
+        self.now: float | None = None
+        #: the rows, their cells and marks; what the last sync changed
+        self.rows = TableRows([c.key for c in self.spec])
+        self._cursor = 0
+        self._sort: tuple[str, bool] | None = None
+        self._layout: Layout | None = None
+        self._fitted_to = -1
+        self._least = 0
+        #: each row's line as last rendered (not under the cursor), by row key
+        self._lines: LRUCache[str, Strip] = LRUCache(4096)
+        self._lines_now: float | None = None
+        self._header: Strip | None = None
 
-    def on_mount(self) -> None:
-        for c in self.spec:
-            width = max(c.width, len(self._label(c, "▼").plain))
-            self._col_keys.append(self.add_column(self._label(c, None), width=width, key=c.key))
+    # -- what the screens read ------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self.rows.keys)
 
-    # -- header -------------------------------------------------------------
-    def _label(self, col: Column, arrow: str | None) -> Text:
-        """The title with its sort key: the letter underlined when the title
-        holds it (SIZE: s), else written before it (``n:COMM``, ``P:PSS``:
-        capital keys are always written out)."""
-        letter = self.letters.get(col.key, "")
-        justify = "right" if col.kind != "text" else "left"
-        at = col.title.lower().find(letter) if letter.islower() else -1
-        if at >= 0:
-            text = Text(col.title + (arrow or ""), justify=justify)
-            text.stylize("underline", at, at + 1)
-            return text
-        label = f"{letter + ':' if letter else ''}{col.title}{arrow or ''}"
-        return Text(label, justify=justify)
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
 
-    def set_sort_marker(self, key: str, descending: bool) -> None:
-        """Show ▼/▲ on the sorted column's header."""
-        arrow = "▼" if descending else "▲"
-        for c, ck in zip(self.spec, self._col_keys, strict=False):
-            self.columns[ck].label = self._label(c, arrow if c.key == key else None)
-        self._update_count += 1
-        self.refresh()
-
-    # -- rows ---------------------------------------------------------------
     @property
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor."""
-        if not self.row_count:
-            return None
-        rk = self._row_locations.get_key(self.cursor_row)
-        return None if rk is None else rk.value
+        return self.rows.keys[self._cursor] if self.rows.keys else None
+
+    @property
+    def last_sync(self) -> tuple[int, int, int]:
+        """Cells changed, rows added, rows removed by the last sync."""
+        return self.rows.last_sync
 
     def keys(self) -> list[str]:
         """Row keys in display order."""
-        get = self._row_locations.get_key
-        return [get(i).value for i in range(self.row_count)]
+        return list(self.rows.keys)
 
     def mark_of(self, key: str) -> str:
         """"new" or "freed" for a row highlighted this refresh, else ""."""
-        return self._marks.get(key, "")
+        return self.rows.marks.get(key, "")
 
-    def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
-        """Show exactly ``rows``, in order, touching only what changed.
-        ``same_rows``: the caller knows only the order changed (a new sort)."""
-        if same_rows and len(rows) == len(self._shown):
-            self._reorder([r.key for r in rows])
-            return
-        keep = self.cursor_key
-        clock = self.clock
-        keep_index = self.cursor_row
-        shown = self._shown
-        kinds = self._kinds
-        col_keys = self._col_keys
-        updated = added = 0
-        wanted: set[str] = set()
-        rk_of = self._rk
-        marks: dict[str, str] = {}
-        # Many new rows (first fill, a filter cleared): insert them in one go;
-        # the order is set for all rows at the end anyway.
-        bulk = sum(1 for r in rows if r.key not in shown) > self.BULK
-        parked = self._parked
-        self._peak = max(self._peak, len(rows), len(shown))
-        if len(parked) > 2 * self._peak:  # rows gone for good pile up: start over
-            parked.clear()
-        for r in rows:
-            k = r.key
-            wanted.add(k)
-            if r.mark:
-                marks[k] = r.mark
-            old = shown.get(k)
-            if old is None:
-                park = parked.pop(k, None)
-                if park is not None and park[0] == r.cells:
-                    cells = park[1]
-                else:
-                    cells = [cell_text(v, t, clock) for v, t in zip(r.cells, kinds, strict=True)]
-                if bulk:
-                    rk = RowKey(k)
-                    self._data[rk] = dict(zip(col_keys, cells, strict=True))
-                    self.rows[rk] = Row_(rk, 1)
-                    self._row_locations[rk] = len(self._row_locations)
-                else:
-                    rk = self.add_row(*cells, key=k)
-                self._rk[k] = rk
-                added += 1
-            elif old != r.cells:
-                rk = rk_of[k]
-                for i, (a, b) in enumerate(zip(old, r.cells, strict=True)):
-                    if a != b:
-                        self.update_cell(rk, col_keys[i], cell_text(b, kinds[i], clock))
-                        updated += 1
-            else:
-                continue
-            shown[k] = r.cells
-        if bulk:
-            self._update_count += 1
-            self._require_update_dimensions = True
-            self.check_idle()
-        gone = [k for k in shown if k not in wanted]
-        self._remove(gone)
-        self._marks = marks
-        self.last_sync = (updated, added, len(gone))
-        self._reorder([r.key for r in rows], keep, keep_index)
+    def get_row(self, key: str) -> list[str]:
+        """The cells of row ``key``, one per column (shown or not)."""
+        return list(self.rows.cells[key])
 
-    def _reorder(
-        self, keys: list[str], keep: str | None = None, keep_index: int | None = None
-    ) -> None:
-        """Put the rows in ``keys`` order; the cursor follows its row."""
-        if keep_index is None:
-            keep, keep_index = self.cursor_key, self.cursor_row
-        self._set_order(keys)
-        if keep is not None and keep in self._rk:
-            index = self._row_locations.get(self._rk[keep])
-        else:
-            index = min(keep_index, max(0, self.row_count - 1))
-        if self.row_count and index is not None and index != self.cursor_row:
-            self.move_cursor(row=index, animate=False)
+    def get_cell(self, key: str, column: str) -> str:
+        """The cell of row ``key`` in the column ``column`` (its text before fitting)."""
+        return self.rows.cells[key][self.rows.column_keys.index(column)]
 
-    def _remove(self, keys: list[str]) -> None:
-        """Drop rows (the order is rebuilt by ``_set_order`` right after)."""
-        parked = self._parked
-        data = self._data
-        for k in keys:
-            rk = self._rk.pop(k)
-            parked[k] = (self._shown.pop(k), list(data[rk].values()))
-            del self.rows[rk]
-            del self._data[rk]
-            self._new_rows.discard(rk)
-            for ck in self._col_keys:
-                self._updated_cells.discard((rk, ck))  # type: ignore[arg-type]
-        if keys:
-            self._require_update_dimensions = True
+    def title(self, key: str) -> str:
+        """Column ``key``'s title as the header writes it (sort key, arrow)."""
+        col = self.spec[self.rows.column_keys.index(key)]
+        return self._label(col)[0]
 
-    def _set_order(self, keys: list[str]) -> None:
-        rk = self._rk
-        old = self._row_locations
-        resized = len(old) != len(keys)
-        order = {rk[k]: i for i, k in enumerate(keys)}
-        if not resized and order == old._forward:
-            return
-        self._row_locations = TwoWayDict(order)
-        self._update_count += 1
-        self.cursor_coordinate = self.cursor_coordinate  # clamp
-        self.hover_coordinate = Coordinate(0, 0)
-        if resized:
-            self._require_update_dimensions = True
-            self.check_idle()
+    @property
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns shown now, left to right."""
+        return self._layout.keys if self._layout is not None else []
+
+    def column_x(self, key: str) -> int | None:
+        """Where column ``key``'s title starts on the header line (None: not shown)."""
+        if self._layout is None:
+            return None
+        x = self._layout.x_of(key)
+        return None if x is None else x - self.scroll_offset.x
+
+    # -- columns --------------------------------------------------------------
+    def hide_columns(self, keys: Collection[str]) -> None:
+        """Leave out the columns ``keys`` (they carry nothing for this source)."""
+        hidden = frozenset(keys)
+        if hidden != self.hidden:
+            self.hidden = hidden
+            self._refit()
+
+    def set_sort_marker(self, key: str, descending: bool) -> None:
+        """Show ▼/▲ on the sorted column's title."""
+        if self._sort != (key, descending):
+            self._sort = (key, descending)
+            self._refit()
+
+    def _label(self, col: Column) -> tuple[str, int]:
+        arrow = ""
+        if self._sort is not None and self._sort[0] == col.key:
+            arrow = DOWN if self._sort[1] else UP
+        return title_label(col.title, self.letters.get(col.key, ""), arrow)
+
+    def _least_widths(self) -> dict[str, int]:
+        saved, self._sort = self._sort, None
+        try:
+            return {c.key: text_width(self._label(c)[0]) + 1 for c in self.spec}
+        finally:
+            self._sort = saved
+
+    def _refit(self) -> None:
+        self._fitted_to = -1
+        if self.is_mounted and self.size.width:
+            self._fit(self.scrollable_content_region.width)
         self.refresh()
 
-    def _update_dimensions(self, new_rows: object) -> None:
-        # Widths are fixed and rows are one line: nothing to measure, only the
-        # virtual size to set (the stock method measures every new row).
-        self._new_rows.clear()
-        super()._update_dimensions(())
+    def _fit(self, width: int, now: bool = True) -> None:
+        """Choose the layout for ``width`` cells; every cached line is stale."""
+        self._layout, least = choose(
+            self.spec, self.sets, width, self.hidden, self._least_widths()
+        )
+        self._fitted_to = width
+        self._lines.clear()
+        self._header = None
+        if least != self._least:
+            self._least = least
+            if now:
+                self._set_virtual_size()
+            else:  # while painting: after this frame
+                self.call_after_refresh(self._set_virtual_size)
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        # The stock method renders Styled(Padding(cell)) through the console
-        # (~100 us a cell); a one-line Text cell is simply cropped or padded.
-        if row_index < 0 or column_index < 0 or self.fixed_columns or self.fixed_rows:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        cache_key = (
-            row_key,
-            column_key,
-            base_style,
-            cursor,
-            hover,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        cached = self._cell_render_cache.get(cache_key)
-        if cached is not None:
-            return cached
-        cell = self._data[row_key][column_key]
-        if isinstance(cell, AgeCell):
-            cell = cell.text()
-        if not isinstance(cell, Text) or self.rows[row_key].height != 1:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        component_style, post_style = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        pad = self.cell_padding
-        inner = max(0, width - 2 * pad)
-        text = cell
-        if "\n" in text.plain:
-            text = text.split("\n", allow_blank=True)[0]
-        length = text.cell_len
-        if length > inner:
-            text = text.copy()
-            text.truncate(inner, overflow=text.overflow or "ellipsis")
-            length = text.cell_len
-        segments = list(text.render(self.app.console))
-        gap = inner - length
-        if gap > 0:
-            fill = Segment(" " * gap)
-            if text.justify == "right":
-                segments.insert(0, fill)
+    def _set_virtual_size(self) -> None:
+        size = Size(self._least, len(self.rows) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(self.scrollable_content_region.width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+        self._header = None
+
+    def on_focus(self, event: events.Focus) -> None:
+        self.notify_style_update()
+        self.refresh()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self.notify_style_update()
+        self.refresh()
+
+    # -- rows -------------------------------------------------------------------
+    def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
+        """Show exactly ``rows``, in order; only rows whose cells or mark changed are
+        rendered again. ``same_rows``: the caller knows only the order changed."""
+        keep, keep_row = self.cursor_key, self._cursor
+        for key in self.rows.update(rows, same_rows):
+            self._lines.discard(key)
+        keys = self.rows.keys
+        if keep is not None and keep in self.rows.cells:
+            self._cursor = keys.index(keep)
+        else:
+            self._cursor = min(keep_row, max(0, len(keys) - 1))
+        self._set_virtual_size()
+        if self._cursor != keep_row or keep != self.cursor_key:
+            self._scroll_to_cursor()
+        self.refresh()
+
+    # -- painting -----------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._fitted_to or self._layout is None:
+            self._fit(width, now=False)
+        scroll_x, scroll_y = self.scroll_offset
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            row = scroll_y + y - 1
+            if row >= len(self.rows.keys):
+                return Strip.blank(width, self.rich_style)
+            strip = self._row_strip(row)
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            assert self._layout is not None
+            style = self.get_component_rich_style("live-table--header")
+            titles = [self._label(s.column) for s in self._layout.slots]
+            self._header = Strip(header_segments(self._layout, titles, style)).simplify()
+        return self._header
+
+    def _row_strip(self, row: int) -> Strip:
+        assert self._layout is not None
+        key = self.rows.keys[row]
+        if self.now != self._lines_now:
+            if self._layout.has_kind("age"):  # every age moved on
+                self._lines.clear()
+            self._lines_now = self.now
+        if row == self._cursor:
+            return self._make_strip(key, cursor=True)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._lines[key] = self._make_strip(key)
+        return strip
+
+    def _make_strip(self, key: str, cursor: bool = False) -> Strip:
+        assert self._layout is not None
+        mark = self.rows.marks.get(key)
+        style = self.get_component_rich_style(f"live-table--{mark}") if mark else self.rich_style
+        if cursor:
+            style = style + self.get_component_rich_style("live-table--cursor", partial=True)
+        text = self._layout.line(self.rows.cells[key], self.now)
+        return Strip([Segment(text, style)], self._layout.width)
+
+    # -- the cursor -------------------------------------------------------------
+    @property
+    def _rows_in_view(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_cursor(self, row: int, animate: bool = False, scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped); ``scroll``: into view."""
+        row = max(0, min(row, len(self.rows.keys) - 1))
+        old, self._cursor = self._cursor, row
+        if old != row:
+            self.refresh_line(old + 1)
+            self.refresh_line(row + 1)
+        if scroll:
+            self._scroll_to_cursor()
+
+    def _scroll_to_cursor(self) -> None:
+        top, view, row = self.scroll_offset.y, self._rows_in_view, self._cursor
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + view:
+            self.scroll_to(y=row - view + 1, animate=False)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_page_down(self) -> None:
+        page = self._rows_in_view
+        self.scroll_to(y=self.scroll_offset.y + page, animate=False)
+        self.move_cursor(self._cursor + page)
+
+    def action_page_up(self) -> None:
+        page = self._rows_in_view
+        self.scroll_to(y=self.scroll_offset.y - page, animate=False)
+        self.move_cursor(self._cursor - page)
+
+    def action_scroll_top(self) -> None:
+        self.move_cursor(0)
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(len(self.rows.keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        at = event.get_content_offset(self)
+        if at is None or self._layout is None:
+            return
+        event.stop()
+        if at.y == 0:
+            slot = self._layout.slot_at(at.x + self.scroll_offset.x)
+            if slot is not None:
+                self.post_message(self.HeaderSelected(self, slot.column.key))
+            return
+        row = self.scroll_offset.y + at.y - 1
+        if row < len(self.rows.keys):
+            if row == self._cursor:
+                self.post_message(self.RowSelected(self, self.rows.keys[row]))
             else:
-                segments.append(fill)
-        blank = Segment(" " * pad)
-        pre = base_style + Style.from_meta({"row": row_index, "column": column_index})
-        line = list(
-            Segment.apply_style(
-                [blank, *segments, blank], style=pre + component_style, post_style=post_style
-            )
-        )
-        lines = [line]
-        self._cell_render_cache[cache_key] = lines
-        return lines
-
-    # Every row is one line high (rows are added with height=1), so a row's y
-    # is its index: the stock methods below sum the heights of all rows above.
-    @property
-    def ordered_rows(self) -> Sequence[Row_]:  # type: ignore[override]
-        return _OrderedRows(self)
-
-    @property
-    def _y_offsets(self) -> _YOffsets:  # type: ignore[override]
-        return _YOffsets(self)
-
-    def _get_row_region(self, row_index: int) -> Region:
-        if not self.is_valid_row_index(row_index):
-            return Region(0, 0, 0, 0)
-        row_width = (
-            sum(column.get_render_width(self) for column in self.columns.values())
-            + self._row_label_column_width
-        )
-        y = row_index + (self.header_height if self.show_header else 0)
-        return Region(0, y, max(self.size.width, row_width), 1)
-
-    def _get_cell_region(self, coordinate: Coordinate) -> Region:
-        if not self.is_valid_coordinate(coordinate):
-            return Region(0, 0, 0, 0)
-        row_index, column_index = coordinate
-        x = (
-            sum(c.get_render_width(self) for c in self.ordered_columns[:column_index])
-            + self._row_label_column_width
-        )
-        column_key = self._column_locations.get_key(column_index)
-        width = self.columns[column_key].get_render_width(self)
-        y = row_index + (self.header_height if self.show_header else 0)
-        return Region(x, y, width, 1)
-
-    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
-        style = super()._get_row_style(row_index, base_style)
-        if self._marks and row_index >= 0:
-            rk = self._row_locations.get_key(row_index)
-            mark = self.mark_of(rk.value) if rk is not None and rk.value else None
-            if mark:
-                style = style + self.get_component_styles(f"difftable--{mark}").rich_style
-        return style
+                self.move_cursor(row)
