@@ -5,6 +5,10 @@
   Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
 * `scenario` (function): tests/support/vm/scenario.py running in the guest (`.record` is its
   ground truth); stopped after the test, which must leave no dma-buf behind.
+
+Hypothesis profiles (the fuzz tests, tests/unit/*/test_fuzz_*.py): "ci" (selected when CI
+is set) is derandomized with each test's own example count; "dev" (the default) is the
+same count, random; "long" (`pytest --hypothesis-profile=long`) runs ten times as many.
 """
 
 from __future__ import annotations
@@ -13,13 +17,24 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 FORWARDED_GUEST_PORTS = (5555, 8000)
 _boot_report: list[str] = []
 
+# each fuzz test asks tests.support.fuzz.examples(N) for its count: N in "ci" and "dev"
+# (max_examples 100 = 1x), ten times N in "long"
+_FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=100, derandomize=True, print_blob=True, **_FUZZ)
+settings.register_profile("dev", max_examples=100, **_FUZZ)
+settings.register_profile("long", max_examples=1000, **_FUZZ)
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+settings.load_profile("ci" if in_ci() else "dev")  # --hypothesis-profile=NAME overrides
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -17,18 +17,23 @@ from importlib import resources
 
 from dmabuf_top.collect.parsers.kernelwide import parse_sysfs_grep
 from dmabuf_top.collect.rawscan import ProcText, RawScan
+from dmabuf_top.textsafe import printable
 
 MAGIC = b"DMABUF-TOP-COLLECTOR"
 ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"
 VERSION = 1
 
-_PROC_FILE_RE = re.compile(r"^/proc/(\d+)/(cmdline)$")
-_FDINFO_PATH_RE = re.compile(r"^/proc/(\d+)/fdinfo/(\d+)$")
-_COMM_PATH_RE = re.compile(r"^/proc/(\d+)/comm$")
-_GREP_PREFIX_RE = re.compile(rb"^(/proc/\d+/[a-z]+(?:/\d+)?):")
-_MAPS_RE = re.compile(rb"^/proc/(\d+)/maps:")
-_DENIED_RE = re.compile(r"/proc/(\d+)/(?:fd/\d+|fdinfo/\d+|maps)\b.*Permission denied")
-_STAT_LINE_RE = re.compile(r"^(\d+) /proc/(\d+)(?:/fd/(\d+))?$")
+#: a pid, fd number, uid or inode: ASCII digits, at most 20 (2**64 has 20), so int()
+#: never meets a number it refuses or a digit of another script
+_N = "[0-9]{1,20}"
+_NUMBER_RE = re.compile(_N)
+_PROC_FILE_RE = re.compile(rf"^/proc/({_N})/(cmdline)$")
+_FDINFO_PATH_RE = re.compile(rf"^/proc/({_N})/fdinfo/({_N})$")
+_COMM_PATH_RE = re.compile(rf"^/proc/({_N})/comm$")
+_GREP_PREFIX_RE = re.compile(rf"^(/proc/{_N}/[a-z]+(?:/{_N})?):".encode())
+_MAPS_RE = re.compile(rf"^/proc/({_N})/maps:".encode())
+_DENIED_RE = re.compile(rf"/proc/({_N})/(?:fd/{_N}|fdinfo/{_N}|maps)\b.*Permission denied")
+_STAT_LINE_RE = re.compile(rf"^({_N}) /proc/({_N})(?:/fd/({_N}))?$")
 #: RawScan field -> kernel-wide file the collector dumps when readable
 KERNEL_FILES = {
     "bpf": "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf",
@@ -47,6 +52,11 @@ def collector_script() -> str:
 
 def _text(b: bytes) -> str:
     return b.decode("utf-8", "backslashreplace")
+
+
+def _shown(b: bytes, limit: int = 120) -> str:
+    """Device text quoted in an error: cut short, every control escaped."""
+    return printable(_text(b[:limit])).strip()
 
 
 @dataclass
@@ -90,16 +100,16 @@ def split_output(data: bytes) -> CollectorOutput:
     """Cut the raw stream into sections; check the header and the end marker."""
     first, nl, rest = data.partition(b"\n")
     if first.startswith(ERROR_MAGIC):
-        msg = _text(first[len(ERROR_MAGIC) :]).strip()
+        msg = _shown(first[len(ERROR_MAGIC) :], 400)
         raise StreamError(f"collector failed on the device: {msg}")
     parts = first.split(b" ")
     if len(parts) != 3 or parts[0] != MAGIC:
-        shown = _text(first[:120]).strip() or "(empty)"
+        shown = _shown(first) or "(empty)"
         if not data:
             raise StreamError("the device sent no collector output")
-        raise StreamError(f"not collector output: {shown!r}")
+        raise StreamError(f"not collector output: '{shown}'")
     if parts[1] != str(VERSION).encode():
-        raise StreamError(f"collector version {_text(parts[1])}, expected {VERSION}")
+        raise StreamError(f"collector version {_shown(parts[1], 20)}, expected {VERSION}")
     nonce = parts[2]
     if len(nonce) < 16:
         raise StreamError("collector nonce too short")
@@ -165,10 +175,10 @@ def to_rawscan(
     raw.boot_id = _text(out.get("bootid") or b"").strip()
     raw.source_extra = dict(source_extra or {})
     uid_text = _text(out.get("uid") or b"").strip()
-    uid = int(uid_text) if uid_text.isdigit() else None
+    uid = int(uid_text) if _NUMBER_RE.fullmatch(uid_text) else None
     # like the local backend: a pid any of whose fd links, fdinfo or maps we
     # were denied is unreadable, and nothing of it is used
-    unreadable = [int(p) for p in _lines(out.get("unreadable")) if p.isdigit()]
+    unreadable = [int(p) for p in _lines(out.get("unreadable")) if _NUMBER_RE.fullmatch(p)]
     for line in _lines(out.get("denied")):
         m = _DENIED_RE.search(line)
         if m:

@@ -3,6 +3,9 @@ assemble() and of what is built on it."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 
 MIB = 1 << 20
@@ -57,3 +60,29 @@ def scene(with_kernel: bool = True) -> RawScan:
         raw.bufinfo = BUFINFO
         raw.heaps = "system\n"
     return raw
+
+
+def raw_from_capture(root: Path) -> RawScan:
+    """Rebuild what a backend would have fetched from the captured files."""
+    links = json.loads((root / "fd-links.json").read_text())
+    procs: dict[int, ProcText] = {}
+    for path, link in links.items():
+        _, _, pid, _, fd = path.split("/")
+        pt = procs.setdefault(int(pid), ProcText(pid=int(pid)))
+        pt.links[int(fd)] = link
+        pt.fdinfo[int(fd)] = (root / "fdinfo" / f"{pid}-{fd}.txt").read_text()
+    for maps in (root / "maps").glob("*.txt"):
+        pt = procs.setdefault(int(maps.stem), ProcText(pid=int(maps.stem)))
+        pt.maps = [ln for ln in maps.read_text().split("\n") if "/dmabuf" in ln]
+    for pid, pt in procs.items():
+        pdir = root / "proc" / str(pid)
+        if pdir.is_dir():
+            pt.comm = (pdir / "comm").read_text().rstrip("\n")
+            pt.cmdline = (pdir / "cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode()
+    return RawScan(
+        taken_at="2026-11-21T00:00:00Z",
+        kernel=(root.parent / "vm-6.1" / "uname-r.txt").read_text().strip(),
+        boot_id=json.loads((root / "scenario.json").read_text())["boot_id"],
+        procs=list(procs.values()),
+        bufinfo=(root / "bufinfo.txt").read_text(),
+    )

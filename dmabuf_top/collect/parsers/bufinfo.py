@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dmabuf_top.collect.parsers.numbers import parse_int
+
 _TOTAL_RE = re.compile(r"^Total (\d+) objects, (\d+) bytes")
 _DEVICES_RE = re.compile(r"^Total (\d+) devices attached")
 
@@ -40,21 +42,14 @@ class Bufinfo:
     total_bytes: int | None = None
 
 
-def _int(text: str, base: int = 10) -> int | None:
-    try:
-        return int(text.strip(), base)
-    except ValueError:
-        return None
-
-
 def _parse_row(line: str, has_name_column: bool) -> BufinfoEntry | None:
     parts = line.split("\t", 6)
     if len(parts) < 5:
         return None
-    size = _int(parts[0])
+    size = parse_int(parts[0])
     if size is None:
         return None
-    inode = _int(parts[5]) if len(parts) > 5 else None
+    inode = parse_int(parts[5]) if len(parts) > 5 else None
     name: str | None = parts[6] if len(parts) > 6 else None
     if name is not None:
         if has_name_column and name == "<none>":
@@ -63,9 +58,9 @@ def _parse_row(line: str, has_name_column: bool) -> BufinfoEntry | None:
             name = None
     return BufinfoEntry(
         size=size,
-        flags=_int(parts[1], 16),
-        mode=_int(parts[2], 16),
-        count=_int(parts[3]),
+        flags=parse_int(parts[1], 16),
+        mode=parse_int(parts[2], 16),
+        count=parse_int(parts[3]),
         exporter=parts[4],
         inode=inode,
         name=name,
@@ -84,8 +79,8 @@ def parse_bufinfo(text: str) -> Bufinfo:
             continue
         m = _TOTAL_RE.match(line)
         if m:
-            result.total_objects = int(m.group(1))
-            result.total_bytes = int(m.group(2))
+            result.total_objects = parse_int(m.group(1))
+            result.total_bytes = parse_int(m.group(2))
             cur = None
             continue
         if _DEVICES_RE.match(line):

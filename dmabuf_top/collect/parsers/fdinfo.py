@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dmabuf_top.collect.parsers.numbers import parse_int
+
 DMABUF_LINK_PREFIX = "/dmabuf:"
 OLD_DMABUF_LINK = "anon_inode:dmabuf"
 
@@ -65,18 +67,15 @@ def parse_fdinfo(text: str) -> FdInfo:
                 info.name = rest or None
                 break
             value = value.strip()
-            try:
-                if key == "size":
-                    info.size = int(value)
-                elif key == "count":
-                    info.count = int(value)
-                elif key == "exp_name":
-                    info.exporter = value
-                elif key == "ino":
-                    info.inode = int(value)
-                elif key == "flags":
-                    info.flags = int(value, 8)
-            except ValueError:
-                pass
+            if key == "size":
+                info.size = parse_int(value)
+            elif key == "count":
+                info.count = parse_int(value)
+            elif key == "exp_name":
+                info.exporter = value
+            elif key == "ino":
+                info.inode = parse_int(value)
+            elif key == "flags":
+                info.flags = parse_int(value, 8)
         pos = end + 1
     return info

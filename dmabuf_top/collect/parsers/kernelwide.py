@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dmabuf_top.collect.parsers.numbers import parse_int
+
 
 @dataclass
 class KernelBuffer:
@@ -23,10 +25,9 @@ def parse_sysfs_stats(entries: Iterable[tuple[str, str, str]]) -> list[KernelBuf
     ``/sys/kernel/dmabuf/buffers/INO``. Malformed entries are skipped."""
     out = []
     for ino, exporter, size in entries:
-        try:
-            out.append(KernelBuffer(int(ino), int(size.strip()), exporter.strip() or None))
-        except ValueError:
-            continue
+        inode, nbytes = parse_int(ino), parse_int(size)
+        if inode is not None and nbytes is not None:
+            out.append(KernelBuffer(inode, nbytes, exporter.strip() or None))
     return out
 
 
@@ -58,10 +59,9 @@ def parse_bpf_iter(text: str) -> list[KernelBuffer]:
     out = []
     for i in range(0, len(lines) - 3, 4):
         ino, size, name, exporter = lines[i : i + 4]
-        try:
-            out.append(KernelBuffer(int(ino), int(size), exporter or None, name or None))
-        except ValueError:
-            continue
+        inode, nbytes = parse_int(ino), parse_int(size)
+        if inode is not None and nbytes is not None:
+            out.append(KernelBuffer(inode, nbytes, exporter or None, name or None))
     return out
 
 
@@ -71,10 +71,7 @@ def parse_heaps(text: str) -> list[str]:
 
 
 def parse_total_pools_kb(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
+    return parse_int(text)
 
 
 _MEMINFO_RE = re.compile(r"^\s*(DMA-BUF(?: Heaps)?(?: pool)?):\s*([\d,]+)K")
@@ -90,10 +87,14 @@ def parse_meminfo_dmabuf(text: str) -> dict[str, int]:
         m = _MEMINFO_RE.match(line)
         if not m:
             continue
-        out[keys[m.group(1)]] = int(m.group(2).replace(",", ""))
+        kb = parse_int(m.group(2).replace(",", ""))
+        if kb is None:
+            continue
+        out[keys[m.group(1)]] = kb
         if m.group(1) == "DMA-BUF":
             mm = _MAPPED_RE.search(line)
-            if mm:
-                out["dmabuf_mapped"] = int(mm.group(1).replace(",", ""))
-                out["dmabuf_unmapped"] = int(mm.group(2).replace(",", ""))
+            mapped = parse_int(mm.group(1).replace(",", "")) if mm else None
+            unmapped = parse_int(mm.group(2).replace(",", "")) if mm else None
+            if mapped is not None and unmapped is not None:
+                out["dmabuf_mapped"], out["dmabuf_unmapped"] = mapped, unmapped
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dmabuf_top.collect.parsers.numbers import parse_int
+
 DMABUF_PATH_PREFIX = "/dmabuf"
 
 
@@ -46,12 +48,10 @@ def parse_maps_line(line: str) -> MapsEntry | None:
         return None
     if path != DMABUF_PATH_PREFIX and not path.startswith("/dmabuf:"):
         return None
-    try:
-        lo, _, hi = parts[0].partition("-")
-        start, end = int(lo, 16), int(hi, 16)
-        offset = int(parts[2], 16)
-        inode = int(parts[4])
-    except ValueError:
+    lo, _, hi = parts[0].partition("-")
+    start, end = parse_int(lo, 16), parse_int(hi, 16)
+    offset, inode = parse_int(parts[2], 16), parse_int(parts[4])
+    if start is None or end is None or offset is None or inode is None or end < start:
         return None
     dev = parse_dev(parts[3])
     if dev is None:

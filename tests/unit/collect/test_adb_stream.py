@@ -221,3 +221,32 @@ def test_bufinfo_read_before_the_walk() -> None:
     assert doc2["totals"]["kernel_only_bytes"] == 0
     assert doc2["totals"]["bytes"] == doc["totals"]["bytes"] - sum(b["size"] for b in unheld)
     assert len(doc2["buffers"]) == len(doc["buffers"]) - len(unheld)
+
+
+def test_huge_numbers_in_paths_are_not_pids() -> None:
+    """Found by test_fuzz_adb_stream.py: a pid, fd or inode of 4301 digits (more than
+    int() converts) in fdinfo, maps, fdino, uids or unreadable made parse_stream raise
+    ValueError; such lines are now ignored like any other line that is no path."""
+    data = recorded("root")
+    huge = b"9" * 4301
+    pid = data.split(b"/proc/", 2)[1].split(b"/", 1)[0]  # a pid the stream lists
+    raw = parse_stream(data.replace(b"/proc/" + pid + b"/", b"/proc/" + huge + b"/"), TAKEN_AT)
+    assert raw.procs and all(p.pid != int(pid) for p in raw.procs)
+    uid_line = data.find(b" uid\n") + len(b" uid\n")
+    for bad in (huge, "\u00b2".encode()):  # superscript two: isdigit() yet not int()
+        raw = parse_stream(data[:uid_line] + bad + data[data.find(b"\n", uid_line) :], TAKEN_AT)
+        assert raw.scan_uid is None
+    assemble(raw)
+
+
+def test_device_text_in_errors_is_short_and_escaped() -> None:
+    """Found by test_fuzz_adb_stream.py: a version field of thousands of bytes was
+    quoted whole; device text in errors also reached the terminal unescaped."""
+    head, _, rest = recorded("root").partition(b"\n")
+    with pytest.raises(StreamError) as e:
+        parse_stream(head.replace(b" 1 ", b" " + b"9" * 4301 + b" ", 1) + b"\n" + rest, TAKEN_AT)
+    assert len(str(e.value)) < 80
+    with pytest.raises(StreamError, match=r"failed on the device: \\e\[2Jgone"):
+        parse_stream(b"DMABUF-TOP-COLLECTOR-ERROR \x1b[2Jgone\n", TAKEN_AT)
+    with pytest.raises(StreamError, match=r"not collector output: '\\e\]0;x\\x07'"):
+        parse_stream(b"\x1b]0;x\x07\n", TAKEN_AT)

@@ -1,0 +1,139 @@
+"""Property-based fuzzing of the kernel-text parsers (collect/parsers): on any text
+they return records and never raise; real lines (tests/data), mutated, keep their
+meaning where the property says so."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link, parse_fd_link, parse_fdinfo
+from dmabuf_top.collect.parsers.kernelwide import (
+    parse_bpf_iter,
+    parse_heaps,
+    parse_meminfo_dmabuf,
+    parse_sysfs_grep,
+    parse_sysfs_stats,
+    parse_total_pools_kb,
+)
+from dmabuf_top.collect.parsers.maps import parse_maps_line
+from tests.support.fuzz import examples, fuzzed_text, huge_number
+from tests.support.paths import DATA
+
+VM61 = DATA / "vm-6.1"
+
+
+def _texts(pattern: str) -> list[str]:
+    return [p.read_text(encoding="utf-8") for p in sorted(DATA.glob(pattern))]
+
+
+FDINFO = _texts("vm-6.1/fdinfo/*.txt") + _texts("vm-6.1/newline/fdinfo/*")
+MAPS_LINES = sorted(
+    {ln for t in _texts("vm-6.1/maps/*") + _texts("vm-6.1/newline/maps/*") for ln in t.split("\n")}
+)
+BUFINFO = _texts("formats/bufinfo-*.txt") + _texts("vm-6.1/bufinfo*.txt")
+BUFINFO += _texts("vm-6.1/newline/bufinfo.txt")
+LINKS = sorted(set(json.loads((VM61 / "fd-links.json").read_text()).values()))
+SYSFS = [
+    "/sys/kernel/dmabuf/buffers/17/exporter_name:system\n"
+    "/sys/kernel/dmabuf/buffers/17/size:4096\n"
+    "/sys/kernel/dmabuf/buffers/18/size:8192\n"
+]
+BPF = ["17\n4096\n\nsystem\n18\n8192\ncamera\ndrm\n"]
+MEMINFO = [
+    "Total RAM: 3,844,412K (status normal)\n"
+    "          DMA-BUF:   118,036K (   63,188K mapped +   54,848K unmapped)\n"
+    "    DMA-BUF Heaps:   118,036K\n"
+    "DMA-BUF Heaps pool:    12,000K\n"
+]
+
+
+@settings(max_examples=examples(1500))
+@given(fuzzed_text(FDINFO))
+def test_fdinfo_never_raises(text: str) -> None:
+    info = parse_fdinfo(text)
+    assert info.size is None or isinstance(info.size, int)
+    assert info.name is None or isinstance(info.name, str)
+
+
+@settings(max_examples=examples(500))
+@given(st.text(st.characters(exclude_characters="\0", exclude_categories=())))
+def test_fdinfo_name_is_everything_after_the_name_key(name: str) -> None:
+    # the kernel prints name: last; any byte but NUL may be in it
+    text = f"size:\t4096\ncount:\t1\nexp_name:\tdrm\nino:\t7\nname:\t{name}\n"
+    info = parse_fdinfo(text)
+    assert (info.size, info.inode, info.name) == (4096, 7, name or None)
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text(LINKS, max_ops=4))
+def test_fd_link_never_raises(link: str) -> None:
+    is_dmabuf, name = parse_fd_link(link)
+    assert is_dmabuf == is_dmabuf_link(link)
+    assert name is None or (is_dmabuf and name)
+
+
+@settings(max_examples=examples(1500))
+@given(fuzzed_text(MAPS_LINES, max_ops=6))
+def test_maps_line_never_raises(line: str) -> None:
+    entry = parse_maps_line(line)
+    if entry is not None:
+        assert isinstance(entry.start, int) and isinstance(entry.inode, int)
+
+
+@settings(max_examples=examples(2000))
+@given(fuzzed_text(BUFINFO))
+def test_bufinfo_never_raises(text: str) -> None:
+    info = parse_bufinfo(text)
+    for e in info.entries:
+        assert isinstance(e.size, int) and isinstance(e.exporter, str)
+
+
+@settings(max_examples=examples(500))
+@given(st.sampled_from(BUFINFO), st.integers(0, 5000))
+def test_bufinfo_cut_anywhere_never_raises(text: str, cut: int) -> None:
+    full = parse_bufinfo(text)
+    cut_info = parse_bufinfo(text[:cut])
+    assert len(cut_info.entries) <= len(full.entries)
+
+
+@settings(max_examples=examples(500))
+@given(st.lists(st.tuples(huge_number(), fuzzed_text(["system"], 4), huge_number()), max_size=4))
+def test_sysfs_stats_never_raise(entries: list[tuple[str, str, str]]) -> None:
+    for kb in parse_sysfs_stats(entries):
+        assert isinstance(kb.inode, int) and isinstance(kb.size, int)
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text(SYSFS))
+def test_sysfs_grep_never_raises(text: str) -> None:
+    parse_sysfs_stats(parse_sysfs_grep(text))
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text(BPF))
+def test_bpf_iter_never_raises(text: str) -> None:
+    for kb in parse_bpf_iter(text):
+        assert isinstance(kb.inode, int) and isinstance(kb.size, int)
+
+
+@settings(max_examples=examples(500))
+@given(fuzzed_text(["system\nsystem-uncached\n/dev/dma_heap/cma\n"]))
+def test_heaps_never_raise(text: str) -> None:
+    assert all(isinstance(h, str) for h in parse_heaps(text))
+
+
+@settings(max_examples=examples(500))
+@given(st.one_of(fuzzed_text(["1024\n"], 4), huge_number()))
+def test_total_pools_kb_never_raises(text: str) -> None:
+    value = parse_total_pools_kb(text)
+    assert value is None or isinstance(value, int)
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text(MEMINFO))
+def test_meminfo_never_raises(text: str) -> None:
+    assert all(isinstance(v, int) for v in parse_meminfo_dmabuf(text).values())
