@@ -42,12 +42,24 @@ def gunzip_complete(data: bytes, where: str = "file") -> bytes:
     return b"".join(out)
 
 
+def utf8_text(data: bytes, where: str) -> str:
+    """``data`` as UTF-8; SnapshotError when it is not. A character cut short at the
+    very end (a writer killed mid-write) is left out: the loader drops a cut tail."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end == len(data) and e.reason == "unexpected end of data":
+            return data[: e.start].decode("utf-8")
+        raise SnapshotError(f"{where}: not a snapshot: not UTF-8 text (byte {e.start})") from None
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     try:
+        data = p.read_bytes()
         if p.suffix == ".gz":
-            return gunzip_complete(p.read_bytes(), str(path)).decode("utf-8", "surrogateescape")
-        return p.read_text(encoding="utf-8", errors="surrogateescape")
+            data = gunzip_complete(data, str(path))
+        return utf8_text(data, str(path))
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -81,7 +93,7 @@ def loads_snapshots(
         for doc in load_all(text):
             if doc is not None:
                 docs.append(doc)
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: int(), dates, surrogates
         if not (tolerate_tail and docs) or _documents_after(text, e):
             raise SnapshotError(invalid_yaml(where, e)) from None
     if not docs:

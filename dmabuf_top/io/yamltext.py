@@ -52,5 +52,7 @@ def invalid_yaml(where: str, err: Exception) -> str:
     """The one line for a document that is not valid YAML (or JSON)."""
     mark = getattr(err, "problem_mark", None)
     at = f" (line {mark.line + 1})" if mark is not None else ""
+    if isinstance(err, UnicodeError):  # a lone surrogate (text decoded carelessly)
+        return f"{where}: invalid text{at}: not UTF-8"
     problem = getattr(err, "problem", None) or str(err).split("\n")[0] or "invalid"
     return f"{where}: invalid YAML{at}: {problem}"
