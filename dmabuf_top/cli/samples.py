@@ -48,6 +48,8 @@ def split_spec(spec: str) -> tuple[str, int | None]:
     m = re.fullmatch(r"(.+)@(-?[0-9]+)", spec)
     if m is None:
         return spec, None
+    if len(m.group(2).lstrip("-")) > 18:  # no file has that many; int() may refuse it
+        raise UsageError(f"{m.group(1)}: sample number too large")
     n = int(m.group(2))
     if n == 0:
         raise UsageError(f"{spec}: samples count from 1 (first) or -1 (last), not 0")

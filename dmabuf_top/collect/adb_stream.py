@@ -23,9 +23,9 @@ MAGIC = b"DMABUF-TOP-COLLECTOR"
 ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"
 VERSION = 1
 
-#: a pid, fd number, uid or inode: ASCII digits, at most 20 (2**64 has 20), so int()
-#: never meets a number it refuses or a digit of another script
-_N = "[0-9]{1,20}"
+#: a pid, fd number, uid or inode: ASCII digits, at most 19 (under 2**64, the most a
+#: snapshot holds), so int() never meets a number it refuses or a digit of another script
+_N = "[0-9]{1,19}"
 _NUMBER_RE = re.compile(_N)
 _PROC_FILE_RE = re.compile(rf"^/proc/({_N})/(cmdline)$")
 _FDINFO_PATH_RE = re.compile(rf"^/proc/({_N})/fdinfo/({_N})$")

@@ -26,6 +26,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 import dmabuf_top
+from dmabuf_top.io.yamltext import invalid_yaml
 
 DEFAULT_THEME = "dmabuf-dark"
 
@@ -101,7 +102,7 @@ def theme_from_dict(doc: Any, where: str = "theme") -> Theme:
     name = doc.get("name")
     if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
         raise ThemeError(f"{where}: 'name' must be a non-empty word")
-    if "primary" not in doc:
+    if doc.get("primary") is None:  # a colour is required; null is none
         raise ThemeError(f"{where}: missing key 'primary'")
     kwargs: dict[str, Any] = {"name": name}
     for key in _COLOR_FIELDS:
@@ -141,10 +142,8 @@ def load_theme_file(path: str | os.PathLike[str]) -> Theme:
         raise ThemeError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     try:
         doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise ThemeError(f"{p}: invalid YAML{at}") from None
+    except (yaml.YAMLError, ValueError) as e:  # ValueError: a number or date none can be
+        raise ThemeError(invalid_yaml(str(p), e)) from None
     return theme_from_dict(doc, str(p))
 
 

@@ -93,6 +93,10 @@ def test_user_themes_add_and_override_bad_ones_are_reported(tmp_path):
         ("name: z\nprimary: red\ntext_alpha: 3\n", "'text_alpha' must be a number"),
         ("name: z\nprimary: red\nvariables: [1]\n", "'variables' must be a mapping"),
         ("name: z\nprimary: red\nvariables: {'bad name': red}\n", "bad variable name"),
+        # found by test_fuzz_themes.py: TypeError from Theme(), ValueError from YAML
+        ("name: z\nprimary: null\n", "missing key 'primary'"),
+        ("name: z\nprimary: red\ntext_alpha: " + "9" * 5000 + "\n", "invalid YAML: Exceeds"),
+        ("name: z\nprimary: 2026-13-45\n", "invalid YAML: month must be in 1..12"),
     ],
 )
 def test_theme_file_errors_are_one_line(tmp_path, text, problem):

@@ -126,6 +126,7 @@ def test_diff_cli_errors(rec, tmp_path, capsys):
     for argv, msg in [
         (["diff", f"{rec}@9"], "no sample 9 (it has 6"),
         (["diff", f"{rec}@0"], "not 0"),
+        (["diff", f"{rec}@" + "9" * 5000], "sample number too large"),  # was a traceback
         (["diff", str(tmp_path / "missing.yaml")], "no such file"),
         (["diff", str(bad), str(rec)], "invalid YAML"),
         (["diff", str(rec), "--from", "x"], "not a sample number"),

@@ -230,8 +230,9 @@ def test_huge_numbers_in_paths_are_not_pids() -> None:
     data = recorded("root")
     huge = b"9" * 4301
     pid = data.split(b"/proc/", 2)[1].split(b"/", 1)[0]  # a pid the stream lists
-    raw = parse_stream(data.replace(b"/proc/" + pid + b"/", b"/proc/" + huge + b"/"), TAKEN_AT)
-    assert raw.procs and all(p.pid != int(pid) for p in raw.procs)
+    for big in (huge, b"2" * 20):  # over 2**64: more than a snapshot holds
+        raw = parse_stream(data.replace(b"/proc/" + pid + b"/", b"/proc/" + big + b"/"), TAKEN_AT)
+        assert raw.procs and all(p.pid != int(pid) for p in raw.procs)
     uid_line = data.find(b" uid\n") + len(b" uid\n")
     for bad in (huge, "\u00b2".encode()):  # superscript two: isdigit() yet not int()
         raw = parse_stream(data[:uid_line] + bad + data[data.find(b"\n", uid_line) :], TAKEN_AT)

@@ -30,8 +30,8 @@ KERNEL_SEEDS = {
     "total_pools_kb": ["1024\n"],
     "meminfo": ["  DMA-BUF:  1,036K (  188K mapped +  848K unmapped)\n"],
 }
-#: pids, fds, inodes and uids as backends parse them: ASCII digits, at most 20
-NUMBERS = (0, 1, 2, 10, 11, 3, 146, 162, 2**63, 2**64 - 1, 10**20 - 1)
+#: pids, fds, inodes and uids as backends parse them: under 2**64
+NUMBERS = (0, 1, 2, 10, 11, 3, 146, 162, 2**63, 10**19 - 1, 2**64 - 1)
 
 
 class Program:
