@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from dmabuf_top.collect.parsers.kernelwide import parse_sysfs_grep
+from dmabuf_top.collect.parsers.numbers import parse_int
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.textsafe import printable
 
@@ -199,9 +200,9 @@ def to_rawscan(
         pt, fd = proc(int(m.group(1))), int(m.group(2))
         pt.fdinfo[fd] = _text(text)
         pt.magic_fds.add(fd)  # the collector picked it by the dma-buf fs magic
-    dev = _text(out.get("dmabufdev") or b"").strip()
-    if dev.isdigit():
-        raw.dmabuf_dev = (os.major(int(dev)), os.minor(int(dev)))
+    dev = parse_int(_text(out.get("dmabufdev") or b""))  # a decimal st_dev, < 2**64
+    if dev is not None:
+        raw.dmabuf_dev = (os.major(dev), os.minor(dev))
     kernel_files: dict[str, bytes] = {}
     cmdlines: dict[int, bytes] = {}
     for path, body in out.files.get("", []):

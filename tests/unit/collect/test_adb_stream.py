@@ -251,3 +251,17 @@ def test_device_text_in_errors_is_short_and_escaped() -> None:
         parse_stream(b"DMABUF-TOP-COLLECTOR-ERROR \x1b[2Jgone\n", TAKEN_AT)
     with pytest.raises(StreamError, match=r"not collector output: '\\e\]0;x\\x07'"):
         parse_stream(b"\x1b]0;x\x07\n", TAKEN_AT)
+
+
+@pytest.mark.parametrize("dev", [b"9999999999999999999999910", b"9" * 4303, b"-10", b"\xc2\xb2"])
+def test_a_dmabufdev_no_device_can_have_is_ignored(dev: bytes) -> None:
+    """Found by the stream fuzz in CI: the device number section with more digits than
+    a dev_t (OverflowError in os.major) or than int() converts (ValueError)."""
+    data = recorded("uid2000")
+    nonce = data.split(b"\n", 1)[0].split()[-1]
+    section = b"\n@@" + nonce + b" dmabufdev\n"
+    head, sep, rest = data.partition(section)
+    assert sep and parse_stream(data, "2026-11-21T10:00:00Z").dmabuf_dev is not None
+    data = head + sep + dev + rest[rest.index(b"\n"):]  # the number replaced
+    raw = parse_stream(data, "2026-11-21T10:00:00Z")
+    assert raw.dmabuf_dev is None
