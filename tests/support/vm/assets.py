@@ -24,7 +24,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.support.vm.kernels import DEFAULT_SERIES, SERIES, Apt, KernelError, matrix
+from tests.support.vm.kernels import DEFAULT_SERIES, SERIES, Apt, matrix
+from tests.support.vm.kernels import KernelError as VMAssetError
+from tests.support.vm.kernels import run as _run
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -44,10 +46,6 @@ WANTED_MODULES = (
     "vgem",
     "virtio_net",
 )
-
-class VMAssetError(RuntimeError):
-    """The VM assets (qemu, kernel package, busybox...) cannot be provided."""
-
 
 @dataclass(frozen=True)
 class Assets:
@@ -77,17 +75,6 @@ class Assets:
 def default_cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     return Path(env) if env else DEFAULT_CACHE
-
-
-def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-    except FileNotFoundError as e:
-        raise VMAssetError(f"command not found: {cmd[0]!r} (needed for the test VM)") from e
-    except subprocess.CalledProcessError as e:
-        raise VMAssetError(
-            f"{' '.join(cmd)} failed with exit code {e.returncode}:\n{e.stderr or e.stdout}"
-        ) from e
 
 
 def _version_key(v: str) -> tuple:
@@ -142,10 +129,10 @@ def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -
         have = [a for a in _cached(cache) if spec.match(a.package)]
         try:
             pkg = apt.pick()
-        except KernelError as e:
+        except VMAssetError:
             if have:  # offline / not Debian: reuse what we built before
                 return have[-1]
-            raise VMAssetError(str(e)) from None
+            raise
         kver = pkg.removeprefix("linux-image-")
         for a in have:
             if a.kernel_version == kver and _init_stamp(a) == _init_digest():
@@ -171,10 +158,7 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         tmpd = Path(tmp)
-        try:
-            deb = apt.download(pkg, tmpd)
-        except KernelError as e:
-            raise VMAssetError(str(e)) from None
+        deb = apt.download(pkg, tmpd)
         pkg_version = deb.name.split("_")[1]
         root = tmpd / "root"
         _run(["dpkg-deb", "-x", str(deb), str(root)])

@@ -18,7 +18,8 @@ DEFAULT_SERIES = "6.1"
 
 
 class KernelError(RuntimeError):
-    """A kernel package cannot be found or fetched; str() says why."""
+    """The VM assets (a kernel package, qemu, busybox...) cannot be provided; str() says
+    why (assets.py knows it as VMAssetError)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def matrix() -> list[str]:
     return names
 
 
-def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run a command for the VM assets; KernelError (one message) when it fails."""
     try:
         return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
     except FileNotFoundError as e:
@@ -123,7 +125,7 @@ class Apt:
         elif os.geteuid() != 0:
             raise KernelError("apt knows no such kernel package and we are not root to "
                               "run `apt-get update`")
-        _run(["apt-get", *self.opts, "update"],
+        run(["apt-get", *self.opts, "update"],
              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
     def candidates(self) -> list[str]:
@@ -131,7 +133,7 @@ class Apt:
             return []
         if self.opts and not (self.dir / "sources.list").exists():
             return []
-        out = _run(["apt-cache", *self.opts, "pkgnames", self.series.prefix]).stdout.split()
+        out = run(["apt-cache", *self.opts, "pkgnames", self.series.prefix]).stdout.split()
         found = [p for p in out if self.series.match(p)]
         return sorted(found, key=lambda p: int(self.series.match(p).group(1)))
 
@@ -142,7 +144,7 @@ class Apt:
             self.update()
             cands = self.candidates()
         for pkg in reversed(cands):
-            policy = _run(["apt-cache", *self.opts, "policy", pkg]).stdout
+            policy = run(["apt-cache", *self.opts, "policy", pkg]).stdout
             m = re.search(r"Candidate:\s*(\S+)", policy)
             if m and m.group(1) != "(none)":
                 return pkg
@@ -151,7 +153,7 @@ class Apt:
                           f"{self.series.suite} (apt sources: {where})")
 
     def download(self, pkg: str, dest: Path) -> Path:
-        _run(["apt-get", *self.opts, "download", pkg], cwd=dest)
+        run(["apt-get", *self.opts, "download", pkg], cwd=dest)
         debs = list(dest.glob("*.deb"))
         if len(debs) != 1:
             raise KernelError(f"apt-get download {pkg} gave {debs}")
