@@ -116,6 +116,13 @@ def add_source_options(
         "--adb-port", metavar="PORT", type=int, help="adb server port ($ANDROID_ADB_SERVER_PORT)"
     )
     p.add_argument("--root", action="store_true", help="adb: restart adbd as root (adb root)")
+    p.add_argument(
+        "--source",
+        choices=("auto", "proc", "bpf"),
+        default="auto",
+        help="local scan: bpf = the kernel's BPF iterators (6.16+, root or CAP_BPF+CAP_PERFMON,"
+        " BTF), proc = walk /proc; auto (default): bpf when it loads, else proc",
+    )
 
 
 def open_backend(args: argparse.Namespace) -> Backend:
@@ -137,7 +144,7 @@ def open_backend(args: argparse.Namespace) -> Backend:
         )
     from dmabuf_top.collect.local import LocalBackend
 
-    return LocalBackend()
+    return LocalBackend(source=getattr(args, "source", "auto"))
 
 
 def open_backends(args: argparse.Namespace) -> list[Backend]:

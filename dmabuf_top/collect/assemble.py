@@ -8,6 +8,7 @@ from dmabuf_top.collect.identity import (
     is_kernel_dmabuf_fd,
     unverified_warning,
 )
+from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_buffers, parse_bpf_files, parse_bpf_vmas
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
@@ -62,6 +63,8 @@ def _merge_kernel_buffers(
             buf.exporter = kb.exporter
         if buf.name is None and kb.name:
             buf.name = kb.name
+        if buf.count is None and kb.count is not None:
+            buf.count = kb.count
         _add_source(buf, source)
 
 
@@ -119,7 +122,12 @@ def assemble(raw: RawScan) -> Snapshot:
     # kernel-wide sources first: their inode lists help tell dma-buf mappings apart
     bufinfo = parse_bufinfo(raw.bufinfo) if raw.bufinfo is not None else None
     sysfs = parse_sysfs_stats(raw.sysfs) if raw.sysfs is not None else None
-    bpf = parse_bpf_iter(raw.bpf) if raw.bpf is not None else None
+    if raw.bpf is not None:
+        bpf: list[KernelBuffer] | None = parse_bpf_iter(raw.bpf)
+    elif raw.bpf_buffers is not None:
+        bpf = parse_bpf_buffers(raw.bpf_buffers)
+    else:
+        bpf = None
     kernel_inodes = {e.inode for e in bufinfo.entries if e.inode is not None} if bufinfo else set()
     for items in (sysfs, bpf):
         kernel_inodes.update(kb.inode for kb in items or ())
@@ -138,8 +146,8 @@ def assemble(raw: RawScan) -> Snapshot:
             buf.holders.append(h)
         return h
 
+    held: set[int] = set()
     for proc in raw.procs:
-        held = False
         for fd, text in proc.fdinfo.items():
             info = parse_fdinfo(text)
             if not is_kernel_dmabuf_fd(info, fd, proc):
@@ -163,7 +171,7 @@ def assemble(raw: RawScan) -> Snapshot:
                 buf.name = name
             _add_source(buf, "fdinfo")
             holder(buf, proc.pid).fds.append(fd)
-            held = True
+            held.add(proc.pid)
         for entry in maps[proc.pid]:
             if dev is None:
                 unverified.append(UnverifiedMap(
@@ -181,11 +189,32 @@ def assemble(raw: RawScan) -> Snapshot:
             holder(buf, proc.pid).maps.append(
                 MapRange(entry.start, entry.end, entry.perms, entry.offset)
             )
-            held = True
-        if held:
-            processes[proc.pid] = Process(
-                pid=proc.pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid
-            )
+            held.add(proc.pid)
+    # the BPF task iterators: the kernel picked the dma-buf files (no look-alikes)
+    if raw.bpf_files is not None:
+        for tf in parse_bpf_files(raw.bpf_files):
+            buf = buffers.get(tf.inode)
+            if buf is None:
+                buf = buffers[tf.inode] = Buffer(inode=tf.inode)
+            _add_source(buf, "task_file")
+            holder(buf, tf.pid).fds.append(tf.fd)
+            held.add(tf.pid)
+    if raw.bpf_vmas is not None:
+        for tv in parse_bpf_vmas(raw.bpf_vmas, raw.page_size):
+            e = tv.entry
+            buf = buffers.get(e.inode)
+            if buf is None:
+                buf = buffers[e.inode] = Buffer(inode=e.inode)
+            _add_source(buf, "task_vma")
+            holder(buf, tv.pid).maps.append(MapRange(e.start, e.end, e.perms, e.offset))
+            held.add(tv.pid)
+    texts = {proc.pid: proc for proc in raw.procs}
+    for pid in held:
+        proc = texts.get(pid)
+        processes[pid] = Process(pid=pid) if proc is None else Process(
+            pid=pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid
+        )
+
 
     if bufinfo is not None:
         _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo)
@@ -198,6 +227,10 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel.sources.append("bpf")
         _merge_kernel_buffers(buffers, bpf, "bpf")
         kernel.total_bytes = sum(kb.size for kb in bpf)
+    kernel.sources.extend(
+        name for name, text in (("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas))
+        if text is not None
+    )
     if raw.heaps is not None:
         kernel.heaps = parse_heaps(raw.heaps)
     if raw.total_pools_kb is not None:

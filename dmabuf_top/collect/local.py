@@ -1,10 +1,12 @@
-"""The local machine: fetch text from /proc, debugfs and sysfs.
+"""The local machine: fetch text from /proc, debugfs and sysfs, or from BPF iterators.
 
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
-Per process: readlink every fd (relative to an fd of the ``fd`` directory, so
-the kernel does not walk ``/proc/PID/fd`` again for each one), read fdinfo only
-of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm, cmdline
-and uid only for pids that hold something.
+The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
+directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
+fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm,
+cmdline and uid only for pids that hold something. The BPF scan
+(:mod:`dmabuf_top.collect.bpf_loader`): one read each of the buffer, fd and mapping
+iterators, then comm, cmdline and uid of the holders; the walk when it cannot load.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import time
 from functools import lru_cache
 
 from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.bpf_loader import BUFFERS, FILES, VMAS, BpfIterators, BpfUnavailable
+from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_vmas
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
@@ -26,6 +30,8 @@ SYSFS_BUFFERS = "/sys/kernel/dmabuf/buffers"
 BPF_ITER = "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf"
 DMA_HEAP_DIR = "/dev/dma_heap"
 TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
+#: --source: auto (BPF when it loads, else the walk), proc (the walk), bpf
+SCAN_SOURCES = ("auto", "proc", "bpf")
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _O_RD = os.O_RDONLY | os.O_CLOEXEC
@@ -146,18 +152,40 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                     pt = ProcText(pid=pid)
                 pt.maps = lines
         if pt is not None:
-            try:
-                pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
-                raw = read_bytes("cmdline", dir_fd=pdir)
-                pt.cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode(
-                    "utf-8", "backslashreplace"
-                )
-                pt.uid = os.stat(pdir).st_uid
-            except OSError:
-                pass
+            read_holder_facts(pt, pdir)
         return pt
     finally:
         os.close(pdir)
+
+
+def read_holder_facts(pt: ProcText, pdir: int) -> None:
+    """comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what cannot
+    be read (gone, refused) stays None."""
+    try:
+        pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
+        raw = read_bytes("cmdline", dir_fd=pdir)
+        pt.cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
+        pt.uid = os.stat(pdir).st_uid
+    except OSError:
+        pass
+
+
+def read_holders(pids: set[int], proc: str = "/proc") -> list[ProcText]:
+    """Facts of the holders a BPF scan found (no fd or maps reads)."""
+    out = []
+    for pid in sorted(pids):
+        pt = ProcText(pid=pid)
+        try:
+            pdir = os.open(f"{proc}/{pid}", _O_DIR)
+        except OSError:
+            out.append(pt)  # gone since: still a holder of this scan
+            continue
+        try:
+            read_holder_facts(pt, pdir)
+        finally:
+            os.close(pdir)
+        out.append(pt)
+    return out
 
 
 def list_pids(proc: str = "/proc") -> list[int]:
@@ -193,20 +221,44 @@ class LocalBackend:
     kind = "local"
     live = True
 
-    def __init__(self, proc: str = "/proc") -> None:
+    def __init__(self, proc: str = "/proc", source: str = "auto") -> None:
+        if source not in SCAN_SOURCES:
+            raise ValueError(f"unknown scan source {source!r}")
         self.proc = proc
+        self.source = source
         self.host = socket.gethostname()
         self.kernel = os.uname().release
+        self._bpf: BpfIterators | None = None
+        #: why the BPF scan is not used (None: it is, or it was not asked for)
+        self.bpf_note: str | None = None
+        if source == "bpf" or (source == "auto" and proc == "/proc"):
+            try:
+                self._bpf = BpfIterators()
+            except BpfUnavailable as e:
+                self.bpf_note = f"BPF scan not used: {e}; walked /proc instead"
 
-    def describe(self) -> str:
-        return Source(kind="local", host=self.host, kernel=self.kernel).label()
+    def close(self) -> None:
+        """Unload the BPF programs (the kernel also does when the process exits)."""
+        if self._bpf is not None:
+            self._bpf.close()
+            self._bpf = None
 
-    def fetch(self) -> RawScan:
-        """Read all the text one refresh needs."""
-        raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
-        boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
-        raw.boot_id = boot_id.strip() if boot_id else ""
-        raw.bufinfo_before = read_optional(BUFINFO)
+    def _read_bpf(self) -> dict[str, str] | None:
+        """One pass of every loaded iterator, or None (with ``bpf_note`` set) when a
+        read fails: then this refresh walks /proc instead, never a half scan."""
+        if self._bpf is None:
+            return None
+        try:
+            return {
+                p: self._bpf.read(p).decode("utf-8", "backslashreplace")
+                for p in self._bpf.programs
+            }
+        except BpfUnavailable as e:
+            self.bpf_note = f"BPF scan failed: {e}; walked /proc instead"
+            self.close()
+            return None
+
+    def _walk(self, raw: RawScan) -> None:
         for pid in list_pids(self.proc):
             try:
                 pt = scan_pid(pid, self.proc)
@@ -220,9 +272,33 @@ class LocalBackend:
             if pt is not None:
                 raw.procs.append(pt)
         raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
+
+    def describe(self) -> str:
+        return Source(kind="local", host=self.host, kernel=self.kernel).label()
+
+    def fetch(self) -> RawScan:
+        """Read all the text one refresh needs."""
+        raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
+        boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
+        raw.boot_id = boot_id.strip() if boot_id else ""
+        raw.bufinfo_before = read_optional(BUFINFO)
+        texts = self._read_bpf()
+        if texts is not None and FILES in texts and VMAS in texts:
+            raw.bpf_files, raw.bpf_vmas = texts[FILES], texts[VMAS]
+            raw.page_size = os.sysconf("SC_PAGE_SIZE")
+            pids = {tf.pid for tf in parse_bpf_files(raw.bpf_files)}
+            pids.update(tv.pid for tv in parse_bpf_vmas(raw.bpf_vmas))
+            raw.procs = read_holders(pids, self.proc)
+        else:
+            self._walk(raw)
         raw.bufinfo = read_optional(BUFINFO) if raw.bufinfo_before is not None else None
         raw.sysfs = read_sysfs_stats()
-        raw.bpf = read_optional(BPF_ITER)
+        if texts is not None:
+            raw.bpf_buffers = texts[BUFFERS]
+        else:
+            raw.bpf = read_optional(BPF_ITER)
+        if self.bpf_note is not None:
+            raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
         raw.scan_uid = os.geteuid()

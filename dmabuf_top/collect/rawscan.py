@@ -51,7 +51,16 @@ class RawScan:
     bufinfo_before: str | None = None
     #: (inode dir, exporter_name, size) from /sys/kernel/dmabuf/buffers
     sysfs: list[tuple[str, str, str]] | None = None
+    #: Android's pinned dma-buf iterator (4 lines per buffer)
     bpf: str | None = None
+    #: dmabuf-top's own BPF iterators (collect/bpf/dmabuf_top.bpf.c): buffers, and
+    #: when the task iterators loaded, the dma-buf fds and mappings of every process
+    #: (then ``procs`` holds only the holders' comm, cmdline and uid)
+    bpf_buffers: str | None = None
+    bpf_files: str | None = None
+    bpf_vmas: str | None = None
+    #: bytes per page, to turn the vma iterator's page offsets into byte offsets
+    page_size: int = 4096
     heaps: str | None = None
     total_pools_kb: str | None = None
     meminfo: str | None = None

@@ -86,7 +86,7 @@ def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
         assert doc["boot_id"] == f.read().strip()
     # the same scan as the local backend: this machine holds no dma-buf, and
     # the pids root may not read (a sandbox's pid 1, say) are the same ones
-    local = snapshot_to_dict(LocalBackend().collect())
+    local = snapshot_to_dict(LocalBackend(source="proc").collect())
     assert src["privilege"] == local["source"]["privilege"]
     assert comparable(doc) == yaml.safe_load(yaml.safe_dump(comparable(local)))
     # the only device is taken without naming it; --once works too
@@ -259,7 +259,7 @@ def test_not_root_with_su(server: AdbServer, su_dirs: dict[str, str], flavour: s
         assert be.facts is not None
         assert (be.facts.uid, be.facts.su, be.facts.root) == (SHELL_UID, flavour, True)
         snap = be.collect()
-        local = LocalBackend().collect()  # as root, like the shell after su
+        local = LocalBackend(source="proc").collect()  # as root, like the shell after su
         assert snap.unreadable_pids == local.unreadable_pids
         assert snap.source.privilege == local.source.privilege
         assert not any(w.startswith("not root") for w in snap.warnings)
@@ -346,7 +346,7 @@ def test_adb_root(server: AdbServer) -> None:
         r = server.dmabuf_top("snapshot", "--adb", p.serial, "--root")
         assert r.returncode == 0, r.stderr
         doc = yaml.safe_load(r.stdout)
-        assert doc["unreadable_pids"] == LocalBackend().collect().unreadable_pids
+        assert doc["unreadable_pids"] == LocalBackend(source="proc").collect().unreadable_pids
         assert not any(w.startswith("not root") for w in doc["warnings"])
         # adbd stays root for the next connection: --root is then a no-op
         be = backend(server, p.serial, want_root=True)

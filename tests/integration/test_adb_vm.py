@@ -86,7 +86,7 @@ def local_snapshot(vm, uid: int | None = None) -> dict:
             "from dmabuf_top.collect.local import LocalBackend\n"
             "from dmabuf_top.io.codec import dump_snapshot\n"
             f"os.setgroups([]); os.setgid({uid}); os.setuid({uid})\n"
-            "sys.stdout.write(dump_snapshot(LocalBackend().collect()))\n"
+            "sys.stdout.write(dump_snapshot(LocalBackend(source='proc').collect()))\n"
         )
         r = vm.run([vm.python, "-c", code], timeout=300, cwd=str(REPO))
     assert r.returncode == 0, r.stderr

@@ -45,7 +45,7 @@ def main() -> int:
             "from dmabuf_top.io.codec import dump_snapshot\n"
             "uid = int(sys.argv[1])\n"
             "if uid: os.setgroups([]); os.setgid(uid); os.setuid(uid)\n"
-            "sys.stdout.write(dump_snapshot(LocalBackend().collect()))\n"
+            "sys.stdout.write(dump_snapshot(LocalBackend(source='proc').collect()))\n"
         )
         drop = ["setpriv", "--reuid", str(UID), "--regid", str(UID), "--clear-groups"]
         # as root with the "ino" option: the fd inodes too, as on kernels < 5.14

@@ -18,6 +18,8 @@ class KernelBuffer:
     size: int
     exporter: str | None
     name: str | None = None
+    #: the file's reference count, where the source gives it (our BPF iterator)
+    count: int | None = None
 
 
 def parse_sysfs_stats(entries: Iterable[tuple[str, str, str]]) -> list[KernelBuffer]:

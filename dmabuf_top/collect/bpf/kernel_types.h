@@ -1,0 +1,106 @@
+/* The few kernel types dmabuf_top.bpf.c reads, declared for CO-RE.
+ *
+ * Only the fields used are declared; preserve_access_index makes every access a
+ * BTF relocation that libbpf resolves against the running kernel's BTF
+ * (/sys/kernel/btf/vmlinux), so field offsets never come from this file.
+ * The iterator context structs are the kernel's fixed ABI (pointer-sized slots)
+ * and are declared plainly.
+ */
+#ifndef DMABUF_TOP_KERNEL_TYPES_H
+#define DMABUF_TOP_KERNEL_TYPES_H
+
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed int __s32;
+typedef signed long long __s64;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef __u16 __be16;
+typedef _Bool bool;
+#define true 1
+#define false 0
+
+enum bpf_map_type___unused { BPF_MAP_TYPE_UNSPEC___unused = 0 };
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+/* 6.13+: struct file counts references in f_ref (value = count - 1) */
+typedef struct {
+	atomic_long_t refcnt;
+} file_ref_t;
+
+struct super_block {
+	unsigned int s_dev;
+	unsigned long s_magic;
+};
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+};
+
+struct file {
+	struct inode *f_inode;
+	file_ref_t f_ref;
+};
+
+/* before 6.13 */
+struct file___count {
+	atomic_long_t f_count;
+};
+
+struct dma_buf {
+	unsigned long size;
+	struct file *file;
+	const char *exp_name;
+	const char *name;
+};
+
+struct task_struct {
+	int pid;
+	int tgid;
+};
+
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff;
+	struct file *vm_file;
+};
+
+struct seq_file;
+
+#pragma clang attribute pop
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	__u64 session_id;
+	__u64 seq_num;
+};
+
+struct bpf_iter__dmabuf {
+	struct bpf_iter_meta *meta;
+	struct dma_buf *dmabuf;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
+
+struct bpf_iter__task_vma {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	struct vm_area_struct *vma;
+};
+
+#endif

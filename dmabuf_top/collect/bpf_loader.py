@@ -1,0 +1,193 @@
+"""Load dmabuf-top's BPF iterators (collect/bpf/dmabuf_top.bpf.o) through the system's
+libbpf (``libbpf.so.1``, via ctypes) and read their text: open, load, attach each
+iterator once, then one iterator fd and one read per program per refresh.
+
+Only fetching lives here: the text is parsed by ``parsers/bpf_scan.py``. Every way it
+can fail raises :class:`BpfUnavailable` with one line saying why (no libbpf, no BTF,
+no kernel support for an iterator, not permitted), so the caller falls back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from functools import lru_cache
+from pathlib import Path
+
+OBJECT_PATH = Path(__file__).with_name("bpf") / "dmabuf_top.bpf.o"
+KERNEL_BTF = "/sys/kernel/btf/vmlinux"
+
+#: program name -> the kernel's iterator target (its BTF function is bpf_iter_<target>)
+BUFFERS, FILES, VMAS = "dmabuf_buffers", "dmabuf_files", "dmabuf_vmas"
+#: in the order they are read: holders first, then the buffers (a buffer made in
+#: between is listed unheld, never a holder of a buffer that is not listed)
+TARGETS = {FILES: "task_file", VMAS: "task_vma", BUFFERS: "dmabuf"}
+#: since when each target exists, for the reason line
+TARGET_SINCE = {"dmabuf": "6.16", "task_file": "5.8", "task_vma": "5.12"}
+
+_BTF_KIND_FUNC = 12
+_LOG_LINES = 40
+_PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+class BpfUnavailable(Exception):
+    """The BPF scan cannot run here; ``str()`` is one line saying why."""
+
+
+@lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.vsnprintf.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p)
+    return libc
+
+
+#: what libbpf printed while loading (verifier errors end up in the reason line)
+_log: list[str] = []
+
+
+@_PRINT_FN
+def _print(level: int, fmt: bytes, args: int) -> int:
+    buf = ctypes.create_string_buffer(512)
+    _libc().vsnprintf(buf, len(buf), fmt, args)
+    line = buf.value.decode("utf-8", "backslashreplace").strip()
+    if line:
+        _log.append(line)
+        del _log[:-_LOG_LINES]
+    return 0
+
+
+@lru_cache(maxsize=1)
+def _libbpf() -> ctypes.CDLL:
+    try:
+        lib = ctypes.CDLL("libbpf.so.1", use_errno=True)
+    except OSError as e:
+        raise BpfUnavailable(f"libbpf.so.1 not found (install libbpf1): {e}") from None
+    vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+    for name, res, args in (
+        ("libbpf_set_print", vp, (vp,)),
+        ("btf__load_vmlinux_btf", vp, ()),
+        ("btf__find_by_name_kind", ci, (vp, cp, ci)),
+        ("btf__free", None, (vp,)),
+        ("bpf_object__open_file", vp, (cp, vp)),
+        ("bpf_object__find_program_by_name", vp, (vp, cp)),
+        ("bpf_program__set_autoload", ci, (vp, ctypes.c_bool)),
+        ("bpf_object__load", ci, (vp,)),
+        ("bpf_object__close", None, (vp,)),
+        ("bpf_program__attach_iter", vp, (vp, vp)),
+        ("bpf_link__fd", ci, (vp,)),
+        ("bpf_link__destroy", ci, (vp,)),
+        ("bpf_iter_create", ci, (ci,)),
+    ):
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    lib.libbpf_set_print(ctypes.cast(_print, vp))
+    return lib
+
+
+def _errno_text(err: int) -> str:
+    if err in (errno.EPERM, errno.EACCES):
+        return "not permitted (needs root, or CAP_BPF and CAP_PERFMON)"
+    return os.strerror(err) if err else "unknown error"
+
+
+def kernel_targets(lib: ctypes.CDLL) -> set[str]:
+    """Iterator targets the running kernel's BTF has (bpf_iter_<target> functions)."""
+    if not os.path.exists(KERNEL_BTF):
+        raise BpfUnavailable(f"no kernel BTF ({KERNEL_BTF}: CONFIG_DEBUG_INFO_BTF)")
+    btf = lib.btf__load_vmlinux_btf()
+    if not btf:
+        raise BpfUnavailable(f"kernel BTF unreadable: {_errno_text(ctypes.get_errno())}")
+    try:
+        return {
+            t for t in TARGETS.values()
+            if lib.btf__find_by_name_kind(btf, f"bpf_iter_{t}".encode(), _BTF_KIND_FUNC) > 0
+        }
+    finally:
+        lib.btf__free(btf)
+
+
+class BpfIterators:
+    """The loaded iterators. ``read(program)`` returns one pass of its text; the
+    programs the kernel lacks are not loaded (``programs`` lists those that are)."""
+
+    def __init__(self, obj_path: Path = OBJECT_PATH, want: tuple[str, ...] = tuple(TARGETS)):
+        lib = _libbpf()
+        have = kernel_targets(lib)
+        self.missing = {p: TARGETS[p] for p in want if TARGETS[p] not in have}
+        if BUFFERS in self.missing:
+            raise BpfUnavailable(
+                "the kernel has no dma-buf BPF iterator (iter/dmabuf, Linux 6.16+)"
+            )
+        self._lib = lib
+        self._links: dict[str, int] = {}
+        del _log[:]
+        obj = lib.bpf_object__open_file(str(obj_path).encode(), None)
+        if not obj:
+            raise BpfUnavailable(f"cannot open {obj_path}: {_errno_text(ctypes.get_errno())}")
+        self._obj = obj
+        try:
+            for name in TARGETS:
+                prog = lib.bpf_object__find_program_by_name(obj, name.encode())
+                if not prog:
+                    raise BpfUnavailable(f"{obj_path} has no program {name}")
+                lib.bpf_program__set_autoload(prog, name in want and name not in self.missing)
+            if lib.bpf_object__load(obj) != 0:
+                err = ctypes.get_errno()
+                detail = next((ln for ln in reversed(_log) if ln), "")
+                why = _errno_text(err)
+                raise BpfUnavailable(f"loading the BPF programs failed: {why}" + (
+                    f" ({detail})" if detail and err not in (errno.EPERM, errno.EACCES) else ""
+                ))
+            for name in want:
+                if name in self.missing:
+                    continue
+                prog = lib.bpf_object__find_program_by_name(obj, name.encode())
+                link = lib.bpf_program__attach_iter(prog, None)
+                if not link:
+                    raise BpfUnavailable(
+                        f"attaching {name} failed: {_errno_text(ctypes.get_errno())}"
+                    )
+                self._links[name] = link
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def programs(self) -> list[str]:
+        return list(self._links)
+
+    def read(self, program: str) -> bytes:
+        """One pass of the iterator: every record, as the program prints them."""
+        link = self._links[program]
+        fd = self._lib.bpf_iter_create(self._lib.bpf_link__fd(link))
+        if fd < 0:
+            raise BpfUnavailable(
+                f"reading {program} failed: {_errno_text(ctypes.get_errno())}"
+            )
+        chunks = []
+        try:
+            while True:
+                b = os.read(fd, 1 << 16)
+                if not b:
+                    break
+                chunks.append(b)
+        except OSError as e:
+            raise BpfUnavailable(f"reading {program} failed: {_errno_text(e.errno or 0)}") from None
+        finally:
+            os.close(fd)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        for link in self._links.values():
+            self._lib.bpf_link__destroy(link)
+        self._links = {}
+        if self._obj:
+            self._lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> BpfIterators:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,25 @@
+"""What two scans of one scene must agree on whichever source read them (the BPF
+iterators or the /proc walk): a snapshot document without the fields only one
+source can give (per-buffer sources, bufinfo's flags/mode/fences/attachments, the
+kernel-wide source list) and without when and how long it took."""
+
+from __future__ import annotations
+
+#: per-buffer fields only debugfs bufinfo fills, and the list of who said what
+SOURCE_ONLY_BUFFER_FIELDS = ("sources", "flags", "mode", "fences", "attachments")
+
+
+def scan_fields(doc: dict) -> dict:
+    """``doc`` (``snapshot_to_dict``) reduced to what every source must agree on."""
+    return {
+        "buffers": [
+            {k: v for k, v in b.items() if k not in SOURCE_ONLY_BUFFER_FIELDS}
+            for b in doc["buffers"]
+        ],
+        "processes": doc["processes"],
+        "exporters": doc["exporters"],
+        "totals": doc["totals"],
+        "kernel_total_bytes": doc["kernel"]["total_bytes"],
+        "heaps": doc["kernel"]["heaps"],
+        "unreadable_pids": doc["unreadable_pids"],
+    }

@@ -1,0 +1,56 @@
+"""The committed BPF object is what its source builds to (collect/bpf/build.sh with
+Debian's clang and bpftool), and the loader's failures are one line saying why."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from dmabuf_top.collect import bpf_loader
+from dmabuf_top.collect.bpf_loader import OBJECT_PATH, BpfIterators, BpfUnavailable
+from tests.conftest import in_ci
+
+BUILD = OBJECT_PATH.with_name("build.sh")
+
+
+def test_committed_object_is_what_the_source_builds_to(tmp_path):
+    missing = [t for t in ("clang", "bpftool") if shutil.which(t) is None]
+    if missing:
+        msg = f"{', '.join(missing)} not installed (apt-get install clang llvm bpftool libbpf-dev)"
+        if in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    out = tmp_path / "rebuilt.o"
+    subprocess.run(["sh", str(BUILD), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == OBJECT_PATH.read_bytes(), (
+        "dmabuf_top.bpf.o differs from what dmabuf_top.bpf.c builds to: "
+        "run sh dmabuf_top/collect/bpf/build.sh and commit the object"
+    )
+
+
+def test_the_object_lies_in_the_package_next_to_its_source():
+    assert OBJECT_PATH.is_file() and OBJECT_PATH.with_name("dmabuf_top.bpf.c").is_file()
+
+
+def test_an_unreadable_object_is_one_line_saying_so(tmp_path):
+    bad = tmp_path / "not-bpf.o"
+    bad.write_bytes(b"\x7fELF but not really")
+    try:
+        BpfIterators(obj_path=bad)
+    except BpfUnavailable as e:  # no libbpf, no BTF or no iter/dmabuf come first
+        assert "\n" not in str(e) and str(e)
+    else:
+        pytest.fail("a broken object loaded")
+
+
+def test_a_kernel_without_the_dmabuf_iterator_is_named(monkeypatch):
+    monkeypatch.setattr(bpf_loader, "kernel_targets", lambda lib: {"task_file", "task_vma"})
+    try:
+        bpf_loader._libbpf()
+    except BpfUnavailable:
+        pytest.skip("no libbpf.so.1 here")
+    reason = r"no dma-buf BPF iterator \(iter/dmabuf, Linux 6.16\+\)"
+    with pytest.raises(BpfUnavailable, match=reason):
+        BpfIterators()
