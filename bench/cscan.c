@@ -4,8 +4,10 @@
  * For every /proc/PID: readlink every fd (readlinkat on the fd directory), read
  * fdinfo only for dma-buf fds (link starts with "/dmabuf" or "anon_inode:dmabuf"),
  * read maps and keep the lines containing "/dmabuf"; comm of the holders; then the
- * debugfs bufinfo.  Usage: cscan [REPEAT]  -> best time of REPEAT scans (default 5).
- * Prints: "best_s=... procs=... dmabuf_fds=... map_lines=... holders=... bufinfo_bytes=..."
+ * debugfs bufinfo.  Usage: cscan [REPEAT]  -> after one warm-up scan, the best and the
+ * median time of REPEAT scans (default 5).
+ * Prints: "best_s=... median_s=... procs=... dmabuf_fds=... map_lines=... holders=...
+ * bufinfo_bytes=..."
  *
  * Build: gcc -O2 -static -o cscan cscan.c
  */
@@ -129,18 +131,28 @@ static double scan(struct counts *c)
     return (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
     int repeat = argc > 1 ? atoi(argv[1]) : 5;
     struct counts c;
-    double best = 1e9;
+    double times[1024];
+    if (repeat < 1)
+        repeat = 1;
+    if (repeat > 1024)
+        repeat = 1024;
     buf = malloc(bufcap);
-    for (int i = 0; i < (repeat > 0 ? repeat : 1); i++) {
-        double t = scan(&c);
-        if (t < best)
-            best = t;
-    }
-    printf("best_s=%.6f procs=%ld dmabuf_fds=%ld map_lines=%ld holders=%ld bufinfo_bytes=%ld\n",
-           best, c.procs, c.dmabuf_fds, c.map_lines, c.holders, c.bufinfo_bytes);
+    scan(&c); /* warm-up: dentries, page cache */
+    for (int i = 0; i < repeat; i++)
+        times[i] = scan(&c);
+    qsort(times, repeat, sizeof(times[0]), by_value);
+    printf("best_s=%.6f median_s=%.6f procs=%ld dmabuf_fds=%ld map_lines=%ld holders=%ld "
+           "bufinfo_bytes=%ld\n", times[0], times[repeat / 2], c.procs, c.dmabuf_fds,
+           c.map_lines, c.holders, c.bufinfo_bytes);
     return 0;
 }

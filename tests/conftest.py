@@ -39,13 +39,18 @@ settings.load_profile("ci" if in_ci() else "dev")  # --hypothesis-profile=NAME o
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Each test that uses the VM gets it as a session-wide parameter: the kernel
-    series. Tests marked ``kernels`` run on the whole matrix, others on 6.1; pytest
-    groups the tests by series, so each kernel boots once per session."""
+    series. Tests marked ``kernels`` run on the whole matrix (``kernels("6.18")``: on
+    the series named, of those in the matrix), others on 6.1; pytest groups the tests
+    by series, so each kernel boots once per session."""
     if "vm" not in metafunc.fixturenames:
         return
     from tests.support.vm.kernels import DEFAULT_SERIES, matrix
 
-    series = matrix() if metafunc.definition.get_closest_marker("kernels") else [DEFAULT_SERIES]
+    marker = metafunc.definition.get_closest_marker("kernels")
+    if marker is None:
+        series = [DEFAULT_SERIES]
+    else:
+        series = [s for s in matrix() if not marker.args or s in marker.args]
     metafunc.parametrize("vm", series, indirect=True, scope="session")
 
 
