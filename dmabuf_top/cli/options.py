@@ -127,6 +127,10 @@ def add_source_options(
 
 def open_backend(args: argparse.Namespace) -> Backend:
     """The backend the source options name (files are loaded here)."""
+    source = getattr(args, "source", "auto")
+    if source != "auto" and (args.load is not None or args.demo or args.adb is not None):
+        raise UsageError(f"--source {source} is how to scan this machine: not with --load, "
+                         "--demo or --adb")
     if args.load is not None or args.demo:
         from dmabuf_top.collect.file import FileBackend
         from dmabuf_top.io.loader import load_files
@@ -144,7 +148,7 @@ def open_backend(args: argparse.Namespace) -> Backend:
         )
     from dmabuf_top.collect.local import LocalBackend
 
-    return LocalBackend(source=getattr(args, "source", "auto"))
+    return LocalBackend(source=source)
 
 
 def open_backends(args: argparse.Namespace) -> list[Backend]:
