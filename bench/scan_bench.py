@@ -8,7 +8,7 @@ Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROC
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes (one warm-up, then the median
-of REPEAT) by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
+of REPEAT), with debugfs mounted and then unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
 ``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
 6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), in-process (no interpreter
@@ -35,6 +35,7 @@ from tests.support.vm.guest import start_scenario  # noqa: E402
 from tests.support.vm.vm import VM  # noqa: E402
 
 CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
+DEBUGFS = "/sys/kernel/debug"
 
 PY_BENCH = """
 import json, statistics, sys, time
@@ -110,33 +111,42 @@ def main() -> int:
                 f"processes (+{args.plain_procs} x {args.plain_fds} plain fds), {nproc} pids "
                 f"in the guest, built in {time.monotonic() - t0:.1f}s"
             )
-            c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
-            cres = parse_kv(c.stdout)
-            results = {}
-            for source in ("proc", "bpf"):
-                p = vm.run(
-                    [vm.python, "-c", PY_BENCH, str(args.repeat), source],
-                    cwd=str(REPO), timeout=3600,
-                )  # fmt: skip
-                if p.returncode:
-                    print(f"LocalBackend({source}) failed:\n{p.stderr}", file=sys.stderr)
-                    return 1
-                results[source] = json.loads(p.stdout)
-    c_s = cres["median_s"]
-    print(
-        f"C floor ({linkage}):      {c_s * 1000:8.1f} ms  median of {args.repeat}  "
-        f"({int(cres['dmabuf_fds'])} dma-buf fds, {int(cres['map_lines'])} dma-buf maps lines, "
-        f"{int(cres['holders'])} holders, {int(cres['procs'])} pids)"
-    )
-    for source, res in results.items():
+            rows = {}
+            for debugfs in ("mounted", "unmounted"):
+                if debugfs == "unmounted":
+                    vm.run(["umount", DEBUGFS], timeout=60, check=True)
+                c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
+                results = {"C": parse_kv(c.stdout)}
+                for source in ("proc", "bpf"):
+                    p = vm.run(
+                        [vm.python, "-c", PY_BENCH, str(args.repeat), source],
+                        cwd=str(REPO), timeout=3600,
+                    )  # fmt: skip
+                    if p.returncode:
+                        print(f"LocalBackend({source}) failed:\n{p.stderr}", file=sys.stderr)
+                        return 1
+                    results[source] = json.loads(p.stdout)
+                rows[debugfs] = results
+            vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
+    for debugfs, results in rows.items():
+        cres = results.pop("C")
+        c_s = cres["median_s"]
+        print(f"debugfs {debugfs}:")
         print(
-            f"{source:>4} fetch():   {res['fetch'] * 1000:8.1f} ms = {res['fetch'] / c_s:4.2f}x C"
-            f"   collect(): {res['collect'] * 1000:8.1f} ms = {res['collect'] / c_s:4.2f}x C"
-            f"   ({res['buffers']} buffers, {res['processes']} processes, "
-            f"sources {'+'.join(res['sources']) or '-'})"
+            f"  C floor ({linkage}): {c_s * 1000:8.1f} ms  median of {args.repeat}  "
+            f"({int(cres['dmabuf_fds'])} dma-buf fds, {int(cres['map_lines'])} dma-buf maps "
+            f"lines, {int(cres['holders'])} holders, {int(cres['procs'])} pids, "
+            f"{int(cres['bufinfo_bytes'])} bytes of bufinfo)"
         )
-        for w in res["warnings"]:
-            print(f"     warning: {w}")
+        for source, res in results.items():
+            print(
+                f"  {source:>4} fetch(): {res['fetch'] * 1000:8.1f} ms = "
+                f"{res['fetch'] / c_s:4.2f}x C   collect(): {res['collect'] * 1000:8.1f} ms = "
+                f"{res['collect'] / c_s:4.2f}x C   ({res['buffers']} buffers, "
+                f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})"
+            )
+            for w in res["warnings"]:
+                print(f"       warning: {w}")
     return 0
 
 

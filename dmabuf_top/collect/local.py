@@ -281,9 +281,12 @@ class LocalBackend:
         raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
         boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
         raw.boot_id = boot_id.strip() if boot_id else ""
-        raw.bufinfo_before = read_optional(BUFINFO)
         texts = self._read_bpf()
-        if texts is not None and FILES in texts and VMAS in texts:
+        holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
+        if not holders_by_bpf:
+            # a walk takes long: bufinfo from before it tells buffers made meanwhile
+            raw.bufinfo_before = read_optional(BUFINFO)
+        if texts is not None and holders_by_bpf:
             raw.bpf_files, raw.bpf_vmas = texts[FILES], texts[VMAS]
             raw.page_size = os.sysconf("SC_PAGE_SIZE")
             pids = {tf.pid for tf in parse_bpf_files(raw.bpf_files)}
@@ -291,7 +294,8 @@ class LocalBackend:
             raw.procs = read_holders(pids, self.proc)
         else:
             self._walk(raw)
-        raw.bufinfo = read_optional(BUFINFO) if raw.bufinfo_before is not None else None
+        if raw.bufinfo_before is not None or texts is not None:
+            raw.bufinfo = read_optional(BUFINFO)  # with BPF: devices and fences only
         raw.sysfs = read_sysfs_stats()
         if texts is not None:
             raw.bpf_buffers = texts[BUFFERS]
