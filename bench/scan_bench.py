@@ -8,7 +8,8 @@ Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROC
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes (one warm-up, then the median
-of REPEAT), with debugfs mounted and then unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
+of REPEAT), with debugfs mounted and then unmounted, by: the C floor (the minimal
+syscalls of a /proc walk), dmabuf-top's
 ``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
 6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), in-process (no interpreter
