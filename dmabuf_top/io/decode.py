@@ -183,7 +183,22 @@ def process_from_dict(pd: Any, w: str) -> Process:
         comm=str(pd.get("comm") or ""),
         cmdline=str(pd.get("cmdline") or ""),
         uid=_opt(pd, "uid", int, w),
+        ppid=_opt(pd, "ppid", int, w),
+        start_time=_opt(pd, "start_time", int, w),
     )
+
+
+def ancestors_from_list(val: Any, where: str) -> dict[int, Process]:
+    """``ancestors:`` (absent in older files) as pid -> Process."""
+    if val is None:
+        return {}
+    if not isinstance(val, list):
+        raise SnapshotError(f"{where}: 'ancestors' has the wrong type")
+    out = {}
+    for i, d in enumerate(val):
+        proc = process_from_dict(d, f"{where}: ancestors[{i}]")
+        out[proc.pid] = proc
+    return dict(sorted(out.items()))
 
 
 def source_from_dict(src: dict[str, Any]) -> Source:
@@ -250,6 +265,7 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         unreadable_pids=[int(x) for x in (doc.get("unreadable_pids") or [])],
         scan_seconds=float(scan_seconds) if isinstance(scan_seconds, (int, float)) else None,
         unverified_maps=unverified_from_list(doc.get("unverified_maps"), where),
+        ancestors=ancestors_from_list(doc.get("ancestors"), where),
     )
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.decode import (
+    ancestors_from_list,
     buffer_from_dict,
     kernel_from_dict,
     process_from_dict,
@@ -162,6 +163,9 @@ def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
         unverified_maps=(
             unverified_from_list(doc["unverified_maps"], where)
             if "unverified_maps" in doc else prev.unverified_maps
+        ),
+        ancestors=(
+            ancestors_from_list(doc["ancestors"], where) if "ancestors" in doc else prev.ancestors
         ),
         scan_seconds=float(scan) if isinstance(scan, (int, float)) else None,
     )

@@ -178,3 +178,28 @@ _VALID_ENTRY = st.fixed_dictionaries(
 def test_well_typed_entries_take_the_quick_path(bd):
     assert decode._buffer_checked(bd, {}) is not None
     assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)
+
+
+def test_parents_start_times_and_ancestors_round_trip():
+    """ppid/start_time of holders and the ancestors list are written when known and
+    read back (fast reader and PyYAML alike); files without them still load."""
+    raw = scene()
+    stat = "{} (p) S {} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {} 0 0\n"
+    raw.procs[0].stat = stat.format(100, 1, 900)
+    raw.procs[1].stat = stat.format(200, 100, 950)
+    raw.ancestor_stats = {1: "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0\n"}
+    snap = assemble(raw)
+    text = dump_snapshot(snap)
+    doc = yaml.safe_load(text)
+    assert [(p["ppid"], p["start_time"]) for p in doc["processes"]] == [(1, 900), (100, 950)]
+    assert doc["ancestors"] == [{"pid": 1, "comm": "init", "ppid": 0, "start_time": 3}]
+    (got,) = loads_snapshots(text)
+    assert got == snap
+    assert decode.snapshot_from_dict(doc) == snap
+    old = assemble(scene())  # as every file before: neither key
+    old_text = dump_snapshot(old)
+    assert "ppid" not in old_text and "ancestors" not in old_text
+    assert loads_snapshots(old_text) == [old]
+    doc["processes"][0]["start_time"] = "900"
+    with pytest.raises(SnapshotError, match=r"processes\[0\]: 'start_time' has the wrong type"):
+        decode.snapshot_from_dict(doc)
