@@ -87,11 +87,11 @@ class Process:
     #: pid it names one process of a boot (a reused pid has another); None when unknown
     start_time: int | None = None
 
-    @property
-    def identity(self) -> tuple[int, int | None]:
-        """(pid, start time): a pid that died and came back as another process
-        between two snapshots has another identity (when start times are known)."""
-        return (self.pid, self.start_time)
+
+def same_start(a: int | None, b: int | None) -> bool:
+    """Whether two sightings of one pid (in one boot) can be the same process: not
+    when both start times are known and differ (the pid died and was reused)."""
+    return a is None or b is None or a == b
 
 
 @dataclass
