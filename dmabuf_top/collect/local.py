@@ -6,7 +6,8 @@ directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), rea
 fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm,
 cmdline and uid only for pids that hold something. The BPF scan
 (:mod:`dmabuf_top.collect.bpf_loader`): one read each of the buffer, fd and mapping
-iterators, then comm, cmdline and uid of the holders; the walk when it cannot load.
+iterators, then stat, comm, cmdline and uid of the holders; the walk when it cannot load.
+Stat of the holders' ancestors too (for the process tree).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.bpf_loader import BUFFERS, FILES, VMAS, BpfIterators, BpfUnavailable
 from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_vmas
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
@@ -159,13 +161,17 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
 
 
 def read_holder_facts(pt: ProcText, pdir: int) -> None:
-    """comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what cannot
-    be read (gone, refused) stays None."""
+    """stat, comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what
+    cannot be read (gone, refused) stays None."""
     try:
         pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
         raw = read_bytes("cmdline", dir_fd=pdir)
         pt.cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
         pt.uid = os.stat(pdir).st_uid
+    except OSError:
+        pass
+    try:
+        pt.stat = read_text("stat", dir_fd=pdir)
     except OSError:
         pass
 
@@ -185,6 +191,25 @@ def read_holders(pids: set[int], proc: str = "/proc") -> list[ProcText]:
         finally:
             os.close(pdir)
         out.append(pt)
+    return out
+
+
+def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int, str]:
+    """pid -> ``/proc/PID/stat`` text of every ancestor of ``procs`` (parents,
+    theirs, ... up to pid 1) that is not one of them: one read per ancestor."""
+    texts = {pt.pid: pt.stat for pt in procs if pt.stat is not None}
+    out: dict[int, str] = {}
+    todo = list(texts.values())
+    while todo:
+        st = parse_stat(todo.pop())
+        if st is None or not st.ppid or st.ppid in texts:
+            continue
+        try:
+            text = read_text(f"{proc}/{st.ppid}/stat")
+        except OSError:
+            continue  # gone (its children were reparented) or hidden
+        texts[st.ppid] = out[st.ppid] = text
+        todo.append(text)
     return out
 
 
@@ -294,6 +319,7 @@ class LocalBackend:
             raw.procs = read_holders(pids, self.proc)
         else:
             self._walk(raw)
+        raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
         if raw.bufinfo_before is not None or texts is not None:
             raw.bufinfo = read_optional(BUFINFO)  # with BPF: devices and fences only
         raw.sysfs = read_sysfs_stats()
