@@ -110,17 +110,28 @@ m fdinfo
 m comm
 [ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H ''
 # stat of the holders and of their ancestors (parent, start time: a process
-# tree, a reused pid told apart), grep -H like comm; one round per tree level,
-# over the new pids only. The parent is the field after the last ")" and 17
-# more numbers: a comm (15 bytes at most) is too short to forge that.
+# tree, a reused pid told apart), grep -H like comm. The holders' parents (the
+# field after the last ")") come from one sed; up from there the ancestors are
+# few, walked with builtins only, each path printed once. A comm holding ") S 7"
+# or a newline can only add a stat to read: the host parses every one itself.
+# S: pids seen. Double quotes: su -c quotes this script twice, where a single
+# quote grows 20 bytes ($T is checked to need no quotes).
 m stat
-cp "$T/p" "$T/q"
-while [ -s "$T/q" ]; do
-  cat "$T/q" >>"$T/a"
-  sed 's|.*|/proc/&/stat|' "$T/q" | xargs grep -a -H '' | tee "$T/g"
-  sed -n 's|.*) . \([1-9][0-9]*\)\( [-0-9]*\)\{17\} .*|\1|p' "$T/g" | sort -u |
-    grep -vxF -f "$T/a" >"$T/q"
-done
+S=" "
+while read -r p; do S="$S$p "; done <$T/p
+set -f
+sed "s|.*|/proc/&/stat|" $T/p >$T/q
+xargs sed -n "s|.*) . \([0-9]*\) .*|\1|p" <$T/q | while read -r p; do
+  while [ "$p" -gt 0 ]; do
+    case $S in *" $p "*) break ;; esac
+    S="$S$p " l=
+    echo /proc/$p/stat
+    read -r l </proc/$p/stat
+    set -- ${l##*) } 0 0
+    p=$2
+  done
+done | cat $T/q - | xargs grep -a -H ^
+set +f
 # cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
 # one cat, exact bytes
 {

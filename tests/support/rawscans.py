@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from dmabuf_top.collect.rawscan import ProcText, RawScan
+from tests.support.paths import DATA
 
 MIB = 1 << 20
 
@@ -79,10 +80,49 @@ def raw_from_capture(root: Path) -> RawScan:
         if pdir.is_dir():
             pt.comm = (pdir / "comm").read_text().rstrip("\n")
             pt.cmdline = (pdir / "cmdline").read_bytes().rstrip(b"\0").replace(b"\0", b" ").decode()
+            pt.stat = (pdir / "stat").read_text()
     return RawScan(
         taken_at="2026-11-21T00:00:00Z",
         kernel=(root.parent / "vm-6.1" / "uname-r.txt").read_text().strip(),
         boot_id=json.loads((root / "scenario.json").read_text())["boot_id"],
         procs=list(procs.values()),
         bufinfo=(root / "bufinfo.txt").read_text(),
+    )
+
+
+#: bufinfo in the 5.3-5.18 layout (tests/data/formats: from the 5.10 source): inodes 42
+#: (64 KiB, system, "camera preview") and 43 (4 MiB, system, unnamed)
+BUFINFO_5_10 = (DATA / "formats" / "bufinfo-5.10.txt").read_text()
+
+
+def fdinfo_5_10(size: int, count: int, exp: str, name: str | None = None) -> str:
+    """fdinfo as 5.10 prints it: no ``ino:`` line (that came in 5.14)."""
+    text = f"pos:\t0\nflags:\t02000002\nmnt_id:\t13\nsize:\t{size}\ncount:\t{count}\n"
+    text += f"exp_name:\t{exp}\n"
+    return text + (f"name:\t{name}\n" if name is not None else "")
+
+
+def scan_5_10(reused: bool = False, taken_at: str = "2026-11-21T10:00:00Z") -> RawScan:
+    """A scan of a 5.10 kernel: the inode of an fd comes from its stat (``fd_inodes``).
+    pid 300 (camera) holds inode 42 by fd 5 and 43 by fd 6. With ``reused``, buffer 42
+    was freed and its inode number given to a new buffer (``get_next_ino``: 5.3-5.17)
+    of another size and exporter."""
+    bufinfo = BUFINFO_5_10
+    a = fdinfo_5_10(65536, 3, "system", "camera preview")
+    if reused:
+        old = "00065536\t00000002\t00080007\t00000003\tsystem\t00000042\tcamera preview"
+        new = "00131072\t00000002\t00080007\t00000001\tdrm\t00000042\tframe 1"
+        assert old in bufinfo
+        bufinfo = bufinfo.replace(old, new).replace("4259840 bytes", "4325376 bytes")
+        a = fdinfo_5_10(131072, 1, "drm", "frame 1")
+    camera = ProcText(
+        pid=300,
+        links={5: "/dmabuf:" + ("frame 1" if reused else "camera preview"), 6: "/dmabuf:"},
+        fdinfo={5: a, 6: fdinfo_5_10(4 << 20, 1, "system")},
+        fd_inodes={5: 42, 6: 43},
+        comm="camera",
+    )
+    return RawScan(
+        taken_at=taken_at, host="h", kernel="5.10.0-32-amd64", boot_id="b510", procs=[camera],
+        bufinfo=bufinfo, heaps="system\n",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.export import export_name, export_snapshot
 from dmabuf_top.io.loader import load_snapshots
@@ -14,6 +15,7 @@ from dmabuf_top.tui.rows import prepare
 from dmabuf_top.tui.session import INTERVALS, step_interval
 from dmabuf_top.tui.view_columns import COLUMNS, column, human_age
 from tests.support.pilot import evolve, small_snapshot
+from tests.support.rawscans import scan_5_10
 
 T0, T1, T2 = "2026-11-21T10:00:00Z", "2026-11-21T10:00:02Z", "2026-11-21T10:01:30Z"
 
@@ -93,6 +95,19 @@ def test_a_reused_inode_or_pid_is_a_new_row():
     s2 = evolve(s1, "2026-11-21T10:02:00Z", lambda s: s.buffers[12].holders.pop())
     p2 = prepare(s2, h, p1)
     assert p2.new["buffers"] == set() and p2.new["processes"] == set()
+
+
+def test_a_reused_inode_on_5_10_is_a_new_row_and_history() -> None:
+    """The same through assemble() of scans in 5.10's formats (fdinfo without ino:)."""
+    h = History()
+    p0 = prepare(assemble(scan_5_10()), h, None)
+    p1 = prepare(assemble(scan_5_10(True, T1)), h, p0)
+    assert p1.new["buffers"] == {"42"}
+    assert {r.key: r.mark for r in p1.rows["buffers"]} == {"42": "new", "43": ""}
+    life = h.buffer_life(42)
+    assert life is not None and life.first_seen == T1 and life.sizes == [131072]
+    old = h.buffer_life(43)
+    assert old is not None and old.first_seen == T0
 
 
 def test_a_pid_with_another_start_time_is_a_new_row_and_history():

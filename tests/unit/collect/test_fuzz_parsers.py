@@ -20,6 +20,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_total_pools_kb,
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from tests.support.fuzz import examples, fuzzed_text, huge_number
 from tests.support.paths import DATA
 
@@ -137,3 +138,29 @@ def test_total_pools_kb_never_raises(text: str) -> None:
 @given(fuzzed_text(MEMINFO))
 def test_meminfo_never_raises(text: str) -> None:
     assert all(isinstance(v, int) for v in parse_meminfo_dmabuf(text).values())
+
+
+STATS = _texts("vm-6.1/proc/*/stat")
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text(STATS))
+def test_stat_never_raises(text: str) -> None:
+    st = parse_stat(text)
+    if st is not None:
+        assert 0 <= st.ppid < 2**64 and 0 <= st.start_time < 2**64
+        assert ")" not in text.rpartition(")")[2]  # split at the last one
+
+
+@settings(max_examples=examples(500))
+@given(seed=st.sampled_from(STATS), comm=st.text(max_size=15))
+def test_stat_any_comm_keeps_the_fields(seed: str, comm: str) -> None:
+    """A comm is 15 bytes of anything (spaces, ')', newlines, fields of its own):
+    the parent and the start time stay those of the real line."""
+    real = parse_stat(seed)
+    assert real is not None
+    pid, rest = seed.split(" (", 1)
+    st_ = parse_stat(f"{pid} ({comm}{rest[rest.rindex(')'):]}")
+    assert st_ is not None and (st_.comm, st_.ppid, st_.start_time) == (
+        comm, real.ppid, real.start_time,
+    )  # fmt: skip

@@ -98,6 +98,12 @@ def test_assembled_snapshot_equals_ground_truth():
     for pid, p in rec["processes"].items():
         if int(pid) in snap.processes:
             assert snap.processes[int(pid)].comm == p["comm"]
+    # parents and start times from the real stat files: the scenario's children of
+    # the compositor (146), started after it
+    procs = snap.processes
+    assert procs[146].ppid not in procs and procs[146].start_time == 439
+    assert (procs[159].comm, procs[159].ppid, procs[159].start_time) == ("renderer", 146, 648)
+    assert all(p.start_time is not None and p.start_time >= 439 for p in procs.values())
     t = accounting.totals(snap)
     assert (t.buffers, t.bytes) == (rec["totals"]["buffers"], rec["totals"]["bytes"])
     kernel_only = sum(b["size"] for b in rec["buffers"].values() if b["kernel_only"])
