@@ -251,4 +251,5 @@ def assemble(raw: RawScan) -> Snapshot:
         warnings=warnings,
         unreadable_pids=sorted(raw.unreadable),
         unverified_maps=unverified,
+        collector_cpu_seconds=raw.collector_cpu_seconds,
     )
