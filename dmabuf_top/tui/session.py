@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dmabuf_top.analysis.accounting import Totals
-from dmabuf_top.collect.contract import Backend, recording_of
+from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
@@ -116,7 +116,7 @@ class Session:
         for j in range(self.history.samples, index):  # history in recording order
             record(rec.sample(j), self.history)
         snap = self.backend.collect()
-        seq = [rec.sample(j) for j in range(index + 1)]
+        seq = SamplesUpTo(index + 1, rec.sample)  # rebuilt as the suspects ask
         at = index if self.history.samples > index else None
         return prepare(
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
