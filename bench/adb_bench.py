@@ -55,22 +55,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend  # noqa: E402
-from dmabuf_top.collect.adb_setup import collector_command  # noqa: E402
 from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
 from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from tests.support.adb_harness import ADBPEER, AdbServer  # noqa: E402
+from tests.support.adb_harness import ADBPEER, AdbServer, FullRefreshBackend  # noqa: E402
 from tests.support.vm.guest import start_scenario  # noqa: E402
 from tests.support.vm.vm import VM, free_port  # noqa: E402
 
 GUEST_PORT = 5555
-
-
-class FullEachTime(AdbBackend):
-    """The backend without a session: every refresh in full, as before deltas."""
-
-    def refresh_command(self) -> str:
-        assert self.facts is not None
-        return collector_command(self.facts, self.options)
 
 
 def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
@@ -192,7 +183,7 @@ def main() -> int:
                 time.sleep(0.2)
             serial = server.connect(f"127.0.0.1:{vm.ports[GUEST_PORT]}", timeout=60)
             be = open_adb_backend(serial=serial, port=server.port)
-            full = FullEachTime(be.client, serial)
+            full = FullRefreshBackend(be.client, serial)
             full.setup()
             for procs, bufs in scales:
                 extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs), "--no-impostor"]

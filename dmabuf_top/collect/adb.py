@@ -26,7 +26,7 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, Rebuilt
+from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, DiffError, Rebuilt
 from dmabuf_top.collect.adb_setup import SETUP_SCRIPT, DeviceFacts, collector_command, parse_setup
 from dmabuf_top.collect.adb_stream import StreamError, gunzip, parse_stream
 from dmabuf_top.collect.assemble import assemble
@@ -285,6 +285,8 @@ class AdbBackend:
             raw = parse_stream(rebuilt.data, taken_at, self.serial, extra, compressed=False)
         except StreamError as e:
             self.delta.forget()
+            if isinstance(e, DiffError) and "nodiff" not in self.options.split():
+                self.options = f"{self.options} nodiff".strip()  # "=" or in full from now on
             if isinstance(e, DeltaError):
                 raise
             self.facts = None  # adbd may have restarted: probe again next time

@@ -30,6 +30,11 @@ class DeltaError(StreamError):
     """A delta that does not fit the host's copy of the state (a resync is due)."""
 
 
+class DiffError(DeltaError):
+    """A diff from the device that does not apply: malformed, cut, or not against the
+    host's copy (the device's diff may write what this reader does not know)."""
+
+
 def state_sum(bodies: dict[str, bytes]) -> str:
     """md5 of the bodies in name order, as the collector's ``cat d.* | md5sum``."""
     h = hashlib.md5(usedforsecurity=False)
@@ -49,7 +54,7 @@ def _lines(text: bytes) -> list[bytes]:
 
 def apply_diff(old: bytes, diff: bytes) -> bytes:
     """``old`` with a unified diff (``diff -U0``, GNU or busybox or toybox) applied;
-    DeltaError when a removed line is not the old one or the diff is malformed."""
+    DiffError when a removed line is not the old one or the diff is malformed."""
     src, out, pos = _lines(old), [], 0
     lines = _lines(diff)
     i = 0
@@ -58,18 +63,18 @@ def apply_diff(old: bytes, diff: bytes) -> bytes:
     while i < len(lines):
         m = _HUNK_RE.match(lines[i])
         if m is None:
-            raise DeltaError("malformed delta from the device")
+            raise DiffError("malformed delta from the device")
         start, n_old = int(m.group(1)), int(m.group(2) or 1)
         n_new = int(m.group(4) or 1)
         at = start if n_old == 0 else start - 1
         if at < pos or at > len(src):
-            raise DeltaError("a delta from the device does not fit the host's copy")
+            raise DiffError("a delta from the device does not fit the host's copy")
         out += src[pos:at]
         pos = at
         i += 1
         while n_old or n_new:
             if i >= len(lines):
-                raise DeltaError("delta from the device cut short")
+                raise DiffError("delta from the device cut short")
             line, i = lines[i], i + 1
             text = line[1:]
             if i < len(lines) and lines[i].rstrip(b"\n") == _NO_NEWLINE:
@@ -77,15 +82,15 @@ def apply_diff(old: bytes, diff: bytes) -> bytes:
             kind = line[:1]
             if kind in (b"-", b" "):
                 if not n_old or pos >= len(src) or src[pos] != text:
-                    raise DeltaError("a delta from the device does not fit the host's copy")
+                    raise DiffError("a delta from the device does not fit the host's copy")
                 pos, n_old = pos + 1, n_old - 1
             if kind in (b"+", b" "):
                 if not n_new:
-                    raise DeltaError("malformed delta from the device")
+                    raise DiffError("malformed delta from the device")
                 out.append(text)
                 n_new -= 1
             if kind not in (b"-", b"+", b" "):
-                raise DeltaError("malformed delta from the device")
+                raise DiffError("malformed delta from the device")
     return b"".join(out + src[pos:])
 
 

@@ -21,7 +21,8 @@
 #
 # $1: options; "ino" lists the inode of every dma-buf fd even when fdinfo has
 # an "ino:" line (kernels before 5.14 lack it, and then it is listed anyway);
-# "close" removes the session's state and stops.
+# "close" removes the session's state and stops; "nodiff": changed sections in full
+# (the host could not apply this device's diff).
 # $2: a session id (hex, chosen by the host) and $3 the md5 of the state the
 # host holds ("-": none). With a session, the big sections are kept in a state
 # directory (dmabuf-top-s.ID next to the run's temporary one) and sent as
@@ -78,6 +79,8 @@ if [ -n "$S" ] && [ -n "$R" ]; then
 elif [ -n "$S" ]; then
   mv "$S"/d.* "$P"/
 fi
+F=
+case " $1 " in *" nodiff "*) F=1 ;; esac
 m() { echo; echo "@@$N $*"; }
 # o NAME FILE: section NAME with FILE's bytes, in full or against the last refresh
 o() {
@@ -87,8 +90,9 @@ o() {
   if [ ! -f "$P/d.$1" ]; then m "$1 !"; cat "$2"
   elif cmp -s "$P/d.$1" "$2"; then m "$1 ="
   else
-    diff -a -U0 "$P/d.$1" "$2" >"$T/df"
-    if [ $? = 1 ]; then m "$1 +"; cat "$T/df"; else m "$1 !"; cat "$2"; fi
+    x=2
+    [ -n "$F" ] || { diff -a -U0 "$P/d.$1" "$2" >"$T/df"; x=$?; }
+    if [ $x = 1 ]; then m "$1 +"; cat "$T/df"; else m "$1 !"; cat "$2"; fi
   fi
   mv "$2" "$S/d.$1"
 }

@@ -24,10 +24,9 @@ from pathlib import Path
 import pytest
 
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend
-from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.collect.adb_stream import gunzip
 from dmabuf_top.io.codec import snapshot_to_dict
-from tests.support.adb_harness import AdbServer, HostPeer, comparable
+from tests.support.adb_harness import AdbServer, FullRefreshBackend, HostPeer, comparable
 
 MAPPER = r"""
 import mmap, sys
@@ -36,14 +35,6 @@ m = mmap.mmap(f.fileno(), 4096, mmap.MAP_SHARED)
 print("mapped", flush=True)
 sys.stdin.read()
 """
-
-
-class FullBackend(AdbBackend):
-    """The real backend without a session: every refresh in full (as before deltas)."""
-
-    def refresh_command(self) -> str:
-        assert self.facts is not None
-        return collector_command(self.facts, self.options)
 
 
 class Mappers:
@@ -112,7 +103,7 @@ def test_delta_refreshes_equal_full_ones_under_churn(
     server: AdbServer, peer: HostPeer, mappers: Mappers
 ) -> None:
     delta = open_adb_backend(serial=peer.serial, port=server.port)
-    full = FullBackend(delta.client, peer.serial)
+    full = FullRefreshBackend(delta.client, peer.serial)
     full.setup()
     for k in range(4):
         mappers.start(f"start {k}")
@@ -169,5 +160,12 @@ def test_resync_after_the_state_is_lost(
     got = doc(be)
     assert be.last_mode == "full checksum"
     assert mappers.names(got) == {"b"}
+    # a diff that did not apply: from then on the device sends changed sections whole
+    assert be.options == "nodiff"
+    mappers.start("c")
+    got = doc(be)
+    text = gunzip(be.last_data)
+    assert be.last_mode == "delta" and b" !\n" in text and b" +\n" not in text
+    assert mappers.names(got) == {"b", "c"}
     be.close()
     assert not state_dirs(be)

@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, apply_diff, state_sum
+from dmabuf_top.collect.adb_delta import (
+    DeltaError,
+    DeltaSession,
+    DiffError,
+    apply_diff,
+    state_sum,
+)
 from dmabuf_top.collect.adb_stream import parse_stream
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.codec import dump_snapshot
@@ -75,9 +81,9 @@ def test_a_delta_that_does_not_fit_is_refused(tmp_path: Path) -> None:
     d = run_diff(tool, b"a\nb\nc\n", b"a\nB\nc\n", tmp_path)
     assert apply_diff(b"a\nb\nc\n", d) == b"a\nB\nc\n"
     for other in (b"a\nX\nc\n", b"", b"a\n"):
-        with pytest.raises(DeltaError, match="does not fit"):
+        with pytest.raises(DiffError, match="does not fit"):
             apply_diff(other, d)
-    with pytest.raises(DeltaError, match="cut short"):
+    with pytest.raises(DiffError, match="cut short"):
         apply_diff(b"a\nb\nc\n", d[: d.rindex(b"+B")])
 
 
