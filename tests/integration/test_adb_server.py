@@ -10,6 +10,7 @@ and the faults (disconnect and resume, truncated stream). The VM tests
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -81,6 +82,9 @@ def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
     r = server.dmabuf_top("--once", "--adb", "--view", "processes")
     assert r.returncode == 0, r.stderr
     assert f"adb dmabuf_top_peer {peer.serial}" in r.stdout
+    # the footer: the scan, the collector's CPU time on the device, this run's cost
+    cost = r.stdout.splitlines()[-1]
+    assert re.fullmatch(r"cost: scan \d+\.\d\ds  device cpu \d+\.\d\ds  cpu .*  rss .*", cost), cost
 
 
 def test_no_server_and_no_adb_binary(server: AdbServer) -> None:
