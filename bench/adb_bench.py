@@ -9,10 +9,14 @@ forwarded), a real adb server on the host (Debian's adb, private port and
 HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
 --bufs-per-proc B (plus its base scenario). Then, on the host:
 
-- collector: AdbBackend.collect() REPEAT times (after one warm-up): wall time
-  (median), bytes on the wire (gzip'ed on the device) and uncompressed, and
-  the host's share (parse + assemble); the same without gzip;
-- per file: what a backend without the collector would do: ``ls /proc``, then
+- collector: AdbBackend.collect() REPEAT times (after one warm-up), each a
+  full refresh (no session: what every refresh cost before deltas): wall time
+  (median), bytes on the wire (gzip'ed on the device) and uncompressed, the
+  host's share (parse + assemble) and the collector's CPU time on the device;
+  the same without gzip;
+- delta: the same backend with its session (after the first, full refresh):
+  REPEAT refreshes of the unchanged scene, each sending only what changed;
+- per file (unless --no-per-file): what a backend without the collector would do: ``ls /proc``, then
   per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
   .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
   of bufinfo, each its own adb exec: call. With --per-file-limit N only the
@@ -22,7 +26,13 @@ Not a test. The device side runs under qemu TCG, where every process start
 costs ~50 ms (a phone: ~2 ms), so absolute times are pessimistic for both
 ways; the call counts and bytes are what a phone would see.
 
-Measured (2 cores, TCG guest, --per-file-limit 100):
+Measured (2 cores shared with a unit-test run, TCG guest, --scales 200x20 --repeat 3
+--no-per-file): an unchanged refresh of 4,021 buffers costs 279 bytes on the wire with
+the session (989 raw) against 158,056 (1,437,328 raw) in full, 0.002x; the command
+sent is ~4.3 KB either way; device CPU 23.3 s vs 27.8 s (0.84x: the walk of every fd
+is the same, only the sending is saved; TCG and a loaded host make both ~10x a phone's).
+
+Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
     scale  bufs  way              calls  wire bytes  raw bytes  wall/refresh
     50x10   520  collector+gzip       1      22,225    190,263       1.9 s
@@ -38,16 +48,16 @@ import signal
 import statistics
 import sys
 import time
+import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend  # noqa: E402
-from dmabuf_top.collect.adb_setup import collector_command  # noqa: E402
 from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
 from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from tests.support.adb_harness import ADBPEER, AdbServer  # noqa: E402
+from tests.support.adb_harness import ADBPEER, AdbServer, FullRefreshBackend  # noqa: E402
 from tests.support.vm.guest import start_scenario  # noqa: E402
 from tests.support.vm.vm import VM, free_port  # noqa: E402
 
@@ -57,27 +67,28 @@ GUEST_PORT = 5555
 def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
     assert be.facts is not None
     be.facts.gzip = gzip
-    be._command = collector_command(be.facts)
-    be.collect()  # warm-up
-    walls, hosts = [], []
+    be.delta.forget()
+    be.collect()  # warm-up (and, with a session, the full first refresh)
+    walls, hosts, device = [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
         snap = be.collect()
         walls.append(time.perf_counter() - t0)
         data = be.last_data
         t1 = time.perf_counter()
-        assemble(parse_stream(data, snap.taken_at, compressed=gzip))
+        plain = zlib.decompress(data, wbits=31) if gzip else data
+        assemble(parse_stream(be.delta.rebuild(plain).data, snap.taken_at, compressed=False))
         hosts.append(time.perf_counter() - t1)
-    raw = be.last_data
-    if gzip:
-        import zlib
-
-        raw = zlib.decompress(raw, wbits=31)
+        device.append(snap.collector_cpu_seconds or 0.0)
+    raw = zlib.decompress(be.last_data, wbits=31) if gzip else be.last_data
     return {
         "wall_s": statistics.median(walls),
         "host_s": statistics.median(hosts),
+        "device_cpu_s": statistics.median(device),
         "wire_bytes": len(be.last_data),
         "raw_bytes": len(raw),
+        "command_bytes": len(be.refresh_command()),
+        "mode": be.last_mode or "full (no session)",
         "buffers": len(snap.buffers),
         "processes": len(snap.processes),
         "calls": 1,
@@ -155,6 +166,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scales", default="50x10,200x20", help="PROCSxBUFS,...")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-per-file", action="store_true", help="skip the per-file way")
     ap.add_argument(
         "--per-file-limit", type=int, default=0,
         help="run at most N per-file calls of each kind and extrapolate (0: all)",
@@ -171,31 +183,49 @@ def main() -> int:
                 time.sleep(0.2)
             serial = server.connect(f"127.0.0.1:{vm.ports[GUEST_PORT]}", timeout=60)
             be = open_adb_backend(serial=serial, port=server.port)
+            full = FullRefreshBackend(be.client, serial)
+            full.setup()
             for procs, bufs in scales:
                 extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs), "--no-impostor"]
                 with start_scenario(vm, *extra, timeout=1800) as sc:
                     nbuf = len(sc.record["buffers"])
-                    gz = measure_collector(be, args.repeat, gzip=True)
-                    plain = measure_collector(be, args.repeat, gzip=False)
-                    pf = measure_per_file(be, args.per_file_limit)
-                rows.append((f"{procs}x{bufs}", nbuf, gz, plain, pf))
+                    ways = {
+                        "collector+gzip": measure_collector(full, args.repeat, gzip=True),
+                        "collector": measure_collector(full, args.repeat, gzip=False),
+                        "delta+gzip": measure_collector(be, args.repeat, gzip=True),
+                        "delta": measure_collector(be, args.repeat, gzip=False),
+                    }
+                    pf = None if args.no_per_file else measure_per_file(full, args.per_file_limit)
+                rows.append((f"{procs}x{bufs}", nbuf, ways, pf))
                 print(f"{procs}x{bufs}: done", file=sys.stderr, flush=True)
+            be.close()
     finally:
         server.stop()
 
     print(f"adb refresh cost, device = Linux {be.kernel} in qemu TCG, adb server 29 on the host")
+    print("unchanged scene; full = every refresh in full (before), delta = with the session")
     hdr = f"{'scale':>8} {'bufs':>5} {'way':<18} {'calls':>6} {'wire bytes':>11} "
-    print(hdr + f"{'raw bytes':>10} {'wall/refresh':>13} {'host part':>10}")
-    for scale, nbuf, gz, plain, pf in rows:
-        for way, m in (("collector+gzip", gz), ("collector", plain)):
+    print(hdr + f"{'raw bytes':>10} {'cmd bytes':>9} {'wall/refresh':>13} {'host part':>10} "
+          f"{'device CPU':>10}  mode")  # fmt: skip
+    for scale, nbuf, ways, pf in rows:
+        for way, m in ways.items():
             print(
                 f"{scale:>8} {nbuf:>5} {way:<18} {m['calls']:>6} {m['wire_bytes']:>11,} "
-                f"{m['raw_bytes']:>10,} {m['wall_s'] * 1000:>11.0f}ms {m['host_s'] * 1000:>8.0f}ms"
+                f"{m['raw_bytes']:>10,} {m['command_bytes']:>9,} {m['wall_s'] * 1000:>11.0f}ms "
+                f"{m['host_s'] * 1000:>8.0f}ms {m['device_cpu_s'] * 1000:>8.0f}ms  {m['mode']}"
             )
+        gz, dz = ways["collector+gzip"], ways["delta+gzip"]
+        print(
+            f"{'':>8} {'':>5} delta / full (gzip): {dz['wire_bytes'] / gz['wire_bytes']:.3f}x "
+            f"wire bytes, {dz['device_cpu_s'] / max(gz['device_cpu_s'], 1e-9):.2f}x device CPU, "
+            f"{dz['wall_s'] / gz['wall_s']:.2f}x wall"
+        )
+        if pf is None:
+            continue
         way = "per file" + (" (extrap.)" if pf["extrapolated"] else "")
         print(
             f"{scale:>8} {nbuf:>5} {way:<18} {pf['calls']:>6} {pf['wire_bytes']:>11,} "
-            f"{'':>10} {pf['wall_s'] * 1000:>11.0f}ms"
+            f"{'':>10} {'':>9} {pf['wall_s'] * 1000:>11.0f}ms"
         )
         print(
             f"{'':>8} {'':>5} per file / collector+gzip: {pf['wall_s'] / gz['wall_s']:.1f}x time, "

@@ -172,6 +172,8 @@ class Snapshot:
     unreadable_pids: list[int] = field(default_factory=list)
     #: seconds the scan took (not part of identity)
     scan_seconds: float | None = None
+    #: CPU seconds the adb collector took on the device for this scan (not saved)
+    collector_cpu_seconds: float | None = None
     #: mappings that look like dma-bufs but could not be confirmed
     unverified_maps: list[UnverifiedMap] = field(default_factory=list)
     #: pid -> the ancestors of the holders that hold nothing themselves (parents,

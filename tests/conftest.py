@@ -122,3 +122,17 @@ def server() -> Iterator:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def peer(server) -> Iterator:
+    """tests/support/adbpeer.py on this machine, connected to ``server``."""
+    from tests.support.adb_harness import HostPeer
+
+    p = HostPeer()
+    server.connect(p.serial)
+    try:
+        yield p
+    finally:
+        p.kill()
+        server.disconnect(p.serial)

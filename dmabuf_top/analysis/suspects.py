@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,7 +158,7 @@ def _qualifies(values: list[int], min_steps: int) -> bool:
 
 
 def _run_start(
-    snapshots: list[Snapshot], key: Key, idx: int, first: int, start: int | None
+    snapshots: Sequence[Snapshot], key: Key, idx: int, first: int, start: int | None
 ) -> int:
     """Where the growth that reaches the last sample began: walk back from
     ``first`` while the measure never fell, then forward to the last sample
@@ -194,7 +195,7 @@ def _label(kind: str, key: Any, comms: dict[int, str]) -> str:
 
 
 def find_suspects(
-    snapshots: list[Snapshot],
+    snapshots: Sequence[Snapshot],
     window: int = DEFAULT_WINDOW,
     min_steps: int | None = None,
     kinds: tuple[str, ...] = KINDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 from dmabuf_top.cli.options import UsageError
 from dmabuf_top.io.errors import SnapshotError
@@ -16,9 +17,9 @@ class SampleFiles:
     """Loads each file once; picks samples by number (1 = first, -1 = last)."""
 
     def __init__(self) -> None:
-        self._loaded: dict[str, list[Snapshot]] = {}
+        self._loaded: dict[str, Sequence[Snapshot]] = {}
 
-    def load(self, path: str) -> list[Snapshot]:
+    def load(self, path: str) -> Sequence[Snapshot]:
         if path not in self._loaded:
             try:
                 self._loaded[path] = load_snapshots(path)
@@ -26,7 +27,7 @@ class SampleFiles:
                 raise UsageError(str(e)) from None
         return self._loaded[path]
 
-    def pick(self, spec: str, default: int) -> tuple[list[Snapshot], int, str]:
+    def pick(self, spec: str, default: int) -> tuple[Sequence[Snapshot], int, str]:
         """(all samples of the file, index of the one ``spec`` names, label)."""
         path, number = split_spec(spec)
         snaps = self.load(path)

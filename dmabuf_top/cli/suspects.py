@@ -53,13 +53,14 @@ def build_parser() -> Parser:
 
 def run(argv: Sequence[str]) -> int:
     from dmabuf_top.analysis.suspects import find_suspects
+    from dmabuf_top.collect.contract import SamplesUpTo
     from dmabuf_top.io.jsontext import dump_json
     from dmabuf_top.io.yamltext import dump_yaml
     from dmabuf_top.report.suspects_report import render_text, suspects_doc
 
     args = build_parser().parse_args(argv)
     snaps, idx, label = SampleFiles().pick(args.file, args.at)
-    upto = snaps[: idx + 1]
+    upto = SamplesUpTo(idx + 1, snaps.__getitem__)  # rebuilt as the suspects ask
     found = find_suspects(upto, window=args.window, min_steps=args.min_steps)
     if args.format in ("yaml", "json"):
         path = split_spec(args.file)[0]

@@ -85,9 +85,13 @@ def once_output(snap: Snapshot, args: argparse.Namespace) -> str:
         from dmabuf_top.report.once_data import table_doc
 
         return dump_json(table_doc(snap, args.view, args.sort, reverse=args.reverse))
+    from dmabuf_top.collect.selfstats import CostMeter
     from dmabuf_top.report.once import render_table
 
-    return render_table(snap, args.view, args.sort, reverse=args.reverse, raw_bytes=args.bytes)
+    cost = CostMeter.since_start().read()  # this whole run: start-up, scan, accounting
+    return render_table(
+        snap, args.view, args.sort, reverse=args.reverse, raw_bytes=args.bytes, cost=cost
+    )
 
 
 def run(argv: Sequence[str]) -> int:

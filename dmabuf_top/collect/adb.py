@@ -4,7 +4,9 @@ The adb server is reached with adbutils, but never started behind the user's
 back (adbutils would start a bundled adb binary when nothing answers: we probe
 the port first and connect without its auto-start). Each refresh runs
 ``collector.sh`` on the device (as root through ``su`` when the shell is not
-root), gzip'ed there when gzip exists, and
+root), gzip'ed there when gzip exists; after the first refresh it sends only
+what changed (a session: :mod:`dmabuf_top.collect.adb_delta` makes the stream
+whole again, and a refresh whose delta does not fit is redone in full at once), and
 :mod:`dmabuf_top.collect.adb_stream` plus the shared
 :func:`dmabuf_top.collect.assemble.assemble` turn the bytes into a Snapshot.
 
@@ -16,6 +18,7 @@ Every adb call has a timeout.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -23,10 +26,12 @@ import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, DiffError, Rebuilt
 from dmabuf_top.collect.adb_setup import SETUP_SCRIPT, DeviceFacts, collector_command, parse_setup
-from dmabuf_top.collect.adb_stream import StreamError, parse_stream
+from dmabuf_top.collect.adb_stream import StreamError, gunzip, parse_stream
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.collect.rawscan import RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
 
@@ -45,6 +50,8 @@ COLLECT_TIMEOUT = 60.0
 ROOT_WAIT = 45.0
 #: seconds to wait for an answer when probing the server port
 PROBE_TIMEOUT = 2.0
+#: seconds for removing the session's state from the device at the end
+CLOSE_TIMEOUT = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +141,13 @@ class AdbBackend:
         self.kernel = ""
         #: the last collector output as it came over the wire (for benchmarks, debugging)
         self.last_data = b""
-        self._command: str | None = None
+        #: the session with the collector (the device's state, the host's copy)
+        self.delta = DeltaSession()
+        #: the last refresh: "delta", or "full WHY" (see collector.sh)
+        self.last_mode = ""
+        #: options of the collector ("ino": list every fd's inode)
+        self.options = ""
+        self._closed = False
         _, self._AdbError = adbutils_classes()
 
     # -- adb plumbing ---------------------------------------------------------
@@ -187,7 +200,6 @@ class AdbBackend:
             if model:
                 facts.props["model"] = model
         self.facts = facts
-        self._command = collector_command(facts)
         return facts
 
     def _model_from_listing(self) -> str | None:
@@ -252,26 +264,50 @@ class AdbBackend:
             kernel=self.kernel,
         ).label()
 
-    def collect(self) -> Snapshot:
-        t0 = time.perf_counter()
-        if self.facts is None or self._command is None:
-            self._reconnect()
-        assert self.facts is not None and self._command is not None
-        taken_at = utc_now()
+    def refresh_command(self) -> str:
+        """The command line of the next refresh (the session's id and sum in it)."""
+        assert self.facts is not None
+        return collector_command(self.facts, self.options, session=self.delta.args())
+
+    def _run(self, taken_at: str) -> RawScan:
+        """One collector run, its delta made whole and decoded; DeltaError when
+        the delta does not fit the host's copy (which is then forgotten)."""
+        assert self.facts is not None
         try:
-            data = self.exec(self._command, timeout=COLLECT_TIMEOUT)
+            data = self.exec(self.refresh_command(), timeout=COLLECT_TIMEOUT)
         except self._errors() as e:
             self.facts = None
             raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
         self.last_data = data
         extra = {"serial": self.serial, **self.facts.props}
         try:
-            raw = parse_stream(
-                data, taken_at, host=self.serial, source_extra=extra, compressed=self.facts.gzip
-            )
+            rebuilt: Rebuilt = self.delta.rebuild(gunzip(data) if self.facts.gzip else data)
+            raw = parse_stream(rebuilt.data, taken_at, self.serial, extra, compressed=False)
         except StreamError as e:
+            self.delta.forget()
+            if isinstance(e, DiffError) and "nodiff" not in self.options.split():
+                self.options = f"{self.options} nodiff".strip()  # "=" or in full from now on
+            if isinstance(e, DeltaError):
+                raise
             self.facts = None  # adbd may have restarted: probe again next time
             raise BackendError(f"device {self.serial}: {e}") from None
+        self.delta.keep(rebuilt)
+        self.last_mode = rebuilt.mode
+        return raw
+
+    def collect(self) -> Snapshot:
+        t0 = time.perf_counter()
+        if self.facts is None:
+            self._reconnect()
+        assert self.facts is not None
+        taken_at = utc_now()
+        try:
+            raw = self._run(taken_at)
+        except DeltaError:
+            try:
+                raw = self._run(taken_at)  # the state is forgotten: a full resync
+            except DeltaError as e:
+                raise BackendError(f"device {self.serial}: {e}") from None
         if not self.facts.root:
             raw.privilege = "limited"
             raw.warnings.append(self._limited_warning())
@@ -279,6 +315,18 @@ class AdbBackend:
         snap = assemble(raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap
+
+    def close(self) -> None:
+        """End the session: the device's state directory is removed (best effort)."""
+        if self._closed or self.facts is None:
+            return
+        self._closed = True
+        cmd = collector_command(self.facts, "close", session=self.delta.args())
+        try:
+            self.exec(cmd, timeout=CLOSE_TIMEOUT)
+        except self._errors():
+            pass
+        self.delta.forget()
 
     def _limited_warning(self) -> str:
         facts = self.facts
@@ -339,4 +387,5 @@ def open_adb_backend(
         backend.setup()
     except (adb_error, OSError, EOFError) as e:
         raise BackendError(f"device {chosen}: {_one_line(e)}") from None
+    atexit.register(backend.close)  # the session's state leaves the device with us
     return backend

@@ -3,6 +3,7 @@ Android properties, gzip, dumpsys, su) and its parser, and the collector's comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dmabuf_top.collect.adb_stream import collector_script
@@ -83,12 +84,18 @@ def parse_setup(text: str) -> DeviceFacts:
     return facts
 
 
-def collector_command(facts: DeviceFacts, options: str = "", script: str | None = None) -> str:
-    """The shell command line (run by adbd's sh -c) of one refresh."""
+def collector_command(
+    facts: DeviceFacts,
+    options: str = "",
+    script: str | None = None,
+    session: Sequence[str] = (),
+) -> str:
+    """The shell command line (run by adbd's sh -c) of one refresh; ``session``:
+    the collector's ``$2 $3`` (session id, sum of the state the host holds)."""
     body = minify(script if script is not None else collector_script())
     inner = f"sh -c {shquote(body)} dmabuf-top"
-    if options:
-        inner += " " + shquote(options)
+    if options or session:
+        inner += " " + " ".join(shquote(a) for a in (options, *session))
     if facts.uid != 0 and facts.su == "c":
         cmd = f"su -c {shquote(inner)}"
     elif facts.uid != 0 and facts.su == "0":

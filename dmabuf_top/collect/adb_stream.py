@@ -22,7 +22,12 @@ from dmabuf_top.textsafe import printable
 
 MAGIC = b"DMABUF-TOP-COLLECTOR"
 ERROR_MAGIC = b"DMABUF-TOP-COLLECTOR-ERROR"
-VERSION = 1
+VERSION = 2
+#: stream versions this decoder reads: 1 is version 2 without the session's sections
+#: (mode, state, cpu; text recorded before them)
+READABLE_VERSIONS = (b"1", b"2")
+#: clock ticks per second of /proc/PID/stat (USER_HZ: 100 on every Android ABI)
+USER_HZ = 100
 
 #: a pid, fd number, uid or inode: ASCII digits, at most 19 (under 2**64, the most a
 #: snapshot holds), so int() never meets a number it refuses or a digit of another script
@@ -110,7 +115,7 @@ def split_output(data: bytes) -> CollectorOutput:
         if not data:
             raise StreamError("the device sent no collector output")
         raise StreamError(f"not collector output: '{shown}'")
-    if parts[1] != str(VERSION).encode():
+    if parts[1] not in READABLE_VERSIONS:
         raise StreamError(f"collector version {_shown(parts[1], 20)}, expected {VERSION}")
     nonce = parts[2]
     if len(nonce) < 16:
@@ -275,6 +280,9 @@ def to_rawscan(
     if meminfo is not None:
         raw.meminfo = _text(meminfo)
     raw.scan_uid = uid
+    ticks = [parse_int(t) for t in _text(out.get("cpu") or b"").split()]
+    if len(ticks) == 4 and None not in ticks:
+        raw.collector_cpu_seconds = sum(t for t in ticks if t is not None) / USER_HZ
     if uid is not None and uid != 0 and raw.unreadable:
         raw.privilege = "limited"
     return raw

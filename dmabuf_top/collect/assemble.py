@@ -310,4 +310,5 @@ def assemble(raw: RawScan) -> Snapshot:
         unreadable_pids=sorted(raw.unreadable),
         unverified_maps=unverified,
         ancestors=ancestors_of(processes, raw),
+        collector_cpu_seconds=raw.collector_cpu_seconds,
     )

@@ -2,14 +2,14 @@
 #
 # POSIX sh: Android mksh + toybox, dash or busybox sh with GNU or busybox tools.
 # Only builtins (echo, read, test, case) run per pid; everything else is a
-# fixed handful of processes fed by xargs (about 25 in all), so no command
+# fixed handful of processes fed by xargs (about 30 in all), so no command
 # line holds every fd of every process (ARG_MAX) and no fork happens per pid
 # or per fd.
 #
 # Output (parsed by dmabuf_top/collect/adb_stream.py):
-#   line 1: "DMABUF-TOP-COLLECTOR 1 NONCE"
-#   then sections, each "\n@@NONCE NAME\n" followed by its body: every byte up
-#   to the "\n" that starts the next marker. The last one is "end".
+#   line 1: "DMABUF-TOP-COLLECTOR 2 NONCE"
+#   then sections, each "\n@@NONCE NAME [ARG]\n" followed by its body: every
+#   byte up to the "\n" that starts the next marker. The last one is "end".
 # NONCE is random, made here and printed only to our own stdout (echo is a
 # builtin: it never shows on a command line), so no text we copy (buffer
 # names, cmdlines, maps) can hold a marker.
@@ -20,20 +20,21 @@
 # that cat reads between the files, so one cat dumps them all.
 #
 # $1: options; "ino" lists the inode of every dma-buf fd even when fdinfo has
-# an "ino:" line (kernels before 5.14 lack it, and then it is listed anyway).
+# an "ino:" line (kernels before 5.14 lack it, and then it is listed anyway);
+# "close" removes the session's state and stops; "nodiff": changed sections in full
+# (the host could not apply this device's diff).
+# $2: a session id (hex, chosen by the host) and $3 the md5 of the state the
+# host holds ("-": none). With a session, the big sections are kept in a state
+# directory (dmabuf-top-s.ID next to the run's temporary one) and sent as
+# deltas (adb_delta.py applies them): "NAME !" full, "NAME =" unchanged,
+# "NAME +" a diff -U0 against the last refresh's body. The nonce then lasts
+# the session (the "files" group holds markers). A full resync ("mode full
+# WHY") when the state is missing, from another boot or collector version, or
+# its md5 is not the host's (the "mode" section says which). "state" is the md5 of the new state, "cpu" the
+# user, system, children's user and system clock ticks of this run.
 export LC_ALL=C
 exec </dev/null 2>/dev/null
 umask 077
-N=
-read -r N </proc/sys/kernel/random/uuid
-case $N in
-????????-????-????-????-????????????) ;;
-*) N=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') ;;
-esac
-case $N in
-????????????????*) ;;
-*) echo "DMABUF-TOP-COLLECTOR-ERROR no random source for the section nonce"; exit 1 ;;
-esac
 T=
 for d in "$TMPDIR" /data/local/tmp /tmp /dev/shm; do
   case $d in '' | *[!A-Za-z0-9/._-]*) continue ;; esac
@@ -42,14 +43,67 @@ done
 [ -n "$T" ] || { echo "DMABUF-TOP-COLLECTOR-ERROR no writable temporary directory"; exit 1; }
 trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 1' HUP INT TERM PIPE
-m() { echo; echo "@@$N $*"; }
-m f >"$T/s"
-
-echo "DMABUF-TOP-COLLECTOR 1 $N"
-K= B= U=
+K= B= U= N= S= R=
 read -r K </proc/sys/kernel/osrelease
 read -r B </proc/sys/kernel/random/boot_id
+# the session's state: S, and R = why it cannot be used (then a full resync)
+case $2 in
+'' | *[!0-9a-f]*) R=none ;;
+*)
+  S=${T%/*}/dmabuf-top-s.$2
+  case " $1 " in *" close "*) rm -rf "$S"; echo "DMABUF-TOP-COLLECTOR 2 closed"; exit 0 ;; esac
+  if [ ! -d "$S" ]; then R=missing
+  elif ! read -r x <"$S/v" || [ "$x" != "2 $B" ]; then R=boot
+  elif ! read -r x <"$S/sum" || [ "$x" != "$3" ]; then R=checksum
+  else read -r N <"$S/n"
+  fi
+  rm -f "$S/sum" ;;
+esac
+command -v md5sum >/dev/null || S=
+if [ -n "$R" ]; then
+  N=
+  read -r N </proc/sys/kernel/random/uuid
+fi
+case $N in
+????????-????-????-????-????????????) ;;
+*) N=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') ;;
+esac
+case $N in
+????????????????*) ;;
+*) echo "DMABUF-TOP-COLLECTOR-ERROR no random source for the section nonce"; exit 1 ;;
+esac
+P=$T/o
+mkdir "$P"
+if [ -n "$S" ] && [ -n "$R" ]; then
+  rm -rf "$S" && mkdir "$S" && echo "2 $B" >"$S/v" && echo "$N" >"$S/n" || S=
+elif [ -n "$S" ]; then
+  mv "$S"/d.* "$P"/
+fi
+F=
+case " $1 " in *" nodiff "*) F=1 ;; esac
+m() { echo; echo "@@$N $*"; }
+# o NAME FILE: section NAME with FILE's bytes, in full or against the last refresh
+o() {
+  if [ -z "$S" ]; then
+    m "$1"; cat "$2"; return
+  fi
+  if [ ! -f "$P/d.$1" ]; then m "$1 !"; cat "$2"
+  elif cmp -s "$P/d.$1" "$2"; then m "$1 ="
+  else
+    x=2
+    [ -n "$F" ] || { diff -a -U0 "$P/d.$1" "$2" >"$T/df"; x=$?; }
+    if [ $x = 1 ]; then m "$1 +"; cat "$T/df"; else m "$1 !"; cat "$2"; fi
+  fi
+  mv "$2" "$S/d.$1"
+}
+m f >"$T/s"
+
+echo "DMABUF-TOP-COLLECTOR 2 $N"
 while read -r k r e s; do [ "$k" = Uid: ] && U=$e && break; done </proc/self/status
+if [ -n "$S" ]; then
+  m mode
+  echo "${R:+full }${R:-delta}"
+fi
 m kernel
 echo "$K"
 m bootid
@@ -74,8 +128,7 @@ for d in /proc/[0-9]*/fd; do
   fi
 done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" | grep -F '444d4142 /proc/' |
   sed 's|^444d4142 ||; s|/fd/|/fdinfo/|' >"$T/fi"
-m unreadable
-cat "$T/u"
+o unreadable "$T/u"
 # the dma-buf filesystem's device number (decimal st_dev), from one dma-buf fd: a
 # maps line is a dma-buf mapping only on this device (a file named /dmabuf:x is not)
 if read -r f <"$T/fi"; then
@@ -89,49 +142,50 @@ if [ -z "$I" ] && read -r f <"$T/fi"; then
   while read -r k v; do [ "$k" = ino: ] && I= && break; done <"$f"
 fi
 if [ -n "$I" ]; then
-  m fdino
-  sed 's|/fdinfo/|/fd/|' "$T/fi" | xargs stat -L -c '%i %n'
+  sed 's|/fdinfo/|/fd/|' "$T/fi" | xargs stat -L -c '%i %n' >"$T/x"
+  o fdino "$T/x"
 fi
 
-m maps
 echo /proc/[0-9]*/maps | xargs grep -a -FH /dmabuf >"$T/m" 2>>"$T/e"
-cat "$T/m"
 # pids that hold something, each once (sed, not a read loop: dash's read
 # takes a system call per byte, and these lists can be long)
 sed 's|^/proc/\([0-9]*\)/.*|\1|' "$T/fi" "$T/m" | sort -un >"$T/p"
-m uids
-sed 's|^|/proc/|' "$T/p" | xargs stat -c '%u %n'
+o maps "$T/m"
+sed 's|^|/proc/|' "$T/p" | xargs stat -c '%u %n' >"$T/x"
+o uids "$T/x"
 
 # fdinfo of every dma-buf fd, comm of the holders: grep -H prefixes every
 # line with its file's path (a name's newline cannot forge one), and is much
 # faster than cat on thousands of small files (stdio-buffered output)
-m fdinfo
-[ -s "$T/fi" ] && xargs grep -a -H '' <"$T/fi" 2>>"$T/e"
-m comm
-[ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H ''
+: >"$T/x"
+[ -s "$T/fi" ] && xargs grep -a -H '' <"$T/fi" >"$T/x" 2>>"$T/e"
+o fdinfo "$T/x"
+: >"$T/x"
+[ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H '' >"$T/x"
+o comm "$T/x"
 # stat of the holders and of their ancestors (parent, start time: a process
 # tree, a reused pid told apart), grep -H like comm. The holders' parents (the
 # field after the last ")") come from one sed; up from there the ancestors are
 # few, walked with builtins only, each path printed once. A comm holding ") S 7"
 # or a newline can only add a stat to read: the host parses every one itself.
-# S: pids seen. Double quotes: su -c quotes this script twice, where a single
+# V: pids seen. Double quotes: su -c quotes this script twice, where a single
 # quote grows 20 bytes ($T is checked to need no quotes).
-m stat
-S=" "
-while read -r p; do S="$S$p "; done <$T/p
+V=" "
+while read -r p; do V="$V$p "; done <$T/p
 set -f
 sed "s|.*|/proc/&/stat|" $T/p >$T/q
 xargs sed -n "s|.*) . \([0-9]*\) .*|\1|p" <$T/q | while read -r p; do
   while [ "$p" -gt 0 ]; do
-    case $S in *" $p "*) break ;; esac
-    S="$S$p " l=
+    case $V in *" $p "*) break ;; esac
+    V="$V$p " l=
     echo /proc/$p/stat
     read -r l </proc/$p/stat
     set -- ${l##*) } 0 0
     p=$2
   done
-done | cat $T/q - | xargs grep -a -H ^
+done | cat $T/q - | xargs grep -a -H ^ >"$T/x"
 set +f
+o stat "$T/x"
 # cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
 # one cat, exact bytes
 {
@@ -140,27 +194,28 @@ set +f
     [ -r "$f" ] && echo "$f"
   done
 } >"$T/l"
-m files
-cat "$T/l"
-sed "s|^|$T/s |" "$T/l" | xargs cat
+{
+  cat "$T/l"
+  sed "s|^|$T/s |" "$T/l" | xargs cat
+} >"$T/x"
+o files "$T/x"
 if [ -f "$T/b0" ] && cat $BI >"$T/b1"; then
-  m bufinfo
-  cat "$T/b1"
   if cmp -s "$T/b0" "$T/b1"; then
     m bufinfo_before_same
   else
     m bufinfo_before
     cat "$T/b0"
   fi
+  o bufinfo "$T/b1"
 fi
 # files we were denied (the messages name our own paths only)
-m denied
-grep -F denied "$T/e"
+grep -F denied "$T/e" >"$T/x"
+o denied "$T/x"
 
 D=/sys/kernel/dmabuf/buffers
 if [ -d $D ] && [ -r $D ] && [ -x $D ]; then
-  m sysfs
-  echo $D/*/exporter_name $D/*/size | xargs grep -sH .
+  echo $D/*/exporter_name $D/*/size | xargs grep -sH . >"$T/x"
+  o sysfs "$T/x"
 fi
 H=/dev/dma_heap
 if [ -d $H ] && [ -r $H ] && [ -x $H ]; then
@@ -171,4 +226,15 @@ if [ "$U" != 0 ] && command -v dumpsys >/dev/null; then
   m meminfo
   dumpsys meminfo | grep DMA-BUF
 fi
+if [ -n "$S" ]; then
+  x=
+  cat "$S"/d.* | md5sum >"$T/x" && read -r x r <"$T/x" && echo "$x" >"$S/sum"
+  m state
+  echo "$x"
+fi
+x=
+read -r x </proc/$$/stat
+set -- ${x##*) }
+m cpu
+echo "${12} ${13} ${14} ${15}"
 m end

@@ -1,9 +1,11 @@
 """The backend contract: what every source offers (``collect``, ``describe``, live or
-static), the optional ability of a recording (samples to step through), BackendError."""
+static), the optional ability of a recording (samples to step through), a view of the
+first samples of one, BackendError."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Protocol, overload, runtime_checkable
 
 from dmabuf_top.model import Snapshot
 
@@ -57,6 +59,32 @@ def recording_of(backend: Backend) -> Recording | None:
     if isinstance(backend, Recording) and backend.sample_count > 1:
         return backend
     return None
+
+
+class SamplesUpTo(Sequence[Snapshot]):
+    """The first ``count`` samples of a recording as a sequence, each got when indexed
+    (a loaded recording rebuilds it: nothing is copied up front)."""
+
+    def __init__(self, count: int, get: Callable[[int], Snapshot]) -> None:
+        self._count, self._get = count, get
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Snapshot: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Snapshot]: ...
+
+    def __getitem__(self, index: int | slice) -> Snapshot | list[Snapshot]:
+        if isinstance(index, slice):
+            return [self._get(i) for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("sample index out of range")
+        return self._get(index)
 
 
 class BackendError(Exception):

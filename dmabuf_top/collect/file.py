@@ -2,7 +2,8 @@
 is also a :class:`~dmabuf_top.collect.contract.Recording` (step between samples).
 
 Several files open as one recording, in time order (``--load before.yaml
-after.yaml``; :func:`dmabuf_top.io.loader.load_files` reads them)."""
+after.yaml``; :func:`dmabuf_top.io.loader.load_files` reads them). A recording's samples
+are rebuilt when asked for (:mod:`dmabuf_top.io.record_samples`), not held as copies."""
 
 from __future__ import annotations
 
@@ -19,33 +20,33 @@ class FileBackend:
     def __init__(self, samples: Sequence[tuple[Snapshot, Path]], at: int = 0) -> None:
         if not samples:
             raise ValueError("a file backend needs at least one sample")
-        self._snapshots = [s for s, _ in samples]
-        self._paths = [p for _, p in samples]
+        #: kept as given: a loaded recording rebuilds a sample when it is asked for
+        self._samples = samples
         self._index = 0
         self.seek(at)
 
     @property
     def sample_count(self) -> int:
-        return len(self._snapshots)
+        return len(self._samples)
 
     @property
     def index(self) -> int:
         return self._index
 
     def seek(self, index: int) -> int:
-        self._index = max(0, min(index, len(self._snapshots) - 1))
+        self._index = max(0, min(index, len(self._samples) - 1))
         return self._index
 
     def sample(self, index: int) -> Snapshot:
-        return self._snapshots[index]
+        return self._samples[index][0]
 
     @property
     def path(self) -> Path:
         """The file the sample shown comes from."""
-        return self._paths[self._index]
+        return self._samples[self._index][1]
 
     def describe(self) -> str:
         return self.path.name
 
     def collect(self) -> Snapshot:
-        return self._snapshots[self._index]
+        return self._samples[self._index][0]

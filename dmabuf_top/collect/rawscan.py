@@ -75,3 +75,5 @@ class RawScan:
     privilege: str | None = None
     #: the uid the scan ran as, when known (0: root)
     scan_uid: int | None = None
+    #: CPU seconds the scan itself took where it ran (the adb collector on the device)
+    collector_cpu_seconds: float | None = None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
@@ -81,7 +82,7 @@ def _documents_after(text: str, err: yaml.YAMLError) -> bool:
 @gc_paused
 def loads_snapshots(
     text: str, where: str = "snapshot", tolerate_tail: bool = True
-) -> list[Snapshot]:
+) -> Sequence[Snapshot]:
     """Parse one or more YAML documents: a snapshot, several, or a recording
     (see :mod:`dmabuf_top.io.record_reader`). With ``tolerate_tail``, a broken or
     incomplete last document (a recording cut mid-write) is dropped when
@@ -110,19 +111,50 @@ def loads_snapshots(
     return out
 
 
-def load_snapshots(path: str | os.PathLike[str]) -> list[Snapshot]:
+def load_snapshots(path: str | os.PathLike[str]) -> Sequence[Snapshot]:
     return loads_snapshots(read_text(path), where=str(path))
 
 
 
-def load_files(paths: list[str | os.PathLike[str]]) -> list[tuple[Snapshot, Path]]:
+class LoadedFiles(Sequence[tuple[Snapshot, Path]]):
+    """Every sample of several files, each with the file it came from, in the order
+    given or in time order; a recording's samples stay as it keeps them (rebuilt
+    on demand), nothing is copied."""
+
+    def __init__(self, parts: list[tuple[Sequence[Snapshot], Path]], by_time: bool) -> None:
+        self._parts = parts
+        self._order = [(k, i) for k, (seq, _) in enumerate(parts) for i in range(len(seq))]
+        if by_time:
+            times = [parse_time(parts[k][0][i].taken_at) for k, i in self._order]
+            if all(t is not None for t in times):  # equal times keep the order given
+                pairs = sorted(zip(times, self._order, strict=True), key=lambda p: p[0] or 0.0)
+                self._order = [ki for _, ki in pairs]
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def _get(self, index: int) -> tuple[Snapshot, Path]:
+        k, i = self._order[index]
+        seq, path = self._parts[k]
+        return seq[i], path
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Snapshot, Path]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Snapshot, Path]]: ...
+
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[Snapshot, Path] | list[tuple[Snapshot, Path]]:
+        if isinstance(index, slice):
+            return [self._get(i) for i in range(*index.indices(len(self)))]
+        return self._get(index)
+
+
+def load_files(paths: list[str | os.PathLike[str]]) -> LoadedFiles:
     """Every sample of every file, with the file it came from. Several files are
     put in time order when every sample has a time (equal times keep the order
     given): ``--load before.yaml after.yaml`` is one recording."""
-    loaded: list[tuple[Snapshot, Path]] = []
-    for p in paths:
-        path = Path(p)
-        loaded += [(s, path) for s in load_snapshots(path)]
-    if len(paths) > 1 and all(parse_time(s.taken_at) is not None for s, _ in loaded):
-        loaded.sort(key=lambda sp: parse_time(sp[0].taken_at) or 0.0)
-    return loaded
+    parts = [(load_snapshots(p), Path(p)) for p in paths]
+    return LoadedFiles(parts, by_time=len(paths) > 1)

@@ -1,6 +1,7 @@
 """Reading recordings (format ``dmabuf-top-record/1``, written by
 :mod:`dmabuf_top.io.record_writer`): every complete sample, deltas replayed onto the
-sample before; a last sample cut short by a killed recorder is dropped."""
+sample before (kept as deltas, see :mod:`dmabuf_top.io.record_samples`); a last sample
+cut short by a killed recorder is dropped."""
 
 from __future__ import annotations
 
@@ -11,21 +12,11 @@ from typing import Any
 import yaml
 
 from dmabuf_top.io.codec import SCHEMA
-from dmabuf_top.io.decode import (
-    ancestors_from_list,
-    buffer_from_dict,
-    int_list,
-    kernel_from_dict,
-    process_from_dict,
-    seconds,
-    snapshot_from_dict,
-    source_from_dict,
-    unverified_from_list,
-)
+from dmabuf_top.io.decode import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.record_samples import RecordedSamples, decode_delta
 from dmabuf_top.io.record_writer import DELTA_SCHEMA
 from dmabuf_top.io.yamltext import invalid_yaml, load_one
-from dmabuf_top.model import Snapshot
 
 _RECORD_KEY = re.compile(r"^(?:record:|--- \{\"schema\":\"dmabuf-top/1-delta\")", re.M)
 _DOC_START = re.compile(r"^---(?=[ \t\n]|$)", re.M)
@@ -37,12 +28,17 @@ def looks_like_recording(text: str) -> bool:
     return _RECORD_KEY.search(text) is not None
 
 
-def split_documents(text: str) -> list[str]:
-    """The text of each document, split at the ``---`` lines."""
+def document_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each document's text, split at the ``---`` lines."""
     starts = [m.start() for m in _DOC_START.finditer(text)]
     if not starts or (starts[0] != 0 and text[: starts[0]].strip()):
         starts.insert(0, 0)
-    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+    return list(zip(starts, starts[1:] + [len(text)], strict=True))
+
+
+def split_documents(text: str) -> list[str]:
+    """The text of each document, split at the ``---`` lines."""
+    return [text[a:b] for a, b in document_spans(text)]
 
 
 def _parse(chunk: str) -> Any:
@@ -61,34 +57,35 @@ def _parse(chunk: str) -> Any:
     return load_one(chunk)
 
 
-def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Snapshot]:
-    """Snapshots of every complete sample of a recording's text. With
+def load_recording(text: str, where: str, tolerate_tail: bool = True) -> RecordedSamples:
+    """Every complete sample of a recording's text (rebuilt on demand from the
+    decoded deltas: :class:`~dmabuf_top.io.record_samples.RecordedSamples`). With
     ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped."""
     if tolerate_tail and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]  # every document ends with a newline
-    chunks = split_documents(text)
-    docs: list[Any] = []
-    for i, chunk in enumerate(chunks):
-        last = i == len(chunks) - 1
+    spans = document_spans(text)  # each document parsed and replayed in turn: the
+    out = _Replay(where)  # parsed documents are not all held at once
+    for i, (a, b) in enumerate(spans):
+        last = i == len(spans) - 1
         w = f"{where} (document {i + 1})"
         try:
-            doc = _parse(chunk)
+            doc = _parse(text[a:b])
         except (ValueError, yaml.YAMLError) as e:
-            if last and tolerate_tail and docs:
+            if last and tolerate_tail and len(out.samples):
                 break
             raise SnapshotError(invalid_yaml(w, e)) from None
         if doc is None:
             continue
         if is_record_doc(doc) and not is_complete(doc):
-            if last and tolerate_tail and docs:
+            if last and tolerate_tail and len(out.samples):
                 break  # the sample being written when the recorder stopped
-            if last and not docs:
+            if last and not len(out.samples):
                 raise SnapshotError(f"{where}: no complete sample in the recording")
             raise SnapshotError(f"{w}: incomplete sample (no matching 'end' key)")
-        docs.append(doc)
-    if not docs:
+        out.add(doc)
+    if not len(out.samples):
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
-    return replay(docs, where)
+    return out.samples
 
 
 def is_record_doc(doc: Any) -> bool:
@@ -108,96 +105,42 @@ def is_complete(doc: dict[str, Any]) -> bool:
     return seq is not None and isinstance(end, int) and not isinstance(end, bool) and end == seq
 
 
-def _merge_section(
-    prev: dict[int, Any], doc: dict[str, Any], name: str, parse: Any, key_of: Any, where: str
-) -> dict[int, Any]:
-    """``prev`` with the delta's ``NAME_removed`` keys dropped and its ``NAME``
-    entries added or replaced; keys stay sorted."""
-    out = dict(prev)
-    for k in int_list(doc.get(f"{name}_removed"), f"{where}: {name}_removed"):
-        out.pop(k, None)
-    raw = doc.get(name) or []
-    if not isinstance(raw, list):
-        raise SnapshotError(f"{where}: '{name}' has the wrong type ({type(raw).__name__})")
-    # new keys above every known one (the usual case: the kernel counts inodes
-    # and pids up) are appended in order; anything else re-sorts
-    top = next(reversed(out), None)
-    in_order = True
-    for i, d in enumerate(raw):
-        item = parse(d, f"{where}: {name}[{i}]")
-        k = key_of(item)
-        if k not in out:
-            if top is not None and k < top:
-                in_order = False
-            top = k if top is None else max(top, k)
-        out[k] = item
-    return out if in_order else dict(sorted(out.items()))
+class _Replay:
+    """Documents in, samples out: each delta decoded onto the sample before."""
 
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.samples = RecordedSamples()
+        self.prev_seq: int | None = None
 
-def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
-    """The snapshot a delta document describes, given the sample before it."""
-    buffers = _merge_section(
-        prev.buffers, doc, "buffers", buffer_from_dict, lambda b: b.inode, where
-    )
-    processes = _merge_section(
-        prev.processes, doc, "processes", process_from_dict, lambda p: p.pid, where
-    )
-    taken_at = doc.get("taken_at")
-    scan = doc.get("scan_seconds")
-    src = doc.get("source")
-    kd = doc.get("kernel")
-    if "source" in doc and not isinstance(src, dict):
-        raise SnapshotError(f"{where}: 'source' has the wrong type")
-    if "kernel" in doc and not isinstance(kd, dict):
-        raise SnapshotError(f"{where}: 'kernel' has the wrong type")
-    warnings = doc.get("warnings", prev.warnings)
-    if not isinstance(warnings, list):
-        raise SnapshotError(f"{where}: 'warnings' has the wrong type")
-    return Snapshot(
-        taken_at=taken_at if isinstance(taken_at, str) else str(taken_at or ""),
-        source=source_from_dict(src) if isinstance(src, dict) else prev.source,
-        boot_id=str(doc["boot_id"] or "") if "boot_id" in doc else prev.boot_id,
-        buffers=buffers,
-        processes=processes,
-        kernel=kernel_from_dict(kd, where) if isinstance(kd, dict) else prev.kernel,
-        warnings=[str(w) for w in warnings],
-        unreadable_pids=int_list(doc.get("unreadable_pids", prev.unreadable_pids), where),
-        unverified_maps=(
-            unverified_from_list(doc["unverified_maps"], where)
-            if "unverified_maps" in doc else prev.unverified_maps
-        ),
-        ancestors=(
-            ancestors_from_list(doc["ancestors"], where) if "ancestors" in doc else prev.ancestors
-        ),
-        scan_seconds=seconds(scan),
-    )
-
-
-def replay(docs: list[Any], where: str) -> list[Snapshot]:
-    """Snapshots of a recording's parsed documents (plain snapshot documents
-    may be mixed in: each stands for itself)."""
-    out: list[Snapshot] = []
-    prev: Snapshot | None = None
-    prev_seq: int | None = None
-    for i, doc in enumerate(docs):
-        w = f"{where} (document {i + 1})"
+    def add(self, doc: Any) -> None:
+        out = self.samples
+        w = f"{self.where} (document {len(out) + 1})"
         if is_record_doc(doc) and not is_complete(doc):
             raise SnapshotError(f"{w}: incomplete sample (no matching 'end' key)")
         seq = _seq(doc) if isinstance(doc, dict) else None
         if isinstance(doc, dict) and doc.get("schema") == DELTA_SCHEMA:
-            if prev is None:
+            if out.last is None:
                 raise SnapshotError(f"{w}: a delta sample with no full sample before it")
+            prev_seq = self.prev_seq
             if prev_seq is None or seq != prev_seq + 1:
                 raise SnapshotError(
                     f"{w}: sample {seq} does not follow sample {prev_seq}: the recording is damaged"
                 )
-            snap = apply_delta(prev, doc, w)
+            out.add_delta(decode_delta(doc, w))
         else:
             if isinstance(doc, dict) and doc.get("schema") not in (SCHEMA, None):
                 raise SnapshotError(
                     f"{w}: unsupported schema {doc.get('schema')!r} (expected {SCHEMA})"
                 )
-            snap = snapshot_from_dict(doc, w)
-        out.append(snap)
-        prev, prev_seq = snap, seq
-    return out
+            out.add_full(snapshot_from_dict(doc, w))
+        self.prev_seq = seq
+
+
+def replay(docs: list[Any], where: str) -> RecordedSamples:
+    """The samples of a recording's parsed documents (plain snapshot documents
+    may be mixed in: each stands for itself), deltas decoded and kept as such."""
+    r = _Replay(where)
+    for doc in docs:
+        r.add(doc)
+    return r.samples

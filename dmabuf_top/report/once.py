@@ -1,11 +1,12 @@
 """The ``--once`` output: summary lines, warnings, then one view as a plain-text table
-(like ``top -b`` and dmabuf_dump)."""
+(like ``top -b`` and dmabuf_dump), and a footer line of what the run cost."""
 
 from __future__ import annotations
 
+from dmabuf_top.collect.selfstats import ToolCost
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.once_data import sorted_view
-from dmabuf_top.report.summary import meminfo_text, source_line, totals_line
+from dmabuf_top.report.summary import cost_text, meminfo_text, source_line, totals_line
 from dmabuf_top.report.table import align
 from dmabuf_top.textsafe import printable
 
@@ -16,8 +17,10 @@ def render_table(
     sort: str | None = None,
     reverse: bool = False,
     raw_bytes: bool = False,
+    cost: ToolCost | None = None,
 ) -> str:
-    """The whole ``--once`` output: source, totals, warnings, then the table."""
+    """The whole ``--once`` output: source, totals, warnings, the table, then (with
+    ``cost``: what this run cost) a ``cost:`` footer line."""
     cols, _col, rows = sorted_view(snap, view, sort, reverse)
     cells = [[c.format(r, raw_bytes) for c in cols] for r in rows]
     right = {i for i, c in enumerate(cols) if c.kind != "text"}
@@ -28,4 +31,6 @@ def render_table(
     out += [f"warning: {printable(w)}" for w in snap.warnings]
     out.append("")
     out += align([c.title for c in cols], cells, right)
+    if cost is not None:
+        out += ["", f"cost: {cost_text(snap, cost, raw_bytes)}"]
     return "\n".join(out) + "\n"

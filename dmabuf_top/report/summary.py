@@ -1,9 +1,11 @@
-"""The summary lines of a snapshot: where it came from, its totals, and the device-wide
-``dumpsys meminfo`` totals; shared by ``--once`` and the TUI header."""
+"""The summary lines of a snapshot: where it came from, its totals, the device-wide
+``dumpsys meminfo`` totals, and what the scan and dmabuf-top cost; shared by ``--once``
+and the TUI header."""
 
 from __future__ import annotations
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.collect.selfstats import ToolCost
 from dmabuf_top.model import Snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.units import size_text
@@ -45,3 +47,19 @@ def meminfo_text(kb: dict[str, int], raw_bytes: bool = False) -> str:
         f"{label} {size_text(kb[key] * 1024, raw_bytes)}" for key, label in MEMINFO_LABELS
         if key in kb
     )
+
+
+def cost_text(snap: Snapshot | None, cost: ToolCost | None, raw_bytes: bool = False) -> str:
+    """What the last scan and dmabuf-top cost: ``scan 0.31s  device cpu 0.22s
+    cpu 0.1s 2.0%  rss 85.1M`` (the scan's wall time; over adb the collector's CPU time
+    on the device; this process's CPU seconds over the interval, their share of it,
+    and its resident memory)."""
+    parts = []
+    if snap is not None and snap.scan_seconds is not None:
+        parts.append(f"scan {snap.scan_seconds:.2f}s")
+    if snap is not None and snap.collector_cpu_seconds is not None:
+        parts.append(f"device cpu {snap.collector_cpu_seconds:.2f}s")
+    if cost is not None:
+        parts.append(f"cpu {cost.cpu_seconds:.1f}s {cost.cpu_share * 100:.1f}%")
+        parts.append(f"rss {size_text(cost.rss, raw_bytes)}")
+    return "  ".join(parts)

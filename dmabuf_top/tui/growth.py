@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from dmabuf_top.analysis.accounting import name_pattern
@@ -37,7 +38,7 @@ def step_window(window: int, direction: int) -> int:
     return next((w for w in reversed(WINDOWS) if w < window), WINDOWS[0])
 
 
-def suspects_over(snapshots: list[Snapshot], window: int) -> list[Suspect]:
+def suspects_over(snapshots: Sequence[Snapshot], window: int) -> list[Suspect]:
     """Suspects over ``snapshots`` (oldest first, the one shown last); none
     until there are ``window`` samples."""
     if window < 2 or len(snapshots) < window:

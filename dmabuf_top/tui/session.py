@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dmabuf_top.analysis.accounting import Totals
-from dmabuf_top.collect.contract import Backend, recording_of
+from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
+from dmabuf_top.collect.selfstats import CostMeter, ToolCost
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.columns import Column
+from dmabuf_top.report.summary import cost_text
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History
 from dmabuf_top.tui.row_filter import RowFilter, visible_rows
@@ -43,13 +45,24 @@ class HeaderState:
     sample: str = ""
     #: the last refresh failed: its message (the data shown is older)
     failed: str = ""
+    #: what the last scan and dmabuf-top cost (live sources): report.summary.cost_text
+    cost: str = ""
 
 
 class Session:
     """What the app shows and how it got it; screens read it, the app drives it."""
 
-    def __init__(self, backend: Backend, suspect_window: int = DEFAULT_WINDOW) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        suspect_window: int = DEFAULT_WINDOW,
+        meter: CostMeter | None = None,
+    ) -> None:
         self.backend = backend
+        #: the tool's own cost between refreshes (live sources)
+        self.meter = meter if meter is not None else CostMeter()
+        #: its reading at the last refresh
+        self.cost: ToolCost | None = None
         #: the backend's recording ability, when it holds several samples
         self.recording = recording_of(backend)
         #: growth suspects: grew across this many samples without falling back
@@ -106,6 +119,7 @@ class Session:
                     suspects=suspects_over(seq, window), window=window, have=len(seq),
                 )
             snap = self.backend.collect()
+            self.cost = self.meter.read()  # since the refresh before: scans, UI, all
             self.samples.add(snap, keep_at_least=window)
             seq = self.samples.snapshots()
             return prepare(
@@ -116,7 +130,7 @@ class Session:
         for j in range(self.history.samples, index):  # history in recording order
             record(rec.sample(j), self.history)
         snap = self.backend.collect()
-        seq = [rec.sample(j) for j in range(index + 1)]
+        seq = SamplesUpTo(index + 1, rec.sample)  # rebuilt as the suspects ask
         at = index if self.history.samples > index else None
         return prepare(
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
@@ -137,6 +151,7 @@ class Session:
             delay=delay,
             sample=sample,
             failed=self.failed,
+            cost=cost_text(prep.snap, self.cost) if prep and self.backend.live else "",
         )
 
     def graph(self) -> list[int]:

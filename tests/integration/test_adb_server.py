@@ -10,6 +10,7 @@ and the faults (disconnect and resume, truncated stream). The VM tests
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,7 +22,6 @@ import pytest
 import yaml
 
 from dmabuf_top.collect.adb import AdbBackend, adbutils_classes, open_adb_backend
-from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.collect.local import LocalBackend
 from dmabuf_top.io.codec import snapshot_to_dict
@@ -36,17 +36,6 @@ from tests.support.adb_harness import (
 )
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="drops privileges: needs root")
-
-
-@pytest.fixture
-def peer(server: AdbServer) -> Iterator[HostPeer]:
-    p = HostPeer()
-    server.connect(p.serial)
-    try:
-        yield p
-    finally:
-        p.kill()
-        server.disconnect(p.serial)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +82,9 @@ def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
     r = server.dmabuf_top("--once", "--adb", "--view", "processes")
     assert r.returncode == 0, r.stderr
     assert f"adb dmabuf_top_peer {peer.serial}" in r.stdout
+    # the footer: the scan, the collector's CPU time on the device, this run's cost
+    cost = r.stdout.splitlines()[-1]
+    assert re.fullmatch(r"cost: scan \d+\.\d\ds  device cpu \d+\.\d\ds  cpu .*  rss .*", cost), cost
 
 
 def test_no_server_and_no_adb_binary(server: AdbServer) -> None:
@@ -304,10 +296,11 @@ class CuttingBackend(AdbBackend):
     def setup(self):
         facts = super().setup()
         facts.gzip = facts.gzip and self.gzip
-        self._command = collector_command(facts)
-        if self.cut is not None:
-            self._command += f" | head -c {self.cut}"
         return facts
+
+    def refresh_command(self) -> str:
+        cmd = super().refresh_command()
+        return cmd if self.cut is None else cmd + f" | head -c {self.cut}"
 
 
 def test_truncated_stream_is_an_error_for_that_refresh(server: AdbServer, peer: HostPeer) -> None:

@@ -4,7 +4,8 @@ tests/support/vm/scenario.py. ``dmabuf-top snapshot --adb SERIAL`` on the host m
 equal ``dmabuf-top snapshot`` run locally in the VM: same buffers, holders,
 sizes, names, totals, warnings (only the time and the source differ).
 
-Also: a shell that is not root but has su (the AOSP ``su 0`` form), a shell
+Also: refreshes that send only what changed against full ones while real dma-bufs
+come and go, a shell that is not root but has su (the AOSP ``su 0`` form), a shell
 that is not root and has no working su (against the local backend run as the
 same uid in the VM), and the collector under mksh + toybox and busybox.
 """
@@ -19,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dmabuf_top.collect.adb_stream import collector_script, parse_stream
+from dmabuf_top.collect.adb import open_adb_backend
+from dmabuf_top.collect.adb_stream import collector_script, gunzip, parse_stream
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.io.codec import dump_snapshot
+from dmabuf_top.io.codec import dump_snapshot, snapshot_to_dict
 from tests.support.adb_harness import (
     ADBPEER,
     REPO,
@@ -29,10 +31,12 @@ from tests.support.adb_harness import (
     SU_C,
     UNPRIVILEGED_HOLDER,
     AdbServer,
+    FullRefreshBackend,
     comparable,
     require,
 )
 from tests.support.paths import VM_DIR as SUPPORT_VM
+from tests.support.vm.guest import start_scenario
 
 GUEST_PORT = 5555
 VM_DIR = str(SUPPORT_VM)
@@ -114,6 +118,52 @@ def test_adb_snapshot_equals_local_snapshot(vm, server: AdbServer, scenario) -> 
     assert imp["pid"] not in {h["pid"] for b in remote["buffers"] for h in b["holders"]}
     assert any(w.startswith("1 mapping of files named like dma-bufs")
                for w in remote["warnings"])
+
+def test_delta_refreshes_equal_full_ones_while_buffers_come_and_go(vm, server: AdbServer) -> None:
+    """The scenario's leakers allocate (and free, and pass to another process) dma-bufs
+    all the time; they are stopped (SIGSTOP) while a delta refresh and a full one
+    look, so both see the same moment. A worker killed: a dead process."""
+    with start_scenario(vm, "--procs", "4", "--bufs-per-proc", "3", "--leak", "0.1") as sc, \
+            VmPeer(vm, server) as peer:  # fmt: skip
+        leakers = " ".join(str(p) for p in sc.record["leak"]["pids"].values())
+        workers = [int(p) for p, i in sc.record["processes"].items() if i["role"] == "worker"]
+        delta = open_adb_backend(serial=peer.serial, port=server.port)
+        full = FullRefreshBackend(delta.client, peer.serial)
+        full.setup()
+        try:
+            delta.collect()
+            assert delta.last_mode == "full missing"
+            seen = set()
+            for step in range(4):
+                time.sleep(1)  # the leakers at work
+                vm.sh(f"kill -STOP {leakers}")
+                time.sleep(0.3)
+                if step == 2:
+                    vm.sh(f"kill -KILL {workers[0]}")  # its fds and mappings go with it
+                    time.sleep(1)
+                got = comparable(snapshot_to_dict(delta.collect()))
+                assert delta.last_mode == "delta", step
+                assert got == comparable(snapshot_to_dict(full.collect())), step
+                seen.add(len(got["buffers"]))
+                vm.sh(f"kill -CONT {leakers}")
+            assert len(seen) >= 3  # the buffers did change between refreshes
+            # unchanged (the leakers stopped): no section sent again
+            vm.sh(f"kill -STOP {leakers}")
+            time.sleep(0.3)
+            delta.collect()
+            delta.collect()
+            text = gunzip(delta.last_data)
+            assert b" !\n" not in text and b" +\n" not in text and len(delta.last_data) < 2000
+            # the device lost its state: a full resync, the same snapshot
+            want = comparable(snapshot_to_dict(full.collect()))
+            vm.sh(f"rm -rf /tmp/dmabuf-top-s.{delta.delta.id}")
+            assert comparable(snapshot_to_dict(delta.collect())) == want
+            assert delta.last_mode == "full missing"
+        finally:
+            vm.sh(f"kill -CONT {leakers}")
+            delta.close()
+        assert vm.sh(f"ls -d /tmp/dmabuf-top-s.{delta.delta.id} 2>/dev/null || true") == ""
+
 
 def test_su_zero_form_gives_root(vm, server: AdbServer, scenario) -> None:
     # shell uid 2000 with an AOSP userdebug-style su (rejects -c; su 0 CMD...)

@@ -1,5 +1,6 @@
 """Helpers for the adb tests: a real adb server on a private port, the test
-peer (tests/support/adbpeer.py) on the host or in the VM, a test ``su``."""
+peer (tests/support/adbpeer.py) on the host or in the VM, a test ``su``, the backend
+without deltas."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from dmabuf_top.collect.adb import AdbBackend
+from dmabuf_top.collect.adb_setup import collector_command
 from tests.support.paths import REPO, TESTS
 
 ADBPEER = TESTS / "support" / "adbpeer.py"
@@ -190,6 +193,15 @@ def build_su(outdir: str, aosp: bool, cc: str = "cc") -> str:
     os.chmod(exe, 0o4755)
     os.chmod(outdir, 0o755)
     return outdir
+
+
+class FullRefreshBackend(AdbBackend):
+    """The real adb backend without a session: every refresh in full (as before
+    deltas), to compare a delta refresh with."""
+
+    def refresh_command(self) -> str:
+        assert self.facts is not None
+        return collector_command(self.facts, self.options)
 
 
 def comparable(doc: dict) -> dict:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
 from dmabuf_top.collect.file import FileBackend
+from dmabuf_top.collect.selfstats import CostMeter, ToolUsage
 from dmabuf_top.io.loader import load_files
 from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
 from tests.support.paths import DATA
@@ -94,3 +96,11 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def steady_meter() -> CostMeter:
+    """A cost meter that always reads the same: no CPU spent, 48 MiB resident (SVG
+    snapshots of a live source stay the same from run to run)."""
+    clock = itertools.count(0.0, 2.0)
+    usage = ToolUsage(cpu_user=2.0, cpu_system=0.5, rss=48 << 20, host_memory=8 << 30)
+    return CostMeter(usage=lambda: usage, clock=lambda: next(clock))

@@ -12,9 +12,9 @@ from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.history import History
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.rows import prepare
-from dmabuf_top.tui.session import INTERVALS, step_interval
+from dmabuf_top.tui.session import INTERVALS, Session, step_interval
 from dmabuf_top.tui.view_columns import COLUMNS, column, human_age
-from tests.support.pilot import evolve, small_snapshot
+from tests.support.pilot import ScriptedBackend, evolve, file_backend, small_snapshot, steady_meter
 from tests.support.rawscans import scan_5_10
 
 T0, T1, T2 = "2026-11-21T10:00:00Z", "2026-11-21T10:00:02Z", "2026-11-21T10:01:30Z"
@@ -239,3 +239,15 @@ def test_export_names_and_round_trip(tmp_path):
     assert [b.inode for b in back.sorted_buffers()] == [12, 13, 14, 15]
     with pytest.raises(SnapshotError, match="not a directory"):
         export_snapshot(snap, tmp_path / "nope")
+
+
+def test_header_shows_the_cost_of_live_sources_only() -> None:
+    snap = small_snapshot()
+    snap.scan_seconds, snap.collector_cpu_seconds = 0.12, 0.3
+    live = Session(ScriptedBackend([snap]), meter=steady_meter())
+    live.prepared = live.prepare()
+    cost = live.header_state(2.0).cost
+    assert cost == "scan 0.12s  device cpu 0.30s  cpu 0.0s 0.0%  rss 48.0M"
+    static = Session(file_backend(), meter=steady_meter())
+    static.prepared = static.prepare()
+    assert static.header_state(2.0).cost == ""

@@ -77,6 +77,8 @@ def status_parts(state: HeaderState) -> list[Part]:
             parts.append((" PAUSED ", "bold reverse $warning"))
         else:
             parts.append((f"every {state.delay:g}s", "$text-muted"))
+        if state.cost:
+            parts += ["  ", (state.cost, "$text-muted")]
     elif state.sample:
         parts.append(("recording: [ ] step, Home/End first/last", "$text-muted"))
     else:

@@ -27,7 +27,8 @@ def run(capsys, *argv: str) -> str:
 def table_lines(out: str, view: str) -> list[str]:
     """The table of a ``--once`` text output: its header line and the rows under it."""
     lines = out.splitlines()
-    return lines[next(i for i, ln in enumerate(lines) if ln.startswith(VIEWS[view][0].title)) :]
+    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith(VIEWS[view][0].title)) :]
+    return table[: table.index("")]  # the blank line before the cost footer
 
 
 def json_cells(view: str, row: dict) -> list[str]:

@@ -1,5 +1,6 @@
 """The command line: headless tables, snapshot files, one-line errors."""
 
+import re
 import subprocess
 import sys
 
@@ -28,8 +29,12 @@ def test_once_buffers_sorted_by_size(snapfile, capsys):
     assert lines[0].startswith("dmabuf-top  local h")
     assert lines[1].startswith("buffers: 4  total: 15.0M (bufinfo)")
     header = next(i for i, ln in enumerate(lines) if ln.startswith("INODE"))
-    inodes = [int(ln.split()[0]) for ln in lines[header + 1 :]]
+    end = lines.index("", header)
+    inodes = [int(ln.split()[0]) for ln in lines[header + 1 : end]]
     assert inodes == [10, 11, 12, 13]  # 8M, 4M, 2M, 1M
+    # the footer: what this run cost (the file holds no scan time)
+    (cost,) = lines[end + 1 :]
+    assert re.fullmatch(r"cost: cpu \d+\.\ds \d+\.\d%  rss \d+(\.\d)?[KMG]", cost), cost
     assert "\x1b" not in out and "\x07" not in out
     assert "[red]evil\\e]0;pwned\\x07(100)" in out
 
