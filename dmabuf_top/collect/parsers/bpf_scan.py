@@ -8,7 +8,7 @@ Malformed lines are skipped, never raised on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dmabuf_top.collect.parsers.kernelwide import KernelBuffer
 from dmabuf_top.collect.parsers.maps import MapsEntry
@@ -19,8 +19,7 @@ _VM_READ, _VM_WRITE, _VM_EXEC, _VM_MAYSHARE = 0x1, 0x2, 0x4, 0x80
 _PID_LIMIT = 1 << 32
 
 
-@dataclass(frozen=True)
-class TaskFile:
+class TaskFile(NamedTuple):
     """An open dma-buf fd of a process."""
 
     pid: int
@@ -28,8 +27,7 @@ class TaskFile:
     inode: int
 
 
-@dataclass(frozen=True)
-class TaskVma:
+class TaskVma(NamedTuple):
     """A mapping of a dma-buf in a process (``entry`` as a maps line would give it)."""
 
     pid: int

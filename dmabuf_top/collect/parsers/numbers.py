@@ -18,7 +18,10 @@ def parse_int(text: str, base: int = 10) -> int | None:
     digits of ``base`` (8, 10 or 16) worth less than 2**64; else None (no sign, no
     ``0x``, no ``_``, no digits of other scripts, no number int() refuses)."""
     digits = text.strip()
-    if not _DIGITS[base].fullmatch(digits):
+    if base == 10:  # the common case, without a regular expression
+        if not (0 < len(digits) <= 32 and digits.isascii() and digits.isdigit()):
+            return None
+    elif not _DIGITS[base].fullmatch(digits):
         return None
     value = int(digits, base)
     return value if value < LIMIT else None
