@@ -8,11 +8,12 @@ Malformed lines are skipped, never raised on."""
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from dmabuf_top.collect.parsers.kernelwide import KernelBuffer
 from dmabuf_top.collect.parsers.maps import MapsEntry
-from dmabuf_top.collect.parsers.numbers import parse_int
+from dmabuf_top.collect.parsers.numbers import LIMIT
 
 # vm_flags bits, as /proc/PID/maps turns them into "rwxs"
 _VM_READ, _VM_WRITE, _VM_EXEC, _VM_MAYSHARE = 0x1, 0x2, 0x4, 0x80
@@ -45,39 +46,32 @@ def _text(field: str) -> str | None:
     return raw.decode("utf-8", "backslashreplace") if raw else None
 
 
-def _fields(text: str, tag: str, count: int) -> list[list[str]]:
-    out = []
-    for line in text.split("\n"):
-        parts = line.split(" ")
-        if len(parts) == count and parts[0] == tag:
-            out.append(parts[1:])
-    return out
+_U = r"([0-9]{1,20})"
+_X = r"([0-9a-fA-F]{1,16})"
+_BUFFER_RE = re.compile(rf"^b {_U} {_U} {_U} (x\S*) (x\S*)$", re.M)
+_FILE_RE = re.compile(rf"^f {_U} {_U} {_U}$", re.M)
+_VMA_RE = re.compile(rf"^m {_U} {_X} {_X} {_X} {_U} {_U} {_U} {_U}$", re.M)
 
 
 def parse_bpf_buffers(text: str) -> list[KernelBuffer]:
     """The ``dmabuf_buffers`` iterator: every buffer, with its file count."""
     out = []
-    for ino, size, count, exporter, name in _fields(text, "b", 6):
-        inode, nbytes, refs = parse_int(ino), parse_int(size), parse_int(count)
-        if inode is None or nbytes is None:
+    for ino, size, count, exporter, name in _BUFFER_RE.findall(text):
+        inode, nbytes, refs = int(ino), int(size), int(count)
+        if inode >= LIMIT or nbytes >= LIMIT:
             continue
-        out.append(KernelBuffer(inode, nbytes, _text(exporter), _text(name), refs))
+        refs_or_none = refs if refs < LIMIT else None
+        out.append(KernelBuffer(inode, nbytes, _text(exporter), _text(name), refs_or_none))
     return out
-
-
-def _pid(text: str) -> int | None:
-    value = parse_int(text)
-    return value if value is not None and 0 < value < _PID_LIMIT else None
 
 
 def parse_bpf_files(text: str) -> list[TaskFile]:
     """The ``dmabuf_files`` iterator; a (pid, fd) seen twice (threads) counts once."""
     seen: dict[tuple[int, int], TaskFile] = {}
-    for tgid, fd_text, ino in _fields(text, "f", 4):
-        pid, fd, inode = _pid(tgid), parse_int(fd_text), parse_int(ino)
-        if pid is None or fd is None or inode is None or fd >= _PID_LIMIT:
-            continue
-        seen.setdefault((pid, fd), TaskFile(pid, fd, inode))
+    for tgid, fd_text, ino in _FILE_RE.findall(text):
+        pid, fd, inode = int(tgid), int(fd_text), int(ino)
+        if 0 < pid < _PID_LIMIT and fd < _PID_LIMIT and inode < LIMIT:
+            seen.setdefault((pid, fd), TaskFile(pid, fd, inode))
     return list(seen.values())
 
 
@@ -95,19 +89,13 @@ def parse_bpf_vmas(text: str, page_size: int = 4096) -> list[TaskVma]:
     """The ``dmabuf_vmas`` iterator; a mapping seen twice (threads) counts once.
     ``page_size`` turns vm_pgoff into the byte offset maps shows."""
     seen: dict[tuple[int, int], TaskVma] = {}
-    for tgid, lo, hi, flags, pgoff, ino, major, minor in _fields(text, "m", 9):
-        pid = _pid(tgid)
-        start, end, vm_flags = parse_int(lo, 16), parse_int(hi, 16), parse_int(flags, 16)
-        pages, inode = parse_int(pgoff), parse_int(ino)
-        dev_major, dev_minor = parse_int(major), parse_int(minor)
-        if (
-            pid is None or start is None or end is None or vm_flags is None or pages is None
-            or inode is None or dev_major is None or dev_minor is None or end < start
-        ):
+    for tgid, lo, hi, flags, pgoff, ino, major, minor in _VMA_RE.findall(text):
+        pid, start, end, pages, inode = int(tgid), int(lo, 16), int(hi, 16), int(pgoff), int(ino)
+        dev = (int(major), int(minor))
+        if not 0 < pid < _PID_LIMIT or end < start or pages >= LIMIT or inode >= LIMIT:
             continue
-        entry = MapsEntry(
-            start, end, perms_of(vm_flags), pages * page_size, inode, None,
-            (dev_major, dev_minor),
-        )
+        if dev[0] >= _PID_LIMIT or dev[1] >= _PID_LIMIT:
+            continue
+        entry = MapsEntry(start, end, perms_of(int(flags, 16)), pages * page_size, inode, None, dev)
         seen.setdefault((pid, start), TaskVma(pid, entry))
     return list(seen.values())
