@@ -39,6 +39,12 @@ _COMM_PATH_RE = re.compile(rf"^/proc/({_N})/comm$")
 _STAT_PATH_RE = re.compile(rf"^/proc/({_N})/stat$")
 _GREP_PREFIX_RE = re.compile(rf"^(/proc/{_N}/[a-z]+(?:/{_N})?):".encode())
 _MAPS_RE = re.compile(rf"^/proc/({_N})/maps:".encode())
+#: the device has Android's pinned dma-buf iterator, but the shell may not read it
+PINNED_ITERATOR_UNREADABLE = (
+    "the device offers Android's dma-buf BPF iterator "
+    "(/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf) but only root may read it: "
+    "--root (or su) lists the buffers no process holds"
+)
 _DENIED_RE = re.compile(rf"/proc/({_N})/(?:fd/{_N}|fdinfo/{_N}|maps)\b.*Permission denied")
 _STAT_LINE_RE = re.compile(rf"^({_N}) /proc/({_N})(?:/fd/({_N}))?$")
 #: RawScan field -> kernel-wide file the collector dumps when readable
@@ -273,6 +279,8 @@ def to_rawscan(
     sysfs = out.get("sysfs")
     if sysfs is not None:
         raw.sysfs = parse_sysfs_grep(_text(sysfs))
+    if out.get("bpf_unreadable") is not None:
+        raw.warnings.append(PINNED_ITERATOR_UNREADABLE)
     heaps = out.get("heaps")
     if heaps is not None:
         raw.heaps = _text(heaps)

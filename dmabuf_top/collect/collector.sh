@@ -208,6 +208,9 @@ if [ -f "$T/b0" ] && cat $BI >"$T/b1"; then
   fi
   o bufinfo "$T/b1"
 fi
+# Android's pinned dma-buf BPF iterator there but not ours to read (root's)
+f=/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf
+[ -e $f ] && [ ! -r $f ] && m bpf_unreadable
 # files we were denied (the messages name our own paths only)
 grep -F denied "$T/e" >"$T/x"
 o denied "$T/x"

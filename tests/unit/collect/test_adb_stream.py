@@ -13,6 +13,7 @@ import yaml
 
 from dmabuf_top.collect.adb_setup import DeviceFacts, collector_command, minify
 from dmabuf_top.collect.adb_stream import (
+    PINNED_ITERATOR_UNREADABLE,
     StreamError,
     collector_script,
     parse_stream,
@@ -268,3 +269,28 @@ def test_a_dmabufdev_no_device_can_have_is_ignored(dev: bytes) -> None:
     data = head + sep + dev + rest[rest.index(b"\n"):]  # the number replaced
     raw = parse_stream(data, "2026-11-21T10:00:00Z")
     assert raw.dmabuf_dev is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mount namespaces need root")
+def test_pinned_iterator_the_shell_may_not_read_is_reported() -> None:
+    """A device that offers Android's iterator to root only: the collector, run
+    as another user, says so (a warning), and reads nothing of it."""
+    require("unshare")
+    require("setpriv")
+    script = ANDROID_FILES.replace(
+        'exec sh -c "$1" dmabuf-top',
+        "chmod 400 /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf\n"
+        'exec setpriv --reuid 65534 --regid 65534 --clear-groups sh -c "$1" dmabuf-top',
+    )
+    r = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "x",
+         collector_script()],
+        capture_output=True,
+        timeout=120,
+        cwd="/",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    raw = parse_stream(r.stdout, TAKEN_AT)
+    assert raw.bpf is None
+    assert PINNED_ITERATOR_UNREADABLE in raw.warnings
+    assert "bpf" not in assemble(raw).kernel.sources
