@@ -136,6 +136,16 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
         assert procs[pid]["rss"] == rss
         assert procs[pid]["pss"] == int(pss + 1e-6)
         assert procs[pid]["comm"] == rec["processes"][str(pid)]["comm"]
+    # /proc/PID/stat: every holder's start time, and its parents up to pid 1 (the
+    # ancestors that hold nothing listed apart: the processes are the holders only)
+    parent = {p["pid"]: p["ppid"] for p in doc["processes"] + doc.get("ancestors", [])}
+    assert all(p["start_time"] > 0 for p in doc["processes"])
+    assert not set(procs) & {a["pid"] for a in doc.get("ancestors", [])}
+    for pid in procs:
+        chain = [pid]
+        while chain[-1] != 1:
+            assert chain[-1] in parent and len(chain) < 64, chain
+            chain.append(parent[chain[-1]])
 
     t = doc["totals"]
     assert (t["buffers"], t["bytes"]) == (rec["totals"]["buffers"], rec["totals"]["bytes"])

@@ -7,9 +7,9 @@ import threading
 import time
 
 from dmabuf_top.collect.contract import BackendError
-from dmabuf_top.model import Buffer, Holder, KernelInfo, Snapshot, Source
+from dmabuf_top.model import Buffer, Holder, KernelInfo, Process, Snapshot, Source
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.screens.detail import BufferScreen
+from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from tests.support.pilot import SIZE, ScriptedBackend, evolve, settle, small_snapshot
 
@@ -408,3 +408,28 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
         gates[1].set()
         await settle(pilot)
         assert app.prepared.snap.taken_at == T2 and backend.most == 1
+
+
+async def test_a_process_pane_does_not_follow_its_pid_to_another_process():
+    """The pane of process 500 (camera): at the next refresh pid 500 is another
+    process (another start time). The pane says so instead of showing the new one."""
+    s0 = small_snapshot(T0)
+    for pid, proc in s0.processes.items():
+        proc.ppid, proc.start_time = 1, pid
+    s0.ancestors = {1: Process(1, "init", ppid=0, start_time=1)}
+    s1 = evolve(s0, T1, lambda s: setattr(s.processes[500], "start_time", 9999))
+    app, _ = live_app([s0, s1])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_process(500)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProcessScreen)
+        assert "camera" in str(screen.query_one("#detail-title").render())
+        assert "parent        1 init" in str(screen.query_one("#process-fields").render())
+        assert screen.query_one("#process-buffers").keys()
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        title = str(screen.query_one("#detail-title").render())
+        assert "ENDED: PID REUSED" in title and "camera" not in title
+        assert screen.query_one("#process-buffers").keys() == []

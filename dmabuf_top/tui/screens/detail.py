@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
-from dmabuf_top.model import Buffer, Process
+from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.columns import Column
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
@@ -255,6 +255,9 @@ class ProcessScreen(DetailScreen):
     def __init__(self, pid: int) -> None:
         super().__init__(id=f"process-{pid}")
         self.pid = pid
+        #: the start time of the process first shown: a pid with another one later
+        #: is another process (the pid was reused), not this one
+        self.start_time: int | None = None
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
@@ -272,10 +275,17 @@ class ProcessScreen(DetailScreen):
         snap = prep.snap
         proc = snap.processes.get(self.pid)
         stats = next((p for p in prep.procs if p.pid == self.pid), None)
+        reused = proc is not None and not same_start(self.start_time, proc.start_time)
+        if reused:
+            proc = stats = None
+        elif proc is not None and self.start_time is None:
+            self.start_time = proc.start_time
         title = self.query_one("#detail-title", Static)
         comm = printable(proc.comm) if proc else "?"
         parts: list[Part] = [(f"Process {self.pid}", "bold $primary"), "  ", (comm, "$accent")]
-        if stats is None:
+        if reused:
+            parts += ["  ", (" ENDED: PID REUSED ", "bold reverse $error")]
+        elif stats is None:
             parts += ["  ", (" HOLDS NOTHING NOW ", "bold reverse $error")]
         title.update(Content.assemble(*parts))
         pairs = [
@@ -284,6 +294,9 @@ class ProcessScreen(DetailScreen):
             ("cmdline", proc.cmdline if proc else ""),
             ("uid", "-" if proc is None or proc.uid is None else str(proc.uid)),
         ]
+        if proc is not None and proc.ppid is not None:
+            parent = snap.processes.get(proc.ppid) or snap.ancestors.get(proc.ppid)
+            pairs.append(("parent", f"{proc.ppid} {parent.comm}" if parent else str(proc.ppid)))
         if stats is not None:
             first = app.first_rss(self.pid)
             delta = (
