@@ -68,7 +68,8 @@ def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
     assert be.facts is not None
     be.facts.gzip = gzip
     be.delta.forget()
-    be.collect()  # warm-up (and, with a session, the full first refresh)
+    be.collect()  # warm-up (and, with a session, the full first refreshes)
+    be.collect()
     walls, hosts, device = [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
