@@ -148,6 +148,7 @@ class AdbBackend:
         #: options of the collector ("ino": list every fd's inode)
         self.options = ""
         self._closed = False
+        self._refreshed = False  # a refresh was decoded: the next ones use the session
         _, self._AdbError = adbutils_classes()
 
     # -- adb plumbing ---------------------------------------------------------
@@ -265,9 +266,12 @@ class AdbBackend:
         ).label()
 
     def refresh_command(self) -> str:
-        """The command line of the next refresh (the session's id and sum in it)."""
+        """The command line of the next refresh: the first without a session (a
+        single scan, ``snapshot`` or ``--once``, leaves nothing on the device), the
+        next ones with the session's id and sum."""
         assert self.facts is not None
-        return collector_command(self.facts, self.options, session=self.delta.args())
+        session = self.delta.args() if self._refreshed else []
+        return collector_command(self.facts, self.options, session=session)
 
     def _run(self, taken_at: str) -> RawScan:
         """One collector run, its delta made whole and decoded; DeltaError when
@@ -293,6 +297,7 @@ class AdbBackend:
             raise BackendError(f"device {self.serial}: {e}") from None
         self.delta.keep(rebuilt)
         self.last_mode = rebuilt.mode
+        self._refreshed = True
         return raw
 
     def collect(self) -> Snapshot:
@@ -318,7 +323,7 @@ class AdbBackend:
 
     def close(self) -> None:
         """End the session: the device's state directory is removed (best effort)."""
-        if self._closed or self.facts is None:
+        if self._closed or self.facts is None or not self._refreshed:
             return
         self._closed = True
         cmd = collector_command(self.facts, "close", session=self.delta.args())

@@ -37,7 +37,7 @@ exec </dev/null 2>/dev/null
 umask 077
 T=
 for d in "$TMPDIR" /data/local/tmp /tmp /dev/shm; do
-  case $d in '' | *[!A-Za-z0-9/._-]*) continue ;; esac
+  case $d in "" | *[!A-Za-z0-9/._-]*) continue ;; esac
   [ -d "$d" ] && [ -w "$d" ] && mkdir "$d/dmabuf-top.$$" && T=$d/dmabuf-top.$$ && break
 done
 [ -n "$T" ] || { echo "DMABUF-TOP-COLLECTOR-ERROR no writable temporary directory"; exit 1; }
@@ -48,7 +48,7 @@ read -r K </proc/sys/kernel/osrelease
 read -r B </proc/sys/kernel/random/boot_id
 # the session's state: S, and R = why it cannot be used (then a full resync)
 case $2 in
-'' | *[!0-9a-f]*) R=none ;;
+"" | *[!0-9a-f]*) R=none ;;
 *)
   S=${T%/*}/dmabuf-top-s.$2
   case " $1 " in *" close "*) rm -rf "$S"; echo "DMABUF-TOP-COLLECTOR 2 closed"; exit 0 ;; esac
@@ -66,7 +66,7 @@ if [ -n "$R" ]; then
 fi
 case $N in
 ????????-????-????-????-????????????) ;;
-*) N=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n') ;;
+*) N=$(od -An -N16 -tx1 /dev/urandom | tr -d " \n") ;;
 esac
 case $N in
 ????????????????*) ;;
@@ -75,6 +75,8 @@ esac
 P=$T/o
 mkdir "$P"
 if [ -n "$S" ] && [ -n "$R" ]; then
+  # a new state; and the states of sessions untouched for a day (a host that died) go
+  find "${T%/*}" -maxdepth 1 -name "dmabuf-top-s.*" -mtime +0 -exec rm -rf {} +
   rm -rf "$S" && mkdir "$S" && echo "2 $B" >"$S/v" && echo "$N" >"$S/n" || S=
 elif [ -n "$S" ]; then
   mv "$S"/d.* "$P"/
@@ -126,14 +128,14 @@ for d in /proc/[0-9]*/fd; do
     d=${d%/fd}
     echo "${d#/proc/}" >&3
   fi
-done 3>"$T/u" | xargs stat -f -c '%t %n' 2>>"$T/e" | grep -F '444d4142 /proc/' |
-  sed 's|^444d4142 ||; s|/fd/|/fdinfo/|' >"$T/fi"
+done 3>"$T/u" | xargs stat -f -c "%t %n" 2>>"$T/e" | grep -F "444d4142 /proc/" |
+  sed "s|^444d4142 ||; s|/fd/|/fdinfo/|" >"$T/fi"
 o unreadable "$T/u"
 # the dma-buf filesystem's device number (decimal st_dev), from one dma-buf fd: a
 # maps line is a dma-buf mapping only on this device (a file named /dmabuf:x is not)
 if read -r f <"$T/fi"; then
   m dmabufdev
-  stat -L -c '%d' "${f%/fdinfo/*}/fd/${f##*/}"
+  stat -L -c "%d" "${f%/fdinfo/*}/fd/${f##*/}"
 fi
 I=
 case " $1 " in *" ino "*) I=1 ;; esac
@@ -142,26 +144,26 @@ if [ -z "$I" ] && read -r f <"$T/fi"; then
   while read -r k v; do [ "$k" = ino: ] && I= && break; done <"$f"
 fi
 if [ -n "$I" ]; then
-  sed 's|/fdinfo/|/fd/|' "$T/fi" | xargs stat -L -c '%i %n' >"$T/x"
+  sed "s|/fdinfo/|/fd/|" "$T/fi" | xargs stat -L -c "%i %n" >"$T/x"
   o fdino "$T/x"
 fi
 
 echo /proc/[0-9]*/maps | xargs grep -a -FH /dmabuf >"$T/m" 2>>"$T/e"
 # pids that hold something, each once (sed, not a read loop: dash's read
 # takes a system call per byte, and these lists can be long)
-sed 's|^/proc/\([0-9]*\)/.*|\1|' "$T/fi" "$T/m" | sort -un >"$T/p"
+sed "s|^/proc/\([0-9]*\)/.*|\1|" "$T/fi" "$T/m" | sort -un >"$T/p"
 o maps "$T/m"
-sed 's|^|/proc/|' "$T/p" | xargs stat -c '%u %n' >"$T/x"
+sed "s|^|/proc/|" "$T/p" | xargs stat -c "%u %n" >"$T/x"
 o uids "$T/x"
 
 # fdinfo of every dma-buf fd, comm of the holders: grep -H prefixes every
 # line with its file's path (a name's newline cannot forge one), and is much
 # faster than cat on thousands of small files (stdio-buffered output)
 : >"$T/x"
-[ -s "$T/fi" ] && xargs grep -a -H '' <"$T/fi" >"$T/x" 2>>"$T/e"
+[ -s "$T/fi" ] && xargs grep -a -H "" <"$T/fi" >"$T/x" 2>>"$T/e"
 o fdinfo "$T/x"
 : >"$T/x"
-[ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H '' >"$T/x"
+[ -s "$T/p" ] && sed "s|.*|/proc/&/comm|" "$T/p" | xargs grep -a -H "" >"$T/x"
 o comm "$T/x"
 # stat of the holders and of their ancestors (parent, start time: a process
 # tree, a reused pid told apart), grep -H like comm. The holders' parents (the
@@ -189,7 +191,7 @@ o stat "$T/x"
 # cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
 # one cat, exact bytes
 {
-  sed 's|.*|/proc/&/cmdline|' "$T/p"
+  sed "s|.*|/proc/&/cmdline|" "$T/p"
   for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb; do
     [ -r "$f" ] && echo "$f"
   done

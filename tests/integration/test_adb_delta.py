@@ -107,8 +107,9 @@ def test_delta_refreshes_equal_full_ones_under_churn(
     full.setup()
     for k in range(4):
         mappers.start(f"start {k}")
-    first = doc(delta)
-    assert delta.last_mode == "full missing" and state_dirs(delta)
+    first = doc(delta)  # a first refresh without a session: nothing left on the device
+    assert delta.last_mode == "" and not state_dirs(delta)
+    assert first == doc(delta) and delta.last_mode == "full missing" and state_dirs(delta)
     assert first == doc(full)
     assert mappers.names(first) == set(mappers.procs) and len(mappers.procs) == 4
     rng = random.Random(14)
@@ -142,6 +143,7 @@ def test_resync_after_the_state_is_lost(
     be = open_adb_backend(serial=peer.serial, port=server.port)
     mappers.start("a")
     want = doc(be)
+    assert doc(be) == want and be.last_mode == "full missing"
     assert doc(be) == want and be.last_mode == "delta"
     (state,) = state_dirs(be)
     subprocess.run(["rm", "-rf", state], check=True)  # the device lost it (tmp cleaned)

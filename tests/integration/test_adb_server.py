@@ -9,6 +9,7 @@ and the faults (disconnect and resume, truncated stream). The VM tests
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -63,8 +64,10 @@ def one_line_error(r: subprocess.CompletedProcess) -> str:
 
 
 def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
+    states = set(glob.glob("/tmp/dmabuf-top-s.*"))
     r = server.dmabuf_top("snapshot", "--adb", peer.serial)
     assert r.returncode == 0, r.stderr
+    assert set(glob.glob("/tmp/dmabuf-top-s.*")) == states  # one scan: no session state
     doc = yaml.safe_load(r.stdout)
     assert doc["schema"] == "dmabuf-top/1"
     src = doc["source"]
@@ -282,6 +285,7 @@ def test_disconnect_and_resume(server: AdbServer) -> None:
                 assert time.monotonic() < deadline, "no resume after the device came back"
                 time.sleep(0.5)
         assert snap.boot_id == first.boot_id and snap.source.serial == p.serial
+        be.close()  # its session's state leaves the "device"
     finally:
         p.kill()
         server.disconnect(p.serial)
