@@ -16,13 +16,20 @@ class FileBackend:
     kind = "file"
     live = False
 
-    def __init__(self, samples: Sequence[tuple[Snapshot, Path]], at: int = 0) -> None:
+    def __init__(
+        self, samples: Sequence[tuple[Snapshot, Path]], at: int = -1,
+        notes: Sequence[str] = (),
+    ) -> None:
+        """``at``: the sample shown first (negative: from the end; default the last,
+        what a user wants to see of a recording). ``notes``: what loading left out
+        (a recording cut mid-sample), one line each."""
         if not samples:
             raise ValueError("a file backend needs at least one sample")
+        self.notes = list(notes)
         self._snapshots = [s for s, _ in samples]
         self._paths = [p for _, p in samples]
         self._index = 0
-        self.seek(at)
+        self.seek(at if at >= 0 else len(self._snapshots) + at)
 
     @property
     def sample_count(self) -> int:

@@ -48,11 +48,25 @@ def _parse(chunk: str) -> Any:
     return load_one(chunk)
 
 
-def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Snapshot]:
+def cut_sample_note(where: str, kept: int) -> str:
+    """The one line saying a recording's last sample was cut short and left out."""
+    return (
+        f"{where}: sample {kept + 1} was cut short mid-write and is left out "
+        f"({kept} complete sample{'s' if kept != 1 else ''} loaded)"
+    )
+
+
+def load_recording(
+    text: str, where: str, tolerate_tail: bool = True, dropped: list[str] | None = None
+) -> list[Snapshot]:
     """Snapshots of every complete sample of a recording's text. With
-    ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped."""
+    ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped, and
+    a line saying so is appended to ``dropped``."""
+    cut = False
     if tolerate_tail and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # every document ends with a newline
+        end = text.rfind("\n") + 1  # every document ends with a newline
+        cut = bool(text[end:].strip())
+        text = text[:end]
     chunks = split_documents(text)
     docs: list[Any] = []
     for i, chunk in enumerate(chunks):
@@ -62,12 +76,14 @@ def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Sn
             doc = _parse(chunk)
         except (ValueError, yaml.YAMLError) as e:
             if last and tolerate_tail and docs:
+                cut = True
                 break
             raise SnapshotError(invalid_yaml(w, e)) from None
         if doc is None:
             continue
         if is_record_doc(doc) and not is_complete(doc):
             if last and tolerate_tail and docs:
+                cut = True
                 break  # the sample being written when the recorder stopped
             if last and not docs:
                 raise SnapshotError(f"{where}: no complete sample in the recording")
@@ -75,7 +91,10 @@ def load_recording(text: str, where: str, tolerate_tail: bool = True) -> list[Sn
         docs.append(doc)
     if not docs:
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
-    return replay(docs, where)
+    snaps = replay(docs, where)
+    if cut and dropped is not None:
+        dropped.append(cut_sample_note(where, len(snaps)))
+    return snaps
 
 
 def is_record_doc(doc: Any) -> bool:

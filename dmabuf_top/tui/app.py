@@ -284,7 +284,8 @@ class DmabufTopApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             prep = self.prepared
-            self.push_screen(HelpScreen(prep.snap.warnings if prep is not None else []))
+            notes = list(getattr(self.backend, "notes", ()))
+            self.push_screen(HelpScreen(notes + (prep.snap.warnings if prep is not None else [])))
 
     def action_toggle_pause(self) -> None:
         s = self.session

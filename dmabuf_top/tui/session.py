@@ -43,6 +43,8 @@ class HeaderState:
     sample: str = ""
     #: the last refresh failed: its message (the data shown is older)
     failed: str = ""
+    #: what loading the source left out (a recording cut mid-sample), a line each
+    notes: tuple[str, ...] = ()
 
 
 class Session:
@@ -137,6 +139,7 @@ class Session:
             delay=delay,
             sample=sample,
             failed=self.failed,
+            notes=tuple(getattr(self.backend, "notes", ())),
         )
 
     def graph(self) -> list[int]:

@@ -479,6 +479,10 @@ async def test_recording_keys_step_through_samples():
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
+        # a recording opens at its last sample: what a user wants to see first
+        assert f"sample {n}/{n}" in header() and app.backend.index == n - 1
+        await pilot.press("home")
+        await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("right_square_bracket")
         await settle(pilot)
@@ -523,6 +527,9 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
+        assert "after.yaml" in header() and "sample 2/2" in header()
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
         assert "before.yaml" in header() and "sample 1/2" in header()
         await pilot.press("right_square_bracket", "2")
         await settle(pilot)

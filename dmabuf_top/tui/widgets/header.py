@@ -88,9 +88,10 @@ def status_parts(state: HeaderState) -> list[Part]:
     if state.failed:
         parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
         parts.append(("  (showing the last good data)", "$text-muted"))
-    if snap is not None and snap.warnings:
-        first = printable(snap.warnings[0])
-        more = len(snap.warnings) - 1
+    warnings = [*state.notes, *(snap.warnings if snap is not None else [])]
+    if warnings:
+        first = printable(warnings[0])
+        more = len(warnings) - 1
         parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning")]
         if more:
             parts.append((f" (+{more} more: ? lists them)", "$text-muted"))
