@@ -225,6 +225,7 @@ class LocalBackend:
         raw.bpf = read_optional(BPF_ITER)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
+        raw.proc_meminfo = read_optional(f"{self.proc}/meminfo")
         raw.scan_uid = os.geteuid()
         if raw.scan_uid != 0 and raw.unreadable:
             raw.privilege = "limited"

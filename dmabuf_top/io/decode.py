@@ -208,6 +208,7 @@ def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
         heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
         total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
         meminfo_kb=dict(_opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}),
+        mem_total=_opt(kd, "mem_total", int, f"{where}: kernel"),
     )
 
 
