@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Sparkline
+from textual.widgets import Input
 
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
@@ -13,6 +13,7 @@ from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import INTERVALS
 from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES
+from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
     SIZE,
     VM_RECORDING,
@@ -142,7 +143,10 @@ async def test_number_sign_hides_and_shows_graphs():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        graph = app.screen.query_one("#header-graph", Sparkline)
+        graph = app.screen.query_one("#header-graph", TimeGraph)
+        assert not graph.display  # one sample is no trend: no graph at all
+        await pilot.press("ctrl+r")
+        await settle(pilot)
         assert graph.display
         await pilot.press("number_sign")
         await pilot.pause()

@@ -21,6 +21,7 @@ from textual.strip import Strip
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.table_layout import (
+    TONES,
     Layout,
     all_columns,
     choose,
@@ -55,6 +56,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         "live-table--cursor",
         "live-table--new",
         "live-table--freed",
+        *(f"live-table--{tone}" for tone in TONES),
     }
 
     DEFAULT_CSS = """
@@ -189,9 +191,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def column_x(self, key: str) -> int | None:
         """Where column ``key``'s title starts on the header line (None: not shown)."""
-        if self._layout is None:
-            return None
-        x = self._layout.x_of(key)
+        x = self._layout.x_of(key) if self._layout is not None else None
         return None if x is None else x - self.scroll_offset.x
 
     # -- columns --------------------------------------------------------------
@@ -209,9 +209,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._refit()
 
     def _label(self, col: Column) -> tuple[str, int]:
-        arrow = ""
-        if self._sort is not None and self._sort[0] == col.key:
-            arrow = DOWN if self._sort[1] else UP
+        on = self._sort is not None and self._sort[0] == col.key
+        arrow = (DOWN if self._sort[1] else UP) if on and self._sort else ""
         return title_label(col.title, self.letters.get(col.key, ""), arrow)
 
     def _least_widths(self) -> dict[str, int]:
@@ -323,10 +322,16 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         assert self._layout is not None
         mark = self.rows.marks.get(key)
         style = self.get_component_rich_style(f"live-table--{mark}") if mark else self.rich_style
-        if cursor:
-            style = style + self.get_component_rich_style("live-table--cursor", partial=True)
-        text = self._layout.line(self.rows.cells[key], self.now)
-        return Strip([Segment(text, style)], self._layout.width)
+        cells, width = self.rows.cells[key], self._layout.width
+        if cursor or mark == "freed":  # one style: the cursor's, or struck out
+            if cursor:
+                style = style + self.get_component_rich_style("live-table--cursor", partial=True)
+            return Strip([Segment(self._layout.line(cells, self.now), style)], width)
+        tone = self.get_component_rich_style  # live-table--TONE, over the row's style
+        return Strip([
+            Segment(text, style + tone(f"live-table--{t}", partial=True) if t else style)
+            for text, t in self._layout.pieces(cells, self.now)
+        ], width)
 
     # -- the cursor -------------------------------------------------------------
     @property
