@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -19,7 +19,7 @@ from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS
 from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
-from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.units import human_bytes, human_delta
 
@@ -122,6 +122,10 @@ class DetailScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A low terminal (80x24): lower graphs, so the table keeps some rows."""
+        self.set_class(event.size.height < SHORT_BELOW, "-short")
 
     def on_mount(self) -> None:
         self.query_one(f"#{self.TABLE_ID}", LiveTable).focus()
