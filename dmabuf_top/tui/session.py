@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dmabuf_top.analysis.accounting import Totals, exporter_stats
+from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.collect.contract import Backend, recording_of
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.columns import Column
@@ -49,6 +49,13 @@ class HeaderState:
     notes: tuple[str, ...] = ()
     #: the largest exporters: (name, bytes), largest first
     exporters: tuple[tuple[str, int], ...] = ()
+
+
+def top_exporters(prep: Prepared) -> tuple[tuple[str, int], ...]:
+    """The largest exporters of the rows prepared (off the UI thread): name, bytes."""
+    stats = [r.obj.stats for r in prep.rows["exporters"] if r.mark != "freed"]
+    stats.sort(key=lambda e: (-e.bytes, e.name))
+    return tuple((e.name, e.bytes) for e in stats[:TOP_EXPORTERS])
 
 
 class Session:
@@ -144,9 +151,7 @@ class Session:
             sample=sample,
             failed=self.failed,
             notes=tuple(getattr(self.backend, "notes", ())),
-            exporters=tuple(
-                (e.name, e.bytes) for e in exporter_stats(prep.snap)[:TOP_EXPORTERS]
-            ) if prep else (),
+            exporters=top_exporters(prep) if prep else (),
         )
 
     def graph(self) -> Series:

@@ -202,6 +202,7 @@ class SummaryHeader(Vertical):
         self.set_class(self.app.size.height < SHORT_BELOW, "-short")
 
     def on_resize(self) -> None:
+        self.fit_height()
         self.show_text(self.state)
 
     def show_text(self, state: HeaderState) -> None:
