@@ -64,15 +64,21 @@ class TimeGraph(PlotextPlot):
         self.fmt = fmt
         self.colour = colour
         self.series = Series([], [])
+        self.show(self.series, again=True)  # the empty plot: no axes
 
     def on_mount(self) -> None:  # (PlotextPlot's own on_mount runs too)
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.show(self.series))
+        self.app.theme_changed_signal.subscribe(
+            self, lambda _theme: self.show(self.series, again=True)
+        )
 
     def line_rgb(self) -> tuple[int, int, int]:
         value = self.app.theme_variables.get(self.colour) or self.app.theme_variables["primary"]
         return Color.parse(value).rgb
 
-    def show(self, series: Series) -> None:
+    def show(self, series: Series, again: bool = False) -> None:
+        """Draw ``series`` (the same series again is no work unless ``again``)."""
+        if series == self.series and not again:
+            return
         self.series = series
         plt = self.plt
         plt.clear_figure()

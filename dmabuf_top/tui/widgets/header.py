@@ -172,7 +172,12 @@ class MeterRow(Horizontal):
         yield ProgressBar(total=1, show_eta=False, classes="meter-bar")
         yield Static(classes="meter-text")
 
+    meter: Meter | None = None
+
     def show(self, meter: Meter) -> None:
+        if meter == self.meter:  # (most refreshes change no share)
+            return
+        self.meter = meter
         self.query_one(".meter-label", Label).update(Content(meter.label))
         self.query_one(ProgressBar).update(total=max(meter.whole, 1), progress=meter.part)
         self.query_one(".meter-text", Static).update(Content(meter.text), layout=False)

@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -137,12 +138,12 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cursor = 0
         self._sort: tuple[str, bool] | None = None
         self._layout: Layout | None = None
-        self._fitted_to = -1
-        self._least = 0
+        self._fitted_to, self._least = -1, 0
         #: each row's line as last rendered (not under the cursor), by row key
         self._lines: LRUCache[str, Strip] = LRUCache(4096)
         self._lines_now: float | None = None
         self._header: Strip | None = None
+        self._tones: dict[str, Style] = {}
 
     # -- what the screens read ------------------------------------------------
     @property
@@ -234,6 +235,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._fitted_to = width
         self._lines.clear()
         self._header = None
+        tone = self.get_component_rich_style  # the colours of cells, over a row's style
+        self._tones = {t: tone(f"live-table--{t}", partial=True) for t in TONES}
         if least != self._least:
             self._least = least
             if now:
@@ -251,16 +254,13 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._lines.clear()
-        self._header = None
+        self._fitted_to = -1  # the next paint fits again: lines, header, colours anew
 
-    def on_focus(self, event: events.Focus) -> None:
+    def on_focus(self, event: events.Focus | events.Blur) -> None:
         self.notify_style_update()
         self.refresh()
 
-    def on_blur(self, event: events.Blur) -> None:
-        self.notify_style_update()
-        self.refresh()
+    on_blur = on_focus
 
     # -- rows -------------------------------------------------------------------
     def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
@@ -327,9 +327,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             if cursor:
                 style = style + self.get_component_rich_style("live-table--cursor", partial=True)
             return Strip([Segment(self._layout.line(cells, self.now), style)], width)
-        tone = self.get_component_rich_style  # live-table--TONE, over the row's style
         return Strip([
-            Segment(text, style + tone(f"live-table--{t}", partial=True) if t else style)
+            Segment(text, style + self._tones[t] if t else style)
             for text, t in self._layout.pieces(cells, self.now)
         ], width)
 
