@@ -141,6 +141,8 @@ class KernelInfo:
     total_pools_kb: int | None = None
     #: dumpsys meminfo DMA-BUF lines (kB), adb without root
     meminfo_kb: dict[str, int] = field(default_factory=dict)
+    #: RAM of the machine scanned (``MemTotal`` of /proc/meminfo), bytes
+    mem_total: int | None = None
 
 
 @dataclass

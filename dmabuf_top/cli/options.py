@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,6 +78,25 @@ def sample_number(text: str) -> int:
     return v
 
 
+def sample_index(n: int, count: int, where: str) -> int:
+    """The 0-based index of sample ``n`` (1 = first, -1 = last) of ``count``;
+    UsageError naming ``where`` when there is no such sample."""
+    if not (1 <= n <= count or -count <= n <= -1):
+        raise UsageError(
+            f"{where}: no sample {n} (it has {count}: 1..{count}, or -1..-{count} from the end)"
+        )
+    return n - 1 if n > 0 else count + n
+
+
+def add_at_option(p: argparse.ArgumentParser) -> None:
+    """``--at N``: which sample of a loaded recording (default -1, the last)."""
+    p.add_argument(
+        "--at", type=sample_number, metavar="N",
+        help="with --load: sample N of a recording (1 = first, -1 = last, -2 the one "
+        "before, as in 'diff FILE@N'; default -1, the last)",
+    )
+
+
 def check_output_path(path: str | Path) -> Path:
     """``path`` as a file we may write: not a directory, in a directory that exists."""
     out = Path(path)
@@ -126,17 +146,30 @@ def add_source_options(
 
 
 def open_backend(args: argparse.Namespace) -> Backend:
-    """The backend the source options name (files are loaded here)."""
+    """The backend the source options name (files are loaded here). A recording
+    opens at sample ``--at`` for the commands that have it (default the last),
+    else at its first (``serve`` replays it from there)."""
     source = getattr(args, "source", "auto")
     if source != "auto" and (args.load is not None or args.demo or args.adb is not None):
         raise UsageError(f"--source {source} is how to scan this machine: not with --load, "
                          "--demo or --adb")
+    at = getattr(args, "at", None)
+    first = -1 if hasattr(args, "at") else 1
     if args.load is not None or args.demo:
         from dmabuf_top.collect.file import FileBackend
         from dmabuf_top.io.loader import load_files
 
         paths = [DEMO_SNAPSHOT] if args.demo else args.load
-        return FileBackend(load_files([paths] if isinstance(paths, str) else paths))
+        paths = [paths] if isinstance(paths, str) else paths
+        dropped: list[str] = []
+        samples = load_files(paths, dropped)
+        for note in dropped:
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        where = str(paths[0]) if len(paths) == 1 else "the files loaded"
+        index = sample_index(first if at is None else at, len(samples), where)
+        return FileBackend(samples, at=index, notes=dropped)
+    if at is not None:
+        raise UsageError("--at picks a sample of a recording: use it with --load FILE")
     if args.adb is not None:
         from dmabuf_top.collect.adb import open_adb_backend
 

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import UsageError
+from dmabuf_top.cli.options import UsageError, sample_index
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.model import Snapshot
@@ -31,13 +31,8 @@ class SampleFiles:
         """(all samples of the file, index of the one ``spec`` names, label)."""
         path, number = split_spec(spec)
         snaps = self.load(path)
-        n = default if number is None else number
         count = len(snaps)
-        if not (1 <= n <= count or -count <= n <= -1):
-            raise UsageError(
-                f"{path}: no sample {n} (it has {count}: 1..{count}, or -1..-{count} from the end)"
-            )
-        idx = n - 1 if n > 0 else count + n
+        idx = sample_index(default if number is None else number, count, path)
         label = path if count == 1 else f"{path}@{idx + 1}"
         return snaps, idx, label
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import PROG, Parser, add_source_options, check_output_path, open_backend
+from dmabuf_top.cli.options import (
+    PROG,
+    Parser,
+    add_at_option,
+    add_source_options,
+    check_output_path,
+    open_backend,
+)
 
 
 def build_parser() -> Parser:
     p = Parser(prog=f"{PROG} snapshot", description="Write one snapshot as YAML.")
     add_source_options(p)
+    add_at_option(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (atomically); default stdout")
     return p
 

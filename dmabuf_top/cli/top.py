@@ -12,6 +12,7 @@ from dmabuf_top.cli.options import (
     PROG,
     Parser,
     UsageError,
+    add_at_option,
     add_source_options,
     open_backend,
     positive_float,
@@ -37,6 +38,7 @@ def build_parser() -> Parser:
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     add_source_options(p, many_files=True)
+    add_at_option(p)
     p.add_argument("--once", action="store_true", help="print one table and exit (no TUI)")
     p.add_argument(
         "--format", choices=("text", "csv", "json"), default="text",

@@ -51,6 +51,7 @@ _STAT_LINE_RE = re.compile(rf"^({_N}) /proc/({_N})(?:/fd/({_N}))?$")
 KERNEL_FILES = {
     "bpf": "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf",
     "total_pools_kb": "/sys/kernel/dma_heap/total_pools_kb",
+    "proc_meminfo": "/proc/meminfo",
 }
 
 

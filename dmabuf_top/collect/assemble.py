@@ -15,6 +15,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
     parse_bpf_iter,
     parse_heaps,
+    parse_mem_total,
     parse_meminfo_dmabuf,
     parse_sysfs_stats,
     parse_total_pools_kb,
@@ -262,6 +263,8 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel.total_pools_kb = parse_total_pools_kb(raw.total_pools_kb)
     if raw.meminfo is not None:
         kernel.meminfo_kb = parse_meminfo_dmabuf(raw.meminfo)
+    if raw.proc_meminfo is not None:
+        kernel.mem_total = parse_mem_total(raw.proc_meminfo)
     if impostor_maps:
         warnings.append(impostor_warning(impostor_maps))
     if unverified:

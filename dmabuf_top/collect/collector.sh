@@ -192,7 +192,8 @@ o stat "$T/x"
 # one cat, exact bytes
 {
   sed "s|.*|/proc/&/cmdline|" "$T/p"
-  for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb; do
+  for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb \
+    /proc/meminfo; do
     [ -r "$f" ] && echo "$f"
   done
 } >"$T/l"

@@ -17,13 +17,20 @@ class FileBackend:
     kind = "file"
     live = False
 
-    def __init__(self, samples: Sequence[tuple[Snapshot, Path]], at: int = 0) -> None:
+    def __init__(
+        self, samples: Sequence[tuple[Snapshot, Path]], at: int = -1,
+        notes: Sequence[str] = (),
+    ) -> None:
+        """``at``: the sample shown first (negative: from the end; default the last,
+        what a user wants to see of a recording). ``notes``: what loading left out
+        (a recording cut mid-sample), one line each."""
         if not samples:
             raise ValueError("a file backend needs at least one sample")
         #: kept as given: a loaded recording rebuilds a sample when it is asked for
         self._samples = samples
+        self.notes = list(notes)
         self._index = 0
-        self.seek(at)
+        self.seek(at if at >= 0 else len(samples) + at)
 
     @property
     def sample_count(self) -> int:

@@ -331,6 +331,7 @@ class LocalBackend:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
+        raw.proc_meminfo = read_optional(f"{self.proc}/meminfo")
         raw.scan_uid = os.geteuid()
         if raw.scan_uid != 0 and raw.unreadable:
             raw.privilege = "limited"

@@ -69,6 +69,8 @@ class RawScan:
     heaps: str | None = None
     total_pools_kb: str | None = None
     meminfo: str | None = None
+    #: /proc/meminfo (its MemTotal: the machine's RAM)
+    proc_meminfo: str | None = None
     warnings: list[str] = field(default_factory=list)
     #: extra source fields (adb serial, model, ...)
     source_extra: dict[str, str] = field(default_factory=dict)

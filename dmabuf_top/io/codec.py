@@ -71,7 +71,7 @@ def source_to_dict(source: Source) -> dict[str, Any]:
 
 
 def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "sources": list(k.sources),
         "total_bytes": k.total_bytes,
         "bufinfo_objects": k.bufinfo_objects,
@@ -80,6 +80,9 @@ def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
         "total_pools_kb": k.total_pools_kb,
         "meminfo_kb": dict(k.meminfo_kb),
     }
+    if k.mem_total is not None:  # optional: files from before it have none
+        out["mem_total"] = k.mem_total
+    return out
 
 
 def totals_to_dict(tot: accounting.Totals) -> dict[str, Any]:

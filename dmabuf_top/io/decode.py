@@ -262,6 +262,7 @@ def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
         heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
         total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
         meminfo_kb={str(k): v for k, v in meminfo.items()},
+        mem_total=_opt(kd, "mem_total", int, f"{where}: kernel"),
     )
 
 

@@ -20,10 +20,13 @@ from dmabuf_top.model import Snapshot
 from dmabuf_top.timefmt import parse_time
 
 
-def gunzip_complete(data: bytes, where: str = "file") -> bytes:
+def gunzip_complete(
+    data: bytes, where: str = "file", dropped: list[str] | None = None
+) -> bytes:
     """Decompress concatenated gzip members (a recording writes one per sample).
-    A member cut short by a killed writer is dropped with everything after it;
-    raises SnapshotError when not even one member is complete."""
+    A member cut short by a killed writer is dropped with everything after it (a
+    line saying so is appended to ``dropped``); raises SnapshotError when not even
+    one member is complete."""
     out = []
     rest = data
     while rest:
@@ -40,6 +43,12 @@ def gunzip_complete(data: bytes, where: str = "file") -> bytes:
         rest = d.unused_data
     if not out and data:
         raise SnapshotError(f"{where}: truncated gzip file, no complete document in it")
+    if rest and dropped is not None:
+        dropped.append(
+            f"{where}: the last sample (gzip member {len(out) + 1}) was cut short "
+            f"mid-write and is left out ({len(out)} complete member"
+            f"{'s' if len(out) != 1 else ''} loaded)"
+        )
     return b"".join(out)
 
 
@@ -54,12 +63,13 @@ def utf8_text(data: bytes, where: str) -> str:
         raise SnapshotError(f"{where}: not a snapshot: not UTF-8 text (byte {e.start})") from None
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
+def read_text(path: str | os.PathLike[str], dropped: list[str] | None = None) -> str:
+    """A snapshot file's text (``.gz`` decompressed: see :func:`gunzip_complete`)."""
     p = Path(path)
     try:
         data = p.read_bytes()
         if p.suffix == ".gz":
-            data = gunzip_complete(data, str(path))
+            data = gunzip_complete(data, str(path), dropped)
         return utf8_text(data, str(path))
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such file") from None
@@ -81,14 +91,15 @@ def _documents_after(text: str, err: yaml.YAMLError) -> bool:
 
 @gc_paused
 def loads_snapshots(
-    text: str, where: str = "snapshot", tolerate_tail: bool = True
+    text: str, where: str = "snapshot", tolerate_tail: bool = True,
+    dropped: list[str] | None = None,
 ) -> Sequence[Snapshot]:
     """Parse one or more YAML documents: a snapshot, several, or a recording
     (see :mod:`dmabuf_top.io.record_reader`). With ``tolerate_tail``, a broken or
     incomplete last document (a recording cut mid-write) is dropped when
-    earlier ones parsed."""
+    earlier ones parsed, and a line naming it is appended to ``dropped``."""
     if looks_like_recording(text):
-        return load_recording(text, where, tolerate_tail)
+        return load_recording(text, where, tolerate_tail, dropped)
     docs: list[Any] = []
     try:
         for doc in load_all(text):
@@ -97,6 +108,8 @@ def loads_snapshots(
     except (yaml.YAMLError, ValueError) as e:  # ValueError: int(), dates, surrogates
         if not (tolerate_tail and docs) or _documents_after(text, e):
             raise SnapshotError(invalid_yaml(where, e)) from None
+        if dropped is not None:
+            dropped.append(_cut_document(where, len(docs)))
     if not docs:
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
     out = []
@@ -106,15 +119,25 @@ def loads_snapshots(
             out.append(snapshot_from_dict(doc, w))
         except SnapshotError:
             if tolerate_tail and i == len(docs) - 1 and out:
+                if dropped is not None:
+                    dropped.append(_cut_document(where, len(out)))
                 break
             raise
     return out
 
 
-def load_snapshots(path: str | os.PathLike[str]) -> Sequence[Snapshot]:
-    return loads_snapshots(read_text(path), where=str(path))
+def _cut_document(where: str, kept: int) -> str:
+    return (
+        f"{where}: document {kept + 1} was cut short mid-write and is left out "
+        f"({kept} complete document{'s' if kept != 1 else ''} loaded)"
+    )
 
 
+def load_snapshots(
+    path: str | os.PathLike[str], dropped: list[str] | None = None
+) -> Sequence[Snapshot]:
+    """Every sample of one file; what a cut tail left out goes to ``dropped``."""
+    return loads_snapshots(read_text(path, dropped), where=str(path), dropped=dropped)
 
 class LoadedFiles(Sequence[tuple[Snapshot, Path]]):
     """Every sample of several files, each with the file it came from, in the order
@@ -152,9 +175,12 @@ class LoadedFiles(Sequence[tuple[Snapshot, Path]]):
         return self._get(index)
 
 
-def load_files(paths: list[str | os.PathLike[str]]) -> LoadedFiles:
+def load_files(
+    paths: list[str | os.PathLike[str]], dropped: list[str] | None = None
+) -> LoadedFiles:
     """Every sample of every file, with the file it came from. Several files are
     put in time order when every sample has a time (equal times keep the order
-    given): ``--load before.yaml after.yaml`` is one recording."""
-    parts = [(load_snapshots(p), Path(p)) for p in paths]
+    given): ``--load before.yaml after.yaml`` is one recording. A line per cut
+    tail left out goes to ``dropped``."""
+    parts = [(load_snapshots(p, dropped), Path(p)) for p in paths]
     return LoadedFiles(parts, by_time=len(paths) > 1)

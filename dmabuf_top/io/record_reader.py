@@ -57,12 +57,26 @@ def _parse(chunk: str) -> Any:
     return load_one(chunk)
 
 
-def load_recording(text: str, where: str, tolerate_tail: bool = True) -> RecordedSamples:
+def cut_sample_note(where: str, kept: int) -> str:
+    """The one line saying a recording's last sample was cut short and left out."""
+    return (
+        f"{where}: sample {kept + 1} was cut short mid-write and is left out "
+        f"({kept} complete sample{'s' if kept != 1 else ''} loaded)"
+    )
+
+
+def load_recording(
+    text: str, where: str, tolerate_tail: bool = True, dropped: list[str] | None = None
+) -> RecordedSamples:
     """Every complete sample of a recording's text (rebuilt on demand from the
     decoded deltas: :class:`~dmabuf_top.io.record_samples.RecordedSamples`). With
-    ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped."""
+    ``tolerate_tail`` a last sample cut short (a killed recorder) is dropped, and a
+    line saying so is appended to ``dropped``."""
+    cut = False
     if tolerate_tail and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]  # every document ends with a newline
+        end = text.rfind("\n") + 1  # every document ends with a newline
+        cut = bool(text[end:].strip())
+        text = text[:end]
     spans = document_spans(text)  # each document parsed and replayed in turn: the
     out = _Replay(where)  # parsed documents are not all held at once
     for i, (a, b) in enumerate(spans):
@@ -72,12 +86,14 @@ def load_recording(text: str, where: str, tolerate_tail: bool = True) -> Recorde
             doc = _parse(text[a:b])
         except (ValueError, yaml.YAMLError) as e:
             if last and tolerate_tail and len(out.samples):
+                cut = True
                 break
             raise SnapshotError(invalid_yaml(w, e)) from None
         if doc is None:
             continue
         if is_record_doc(doc) and not is_complete(doc):
             if last and tolerate_tail and len(out.samples):
+                cut = True
                 break  # the sample being written when the recorder stopped
             if last and not len(out.samples):
                 raise SnapshotError(f"{where}: no complete sample in the recording")
@@ -85,6 +101,8 @@ def load_recording(text: str, where: str, tolerate_tail: bool = True) -> Recorde
         out.add(doc)
     if not len(out.samples):
         raise SnapshotError(f"{where}: empty file, no snapshot in it")
+    if cut and dropped is not None:
+        dropped.append(cut_sample_note(where, len(out.samples)))
     return out.samples
 
 

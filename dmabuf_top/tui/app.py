@@ -32,7 +32,13 @@ from dmabuf_top.tui.screens.export_dir import ask_export_dir, export_shown
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import Session, step_interval
-from dmabuf_top.tui.themes import DEFAULT_THEME, ThemeSet, check_theme, load_themes
+from dmabuf_top.tui.themes import (
+    DEFAULT_THEME,
+    ThemeSet,
+    check_theme,
+    dmabuf_variables,
+    load_themes,
+)
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 
@@ -116,13 +122,7 @@ class DmabufTopApp(App[int]):
         return names
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        v = self.current_theme.to_color_system().generate()
-        return {
-            "dmabuf-new": v["success-muted"],
-            "dmabuf-freed": v["text-disabled"],
-            "dmabuf-graph": v["primary"],
-            "dmabuf-warning": v["warning"],
-        }
+        return dmabuf_variables(self.current_theme.to_color_system().generate())
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -284,7 +284,8 @@ class DmabufTopApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             prep = self.prepared
-            self.push_screen(HelpScreen(prep.snap.warnings if prep is not None else []))
+            notes = list(getattr(self.backend, "notes", ()))
+            self.push_screen(HelpScreen(notes + (prep.snap.warnings if prep is not None else [])))
 
     def action_toggle_pause(self) -> None:
         s = self.session

@@ -34,6 +34,16 @@ class BufferLife:
     sizes: list[int]
     holders: list[int]
     gone_at: str | None
+    #: time of each sample of ``sizes`` / ``holders`` (epoch seconds; None: unknown)
+    times: list[float | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Series:
+    """Values over samples, with the time of each (epoch seconds; None: unknown)."""
+
+    times: list[float | None]
+    values: list[int]
 
 
 class History:
@@ -53,6 +63,8 @@ class History:
         #: pid -> (comm, start time, Rss) when first seen: another comm or start time
         #: is another process that reuses the pid, and starts again
         self._first_rss: dict[int, tuple[str, int | None, int]] = {}
+        #: per pid: change points (sample, rss) since the pid was first seen as this process
+        self._rss: dict[int, list[tuple[int, int]]] = {}
         #: bytes per exporter in the first sample
         self._first_exporters: dict[str, int] = {}
         #: boot id of the last sample: after a reboot no inode or pid is the same thing
@@ -82,6 +94,7 @@ class History:
                         tr.gone_at = idx
                         tr.points.append((idx, 0, -1))
                 self._first_rss.clear()
+                self._rss.clear()
             self._boot = snap.boot_id
             for inode, buf in snap.buffers.items():
                 nh = len(buf.holders)
@@ -106,15 +119,28 @@ class History:
                     tr.points.append((idx, 0, -1))
                 elif self.prune:
                     del tracks[inode]
+            held = set()
             for p in procs:
+                held.add(p.pid)
                 first = self._first_rss.get(p.pid)
+                rss = self._rss.get(p.pid)
                 if first is None or first[0] != p.comm or not same_start(first[1], p.start_time):
                     self._first_rss[p.pid] = (p.comm, p.start_time, p.rss)
-                elif first[1] is None and p.start_time is not None:
-                    self._first_rss[p.pid] = (p.comm, p.start_time, first[2])
+                    self._rss[p.pid] = [(idx, p.rss)]
+                else:
+                    if first[1] is None and p.start_time is not None:
+                        self._first_rss[p.pid] = (p.comm, p.start_time, first[2])
+                    if rss is None:
+                        self._rss[p.pid] = [(idx, p.rss)]
+                    elif rss[-1][1] != p.rss:
+                        rss.append((idx, p.rss))
+            for pid, pts in self._rss.items():  # holds nothing now: Rss 0
+                if pid not in held and pts[-1][1] != 0:
+                    pts.append((idx, 0))
             if self.prune and len(self._first_rss) > 4 * max(len(procs), 256):
                 alive = {p.pid for p in procs}
                 self._first_rss = {k: v for k, v in self._first_rss.items() if k in alive}
+                self._rss = {k: v for k, v in self._rss.items() if k in alive}
             return idx
 
     # -- queries (UI thread) ---------------------------------------------
@@ -124,6 +150,26 @@ class History:
             end = len(self._totals) if upto is None else upto + 1
             start = 0 if last is None else max(0, end - last)
             return self._totals[start:end]
+
+    def totals_series(self, upto: int | None = None, last: int | None = None) -> Series:
+        """:meth:`totals` with the time of each sample."""
+        with self.lock:
+            end = len(self._totals) if upto is None else upto + 1
+            start = 0 if last is None else max(0, end - last)
+            return Series(self._times[start:end], self._totals[start:end])
+
+    def rss_series(self, pid: int, at: int | None = None) -> Series:
+        """A process's Rss per sample from when it was first seen up to sample
+        ``at`` (default: the latest), the last :attr:`MAX_GRAPH` of them."""
+        with self.lock:
+            pts = self._rss.get(pid)
+            end = len(self._labels) - 1 if at is None else at
+            pts = [p for p in pts or [] if p[0] <= end]
+            if not pts:
+                return Series([], [])
+            start = max(pts[0][0], end - self.MAX_GRAPH + 1)
+            values = _steps(pts, pts[0][0], end, start)
+            return Series(self._times[start : end + 1], values)
 
     def label(self, idx: int) -> str:
         with self.lock:
@@ -185,4 +231,20 @@ class History:
                 sizes=sizes,
                 holders=holders,
                 gone_at=self._labels[gone] if gone is not None else None,
+                times=self._times[start : end + 1],
             )
+
+
+def _steps(points: list[tuple[int, int]], first: int, end: int, start: int) -> list[int]:
+    """Values per sample from ``start`` to ``end`` of a series kept as change points
+    ``(sample, value)`` beginning at sample ``first``."""
+    out: list[int] = []
+    j = 0
+    cur = points[0][1]
+    for s in range(first, end + 1):
+        while j + 1 < len(points) and points[j + 1][0] <= s:
+            j += 1
+            cur = points[j][1]
+        if s >= start:
+            out.append(cur)
+    return out

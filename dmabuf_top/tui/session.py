@@ -13,12 +13,14 @@ from dmabuf_top.model import Snapshot
 from dmabuf_top.report.columns import Column
 from dmabuf_top.report.summary import cost_text
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
-from dmabuf_top.tui.history import BufferLife, History
+from dmabuf_top.tui.history import BufferLife, History, Series
 from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
 
 #: samples drawn in the header graph
 GRAPH_SAMPLES = 120
+#: exporters with a meter in the header
+TOP_EXPORTERS = 3
 #: refresh intervals that + and - step through (seconds)
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -47,6 +49,17 @@ class HeaderState:
     failed: str = ""
     #: what the last scan and dmabuf-top cost (live sources): report.summary.cost_text
     cost: str = ""
+    #: what loading the source left out (a recording cut mid-sample), a line each
+    notes: tuple[str, ...] = ()
+    #: the largest exporters: (name, bytes), largest first
+    exporters: tuple[tuple[str, int], ...] = ()
+
+
+def top_exporters(prep: Prepared) -> tuple[tuple[str, int], ...]:
+    """The largest exporters of the rows prepared (off the UI thread): name, bytes."""
+    stats = [r.obj.stats for r in prep.rows["exporters"] if r.mark != "freed"]
+    stats.sort(key=lambda e: (-e.bytes, e.name))
+    return tuple((e.name, e.bytes) for e in stats[:TOP_EXPORTERS])
 
 
 class Session:
@@ -152,14 +165,21 @@ class Session:
             sample=sample,
             failed=self.failed,
             cost=cost_text(prep.snap, self.cost) if prep and self.backend.live else "",
+            notes=tuple(getattr(self.backend, "notes", ())),
+            exporters=top_exporters(prep) if prep else (),
         )
 
-    def graph(self) -> list[int]:
+    def graph(self) -> Series:
         """Total bytes of the samples up to the one shown (the header's graph)."""
         prep = self.prepared
         if prep is None:
-            return []
-        return self.history.totals(upto=prep.sample, last=GRAPH_SAMPLES)
+            return Series([], [])
+        return self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
+
+    def rss_series(self, pid: int) -> Series:
+        """A process's Rss over the samples up to the one shown."""
+        prep = self.prepared
+        return self.history.rss_series(pid, prep.sample if prep else None)
 
     def buffer_life(self, inode: int) -> BufferLife | None:
         prep = self.prepared

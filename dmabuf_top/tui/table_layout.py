@@ -49,6 +49,38 @@ def _cut(text: str, width: int) -> str:
     return set_cell_size(text, width).rstrip(" ") if width > 0 else ""
 
 
+#: the tones a cell may be painted in (each a ``live-table--TONE`` style)
+TONES = ("size-small", "size-medium", "size-large", "grow", "shrink")
+#: the size units of human sizes (``512B``, ``8.0M``) and their tone
+_UNIT_TONES = {"B": "size-small", "K": "size-small", "M": "size-medium"}
+#: kinds whose sign is growth: painted with ↑ / ↓ in place of + / -
+_SIGNED_KINDS = frozenset({"delta", "rate"})
+
+
+def size_tone(text: str) -> str:
+    """The tone of a size by its magnitude: under 1 MiB small, under 1 GiB medium,
+    else large (``8.0M`` or a raw byte count)."""
+    if not text or text == "-":
+        return ""
+    if text.isdigit():
+        n = int(text)
+        return "size-small" if n < 1 << 20 else "size-medium" if n < 1 << 30 else "size-large"
+    return _UNIT_TONES.get(text[-1], "size-large")
+
+
+def cell_tone(text: str, kind: str) -> tuple[str, str]:
+    """What a cell is painted as: (text, tone). Sizes take the tone of their
+    magnitude; a growth (``+8.0M``) is ``↑8.0M`` in the grow tone, a fall ``↓`` in
+    the shrink tone; a growth suspect's flag is in the grow tone."""
+    if kind == "bytes":
+        return text, size_tone(text)
+    if kind in _SIGNED_KINDS and len(text) > 1 and text[0] in "+-" and text[1:] != "0.0":
+        return ("↑" if text[0] == "+" else "↓") + text[1:], "grow" if text[0] == "+" else "shrink"
+    if kind == "flag" and text:
+        return text, "grow"
+    return text, ""
+
+
 def cell_shown(cell: str, kind: str, now: float | None = None) -> str:
     """What a cell shows: itself, or for an age cell (the time first seen, epoch
     seconds as text) the age at ``now``: the cell never changes as the row ages."""
@@ -95,17 +127,29 @@ class Layout:
     def line(self, cells: Sequence[str], now: float | None = None) -> str:
         """The row as one line of text, every cell fitted to its width; an age cell
         (the time first seen) shows the age at ``now``."""
-        out = []
+        return "".join(text for text, _ in self.pieces(cells, now))
+
+    def pieces(self, cells: Sequence[str], now: float | None = None) -> list[tuple[str, str]]:
+        """The row as (text, tone) pieces (:func:`cell_tone`; untoned text is joined)."""
+        out: list[tuple[str, str]] = []
+        plain = ""
         pad = " " * PAD
         for s in self.slots:
             text = cell_shown(cells[s.index], s.column.kind, now)
             keep = s.keep_from
             if s.short is not None and text_width(text) > s.width:
                 text, keep = cells[s.short], s.keep_short
-            text = clip(text, s.width, keep)
+            text, tone = cell_tone(clip(text, s.width, keep), s.column.kind)
             gap = " " * (s.width - text_width(text))
-            out.append(f"{pad}{gap}{text}{pad}" if s.right else f"{pad}{text}{gap}{pad}")
-        return "".join(out)
+            before, after = (pad + gap, pad) if s.right else (pad, gap + pad)
+            if not tone:
+                plain += before + text + after
+                continue
+            out += [(plain + before, ""), (text, tone)]
+            plain = after
+        if plain:
+            out.append((plain, ""))
+        return out
 
     def slot_at(self, x: int) -> Slot | None:
         """The column under ``x`` (cells from the table's left edge)."""

@@ -46,6 +46,24 @@ _COLOR_FIELDS = (
 _FIELDS = {f.name for f in dataclasses.fields(Theme)}
 
 
+def dmabuf_variables(v: dict[str, str]) -> dict[str, str]:
+    """dmabuf-top's own CSS variables for a theme that does not set them, from the
+    variables Textual generates for it (``v``)."""
+    return {
+        "dmabuf-new": v["success-muted"],
+        "dmabuf-freed": v["text-disabled"],
+        "dmabuf-graph": v["primary"],
+        "dmabuf-warning": v["warning"],
+        "dmabuf-meter": v["primary"],
+        "dmabuf-meter-empty": v["surface"],
+        "dmabuf-size-small": v["text-muted"],
+        "dmabuf-size-medium": v["foreground"],
+        "dmabuf-size-large": v["accent"],
+        "dmabuf-grow": v["error"],
+        "dmabuf-shrink": v["success"],
+    }
+
+
 class ThemeError(ValueError):
     """A theme file that cannot be used; str() is one line naming the file."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Sparkline
+from textual.widgets import Input
 
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
@@ -13,6 +13,7 @@ from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import INTERVALS
 from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES
+from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
     SIZE,
     VM_RECORDING,
@@ -142,7 +143,10 @@ async def test_number_sign_hides_and_shows_graphs():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        graph = app.screen.query_one("#header-graph", Sparkline)
+        graph = app.screen.query_one("#header-graph", TimeGraph)
+        assert not graph.display  # one sample is no trend: no graph at all
+        await pilot.press("ctrl+r")
+        await settle(pilot)
         assert graph.display
         await pilot.press("number_sign")
         await pilot.pause()
@@ -479,6 +483,10 @@ async def test_recording_keys_step_through_samples():
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
+        # a recording opens at its last sample: what a user wants to see first
+        assert f"sample {n}/{n}" in header() and app.backend.index == n - 1
+        await pilot.press("home")
+        await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("right_square_bracket")
         await settle(pilot)
@@ -523,6 +531,9 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
+        assert "after.yaml" in header() and "sample 2/2" in header()
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
         assert "before.yaml" in header() and "sample 1/2" in header()
         await pilot.press("right_square_bracket", "2")
         await settle(pilot)

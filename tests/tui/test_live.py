@@ -220,16 +220,22 @@ async def test_the_buffer_pane_is_live_and_shows_history():
         assert f"gone at {T2}" in str(screen.query_one("#buffer-fields").render())
 
 
-async def test_sparkline_tracks_total_bytes():
+async def test_header_graph_tracks_total_bytes_with_a_scale_and_a_time_axis():
     s0 = small_snapshot(T0)
     s1 = evolve(s0, T1, lambda s: setattr(s.kernel, "total_bytes", 100 << 20))
     app, _ = live_app([s0, s1])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        graph = app.screen.query_one("#header-graph")
+        assert graph.series.values == [75 << 20]  # one sample: no trend, nothing drawn
+        assert "75.0M" not in str(graph.render())
         await pilot.press("ctrl+r")
         await settle(pilot)
-        graph = app.screen.query_one("#header-graph")
-        assert list(graph.data) == [75 << 20, 100 << 20]
+        assert graph.series.values == [75 << 20, 100 << 20]
+        drawn = str(graph.render())
+        # the byte scale and the clock times of the first and last sample
+        assert "75.0M" in drawn and "100.0M" in drawn
+        assert T0[11:19] in drawn and T1[11:19] in drawn
 
 
 async def test_enter_on_a_freed_row_shows_what_was_known():

@@ -211,6 +211,25 @@ def test_history_buffer_life_and_recording_positions():
     assert h.buffer_life(404) is None
 
 
+def test_history_rss_and_totals_series_with_times():
+    """What the drill-down and header graphs draw: per sample, with its time."""
+    h = History(prune=False)
+    s0 = small_snapshot(T0)
+    s1 = evolve(s0, T1, lambda s: s.buffers[13].holders.clear())  # 412 lets 64M go
+    s2 = evolve(s1, T2, lambda s: [b.holders.clear() for b in s.buffers.values()])
+    for s in (s0, s1, s2):
+        prepare(s, h, None)
+    times = [parse_time(t) for t in (T0, T1, T2)]
+    rss = h.rss_series(412)
+    assert rss.values == [72 << 20, 8 << 20, 0] and rss.times == times
+    assert h.rss_series(412, at=1).values == [72 << 20, 8 << 20]
+    assert h.rss_series(301).values == [8 << 20, 8 << 20, 0]
+    assert h.rss_series(999).values == []
+    assert h.totals_series().times == times
+    assert h.totals_series(upto=1, last=1).values == [75 << 20]
+    assert h.buffer_life(12).times == times
+
+
 def test_live_history_forgets_freed_buffers():
     h = History(prune=True)
     s0 = small_snapshot(T0)

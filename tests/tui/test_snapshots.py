@@ -1,7 +1,8 @@
 """SVG snapshots of every view and pane, at a fixed theme, on what dmabuf-top recorded in
 the real-kernel 6.1 VM: a snapshot (tests/data/vm-6.1, a static source: no live-only
 columns) and a recording (tests/data/vm-6.1-leak.yaml: GROW, Δ, AGE, ΔRSS, suspects).
-Each view at 80x24, 120x40 and 200x50: every width shows who holds what.
+Each view at 80x24, 120x40 and 200x50: every width shows who holds what; the header's
+meters and graph, and the drill-downs' graphs, at each width too.
 
 Everything on screen comes from those files (host, kernel, time), so the pictures are
 the same on every machine with the versions pinned in .ci/constraints.txt. Update after
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+from dmabuf_top.collect.file import FileBackend
+from dmabuf_top.io.loader import load_files
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.tui.app import DmabufTopApp
 from tests.support.pilot import (
@@ -48,20 +51,36 @@ def test_snapshot_views(snap_compare, view, size):
     )
 
 
+#: the RAM of the VM the recording was made in (recordings from before mem_total lack it)
+VM_RAM = 2 << 30
+
+
+def recording_with_ram() -> FileBackend:
+    """The leak recording, opened at its last sample, each sample knowing the RAM."""
+    samples = load_files([VM_RECORDING])
+    for snap, _ in samples:
+        snap.kernel.mem_total = VM_RAM
+    return FileBackend(samples)
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("view", VIEW_KEYS)
 def test_recording_views(snap_compare, view, size):
-    """The last sample of a recording of a leak: the live-only columns and suspects."""
+    """The last sample of a recording of a leak (where a recording opens): the header's
+    meters (share of RAM, userspace, exporters) and graph of the total over the 12
+    samples, the live-only columns (growth in colour with ↑), and the suspects."""
+    app = DmabufTopApp(recording_with_ram(), theme=THEME)
+    assert snap_compare(app, terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=_ready)
 
-    async def last_sample(pilot) -> None:
-        await settle(pilot)
-        await pilot.press("end")
-        await settle(pilot)
 
-    app = DmabufTopApp(file_backend(VM_RECORDING), theme=THEME)
-    assert snap_compare(
-        app, terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=last_sample
-    )
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("pane,keys", [("process", ["2", "enter"]), ("buffer", ["enter"])])
+def test_drill_down_graphs(snap_compare, pane, keys, size):
+    """The largest process (leak-grow: its Rss over the recording) and the largest buffer
+    (scanout 0: its size and holder count over the recording), graphs drawn from the
+    recording's own times (no clock of the machine running the test)."""
+    app = DmabufTopApp(recording_with_ram(), theme=THEME)
+    assert snap_compare(app, terminal_size=SIZES[size], press=keys, run_before=_ready)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.tui.table_layout import PAD, choose, clip, text_width
+from dmabuf_top.tui.table_layout import PAD, cell_tone, choose, clip, size_tone, text_width
 from dmabuf_top.tui.view_columns import COLUMNS, LAYOUTS, LIVE_ONLY
 
 
@@ -57,3 +57,28 @@ def test_holders_too_long_for_its_column_shows_the_first_holder_and_how_many_mor
     assert line.rstrip().endswith("compositor(301) +2")
     cells["holders"] = "camera(500)"
     assert layout.line([cells[c.key] for c in cols]).rstrip().endswith("camera(500)")
+
+
+def test_sizes_are_toned_by_magnitude_and_growth_by_arrow():
+    assert [size_tone(t) for t in ("512B", "64.0K", "8.0M", "1.2G", "3.0T", "-", "")] == [
+        "size-small", "size-small", "size-medium", "size-large", "size-large", "", ""]
+    assert [size_tone(str(n)) for n in (4096, 8 << 20, 2 << 30)] == [
+        "size-small", "size-medium", "size-large"]  # --bytes: raw counts
+    assert cell_tone("+8.0M", "delta") == ("↑8.0M", "grow")
+    assert cell_tone("-64.0K", "delta") == ("↓64.0K", "shrink")
+    assert cell_tone("+1.5", "rate") == ("↑1.5", "grow")
+    for flat in ("0", "-", "+0.0", ""):
+        assert cell_tone(flat, "delta") == (flat, "")
+    assert cell_tone("▲", "flag") == ("▲", "grow") and cell_tone("", "flag") == ("", "")
+    assert cell_tone("+8.0M", "text") == ("+8.0M", "")  # a name is never toned
+
+
+def test_pieces_are_the_line_cut_where_tones_change():
+    cols = COLUMNS["processes"]
+    layout, _ = choose(cols, LAYOUTS["processes"], 200)
+    cells = ["+8.0M" if c.kind == "delta" else "8.0M" if c.kind == "bytes" else "x"
+             for c in cols]
+    pieces = layout.pieces(cells)
+    assert "".join(t for t, _ in pieces) == layout.line(cells)
+    assert ("↑8.0M", "grow") in pieces and ("8.0M", "size-medium") in pieces
+    assert all(tone for t, tone in pieces if t.strip() in ("8.0M", "↑8.0M"))

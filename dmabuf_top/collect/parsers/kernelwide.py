@@ -76,6 +76,16 @@ def parse_total_pools_kb(text: str) -> int | None:
     return parse_int(text)
 
 
+_MEMTOTAL_RE = re.compile(r"^MemTotal:\s*([0-9]+) kB\s*$", re.M)
+
+
+def parse_mem_total(text: str) -> int | None:
+    """The machine's RAM in bytes, from ``/proc/meminfo``'s ``MemTotal:  N kB``."""
+    m = _MEMTOTAL_RE.search(text)
+    kb = parse_int(m.group(1)) if m else None
+    return None if kb is None else kb * 1024
+
+
 _MEMINFO_RE = re.compile(r"^\s*(DMA-BUF(?: Heaps)?(?: pool)?):\s*([\d,]+)K")
 _MAPPED_RE = re.compile(r"\(\s*([\d,]+)K mapped \+\s*([\d,]+)K unmapped\)")
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Footer, Static
 
 from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.columns import Column
 from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
+from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.units import human_bytes, human_delta
 
@@ -121,6 +123,10 @@ class DetailScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """A low terminal (80x24): lower graphs, so the table keeps some rows."""
+        self.set_class(event.size.height < SHORT_BELOW, "-short")
+
     def on_mount(self) -> None:
         self.query_one(f"#{self.TABLE_ID}", LiveTable).focus()
         self.ready = True
@@ -158,9 +164,9 @@ class BufferScreen(DetailScreen):
                 yield Static(id="buffer-fields", classes="fields")
                 with Vertical(id="buffer-graphs", classes="graph"):
                     yield Static("size over time", classes="graph-label", id="size-label")
-                    yield Sparkline([], id="size-graph")
+                    yield TimeGraph(id="size-graph")
                     yield Static("holders over time", classes="graph-label", id="holders-label")
-                    yield Sparkline([], id="holders-graph")
+                    yield TimeGraph(count_text, "dmabuf-meter", id="holders-graph")
             yield Static("Holders", classes="section")
             yield LiveTable(HOLDER_COLUMNS, id="holders")
             yield Static(
@@ -226,11 +232,12 @@ class BufferScreen(DetailScreen):
         life = app.buffer_life(buf.inode)
         sizes = life.sizes if life else [buf.size]
         holders = life.holders if life else [len(buf.holders)]
+        times = life.times if life else [None]
         trend = len(sizes) > 1  # one sample is no trend: draw nothing
         for graph, data in (("#size-graph", sizes), ("#holders-graph", holders)):
-            spark = self.query_one(graph, Sparkline)
-            spark.data = data if trend else []
-            spark.display = trend
+            plot = self.query_one(graph, TimeGraph)
+            plot.show(Series(times, data) if trend else Series([], []))
+            plot.display = trend
         once = "" if trend else "  (one sample so far)"
         self.query_one("#size-label", Static).update(
             f"size over time: {human_bytes(min(sizes))} … {human_bytes(max(sizes))}{once}"
@@ -262,7 +269,11 @@ class ProcessScreen(DetailScreen):
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
         yield Static(id="detail-title", classes="detail-title")
-        yield Static(id="process-fields", classes="fields")
+        with Horizontal(id="process-top"):
+            yield Static(id="process-fields", classes="fields")
+            with Vertical(id="process-graphs", classes="graph"):
+                yield Static("Rss over time", classes="graph-label", id="rss-label")
+                yield TimeGraph(id="process-graph")
         yield Static("Buffers  (Enter: details)", classes="section")
         yield LiveTable(PROC_BUFFER_COLUMNS, id="process-buffers")
         yield Footer()
@@ -308,6 +319,17 @@ class ProcessScreen(DetailScreen):
                 ("Pss", human_bytes(stats.pss)),
             ]
         self.query_one("#process-fields", Static).update(fields(pairs))
+        rss = app.session.rss_series(self.pid)
+        trend = len(rss.values) > 1
+        plot = self.query_one("#process-graph", TimeGraph)
+        plot.show(rss if trend else Series([], []))
+        plot.display = trend
+        if trend:
+            lo, hi = min(rss.values), max(rss.values)
+            label = f"Rss over time: {human_bytes(lo)} … {human_bytes(hi)}"
+        else:
+            label = "Rss over time: one sample so far"
+        self.query_one("#rss-label", Static).update(label)
         rows = []
         for inode in stats.inodes if stats is not None else []:
             b = snap.buffers[inode]

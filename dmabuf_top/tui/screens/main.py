@@ -53,6 +53,18 @@ def empty_reasons(app: AppHost) -> str:
     return "\n".join(lines)
 
 
+def single_snapshot(app: AppHost) -> bool:
+    """The source is one static snapshot: nothing to compare, nothing will refresh."""
+    return not app.session.backend.live and not app.is_recording
+
+
+def record_command(app: AppHost) -> str:
+    """The ``dmabuf-top record`` command that records the source shown over time."""
+    prep = app.prepared
+    adb = prep is not None and prep.snap.source.kind == "adb"
+    return f"dmabuf-top record{' --adb' if adb else ''} -o rec.yaml"
+
+
 def suspects_info(app: AppHost) -> str:
     """The line above the Suspects table: the rule, the window, the count."""
     prep = app.prepared
@@ -60,6 +72,8 @@ def suspects_info(app: AppHost) -> str:
     rule = f"Grew across the last {window} samples without falling back  (< > change)"
     if prep is None:
         return rule
+    if single_snapshot(app):
+        return "Growth needs samples over time: this is a single snapshot"
     if prep.have < window:
         return f"{rule}:  collecting, {prep.have} of {window} samples so far"
     n = len(prep.suspects)
@@ -70,6 +84,13 @@ def suspects_empty(app: AppHost) -> str:
     prep = app.prepared
     if prep is None:
         return "Scanning…"
+    if single_snapshot(app):
+        cmd = record_command(app)
+        return (
+            "A single snapshot cannot show growth: there is nothing to compare it with.\n\n"
+            f"Record samples over time:  {cmd}  (ctrl+c stops it)\n"
+            "then open the recording:   dmabuf-top --load rec.yaml"
+        )
     if prep.have < prep.window:
         more = prep.window - prep.have
         where = "step on in the recording" if app.is_recording else "wait for more refreshes"

@@ -1,20 +1,25 @@
-"""The summary at the top: source, privilege, totals, state, and a sparkline
-of total dma-buf bytes over the session."""
+"""The summary at the top: source, privilege, totals and state (fitted to the width:
+source, sample position and totals with Pss stay at 80 columns), meters (dma-buf as a
+share of RAM, userspace vs kernel-only, the largest exporters) and a graph of the
+total bytes over time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Sparkline, Static
+from textual.widgets import Label, ProgressBar, Static
 
 from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.summary import meminfo_text
 from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.tui.widgets.graph import TimeGraph
 from dmabuf_top.units import human_bytes
 
 Part = tuple[str, str] | str
@@ -29,45 +34,69 @@ def privilege_text(snap: Snapshot) -> str:
     return "limited"
 
 
-def source_parts(state: HeaderState) -> list[Part]:
+def fit_parts(groups: Sequence[tuple[int, list[Part]]], width: int) -> list[Part]:
+    """The parts of ``groups`` (priority, parts; 0 = most important) that fit in
+    ``width`` cells: the least important groups are left out first."""
+    keep = list(groups)
+
+    def length(gs: Sequence[tuple[int, list[Part]]]) -> int:
+        text = sum(len(p if isinstance(p, str) else p[0]) for _, parts in gs for p in parts)
+        return text + 2 * (len(gs) - 1)  # the gaps between groups
+
+    while len(keep) > 1 and length(keep) > width:
+        worst = max(range(len(keep)), key=lambda i: (keep[i][0], i))
+        del keep[worst]
+    out: list[Part] = []
+    for i, (_, parts) in enumerate(keep):
+        out += (["  "] if i else []) + parts
+    return out
+
+
+def source_parts(state: HeaderState, width: int = 1000) -> list[Part]:
+    """Source, privilege, sample position, time; at a narrow width the title and
+    the kernel go first, never the sample position."""
     snap = state.snap
-    parts: list[Part] = [("dmabuf-top", "bold $primary"), "  "]
+    title: tuple[int, list[Part]] = (4, [("dmabuf-top", "bold $primary")])
     if snap is None:
-        parts.append(printable(state.source))
-        return parts
+        return fit_parts([title, (0, [printable(state.source)])], width)
     s = snap.source
+    groups: list[tuple[int, list[Part]]] = [title]
     if state.live:
         where = state.source
     else:  # the file shown, then where its snapshot was taken
-        parts += [("file ", "$text-muted"), (printable(state.source), "bold"), "  "]
+        groups.append((0, [("file ", "$text-muted"), (printable(state.source), "bold")]))
         where = s.label()
-    parts += [(f"{s.kind} ", "$text-muted"), printable(where)]
+    groups.append((3, [(f"{s.kind} ", "$text-muted"), printable(where)]))
     priv = privilege_text(snap)
-    parts += ["  ", (priv, "bold $success" if priv == "root" else "bold $warning")]
+    groups.append((1, [(priv, "bold $success" if priv == "root" else "bold $warning")]))
     if state.sample:
-        parts += ["  ", (state.sample, "bold $accent")]
-    parts += ["  ", (printable(snap.taken_at), "$text-muted")]
-    return parts
+        groups.append((0, [(state.sample, "bold $accent")]))
+    groups.append((2, [(printable(snap.taken_at), "$text-muted")]))
+    return fit_parts(groups, width)
 
 
-def totals_parts(t: Totals | None, sources: Sequence[str]) -> list[Part]:
+def totals_parts(t: Totals | None, sources: Sequence[str], width: int = 1000) -> list[Part]:
+    """Buffers, total (and where it comes from), userspace, kernel-only, Rss, Pss;
+    at a narrow width the total, Rss and Pss stay."""
     if t is None:
         return [("waiting for the first scan…", "$text-muted")]
 
-    def item(label: str, value: str) -> list[Part]:
-        return [(f"{label} ", "$text-muted"), (value, "bold"), "  "]
+    def item(label: str, value: str, style: str = "bold") -> list[Part]:
+        return [(f"{label} ", "$text-muted"), (value, style)]
 
     where = "+".join(sources) if t.kernel_wide else "sum seen"
-    parts: list[Part] = []
-    parts += item("buffers", str(t.buffers))
-    parts += [("total ", "$text-muted"), (human_bytes(t.bytes), "bold $accent")]
-    parts += [(f" ({where})", "$text-muted"), "  "]
-    parts += item("userspace", human_bytes(t.userspace_bytes))
-    parts += item("kernel-only", human_bytes(t.kernel_only_bytes))
-    parts += item("Rss", human_bytes(t.userspace_rss))
-    parts += item("Pss", human_bytes(t.userspace_pss))
-    return parts[:-1]
-
+    total = item("total", human_bytes(t.bytes), "bold $accent")
+    return fit_parts(
+        [
+            (2, item("buffers", str(t.buffers))),
+            (0, [*total, (f" ({where})", "$text-muted")] if width >= 100 else total),
+            (3, item("userspace", human_bytes(t.userspace_bytes))),
+            (3, item("kernel-only", human_bytes(t.kernel_only_bytes))),
+            (1, item("Rss", human_bytes(t.userspace_rss))),
+            (0, item("Pss", human_bytes(t.userspace_pss))),
+        ],
+        width,
+    )
 
 
 def status_parts(state: HeaderState) -> list[Part]:
@@ -90,37 +119,121 @@ def status_parts(state: HeaderState) -> list[Part]:
     if state.failed:
         parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
         parts.append(("  (showing the last good data)", "$text-muted"))
-    if snap is not None and snap.warnings:
-        first = printable(snap.warnings[0])
-        more = len(snap.warnings) - 1
+    warnings = [*state.notes, *(snap.warnings if snap is not None else [])]
+    if warnings:
+        first = printable(warnings[0])
+        more = len(warnings) - 1
         parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning")]
         if more:
             parts.append((f" (+{more} more: ? lists them)", "$text-muted"))
     return parts
 
 
+@dataclass(frozen=True)
+class Meter:
+    """One bar of the header: a share of a whole."""
+
+    label: str
+    part: int
+    whole: int
+    #: the numbers beside the bar
+    text: str
+
+
+def meters(state: HeaderState) -> list[Meter]:
+    """dma-buf total as a share of RAM (when the RAM is known), userspace vs
+    kernel-only, then the largest exporters' shares of the total."""
+    t, snap = state.totals, state.snap
+    if t is None or snap is None:
+        return []
+    out: list[Meter] = []
+    ram = snap.kernel.mem_total
+    if ram:
+        out.append(Meter("of RAM", t.bytes, ram, f"{human_bytes(t.bytes)} of {human_bytes(ram)}"))
+    whole = t.userspace_bytes + t.kernel_only_bytes
+    out.append(Meter(
+        "userspace", t.userspace_bytes, whole,
+        f"{human_bytes(t.userspace_bytes)}, kernel-only {human_bytes(t.kernel_only_bytes)}",
+    ))
+    for name, nbytes in state.exporters:
+        out.append(Meter(printable(name), nbytes, whole, human_bytes(nbytes)))
+    return out
+
+
+#: header lines of meters (and graph) shown: tall terminals, short ones
+METER_ROWS, SHORT_METER_ROWS = 5, 2
+#: terminals lower than this show the short header
+SHORT_BELOW = 32
+
+
+class MeterRow(Horizontal):
+    """``label  ━━━━━━━━╸━━━━  42%  numbers``: a ProgressBar as a meter."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(classes="meter-label")
+        yield ProgressBar(total=1, show_eta=False, classes="meter-bar")
+        yield Static(classes="meter-text")
+
+    meter: Meter | None = None
+
+    def show(self, meter: Meter) -> None:
+        if meter == self.meter:  # (most refreshes change no share)
+            return
+        self.meter = meter
+        self.query_one(".meter-label", Label).update(Content(meter.label))
+        self.query_one(ProgressBar).update(total=max(meter.whole, 1), progress=meter.part)
+        self.query_one(".meter-text", Static).update(Content(meter.text), layout=False)
+
+
 class SummaryHeader(Vertical):
-    """Three lines of text; the total-bytes sparkline ends the third."""
+    """Three lines of text, then meters (left) beside a graph of the total bytes
+    over time with a byte scale and a time axis (right); a short terminal keeps
+    two meter lines and no graph."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="header-source")
         yield Static(id="header-totals")
+        yield Static(id="header-status")
         with Horizontal(id="header-body"):
-            yield Static(id="header-status")
-            yield Sparkline([], id="header-graph", classes="graph")
+            with Vertical(id="header-meters"):
+                for i in range(METER_ROWS):
+                    yield MeterRow(id=f"meter-{i}", classes="meter")
+            yield TimeGraph(id="header-graph", classes="graph")
 
-    def show(self, state: HeaderState, graph: Sequence[float]) -> None:
+    def on_mount(self) -> None:
+        self.state = HeaderState()
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        """The short header on a low terminal (80x24): meters take two lines."""
+        self.set_class(self.app.size.height < SHORT_BELOW, "-short")
+
+    def on_resize(self) -> None:
+        self.fit_height()
+        self.show_text(self.state)
+
+    def show_text(self, state: HeaderState) -> None:
+        width = max(20, self.content_region.width or self.app.size.width - 2)
         self.query_one("#header-source", Static).update(
-            Content.assemble(*source_parts(state)), layout=False
+            Content.assemble(*source_parts(state, width)), layout=False
         )
         sources = state.snap.kernel.sources if state.snap is not None else []
         self.query_one("#header-totals", Static).update(
-            Content.assemble(*totals_parts(state.totals, sources)), layout=False
+            Content.assemble(*totals_parts(state.totals, sources, width)), layout=False
         )
         self.query_one("#header-status", Static).update(
             Content.assemble(*status_parts(state)), layout=False
         )
-        spark = self.query_one("#header-graph", Sparkline)
-        spark.data = list(graph) if len(graph) > 1 else []  # one sample is no trend
-        peak = max(graph) if graph else 0
-        spark.tooltip = f"total bytes over the session (peak {human_bytes(peak)})"
+
+    def show(self, state: HeaderState, graph: Series) -> None:
+        self.state = state
+        self.fit_height()
+        self.show_text(state)
+        rows = meters(state)
+        for i, row in enumerate(self.query(MeterRow)):
+            if i < len(rows):
+                row.show(rows[i])
+            row.display = i < len(rows)
+        plot = self.query_one(TimeGraph)
+        plot.show(graph)
+        plot.set_class(len(graph.values) < 2, "-no-trend")  # one sample: no empty box

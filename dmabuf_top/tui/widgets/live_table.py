@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -21,6 +22,7 @@ from textual.strip import Strip
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.table_layout import (
+    TONES,
     Layout,
     all_columns,
     choose,
@@ -55,6 +57,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         "live-table--cursor",
         "live-table--new",
         "live-table--freed",
+        *(f"live-table--{tone}" for tone in TONES),
     }
 
     DEFAULT_CSS = """
@@ -135,12 +138,12 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._cursor = 0
         self._sort: tuple[str, bool] | None = None
         self._layout: Layout | None = None
-        self._fitted_to = -1
-        self._least = 0
+        self._fitted_to, self._least = -1, 0
         #: each row's line as last rendered (not under the cursor), by row key
         self._lines: LRUCache[str, Strip] = LRUCache(4096)
         self._lines_now: float | None = None
         self._header: Strip | None = None
+        self._tones: dict[str, Style] = {}
 
     # -- what the screens read ------------------------------------------------
     @property
@@ -189,9 +192,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def column_x(self, key: str) -> int | None:
         """Where column ``key``'s title starts on the header line (None: not shown)."""
-        if self._layout is None:
-            return None
-        x = self._layout.x_of(key)
+        x = self._layout.x_of(key) if self._layout is not None else None
         return None if x is None else x - self.scroll_offset.x
 
     # -- columns --------------------------------------------------------------
@@ -209,9 +210,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._refit()
 
     def _label(self, col: Column) -> tuple[str, int]:
-        arrow = ""
-        if self._sort is not None and self._sort[0] == col.key:
-            arrow = DOWN if self._sort[1] else UP
+        on = self._sort is not None and self._sort[0] == col.key
+        arrow = (DOWN if self._sort[1] else UP) if on and self._sort else ""
         return title_label(col.title, self.letters.get(col.key, ""), arrow)
 
     def _least_widths(self) -> dict[str, int]:
@@ -235,6 +235,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._fitted_to = width
         self._lines.clear()
         self._header = None
+        tone = self.get_component_rich_style  # the colours of cells, over a row's style
+        self._tones = {t: tone(f"live-table--{t}", partial=True) for t in TONES}
         if least != self._least:
             self._least = least
             if now:
@@ -252,16 +254,13 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._lines.clear()
-        self._header = None
+        self._fitted_to = -1  # the next paint fits again: lines, header, colours anew
 
-    def on_focus(self, event: events.Focus) -> None:
+    def on_focus(self, event: events.Focus | events.Blur) -> None:
         self.notify_style_update()
         self.refresh()
 
-    def on_blur(self, event: events.Blur) -> None:
-        self.notify_style_update()
-        self.refresh()
+    on_blur = on_focus
 
     # -- rows -------------------------------------------------------------------
     def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
@@ -323,10 +322,15 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         assert self._layout is not None
         mark = self.rows.marks.get(key)
         style = self.get_component_rich_style(f"live-table--{mark}") if mark else self.rich_style
-        if cursor:
-            style = style + self.get_component_rich_style("live-table--cursor", partial=True)
-        text = self._layout.line(self.rows.cells[key], self.now)
-        return Strip([Segment(text, style)], self._layout.width)
+        cells, width = self.rows.cells[key], self._layout.width
+        if cursor or mark == "freed":  # one style: the cursor's, or struck out
+            if cursor:
+                style = style + self.get_component_rich_style("live-table--cursor", partial=True)
+            return Strip([Segment(self._layout.line(cells, self.now), style)], width)
+        return Strip([
+            Segment(text, style + self._tones[t] if t else style)
+            for text, t in self._layout.pieces(cells, self.now)
+        ], width)
 
     # -- the cursor -------------------------------------------------------------
     @property

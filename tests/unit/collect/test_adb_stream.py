@@ -198,6 +198,9 @@ def test_collector_on_android_kernel_files() -> None:
     assert snap.kernel.total_bytes == 8388608 + 4096
     assert snap.kernel.total_pools_kb == 1536
     assert snap.kernel.heaps == ["system", "system-uncached"]
+    # the machine's RAM: MemTotal of /proc/meminfo, in bytes
+    with open("/proc/meminfo") as f:
+        assert snap.kernel.mem_total == int(f.readline().split()[1]) * 1024
     b12, b13 = snap.buffers[12], snap.buffers[13]
     assert (b12.exporter, b12.size, b12.name, b12.heap) == ("drm", 8388608, "scanout 0", False)
     assert (b13.exporter, b13.size, b13.name, b13.heap) == ("system", 4096, None, True)

@@ -59,7 +59,9 @@ def test_vanished_fd_and_pid_are_skipped(tmp_path):
     # nothing at all
     make_proc(tmp_path, 13, {0: "/dev/null"}, {})
     (tmp_path / "self").mkdir()
+    (tmp_path / "meminfo").write_text("MemTotal:        2048 kB\nMemFree:  1 kB\n")
     raw = LocalBackend(proc=str(tmp_path)).fetch()
+    assert assemble(raw).kernel.mem_total == 2 << 20
     assert [p.pid for p in raw.procs] == [10]
     assert raw.unreadable == []
     snap = assemble(raw)

@@ -19,6 +19,7 @@ from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link, parse_fd_link, par
 from dmabuf_top.collect.parsers.kernelwide import (
     parse_bpf_iter,
     parse_heaps,
+    parse_mem_total,
     parse_meminfo_dmabuf,
     parse_sysfs_grep,
     parse_sysfs_stats,
@@ -199,3 +200,27 @@ def test_meminfo_dmabuf_lines():
         "heaps_pool": 0,
     }
     assert parse_meminfo_dmabuf("nothing\n") == {}
+
+
+def test_mem_total_from_proc_meminfo():
+    text = "MemTotal:        8023412 kB\nMemFree:          912344 kB\n"
+    assert parse_mem_total(text) == 8023412 * 1024
+    assert parse_mem_total("MemFree: 1 kB\n") is None
+    assert parse_mem_total("MemTotal: lots kB\n") is None
+    assert parse_mem_total("MemTotal: " + "9" * 30 + " kB\n") is None  # over 2**64
+
+
+def test_mem_total_travels_through_assemble_and_the_snapshot_file():
+    from dmabuf_top.collect.assemble import assemble
+    from dmabuf_top.io.codec import dump_snapshot
+    from dmabuf_top.io.loader import loads_snapshots
+    from tests.support.rawscans import scene
+
+    raw = scene()
+    assert assemble(raw).kernel.mem_total is None
+    text = dump_snapshot(assemble(raw))
+    assert "mem_total" not in text  # optional: files without it stay as they were
+    raw.proc_meminfo = "MemTotal:  4096 kB\n"
+    snap = assemble(raw)
+    assert snap.kernel.mem_total == 4 << 20
+    assert loads_snapshots(dump_snapshot(snap))[0].kernel.mem_total == 4 << 20

@@ -10,6 +10,7 @@ import yaml
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots, loads_snapshots
+from dmabuf_top.io.record_reader import cut_sample_note
 from dmabuf_top.io.record_writer import DELTA_SCHEMA, RecordEncoder, RecordingWriter
 from dmabuf_top.model import Process
 from tests.support.synth import BOOT, COMMS, MIB, buf, leak_series, snap
@@ -107,10 +108,13 @@ def test_cut_anywhere_keeps_exactly_the_complete_samples():
     near = {c for b in bounds for c in range(b - 40, b + 41)}  # every byte near a boundary
     cuts = sorted({c for c in range(bounds[0], len(text) + 1) if c in near or c % 5 == 0})
     for cut in cuts:
-        got = loads_snapshots(text[:cut])
+        dropped: list[str] = []
+        got = loads_snapshots(text[:cut], where="rec.yaml", dropped=dropped)
         want = sum(1 for b in bounds if b <= cut)
         assert len(got) == want, (cut, repr(text[max(0, cut - 30) : cut]))
         assert [dump_snapshot(s) for s in got] == originals[:want], cut
+        # a cut inside a sample is named; a cut between two samples loses nothing
+        assert dropped == ([] if cut in bounds else [cut_sample_note("rec.yaml", want)]), cut
 
 
 def test_cut_inside_the_first_sample_is_an_error():
@@ -133,9 +137,12 @@ def test_gz_cut_at_every_byte(tmp_path):
     cut_path = tmp_path / "cut.yaml.gz"
     for cut in range(bounds[0], len(data) + 1, 7):
         cut_path.write_bytes(data[:cut])
-        got = load_snapshots(cut_path)
+        dropped: list[str] = []
+        got = load_snapshots(cut_path, dropped)
         want = sum(1 for b in bounds if b <= cut)
         assert [dump_snapshot(s) for s in got] == originals[:want], cut
+        assert len(dropped) == (0 if cut in bounds else 1), (cut, dropped)
+        assert all(f"gzip member {want + 1}" in d for d in dropped)
     cut_path.write_bytes(data[: bounds[0] - 1])
     with pytest.raises(SnapshotError, match="truncated gzip"):
         load_snapshots(cut_path)

@@ -1,0 +1,76 @@
+"""The header: meters (share of RAM, userspace vs kernel-only, the largest exporters),
+text fitted to the width (source, sample position and totals with Pss at 80 columns),
+two meter lines and no graph on a low terminal."""
+
+from __future__ import annotations
+
+from textual.widgets import ProgressBar
+
+from dmabuf_top.collect.file import FileBackend
+from dmabuf_top.io.loader import load_files
+from dmabuf_top.tui.app import DmabufTopApp
+from dmabuf_top.tui.widgets.header import MeterRow
+from tests.support.pilot import THEME, VM_RECORDING, settle
+
+
+def recording(ram: int | None) -> FileBackend:
+    samples = load_files([VM_RECORDING])
+    for snap, _ in samples:
+        snap.kernel.mem_total = ram
+    return FileBackend(samples)
+
+
+def text(app: DmabufTopApp, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+def shown_meters(app: DmabufTopApp) -> list[tuple[str, float, str]]:
+    """(label, share, numbers) of each meter on screen."""
+    out = []
+    box = app.screen.query_one("#header-meters").region
+    for row in app.screen.query(MeterRow):
+        if row.display and box.y <= row.region.y < box.bottom:  # (not cut off)
+            bar = row.query_one(ProgressBar)
+            out.append((text(app, f"#{row.id} .meter-label"), bar.percentage,
+                        text(app, f"#{row.id} .meter-text")))
+    return out
+
+
+async def test_meters_show_shares_of_ram_userspace_and_exporters():
+    app = DmabufTopApp(recording(2 << 30), theme=THEME)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        t = app.prepared.totals
+        meters = shown_meters(app)
+        assert [m[0] for m in meters] == ["of RAM", "userspace", "drm"]
+        ram, user, drm = meters
+        assert abs(ram[1] - t.bytes / (2 << 30)) < 1e-9 and ram[2] == "112.4M of 2.0G"
+        whole = t.userspace_bytes + t.kernel_only_bytes
+        assert abs(user[1] - t.userspace_bytes / whole) < 1e-9
+        assert user[2] == "106.4M, kernel-only 6.0M"
+        assert drm[1] == 1.0  # the only exporter of the VM's vgem buffers
+        assert app.screen.query_one("#header-graph").display  # 12 samples: a trend
+
+
+async def test_no_ram_meter_when_the_ram_is_unknown():
+    app = DmabufTopApp(recording(None), theme=THEME)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert [m[0] for m in shown_meters(app)] == ["userspace", "drm"]
+
+
+async def test_80x24_keeps_source_sample_totals_and_pss_and_two_meters():
+    app = DmabufTopApp(recording(2 << 30), theme=THEME)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        source, totals = text(app, "#header-source"), text(app, "#header-totals")
+        assert len(source) <= 78 and len(totals) <= 78
+        assert "vm-6.1-leak.yaml" in source and "sample 12/12" in source
+        assert "total 112.4M" in totals and "Pss 106.4M" in totals and "Rss" in totals
+        assert [m[0] for m in shown_meters(app)] == ["of RAM", "userspace"]
+        assert not app.screen.query_one("#header-graph").display
+        await pilot.resize_terminal(200, 50)
+        await settle(pilot)
+        totals = text(app, "#header-totals")
+        assert "kernel-only 6.0M" in totals and "(bufinfo)" in totals  # room for it all
+        assert app.screen.query_one("#header-graph").display

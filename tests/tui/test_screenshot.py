@@ -1,0 +1,12 @@
+"""docs/screenshot.svg (the README's picture) is what the app exports today: after an
+intended change of the screen, ``python -m tests.support.screenshot`` and look at it."""
+
+from __future__ import annotations
+
+from tests.support.screenshot import SCREENSHOT, screenshot_svg
+
+
+async def test_readme_screenshot_is_current():
+    svg = await screenshot_svg()
+    assert svg.startswith("<svg") and "leak-grow" in svg and "Processes" in svg
+    assert SCREENSHOT.read_text() == svg, "run: python -m tests.support.screenshot"
