@@ -51,7 +51,6 @@ _STAT_LINE_RE = re.compile(rf"^({_N}) /proc/({_N})(?:/fd/({_N}))?$")
 KERNEL_FILES = {
     "bpf": "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf",
     "total_pools_kb": "/sys/kernel/dma_heap/total_pools_kb",
-    "proc_meminfo": "/proc/meminfo",
 }
 
 
@@ -285,6 +284,9 @@ def to_rawscan(
     heaps = out.get("heaps")
     if heaps is not None:
         raw.heaps = _text(heaps)
+    memtotal = out.get("memtotal")
+    if memtotal is not None:
+        raw.proc_meminfo = _text(memtotal)  # its MemTotal line
     meminfo = out.get("meminfo")
     if meminfo is not None:
         raw.meminfo = _text(meminfo)

@@ -171,7 +171,9 @@ o comm "$T/x"
 # few, walked with builtins only, each path printed once. A comm holding ") S 7"
 # or a newline can only add a stat to read: the host parses every one itself.
 # V: pids seen. Double quotes: su -c quotes this script twice, where a single
-# quote grows 20 bytes ($T is checked to need no quotes).
+# quote grows 20 bytes ($T is checked to need no quotes). Only state, ppid and the
+# start time are kept (fields 5-21 zeroed, the rest cut): an unchanged refresh
+# sends no stat line again (times and page faults change every refresh).
 V=" "
 while read -r p; do V="$V$p "; done <$T/p
 set -f
@@ -185,15 +187,15 @@ xargs sed -n "s|.*) . \([0-9]*\) .*|\1|p" <$T/q | while read -r p; do
     set -- ${l##*) } 0 0
     p=$2
   done
-done | cat $T/q - | xargs grep -a -H ^ >"$T/x"
+done | cat $T/q - | xargs grep -a -H ^ |
+  sed "s/^\(.*) . [0-9]* \)\([-0-9]* \)\{17\}\([0-9]*\) .*/\10 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 \3/" >"$T/x"
 set +f
 o stat "$T/x"
 # cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
 # one cat, exact bytes
 {
   sed "s|.*|/proc/&/cmdline|" "$T/p"
-  for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb \
-    /proc/meminfo; do
+  for f in /sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf /sys/kernel/dma_heap/total_pools_kb; do
     [ -r "$f" ] && echo "$f"
   done
 } >"$T/l"
@@ -211,6 +213,10 @@ if [ -f "$T/b0" ] && cat $BI >"$T/b1"; then
   fi
   o bufinfo "$T/b1"
 fi
+# the machine's RAM: MemTotal, the first line of /proc/meminfo (only that line:
+# the rest changes every refresh, and this section is sent every time)
+m memtotal
+while read -r k v u; do [ "$k" = MemTotal: ] && echo "$k $v $u"; break; done </proc/meminfo
 # Android's pinned dma-buf BPF iterator there but not ours to read (root's)
 f=/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf
 [ -e $f ] && [ ! -r $f ] && m bpf_unreadable

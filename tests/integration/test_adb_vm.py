@@ -83,7 +83,7 @@ def local_snapshot(vm, uid: int | None = None) -> dict:
     """`dmabuf-top snapshot` in the guest; with uid, the local backend run by
     a process that dropped to that uid (after its imports)."""
     if uid is None:
-        r = vm.run([dmabuf_top(vm), "snapshot"], timeout=300, cwd=str(REPO))
+        r = vm.run([dmabuf_top(vm), "snapshot", "--source", "proc"], timeout=300, cwd=str(REPO))
     else:
         code = (
             "import os, sys\n"
