@@ -69,6 +69,8 @@ class Session:
         #: per view, the order the screen shows rows in (sort column, reversed,
         #: filter): prepare() sorts the next rows so, off the UI thread
         self.orders: dict[str, tuple[Column, bool, RowFilter | None]] = {}
+        #: sizes as byte counts (the setup screen's units: bytes)
+        self.raw_bytes = False
 
     @property
     def is_recording(self) -> bool:
@@ -104,6 +106,7 @@ class Session:
                 return prepare(
                     previous.snap, self.history, previous, sample=previous.sample,
                     suspects=suspects_over(seq, window), window=window, have=len(seq),
+                    raw_bytes=self.raw_bytes,
                 )
             snap = self.backend.collect()
             self.samples.add(snap, keep_at_least=window)
@@ -111,6 +114,7 @@ class Session:
             return prepare(
                 snap, self.history, previous,
                 suspects=suspects_over(seq, window), window=window, have=len(seq),
+                raw_bytes=self.raw_bytes,
             )
         index = rec.seek(rec.index if sample is None else sample)
         for j in range(self.history.samples, index):  # history in recording order
@@ -120,7 +124,7 @@ class Session:
         at = index if self.history.samples > index else None
         return prepare(
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
-            window=window, have=len(seq),
+            window=window, have=len(seq), raw_bytes=self.raw_bytes,
         )
 
     def header_state(self, delay: float) -> HeaderState:

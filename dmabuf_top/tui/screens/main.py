@@ -12,17 +12,18 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
 
+from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import name_regex
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
+from dmabuf_top.tui.preferences import hidden_columns
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
     LAYOUTS,
-    LIVE_ONLY,
     VIEW_NAMES,
     VIEW_TITLES,
     column,
@@ -88,12 +89,17 @@ class MainScreen(Screen[None]):
 
     BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        """``settings``: the view, sorts and hidden columns to start with."""
         super().__init__(id="main")
+        settings = settings or Settings()
         #: mounted: the app may hand it data
         self.ready = False
-        self.view = "buffers"
+        self.view = settings.view or "buffers"
         self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
+        self.sort.update(settings.sort)
+        #: per view, the columns the user hid (the setup screen)
+        self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: per view: (prepared, filter) last shown, to know when only the order changes
@@ -105,7 +111,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
-        with TabbedContent(initial="tab-buffers", id="views"):
+        with TabbedContent(initial=f"tab-{self.view}", id="views"):
             for view in VIEW_NAMES:
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
                     if view == "suspects":
@@ -123,20 +129,31 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # a single static snapshot has no history: its live-only columns stay empty
-        session = self.dapp.session
-        hidden = () if session.backend.live or session.is_recording else LIVE_ONLY
         for view in VIEW_NAMES:
             key, rev = self.sort[view]
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
-            self.table(view).hide_columns(hidden)
+            self.hide_columns(view, self.hidden.get(view, []))
         self.table(self.view).focus()
         self.ready = True
         self.data_changed()
 
     def table(self, view: str | None = None) -> LiveTable:
         return self.query_one(f"#table-{view or self.view}", LiveTable)
+
+    def hide_columns(self, view: str, keys: list[str]) -> None:
+        """The user hides ``keys`` of ``view``; a single static snapshot has no history,
+        so its live-only columns (which would stay empty) are hidden too."""
+        session = self.dapp.session
+        static = not (session.backend.live or session.is_recording)
+        self.hidden[view] = list(keys)
+        if not keys:
+            del self.hidden[view]
+        self.table(view).hide_columns(hidden_columns(view, keys, static))
+
+    def view_settings(self) -> tuple[str, dict[str, tuple[str, bool]], dict[str, list[str]]]:
+        """The view shown, the sort and the hidden columns of each view."""
+        return self.view, dict(self.sort), {v: list(k) for v, k in self.hidden.items()}
 
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:
