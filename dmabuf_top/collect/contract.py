@@ -1,5 +1,6 @@
 """The backend contract: what every source offers (``collect``, ``describe``, live or
-static), the optional ability of a recording (samples to step through), BackendError."""
+static), the optional abilities of a recording (samples to step through) and of a live
+source whose processes can be signalled (:class:`Signaller`), BackendError."""
 
 from __future__ import annotations
 
@@ -55,6 +56,25 @@ class Recording(Protocol):
 def recording_of(backend: Backend) -> Recording | None:
     """The backend as a recording when it holds more than one sample, else None."""
     if isinstance(backend, Recording) and backend.sample_count > 1:
+        return backend
+    return None
+
+
+@runtime_checkable
+class Signaller(Protocol):
+    """An optional ability: a live source that can send a signal to one of its
+    processes (this machine: ``os.kill``; a device: ``kill`` in its shell). Static
+    sources (files) do not have it."""
+
+    def send_signal(self, pid: int, signum: int) -> None:
+        """Send ``signum`` to ``pid`` (blocking); :class:`BackendError` (one line)
+        when it could not be sent."""
+        ...
+
+
+def signaller_of(backend: Backend) -> Signaller | None:
+    """The backend's signal ability, when it is live and has one, else None."""
+    if backend.live and isinstance(backend, Signaller):
         return backend
     return None
 

@@ -33,6 +33,23 @@ class SettingsActions:
         return Settings(self.theme, view, self.delay,
                         "bytes" if self.session.raw_bytes else "human", sort, hidden)
 
+    def action_setup(self) -> None:
+        """The setup screen; closing it saves the settings."""
+        from dmabuf_top.tui.screens.setup import SetupScreen
+
+        if isinstance(self.screen, SetupScreen):
+            return
+        main = next(s for s in self.screen_stack if isinstance(s, MainScreen))
+        self.push_screen(SetupScreen(main), lambda _: self.save_settings())
+
+    def save_settings(self) -> str:
+        """Save the state now (when it differs from the file); an error is a notice."""
+        error = self.prefs.save(self.current_settings())
+        if error:
+            self.notify(error, title="settings not saved", severity="error", timeout=8,
+                        markup=False)
+        return error
+
     async def action_quit(self) -> None:
         error = self.prefs.save(self.current_settings())
         # Text, never a str: a path is not markup

@@ -17,6 +17,7 @@ from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS
 from dmabuf_top.tui.rows import Row
+from dmabuf_top.tui.screens.signal import ask_signal
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.units import human_bytes, human_delta
@@ -117,6 +118,13 @@ class DetailScreen(Screen[None]):
     @property
     def dapp(self) -> AppHost:
         return cast("AppHost", self.app)
+
+    def signal_target(self) -> int | None:
+        """The process F9 / k signals: the pane's process, a buffer's holder chosen."""
+        return None
+
+    def action_signal(self) -> None:
+        ask_signal(self.dapp, self.signal_target())
 
     def action_back(self) -> None:
         self.dismiss()
@@ -240,6 +248,10 @@ class BufferScreen(DetailScreen):
         )
 
 
+    def signal_target(self) -> int | None:
+        key = self.query_one("#holders", LiveTable).cursor_key
+        return int(key.split(":", 1)[0]) if key else None
+
     @on(LiveTable.RowSelected, "#holders")
     def _open_holder(self, event: LiveTable.RowSelected) -> None:
         """Enter on a holder opens that process."""
@@ -255,6 +267,9 @@ class ProcessScreen(DetailScreen):
     def __init__(self, pid: int) -> None:
         super().__init__(id=f"process-{pid}")
         self.pid = pid
+
+    def signal_target(self) -> int | None:
+        return self.pid
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")

@@ -18,8 +18,10 @@ from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import name_regex
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
-from dmabuf_top.tui.preferences import hidden_columns
+from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
@@ -58,7 +60,7 @@ def suspects_info(app: AppHost) -> str:
     """The line above the Suspects table: the rule, the window, the count."""
     prep = app.prepared
     window = prep.window if prep is not None and prep.window else app.suspect_window
-    rule = f"Grew across the last {window} samples without falling back  (< > change)"
+    rule = f"Grew across the last {window} samples without falling back  (( ) change)"
     if prep is None:
         return rule
     if prep.have < window:
@@ -76,7 +78,7 @@ def suspects_empty(app: AppHost) -> str:
         where = "step on in the recording" if app.is_recording else "wait for more refreshes"
         return (
             f"Not enough samples yet: {prep.have} of {prep.window} ({where}, {more} more;"
-            " < shortens the window)."
+            " ( shortens the window)."
         )
     return (
         f"Nothing grew across the last {prep.window} samples without falling back:"
@@ -246,6 +248,19 @@ class MainScreen(Screen[None]):
         self.table().set_sort_marker(key, col.descending != rev)
         self.sync()
 
+    def action_sort_menu(self) -> None:
+        """F6 / < / >: pick the sort column from a list (the sorted one: reverse)."""
+        key, rev = self.sort[self.view]
+        hidden = self.table().hidden
+        cols = [column(self.view, k) for k in choosable_columns(self.view) if k not in hidden]
+        self.app.push_screen(
+            SortMenu(VIEW_TITLES[self.view], cols, key, rev),
+            lambda chosen: self.sort_by(chosen) if chosen else None,
+        )
+
+    def action_invert_sort(self) -> None:
+        self.sort_by(self.sort[self.view][0])
+
     @on(LiveTable.HeaderSelected)
     def _header_clicked(self, event: LiveTable.HeaderSelected) -> None:
         event.stop()
@@ -297,6 +312,16 @@ class MainScreen(Screen[None]):
             self._stale = set(VIEW_NAMES)
             self.sync()
         self.set_focus(self.table())
+
+    # -- signals ----------------------------------------------------------
+    def action_signal(self) -> None:
+        """F9 / k: a signal to the process under the cursor (Processes view)."""
+        if self.view != "processes":
+            self.dapp.notify("k sends a signal to a process: in the Processes view, or in a"
+                             " buffer's pane to its holder", severity="warning", timeout=4)
+            return
+        key = self.table().cursor_key
+        ask_signal(self.dapp, int(key) if key is not None else None)
 
     # -- drill down -------------------------------------------------------
     def action_open(self) -> None:
