@@ -2,7 +2,9 @@
 
 A :class:`Snapshot` is what one scan saw: every dma-buf (keyed by inode), who
 holds it (per pid: fd numbers and mapped ranges), the processes involved, and
-what the kernel-wide sources said.  Accounting (Rss/Pss, totals, exporters)
+what the kernel-wide sources said. ``processes`` are the holders only; their
+ancestors that hold nothing (for a process tree) are in ``ancestors``, apart, so
+process counts and per-process Rss/Pss never see them.  Accounting (Rss/Pss, totals, exporters)
 is derived from it in :mod:`dmabuf_top.analysis.accounting`; nothing here is computed
 twice.
 """
@@ -72,10 +74,24 @@ class Buffer:
 
 @dataclass
 class Process:
+    """A process: a holder in ``Snapshot.processes``, or an ancestor of one (no
+    buffers, cmdline or uid) in ``Snapshot.ancestors``."""
+
     pid: int
     comm: str = ""
     cmdline: str = ""
     uid: int | None = None
+    #: parent pid (``/proc/PID/stat`` field 4); None when unknown
+    ppid: int | None = None
+    #: start time in clock ticks since boot (``/proc/PID/stat`` field 22); with the
+    #: pid it names one process of a boot (a reused pid has another); None when unknown
+    start_time: int | None = None
+
+
+def same_start(a: int | None, b: int | None) -> bool:
+    """Whether two sightings of one pid (in one boot) can be the same process: not
+    when both start times are known and differ (the pid died and was reused)."""
+    return a is None or b is None or a == b
 
 
 @dataclass
@@ -158,6 +174,10 @@ class Snapshot:
     scan_seconds: float | None = None
     #: mappings that look like dma-bufs but could not be confirmed
     unverified_maps: list[UnverifiedMap] = field(default_factory=list)
+    #: pid -> the ancestors of the holders that hold nothing themselves (parents,
+    #: theirs, ... up to pid 1), for a process tree: kept apart from ``processes``
+    #: so that process counts and Rss/Pss stay those of the holders only
+    ancestors: dict[int, Process] = field(default_factory=dict)
 
     def sorted_buffers(self) -> list[Buffer]:
         return [self.buffers[k] for k in sorted(self.buffers)]

@@ -31,6 +31,8 @@ class ProcessStats:
     rss: int
     pss: int  # integer bytes (floor of the exact sum)
     inodes: list[int]
+    ppid: int | None = None
+    start_time: int | None = None
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -129,6 +131,8 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
                 rss=rss,
                 pss=int(pss + 1e-6),
                 inodes=sorted(inodes),
+                ppid=proc.ppid if proc else None,
+                start_time=proc.start_time if proc else None,
             )
         )
     return out

@@ -8,7 +8,9 @@ Buffer identity across snapshots is (boot id, inode). Kernels >= 5.18 number
 dma-buf inodes with a per-boot 64-bit counter that is never reused; older ones
 (5.3-5.17, and any kernel whose release cannot be read) reuse inode numbers,
 so there the exporter and size must match too. Snapshots of different boots
-have no buffer in common.
+have no buffer in common. A process is (boot id, pid, start time): a pid whose
+start time changed (or in another boot) is another process, listed as one that
+ended and one that is new.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from dmabuf_top.analysis import accounting
-from dmabuf_top.model import Buffer, Snapshot
+from dmabuf_top.model import Buffer, Snapshot, same_start
 
 UNNAMED = "(unnamed)"
 
@@ -97,6 +99,9 @@ class ProcessChange:
     rss_b: int
     pss_a: int
     pss_b: int
+    #: the pid is another process in the other snapshot (it was reused, or the
+    #: machine rebooted): "ended" on the row of A's process, "new" on B's
+    pid_reused: str | None = None
 
     @property
     def rss_delta(self) -> int:
@@ -197,6 +202,26 @@ def _group_changes(a: Snapshot, b: Snapshot, by: str) -> list[GroupChange]:
     return rows
 
 
+def _process_change(
+    pid: int,
+    x: accounting.ProcessStats | None,
+    y: accounting.ProcessStats | None,
+    pid_reused: str | None = None,
+) -> ProcessChange:
+    return ProcessChange(
+        pid=pid,
+        comm=(y or x).comm,  # type: ignore[union-attr]
+        comm_before=x.comm if x and y and x.comm != y.comm else None,
+        buffers_a=x.buffers if x else 0,
+        buffers_b=y.buffers if y else 0,
+        rss_a=x.rss if x else 0,
+        rss_b=y.rss if y else 0,
+        pss_a=x.pss if x else 0,
+        pss_b=y.pss if y else 0,
+        pid_reused=pid_reused,
+    )
+
+
 def _held_as(e: BufferEntry) -> tuple[str | None, list[tuple[int, int, int]]]:
     """Name and (pid, fds, maps) per holder: what makes a buffer "changed"."""
     return e.name, [(p, f, m) for p, _c, f, m in e.holders]
@@ -237,17 +262,12 @@ def diff_snapshots(
     pb = {p.pid: p for p in accounting.process_stats(b)}
     for pid in set(pa) | set(pb):
         x, y = pa.get(pid), pb.get(pid)
-        row = ProcessChange(
-            pid=pid,
-            comm=(y or x).comm,  # type: ignore[union-attr]
-            comm_before=x.comm if x and y and x.comm != y.comm else None,
-            buffers_a=x.buffers if x else 0,
-            buffers_b=y.buffers if y else 0,
-            rss_a=x.rss if x else 0,
-            rss_b=y.rss if y else 0,
-            pss_a=x.pss if x else 0,
-            pss_b=y.pss if y else 0,
-        )
+        if x and y and not (ident.same_boot and same_start(x.start_time, y.start_time)):
+            # two processes that had one pid: A's ended, B's is new
+            d.processes.append(_process_change(pid, x, None, "ended"))
+            d.processes.append(_process_change(pid, None, y, "new"))
+            continue
+        row = _process_change(pid, x, y)
         if row.rss_delta or row.pss_delta or row.buffers_delta or row.comm_before is not None:
             d.processes.append(row)
     d.processes.sort(key=lambda p: (-p.rss_delta, -p.pss_delta, -p.buffers_delta, p.pid))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dmabuf_top.analysis import accounting
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.timefmt import parse_time
 
 KINDS = ("process", "exporter", "name")
@@ -82,7 +82,16 @@ class _Sums:
     #: key -> (bytes, buffers, pss or 0)
     values: dict[Key, tuple[int, int, int]]
     comms: dict[int, str]
+    #: pid -> start time: a pid with another one is another process (pid reused)
+    starts: dict[int, int | None]
     time: float | None
+
+    def value(self, key: Key, start: int | None) -> tuple[int, int, int]:
+        """``key``'s (bytes, buffers, pss); for a process, zero when this sample's
+        process of that pid is another one than the one started at ``start``."""
+        if key[0] == "process" and not same_start(self.starts.get(key[1]), start):
+            return _ZERO
+        return self.values.get(key, _ZERO)
 
 
 _CACHE_MAX = 4096
@@ -102,6 +111,7 @@ def _compute(snap: Snapshot) -> _Sums:
     return _Sums(
         values=values,
         comms={pid: p.comm for pid, p in snap.processes.items()},
+        starts={pid: p.start_time for pid, p in snap.processes.items()},
         time=parse_time(snap.taken_at),
     )
 
@@ -146,13 +156,16 @@ def _qualifies(values: list[int], min_steps: int) -> bool:
     return values[-1] > values[0] and ups >= min_steps
 
 
-def _run_start(snapshots: list[Snapshot], key: Key, idx: int, first: int) -> int:
+def _run_start(
+    snapshots: list[Snapshot], key: Key, idx: int, first: int, start: int | None
+) -> int:
     """Where the growth that reaches the last sample began: walk back from
     ``first`` while the measure never fell, then forward to the last sample
-    still at that base level. ``idx``: 0 bytes, 1 buffer count."""
+    still at that base level. ``idx``: 0 bytes, 1 buffer count; ``start``: the
+    start time of the process a process key is (see :meth:`_Sums.value`)."""
 
     def value(i: int) -> int:
-        return _sums(snapshots[i]).values.get(key, _ZERO)[idx]
+        return _sums(snapshots[i]).value(key, start)[idx]
 
     end = len(snapshots) - 1
     i = first
@@ -162,6 +175,14 @@ def _run_start(snapshots: list[Snapshot], key: Key, idx: int, first: int) -> int
     while i < end and value(i + 1) == base:
         i += 1
     return i
+
+
+def _last_start(sums: list[_Sums], key: Key) -> int | None:
+    """A process key stands for the process of the last sample that has its pid:
+    samples of another process that had the pid before it (reused) count as zero."""
+    if key[0] != "process":
+        return None
+    return next((s.starts[key[1]] for s in reversed(sums) if key[1] in s.starts), None)
 
 
 def _label(kind: str, key: Any, comms: dict[int, str]) -> str:
@@ -197,20 +218,22 @@ def find_suspects(
         keys.update(k for k in s.values if k[0] in kinds)
     last = win[-1]
     out: list[Suspect] = []
-    zero = _ZERO
     for key in keys:
-        series = [s.values.get(key, zero) for s in win]
+        ref = _last_start(win, key)
+        series = [s.value(key, ref) for s in win]
         grew_b = _qualifies([v[0] for v in series], need)
         grew_n = _qualifies([v[1] for v in series], need)
         if not (grew_b or grew_n):
             continue
         # follow the growth back before the window while it never fell
         start = min(
-            _run_start(snapshots, key, idx, first) for idx, ok in ((0, grew_b), (1, grew_n)) if ok
+            _run_start(snapshots, key, idx, first, ref)
+            for idx, ok in ((0, grew_b), (1, grew_n))
+            if ok
         )
         s0 = _sums(snapshots[start])
-        v0 = s0.values.get(key, zero)
-        v1 = last.values.get(key, zero)
+        v0 = s0.value(key, ref)
+        v1 = last.value(key, ref)
         times = _times([s0, last])
         seconds = max(times[1] - times[0], 0.0)
         per_min = 60.0 / seconds if seconds > 0 else 0.0
@@ -251,5 +274,6 @@ def suspect_index(suspects: list[Suspect]) -> dict[Key, Suspect]:
 def series(snapshots: list[Snapshot], kind: str, key: Any) -> list[tuple[str, int, int, int]]:
     """One thing's history: ``(taken_at, bytes, buffers, pss)`` per sample
     (pss is 0 for exporters and names)."""
-    zero = (0, 0, 0)
-    return [(s.taken_at, *_sums(s).values.get((kind, key), zero)) for s in snapshots]
+    sums = [_sums(s) for s in snapshots]
+    ref = _last_start(sums, (kind, key))
+    return [(s.taken_at, *x.value((kind, key), ref)) for s, x in zip(snapshots, sums, strict=True)]

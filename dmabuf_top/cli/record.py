@@ -25,6 +25,7 @@ from dmabuf_top.cli.options import (
 )
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.model import Snapshot
 from dmabuf_top.timefmt import refine_time
 from dmabuf_top.units import human_bytes
 
@@ -71,6 +72,9 @@ def run(argv: Sequence[str]) -> int:
     backend = open_backend(args)
     if not backend.live:
         raise UsageError("record needs a live source (this machine, or --adb)")
+    start, wall = time.monotonic(), time.time()
+    first = backend.collect()  # FILE is opened (truncated) only now: a failing source
+    first.taken_at = refine_time(first.taken_at, wall)  # leaves an old recording as it was
     try:
         writer = RecordingWriter(out, interval=args.interval, overwrite=True)
     except SnapshotError as e:
@@ -78,7 +82,7 @@ def run(argv: Sequence[str]) -> int:
     tty = sys.stderr.isatty()
     try:
         with sigterm_stops():
-            _record(args, backend, writer, tty)
+            _record(args, backend, writer, tty, first, start)
     except (KeyboardInterrupt, Stopped):
         pass
     finally:
@@ -93,15 +97,17 @@ def run(argv: Sequence[str]) -> int:
 
 
 def _record(args: argparse.Namespace, backend: Backend, writer: RecordingWriter,
-            tty: bool) -> None:
-    """Sample until --count or --duration (or a stop signal)."""
-    start = time.monotonic()
+            tty: bool, first: Snapshot, start: float) -> None:
+    """Sample until --count or --duration (or a stop signal); ``first`` is the sample
+    taken at ``start`` (monotonic)."""
     deadline = start + args.duration if args.duration else None
     k = 0
+    snap: Snapshot | None = first
     while True:
-        wall = time.time()
-        snap = backend.collect()
-        snap.taken_at = refine_time(snap.taken_at, wall)
+        if snap is None:
+            wall = time.time()
+            snap = backend.collect()
+            snap.taken_at = refine_time(snap.taken_at, wall)
         writer.add(snap)
         if tty:
             print(
@@ -113,6 +119,7 @@ def _record(args: argparse.Namespace, backend: Backend, writer: RecordingWriter,
             )
         if args.count and writer.samples >= args.count:
             return
+        snap = None
         # the k-th sample is due at start + k * interval; skip slots a slow scan missed
         k += 1
         late = int((time.monotonic() - start) / args.interval)

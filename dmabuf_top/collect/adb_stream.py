@@ -31,6 +31,7 @@ _NUMBER_RE = re.compile(_N)
 _PROC_FILE_RE = re.compile(rf"^/proc/({_N})/(cmdline)$")
 _FDINFO_PATH_RE = re.compile(rf"^/proc/({_N})/fdinfo/({_N})$")
 _COMM_PATH_RE = re.compile(rf"^/proc/({_N})/comm$")
+_STAT_PATH_RE = re.compile(rf"^/proc/({_N})/stat$")
 _GREP_PREFIX_RE = re.compile(rf"^(/proc/{_N}/[a-z]+(?:/{_N})?):".encode())
 _MAPS_RE = re.compile(rf"^/proc/({_N})/maps:".encode())
 _DENIED_RE = re.compile(rf"/proc/({_N})/(?:fd/{_N}|fdinfo/{_N}|maps)\b.*Permission denied")
@@ -237,6 +238,15 @@ def to_rawscan(
         pt.uid = uids.get(pid)
         cmdline = cmdlines.get(pid, b"")
         pt.cmdline = _text(cmdline.rstrip(b"\0").replace(b"\0", b" "))
+    # stat of the holders and of their ancestors: the holders' in their ProcText
+    for path, text in grep_files(out.get("stat"), _STAT_PATH_RE):
+        m = _STAT_PATH_RE.match(path)
+        assert m is not None
+        pid = int(m.group(1))
+        if pid in procs:
+            procs[pid].stat = _text(text)
+        else:
+            raw.ancestor_stats[pid] = _text(text)
     denied = set(raw.unreadable)
     raw.procs = [procs[p] for p in sorted(procs) if p not in denied]
 

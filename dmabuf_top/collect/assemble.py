@@ -19,6 +19,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_total_pools_kb,
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
+from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
 from dmabuf_top.collect.rawscan import RawScan
 from dmabuf_top.model import (
     Buffer,
@@ -107,6 +108,28 @@ def _merge_bufinfo(
         kernel.total_bytes = sum(e.size for e in info.entries) - transient
 
 
+def _stat(pid: int, text: str | None) -> ProcStat | None:
+    st = parse_stat(text) if text is not None else None
+    return st if st is not None and st.pid == pid else None
+
+
+def ancestors_of(processes: dict[int, Process], raw: RawScan) -> dict[int, Process]:
+    """The holders' ancestors that hold nothing (parent, its parent... as far as a
+    stat text was read), as processes without buffers, sorted by pid."""
+    texts = dict(raw.ancestor_stats)
+    texts.update((p.pid, p.stat) for p in raw.procs if p.stat is not None)
+    out: dict[int, Process] = {}
+    for proc in processes.values():
+        pid = proc.ppid
+        while pid and pid not in processes and pid not in out:
+            st = _stat(pid, texts.get(pid))
+            if st is None:
+                break
+            out[pid] = Process(pid=pid, comm=st.comm, ppid=st.ppid, start_time=st.start_time)
+            pid = st.ppid
+    return dict(sorted(out.items()))
+
+
 def assemble(raw: RawScan) -> Snapshot:
     """Parse every piece of text in ``raw`` and merge it into a Snapshot."""
     buffers: dict[int, Buffer] = {}
@@ -183,8 +206,10 @@ def assemble(raw: RawScan) -> Snapshot:
             )
             held = True
         if held:
+            st = _stat(proc.pid, proc.stat)
             processes[proc.pid] = Process(
-                pid=proc.pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid
+                pid=proc.pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid,
+                ppid=st.ppid if st else None, start_time=st.start_time if st else None,
             )
 
     if bufinfo is not None:
@@ -251,4 +276,5 @@ def assemble(raw: RawScan) -> Snapshot:
         warnings=warnings,
         unreadable_pids=sorted(raw.unreadable),
         unverified_maps=unverified,
+        ancestors=ancestors_of(processes, raw),
     )

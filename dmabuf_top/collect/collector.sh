@@ -109,6 +109,18 @@ m fdinfo
 [ -s "$T/fi" ] && xargs grep -a -H '' <"$T/fi" 2>>"$T/e"
 m comm
 [ -s "$T/p" ] && sed 's|.*|/proc/&/comm|' "$T/p" | xargs grep -a -H ''
+# stat of the holders and of their ancestors (parent, start time: a process
+# tree, a reused pid told apart), grep -H like comm; one round per tree level,
+# over the new pids only. The parent is the field after the last ")" and 17
+# more numbers: a comm (15 bytes at most) is too short to forge that.
+m stat
+cp "$T/p" "$T/q"
+while [ -s "$T/q" ]; do
+  cat "$T/q" >>"$T/a"
+  sed 's|.*|/proc/&/stat|' "$T/q" | xargs grep -a -H '' | tee "$T/g"
+  sed -n 's|.*) . \([1-9][0-9]*\)\( [-0-9]*\)\{17\} .*|\1|p' "$T/g" | sort -u |
+    grep -vxF -f "$T/a" >"$T/q"
+done
 # cmdline (NUL bytes: not for grep) and the kernel-wide files we may read:
 # one cat, exact bytes
 {

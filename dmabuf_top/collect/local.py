@@ -3,8 +3,8 @@
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
 Per process: readlink every fd (relative to an fd of the ``fd`` directory, so
 the kernel does not walk ``/proc/PID/fd`` again for each one), read fdinfo only
-of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm, cmdline
-and uid only for pids that hold something.
+of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; stat, comm,
+cmdline and uid only for pids that hold something, and stat of their ancestors.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
@@ -156,9 +157,32 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                 pt.uid = os.stat(pdir).st_uid
             except OSError:
                 pass
+            try:
+                pt.stat = read_text("stat", dir_fd=pdir)
+            except OSError:
+                pass
         return pt
     finally:
         os.close(pdir)
+
+
+def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int, str]:
+    """pid -> ``/proc/PID/stat`` text of every ancestor of ``procs`` (parents,
+    theirs, ... up to pid 1) that is not one of them: one read per ancestor."""
+    texts = {pt.pid: pt.stat for pt in procs if pt.stat is not None}
+    out: dict[int, str] = {}
+    todo = list(texts.values())
+    while todo:
+        st = parse_stat(todo.pop())
+        if st is None or not st.ppid or st.ppid in texts:
+            continue
+        try:
+            text = read_text(f"{proc}/{st.ppid}/stat")
+        except OSError:
+            continue  # gone (its children were reparented) or hidden
+        texts[st.ppid] = out[st.ppid] = text
+        todo.append(text)
+    return out
 
 
 def list_pids(proc: str = "/proc") -> list[int]:
@@ -232,6 +256,7 @@ class LocalBackend:
             if pt is not None:
                 raw.procs.append(pt)
         raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
+        raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
         raw.bufinfo = read_optional(BUFINFO) if raw.bufinfo_before is not None else None
         raw.sysfs = read_sysfs_stats()
         raw.bpf = read_optional(BPF_ITER)

@@ -30,6 +30,8 @@ class ProcText:
     #: raw cmdline (NUL separated) decoded with surrogateescape/replace
     cmdline: str | None = None
     uid: int | None = None
+    #: ``/proc/PID/stat`` text (parent, start time: see parsers/procstat.py)
+    stat: str | None = None
 
 
 @dataclass
@@ -40,6 +42,9 @@ class RawScan:
     kernel: str = ""
     boot_id: str = ""
     procs: list[ProcText] = field(default_factory=list)
+    #: pid -> ``/proc/PID/stat`` text of the ancestors of ``procs`` (parents,
+    #: theirs, ... up to pid 1), for a process tree; assemble() keeps those of holders
+    ancestor_stats: dict[int, str] = field(default_factory=dict)
     #: pids whose fd dir or maps could not be read (permission)
     unreadable: list[int] = field(default_factory=list)
     #: (major, minor) of the dma-buf filesystem, from stat of a verified dma-buf

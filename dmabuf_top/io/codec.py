@@ -10,6 +10,7 @@ from dmabuf_top.io.yamltext import HexInt, dump_yaml
 from dmabuf_top.model import (
     Buffer,
     KernelInfo,
+    Process,
     Snapshot,
     Source,
     UnverifiedMap,
@@ -95,8 +96,9 @@ def totals_to_dict(tot: accounting.Totals) -> dict[str, Any]:
 
 
 def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
-    """One entry of ``processes:`` (with its Rss/Pss)."""
-    return {
+    """One entry of ``processes:`` (with its Rss/Pss; ``ppid`` and ``start_time``
+    only when known: files written before them have neither)."""
+    out = {
         "pid": p.pid,
         "comm": p.comm,
         "cmdline": p.cmdline,
@@ -107,6 +109,25 @@ def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
         "rss": p.rss,
         "pss": p.pss,
     }
+    return tree_keys(out, p.ppid, p.start_time)
+
+
+def tree_keys(d: dict[str, Any], ppid: int | None, start_time: int | None) -> dict[str, Any]:
+    """``d`` with ``ppid`` and ``start_time`` added, each only when known."""
+    if ppid is not None:
+        d["ppid"] = ppid
+    if start_time is not None:
+        d["start_time"] = start_time
+    return d
+
+
+def ancestors_to_list(ancestors: dict[int, Process]) -> list[dict[str, Any]]:
+    """``ancestors:``: the holders' ancestors that hold nothing (pid, comm, ppid,
+    start_time), for a process tree."""
+    return [
+        tree_keys({"pid": p.pid, "comm": p.comm}, p.ppid, p.start_time)
+        for p in ancestors.values()
+    ]
 
 
 def exporter_to_dict(e: accounting.ExporterStats) -> dict[str, Any]:
@@ -145,6 +166,8 @@ def snapshot_to_dict(snap: Snapshot, buffer_objects: bool = False) -> dict[str, 
     }
     if snap.unverified_maps:  # only when there are any: older readers never saw the key
         doc["unverified_maps"] = unverified_to_list(snap.unverified_maps)
+    if snap.ancestors:  # the same
+        doc["ancestors"] = ancestors_to_list(snap.ancestors)
     return doc
 
 

@@ -18,23 +18,54 @@ from dmabuf_top.model import (
     UnverifiedMap,
 )
 
+#: integers in a snapshot (sizes, inodes, addresses, pids) fit in 64 bits: what the
+#: kernel prints; a bigger one would only overflow later (floats in the tables, Pss)
+INT_LIMIT = 1 << 64
+
+
+def _checked(val: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(val, kind) or (kind is int and isinstance(val, bool)):
+        raise SnapshotError(f"{where}: '{key}' has the wrong type ({type(val).__name__})")
+    if kind is int and not -INT_LIMIT < val < INT_LIMIT:
+        raise SnapshotError(f"{where}: '{key}' is out of range (more than 64 bits)")
+    return val
+
 
 def _req(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in d:
         raise SnapshotError(f"{where}: missing key '{key}'")
-    val = d[key]
-    if not isinstance(val, kind) or (kind is int and isinstance(val, bool)):
-        raise SnapshotError(f"{where}: '{key}' has the wrong type ({type(val).__name__})")
-    return val
+    return _checked(d[key], key, kind, where)
 
 
 def _opt(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     val = d.get(key)
+    return None if val is None else _checked(val, key, kind, where)
+
+
+def int_list(val: Any, where: str) -> list[int]:
+    """A list of integers (fds, pids, inodes); SnapshotError for anything else."""
     if val is None:
-        return None
-    if not isinstance(val, kind):
-        raise SnapshotError(f"{where}: '{key}' has the wrong type ({type(val).__name__})")
+        return []
+    if not isinstance(val, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) and -INT_LIMIT < x < INT_LIMIT
+        for x in val
+    ):
+        raise SnapshotError(f"{where}: expected a list of integers")
     return val
+
+
+def seconds(val: Any) -> float | None:
+    """``scan_seconds``: a number, else None (a value float() cannot hold too)."""
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        return None
+    try:
+        return float(val)
+    except OverflowError:
+        return None
+
+
+def _opt_text(val: Any) -> str | None:
+    return None if val is None else str(val)
 
 
 def _str_list(val: Any, where: str) -> list[str]:
@@ -60,9 +91,11 @@ def _strs(val: Any) -> list[str] | None:
 def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
     """:func:`buffer_from_dict` for an entry whose every value already has the exact
     type the writer writes (nearly all of them); None when one needs converting
-    or an error message (then the careful path below decides)."""
+    or an error message (then the careful path below decides). Integers must fit in
+    64 bits here too (:data:`INT_LIMIT`): the careful path refuses any other."""
     if type(bd) is not dict:
         return None
+    lim = INT_LIMIT
     get = bd.get
     inode, size, exporter, name = get("inode"), get("size"), get("exporter"), get("name")
     count, flags, mode, heap = get("count"), get("flags"), get("mode"), get("heap", False)
@@ -71,10 +104,11 @@ def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
         or type(size) is not int
         or not (exporter is None or type(exporter) is str)
         or not (name is None or type(name) is str)
-        or not (count is None or type(count) is int)
-        or not (flags is None or type(flags) is int)
-        or not (mode is None or type(mode) is int)
+        or not (count is None or (type(count) is int and -lim < count < lim))
+        or not (flags is None or (type(flags) is int and -lim < flags < lim))
+        or not (mode is None or (type(mode) is int and -lim < mode < lim))
         or type(heap) is not bool
+        or not (-lim < inode < lim and -lim < size < lim)
     ):
         return None
     sources, attachments = _strs(get("sources")), _strs(get("attachments"))
@@ -92,7 +126,9 @@ def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
             pid, fds, raw_maps = hd.get("pid"), hd.get("fds"), hd.get("maps")
             if type(pid) is not int or not (fds is None or type(fds) is list):
                 return None
-            if fds and set(map(type, fds)) != _INT_ONLY:
+            if not -lim < pid < lim:
+                return None
+            if fds and (set(map(type, fds)) != _INT_ONLY or not -lim < min(fds) <= max(fds) < lim):
                 return None
             if not (raw_maps is None or type(raw_maps) is list):
                 return None
@@ -104,7 +140,9 @@ def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
                 off = md.get("offset", 0)
                 if type(start) is not int or type(end) is not int or type(perms) is not str:
                     return None
-                if type(off) is not int:
+                if type(off) is not int or not (-lim < start < lim and -lim < end < lim):
+                    return None
+                if not -lim < off < lim:
                     return None
                 maps.append(MapRange(start, end, perms, off))
             comm = hd.get("comm")
@@ -135,9 +173,7 @@ def _buffer_careful(bd: Any, w: str, comms: dict[int, str] | None) -> Buffer:
         pid = _req(hd, "pid", int, hw)
         if comms is not None and isinstance(hd.get("comm"), str):
             comms.setdefault(pid, hd["comm"])
-        fds = _opt(hd, "fds", list, hw) or []
-        if not all(isinstance(x, int) for x in fds):
-            raise SnapshotError(f"{hw}: fds must be integers")
+        fds = int_list(hd.get("fds"), f"{hw}.fds")
         maps = []
         for md in _opt(hd, "maps", list, hw) or []:
             if not isinstance(md, dict):
@@ -183,7 +219,22 @@ def process_from_dict(pd: Any, w: str) -> Process:
         comm=str(pd.get("comm") or ""),
         cmdline=str(pd.get("cmdline") or ""),
         uid=_opt(pd, "uid", int, w),
+        ppid=_opt(pd, "ppid", int, w),
+        start_time=_opt(pd, "start_time", int, w),
     )
+
+
+def ancestors_from_list(val: Any, where: str) -> dict[int, Process]:
+    """``ancestors:`` (absent in older files) as pid -> Process."""
+    if val is None:
+        return {}
+    if not isinstance(val, list):
+        raise SnapshotError(f"{where}: 'ancestors' has the wrong type")
+    out = {}
+    for i, d in enumerate(val):
+        proc = process_from_dict(d, f"{where}: ancestors[{i}]")
+        out[proc.pid] = proc
+    return dict(sorted(out.items()))
 
 
 def source_from_dict(src: dict[str, Any]) -> Source:
@@ -191,15 +242,18 @@ def source_from_dict(src: dict[str, Any]) -> Source:
         kind=str(src.get("kind", "file")),
         host=str(src.get("host", "") or ""),
         kernel=str(src.get("kernel", "") or ""),
-        serial=src.get("serial"),
-        model=src.get("model"),
-        android=src.get("android"),
-        build_type=src.get("build_type"),
+        serial=_opt_text(src.get("serial")),
+        model=_opt_text(src.get("model")),
+        android=_opt_text(src.get("android")),
+        build_type=_opt_text(src.get("build_type")),
         privilege=str(src.get("privilege", "root")),
     )
 
 
 def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
+    meminfo = _opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}
+    for key, kb in meminfo.items():
+        _checked(kb, f"meminfo_kb[{key!r}]", int, f"{where}: kernel")
     return KernelInfo(
         sources=_str_list(kd.get("sources"), f"{where}: kernel.sources"),
         total_bytes=_opt(kd, "total_bytes", int, f"{where}: kernel"),
@@ -207,7 +261,7 @@ def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
         bufinfo_bytes=_opt(kd, "bufinfo_bytes", int, f"{where}: kernel"),
         heaps=_str_list(kd.get("heaps"), f"{where}: kernel.heaps"),
         total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
-        meminfo_kb=dict(_opt(kd, "meminfo_kb", dict, f"{where}: kernel") or {}),
+        meminfo_kb={str(k): v for k, v in meminfo.items()},
     )
 
 
@@ -238,7 +292,6 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         for h in b.holders:
             if h.pid not in processes:
                 processes[h.pid] = Process(pid=h.pid, comm=comms.get(h.pid, ""))
-    scan_seconds = doc.get("scan_seconds")
     return Snapshot(
         taken_at=taken_at,
         source=source,
@@ -247,9 +300,10 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         processes=dict(sorted(processes.items())),
         kernel=kernel,
         warnings=_str_list(doc.get("warnings"), f"{where}: warnings"),
-        unreadable_pids=[int(x) for x in (doc.get("unreadable_pids") or [])],
-        scan_seconds=float(scan_seconds) if isinstance(scan_seconds, (int, float)) else None,
+        unreadable_pids=list(int_list(doc.get("unreadable_pids"), f"{where}: unreadable_pids")),
+        scan_seconds=seconds(doc.get("scan_seconds")),
         unverified_maps=unverified_from_list(doc.get("unverified_maps"), where),
+        ancestors=ancestors_from_list(doc.get("ancestors"), where),
     )
 
 

@@ -12,9 +12,12 @@ import yaml
 
 from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.decode import (
+    ancestors_from_list,
     buffer_from_dict,
+    int_list,
     kernel_from_dict,
     process_from_dict,
+    seconds,
     snapshot_from_dict,
     source_from_dict,
     unverified_from_list,
@@ -43,8 +46,18 @@ def split_documents(text: str) -> list[str]:
 
 
 def _parse(chunk: str) -> Any:
+    """One document; ValueError or YAMLError when it is not one."""
     if chunk.startswith("--- {"):
-        return json.loads(chunk[4:])
+        try:
+            doc = json.loads(chunk[4:])
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        # the writer's JSON is ASCII; a lone surrogate (raw, or escaped) is no text
+        if not chunk.isascii():
+            chunk.encode("utf-8")  # UnicodeEncodeError
+        if "\\ud" in chunk or "\\uD" in chunk:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        return doc
     return load_one(chunk)
 
 
@@ -95,23 +108,13 @@ def is_complete(doc: dict[str, Any]) -> bool:
     return seq is not None and isinstance(end, int) and not isinstance(end, bool) and end == seq
 
 
-def _int_list(val: Any, where: str) -> list[int]:
-    if val is None:
-        return []
-    if not isinstance(val, list) or not all(
-        isinstance(x, int) and not isinstance(x, bool) for x in val
-    ):
-        raise SnapshotError(f"{where}: expected a list of integers")
-    return val
-
-
 def _merge_section(
     prev: dict[int, Any], doc: dict[str, Any], name: str, parse: Any, key_of: Any, where: str
 ) -> dict[int, Any]:
     """``prev`` with the delta's ``NAME_removed`` keys dropped and its ``NAME``
     entries added or replaced; keys stay sorted."""
     out = dict(prev)
-    for k in _int_list(doc.get(f"{name}_removed"), f"{where}: {name}_removed"):
+    for k in int_list(doc.get(f"{name}_removed"), f"{where}: {name}_removed"):
         out.pop(k, None)
     raw = doc.get(name) or []
     if not isinstance(raw, list):
@@ -158,12 +161,15 @@ def apply_delta(prev: Snapshot, doc: dict[str, Any], where: str) -> Snapshot:
         processes=processes,
         kernel=kernel_from_dict(kd, where) if isinstance(kd, dict) else prev.kernel,
         warnings=[str(w) for w in warnings],
-        unreadable_pids=_int_list(doc.get("unreadable_pids", prev.unreadable_pids), where),
+        unreadable_pids=int_list(doc.get("unreadable_pids", prev.unreadable_pids), where),
         unverified_maps=(
             unverified_from_list(doc["unverified_maps"], where)
             if "unverified_maps" in doc else prev.unverified_maps
         ),
-        scan_seconds=float(scan) if isinstance(scan, (int, float)) else None,
+        ancestors=(
+            ancestors_from_list(doc["ancestors"], where) if "ancestors" in doc else prev.ancestors
+        ),
+        scan_seconds=seconds(scan),
     )
 
 

@@ -94,6 +94,8 @@ def render_text(d: SnapshotDiff, raw_bytes: bool = False) -> str:
             comm = printable(p.comm)
             if p.comm_before is not None:
                 comm += f" (was {printable(p.comm_before)})"
+            if p.pid_reused is not None:
+                comm += f" ({p.pid_reused}: pid reused)"
             rows.append(
                 [
                     str(p.pid),
@@ -174,6 +176,7 @@ def diff_to_dict(d: SnapshotDiff) -> dict[str, Any]:
                 "pid": p.pid,
                 "comm": p.comm,
                 "comm_before": p.comm_before,
+                "pid_reused": p.pid_reused,
                 "buffers": {"a": p.buffers_a, "b": p.buffers_b, "delta": p.buffers_delta},
                 "rss": {"a": p.rss_a, "b": p.rss_b, "delta": p.rss_delta},
                 "pss": {"a": p.pss_a, "b": p.pss_b, "delta": p.pss_delta},

@@ -4,10 +4,11 @@ Live, the app keeps the session's recent samples in :class:`LiveSamples`:
 bounded (at most ``MAX_SAMPLES`` samples, and at most ``BUDGET`` buffer
 entries over all of them, never fewer than the window), and lean: each sample
 keeps only what :func:`dmabuf_top.analysis.suspects.find_suspects` reads (every
-buffer's size, exporter, name and holder pids; every process's comm; the
-time), and a buffer that did not change since the previous sample is the same
-object, so a steady scene costs one dict per sample. ``suspects.py`` caches
-its per-sample sums by snapshot, so a refresh computes only the new sample.
+buffer's size, exporter, name and holder pids; every process's comm and start
+time, as a reused pid is another process; the time), and a buffer that did not
+change since the previous sample is the same object, so a steady scene costs
+one dict per sample. ``suspects.py`` caches its per-sample sums by snapshot, so
+a refresh computes only the new sample.
 
 In a recording the samples up to the one shown are used as they are.
 Either way nothing is reported before the window is full: "grew across the
@@ -114,8 +115,8 @@ class LiveSamples:
         known = self._procs
         for pid, p in snap.processes.items():
             q = known.get(pid)
-            if q is None or q.comm != p.comm:
-                q = Process(pid, p.comm)
+            if q is None or q.comm != p.comm or q.start_time != p.start_time:
+                q = Process(pid, p.comm, start_time=p.start_time)
             procs[pid] = q
         self._procs = procs
         lean_snap = Snapshot(taken_at=snap.taken_at, boot_id=snap.boot_id, buffers=buffers,

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.timefmt import parse_time
 
 
@@ -50,7 +50,9 @@ class History:
         self._labels: list[str] = []
         self._totals: list[int] = []
         self._tracks: dict[int, Track] = {}
-        self._first_rss: dict[int, tuple[str, int]] = {}
+        #: pid -> (comm, start time, Rss) when first seen: another comm or start time
+        #: is another process that reuses the pid, and starts again
+        self._first_rss: dict[int, tuple[str, int | None, int]] = {}
         #: bytes per exporter in the first sample
         self._first_exporters: dict[str, int] = {}
         #: boot id of the last sample: after a reboot no inode or pid is the same thing
@@ -106,8 +108,10 @@ class History:
                     del tracks[inode]
             for p in procs:
                 first = self._first_rss.get(p.pid)
-                if first is None or first[0] != p.comm:
-                    self._first_rss[p.pid] = (p.comm, p.rss)
+                if first is None or first[0] != p.comm or not same_start(first[1], p.start_time):
+                    self._first_rss[p.pid] = (p.comm, p.start_time, p.rss)
+                elif first[1] is None and p.start_time is not None:
+                    self._first_rss[p.pid] = (p.comm, p.start_time, first[2])
             if self.prune and len(self._first_rss) > 4 * max(len(procs), 256):
                 alive = {p.pid for p in procs}
                 self._first_rss = {k: v for k, v in self._first_rss.items() if k in alive}
@@ -148,7 +152,7 @@ class History:
 
     def first_rss(self, pid: int) -> int | None:
         v = self._first_rss.get(pid)
-        return None if v is None else v[1]
+        return None if v is None else v[2]
 
     def buffer_life(self, inode: int, at: int | None = None) -> BufferLife | None:
         """First seen, last changed and the size / holder-count series of one

@@ -20,7 +20,7 @@ from typing import Any
 from dmabuf_top.analysis import accounting
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
 from dmabuf_top.analysis.suspects import Suspect, suspect_index
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
 from dmabuf_top.tui.growth import PatternCache
 from dmabuf_top.tui.history import History
@@ -86,19 +86,20 @@ def _buffer_sig(r: BufferItem) -> Any:
     )
 
 
-#: what must stay the same for a row key to still be the same thing: a
-#: dma-buf's exporter and size never change, so an inode showing another
-#: exporter or size is a new buffer that reuses the number (kernels < 5.18);
-#: a pid with another comm is most likely a new process that reuses the pid
-_IDENTITY: dict[str, Any] = {
-    "buffers": lambda r: (r.buf.exporter, r.buf.size),
-    "processes": lambda p: p.comm,
+#: whether two rows of one key are still the same thing: a dma-buf's exporter
+#: and size never change, so an inode showing another exporter or size is a new
+#: buffer that reuses the number (kernels < 5.18); a pid with another start time
+#: is a new process that reuses the pid (and one with another comm most likely)
+_SAME: dict[str, Any] = {
+    "buffers": lambda a, b: (a.buf.exporter, a.buf.size) == (b.buf.exporter, b.buf.size),
+    "processes": lambda a, b: a.comm == b.comm and same_start(a.start_time, b.start_time),
 }
 
 
 def _process_sig(p: ProcessItem) -> Any:
     return (
-        p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta, grow_value(p.grow)
+        p.rss, p.pss, p.buffers, p.fds, p.maps, p.comm, p.cmdline, p.delta, grow_value(p.grow),
+        p.start_time,
     )
 
 
@@ -213,13 +214,13 @@ def prepare(
         keys = {r.key for r in rs}
         new[view] = keys - before.keys()
         freed[view] = before.keys() - keys
-        ident = _IDENTITY.get(view)
+        same = _SAME.get(view)
         if previous.snap.boot_id != snap.boot_id:  # rebooted: no inode or pid is the same
             new[view] = set(keys)
-        elif ident is not None:
+        elif same is not None:
             for r in rs:
                 old = before.get(r.key)
-                if old is not None and old is not r and ident(old.obj) != ident(r.obj):
+                if old is not None and old is not r and not same(old.obj, r.obj):
                     new[view].add(r.key)  # the number was reused
         for i, r in enumerate(rs):
             if r.key in new[view]:

@@ -35,3 +35,26 @@ def test_record_over_adb(adb, tmp_path):
     assert len({s.boot_id for s in snaps}) == 1
     d = server.dmabuf_top("diff", str(out), "--format", "yaml")
     assert d.returncode in (0, 1), d.stderr
+
+
+def test_a_failing_source_leaves_the_old_recording(tmp_path):
+    """``record --force`` truncated the old FILE before its first scan, so a device
+    whose collector fails at once left it empty. Here the device's ``mkdir`` fails
+    (the collector then has no temporary directory): one error line, FILE as it was."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "mkdir").write_text("#!/bin/sh\nexit 1\n")
+    (bindir / "mkdir").chmod(0o755)
+    srv = AdbServer().start()
+    peer = HostPeer("--path-prefix", str(bindir))
+    try:
+        srv.connect(peer.serial)
+        old = tmp_path / "r.yaml"
+        old.write_text("precious\n")
+        r = srv.dmabuf_top("record", "--adb", peer.serial, "-o", str(old), "--force", "-n", "1")
+    finally:
+        peer.kill()
+        srv.stop()
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "no writable temporary directory" in r.stderr
+    assert old.read_text() == "precious\n" and sorted(tmp_path.iterdir()) == [bindir, old]

@@ -95,6 +95,38 @@ def test_a_reused_inode_or_pid_is_a_new_row():
     assert p2.new["buffers"] == set() and p2.new["processes"] == set()
 
 
+def test_a_pid_with_another_start_time_is_a_new_row_and_history():
+    """A pid that died and came back as another process with the same comm (a
+    restarted service): its start time (/proc/PID/stat) tells them apart; the new
+    one's Rss change counts from its own first sample. Unknown start times
+    (older files, an unreadable stat) change nothing."""
+    h = History()
+    s0 = small_snapshot(T0)
+    for pid, proc in s0.processes.items():
+        proc.start_time = pid * 100
+    p0 = prepare(s0, h, None)
+
+    def shrink(s):
+        s.buffers[12].holders = [x for x in s.buffers[12].holders if x.pid != 412]
+
+    s1 = evolve(s0, T1, shrink)  # 412 lets go of 8M: the same process
+    p1 = prepare(s1, h, p0)
+    assert p1.new["processes"] == set()
+    assert {r.key: r.obj.delta for r in p1.rows["processes"]}["412"] == -(8 << 20)
+
+    def restart(s):
+        s.processes[412].start_time = 99_999  # 412 exited; the pid is another process's
+
+    s2 = evolve(s1, T2, restart)
+    p2 = prepare(s2, h, p1)
+    assert p2.new["processes"] == {"412"}
+    assert {r.key: r.mark for r in p2.rows["processes"]}["412"] == "new"
+    assert {r.key: r.obj.delta for r in p2.rows["processes"]}["412"] == 0
+    s3 = evolve(s2, "2026-11-21T10:02:00Z", lambda s: setattr(s.processes[412], "start_time", None))
+    p3 = prepare(s3, h, p2)
+    assert p3.new["processes"] == set()  # unknown: the same process as far as anyone can tell
+
+
 def test_after_a_reboot_every_row_is_new():
     """Another boot id (a recording across a reboot, or two files): the same
     inodes and pids are other buffers and processes."""

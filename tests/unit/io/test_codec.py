@@ -106,9 +106,12 @@ def test_to_dict_totals_match_accounting():
 
 # ------------------------------------------- buffer entries: the quick path agrees
 
+#: integers at and past the 64 bits a snapshot holds (the careful path refuses them:
+#: so must the quick one)
+_EDGE = st.sampled_from([2**64 - 1, 2**64, -(2**64) + 1, -(2**64), 10**400])
 _ANY = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=2), st.floats(0, 1),
-    st.lists(st.one_of(st.integers(0, 3), st.text(max_size=1), st.booleans()), max_size=2),
+    st.none(), st.booleans(), st.integers(-3, 3), _EDGE, st.text(max_size=2), st.floats(0, 1),
+    st.lists(st.one_of(st.integers(0, 3), _EDGE, st.text(max_size=1), st.booleans()), max_size=2),
 )
 _MAP = st.fixed_dictionaries(
     {},
@@ -121,7 +124,7 @@ _HOLDER = st.fixed_dictionaries(
     {"pid": st.integers(0, 9) | _ANY},
     optional={
         "comm": st.text(max_size=3) | _ANY,
-        "fds": st.lists(st.integers(0, 9), max_size=2) | _ANY,
+        "fds": st.lists(st.integers(0, 9) | _EDGE, max_size=2) | _ANY,
         "maps": st.lists(_MAP | _ANY, max_size=2) | _ANY,
     },
 )
@@ -151,26 +154,33 @@ def test_buffer_entries_read_the_same_on_the_quick_path(bd):
     assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)
 
 
-_VALID_ENTRY = st.fixed_dictionaries(
-    {"inode": st.integers(), "size": st.integers()},
-    optional={
-        "exporter": st.none() | st.text(max_size=3), "name": st.none() | st.text(max_size=3),
-        "count": st.none() | st.integers(), "flags": st.none() | st.integers(),
-        "mode": st.none() | st.integers(), "heap": st.booleans(),
-        "sources": st.lists(st.text(max_size=3), max_size=2),
-        "attachments": st.none() | st.lists(st.text(max_size=3), max_size=2),
-        "fences": st.lists(st.text(max_size=3), max_size=2),
-        "holders": st.none() | st.lists(st.fixed_dictionaries(
-            {"pid": st.integers(0, 9)},
-            optional={
-                "comm": st.text(max_size=3), "fds": st.lists(st.integers(), max_size=2),
-                "maps": st.lists(st.fixed_dictionaries({
-                    "start": st.integers(), "end": st.integers(), "perms": st.text(max_size=4),
-                }, optional={"offset": st.integers()}), max_size=2),
-            },
-        ), max_size=3),
-    },
-)
+#: what a snapshot's integers may be: under 2**64 either way
+_INT64 = st.integers(-(2**64) + 1, 2**64 - 1)
+def _entries(ints: st.SearchStrategy[int], pids: st.SearchStrategy[int]) -> st.SearchStrategy:
+    """Buffer entries of the writer's types, with integers drawn from ``ints``."""
+    return st.fixed_dictionaries(
+        {"inode": ints, "size": ints},
+        optional={
+            "exporter": st.none() | st.text(max_size=3), "name": st.none() | st.text(max_size=3),
+            "count": st.none() | ints, "flags": st.none() | ints,
+            "mode": st.none() | ints, "heap": st.booleans(),
+            "sources": st.lists(st.text(max_size=3), max_size=2),
+            "attachments": st.none() | st.lists(st.text(max_size=3), max_size=2),
+            "fences": st.lists(st.text(max_size=3), max_size=2),
+            "holders": st.none() | st.lists(st.fixed_dictionaries(
+                {"pid": pids},
+                optional={
+                    "comm": st.text(max_size=3), "fds": st.lists(ints, max_size=2),
+                    "maps": st.lists(st.fixed_dictionaries({
+                        "start": ints, "end": ints, "perms": st.text(max_size=4),
+                    }, optional={"offset": ints}), max_size=2),
+                },
+            ), max_size=3),
+        },
+    )
+
+
+_VALID_ENTRY = _entries(_INT64, st.integers(0, 9))
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,3 +188,36 @@ _VALID_ENTRY = st.fixed_dictionaries(
 def test_well_typed_entries_take_the_quick_path(bd):
     assert decode._buffer_checked(bd, {}) is not None
     assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_entries(_INT64 | _EDGE, st.integers(0, 9) | _EDGE))
+def test_integers_past_64_bits_are_refused_on_the_quick_path_too(bd):
+    """A first port of the range checks failed 5 tests: the quick path took integers
+    the careful one refuses. Any integer field past 64 bits: both say the same."""
+    assert _outcome(buffer_from_dict, bd) == _outcome(decode._buffer_careful, bd)
+
+
+def test_parents_start_times_and_ancestors_round_trip():
+    """ppid/start_time of holders and the ancestors list are written when known and
+    read back (fast reader and PyYAML alike); files without them still load."""
+    raw = scene()
+    stat = "{} (p) S {} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {} 0 0\n"
+    raw.procs[0].stat = stat.format(100, 1, 900)
+    raw.procs[1].stat = stat.format(200, 100, 950)
+    raw.ancestor_stats = {1: "1 (init) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 3 0 0\n"}
+    snap = assemble(raw)
+    text = dump_snapshot(snap)
+    doc = yaml.safe_load(text)
+    assert [(p["ppid"], p["start_time"]) for p in doc["processes"]] == [(1, 900), (100, 950)]
+    assert doc["ancestors"] == [{"pid": 1, "comm": "init", "ppid": 0, "start_time": 3}]
+    (got,) = loads_snapshots(text)
+    assert got == snap
+    assert decode.snapshot_from_dict(doc) == snap
+    old = assemble(scene())  # as every file before: neither key
+    old_text = dump_snapshot(old)
+    assert "ppid" not in old_text and "ancestors" not in old_text
+    assert loads_snapshots(old_text) == [old]
+    doc["processes"][0]["start_time"] = "900"
+    with pytest.raises(SnapshotError, match=r"processes\[0\]: 'start_time' has the wrong type"):
+        decode.snapshot_from_dict(doc)

@@ -4,9 +4,12 @@ a one-line SnapshotError, kept as regular tests."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
+import yaml
 
+from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots, loads_snapshots
 from tests.support.paths import DATA
@@ -45,6 +48,77 @@ def test_a_character_cut_at_the_end_of_a_recording_drops_only_that_sample(tmp_pa
     tail = b"---\nschema: dmabuf-top/1\nrecord:\n  seq: 12\nname: \xc3"  # killed mid-character
     path.write_bytes(RECORDING.encode() + tail)
     assert len(load_snapshots(path)) == RECORDING.count("\n---") + 1
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("taken_at: " + "9" * 5000, "Exceeds the limit"),  # int() refuses it
+        ("taken_at: 2026-13-45", "month must be in 1..12"),  # a date that is none
+    ],
+)
+def test_yaml_scalars_the_constructor_refuses(line, problem):
+    assert problem in one_line_error(loads_snapshots, "schema: dmabuf-top/1\n" + line + "\n")
+
+
+@pytest.mark.parametrize(
+    "key, value, problem",
+    [
+        ("unreadable_pids", [None], "unreadable_pids: expected a list of integers"),
+        ("unreadable_pids", ["3- 4"], "unreadable_pids: expected a list of integers"),
+        ("kernel", {"meminfo_kb": {"dmabuf": None}}, "'meminfo_kb['dmabuf']' has the wrong"),
+        ("kernel", {"meminfo_kb": {"\n": 10**30}}, "'meminfo_kb['\\n']' is out of range"),
+        ("kernel", {"total_bytes": 10**400}, "'total_bytes' is out of range"),
+    ],
+)
+def test_wrong_values_in_a_snapshot(key, value, problem):
+    doc = yaml.safe_load(SNAPSHOT)
+    doc[key] = value
+    assert problem in one_line_error(loads_snapshots, yaml.safe_dump(doc))
+
+
+def test_huge_sizes_and_addresses_are_refused():
+    """A size or map end of 400 digits loaded, then the tables (float) and the writer
+    (Pss) raised OverflowError."""
+    doc = yaml.safe_load(SNAPSHOT)
+    doc["buffers"][0]["size"] = 10**400
+    assert "'size' is out of range" in one_line_error(loads_snapshots, yaml.safe_dump(doc))
+    doc = yaml.safe_load(SNAPSHOT)
+    held = next(b for b in doc["buffers"] if any(h["maps"] for h in b["holders"]))
+    next(h for h in held["holders"] if h["maps"])["maps"][0]["end"] = 10**400
+    assert "'end' is out of range" in one_line_error(loads_snapshots, yaml.safe_dump(doc))
+
+
+def test_values_that_are_only_shown_are_taken_as_text():
+    """A non-string adb serial reached Source.label() (str.join: TypeError); a huge
+    scan_seconds raised OverflowError in float()."""
+    doc = yaml.safe_load(SNAPSHOT)
+    doc["source"].update(kind="adb", serial=[1, 2], model=7)
+    doc["scan_seconds"] = 10**400
+    snap = loads_snapshots(yaml.safe_dump(doc))[0]
+    assert snap.source.label().startswith("7 [1, 2]") and snap.scan_seconds is None
+    dump_snapshot(snap)
+
+
+def _delta(extra: str) -> str:
+    head, _, _ = RECORDING.partition("\n--- {")
+    first_delta = RECORDING[len(head) + 1 :].split("\n", 1)[0]
+    doc = json.loads(first_delta[4:])
+    return head + "\n--- " + json.dumps(doc)[:-1] + extra + "}\n" + "---\nschema: x\n"
+
+
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        (', "x": ' + "[" * 100000 + "]" * 100000, "nested too deeply"),  # RecursionError
+        (', "x": "\\udcb5"', "invalid text: not UTF-8"),  # json.loads gives a lone surrogate
+        (', "x": "\udcb5"', "invalid text: not UTF-8"),
+    ],
+)
+def test_hostile_delta_lines(extra, problem):
+    """Deep nesting raised RecursionError; a lone surrogate (escaped or raw) in a
+    delta went into the names and broke every writer of them."""
+    assert problem in one_line_error(loads_snapshots, _delta(extra), "f")
 
 
 def test_random_bytes_through_the_cli_are_one_line(tmp_path, capsys):

@@ -11,6 +11,7 @@ from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots, loads_snapshots
 from dmabuf_top.io.record_writer import DELTA_SCHEMA, RecordEncoder, RecordingWriter
+from dmabuf_top.model import Process
 from tests.support.synth import BOOT, COMMS, MIB, buf, leak_series, snap
 
 
@@ -24,8 +25,14 @@ def varied_series():
     b2 = buf(11, MIB, "renamed", holders={100: [6]})  # name + holders change
     d = buf(13, 4 * MIB, "new", holders={300: [4, 9]}, maps={300: 2})
     s2 = snap([a, b2, c, d], COMMS, t=4, warnings=["1 processes unreadable: run as root"])
+    # parents and start times, and the holders' ancestors (a process tree)
+    for pid, proc in s2.processes.items():
+        proc.ppid, proc.start_time = 50, pid * 10
+    s2.ancestors = {1: Process(1, "init", ppid=0, start_time=1), 50: Process(50, "a) b", ppid=1)}
     comms = {**COMMS, 300: "renamed-proc"}
     s3 = snap([a, d], comms, t=6)  # removals, comm change, warnings cleared
+    s3.processes[300].start_time = 4000  # pid 300 reused by another process
+    s3.ancestors = {1: Process(1, "init", ppid=0, start_time=1)}
     s3.source.privilege = "limited"
     s3.unreadable_pids = [77]
     s4 = snap([a, d], comms, t=8, boot_id="another-boot")  # reboot: full sample

@@ -48,7 +48,8 @@ STRINGS = st.one_of(
     st.text(st.characters(exclude_categories=()), max_size=8),  # surrogates too
     _YAMLISH,
 )
-INTS = st.integers()
+#: a snapshot's integers: under 2**64 either way (the loader refuses others)
+INTS = st.integers(-(2**64) + 1, 2**64 - 1)
 OPT_INTS = st.none() | INTS
 OPT_STRS = st.none() | STRINGS
 FLOATS = st.floats(allow_nan=False)
@@ -75,11 +76,18 @@ def buffers(draw: st.DrawFn, inode: int) -> Buffer:
 
 @st.composite
 def snapshots(draw: st.DrawFn) -> Snapshot:
-    inodes = draw(st.lists(INTS, max_size=4, unique=True))
+    # sorted, as assemble() and the loader keep them (Pss sums floats in this order)
+    inodes = sorted(draw(st.lists(INTS, max_size=4, unique=True)))
     bufs = {ino: draw(buffers(ino)) for ino in inodes}
     pids = {h.pid for b in bufs.values() for h in b.holders} | set(draw(st.lists(INTS, max_size=2)))
     procs = {
-        pid: Process(pid, draw(STRINGS), draw(STRINGS), draw(OPT_INTS)) for pid in sorted(pids)
+        pid: Process(pid, draw(STRINGS), draw(STRINGS), draw(OPT_INTS), draw(OPT_INTS),
+                     draw(OPT_INTS))
+        for pid in sorted(pids)
+    }
+    ancestors = {
+        pid: Process(pid, draw(STRINGS), ppid=draw(OPT_INTS), start_time=draw(OPT_INTS))
+        for pid in sorted(draw(st.lists(INTS, max_size=2, unique=True)))
     }
     source = Source(
         draw(STRINGS), draw(STRINGS), draw(STRINGS), draw(OPT_STRS), draw(OPT_STRS),
@@ -94,6 +102,7 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
         taken_at=draw(STRINGS), source=source, boot_id=draw(STRINGS), buffers=bufs,
         processes=procs, kernel=kernel, warnings=draw(st.lists(STRINGS, max_size=3)),
         unreadable_pids=draw(st.lists(INTS, max_size=2)), scan_seconds=draw(st.none() | FLOATS),
+        ancestors=ancestors,
     )
 
 
@@ -140,7 +149,7 @@ def test_random_snapshots_read_the_same_everywhere(snap):
     check_snapshot(snap)
 
 
-SCALARS = st.none() | st.booleans() | INTS | FLOATS | STRINGS
+SCALARS = st.none() | st.booleans() | st.integers() | FLOATS | STRINGS
 DOCS = st.dictionaries(
     STRINGS,
     st.recursive(
