@@ -67,6 +67,8 @@ MAIN_KEYS: list[Key] = [
     # after it (already queued) reach the filter input, not the table
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
         "Filter", shown="/ \\ F3 F4", priority=True),
+    Key("f5,t", "tree", "Processes: tree of parents and children (again: sorted list)",
+        "Tree", shown="F5 t"),
     Key("f6,less_than_sign,greater_than_sign", "sort_menu",
         "sort by: a list of the view's columns (Enter sorts; again: reverse)", "SortBy",
         shown="F6 < >"),

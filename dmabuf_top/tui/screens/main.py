@@ -19,6 +19,7 @@ from dmabuf_top.tui.growth import name_regex
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
+from dmabuf_top.tui.process_tree import tree_rows
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.screens.signal import ask_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
@@ -26,6 +27,7 @@ from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
     LAYOUTS,
+    TREE_LAYOUTS,
     VIEW_NAMES,
     VIEW_TITLES,
     column,
@@ -102,6 +104,8 @@ class MainScreen(Screen[None]):
         self.sort.update(settings.sort)
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
+        #: the Processes view shows the process tree (t / F5)
+        self.process_tree = False
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: per view: (prepared, filter) last shown, to know when only the order changes
@@ -192,7 +196,9 @@ class MainScreen(Screen[None]):
             rows = ready[1]
         else:
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
-        shown = (prep.serial, text)
+        if view == "processes" and self.process_tree:
+            rows = tree_rows(rows, prep.snap)
+        shown = (prep.serial, text, self.process_tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=self._synced.get(view) == shown)
@@ -214,6 +220,21 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{view}"
+
+    def action_tree(self) -> None:
+        """t / F5: the Processes view as a tree (again: the sorted list); from another
+        view, the Processes view as a tree."""
+        self.process_tree = not self.process_tree if self.view == "processes" else True
+        self._stale.add("processes")
+        if self.view == "processes":
+            self.sync()
+        else:
+            self.action_view("processes")
+        self.table("processes").use_sets(
+            TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
+        )
+        title = VIEW_TITLES["processes"] + (" (tree)" if self.process_tree else "")
+        self.query_one(TabbedContent).get_tab("tab-processes").label = Content(title)
 
     def action_suspect_window(self, direction: int) -> None:
         self.dapp.action_suspect_window(direction)

@@ -54,7 +54,7 @@ def signal_target(app: AppHost, pid: int) -> SignalTarget | None:
     stats = next((p for p in prep.procs if p.pid == pid), None)
     if stats is not None:
         return SignalTarget(pid, stats.comm, stats.cmdline, stats.buffers, stats.rss, stats.pss)
-    proc = prep.snap.processes.get(pid)
+    proc = prep.snap.processes.get(pid) or prep.snap.ancestors.get(pid)  # (tree rows)
     return SignalTarget(pid, proc.comm, proc.cmdline) if proc is not None else None
 
 

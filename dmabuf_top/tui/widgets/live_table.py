@@ -55,6 +55,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         "live-table--cursor",
         "live-table--new",
         "live-table--freed",
+        "live-table--ancestor",
     }
 
     DEFAULT_CSS = """
@@ -189,9 +190,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def column_x(self, key: str) -> int | None:
         """Where column ``key``'s title starts on the header line (None: not shown)."""
-        if self._layout is None:
-            return None
-        x = self._layout.x_of(key)
+        x = self._layout.x_of(key) if self._layout is not None else None
         return None if x is None else x - self.scroll_offset.x
 
     # -- columns --------------------------------------------------------------
@@ -200,6 +199,12 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         hidden = frozenset(keys)
         if hidden != self.hidden:
             self.hidden = hidden
+            self._refit()
+
+    def use_sets(self, sets: Sequence[str]) -> None:
+        """Show the column sets ``sets`` (widest first) from now on."""
+        if list(sets) != self.sets:
+            self.sets = list(sets)
             self._refit()
 
     def set_sort_marker(self, key: str, descending: bool) -> None:
