@@ -15,6 +15,16 @@ from dmabuf_top.tui.widgets.header import SummaryHeader
 class AppHost(Protocol):
     session: Session
     export_dir: Path
+    #: the refresh interval (seconds) and the theme shown
+    delay: float
+    theme: str
+
+    @property
+    def theme_cycle(self) -> list[str]: ...
+
+    def set_refresh_interval(self, delay: float) -> None: ...
+
+    def set_units(self, raw_bytes: bool) -> None: ...
 
     @property
     def prepared(self) -> Prepared | None: ...
@@ -47,7 +57,14 @@ class AppHost(Protocol):
 
     def action_next_theme(self) -> None: ...
 
+    def action_setup(self) -> None: ...
+
     # Textual's App API
+    @property
+    def available_themes(self) -> dict[str, Any]: ...
+
+    def bell(self) -> None: ...
+
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None: ...
 

@@ -306,3 +306,17 @@ async def test_help_lines_keep_their_indent_when_they_wrap():
         left = {w.content_region.x for w in texts}
         assert len(left) == 1  # every text, wrapped or not, starts in one column
         assert left.pop() > max(k.content_region.x for k in keys)
+
+
+@pytest.mark.parametrize(("typed", "screen"), [("setup", SetupScreen), ("sort by", SortMenu)])
+async def test_the_palette_opens_setup_and_the_sort_menu(typed, screen):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*typed)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, screen)

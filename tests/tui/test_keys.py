@@ -49,7 +49,7 @@ async def test_htop_style_quit_keys(key):
     assert app.return_code == 0
 
 
-@pytest.mark.parametrize("key", ["slash", "f3", "f4"])
+@pytest.mark.parametrize("key", ["slash", "backslash", "f3", "f4"])  # htop: / F3, \\ F4
 async def test_htop_style_filter_keys(key):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

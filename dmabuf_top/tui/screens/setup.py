@@ -4,7 +4,7 @@ is applied at once; closing the screen saves the settings (io/settings.py's file
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Select, SelectionList
 
 from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.preferences import choosable_columns
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import INTERVALS
@@ -32,8 +33,12 @@ class SetupScreen(ModalScreen[None]):
         super().__init__()
         self.main = main
 
+    @property
+    def dapp(self) -> AppHost:
+        return cast("AppHost", self.app)
+
     def compose(self) -> ComposeResult:
-        app: Any = self.app
+        app = self.dapp
         with Vertical(id="setup-box", classes="dialog"):
             yield Label(Content("Setup: applied at once, saved on close (Esc)"),
                         classes="dialog-title")
@@ -69,7 +74,7 @@ class SetupScreen(ModalScreen[None]):
         sel = event.selection_list
         view = (sel.id or "").removeprefix("setup-")
         if not sel.selected:  # the last column stays: a table shows at least one
-            self.app.bell()
+            self.dapp.bell()
             sel.select(choosable_columns(view)[-1])
             return
         chosen = set(sel.selected)
@@ -77,19 +82,17 @@ class SetupScreen(ModalScreen[None]):
 
     @on(Select.Changed, "#setup-theme")
     def _theme_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.app.theme:
-            self.app.theme = event.value
+        if isinstance(event.value, str) and event.value != self.dapp.theme:
+            self.dapp.theme = event.value
 
     @on(Select.Changed, "#setup-interval")
     def _interval_changed(self, event: Select.Changed) -> None:
-        app: Any = self.app
-        if isinstance(event.value, float) and event.value != app.delay:
-            app.set_refresh_interval(event.value)
+        if isinstance(event.value, float) and event.value != self.dapp.delay:
+            self.dapp.set_refresh_interval(event.value)
 
     @on(Select.Changed, "#setup-units")
     def _units_changed(self, event: Select.Changed) -> None:
-        app: Any = self.app
-        app.set_units(event.value == "bytes")
+        self.dapp.set_units(event.value == "bytes")
 
     def action_close(self) -> None:
         self.dismiss(None)
