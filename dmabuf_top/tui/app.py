@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from dmabuf_top.collect.contract import Backend
@@ -262,9 +262,12 @@ class DmabufTopApp(SettingsActions, App[int]):
 
     def _data_changed(self) -> None:
         screen = self.screen
-        # Only the screen on top is updated now: the others catch up when they
+        # Only the screen on top is updated now (or the one a dialog is over: it shows
+        # behind it, and setup's changes apply at once): the others catch up when they
         # come back (on_screen_resume); one still being mounted shows the data
         # from its own on_mount.
+        if isinstance(screen, ModalScreen) and len(self.screen_stack) > 1:
+            screen = self.screen_stack[-2]
         if isinstance(screen, (MainScreen, BufferScreen, ProcessScreen)) and screen.ready:
             screen.data_changed()
 

@@ -166,7 +166,7 @@ class MainScreen(Screen[None]):
         """New data (or the header state changed): show it."""
         self.dapp.update_header(self.query_one(SummaryHeader))
         self._stale = set(VIEW_NAMES)
-        if self.is_current:
+        if self.is_current or self.app.screen_stack[-2:-1] == [self]:  # (a dialog over it)
             self.sync()
 
     def on_screen_resume(self) -> None:
