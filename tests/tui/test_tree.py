@@ -110,3 +110,19 @@ async def test_t_and_f5_toggle_the_tree(key):
         await pilot.press(key)  # again: the sorted list
         await settle(pilot)
         assert not screen.process_tree and table.keys() == ["412", "301", "500"]
+
+
+async def test_a_new_sort_in_the_tree_moves_the_glyphs_too():
+    app = DmabufTopApp(ScriptedBackend([family()]), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2", "t", "i")  # by pid: 301 before 500 under the session
+        await settle(pilot)
+        table = app.screen.table()
+        assert table.keys() == ["1", "100", "301", "412", "500"]
+        await pilot.press("i")  # reversed: 500 first, so 301 is now the last child
+        await settle(pilot)
+        assert table.keys() == ["1", "100", "500", "301", "412"]
+        assert table.get_cell("500", "comm") == "   ├─ camera"
+        assert table.get_cell("301", "comm") == "   └─ compositor"
+        assert table.get_cell("412", "comm") == "      └─ [red]hog"

@@ -196,12 +196,13 @@ class MainScreen(Screen[None]):
             rows = ready[1]
         else:
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
-        if view == "processes" and self.process_tree:
+        tree = view == "processes" and self.process_tree
+        if tree:  # a new order moves glyphs too: never only the order
             rows = tree_rows(rows, prep.snap)
-        shown = (prep.serial, text, self.process_tree)
+        shown = (prep.serial, text, tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
-            table.sync(rows, same_rows=self._synced.get(view) == shown)
+            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
             if view == "suspects" and not prep.rows[view]:
