@@ -54,6 +54,7 @@ METRICS = [
     ("pagedown", "page down", None),
     ("filter", "filter keys (/ buf-1 Esc), per key", None),
     ("drill", "drill-down (Enter / Esc)", None),
+    ("tree", "process tree on / off (t, in Processes)", None),
     ("rss_mb", "app RSS after the refreshes (MB)", None),
 ]
 
@@ -67,6 +68,8 @@ def build(n_buffers: int, n_procs: int, seed: int = 1):
         for i in range(n_procs)
     }
     pids = list(procs)
+    for i, pid in enumerate(pids):  # a tree 4-5 deep: eight children each (set, not a
+        procs[pid].ppid = pids[(i - 1) // 8] if i else 1  # keyword: older checkouts)
     bufs = {}
     for k in range(n_buffers):
         inode = 10 + k
@@ -232,6 +235,8 @@ async def measure(n_buffers: int, n_procs: int, refreshes: int) -> dict[str, lis
         out["switch"] = await keys(["2", "1"], 4)
         out["filter"] = await keys(["slash", "b", "u", "f", "-", "1", "escape"], 1)
         out["drill"] = await keys(["enter", "escape"], 3)
+        await pilot.press("2")
+        out["tree"] = await keys(["t"], 4)
     return out
 
 

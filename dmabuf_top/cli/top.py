@@ -33,7 +33,10 @@ def build_parser() -> Parser:
             "  dmabuf-top --once --view processes --format csv > procs.csv\n"
             "  dmabuf-top --once --format json --adb SERIAL | jq '.rows[0]'\n"
             "  dmabuf-top --dmabuf-dump --adb SERIAL      # as dmabuf_dump prints it\n"
-            "  dmabuf-top --dmabuf-dump=a --load snap.yaml  # dmabuf_dump -a"
+            "  dmabuf-top --dmabuf-dump=a --load snap.yaml  # dmabuf_dump -a\n\n"
+            "The TUI keeps its theme, view, sorts, columns, interval and units in\n"
+            "$XDG_CONFIG_HOME/dmabuf-top/config.yaml (default ~/.config); -d and\n"
+            "--theme win over it."
         ),
     )
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -63,11 +66,11 @@ def build_parser() -> Parser:
         "-d",
         "--delay",
         type=positive_float,
-        default=2.0,
         metavar="SECONDS",
-        help="refresh interval (default 2)",
+        help="refresh interval (default: the settings file's, else 2)",
     )
-    p.add_argument("--theme", metavar="NAME", help="colour theme (see themes/)")
+    p.add_argument("--theme", metavar="NAME",
+                   help="colour theme (see themes/; default: the settings file's)")
     p.add_argument("--suspect-window", metavar="N", type=int, default=DEFAULT_WINDOW,
                    help=f"growth suspects: grew across the last N samples "
                    f"(default {DEFAULT_WINDOW})")

@@ -27,7 +27,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, DiffError, Rebuilt
-from dmabuf_top.collect.adb_setup import SETUP_SCRIPT, DeviceFacts, collector_command, parse_setup
+from dmabuf_top.collect.adb_setup import (
+    KILL_STATUS,
+    SETUP_SCRIPT,
+    DeviceFacts,
+    collector_command,
+    kill_command,
+    parse_setup,
+)
 from dmabuf_top.collect.adb_stream import StreamError, gunzip, parse_stream
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.contract import BackendError
@@ -332,6 +339,24 @@ class AdbBackend:
         except self._errors():
             pass
         self.delta.forget()
+
+    def send_signal(self, pid: int, signum: int) -> None:
+        """``kill -N PID`` in the device's shell (through su when the collector uses it)."""
+        if pid <= 0:
+            raise BackendError(f"kill {pid}: not a process id")
+        if self.facts is None:
+            self._reconnect()
+        assert self.facts is not None
+        try:
+            out = self.exec(kill_command(self.facts, pid, signum)).decode("utf-8", "replace")
+        except self._errors() as e:
+            raise BackendError(f"device {self.serial}: kill {pid}: {_one_line(e)}") from None
+        said, found, status = out.rpartition(KILL_STATUS)
+        if not found or status.strip() != "0":
+            why = " ".join((said if found else out).split())[:200]
+            if not why:
+                why = f"exit status {status.strip()[:8]}" if found else "no answer from the shell"
+            raise BackendError(f"device {self.serial}: kill {pid}: {why}")
 
     def _limited_warning(self) -> str:
         facts = self.facts

@@ -84,6 +84,27 @@ def parse_setup(text: str) -> DeviceFacts:
     return facts
 
 
+def as_root(facts: DeviceFacts, inner: str) -> str:
+    """``inner`` (a command line) run through su when the shell is not root and su
+    works (``su -c``, or AOSP's ``su 0``), else as it is."""
+    if facts.uid != 0 and facts.su == "c":
+        return f"su -c {shquote(inner)}"
+    if facts.uid != 0 and facts.su == "0":
+        return f"su 0 {inner}"
+    return inner
+
+
+#: the last line of :func:`kill_command`'s output: kill's exit status
+KILL_STATUS = "dmabuf-top-kill-status="
+
+
+def kill_command(facts: DeviceFacts, pid: int, signum: int) -> str:
+    """``kill -N PID`` (as root when the collector is), its messages and then its
+    exit status (``KILL_STATUS`` N) on stdout: exec: has no exit status."""
+    inner = f"kill -{int(signum)} {int(pid)}"
+    return f"{as_root(facts, inner)} </dev/null 2>&1; echo {KILL_STATUS}$?"
+
+
 def collector_command(
     facts: DeviceFacts,
     options: str = "",
@@ -96,13 +117,7 @@ def collector_command(
     inner = f"sh -c {shquote(body)} dmabuf-top"
     if options or session:
         inner += " " + " ".join(shquote(a) for a in (options, *session))
-    if facts.uid != 0 and facts.su == "c":
-        cmd = f"su -c {shquote(inner)}"
-    elif facts.uid != 0 and facts.su == "0":
-        cmd = f"su 0 {inner}"
-    else:
-        cmd = inner
-    cmd = f"{{ {cmd}; }} </dev/null 2>/dev/null"
+    cmd = f"{{ {as_root(facts, inner)}; }} </dev/null 2>/dev/null"
     if facts.gzip:
         cmd += " | gzip -1 -c"  # -1: the phone's CPU time matters more than bytes
     return cmd

@@ -1,6 +1,7 @@
 """The backend contract: what every source offers (``collect``, ``describe``, live or
-static), the optional ability of a recording (samples to step through), a view of the
-first samples of one, BackendError."""
+static), the optional abilities of a recording (samples to step through) and of a live
+source whose processes can be signalled (:class:`Signaller`), a view of the first
+samples of a recording, BackendError."""
 
 from __future__ import annotations
 
@@ -85,6 +86,25 @@ class SamplesUpTo(Sequence[Snapshot]):
         if not 0 <= index < self._count:
             raise IndexError("sample index out of range")
         return self._get(index)
+
+
+@runtime_checkable
+class Signaller(Protocol):
+    """An optional ability: a live source that can send a signal to one of its
+    processes (this machine: ``os.kill``; a device: ``kill`` in its shell). Static
+    sources (files) do not have it."""
+
+    def send_signal(self, pid: int, signum: int) -> None:
+        """Send ``signum`` to ``pid`` (blocking); :class:`BackendError` (one line)
+        when it could not be sent."""
+        ...
+
+
+def signaller_of(backend: Backend) -> Signaller | None:
+    """The backend's signal ability, when it is live and has one, else None."""
+    if backend.live and isinstance(backend, Signaller):
+        return backend
+    return None
 
 
 class BackendError(Exception):

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.bpf_loader import BUFFERS, FILES, VMAS, BpfIterators, BpfUnavailable
+from dmabuf_top.collect.contract import BackendError
 from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_vmas
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.parsers.procstat import parse_stat
@@ -240,8 +241,19 @@ def read_heaps(root: str = DMA_HEAP_DIR) -> str | None:
         return None
 
 
+def kill_process(pid: int, signum: int) -> None:
+    """``os.kill``; :class:`BackendError` (one line) when the signal was not sent."""
+    if pid <= 0:  # 0 and negatives mean process groups to kill(2): never that
+        raise BackendError(f"kill {pid}: not a process id")
+    try:
+        os.kill(pid, signum)
+    except (OSError, ValueError, OverflowError) as e:
+        raise BackendError(f"kill {pid}: {getattr(e, 'strerror', None) or e}") from None
+
+
 class LocalBackend:
-    """Scans this machine. ``collect()`` is safe to call from a worker thread."""
+    """Scans this machine (and signals its processes: :class:`Signaller`).
+    ``collect()`` is safe to call from a worker thread."""
 
     kind = "local"
     live = True
@@ -336,6 +348,9 @@ class LocalBackend:
         if raw.scan_uid != 0 and raw.unreadable:
             raw.privilege = "limited"
         return raw
+
+    def send_signal(self, pid: int, signum: int) -> None:
+        kill_process(pid, signum)
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()

@@ -17,21 +17,24 @@ from typing import Any, NamedTuple
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
 from dmabuf_top.collect.contract import Backend
+from dmabuf_top.io.settings import settings_path
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, step_window
 from dmabuf_top.tui.history import BufferLife
 from dmabuf_top.tui.keys import GLOBAL_KEYS
 from dmabuf_top.tui.palette import dmabuf_commands
+from dmabuf_top.tui.preferences import Preferences
 from dmabuf_top.tui.rows import Prepared
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.export_dir import ask_export_dir, export_shown
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.session import Session, step_interval
+from dmabuf_top.tui.session import Session
+from dmabuf_top.tui.settings_actions import SettingsActions
 from dmabuf_top.tui.themes import (
     DEFAULT_THEME,
     ThemeSet,
@@ -52,7 +55,7 @@ class Notice(NamedTuple):
     markup: bool
 
 
-class DmabufTopApp(App[int]):
+class DmabufTopApp(SettingsActions, App[int]):
     """The app. ``backend`` gives snapshots; see :func:`run_tui`."""
 
     CSS_PATH = "app.tcss"
@@ -65,20 +68,25 @@ class DmabufTopApp(App[int]):
         self,
         backend: Backend,
         *,
-        delay: float = 2.0,
+        delay: float | None = None,
         theme: str | None = None,
         themes: ThemeSet | None = None,
         export_dir: str | os.PathLike[str] | None = None,
         suspect_window: int = DEFAULT_WINDOW,
+        settings_file: Path | None = None,
     ) -> None:
+        """``delay`` and ``theme`` (from the command line) win over ``settings_file``'s
+        (None: settings are neither read nor saved)."""
         super().__init__()
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             # a top redraws what changed, nothing slides (TEXTUAL_ANIMATIONS=full to have it)
             self.animation_level = "none"
         self.session = Session(backend, suspect_window)
-        self.delay = delay
+        self.prefs = Preferences.load(settings_file, theme=theme, interval=delay)
+        self.delay = float(self.prefs.start("interval", 2.0))  # type: ignore[arg-type]
+        self.session.raw_bytes = self.prefs.start("units", "human") == "bytes"
         self.themes = themes if themes is not None else load_themes()
-        self.start_theme = theme or DEFAULT_THEME
+        self.start_theme = str(self.prefs.start("theme", DEFAULT_THEME))
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self.show_graphs = True
         #: what the app notified, newest last
@@ -113,14 +121,6 @@ class DmabufTopApp(App[int]):
     def is_recording(self) -> bool:
         return self.session.is_recording
 
-    @property
-    def theme_cycle(self) -> list[str]:
-        names = list(self.themes.names)
-        if DEFAULT_THEME in names:
-            names.remove(DEFAULT_THEME)
-            names.insert(0, DEFAULT_THEME)
-        return names
-
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dmabuf_variables(self.current_theme.to_color_system().generate())
 
@@ -133,14 +133,18 @@ class DmabufTopApp(App[int]):
     def on_mount(self) -> None:
         for theme in self.themes.themes.values():
             self.register_theme(theme)
+        if self.start_theme not in self.available_themes and self.prefs.loaded.theme:
+            self.prefs.error = f"{self.prefs.path}: unknown theme '{self.start_theme}'"
+            self.start_theme = DEFAULT_THEME
         if self.start_theme in self.available_themes:
             self.theme = self.start_theme
-        for err in self.themes.errors:
-            self.notify(
-                printable(err), title="theme file skipped", severity="warning", timeout=10,
-                markup=False,
-            )
-        self.push_screen(MainScreen())
+        for err, title in [(e, "theme file skipped") for e in self.themes.errors] + (
+            [(self.prefs.error, "settings file ignored")] if self.prefs.error else []
+        ):
+            self.notify(printable(err), title=title, severity="warning", timeout=10,
+                        markup=False)
+        self.push_screen(MainScreen(self.prefs.loaded))
+        self.prefs.started = self.current_settings()
         self.start_collect()
         if self.backend.live:
             self._start_timer()
@@ -238,7 +242,7 @@ class DmabufTopApp(App[int]):
                 return
         if self._pending_redo:
             self._pending_redo = False
-            if prepared.window != s.suspect_window:
+            if (prepared.window, prepared.raw_bytes) != (s.suspect_window, s.raw_bytes):
                 self.start_collect(redo=True)
                 return
         self._scan_done()
@@ -258,9 +262,12 @@ class DmabufTopApp(App[int]):
 
     def _data_changed(self) -> None:
         screen = self.screen
-        # Only the screen on top is updated now: the others catch up when they
+        # Only the screen on top is updated now (or the one a dialog is over: it shows
+        # behind it, and setup's changes apply at once): the others catch up when they
         # come back (on_screen_resume); one still being mounted shows the data
         # from its own on_mount.
+        if isinstance(screen, ModalScreen) and len(self.screen_stack) > 1:
+            screen = self.screen_stack[-2]
         if isinstance(screen, (MainScreen, BufferScreen, ProcessScreen)) and screen.ready:
             screen.data_changed()
 
@@ -300,13 +307,6 @@ class DmabufTopApp(App[int]):
                         timeout=2)
         self._data_changed()
 
-    def action_interval(self, direction: int) -> None:
-        self.delay = step_interval(self.delay, direction)
-        if self._timer is not None:
-            self._start_timer()
-        self.notify(f"refresh every {self.delay:g}s", timeout=2)
-        self._data_changed()
-
     def set_suspect_window(self, window: int) -> None:
         """Look for growth across ``window`` samples from now on; the sample
         shown is prepared again (no new scan)."""
@@ -325,14 +325,6 @@ class DmabufTopApp(App[int]):
     def action_toggle_graphs(self) -> None:
         self.show_graphs = not self.show_graphs
         self.set_class(not self.show_graphs, "-no-graphs")
-
-    def action_next_theme(self) -> None:
-        names = self.theme_cycle
-        if not names:
-            return
-        i = names.index(self.theme) + 1 if self.theme in names else 0
-        self.theme = names[i % len(names)]
-        self.notify(f"theme: {printable(self.theme)}", timeout=2, markup=False)
 
     def action_export(self, directory: str | None = None) -> None:
         export_shown(self, directory)
@@ -384,17 +376,16 @@ class DmabufTopApp(App[int]):
 
 def run_tui(
     backend: Backend,
-    delay: float = 2.0,
+    delay: float | None = None,
     theme: str | None = None,
     suspect_window: int = DEFAULT_WINDOW,
 ) -> int:
-    """Run the app until the user quits; returns the exit code. An unknown
-    ``theme`` raises :class:`~dmabuf_top.tui.themes.UnknownTheme` first."""
+    """Run the app until the user quits (settings: io/settings.py's file); returns the
+    exit code. An unknown ``theme`` raises :class:`~dmabuf_top.tui.themes.UnknownTheme`."""
     themes = load_themes()
     if theme is not None:
         check_theme(theme, themes)
-    app = DmabufTopApp(
-        backend, delay=delay, theme=theme, themes=themes, suspect_window=suspect_window
-    )
+    app = DmabufTopApp(backend, delay=delay, theme=theme, themes=themes,
+                       suspect_window=suspect_window, settings_file=settings_path())
     app.run()
     return app.return_code or 0

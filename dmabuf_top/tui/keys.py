@@ -30,17 +30,24 @@ class Key:
         )
 
 
+# htop's keys mean what they mean in htop (F1 h help, F2 S setup, F3 / F4 \ filter,
+# F5 t tree, F6 < > sort by, F9 k kill, F10 q quit, Z pause, I invert, ctrl+l refresh);
+# keys of dmabuf-top's own (theme, the suspects window) use keys htop leaves free.
+
 #: keys that work everywhere
 GLOBAL_KEYS: list[Key] = [
-    Key("q,f10", "quit", "quit", "Quit", shown="q F10"),
+    # in the footer as in htop's: F1 Help, F2 Setup, ... F10 Quit
+    Key("question_mark,f1,h", "help", "this help", "Help", shown="F1 ? h"),
+    Key("f2,S", "setup", "setup: columns, theme, refresh interval, units", "Setup",
+        shown="F2 S"),
+    Key("q,f10", "quit", "quit (saves the settings)", "Quit", shown="F10 q"),
     Key("ctrl+c", "quit", "quit", shown="ctrl+c", priority=True),
-    Key("question_mark,f1", "help", "this help", "Help", shown="? F1"),
-    Key("space,p", "toggle_pause", "pause / resume refreshing", "Pause", shown="space p"),
+    Key("space,p,Z", "toggle_pause", "pause / resume refreshing", "Pause", shown="space p Z"),
     Key("plus", "interval(1)", "refresh less often (longer interval)", shown="+"),
     Key("minus", "interval(-1)", "refresh more often (shorter interval)", shown="-"),
-    Key("ctrl+r,f5", "refresh_now", "refresh now", shown="ctrl+r F5"),
+    Key("ctrl+l,ctrl+r", "refresh_now", "refresh now", shown="ctrl+l ctrl+r"),
     Key("number_sign", "toggle_graphs", "hide / show the graphs", shown="#"),
-    Key("t", "next_theme", "next colour theme", "Theme"),
+    Key("ctrl+t", "next_theme", "next colour theme", shown="ctrl+t"),
     Key("x", "export", "export the snapshot shown to a YAML file", "Export"),
     Key("left_square_bracket", "step_sample(-1)", "recording: previous sample", shown="["),
     Key("right_square_bracket", "step_sample(1)", "recording: next sample", shown="]"),
@@ -55,15 +62,23 @@ MAIN_KEYS: list[Key] = [
     Key("2", "view('processes')", "Processes view", shown="2"),
     Key("3", "view('exporters')", "Exporters view", shown="3"),
     Key("4", "view('suspects')", "Suspects view: what kept growing over the last samples",
-        "Suspects", shown="4"),
-    Key("less_than_sign", "suspect_window(-1)",
-        "suspects: look at fewer samples (shorter window)", shown="<"),
-    Key("greater_than_sign", "suspect_window(1)",
-        "suspects: look at more samples (longer window)", shown=">"),
+        shown="4"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
-    Key("slash,f3,f4", "filter", "filter: text matches anywhere, re:PATTERN a regex", "Filter",
-        shown="/ F3 F4", priority=True),
+    Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
+        "Filter", shown="/ \\ F3 F4", priority=True),
+    Key("f5,t", "tree", "Processes: tree of parents and children (again: sorted list)",
+        "Tree", shown="F5 t"),
+    Key("f6,less_than_sign,greater_than_sign", "sort_menu",
+        "sort by: a list of the view's columns (Enter sorts; again: reverse)", "SortBy",
+        shown="F6 < >"),
+    Key("f9,k", "signal", "send a signal to the process (Processes view; live sources)",
+        "Kill", shown="F9 k"),
+    Key("I", "invert_sort", "invert the sort order", shown="I"),
+    Key("left_parenthesis", "suspect_window(-1)",
+        "suspects: look at fewer samples (shorter window)", shown="("),
+    Key("right_parenthesis", "suspect_window(1)",
+        "suspects: look at more samples (longer window)", shown=")"),
     Key("escape", "clear_filter", "clear the filter", shown="Esc"),
     Key("enter", "open", "open: buffer details / process buffers / buffers of an exporter or name",
         shown="Enter"),
@@ -72,6 +87,8 @@ MAIN_KEYS: list[Key] = [
 #: keys of the detail panes
 DETAIL_KEYS: list[Key] = [
     Key("escape,backspace", "back", "back", "Back", shown="Esc"),
+    Key("f9,k", "signal", "send a signal to the process (a buffer's pane: the holder chosen)",
+        "Kill", shown="F9 k"),
 ]
 
 #: keys of the tables themselves (widgets/live_table.py)
@@ -82,8 +99,20 @@ TABLE_KEYS: list[tuple[str, str]] = [
     ("click a header", "sort by that column (again: reverse)"),
 ]
 
-#: sort keys shadowed by a global key use their capital only
-RESERVED = {k for key in GLOBAL_KEYS for k in key.keys.split(",") if len(k) == 1}
+#: one-character keys the app and the main screen use: a column's sort key is its
+#: letter, or its capital when the letter is taken, or none (then F6 or a click)
+RESERVED = {
+    k for key in GLOBAL_KEYS + MAIN_KEYS for k in key.keys.split(",") if len(k) == 1
+}
+
+
+def sort_key_of(letter: str) -> str:
+    """The key that sorts the column of ``letter``: it, its capital, or ""."""
+    if not letter:
+        return ""
+    if letter not in RESERVED:
+        return letter
+    return letter.upper() if letter.upper() not in RESERVED else ""
 
 
 def sort_letters() -> list[str]:
@@ -96,28 +125,22 @@ def sort_letters() -> list[str]:
 def sort_bindings() -> list[Binding]:
     out = []
     for letter in sort_letters():
-        if letter not in RESERVED:
-            out.append(Binding(letter, f"sort('{letter}')", f"sort {letter}", show=False))
-        out.append(Binding(letter.upper(), f"sort('{letter}')", f"sort {letter}", show=False))
+        for key in {letter, letter.upper()} - RESERVED:
+            out.append(Binding(key, f"sort('{letter}')", f"sort {letter}", show=False))
     return out
 
 
 def sort_keys(view: str) -> dict[str, str]:
-    """The key that sorts each column of ``view`` (its capital when a global
-    key has the letter), by column key."""
-    return {
-        c.key: c.letter.upper() if c.letter in RESERVED else c.letter
-        for c in COLUMNS[view]
-        if c.letter
-    }
+    """The key that sorts each column of ``view`` (:func:`sort_key_of`), by column key."""
+    return {c.key: k for c in COLUMNS[view] if (k := sort_key_of(c.letter))}
 
 
 def sort_help(view: str) -> list[tuple[str, str]]:
     out = []
     for c in COLUMNS[view]:
-        if c.letter:
-            key = c.letter.upper() if c.letter in RESERVED else f"{c.letter} {c.letter.upper()}"
-            out.append((key, c.title))
+        keys = " ".join(sorted({c.letter, c.letter.upper()} - RESERVED, key=str.isupper))
+        if keys:
+            out.append((keys, c.title))
     return out
 
 

@@ -13,7 +13,8 @@ from dmabuf_top.tui.view_columns import VIEW_NAMES, VIEW_TITLES
 
 
 def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:
-    """Export, pause, graphs, theme, and (on the main screen) each view."""
+    """Export, pause, graphs, theme, setup, and (on the main screen) sort, tree and
+    each view."""
     yield SystemCommand(
         "Export snapshot", "Write the snapshot shown to a YAML file here", app.action_export
     )
@@ -23,7 +24,12 @@ def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:
     yield SystemCommand("Pause / resume", "Stop or restart refreshing", app.action_toggle_pause)
     yield SystemCommand("Toggle graphs", "Hide or show sparklines", app.action_toggle_graphs)
     yield SystemCommand("Next dmabuf-top theme", "Cycle colour themes", app.action_next_theme)
+    yield SystemCommand(
+        "Setup", "Columns, theme, refresh interval, units (saved)", app.action_setup
+    )
     if isinstance(screen, MainScreen):
+        yield SystemCommand("Sort by…", "Choose the sort column", screen.action_sort_menu)
+        yield SystemCommand("Process tree", "Processes under their parents", screen.action_tree)
         for view in VIEW_NAMES:
             yield SystemCommand(
                 f"View: {VIEW_TITLES[view]}",

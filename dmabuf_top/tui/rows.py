@@ -74,6 +74,8 @@ class Prepared:
     #: per view, rows already filtered and sorted off the UI thread, with the
     #: order they are in: (sort column key, reversed, filter text), rows
     ordered: dict[str, tuple[tuple[str, bool, str], list[Row]]] = field(default_factory=dict)
+    #: sizes written as byte counts, not 8.0M
+    raw_bytes: bool = False
 
 
 def _buffer_sig(r: BufferItem) -> Any:
@@ -102,13 +104,16 @@ def _process_sig(p: ProcessItem) -> Any:
 
 
 def _make_rows(
-    view: str, items: list[Any], key_of: Any, sig_of: Any, previous: Prepared | None
+    view: str, items: list[Any], key_of: Any, sig_of: Any, previous: Prepared | None,
+    raw_bytes: bool = False,
 ) -> list[Row]:
     """Rows of one view; the cells of a row whose signature did not change
-    since ``previous`` are reused, not formatted again."""
+    since ``previous`` (in the same units) are reused, not formatted again."""
     cols = COLUMNS[view]
     search_idx = [i for i, c in enumerate(cols) if c.key in SEARCH[view]]
-    before = {} if previous is None else {r.key: r for r in previous.rows[view] if not r.mark}
+    before = {}
+    if previous is not None and previous.raw_bytes == raw_bytes:
+        before = {r.key: r for r in previous.rows[view] if not r.mark}
     out = []
     for it in items:
         key = key_of(it)
@@ -117,7 +122,7 @@ def _make_rows(
         if old is not None and sig is not None and old.sig == sig:
             out.append(old)  # same cells, same sort values: no new long-lived objects
             continue
-        cells = tuple(c.format(it) for c in cols)
+        cells = tuple(c.format(it, raw_bytes) for c in cols)
         out.append(Row(key, it, cells, tuple(cells[i].lower() for i in search_idx), "", sig))
     return out
 
@@ -139,6 +144,7 @@ def prepare(
     suspects: list[Suspect] | None = None,
     window: int = 0,
     have: int = 0,
+    raw_bytes: bool = False,
 ) -> Prepared:
     """Account ``snap``, record it in ``history`` (unless ``sample`` says it is
     already there) and build the rows of every view, marking rows new or freed
@@ -184,15 +190,16 @@ def prepare(
         )
         for e in columns.exporter_rows(snap)
     ]
+    rb = raw_bytes
     rows = {
         "buffers": _make_rows(
-            "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous
+            "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous, rb
         ),
         "processes": _make_rows(
-            "processes", pitems, lambda p: str(p.pid), _process_sig, previous
+            "processes", pitems, lambda p: str(p.pid), _process_sig, previous, rb
         ),
-        "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous),
-        "suspects": _make_rows("suspects", suspects, suspect_key, None, previous),
+        "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous, rb),
+        "suspects": _make_rows("suspects", suspects, suspect_key, None, previous, rb),
     }
     new: dict[str, set[str]] = {}
     freed: dict[str, set[str]] = {}
@@ -223,4 +230,6 @@ def prepare(
         for k in freed[view]:
             old = before[k]
             rs.append(Row(old.key, old.obj, old.cells, old.search, "freed", old.sig))
-    return Prepared(snap, sample, totals, procs, rows, new, freed, suspects, window, have)
+    return Prepared(
+        snap, sample, totals, procs, rows, new, freed, suspects, window, have, raw_bytes=rb
+    )

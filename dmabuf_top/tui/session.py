@@ -95,6 +95,8 @@ class Session:
         #: per view, the order the screen shows rows in (sort column, reversed,
         #: filter): prepare() sorts the next rows so, off the UI thread
         self.orders: dict[str, tuple[Column, bool, RowFilter | None]] = {}
+        #: sizes as byte counts (the setup screen's units: bytes)
+        self.raw_bytes = False
 
     @property
     def is_recording(self) -> bool:
@@ -130,6 +132,7 @@ class Session:
                 return prepare(
                     previous.snap, self.history, previous, sample=previous.sample,
                     suspects=suspects_over(seq, window), window=window, have=len(seq),
+                    raw_bytes=self.raw_bytes,
                 )
             snap = self.backend.collect()
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
@@ -138,6 +141,7 @@ class Session:
             return prepare(
                 snap, self.history, previous,
                 suspects=suspects_over(seq, window), window=window, have=len(seq),
+                raw_bytes=self.raw_bytes,
             )
         index = rec.seek(rec.index if sample is None else sample)
         for j in range(self.history.samples, index):  # history in recording order
@@ -147,7 +151,7 @@ class Session:
         at = index if self.history.samples > index else None
         return prepare(
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
-            window=window, have=len(seq),
+            window=window, have=len(seq), raw_bytes=self.raw_bytes,
         )
 
     def header_state(self, delay: float) -> HeaderState:

@@ -26,6 +26,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 import dmabuf_top
+from dmabuf_top.io.settings import config_dir
 from dmabuf_top.io.yamltext import invalid_yaml
 
 DEFAULT_THEME = "dmabuf-dark"
@@ -92,10 +93,7 @@ def bundled_theme_dir() -> Path:
 
 
 def user_theme_dir(environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CONFIG_HOME") or ""
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
-    return root / "dmabuf-top" / "themes"
+    return config_dir(environ) / "themes"
 
 
 def _check_color(value: Any, key: str, where: str) -> str:

@@ -204,6 +204,13 @@ LAYOUTS: dict[str, list[str]] = {
     ],
 }
 
+#: the Processes view's sets as a tree: COMM wider, for the tree's glyphs
+TREE_LAYOUTS = [
+    "grow pid comm:30 buffers fds maps rss pss delta cmdline:28",
+    "grow pid comm:24 buffers fds maps rss pss delta cmdline:20",
+    "grow pid comm:20 buffers rss:7 pss:7 cmdline:14",
+]
+
 #: the fields a filter looks at, per view
 SEARCH: dict[str, tuple[str, ...]] = {
     "buffers": ("inode", "exporter", "name", "holders"),

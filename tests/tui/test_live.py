@@ -180,7 +180,7 @@ async def test_empty_machine_says_why_and_points_to_the_demo():
         status = str(app.screen.query_one("#header-status").render())
         assert "3 processes unreadable: run as root (+2 more: ? lists them)" in status
         await pilot.press("question_mark")
-        text = str(app.screen.query_one("#help-text").render())
+        text = "\n".join(str(w.render()) for w in app.screen.query("Static"))
         assert "Warnings from the last scan" in text and "BPF iterator" in text
 
 

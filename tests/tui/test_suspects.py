@@ -153,11 +153,11 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         await pilot.press("4", "right_square_bracket", "right_square_bracket")
         await settle(pilot)
         assert suspect_keys(app) == []  # 3 samples, a window of 4
-        await pilot.press("less_than_sign")  # window 3: no new scan, same sample
+        await pilot.press("left_parenthesis")  # window 3: no new scan, same sample
         await settle(pilot)
         assert app.suspect_window == app.prepared.window == 3 and app.backend.index == 2
         assert f"process:{PIDS['leak-grow']}" in suspect_keys(app)
-        await pilot.press("greater_than_sign")
+        await pilot.press("right_parenthesis")
         await settle(pilot)
         assert app.prepared.window == 4 and suspect_keys(app) == []
 
@@ -190,7 +190,7 @@ async def test_live_over_recorded_samples_flags_the_leaker_after_enough_refreshe
         want = suspects_to_dict(find_suspects(SNAPS[:5], window=5))
         assert suspects_to_dict(app.prepared.suspects) == want
         # a shorter window is applied to the sample shown, with no new scan
-        await pilot.press("less_than_sign")
+        await pilot.press("left_parenthesis")
         await settle(pilot)
         assert backend.calls == 5 and app.prepared.window == 4
 

@@ -18,6 +18,7 @@ from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS
 from dmabuf_top.tui.rows import Row
+from dmabuf_top.tui.screens.signal import ask_signal
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
@@ -119,6 +120,13 @@ class DetailScreen(Screen[None]):
     @property
     def dapp(self) -> AppHost:
         return cast("AppHost", self.app)
+
+    def signal_target(self) -> int | None:
+        """The process F9 / k signals: the pane's process, a buffer's holder chosen."""
+        return None
+
+    def action_signal(self) -> None:
+        ask_signal(self.dapp, self.signal_target())
 
     def action_back(self) -> None:
         self.dismiss()
@@ -247,6 +255,10 @@ class BufferScreen(DetailScreen):
         )
 
 
+    def signal_target(self) -> int | None:
+        key = self.query_one("#holders", LiveTable).cursor_key
+        return int(key.split(":", 1)[0]) if key else None
+
     @on(LiveTable.RowSelected, "#holders")
     def _open_holder(self, event: LiveTable.RowSelected) -> None:
         """Enter on a holder opens that process."""
@@ -265,6 +277,9 @@ class ProcessScreen(DetailScreen):
         #: the start time of the process first shown: a pid with another one later
         #: is another process (the pid was reused), not this one
         self.start_time: int | None = None
+
+    def signal_target(self) -> int | None:
+        return self.pid
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -31,26 +31,31 @@ COLUMNS_HELP = [
 ]
 
 
-def help_content(warnings: list[str] | None = None) -> Content:
-    parts: list[tuple[str, str] | str] = []
+def help_rows(warnings: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(kind, left, right) lines of the help: "title" (left only), "key" (the keys, what
+    they do), "column" (a column's name, what it shows), "warning" (left only)."""
+    out: list[tuple[str, str, str]] = []
     if warnings:
-        parts += [("Warnings from the last scan", "bold $warning"), "\n"]
-        for w in warnings:
-            parts += ["  ", printable(w), "\n"]
-        parts.append("\n")
+        out.append(("title", "Warnings from the last scan", ""))
+        out += [("warning", printable(w), "") for w in warnings]
     for title, rows in help_sections():
-        parts += [(title, "bold $primary"), "\n"]
-        for keys, what in rows:
-            parts += [(f"  {keys:<18}", "bold $accent"), what, "\n"]
-        parts.append("\n")
-    parts += [("Columns", "bold $primary"), "\n"]
-    for name, what in COLUMNS_HELP:
-        parts += [(f"  {name:<18}", "bold"), what, "\n"]
-    return Content.assemble(*parts)
+        out.append(("title", title, ""))
+        out += [("key", keys, what) for keys, what in rows]
+    out.append(("title", "Columns", ""))
+    out += [("column", name, what) for name, what in COLUMNS_HELP]
+    return out
+
+
+def help_text(warnings: list[str] | None = None) -> str:
+    """The help as plain text, one line per row."""
+    return "\n".join(f"{left:<18} {right}".rstrip() for _, left, right in help_rows(warnings))
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+    """Each row is a keys cell and a text cell side by side, so a line that wraps keeps
+    its indent (the text cell wraps within itself)."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1,h", "dismiss", "Close", show=False)]
 
     def __init__(self, warnings: list[str] | None = None) -> None:
         super().__init__()
@@ -62,7 +67,14 @@ class HelpScreen(ModalScreen[None]):
                 Content.assemble(("dmabuf-top keys", "bold"), ("  (Esc closes)", "$text-muted")),
                 id="help-title",
             )
-            yield Static(help_content(self.warnings), id="help-text")
+            # Content(str), never a str: a warning's text is not markup
+            for kind, left, right in help_rows(self.warnings):
+                if kind in ("title", "warning"):
+                    yield Static(Content(left), classes=f"help-{kind}")
+                    continue
+                with Horizontal(classes="help-row"):
+                    yield Static(Content(left), classes=f"help-{kind}")
+                    yield Static(Content(right), classes="help-what")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

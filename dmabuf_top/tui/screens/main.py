@@ -12,17 +12,23 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
 
+from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import name_regex
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
+from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
+from dmabuf_top.tui.process_tree import tree_rows
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
+from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
     LAYOUTS,
-    LIVE_ONLY,
+    TREE_LAYOUTS,
     VIEW_NAMES,
     VIEW_TITLES,
     column,
@@ -32,89 +38,24 @@ from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.live_table import LiveTable
 
 
-def empty_reasons(app: AppHost) -> str:
-    """Why there is nothing to show, from the snapshot's own warnings."""
-    prep = app.prepared
-    if prep is None:
-        return "Scanning…"
-    snap = prep.snap
-    lines = ["No dma-bufs visible."]
-    if snap.warnings:
-        lines += [f"• {printable(w)}" for w in snap.warnings]
-    else:
-        if snap.source.privilege != "root":
-            lines.append("• not running as root: other processes' buffers are hidden")
-        if not snap.kernel.sources:
-            lines.append("• no kernel-wide source (debugfs bufinfo, sysfs, BPF) was readable")
-    if snap.source.kind == "local" and snap.kernel.sources:
-        lines.append("• the kernel lists no dma-buf at all: nothing here exports one")
-    lines.append("")
-    lines.append("To see what dmabuf-top shows on a busy machine: dmabuf-top --demo")
-    return "\n".join(lines)
-
-
-def single_snapshot(app: AppHost) -> bool:
-    """The source is one static snapshot: nothing to compare, nothing will refresh."""
-    return not app.session.backend.live and not app.is_recording
-
-
-def record_command(app: AppHost) -> str:
-    """The ``dmabuf-top record`` command that records the source shown over time."""
-    prep = app.prepared
-    adb = prep is not None and prep.snap.source.kind == "adb"
-    return f"dmabuf-top record{' --adb' if adb else ''} -o rec.yaml"
-
-
-def suspects_info(app: AppHost) -> str:
-    """The line above the Suspects table: the rule, the window, the count."""
-    prep = app.prepared
-    window = prep.window if prep is not None and prep.window else app.suspect_window
-    rule = f"Grew across the last {window} samples without falling back  (< > change)"
-    if prep is None:
-        return rule
-    if single_snapshot(app):
-        return "Growth needs samples over time: this is a single snapshot"
-    if prep.have < window:
-        return f"{rule}:  collecting, {prep.have} of {window} samples so far"
-    n = len(prep.suspects)
-    return f"{rule}:  {n} suspect{'s' if n != 1 else ''}"
-
-
-def suspects_empty(app: AppHost) -> str:
-    prep = app.prepared
-    if prep is None:
-        return "Scanning…"
-    if single_snapshot(app):
-        cmd = record_command(app)
-        return (
-            "A single snapshot cannot show growth: there is nothing to compare it with.\n\n"
-            f"Record samples over time:  {cmd}  (ctrl+c stops it)\n"
-            "then open the recording:   dmabuf-top --load rec.yaml"
-        )
-    if prep.have < prep.window:
-        more = prep.window - prep.have
-        where = "step on in the recording" if app.is_recording else "wait for more refreshes"
-        return (
-            f"Not enough samples yet: {prep.have} of {prep.window} ({where}, {more} more;"
-            " < shortens the window)."
-        )
-    return (
-        f"Nothing grew across the last {prep.window} samples without falling back:"
-        " no growth suspects."
-    )
-
-
 class MainScreen(Screen[None]):
     """Buffers / Processes / Exporters / Suspects."""
 
     BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        """``settings``: the view, sorts and hidden columns to start with."""
         super().__init__(id="main")
+        settings = settings or Settings()
         #: mounted: the app may hand it data
         self.ready = False
-        self.view = "buffers"
+        self.view = settings.view or "buffers"
         self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
+        self.sort.update(settings.sort)
+        #: per view, the columns the user hid (the setup screen)
+        self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
+        #: the Processes view shows the process tree (t / F5)
+        self.process_tree = False
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: per view: (prepared, filter) last shown, to know when only the order changes
@@ -126,7 +67,7 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
-        with TabbedContent(initial="tab-buffers", id="views"):
+        with TabbedContent(initial=f"tab-{self.view}", id="views"):
             for view in VIEW_NAMES:
                 with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
                     if view == "suspects":
@@ -144,14 +85,11 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # a single static snapshot has no history: its live-only columns stay empty
-        session = self.dapp.session
-        hidden = () if session.backend.live or session.is_recording else LIVE_ONLY
         for view in VIEW_NAMES:
             key, rev = self.sort[view]
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
-            self.table(view).hide_columns(hidden)
+            self.hide_columns(view, self.hidden.get(view, []))
         self.table(self.view).focus()
         self.ready = True
         self.data_changed()
@@ -159,12 +97,26 @@ class MainScreen(Screen[None]):
     def table(self, view: str | None = None) -> LiveTable:
         return self.query_one(f"#table-{view or self.view}", LiveTable)
 
+    def hide_columns(self, view: str, keys: list[str]) -> None:
+        """The user hides ``keys`` of ``view``; a single static snapshot has no history,
+        so its live-only columns (which would stay empty) are hidden too."""
+        session = self.dapp.session
+        static = not (session.backend.live or session.is_recording)
+        self.hidden[view] = list(keys)
+        if not keys:
+            del self.hidden[view]
+        self.table(view).hide_columns(hidden_columns(view, keys, static))
+
+    def view_settings(self) -> tuple[str, dict[str, tuple[str, bool]], dict[str, list[str]]]:
+        """The view shown, the sort and the hidden columns of each view."""
+        return self.view, dict(self.sort), {v: list(k) for v, k in self.hidden.items()}
+
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:
         """New data (or the header state changed): show it."""
         self.dapp.update_header(self.query_one(SummaryHeader))
         self._stale = set(VIEW_NAMES)
-        if self.is_current:
+        if self.is_current or self.app.screen_stack[-2:-1] == [self]:  # (a dialog over it)
             self.sync()
 
     def on_screen_resume(self) -> None:
@@ -194,10 +146,13 @@ class MainScreen(Screen[None]):
             rows = ready[1]
         else:
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
-        shown = (prep.serial, text)
+        tree = view == "processes" and self.process_tree
+        if tree:  # a new order moves glyphs too: never only the order
+            rows = tree_rows(rows, prep.snap)
+        shown = (prep.serial, text, tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
-            table.sync(rows, same_rows=self._synced.get(view) == shown)
+            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
             if view == "suspects" and not prep.rows[view]:
@@ -216,6 +171,21 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{view}"
+
+    def action_tree(self) -> None:
+        """t / F5: the Processes view as a tree (again: the sorted list); from another
+        view, the Processes view as a tree."""
+        self.process_tree = not self.process_tree if self.view == "processes" else True
+        self._stale.add("processes")
+        if self.view == "processes":
+            self.sync()
+        else:
+            self.action_view("processes")
+        self.table("processes").use_sets(
+            TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
+        )
+        title = VIEW_TITLES["processes"] + (" (tree)" if self.process_tree else "")
+        self.query_one(TabbedContent).get_tab("tab-processes").label = Content(title)
 
     def action_suspect_window(self, direction: int) -> None:
         self.dapp.action_suspect_window(direction)
@@ -249,6 +219,19 @@ class MainScreen(Screen[None]):
         col = column(self.view, key)
         self.table().set_sort_marker(key, col.descending != rev)
         self.sync()
+
+    def action_sort_menu(self) -> None:
+        """F6 / < / >: pick the sort column from a list (the sorted one: reverse)."""
+        key, rev = self.sort[self.view]
+        hidden = self.table().hidden
+        cols = [column(self.view, k) for k in choosable_columns(self.view) if k not in hidden]
+        self.app.push_screen(
+            SortMenu(VIEW_TITLES[self.view], cols, key, rev),
+            lambda chosen: self.sort_by(chosen) if chosen else None,
+        )
+
+    def action_invert_sort(self) -> None:
+        self.sort_by(self.sort[self.view][0])
 
     @on(LiveTable.HeaderSelected)
     def _header_clicked(self, event: LiveTable.HeaderSelected) -> None:
@@ -301,6 +284,16 @@ class MainScreen(Screen[None]):
             self._stale = set(VIEW_NAMES)
             self.sync()
         self.set_focus(self.table())
+
+    # -- signals ----------------------------------------------------------
+    def action_signal(self) -> None:
+        """F9 / k: a signal to the process under the cursor (Processes view)."""
+        if self.view != "processes":
+            self.dapp.notify("k sends a signal to a process: in the Processes view, or in a"
+                             " buffer's pane to its holder", severity="warning", timeout=4)
+            return
+        key = self.table().cursor_key
+        ask_signal(self.dapp, int(key) if key is not None else None)
 
     # -- drill down -------------------------------------------------------
     def action_open(self) -> None:

@@ -15,7 +15,6 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -31,22 +30,10 @@ from dmabuf_top.tui.table_layout import (
     title_label,
 )
 from dmabuf_top.tui.table_rows import TableRows
+from dmabuf_top.tui.widgets.table_message import TableMessage
 
 #: the sort arrows of a title
 DOWN, UP = "▼", "▲"
-
-
-class TableMessage(Message):
-    """Something the user picked in a table: ``key`` names it."""
-
-    def __init__(self, table: LiveTable, key: str) -> None:
-        super().__init__()
-        self.table = table
-        self.key = key
-
-    @property
-    def control(self) -> LiveTable:
-        return self.table
 
 
 class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -58,6 +45,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         "live-table--new",
         "live-table--freed",
         *(f"live-table--{tone}" for tone in TONES),
+        "live-table--ancestor",
     }
 
     DEFAULT_CSS = """
@@ -201,6 +189,12 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         hidden = frozenset(keys)
         if hidden != self.hidden:
             self.hidden = hidden
+            self._refit()
+
+    def use_sets(self, sets: Sequence[str]) -> None:
+        """Show the column sets ``sets`` (widest first) from now on."""
+        if list(sets) != self.sets:
+            self.sets = list(sets)
             self._refit()
 
     def set_sort_marker(self, key: str, descending: bool) -> None:

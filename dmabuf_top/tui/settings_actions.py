@@ -1,0 +1,82 @@
+"""The app's actions on what the settings file keeps (theme, refresh interval, units,
+and the main screen's view, sorts and columns), and saving them when the user quits: a
+part of :class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from dmabuf_top.io.settings import Settings
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.screens.main import MainScreen
+from dmabuf_top.tui.session import step_interval
+from dmabuf_top.tui.themes import DEFAULT_THEME
+
+
+class SettingsActions:
+    """Theme, interval and units as the app changes them; the state as settings (a
+    mixin of the app: it uses the app's session, prefs, timer and notify)."""
+
+    @property
+    def theme_cycle(self) -> list[str]:
+        names = list(self.themes.names)
+        if DEFAULT_THEME in names:
+            names.remove(DEFAULT_THEME)
+            names.insert(0, DEFAULT_THEME)
+        return names
+
+    def current_settings(self) -> Settings:
+        """The state the settings file keeps: theme, interval, units, and the main
+        screen's view, sorts and hidden columns."""
+        main = next(s for s in self.screen_stack if isinstance(s, MainScreen))
+        view, sort, hidden = main.view_settings()
+        return Settings(self.theme, view, self.delay,
+                        "bytes" if self.session.raw_bytes else "human", sort, hidden)
+
+    def action_setup(self) -> None:
+        """The setup screen; closing it saves the settings."""
+        from dmabuf_top.tui.screens.setup import SetupScreen
+
+        if isinstance(self.screen, SetupScreen):
+            return
+        main = next(s for s in self.screen_stack if isinstance(s, MainScreen))
+        self.push_screen(SetupScreen(main), lambda _: self.save_settings())
+
+    def save_settings(self) -> str:
+        """Save the state now (when it differs from the file); an error is a notice."""
+        error = self.prefs.save(self.current_settings())
+        if error:
+            self.notify(error, title="settings not saved", severity="error", timeout=8,
+                        markup=False)
+        return error
+
+    async def action_quit(self) -> None:
+        error = self.prefs.save(self.current_settings())
+        # Text, never a str: a path is not markup
+        self.exit(message=Text(f"dmabuf-top: settings not saved: {error}") if error else None)
+
+    def set_units(self, raw_bytes: bool) -> None:
+        """Sizes as byte counts or human units; the sample shown is prepared again."""
+        if raw_bytes != self.session.raw_bytes:
+            self.session.raw_bytes = raw_bytes
+            if self.prepared is not None:
+                self.start_collect(redo=True)
+
+    def action_interval(self, direction: int) -> None:
+        self.set_refresh_interval(step_interval(self.delay, direction))
+
+    def set_refresh_interval(self, delay: float) -> None:
+        self.delay = delay
+        if self._timer is not None:
+            self._start_timer()
+        self.notify(f"refresh every {self.delay:g}s", timeout=2)
+        self._data_changed()
+
+    def action_next_theme(self) -> None:
+        names = self.theme_cycle
+        if not names:
+            return
+        i = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[i % len(names)]
+        self.notify(f"theme: {printable(self.theme)}", timeout=2, markup=False)
+

@@ -1,0 +1,102 @@
+"""The settings file (io/settings.py): written atomically and read back the same; every
+kind of broken file is one printable SettingsError line naming it; XDG_CONFIG_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dmabuf_top.io.settings import (
+    MAX_BYTES,
+    Settings,
+    SettingsError,
+    read_settings,
+    settings_path,
+    write_settings,
+)
+from dmabuf_top.textsafe import printable
+
+VIEWS = {"buffers": ["inode", "size", "age", "holders"], "processes": ["pid", "rss"]}
+
+
+def test_written_settings_read_back_the_same(tmp_path: Path) -> None:
+    s = Settings(
+        theme="dmabuf-light", view="processes", interval=0.5, units="bytes",
+        sort={"buffers": ("inode", True), "processes": ("rss", False)},
+        hidden_columns={"buffers": ["age", "inode"]},
+    )
+    path = tmp_path / "deep" / "dir" / "config.yaml"
+    write_settings(path, s)
+    assert read_settings(path, VIEWS) == s
+    assert not [p for p in path.parent.iterdir() if p.name != "config.yaml"]  # no temp left
+
+
+def test_no_file_is_the_defaults(tmp_path: Path) -> None:
+    assert read_settings(tmp_path / "none.yaml", VIEWS) == Settings()
+    (tmp_path / "empty.yaml").write_text("")
+    assert read_settings(tmp_path / "empty.yaml", VIEWS) == Settings()
+
+
+def test_the_file_lives_under_xdg_config_home(tmp_path: Path) -> None:
+    assert settings_path({"XDG_CONFIG_HOME": str(tmp_path)}) == (
+        tmp_path / "dmabuf-top" / "config.yaml"
+    )
+    # a relative XDG_CONFIG_HOME is not used (the XDG spec)
+    assert settings_path({"XDG_CONFIG_HOME": "rel"}).parts[-3:] == (
+        ".config", "dmabuf-top", "config.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("- a\n- b\n", "expected a mapping"),
+        ("theme: [x]\n", "'theme' must be a name"),
+        ("theme: \"\\e[31mred\"\n", "'theme' must be a name"),
+        ("view: nope\n", "unknown view"),
+        ("interval: 0\n", "'interval' must be seconds"),
+        ("interval: .inf\n", "'interval' must be seconds"),
+        ("interval: true\n", "'interval' must be seconds"),
+        ("units: kib\n", "'units' must be one of"),
+        ("sort: {buffers: {column: nope}}\n", "unknown buffers column"),
+        ("sort: {buffers: {column: size, reversed: 1}}\n", "reversed must be true or false"),
+        ("sort: {buffers: size}\n", "sort.buffers must be"),
+        ("sort: [1]\n", "'sort' must be a mapping"),
+        ("hidden_columns: {buffers: [inode, size, age, holders]}\n", "hides every column"),
+        ("hidden_columns: {buffers: age}\n", "must be a list"),
+        ("hidden_columns: {buffers: [&a [*a]]}\n", "unknown buffers column"),
+        ("colour: red\n", "unknown key 'colour'"),
+        ("theme: a\n  b: [\n", "invalid YAML"),
+        ("when: 2026-13-45\n", "invalid YAML"),
+        ("!!python/object/apply:os.system ['true']\n", "invalid YAML"),
+    ],
+)
+def test_a_broken_file_is_one_line_naming_it(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as e:
+        read_settings(path, VIEWS)
+    msg = str(e.value)
+    assert says in msg, msg
+    assert msg.startswith(str(path))
+    assert printable(msg) == msg and "\n" not in msg
+
+
+def test_binary_and_huge_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"theme: \xff\xfe\n")
+    with pytest.raises(SettingsError, match="not UTF-8"):
+        read_settings(path, VIEWS)
+    path.write_bytes(b"#" * (MAX_BYTES + 1))
+    with pytest.raises(SettingsError, match="not a settings file"):
+        read_settings(path, VIEWS)
+
+
+def test_an_unreadable_or_unwritable_place_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(SettingsError, match="cannot read"):
+        read_settings(tmp_path / "dir.yaml", VIEWS)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SettingsError, match="cannot write"):
+        write_settings(tmp_path / "file" / "config.yaml", Settings(theme="x"))
