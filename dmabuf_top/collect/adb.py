@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import socket
 import time
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, DiffError, Rebuilt
+from dmabuf_top.collect.adb_server import (
+    CONTROL_TIMEOUT,
+    adbutils_classes,
+    probe_server,
+    server_address,
+)
 from dmabuf_top.collect.adb_setup import (
     KILL_STATUS,
     SETUP_SCRIPT,
@@ -45,75 +48,14 @@ from dmabuf_top.timefmt import utc_now
 if TYPE_CHECKING:  # adbutils is imported only when --adb is used
     from adbutils import AdbClient
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5037
-#: seconds for a small adb call (device list, probe, adb root)
-CONTROL_TIMEOUT = 15.0
 #: seconds for the once-per-connection probe (su may wait for a prompt on the phone)
 SETUP_TIMEOUT = 40.0
 #: seconds for one whole collector run
 COLLECT_TIMEOUT = 60.0
 #: seconds to wait for the device after ``adb root``
 ROOT_WAIT = 45.0
-#: seconds to wait for an answer when probing the server port
-PROBE_TIMEOUT = 2.0
 #: seconds for removing the session's state from the device at the end
 CLOSE_TIMEOUT = 5.0
-
-
-@lru_cache(maxsize=1)
-def adbutils_classes():  # noqa: ANN201 - adbutils is imported only on the adb path
-    """adbutils' client class that never starts an adb server, and its error type."""
-    import adbutils
-    from adbutils import AdbConnection, AdbError
-
-    class NoStartConnection(AdbConnection):
-        """adbutils' connection, minus starting an adb server when none answers."""
-
-        def _safe_connect(self):  # type: ignore[override]
-            return self._create_socket()
-
-    class Client(adbutils.AdbClient):
-        def make_connection(self, timeout: float | None = None) -> AdbConnection:
-            c = NoStartConnection(self.host, self.port)
-            c.conn.settimeout(timeout or CONTROL_TIMEOUT)
-            return c
-
-    return Client, AdbError
-
-
-def _server_address(host: str | None, port: int | None) -> tuple[str, int]:
-    host = host or os.environ.get("ANDROID_ADB_SERVER_HOST") or DEFAULT_HOST
-    if port is None:
-        env = os.environ.get("ANDROID_ADB_SERVER_PORT")
-        if env:
-            try:
-                port = int(env)
-            except ValueError:
-                raise BackendError(f"ANDROID_ADB_SERVER_PORT is not a port: {env!r}") from None
-        else:
-            port = DEFAULT_PORT
-    if not 0 < port < 65536:
-        raise BackendError(f"adb server port out of range: {port}")
-    return host, port
-
-
-def probe_server(host: str, port: int) -> None:
-    """Raise BackendError unless something listens at host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT):
-            return
-    except OSError as e:
-        reason = e.strerror or str(e) or type(e).__name__
-    where = f"{host}:{port}"
-    if shutil.which("adb"):
-        hint = "start it with 'adb start-server' (or give --adb-host/--adb-port)"
-    else:
-        hint = (
-            "and no 'adb' command is installed to start one: install Android "
-            "platform-tools (Debian/Ubuntu: apt install adb)"
-        )
-    raise BackendError(f"no adb server at {where} ({reason}): {hint}")
 
 
 _STATE_HINTS = {
@@ -389,7 +331,7 @@ def open_adb_backend(
 ) -> AdbBackend:
     """Find the server and the device, probe it once; BackendError (one line)
     for every way that can fail."""
-    host, port = _server_address(host, port)
+    host, port = server_address(host, port)
     probe_server(host, port)
     client_cls, adb_error = adbutils_classes()
     client = client_cls(host=host, port=port)

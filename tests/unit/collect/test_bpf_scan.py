@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dmabuf_top.collect.assemble import assemble
@@ -16,6 +16,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     perms_of,
 )
 from dmabuf_top.io.codec import snapshot_to_dict
+from tests.support.fuzz import examples
 from tests.support.paths import DATA
 from tests.support.rawscan_json import rawscan_from_json
 from tests.support.scan_compare import scan_fields
@@ -91,6 +92,7 @@ def test_malformed_records_are_skipped():
     assert parse_bpf_files(text) == [] and parse_bpf_vmas(text) == []
 
 
+@settings(max_examples=examples(2000))
 @given(st.text())
 def test_any_text_parses_without_raising(text):
     parse_bpf_buffers(text)
@@ -98,6 +100,7 @@ def test_any_text_parses_without_raising(text):
     parse_bpf_vmas(text)
 
 
+@settings(max_examples=examples(1000))
 @given(st.lists(st.sampled_from(RAW_BPF.bpf_buffers.split(" ") + ["\n", "b", "x", "f", "m"])))
 def test_mutated_real_text_parses_without_raising(words):
     text = " ".join(words)
