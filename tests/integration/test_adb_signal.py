@@ -18,7 +18,6 @@ from dmabuf_top.collect.adb_setup import DeviceFacts, kill_command
 from dmabuf_top.collect.contract import BackendError, Signaller, signaller_of
 from dmabuf_top.collect.file import FileBackend
 from dmabuf_top.io.loader import load_files
-from tests.support.adb_harness import AdbServer, HostPeer
 from tests.support.pilot import VM_SNAPSHOT
 
 CHILD = """
@@ -28,17 +27,6 @@ print("ready", flush=True)
 while True:
     time.sleep(0.05)
 """
-
-
-@pytest.fixture
-def peer(server: AdbServer) -> Iterator[HostPeer]:
-    p = HostPeer()
-    server.connect(p.serial)
-    try:
-        yield p
-    finally:
-        p.kill()
-        server.disconnect(p.serial)
 
 
 @pytest.fixture
