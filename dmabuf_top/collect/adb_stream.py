@@ -17,6 +17,7 @@ from importlib import resources
 
 from dmabuf_top.collect.parsers.kernelwide import parse_sysfs_grep
 from dmabuf_top.collect.parsers.numbers import parse_int
+from dmabuf_top.collect.parsers.procstat import cmdline_text
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.textsafe import printable
 
@@ -248,7 +249,7 @@ def to_rawscan(
         pt.comm = _text(comm).rstrip("\n")
         pt.uid = uids.get(pid)
         cmdline = cmdlines.get(pid, b"")
-        pt.cmdline = _text(cmdline.rstrip(b"\0").replace(b"\0", b" "))
+        pt.cmdline = cmdline_text(cmdline)
     # stat of the holders and of their ancestors: the holders' in their ProcText
     for path, text in grep_files(out.get("stat"), _STAT_PATH_RE):
         m = _STAT_PATH_RE.match(path)

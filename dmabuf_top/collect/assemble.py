@@ -8,7 +8,13 @@ from dmabuf_top.collect.identity import (
     is_kernel_dmabuf_fd,
     unverified_warning,
 )
-from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_buffers, parse_bpf_files, parse_bpf_vmas
+from dmabuf_top.collect.parsers.bpf_scan import (
+    TaskFacts,
+    parse_bpf_buffers,
+    parse_bpf_files,
+    parse_bpf_tasks,
+    parse_bpf_vmas,
+)
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
@@ -22,7 +28,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
 from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
-from dmabuf_top.collect.rawscan import RawScan
+from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import (
     Buffer,
     Holder,
@@ -117,16 +123,40 @@ def _stat(pid: int, text: str | None) -> ProcStat | None:
     return st if st is not None and st.pid == pid else None
 
 
-def ancestors_of(processes: dict[int, Process], raw: RawScan) -> dict[int, Process]:
+def _task_stat(task: TaskFacts | None) -> ProcStat | None:
+    """The task iterator's record as the stat facts it stands in for."""
+    return None if task is None else ProcStat(task.pid, task.comm, "", task.ppid, task.start_time)
+
+
+def _process(pid: int, proc: ProcText | None, task: TaskFacts | None) -> Process:
+    """A holder's facts: what /proc said of it, and what the task iterator said
+    where /proc did not (not read, gone)."""
+    if proc is None and task is None:
+        return Process(pid=pid)
+    st = (_stat(pid, proc.stat) if proc is not None else None) or _task_stat(task)
+    comm, cmdline, uid = (proc.comm, proc.cmdline, proc.uid) if proc else (None, None, None)
+    if task is not None:
+        comm = task.comm if comm is None else comm
+        cmdline = task.cmdline if cmdline is None else cmdline
+        uid = task.uid if uid is None else uid
+    return Process(
+        pid=pid, comm=comm or "", cmdline=cmdline or "", uid=uid,
+        ppid=st.ppid if st else None, start_time=st.start_time if st else None,
+    )
+
+
+def ancestors_of(
+    processes: dict[int, Process], raw: RawScan, tasks: dict[int, TaskFacts]
+) -> dict[int, Process]:
     """The holders' ancestors that hold nothing (parent, its parent... as far as a
-    stat text was read), as processes without buffers, sorted by pid."""
+    stat text or the task iterator says), as processes without buffers, by pid."""
     texts = dict(raw.ancestor_stats)
     texts.update((p.pid, p.stat) for p in raw.procs if p.stat is not None)
     out: dict[int, Process] = {}
     for proc in processes.values():
         pid = proc.ppid
         while pid and pid not in processes and pid not in out:
-            st = _stat(pid, texts.get(pid))
+            st = _stat(pid, texts.get(pid)) or _task_stat(tasks.get(pid))
             if st is None:
                 break
             out[pid] = Process(pid=pid, comm=st.comm, ppid=st.ppid, start_time=st.start_time)
@@ -233,14 +263,9 @@ def assemble(raw: RawScan) -> Snapshot:
             holder(buf, tv.pid).maps.append(MapRange(e.start, e.end, e.perms, e.offset))
             held.add(tv.pid)
     texts = {proc.pid: proc for proc in raw.procs}
+    tasks = parse_bpf_tasks(raw.bpf_tasks, raw.clock_ticks) if raw.bpf_tasks is not None else {}
     for pid in held:
-        proc = texts.get(pid)
-        st = _stat(pid, proc.stat) if proc is not None else None
-        processes[pid] = Process(pid=pid) if proc is None else Process(
-            pid=pid, comm=proc.comm or "", cmdline=proc.cmdline or "", uid=proc.uid,
-            ppid=st.ppid if st else None, start_time=st.start_time if st else None,
-        )
-
+        processes[pid] = _process(pid, texts.get(pid), tasks.get(pid))
 
     if bufinfo is not None:
         _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo)
@@ -254,7 +279,9 @@ def assemble(raw: RawScan) -> Snapshot:
         _merge_kernel_buffers(buffers, bpf, "bpf")
         kernel.total_bytes = sum(kb.size for kb in bpf)
     kernel.sources.extend(
-        name for name, text in (("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas))
+        name for name, text in (
+            ("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas), ("task", raw.bpf_tasks)
+        )
         if text is not None
     )
     if raw.heaps is not None:
@@ -312,6 +339,6 @@ def assemble(raw: RawScan) -> Snapshot:
         warnings=warnings,
         unreadable_pids=sorted(raw.unreadable),
         unverified_maps=unverified,
-        ancestors=ancestors_of(processes, raw),
+        ancestors=ancestors_of(processes, raw, tasks),
         collector_cpu_seconds=raw.collector_cpu_seconds,
     )

@@ -19,12 +19,13 @@ OBJECT_PATH = Path(__file__).with_name("bpf") / "dmabuf_top.bpf.o"
 KERNEL_BTF = "/sys/kernel/btf/vmlinux"
 
 #: program name -> the kernel's iterator target (its BTF function is bpf_iter_<target>)
-BUFFERS, FILES, VMAS = "dmabuf_buffers", "dmabuf_files", "dmabuf_vmas"
-#: in the order they are read: holders first, then the buffers (a buffer made in
-#: between is listed unheld, never a holder of a buffer that is not listed)
-TARGETS = {FILES: "task_file", VMAS: "task_vma", BUFFERS: "dmabuf"}
+BUFFERS, FILES, VMAS, TASKS = "dmabuf_buffers", "dmabuf_files", "dmabuf_vmas", "dmabuf_tasks"
+#: in the order they are read: holders first, then their processes, then the
+#: buffers (a buffer made in between is listed unheld, never a holder of a buffer
+#: that is not listed; a holder gone before its process was read is a bare pid)
+TARGETS = {FILES: "task_file", VMAS: "task_vma", TASKS: "task", BUFFERS: "dmabuf"}
 #: since when each target exists, for the reason line
-TARGET_SINCE = {"dmabuf": "6.16", "task_file": "5.8", "task_vma": "5.12"}
+TARGET_SINCE = {"dmabuf": "6.16", "task_file": "5.8", "task_vma": "5.12", "task": "5.8"}
 
 _BTF_KIND_FUNC = 12
 _LOG_LINES = 40

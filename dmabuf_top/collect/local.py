@@ -4,10 +4,11 @@ Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemb
 The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
 directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
 fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm,
-cmdline and uid only for pids that hold something. The BPF scan
-(:mod:`dmabuf_top.collect.bpf_loader`): one read each of the buffer, fd and mapping
-iterators, then stat, comm, cmdline and uid of the holders; the walk when it cannot load.
-Stat of the holders' ancestors too (for the process tree).
+cmdline and uid only for pids that hold something; stat of the holders' ancestors
+too (for the process tree). The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
+read each of the fd, mapping, process and buffer iterators, and /proc only for the
+few processes the process iterator cannot say all of (kernel threads, cmdlines longer
+than a page or rewritten in place); the walk when it cannot load.
 """
 
 from __future__ import annotations
@@ -19,11 +20,27 @@ import time
 from functools import lru_cache
 
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.bpf_loader import BUFFERS, FILES, VMAS, BpfIterators, BpfUnavailable
+from dmabuf_top.collect.bpf_loader import (
+    BUFFERS,
+    FILES,
+    TASKS,
+    VMAS,
+    BpfIterators,
+    BpfUnavailable,
+)
 from dmabuf_top.collect.contract import BackendError
-from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_vmas
+from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_tasks, parse_bpf_vmas
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
-from dmabuf_top.collect.parsers.procstat import parse_stat
+from dmabuf_top.collect.proc_facts import (
+    O_DIR,
+    read_ancestor_stats,
+    read_bpf_task_leftovers,
+    read_bytes,
+    read_holder_facts,
+    read_holders,
+    read_optional,
+    read_text,
+)
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
@@ -36,39 +53,7 @@ TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
 #: --source: auto (BPF when it loads, else the walk), proc (the walk), bpf
 SCAN_SOURCES = ("auto", "proc", "bpf")
 
-_O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_O_RD = os.O_RDONLY | os.O_CLOEXEC
 _GONE = (FileNotFoundError, ProcessLookupError)
-
-
-def _read_fd(fd: int) -> bytes:
-    chunks = []
-    while True:
-        b = os.read(fd, 65536)
-        if not b:
-            break
-        chunks.append(b)
-    return b"".join(chunks)
-
-
-def read_bytes(path: str, dir_fd: int | None = None) -> bytes:
-    fd = os.open(path, _O_RD, dir_fd=dir_fd)
-    try:
-        return _read_fd(fd)
-    finally:
-        os.close(fd)
-
-
-def read_text(path: str, dir_fd: int | None = None) -> str:
-    return read_bytes(path, dir_fd).decode("utf-8", "backslashreplace")
-
-
-def read_optional(path: str) -> str | None:
-    """A kernel-wide file's text, or None when absent or unreadable."""
-    try:
-        return read_text(path)
-    except OSError:
-        return None
 
 
 @lru_cache(maxsize=1)
@@ -110,10 +95,10 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
     ProcessLookupError when it vanished."""
-    pdir = os.open(f"{proc}/{pid}", _O_DIR)
+    pdir = os.open(f"{proc}/{pid}", O_DIR)
     try:
         pt: ProcText | None = None
-        fddir = os.open("fd", _O_DIR, dir_fd=pdir)
+        fddir = os.open("fd", O_DIR, dir_fd=pdir)
         try:
             readlink = os.readlink
             for name in os.listdir(fddir):
@@ -159,59 +144,6 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
         return pt
     finally:
         os.close(pdir)
-
-
-def read_holder_facts(pt: ProcText, pdir: int) -> None:
-    """stat, comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what
-    cannot be read (gone, refused) stays None."""
-    try:
-        pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
-        raw = read_bytes("cmdline", dir_fd=pdir)
-        pt.cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")
-        pt.uid = os.stat(pdir).st_uid
-    except OSError:
-        pass
-    try:
-        pt.stat = read_text("stat", dir_fd=pdir)
-    except OSError:
-        pass
-
-
-def read_holders(pids: set[int], proc: str = "/proc") -> list[ProcText]:
-    """Facts of the holders a BPF scan found (no fd or maps reads)."""
-    out = []
-    for pid in sorted(pids):
-        pt = ProcText(pid=pid)
-        try:
-            pdir = os.open(f"{proc}/{pid}", _O_DIR)
-        except OSError:
-            out.append(pt)  # gone since: still a holder of this scan
-            continue
-        try:
-            read_holder_facts(pt, pdir)
-        finally:
-            os.close(pdir)
-        out.append(pt)
-    return out
-
-
-def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int, str]:
-    """pid -> ``/proc/PID/stat`` text of every ancestor of ``procs`` (parents,
-    theirs, ... up to pid 1) that is not one of them: one read per ancestor."""
-    texts = {pt.pid: pt.stat for pt in procs if pt.stat is not None}
-    out: dict[int, str] = {}
-    todo = list(texts.values())
-    while todo:
-        st = parse_stat(todo.pop())
-        if st is None or not st.ppid or st.ppid in texts:
-            continue
-        try:
-            text = read_text(f"{proc}/{st.ppid}/stat")
-        except OSError:
-            continue  # gone (its children were reparented) or hidden
-        texts[st.ppid] = out[st.ppid] = text
-        todo.append(text)
-    return out
 
 
 def list_pids(proc: str = "/proc") -> list[int]:
@@ -328,17 +260,24 @@ class LocalBackend:
             raw.page_size = os.sysconf("SC_PAGE_SIZE")
             pids = {tf.pid for tf in parse_bpf_files(raw.bpf_files)}
             pids.update(tv.pid for tv in parse_bpf_vmas(raw.bpf_vmas))
-            raw.procs = read_holders(pids, self.proc)
+            if TASKS in texts:
+                raw.bpf_tasks = texts[TASKS]
+                raw.clock_ticks = os.sysconf("SC_CLK_TCK")
+                tasks = parse_bpf_tasks(raw.bpf_tasks, raw.clock_ticks)
+                raw.procs, raw.ancestor_stats = read_bpf_task_leftovers(tasks, pids, self.proc)
+            else:
+                raw.procs = read_holders(pids, self.proc)
         else:
             self._walk(raw)
-        raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
+        if raw.bpf_tasks is None:
+            raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
         if raw.bufinfo_before is not None or texts is not None:
             raw.bufinfo = read_optional(BUFINFO)  # with BPF: devices and fences only
-        raw.sysfs = read_sysfs_stats()
-        if texts is not None:
-            raw.bpf_buffers = texts[BUFFERS]
-        else:
+        if texts is None:  # the buffer iterator says all that sysfs would
+            raw.sysfs = read_sysfs_stats()
             raw.bpf = read_optional(BPF_ITER)
+        else:
+            raw.bpf_buffers = texts[BUFFERS]
         if self.bpf_note is not None:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()

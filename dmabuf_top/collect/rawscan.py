@@ -64,8 +64,15 @@ class RawScan:
     bpf_buffers: str | None = None
     bpf_files: str | None = None
     bpf_vmas: str | None = None
+    #: every process (pid, parent, owner, start, comm, cmdline) when the task
+    #: iterator loaded: then ``procs`` holds only those it could not say all of
+    #: (kernel threads, long or rewritten cmdlines), read from /proc
+    bpf_tasks: str | None = None
     #: bytes per page, to turn the vma iterator's page offsets into byte offsets
     page_size: int = 4096
+    #: clock ticks per second (sysconf _SC_CLK_TCK), to turn the task iterator's
+    #: start times into /proc/PID/stat's
+    clock_ticks: int = 100
     heaps: str | None = None
     total_pools_kb: str | None = None
     meminfo: str | None = None

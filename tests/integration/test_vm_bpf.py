@@ -20,7 +20,7 @@ from tests.integration.test_vm_snapshot import dmabuf_top, open_path_for_others
 from tests.support.scan_compare import scan_fields
 
 DEBUGFS = "/sys/kernel/debug"
-BPF_SOURCES = ["bpf", "task_file", "task_vma"]
+BPF_SOURCES = ["bpf", "task_file", "task_vma", "task"]
 
 
 def snapshot(vm, *args: str, user: int | None = None) -> dict:
@@ -87,7 +87,7 @@ def test_once_names_the_bpf_source(vm, scenario):
     with debugfs_unmounted(vm):
         r = vm.run([dmabuf_top(vm), "--once", "--source", "bpf", "--bytes"], timeout=300)
     assert r.returncode == 0, r.stderr
-    assert f"total: {scenario.record['totals']['bytes']} (bpf+task_file+task_vma)" in r.stdout
+    assert f"total: {scenario.record['totals']['bytes']} (bpf+task_file+task_vma+task)" in r.stdout
     assert "warning:" not in r.stdout
 
 

@@ -28,6 +28,7 @@ def rawscan_from_json(text: str) -> RawScan:
             p[key] = _int_keys(p[key])
         p["magic_fds"] = set(p["magic_fds"])
         procs.append(ProcText(**p))
+    doc["ancestor_stats"] = _int_keys(doc.get("ancestor_stats", {}))
     known = {f.name for f in fields(RawScan)}
     raw = RawScan(**{k: v for k, v in doc.items() if k in known})
     raw.procs = procs

@@ -17,6 +17,7 @@ def scan_fields(doc: dict) -> dict:
             for b in doc["buffers"]
         ],
         "processes": doc["processes"],
+        "ancestors": doc.get("ancestors", []),
         "exporters": doc["exporters"],
         "totals": doc["totals"],
         "kernel_total_bytes": doc["kernel"]["total_bytes"],

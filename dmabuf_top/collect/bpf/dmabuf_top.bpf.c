@@ -8,6 +8,12 @@
  *       "f TGID FD INODE\n"
  *   dmabuf_vmas     (iter/task_vma)       every mapping of such a file:
  *       "m TGID START END FLAGS PGOFF INODE MAJOR MINOR\n"
+ *   dmabuf_tasks    (iter.s/task)         every process (thread-group leader), for
+ *                                          what /proc/PID/{stat,comm,cmdline} say:
+ *       "p TGID PPID EUID START_NS FLAGS xCOMM xCMDLINE\n"
+ *     FLAGS: 1 a kernel thread (its /proc comm may be longer), 2 the cmdline is
+ *     not what /proc would give (longer than CMDLINE_MAX, rewritten in place, or
+ *     unreadable): the reader then asks /proc for that process.
  *
  * Numbers are decimal except START, END, FLAGS (vm_flags) in hex. Strings
  * (exporter, buffer name: untrusted bytes, any but NUL, at most 63 and 31) are
@@ -24,6 +30,26 @@
 #define NAME_MAX_BYTES 32
 #define EXPORTER_MAX_BYTES 64
 #define FILE_REF_RELEASED 0xc000000000000000UL
+#define COMM_BYTES 16
+#define CMDLINE_MAX 4096
+#define PF_KTHREAD 0x00200000
+#define TASK_KERNEL_THREAD 1
+#define TASK_CMDLINE_ELSEWHERE 2
+/* enum bpf_map_type's value (uapi/linux/bpf.h) */
+#define MAP_PERCPU_ARRAY 6
+
+/* the cmdline of one task and its hex: too big for the 512-byte stack */
+struct cmdline_buf {
+	unsigned char raw[CMDLINE_MAX];
+	char hex[2 * CMDLINE_MAX];
+};
+
+struct {
+	__uint(type, MAP_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cmdline_buf);
+} cmdline_scratch SEC(".maps");
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -138,5 +164,81 @@ int dmabuf_vmas(struct bpf_iter__task_vma *ctx)
 	ino = BPF_CORE_READ(f, f_inode, i_ino);
 	BPF_SEQ_PRINTF(seq, "m %llu %llx %llx %llx %llu %llu %u %u\n", tgid, start, end, flags,
 		       pgoff, ino, dev >> 20, dev & 0xfffff);
+	return 0;
+}
+
+/* bpf_loop callback: byte i of the cmdline as two hex digits (ctx: on the
+ * stack, the pointer to the buffer) */
+static long hex_byte(__u32 i, void *ctx)
+{
+	struct cmdline_buf *buf = *(struct cmdline_buf **)ctx;
+	__u64 at = i & (CMDLINE_MAX - 1); /* i < CMDLINE_MAX: bpf_loop runs len times */
+	unsigned char c;
+
+	barrier_var(at);
+	c = buf->raw[at];
+	buf->hex[2 * at] = hexdigit(c >> 4);
+	buf->hex[2 * at + 1] = hexdigit(c & 15);
+	return 0;
+}
+
+/* Sleepable (iter.s): bpf_copy_from_user_task may fault the task's pages in. */
+SEC("iter.s/task")
+int dmabuf_tasks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	char comm_tmp[COMM_BYTES], comm_hex[2 * COMM_BYTES + 2];
+	struct cmdline_buf *buf;
+	struct mm_struct *mm;
+	unsigned long start, end;
+	__u64 boot_ns;
+	__u32 key = 0, flags = 0, uid;
+	__u64 len = 0, hex_len;
+	int tgid, ppid;
+
+	if (!task)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	if (BPF_CORE_READ(task, pid) != tgid)
+		return 0; /* a thread: its process is its leader */
+	ppid = BPF_CORE_READ(task, real_parent, tgid);
+	uid = BPF_CORE_READ(task, real_cred, euid.val);
+	boot_ns = BPF_CORE_READ(task, start_boottime);
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		flags |= TASK_KERNEL_THREAD;
+	hex_of(comm_hex, comm_tmp, COMM_BYTES, task->comm);
+	buf = bpf_map_lookup_elem(&cmdline_scratch, &key);
+	if (!buf)
+		return 0;
+	mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		start = BPF_CORE_READ(mm, arg_start);
+		end = BPF_CORE_READ(mm, arg_end);
+		if (end > start + CMDLINE_MAX)
+			flags |= TASK_CMDLINE_ELSEWHERE;
+		else if (end > start)
+			len = end - start;
+	}
+	if (len > CMDLINE_MAX)
+		len = CMDLINE_MAX;
+	barrier_var(len); /* the bounded value, in the register the helper gets */
+	if (len && bpf_copy_from_user_task(buf->raw, len, (void *)start, task, 0))
+		flags |= TASK_CMDLINE_ELSEWHERE;
+	/* /proc reads on past arg_end when the last byte is not a NUL (setproctitle) */
+	else if (len && buf->raw[(len - 1) & (CMDLINE_MAX - 1)])
+		flags |= TASK_CMDLINE_ELSEWHERE;
+	if (flags & TASK_CMDLINE_ELSEWHERE)
+		len = 0;
+	if (len)
+		bpf_loop(len, hex_byte, &buf, 0);
+	BPF_SEQ_PRINTF(seq, "p %d %d %u %llu %u %s x", tgid, ppid, uid, boot_ns, flags, comm_hex);
+	hex_len = 2 * len;
+	if (hex_len > 2 * CMDLINE_MAX)
+		hex_len = 2 * CMDLINE_MAX;
+	barrier_var(hex_len);
+	if (hex_len)
+		bpf_seq_write(seq, buf->hex, hex_len);
+	bpf_seq_write(seq, "\n", 1);
 	return 0;
 }

@@ -62,9 +62,28 @@ struct dma_buf {
 	const char *name;
 };
 
+typedef struct {
+	unsigned int val;
+} kuid_t;
+
+struct cred {
+	kuid_t euid;
+};
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	int tgid;
+	struct task_struct *real_parent;
+	struct mm_struct *mm;
+	const struct cred *real_cred;
+	__u64 start_boottime;
+	char comm[16];
 };
 
 struct vm_area_struct {
@@ -88,6 +107,11 @@ struct bpf_iter_meta {
 struct bpf_iter__dmabuf {
 	struct bpf_iter_meta *meta;
 	struct dma_buf *dmabuf;
+};
+
+struct bpf_iter__task {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
 };
 
 struct bpf_iter__task_file {

@@ -1,6 +1,7 @@
 """Text of dmabuf-top's own BPF iterators (collect/bpf/dmabuf_top.bpf.c): buffers
 (``b INODE SIZE COUNT xEXPORTER xNAME``), dma-buf fds (``f TGID FD INODE``) and
-dma-buf mappings (``m TGID START END FLAGS PGOFF INODE MAJOR MINOR``).
+dma-buf mappings (``m TGID START END FLAGS PGOFF INODE MAJOR MINOR``) and processes
+(``p TGID PPID EUID START_NS FLAGS xCOMM xCMDLINE``).
 
 Strings come hex-encoded (untrusted bytes cannot end a field); they are decoded as
 the /proc walk decodes kernel text (UTF-8, undecodable bytes backslash-escaped).
@@ -14,10 +15,14 @@ from typing import NamedTuple
 from dmabuf_top.collect.parsers.kernelwide import KernelBuffer
 from dmabuf_top.collect.parsers.maps import MapsEntry
 from dmabuf_top.collect.parsers.numbers import LIMIT
+from dmabuf_top.collect.parsers.procstat import cmdline_text
 
 # vm_flags bits, as /proc/PID/maps turns them into "rwxs"
 _VM_READ, _VM_WRITE, _VM_EXEC, _VM_MAYSHARE = 0x1, 0x2, 0x4, 0x80
 _PID_LIMIT = 1 << 32
+# dmabuf_tasks' FLAGS: its comm (kernel thread) or cmdline is to be read from /proc
+TASK_KERNEL_THREAD, TASK_CMDLINE_ELSEWHERE = 1, 2
+_NS_PER_SECOND = 1_000_000_000
 
 
 class TaskFile(NamedTuple):
@@ -35,14 +40,39 @@ class TaskVma(NamedTuple):
     entry: MapsEntry
 
 
-def _text(field: str) -> str | None:
-    """``x`` + hex -> the string (None for an empty one or junk)."""
+class TaskFacts(NamedTuple):
+    """What /proc/PID/{stat,comm,cmdline} and the owner of /proc/PID say of a
+    process, as the task iterator read them from its thread-group leader."""
+
+    pid: int
+    ppid: int
+    #: effective uid (the owner of /proc/PID)
+    uid: int
+    #: clock ticks since boot, as /proc/PID/stat's field 22
+    start_time: int
+    comm: str
+    cmdline: str
+    #: comm or cmdline must come from /proc instead (``TASK_*`` flags)
+    flags: int
+
+    @property
+    def complete(self) -> bool:
+        return not self.flags
+
+
+def _bytes(field: str) -> bytes | None:
+    """``x`` + hex -> the bytes (None for junk)."""
     if not field.startswith("x") or len(field) % 2 == 0:
         return None
     try:
-        raw = bytes.fromhex(field[1:])
+        return bytes.fromhex(field[1:])
     except ValueError:
         return None
+
+
+def _text(field: str) -> str | None:
+    """``x`` + hex -> the string (None for an empty one or junk)."""
+    raw = _bytes(field)
     return raw.decode("utf-8", "backslashreplace") if raw else None
 
 
@@ -51,6 +81,7 @@ _X = r"([0-9a-fA-F]{1,16})"
 _BUFFER_RE = re.compile(rf"^b {_U} {_U} {_U} (x\S*) (x\S*)$", re.M)
 _FILE_RE = re.compile(rf"^f {_U} {_U} {_U}$", re.M)
 _VMA_RE = re.compile(rf"^m {_U} {_X} {_X} {_X} {_U} {_U} {_U} {_U}$", re.M)
+_TASK_RE = re.compile(rf"^p {_U} {_U} {_U} {_U} {_U} (x[0-9a-f]*) (x[0-9a-f]*)$", re.M)
 
 
 def parse_bpf_buffers(text: str) -> list[KernelBuffer]:
@@ -99,3 +130,25 @@ def parse_bpf_vmas(text: str, page_size: int = 4096) -> list[TaskVma]:
         entry = MapsEntry(start, end, perms_of(int(flags, 16)), pages * page_size, inode, None, dev)
         seen.setdefault((pid, start), TaskVma(pid, entry))
     return list(seen.values())
+
+
+def parse_bpf_tasks(text: str, ticks_per_second: int = 100) -> dict[int, TaskFacts]:
+    """The ``dmabuf_tasks`` iterator: pid -> its process's facts. The start time
+    (nanoseconds since boot) becomes clock ticks as the kernel rounds it for stat."""
+    if ticks_per_second <= 0 or _NS_PER_SECOND % ticks_per_second:
+        raise ValueError(f"clock ticks per second: {ticks_per_second}")
+    ns_per_tick = _NS_PER_SECOND // ticks_per_second
+    out: dict[int, TaskFacts] = {}
+    for tgid, ppid, uid, start_ns, flags, comm, cmdline in _TASK_RE.findall(text):
+        pid, parent, owner, started = int(tgid), int(ppid), int(uid), int(start_ns)
+        raw_comm, raw_cmdline = _bytes(comm), _bytes(cmdline)
+        if raw_comm is None or raw_cmdline is None or not 0 < pid < _PID_LIMIT:
+            continue
+        if parent >= _PID_LIMIT or owner >= _PID_LIMIT or started >= LIMIT:
+            continue
+        out[pid] = TaskFacts(
+            pid, parent, owner, started // ns_per_tick,
+            raw_comm.decode("utf-8", "backslashreplace"), cmdline_text(raw_cmdline),
+            int(flags) & (TASK_KERNEL_THREAD | TASK_CMDLINE_ELSEWHERE),
+        )
+    return out

@@ -1,5 +1,5 @@
 """``/proc/PID/stat``: a process's parent and start time (for a process tree and to
-tell a reused pid from the process that had it before).
+tell a reused pid from the process that had it before); ``/proc/PID/cmdline`` as text.
 
 The line is ``PID (COMM) STATE PPID ...`` with the start time (clock ticks since
 boot) as field 22. COMM is the task's name as it is, up to 15 bytes of anything:
@@ -42,3 +42,9 @@ def parse_stat(text: str) -> ProcStat | None:
     if pid is None or ppid is None or start is None:
         return None
     return ProcStat(pid=pid, comm=comm, state=fields[0], ppid=ppid, start_time=start)
+
+
+def cmdline_text(raw: bytes) -> str:
+    """``/proc/PID/cmdline`` bytes as one line: NUL-separated arguments joined by
+    spaces, undecodable bytes backslash-escaped (shown literally later)."""
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "backslashreplace")

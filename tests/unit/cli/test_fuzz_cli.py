@@ -33,7 +33,8 @@ def one_line_or_table(code: int, out: str, err: str) -> None:
     assert "Traceback" not in err
     if code == 0:
         event("table")
-        assert out and not err
+        # a recording cut mid-sample loads, with one warning line naming what was left out
+        assert out and (not err or (err.count("\n") == 1 and "was cut short" in err))
     else:
         event(f"exit {code}")
         assert code == 1 and err.count("\n") == 1 and err.startswith("dmabuf-top: ")

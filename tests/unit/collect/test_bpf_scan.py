@@ -10,11 +10,15 @@ from hypothesis import strategies as st
 
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.parsers.bpf_scan import (
+    TASK_CMDLINE_ELSEWHERE,
+    TASK_KERNEL_THREAD,
     parse_bpf_buffers,
     parse_bpf_files,
+    parse_bpf_tasks,
     parse_bpf_vmas,
     perms_of,
 )
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.io.codec import snapshot_to_dict
 from tests.support.fuzz import examples
 from tests.support.paths import DATA
@@ -55,10 +59,40 @@ def test_files_and_mappings_are_the_scenarios_holders():
     assert {k: (e.start, e.end, e.perms) for k, e in maps.items()} == want_maps
 
 
+def test_tasks_say_what_proc_says_of_every_holder_and_its_ancestors():
+    tasks = parse_bpf_tasks(RAW_BPF.bpf_tasks, RAW_BPF.clock_ticks)
+    assert RAW_BPF.procs == []  # the scenario's holders needed no /proc read at all
+    stats = {pid: parse_stat(text) for pid, text in RAW_PROC.ancestor_stats.items()}
+    for proc in RAW_PROC.procs:
+        t, st = tasks[proc.pid], parse_stat(proc.stat)
+        assert t.complete, proc.comm
+        assert (t.comm, t.cmdline, t.uid) == (proc.comm, proc.cmdline, proc.uid)
+        assert (t.ppid, t.start_time) == (st.ppid, st.start_time)
+    for pid, st in stats.items():  # init, the harness shell...: their parents and starts
+        assert (tasks[pid].ppid, tasks[pid].start_time) == (st.ppid, st.start_time)
+    assert {p["comm"] for p in RECORD["processes"].values()} <= {t.comm for t in tasks.values()}
+    assert tasks[2].flags & TASK_KERNEL_THREAD and tasks[2].comm == "kthreadd"
+
+
+def test_task_records_decode_untrusted_bytes_and_flag_what_proc_must_say():
+    cmdline = b"/bin/x\0--y=\xff\0".hex()
+    text = (
+        f"p 7 1 1000 123456789 0 x{b'a)b'.hex()} x{cmdline}\n"
+        f"p 8 1 0 0 {TASK_CMDLINE_ELSEWHERE} x{b'long'.hex()} x\n"
+        "p 9 1 0 0 0 xzz x\n"       # junk hex: skipped
+        "p 0 1 0 0 0 x x\n"         # pid 0
+    )
+    tasks = parse_bpf_tasks(text, ticks_per_second=100)
+    assert sorted(tasks) == [7, 8]
+    assert (tasks[7].comm, tasks[7].cmdline, tasks[7].start_time) == ("a)b", "/bin/x --y=\\xff", 12)
+    assert tasks[7].complete and not tasks[8].complete
+
+
 def test_bpf_scan_assembles_to_the_same_snapshot_as_the_proc_walk_with_debugfs():
     bpf, proc = snapshot_to_dict(assemble(RAW_BPF)), snapshot_to_dict(assemble(RAW_PROC))
     assert scan_fields(bpf) == scan_fields(proc)
-    assert bpf["kernel"]["sources"] == ["bpf", "task_file", "task_vma"]
+    assert bpf["ancestors"] == proc["ancestors"] != []
+    assert bpf["kernel"]["sources"] == ["bpf", "task_file", "task_vma", "task"]
     assert proc["kernel"]["sources"] == ["bufinfo"]
     # the kernel picked the dma-buf files: the look-alike the walk had to reject
     # is never seen, so there is nothing to warn about
@@ -98,12 +132,16 @@ def test_any_text_parses_without_raising(text):
     parse_bpf_buffers(text)
     parse_bpf_files(text)
     parse_bpf_vmas(text)
+    parse_bpf_tasks(text)
 
 
 @settings(max_examples=examples(1000))
-@given(st.lists(st.sampled_from(RAW_BPF.bpf_buffers.split(" ") + ["\n", "b", "x", "f", "m"])))
+@given(st.lists(st.sampled_from(
+    (RAW_BPF.bpf_buffers + RAW_BPF.bpf_tasks[:2000]).split(" ") + ["\n", "b", "x", "f", "m", "p"]
+)))
 def test_mutated_real_text_parses_without_raising(words):
     text = " ".join(words)
     parse_bpf_buffers(text)
     parse_bpf_files(text)
     parse_bpf_vmas(text)
+    parse_bpf_tasks(text)

@@ -1,0 +1,117 @@
+"""Reading /proc: whole files by path or relative to an open directory, and the facts
+of one process (comm, cmdline, owner, stat), of holders and of their ancestors."""
+
+from __future__ import annotations
+
+import os
+
+from dmabuf_top.collect.parsers.bpf_scan import TASK_KERNEL_THREAD, TaskFacts
+from dmabuf_top.collect.parsers.procstat import cmdline_text, parse_stat
+from dmabuf_top.collect.rawscan import ProcText
+
+O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_O_RD = os.O_RDONLY | os.O_CLOEXEC
+
+
+def _read_fd(fd: int) -> bytes:
+    chunks = []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
+def read_bytes(path: str, dir_fd: int | None = None) -> bytes:
+    fd = os.open(path, _O_RD, dir_fd=dir_fd)
+    try:
+        return _read_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def read_text(path: str, dir_fd: int | None = None) -> str:
+    return read_bytes(path, dir_fd).decode("utf-8", "backslashreplace")
+
+
+def read_optional(path: str) -> str | None:
+    """A kernel-wide file's text, or None when absent or unreadable."""
+    try:
+        return read_text(path)
+    except OSError:
+        return None
+
+
+def read_holder_facts(pt: ProcText, pdir: int) -> None:
+    """stat, comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what
+    cannot be read (gone, refused) stays None."""
+    try:
+        pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
+        pt.cmdline = cmdline_text(read_bytes("cmdline", dir_fd=pdir))
+        pt.uid = os.stat(pdir).st_uid
+    except OSError:
+        pass
+    try:
+        pt.stat = read_text("stat", dir_fd=pdir)
+    except OSError:
+        pass
+
+
+def read_holders(pids: set[int], proc: str = "/proc") -> list[ProcText]:
+    """Facts of the holders a BPF scan found (no fd or maps reads)."""
+    out = []
+    for pid in sorted(pids):
+        pt = ProcText(pid=pid)
+        try:
+            pdir = os.open(f"{proc}/{pid}", O_DIR)
+        except OSError:
+            out.append(pt)  # gone since: still a holder of this scan
+            continue
+        try:
+            read_holder_facts(pt, pdir)
+        finally:
+            os.close(pdir)
+        out.append(pt)
+    return out
+
+
+def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int, str]:
+    """pid -> ``/proc/PID/stat`` text of every ancestor of ``procs`` (parents,
+    theirs, ... up to pid 1) that is not one of them: one read per ancestor."""
+    texts = {pt.pid: pt.stat for pt in procs if pt.stat is not None}
+    out: dict[int, str] = {}
+    todo = list(texts.values())
+    while todo:
+        st = parse_stat(todo.pop())
+        if st is None or not st.ppid or st.ppid in texts:
+            continue
+        try:
+            text = read_text(f"{proc}/{st.ppid}/stat")
+        except OSError:
+            continue  # gone (its children were reparented) or hidden
+        texts[st.ppid] = out[st.ppid] = text
+        todo.append(text)
+    return out
+
+
+def read_bpf_task_leftovers(
+    tasks: dict[int, TaskFacts], holders: set[int], proc: str = "/proc"
+) -> tuple[list[ProcText], dict[int, str]]:
+    """What /proc must still say after the process iterator: the holders it could
+    not say all of (and those it did not see: gone, or new since), and the stat of
+    the kernel threads among their ancestors (whose comm stat shows in full)."""
+    procs = read_holders({p for p in holders if p not in tasks or not tasks[p].complete}, proc)
+    stats: dict[int, str] = {}
+    seen = set(holders)
+    for pid in holders:
+        task = tasks.get(pid)
+        while task is not None and task.ppid and task.ppid not in seen:
+            seen.add(task.ppid)
+            task = tasks.get(task.ppid)
+            if task is not None and task.flags & TASK_KERNEL_THREAD:
+                try:
+                    stats[task.pid] = read_text(f"{proc}/{task.pid}/stat")
+                except OSError:
+                    pass  # gone: its iterator record stays
+    return procs, stats

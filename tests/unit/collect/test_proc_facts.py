@@ -1,0 +1,44 @@
+"""collect/proc_facts.py on this machine's real /proc: what is still read from /proc
+after the BPF task iterator (the processes it could not say all of)."""
+
+from __future__ import annotations
+
+import os
+
+from dmabuf_top.collect.parsers.bpf_scan import (
+    TASK_CMDLINE_ELSEWHERE,
+    TASK_KERNEL_THREAD,
+    TaskFacts,
+)
+from dmabuf_top.collect.parsers.procstat import parse_stat
+from dmabuf_top.collect.proc_facts import read_bpf_task_leftovers, read_text
+
+
+def facts(pid: int, flags: int = 0) -> TaskFacts:
+    st = parse_stat(read_text(f"/proc/{pid}/stat"))
+    return TaskFacts(pid, st.ppid, os.getuid(), st.start_time, "bpf-comm", "bpf cmdline", flags)
+
+
+def test_complete_records_need_no_proc_read():
+    me = os.getpid()
+    procs, stats = read_bpf_task_leftovers({me: facts(me)}, {me})
+    assert procs == [] and stats == {}
+
+
+def test_flagged_and_unseen_holders_are_read_from_proc():
+    me, parent = os.getpid(), os.getppid()
+    tasks = {me: facts(me, TASK_CMDLINE_ELSEWHERE)}
+    procs, _ = read_bpf_task_leftovers(tasks, {me, parent})
+    got = {p.pid: p for p in procs}
+    assert set(got) == {me, parent}  # the parent: a holder the iterator did not see
+    assert got[me].comm == read_text(f"/proc/{me}/comm").rstrip("\n")
+    assert got[me].cmdline and got[me].cmdline != "bpf cmdline"
+    assert parse_stat(got[me].stat).pid == me
+
+
+def test_kernel_thread_ancestors_get_their_stat_read():
+    me = os.getpid()
+    parent = os.getppid()
+    tasks = {me: facts(me), parent: facts(parent, TASK_KERNEL_THREAD)}
+    _, stats = read_bpf_task_leftovers(tasks, {me})
+    assert set(stats) == {parent} and parse_stat(stats[parent]).pid == parent
