@@ -49,13 +49,20 @@ _log: list[str] = []
 
 @_PRINT_FN
 def _print(level: int, fmt: bytes, args: int) -> int:
-    buf = ctypes.create_string_buffer(512)
+    buf = ctypes.create_string_buffer(1 << 16)  # a verifier log comes in one print
     _libc().vsnprintf(buf, len(buf), fmt, args)
-    line = buf.value.decode("utf-8", "backslashreplace").strip()
-    if line:
-        _log.append(line)
-        del _log[:-_LOG_LINES]
+    _log.extend(ln for ln in buf.value.decode("utf-8", "backslashreplace").splitlines() if ln)
+    del _log[:-_LOG_LINES]
     return 0
+
+
+def verifier_error(log: list[str]) -> str | None:
+    """The verifier's reason in a program load log (the line before its
+    ``verification time`` statistics), or None when the log has none."""
+    for i, line in enumerate(log):
+        if line.startswith("verification time") and i > 0:
+            return log[i - 1]
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +142,9 @@ class BpfIterators:
                 lib.bpf_program__set_autoload(prog, name in want and name not in self.missing)
             if lib.bpf_object__load(obj) != 0:
                 err = ctypes.get_errno()
+                rejected = verifier_error(_log)
+                if rejected is not None:  # EACCES, and not for want of privilege
+                    raise BpfUnavailable(f"the kernel's verifier rejected a program: {rejected}")
                 detail = next((ln for ln in reversed(_log) if ln), "")
                 why = _errno_text(err)
                 raise BpfUnavailable(f"loading the BPF programs failed: {why}" + (

@@ -54,3 +54,24 @@ def test_a_kernel_without_the_dmabuf_iterator_is_named(monkeypatch):
     reason = r"no dma-buf BPF iterator \(iter/dmabuf, Linux 6.16\+\)"
     with pytest.raises(BpfUnavailable, match=reason):
         BpfIterators()
+
+
+# the end of a real 6.18 verifier log (a bound lost between a 32- and a 64-bit
+# register), as libbpf printed it while this object's task program was written
+REJECTED_LOG = """\
+libbpf: prog 'dmabuf_tasks': BPF program load failed: Permission denied
+libbpf: prog 'dmabuf_tasks': -- BEGIN PROG LOAD LOG --
+179: (85) call bpf_copy_from_user_task#191
+R2 min value is negative, either use unsigned or 'var &= const'
+verification time 14895 usec
+stack depth 168
+processed 567 insns (limit 1000000) max_states_per_insn 3 total_states 21 peak_states 21
+-- END PROG LOAD LOG --
+libbpf: prog 'dmabuf_tasks': failed to load: -13""".splitlines()
+
+
+def test_a_verifier_rejection_is_named_as_such_not_as_missing_privilege():
+    assert bpf_loader.verifier_error(REJECTED_LOG) == (
+        "R2 min value is negative, either use unsigned or 'var &= const'"
+    )
+    assert bpf_loader.verifier_error(["libbpf: failed to load object: -1"]) is None
