@@ -133,8 +133,11 @@ def _process(pid: int, proc: ProcText | None, task: TaskFacts | None) -> Process
     where /proc did not (not read, gone)."""
     if proc is None and task is None:
         return Process(pid=pid)
-    st = (_stat(pid, proc.stat) if proc is not None else None) or _task_stat(task)
+    pst = _stat(pid, proc.stat) if proc is not None else None
+    st = pst or _task_stat(task)
     comm, cmdline, uid = (proc.comm, proc.cmdline, proc.uid) if proc else (None, None, None)
+    if comm is None and pst is not None:
+        comm = pst.comm  # the local walk reads stat only: its comm is /proc/PID/comm
     if task is not None:
         comm = task.comm if comm is None else comm
         cmdline = task.cmdline if cmdline is None else cmdline

@@ -29,7 +29,7 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
 )
 from dmabuf_top.collect.contract import BackendError
-from dmabuf_top.collect.parsers.bpf_scan import parse_bpf_files, parse_bpf_tasks, parse_bpf_vmas
+from dmabuf_top.collect.parsers.bpf_scan import holder_pids, parse_bpf_tasks
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.proc_facts import (
     O_DIR,
@@ -39,6 +39,7 @@ from dmabuf_top.collect.proc_facts import (
     read_holder_facts,
     read_holders,
     read_optional,
+    read_record,
     read_text,
 )
 from dmabuf_top.collect.rawscan import ProcText, RawScan
@@ -106,11 +107,12 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                     link = readlink(name, dir_fd=fddir)
                 except _GONE:
                     continue
-                if not is_dmabuf_link(link):
+                # most fds are not dma-bufs: a substring test first, no call per fd
+                if "dmabuf" not in link or not is_dmabuf_link(link):
                     continue
                 fd = int(name)
                 try:
-                    info = read_text(f"fdinfo/{name}", dir_fd=pdir)
+                    info = read_record(f"fdinfo/{name}", dir_fd=pdir)
                 except _GONE:
                     continue
                 if pt is None:
@@ -258,8 +260,7 @@ class LocalBackend:
         if texts is not None and holders_by_bpf:
             raw.bpf_files, raw.bpf_vmas = texts[FILES], texts[VMAS]
             raw.page_size = os.sysconf("SC_PAGE_SIZE")
-            pids = {tf.pid for tf in parse_bpf_files(raw.bpf_files)}
-            pids.update(tv.pid for tv in parse_bpf_vmas(raw.bpf_vmas))
+            pids = holder_pids(raw.bpf_files, raw.bpf_vmas)
             if TASKS in texts:
                 raw.bpf_tasks = texts[TASKS]
                 raw.clock_ticks = os.sysconf("SC_CLK_TCK")

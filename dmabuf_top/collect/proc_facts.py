@@ -31,6 +31,20 @@ def read_bytes(path: str, dir_fd: int | None = None) -> bytes:
         os.close(fd)
 
 
+def read_record(path: str, dir_fd: int | None = None) -> str:
+    """A /proc file that is one seq_file record (fdinfo, stat, comm: single_open):
+    the kernel hands it over whole in the first read when it fits, so one read
+    does instead of read-until-empty's two; more only when the first filled the buffer."""
+    fd = os.open(path, _O_RD, dir_fd=dir_fd)
+    try:
+        b = os.read(fd, 65536)
+        if len(b) == 65536:
+            b += _read_fd(fd)
+    finally:
+        os.close(fd)
+    return b.decode("utf-8", "backslashreplace")
+
+
 def read_text(path: str, dir_fd: int | None = None) -> str:
     return read_bytes(path, dir_fd).decode("utf-8", "backslashreplace")
 
@@ -44,16 +58,16 @@ def read_optional(path: str) -> str | None:
 
 
 def read_holder_facts(pt: ProcText, pdir: int) -> None:
-    """stat, comm, cmdline and uid of a holder (``pdir``: its open /proc/PID); what
-    cannot be read (gone, refused) stays None."""
+    """stat, cmdline and uid of a holder (``pdir``: its open /proc/PID); what
+    cannot be read (gone, refused) stays None. Its comm is stat's (the kernel
+    prints the same name in both), so ``comm`` is not read."""
     try:
-        pt.comm = read_text("comm", dir_fd=pdir).rstrip("\n")
-        pt.cmdline = cmdline_text(read_bytes("cmdline", dir_fd=pdir))
-        pt.uid = os.stat(pdir).st_uid
+        pt.stat = read_record("stat", dir_fd=pdir)
     except OSError:
         pass
     try:
-        pt.stat = read_text("stat", dir_fd=pdir)
+        pt.cmdline = cmdline_text(read_bytes("cmdline", dir_fd=pdir))
+        pt.uid = os.stat(pdir).st_uid
     except OSError:
         pass
 

@@ -106,6 +106,15 @@ def parse_bpf_files(text: str) -> list[TaskFile]:
     return list(seen.values())
 
 
+_HOLDER_RE = re.compile(r"^[fm] ([0-9]{1,10}) ", re.M)
+
+
+def holder_pids(files: str, vmas: str) -> set[int]:
+    """The pids of the fd and mapping iterators' records, without parsing them whole
+    (what to ask /proc about; assemble() parses the records)."""
+    return {int(p) for text in (files, vmas) for p in _HOLDER_RE.findall(text)}
+
+
 def perms_of(vm_flags: int) -> str:
     """The ``rwxs`` column of /proc/PID/maps for these vm_flags."""
     return (

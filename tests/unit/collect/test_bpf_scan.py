@@ -12,6 +12,7 @@ from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.parsers.bpf_scan import (
     TASK_CMDLINE_ELSEWHERE,
     TASK_KERNEL_THREAD,
+    holder_pids,
     parse_bpf_buffers,
     parse_bpf_files,
     parse_bpf_tasks,
@@ -98,6 +99,12 @@ def test_bpf_scan_assembles_to_the_same_snapshot_as_the_proc_walk_with_debugfs()
     # is never seen, so there is nothing to warn about
     assert any("named like dma-bufs" in w for w in proc["warnings"])
     assert bpf["warnings"] == []
+
+
+def test_holder_pids_are_the_pids_of_the_parsed_records():
+    files, vmas = parse_bpf_files(RAW_BPF.bpf_files), parse_bpf_vmas(RAW_BPF.bpf_vmas)
+    want = {f.pid for f in files} | {v.pid for v in vmas}
+    assert holder_pids(RAW_BPF.bpf_files, RAW_BPF.bpf_vmas) == want != set()
 
 
 def test_offsets_and_permissions_follow_maps():

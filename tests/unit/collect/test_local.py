@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.local import LocalBackend, scan_pid
+from dmabuf_top.collect.rawscan import RawScan
 from tests.support.paths import DATA
 
 VM61 = DATA / "vm-6.1"
@@ -26,6 +27,9 @@ def make_proc(root: Path, pid: int, fds: dict[int, str], fdinfo: dict[int, str],
         (p / "fdinfo" / str(fd)).write_text(text)
     (p / "maps").write_text(maps)
     (p / "comm").write_text(comm + "\n")
+    # fields 3-21, then the start time (22): 4242 ticks
+    stat = f"{pid} ({comm}) S 1 {pid} {pid} 0 -1 4194560" + " 0" * 12 + " 4242 0\n"
+    (p / "stat").write_text(stat)
     (p / "cmdline").write_bytes(b"/usr/bin/" + comm.encode() + b"\0--flag\0")
     return p
 
@@ -45,8 +49,14 @@ def test_scan_reads_only_dmabuf_fds_and_lines(tmp_path):
     assert pt is not None
     assert list(pt.fdinfo) == [5] and pt.links == {5: "/dmabuf:scanout 0"}
     assert pt.maps and all("/dmabuf" in ln for ln in pt.maps)
-    assert pt.comm == "compositor" and pt.cmdline == "/usr/bin/compositor --flag"
-    assert pt.uid == os.getuid()
+    assert pt.cmdline == "/usr/bin/compositor --flag" and pt.uid == os.getuid()
+    proc = assemble_one(pt)  # comm: stat's (the walk reads no comm file)
+    assert (proc.comm, proc.ppid, proc.start_time) == ("compositor", 1, 4242)
+
+
+def assemble_one(pt):
+    raw = RawScan(taken_at="2026-12-02T00:00:00Z", procs=[pt])
+    return assemble(raw).processes[pt.pid]
 
 
 def test_vanished_fd_and_pid_are_skipped(tmp_path):

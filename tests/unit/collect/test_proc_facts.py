@@ -31,9 +31,9 @@ def test_flagged_and_unseen_holders_are_read_from_proc():
     procs, _ = read_bpf_task_leftovers(tasks, {me, parent})
     got = {p.pid: p for p in procs}
     assert set(got) == {me, parent}  # the parent: a holder the iterator did not see
-    assert got[me].comm == read_text(f"/proc/{me}/comm").rstrip("\n")
+    st = parse_stat(got[me].stat)  # comm: stat's, the same as /proc/PID/comm
+    assert st.pid == me and st.comm == read_text(f"/proc/{me}/comm").rstrip("\n")
     assert got[me].cmdline and got[me].cmdline != "bpf cmdline"
-    assert parse_stat(got[me].stat).pid == me
 
 
 def test_kernel_thread_ancestors_get_their_stat_read():

@@ -85,7 +85,7 @@ def test_local_stat_of_a_real_child_is_psutils(child: int) -> None:
     pt = scan_pid(child)
     assert pt is not None and pt.maps and pt.stat is not None
     st = parse_stat(pt.stat)
-    assert st is not None and st.comm == HOSTILE_COMM == pt.comm
+    assert st is not None and st.comm == HOSTILE_COMM == psutil.Process(child).name()
     assert st.ppid == os.getpid() == psutil.Process(child).ppid()
     assert st.start_time == psutil_start_ticks(child)
     ancestors = read_ancestor_stats([pt])
