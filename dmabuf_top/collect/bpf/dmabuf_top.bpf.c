@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* dmabuf-top's kernel-side scan: three BPF iterators, read as text.
+/* dmabuf-top's kernel-side scan: four BPF iterators, read as text.
  *
  *   dmabuf_buffers  (iter/dmabuf, 6.16+)  every dma-buf in the kernel:
  *       "b INODE SIZE COUNT xEXPORTER xNAME\n"
