@@ -3,12 +3,14 @@
 
     python bench/scan_bench.py [--series 6.18] [--procs 200] [--bufs-per-proc 20]
                                [--plain-procs 100] [--plain-fds 150] [--repeat 5]
+                               [--rounds 3]
 
 Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROCS
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes (one warm-up, then the median
-of REPEAT), with debugfs mounted and then unmounted, by: the C floor (the minimal
+of REPEAT; ROUNDS times in turn, each ratio the median of the rounds'), with debugfs
+mounted and then unmounted, by: the C floor (the minimal
 syscalls of a /proc walk), dmabuf-top's
 ``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
 6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +91,11 @@ def main() -> int:
     ap.add_argument("--plain-procs", type=int, default=100)
     ap.add_argument("--plain-fds", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--rounds", type=int, default=3,
+        help="C, walk and BPF run one after the other this many times; each ratio is the "
+        "median of the rounds' ratios (a shared, noisy machine)",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,40 +120,47 @@ def main() -> int:
                 f"processes (+{args.plain_procs} x {args.plain_fds} plain fds), {nproc} pids "
                 f"in the guest, built in {time.monotonic() - t0:.1f}s"
             )
-            rows = {}
+            rows: dict[str, list[dict]] = {}
             for debugfs in ("mounted", "unmounted"):
                 if debugfs == "unmounted":
                     vm.run(["umount", DEBUGFS], timeout=60, check=True)
-                c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
-                results = {"C": parse_kv(c.stdout)}
-                for source in ("proc", "bpf"):
-                    p = vm.run(
-                        [vm.python, "-c", PY_BENCH, str(args.repeat), source],
-                        cwd=str(REPO), timeout=3600,
-                    )  # fmt: skip
-                    if p.returncode:
-                        print(f"LocalBackend({source}) failed:\n{p.stderr}", file=sys.stderr)
-                        return 1
-                    results[source] = json.loads(p.stdout)
-                rows[debugfs] = results
+                rows[debugfs] = []
+                for _ in range(args.rounds):
+                    c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
+                    results = {"C": parse_kv(c.stdout)}
+                    for source in ("proc", "bpf"):
+                        p = vm.run(
+                            [vm.python, "-c", PY_BENCH, str(args.repeat), source],
+                            cwd=str(REPO), timeout=3600,
+                        )  # fmt: skip
+                        if p.returncode:
+                            print(f"LocalBackend({source}) failed:\n{p.stderr}", file=sys.stderr)
+                            return 1
+                        results[source] = json.loads(p.stdout)
+                    rows[debugfs].append(results)
             vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
-    for debugfs, results in rows.items():
-        cres = results.pop("C")
-        c_s = cres["median_s"]
-        print(f"debugfs {debugfs}:")
+    med = statistics.median
+    for debugfs, rounds in rows.items():
+        cres = rounds[-1]["C"]
+        c_all = [r["C"]["median_s"] for r in rounds]
+        print(f"debugfs {debugfs} ({len(rounds)} rounds of C, walk, BPF; each a median of "
+              f"{args.repeat} warm refreshes):")
         print(
-            f"  C floor ({linkage}): {c_s * 1000:8.1f} ms  median of {args.repeat}  "
+            f"  C floor ({linkage}): {med(c_all) * 1000:8.1f} ms  "
             f"({int(cres['dmabuf_fds'])} dma-buf fds, {int(cres['map_lines'])} dma-buf maps "
             f"lines, {int(cres['holders'])} holders, {int(cres['procs'])} pids, "
             f"{int(cres['bufinfo_bytes'])} bytes of bufinfo)"
         )
-        for source, res in results.items():
-            print(
-                f"  {source:>4} fetch(): {res['fetch'] * 1000:8.1f} ms = "
-                f"{res['fetch'] / c_s:4.2f}x C   collect(): {res['collect'] * 1000:8.1f} ms = "
-                f"{res['collect'] / c_s:4.2f}x C   ({res['buffers']} buffers, "
-                f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})"
-            )
+        for source in ("proc", "bpf"):
+            res = rounds[-1][source]
+            cells = []
+            for what in ("fetch", "collect"):
+                ms = med([r[source][what] for r in rounds]) * 1000
+                ratios = [r[source][what] / r["C"]["median_s"] for r in rounds]
+                each = " ".join(f"{x:.2f}" for x in ratios)
+                cells.append(f"{what}(): {ms:8.1f} ms = {med(ratios):4.2f}x C [{each}]")
+            print(f"  {source:>4} " + "   ".join(cells) + f"   ({res['buffers']} buffers, "
+                  f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
             for w in res["warnings"]:
                 print(f"       warning: {w}")
     return 0
