@@ -55,7 +55,7 @@ class MainScreen(Screen[None]):
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
         #: the Processes view shows the process tree (t / F5)
-        self.process_tree = False
+        self.process_tree = bool(settings.tree)
         #: the tree's folded branches (pids), and the tree last shown
         self.folded: set[int] = set()
         self._tree: ProcessTree | None = None
@@ -93,6 +93,7 @@ class MainScreen(Screen[None]):
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
             self.hide_columns(view, self.hidden.get(view, []))
+        self._show_tree_mode()
         self.table(self.view).focus()
         self.ready = True
         self.data_changed()
@@ -110,9 +111,11 @@ class MainScreen(Screen[None]):
             del self.hidden[view]
         self.table(view).hide_columns(hidden_columns(view, keys, static))
 
-    def view_settings(self) -> tuple[str, dict[str, tuple[str, bool]], dict[str, list[str]]]:
-        """The view shown, the sort and the hidden columns of each view."""
-        return self.view, dict(self.sort), {v: list(k) for v, k in self.hidden.items()}
+    def view_settings(self) -> Settings:
+        """The view shown, the sort and the hidden columns of each view, tree or list."""
+        hidden = {v: list(k) for v, k in self.hidden.items()}
+        return Settings(view=self.view, sort=dict(self.sort), hidden_columns=hidden,
+                        tree=self.process_tree)
 
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:
