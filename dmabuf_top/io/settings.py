@@ -6,7 +6,6 @@ a partial result) and an atomic writer; which views and columns exist is the cal
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -110,9 +109,11 @@ def settings_from_doc(
     interval = doc.get("interval")
     if interval is not None:
         lo, hi = INTERVAL_RANGE
+        # the range first: it compares a huge int exactly (isfinite would overflow),
+        # and a NaN or an infinity is out of it
         if (
             isinstance(interval, bool) or not isinstance(interval, (int, float))
-            or not math.isfinite(interval) or not lo <= interval <= hi
+            or not lo <= interval <= hi
         ):
             raise SettingsError(f"{where}: 'interval' must be seconds from {lo:g} to {hi:g}")
         out.interval = float(interval)

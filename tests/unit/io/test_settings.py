@@ -58,6 +58,8 @@ def test_the_file_lives_under_xdg_config_home(tmp_path: Path) -> None:
         ("interval: 0\n", "'interval' must be seconds"),
         ("interval: .inf\n", "'interval' must be seconds"),
         ("interval: true\n", "'interval' must be seconds"),
+        ("interval: .nan\n", "'interval' must be seconds"),
+        (f"interval: {10**400}\n", "'interval' must be seconds"),  # no float holds it
         ("units: kib\n", "'units' must be one of"),
         ("tree: 1\n", "'tree' must be true or false"),
         ("tree: on-off\n", "'tree' must be true or false"),
