@@ -1,11 +1,11 @@
 """The TUI's settings file, ``$XDG_CONFIG_HOME/dmabuf-top/config.yaml`` (default
-``~/.config``): theme, view, sort and hidden columns per view, refresh interval, units.
+``~/.config``): theme, view, sort and hidden columns per view, the Processes view as a
+tree or a list, refresh interval, units.
 A strict reader (a broken or hostile file is one :class:`SettingsError` line, never
 a partial result) and an atomic writer; which views and columns exist is the caller's."""
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ UNITS = ("human", "bytes")
 INTERVAL_RANGE = (0.1, 3600.0)
 #: a settings file is a few hundred bytes: anything far bigger is not one
 MAX_BYTES = 64 * 1024
-_KEYS = ("theme", "view", "interval", "units", "sort", "hidden_columns")
+_KEYS = ("theme", "view", "interval", "units", "sort", "hidden_columns", "tree")
 
 
 class SettingsError(ValueError):
@@ -43,6 +43,8 @@ class Settings:
     sort: dict[str, tuple[str, bool]] = field(default_factory=dict)
     #: per view: the column keys not shown
     hidden_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: the Processes view as a tree (t / F5)
+    tree: bool | None = None
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -107,9 +109,11 @@ def settings_from_doc(
     interval = doc.get("interval")
     if interval is not None:
         lo, hi = INTERVAL_RANGE
+        # the range first: it compares a huge int exactly (isfinite would overflow),
+        # and a NaN or an infinity is out of it
         if (
             isinstance(interval, bool) or not isinstance(interval, (int, float))
-            or not math.isfinite(interval) or not lo <= interval <= hi
+            or not lo <= interval <= hi
         ):
             raise SettingsError(f"{where}: 'interval' must be seconds from {lo:g} to {hi:g}")
         out.interval = float(interval)
@@ -118,6 +122,11 @@ def settings_from_doc(
         if units not in UNITS:
             raise SettingsError(f"{where}: 'units' must be one of: {', '.join(UNITS)}")
         out.units = units
+    tree = doc.get("tree")
+    if tree is not None:
+        if not isinstance(tree, bool):
+            raise SettingsError(f"{where}: 'tree' must be true or false")
+        out.tree = tree
     for view, spec in _mapping(doc.get("sort"), where, "sort").items():
         view = _view(view, views, where, "sort")
         if not isinstance(spec, dict) or set(spec) - {"column", "reversed"}:
@@ -167,7 +176,7 @@ def read_settings(
 def settings_doc(s: Settings) -> dict[str, Any]:
     """The document :func:`write_settings` writes (unset fields left out)."""
     doc: dict[str, Any] = {}
-    for key in ("theme", "view", "interval", "units"):
+    for key in ("theme", "view", "interval", "units", "tree"):
         if getattr(s, key) is not None:
             doc[key] = getattr(s, key)
     if s.sort:

@@ -31,7 +31,8 @@ class Key:
 
 
 # htop's keys mean what they mean in htop (F1 h help, F2 S setup, F3 / F4 \ filter,
-# F5 t tree, F6 < > sort by, F9 k kill, F10 q quit, Z pause, I invert, ctrl+l refresh);
+# F5 t tree, + - * fold it, F6 < > sort by, F9 k kill, F10 q quit, Z pause, I invert,
+# ctrl+l refresh);
 # keys of dmabuf-top's own (theme, the suspects window) use keys htop leaves free.
 
 #: keys that work everywhere
@@ -43,8 +44,10 @@ GLOBAL_KEYS: list[Key] = [
     Key("q,f10", "quit", "quit (saves the settings)", "Quit", shown="F10 q"),
     Key("ctrl+c", "quit", "quit", shown="ctrl+c", priority=True),
     Key("space,p,Z", "toggle_pause", "pause / resume refreshing", "Pause", shown="space p Z"),
-    Key("plus", "interval(1)", "refresh less often (longer interval)", shown="+"),
-    Key("minus", "interval(-1)", "refresh more often (shorter interval)", shown="-"),
+    Key("plus", "interval(1)", "refresh less often (longer interval; the tree: unfold)",
+        shown="+"),
+    Key("minus", "interval(-1)", "refresh more often (shorter interval; the tree: fold)",
+        shown="-"),
     Key("ctrl+l,ctrl+r", "refresh_now", "refresh now", shown="ctrl+l ctrl+r"),
     Key("number_sign", "toggle_graphs", "hide / show the graphs", shown="#"),
     Key("ctrl+t", "next_theme", "next colour theme", shown="ctrl+t"),
@@ -69,6 +72,12 @@ MAIN_KEYS: list[Key] = [
         "Filter", shown="/ \\ F3 F4", priority=True),
     Key("f5,t", "tree", "Processes: tree of parents and children (again: sorted list)",
         "Tree", shown="F5 t"),
+    # in the tree, as in htop; elsewhere + - fall through to the interval (GLOBAL_KEYS)
+    Key("plus", "fold(False)", "tree: unfold the branch under the cursor", shown="+"),
+    Key("minus", "fold(True)", "tree: fold the branch under the cursor (on a leaf: its parent's)",
+        shown="-"),
+    Key("asterisk", "fold_all", "tree: fold / unfold every branch (elsewhere: sort by, as F6)",
+        shown="*"),
     Key("f6,less_than_sign,greater_than_sign", "sort_menu",
         "sort by: a list of the view's columns (Enter sorts; again: reverse)", "SortBy",
         shown="F6 < >"),

@@ -1,11 +1,14 @@
 """The Processes view as a tree (t / F5, as in htop): each holder under its parent, with
 htop's glyphs (``├─``, ``└─``, ``│``) before the COMM; the ancestors that hold nothing
 (``Snapshot.ancestors``), and holders the filter left out, are shown to connect them,
-marked ``ancestor`` (dimmed). Siblings keep the order of the rows given (the sort)."""
+marked ``ancestor`` (dimmed). Siblings keep the order of the rows given (the sort).
+A branch can be folded (``+`` / ``-`` / ``*`` as in htop): its children are left out
+and its glyph says so (``├+``; ``+`` before a folded root)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from dmabuf_top.model import Process, Snapshot
 from dmabuf_top.textsafe import printable
@@ -30,11 +33,58 @@ def _connector(proc: Process) -> Row:
     return Row(str(proc.pid), proc, tuple(cells.get(k, "") for k in _KEYS), (), ANCESTOR)
 
 
-def tree_rows(rows: Sequence[Row], snap: Snapshot) -> list[Row]:
+@dataclass(frozen=True)
+class ProcessTree:
+    """The tree as shown: its rows (folded branches left out) and its shape (every
+    node's parent, folded or not)."""
+
+    rows: list[Row]
+    #: each node's parent (None: a root)
+    parent: dict[int, int | None]
+    #: each node's children (the roots under None)
+    children: dict[int | None, list[int]]
+
+    def has_children(self, pid: int) -> bool:
+        return bool(self.children.get(pid))
+
+    def branches(self) -> set[int]:
+        """The nodes that have children (what folding everything folds)."""
+        return {pid for pid, kids in self.children.items() if pid is not None and kids}
+
+
+def fold_branch(tree: ProcessTree, folded: set[int], pid: int, fold: bool) -> int:
+    """Fold (``fold``) or unfold the branch at ``pid`` in ``folded``; a node without
+    children, or one already folded, folds its parent instead. Returns the node the
+    cursor belongs on (the one folded)."""
+    if not fold:
+        folded.discard(pid)
+        return pid
+    if tree.has_children(pid) and pid not in folded:
+        folded.add(pid)
+        return pid
+    parent = tree.parent.get(pid)
+    if parent is None:
+        return pid
+    folded.add(parent)
+    return parent
+
+
+def fold_all(tree: ProcessTree, folded: Collection[int]) -> set[int]:
+    """``*``: everything unfolded when something is folded, else every branch folded."""
+    return set() if folded else tree.branches()
+
+
+def tree_rows(rows: Sequence[Row], snap: Snapshot, folded: Collection[int] = ()) -> list[Row]:
+    """The rows of :func:`build_tree`."""
+    return build_tree(rows, snap, folded).rows
+
+
+def build_tree(rows: Sequence[Row], snap: Snapshot, folded: Collection[int] = ()) -> ProcessTree:
     """``rows`` (the Processes view's, sorted and filtered) as a tree: parents first,
     children indented under them; a parent that is not among ``rows`` is a dimmed
     connector row (an ancestor that holds nothing, or a holder the filter left out).
-    Unknown parents (``ppid`` None) make roots; a ppid loop is cut."""
+    Unknown parents (``ppid`` None) make roots; a ppid loop is cut. The children of
+    the pids in ``folded`` are left out."""
     by_pid: dict[int, Row] = {}
     for r in rows:
         by_pid.setdefault(int(r.key), r)
@@ -95,13 +145,17 @@ def tree_rows(rows: Sequence[Row], snap: Snapshot) -> list[Row]:
     while todo:
         pid, lead, last, depth = todo.pop()
         row = nodes[pid]
-        if depth:
+        kids = ordered(children.get(pid, []))
+        shut = bool(kids) and pid in folded
+        if depth or shut:
+            glyph = ("└" if last else "├") + ("+ " if shut else "─ ") if depth else "+ "
             cells = list(row.cells)
-            cells[_COMM] = lead + ("└─ " if last else "├─ ") + cells[_COMM]
+            cells[_COMM] = lead + glyph + cells[_COMM]
             row = Row(row.key, row.obj, tuple(cells), row.search, row.mark, row.sig)
         out.append(row)
-        kids = ordered(children.get(pid, []))
+        if shut:
+            continue
         below = "" if depth == 0 else lead + ("   " if last else "│  ")
         for i in reversed(range(len(kids))):
             todo.append((kids[i], below, i == len(kids) - 1, depth + 1))
-    return out
+    return ProcessTree(out, {pid: parent.get(pid) for pid in nodes}, children)

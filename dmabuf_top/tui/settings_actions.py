@@ -1,8 +1,10 @@
 """The app's actions on what the settings file keeps (theme, refresh interval, units,
-and the main screen's view, sorts and columns), and saving them when the user quits: a
-part of :class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
+and the main screen's view, sorts, columns and tree mode), and saving them when the user
+quits: a part of :class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from rich.text import Text
 
@@ -27,11 +29,10 @@ class SettingsActions:
 
     def current_settings(self) -> Settings:
         """The state the settings file keeps: theme, interval, units, and the main
-        screen's view, sorts and hidden columns."""
+        screen's view, sorts, hidden columns and tree mode."""
         main = next(s for s in self.screen_stack if isinstance(s, MainScreen))
-        view, sort, hidden = main.view_settings()
-        return Settings(self.theme, view, self.delay,
-                        "bytes" if self.session.raw_bytes else "human", sort, hidden)
+        units = "bytes" if self.session.raw_bytes else "human"
+        return replace(main.view_settings(), theme=self.theme, interval=self.delay, units=units)
 
     def action_setup(self) -> None:
         """The setup screen; closing it saves the settings."""

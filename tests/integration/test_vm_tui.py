@@ -1,5 +1,6 @@
 """End to end in a real terminal: the installed ``dmabuf-top`` in tmux inside
-the real-kernel VM, with the scenario's live dma-bufs (tests/support/vm)."""
+the real-kernel VM, with the scenario's live dma-bufs (tests/support/vm); at 160
+columns, and resized to 80x24, where the holders are still on screen."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from dmabuf_top.units import human_bytes
 from tests.support.paths import VM_DIR
 
 HELPER = VM_DIR / "tui_buffers.py"
 SESSION = "dmabuf-top-e2e"
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+#: the size of tui_buffers.py's buffer (tui-doomed, then tui-arrival: 5 MiB)
+HELPER_BYTES = 3 << 20
 
 
 def buffer_rows(screen: str) -> list[str]:
@@ -57,6 +61,12 @@ class Tmux:
             time.sleep(0.3)
         raise AssertionError(f"timed out waiting for {what}; the screen:\n{text}")
 
+    def resize(self, width: int, height: int) -> None:
+        """Resize the window, as a terminal emulator does (the app gets SIGWINCH)."""
+        args = ["tmux", "resize-window", "-t", SESSION, "-x", str(width), "-y", str(height)]
+        r = self.vm.run(args, timeout=30)
+        assert r.returncode == 0, r.stderr
+
     def display(self, fmt: str) -> str:
         return self.vm.run(["tmux", "display", "-p", "-t", SESSION, fmt], timeout=30).stdout.strip()
 
@@ -87,6 +97,39 @@ def sgr_codes(styled_line: str) -> list[int]:
 def struck(styled_line: str) -> bool:
     """The line turns strike-through (SGR 9) on."""
     return 9 in sgr_codes(styled_line)
+
+
+def plain_name(name: str | None) -> bool:
+    """A name the table shows as it is (no escapes, no markup to look at)."""
+    return bool(name) and name.isprintable() and "[" not in name
+
+
+def assert_holders_on_screen(screen: str, record: dict, extra_bytes: int = 0) -> int:
+    """At 80 columns each row of a named buffer of ``record`` on screen shows its
+    holder as ``comm(pid)`` (``+N`` more when shared), as the record has them;
+    the header keeps the totals with Pss. Returns how many rows were checked."""
+    procs = record["processes"]
+    checked = 0
+    rows = [ln for ln in screen.splitlines() if re.search(r"\bdrm\s+\d", ln)]
+    for buf in record["buffers"].values():
+        name, holders = buf["name"], list(buf["holders"])
+        if not plain_name(name) or not holders:
+            continue
+        # a long name ends in "…" where its column ends
+        pattern = re.escape(name) + r"(?:\s|$)" if len(name) <= 19 else re.escape(name[:15])
+        row = next((r for r in rows if re.search(r"\s" + pattern, r)), None)
+        if row is None:
+            continue  # scrolled off at 24 lines
+        who = [f"{procs[p]['comm']}({p})" for p in holders]
+        assert any(w in row for w in who), (who, row)
+        if len(holders) > 1:
+            assert f"+{len(holders) - 1}" in row, row
+        checked += 1
+    held = sum(b["size"] for b in record["buffers"].values() if b["holders"])
+    header = "\n".join(screen.splitlines()[:3])
+    assert f"total {human_bytes(record['totals']['bytes'] + extra_bytes)}" in header, header
+    assert f"Pss {human_bytes(held + extra_bytes)}" in header, header
+    return checked
 
 
 def dmabuf_top_command(vm) -> str:
@@ -131,6 +174,20 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
             assert name in screen, name
         assert "[red]hog" in screen and "root" in screen
         assert "\x1b" not in tmux.screen()  # nothing the names hold reached the terminal
+
+        # 1b. at 80x24 the holders are on screen without opening a pane, and the
+        # header keeps the source (the kernel), totals and Pss
+        tmux.resize(80, 24)
+        screen = tmux.wait(
+            "the 80-column table",
+            lambda s: "compositor(" in row_of(s, "scanout 0") and "Pss " in s,
+        )
+        assert record["kernel"] in "\n".join(screen.splitlines()[:2]), screen
+        assert assert_holders_on_screen(screen, record, HELPER_BYTES) >= 3, screen
+        scanout = row_of(screen, "scanout 0")
+        assert f"compositor({record['scenario_pid']})" in scanout, scanout
+        tmux.resize(160, 45)
+        tmux.wait("the wide table again", lambda s: "to-decoder-kept" in s and "kernel-only" in s)
 
         # 2. filter to one buffer
         tmux.keys("/")

@@ -12,7 +12,8 @@ from dmabuf_top.io.loader import load_files
 from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
 from tests.support.paths import DATA
 
-#: the snapshot dmabuf-top itself wrote in the real-kernel 6.1 VM (tests/support/vm/record_demo.py)
+#: the snapshot dmabuf-top itself wrote of scenario.py in the real-kernel 6.1 VM
+#: (tests/support/vm/capture.py)
 VM_SNAPSHOT = DATA / "vm-6.1" / "snapshot.yaml"
 #: a recording made in the VM (several samples, a leaking process)
 VM_RECORDING = DATA / "vm-6.1-leak.yaml"

@@ -1,25 +1,27 @@
-"""The README's picture: the app's own screenshot (``App.export_screenshot``) of the
-leak recording made in the real-kernel VM, at its last sample (where a recording
-opens), 120x40, the default theme. ``python -m tests.support.screenshot`` writes
-docs/screenshot.svg (atomically); tests/tui/test_screenshot.py checks it is current."""
+"""The README's picture: the app's own screenshot (``App.export_screenshot``) of what
+``dmabuf-top --demo`` shows (dmabuf_top/data/demo.yaml, recorded in the real-kernel VM by
+tests/support/vm/record_demo.py), at its last sample (where a recording opens), 120x40,
+the default theme. ``python -m tests.support.screenshot`` writes docs/screenshot.svg
+(atomically); tests/tui/test_screenshot.py checks it is current."""
 
 from __future__ import annotations
 
 import asyncio
 
+from dmabuf_top.cli.options import DEMO_SNAPSHOT
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.themes import DEFAULT_THEME
 from tests.support.paths import REPO
-from tests.support.pilot import VM_RECORDING, file_backend, settle
+from tests.support.pilot import file_backend, settle
 
 SCREENSHOT = REPO / "docs" / "screenshot.svg"
 SIZE = (120, 40)
 
 
 async def screenshot_svg() -> str:
-    """The SVG the app exports of the Processes view of the recording's last sample."""
-    app = DmabufTopApp(file_backend(VM_RECORDING), theme=DEFAULT_THEME)
+    """The SVG the app exports of the Processes view of the demo's last sample."""
+    app = DmabufTopApp(file_backend(DEMO_SNAPSHOT), theme=DEFAULT_THEME)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("2")

@@ -8,5 +8,5 @@ from tests.support.screenshot import SCREENSHOT, screenshot_svg
 
 async def test_readme_screenshot_is_current():
     svg = await screenshot_svg()
-    assert svg.startswith("<svg") and "leak-grow" in svg and "Processes" in svg
+    assert svg.startswith("<svg") and "chromium" in svg and "Xwayland" in svg
     assert SCREENSHOT.read_text() == svg, "run: python -m tests.support.screenshot"

@@ -1,5 +1,5 @@
-"""Pilot tests: settings persist (io/settings.py's file): theme, view, sort, units and
-interval changed in the app, quit, start again: restored; the command line wins for its
+"""Pilot tests: settings persist (io/settings.py's file): theme, view, sort, units,
+interval and the tree changed in the app, quit, start again: restored; the command line wins for its
 run without being saved; a broken file is one notice, the defaults, and left alone."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from textual.widgets import TabbedContent
 
 from dmabuf_top.io.settings import Settings, read_settings, write_settings
 from dmabuf_top.tui.app import DmabufTopApp
@@ -43,6 +44,7 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         theme="dmabuf-light", view="processes", interval=3.0, units="bytes",
         sort={"buffers": ("size", False), "processes": ("pid", True),
               "exporters": ("bytes", False), "suspects": ("rate", False)},
+        tree=False,
     )
 
     again = app_with(path)
@@ -56,6 +58,48 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         assert "▼" in screen.table().title("pid")  # pid reversed: largest first
         assert screen.table().get_cell("500", "rss") == str(2 << 20)
         assert not again.notices
+
+
+async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+
+    def family_app() -> DmabufTopApp:
+        snap = small_snapshot()
+        snap.processes[412].ppid = 301  # [red]hog under the compositor
+        return DmabufTopApp(ScriptedBackend([snap]), settings_file=path)
+
+    app = family_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")  # the Processes view as a tree
+        await settle(pilot)
+        await pilot.press("q")
+    saved = read_settings(path, SETTINGS_VIEWS)
+    assert saved.tree is True and saved.view == "processes"
+    assert "tree: true" in path.read_text()
+
+    again = family_app()
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen, table = main(again), main(again).table()
+        assert screen.view == "processes" and screen.process_tree
+        assert str(screen.query_one(TabbedContent).get_tab("tab-processes").label) == (
+            "Processes (tree)"
+        )
+        assert table.get_cell("412", "comm") == "└─ [red]hog"
+        tree_x = table.column_x("buffers")  # the tree's columns: COMM wider, for the glyphs
+        await pilot.press("t")  # back to the list: saved too
+        await settle(pilot)
+        assert table.get_cell("412", "comm") == "[red]hog"
+        assert table.column_x("buffers") < tree_x
+        await pilot.press("q")
+    assert read_settings(path, SETTINGS_VIEWS).tree is False
+
+    third = family_app()
+    async with third.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not main(third).process_tree
+        assert main(third).table().get_cell("412", "comm") == "[red]hog"
 
 
 async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The process tree (t / F5, as in htop): holders under their parents with htop's glyphs,
 the ancestors that hold nothing shown dimmed to connect them, siblings in the sort's
-order, unknown parents as roots, ppid loops cut; Pilot: the keys toggle it."""
+order, unknown parents as roots, ppid loops cut; Pilot: the keys toggle it; + - * fold and
+unfold branches as in htop (outside the tree + - stay the refresh interval)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import pytest
 
 from dmabuf_top.model import Process
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.process_tree import ANCESTOR, tree_rows
+from dmabuf_top.tui.keys import help_sections
+from dmabuf_top.tui.process_tree import ANCESTOR, build_tree, fold_all, fold_branch, tree_rows
 from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.rows import History, prepare
 from dmabuf_top.tui.screens.main import MainScreen
+from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.view_columns import COLUMNS, column
 from tests.support.pilot import SIZE, ScriptedBackend, settle, small_snapshot
 
@@ -126,3 +129,98 @@ async def test_a_new_sort_in_the_tree_moves_the_glyphs_too():
         assert table.get_cell("500", "comm") == "   ├─ camera"
         assert table.get_cell("301", "comm") == "   └─ compositor"
         assert table.get_cell("412", "comm") == "      └─ [red]hog"
+
+
+# -- folding (+ - * as in htop) ---------------------------------------------------------
+def test_a_folded_branch_hides_its_children_and_says_so():
+    snap = family()
+    tree = build_tree(rows_of(snap), snap, folded={301})
+    assert picture(tree.rows) == [
+        ("1", "init", ANCESTOR),
+        ("100", "└─ session", ANCESTOR),
+        ("301", "   ├+ compositor", ""),  # [red]hog folded away under it
+        ("500", "   └─ camera", ""),
+    ]
+    assert picture(tree_rows(rows_of(snap), snap, folded={1})) == [("1", "+ init", ANCESTOR)]
+    # a leaf "folded" has nothing to hide: drawn as ever
+    assert tree_rows(rows_of(snap), snap, folded={500}) == tree_rows(rows_of(snap), snap)
+
+
+def test_fold_branch_folds_the_node_or_else_its_parent():
+    snap = family()
+    tree = build_tree(rows_of(snap), snap)
+    folded: set[int] = set()
+    assert fold_branch(tree, folded, 412, True) == 301 and folded == {301}  # a leaf: its parent
+    assert fold_branch(tree, folded, 301, True) == 100 and folded == {301, 100}  # folded: up
+    assert fold_branch(tree, folded, 100, False) == 100 and folded == {301}
+    assert fold_branch(tree, folded, 1, True) == 1 and folded == {301, 1}
+    assert fold_branch(tree, set(), 1, True) == 1  # a root without children stays put
+    assert fold_all(tree, set()) == {1, 100, 301} and fold_all(tree, {301}) == set()
+
+
+def tree_app() -> DmabufTopApp:
+    return DmabufTopApp(ScriptedBackend([family()]), delay=3600)
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press ``keys``, then wait for the screen."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def in_the_tree(pilot, cursor: str):
+    """The tree shown, the cursor on ``cursor``: its table."""
+    await settle(pilot)
+    await press(pilot, "t")
+    table = pilot.app.screen.table()
+    table.move_cursor(table.keys().index(cursor))
+    return table
+
+
+async def test_minus_and_plus_fold_and_unfold_the_branch_under_the_cursor():
+    app = tree_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await in_the_tree(pilot, "301")
+        await press(pilot, "minus")
+        assert table.keys() == ["1", "100", "301", "500"]
+        assert table.get_cell("301", "comm") == "   ├+ compositor"
+        assert table.cursor_key == "301" and app.delay == 3600  # not the interval
+        await press(pilot, "plus")
+        assert table.keys() == ["1", "100", "301", "412", "500"]
+        assert table.get_cell("301", "comm") == "   ├─ compositor"
+        # on a leaf, - folds its parent and the cursor goes there
+        table.move_cursor(table.keys().index("412"))
+        await press(pilot, "minus")
+        assert table.keys() == ["1", "100", "301", "500"] and table.cursor_key == "301"
+        assert app.delay == 3600
+
+
+async def test_star_folds_and_unfolds_everything_in_the_tree_else_opens_sort_by():
+    app = tree_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await in_the_tree(pilot, "412")
+        await press(pilot, "asterisk")
+        assert table.keys() == ["1"] and table.cursor_key == "1"
+        assert table.get_cell("1", "comm") == "+ init"
+        await press(pilot, "asterisk")
+        assert table.keys() == ["1", "100", "301", "412", "500"]
+        await press(pilot, "t", "asterisk")  # the sorted list: * is sort by, as in htop
+        assert isinstance(app.screen, SortMenu)
+
+
+async def test_outside_the_tree_plus_and_minus_change_the_interval():
+    app = DmabufTopApp(ScriptedBackend([family()]), delay=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "2", "plus")  # the Processes view as a list
+        assert app.delay > 2.0
+        await press(pilot, "minus")
+        assert app.delay == 2.0
+        await press(pilot, "t", "minus")  # in the tree: a fold, not the interval
+        assert app.delay == 2.0
+
+
+def test_help_lists_the_fold_keys():
+    tables = dict(help_sections())["Tables"]
+    what = {k: w for k, w in tables}
+    assert "fold" in what["-"] and "unfold" in what["+"] and "every branch" in what["*"]

@@ -19,7 +19,7 @@ from dmabuf_top.tui.growth import name_regex
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
-from dmabuf_top.tui.process_tree import tree_rows
+from dmabuf_top.tui.process_tree import ProcessTree, build_tree, fold_all, fold_branch
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
 from dmabuf_top.tui.screens.signal import ask_signal
@@ -55,7 +55,10 @@ class MainScreen(Screen[None]):
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
         #: the Processes view shows the process tree (t / F5)
-        self.process_tree = False
+        self.process_tree = bool(settings.tree)
+        #: the tree's folded branches (pids), and the tree last shown
+        self.folded: set[int] = set()
+        self._tree: ProcessTree | None = None
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: per view: (prepared, filter) last shown, to know when only the order changes
@@ -90,6 +93,7 @@ class MainScreen(Screen[None]):
             col = column(view, key)
             self.table(view).set_sort_marker(key, col.descending != rev)
             self.hide_columns(view, self.hidden.get(view, []))
+        self._show_tree_mode()
         self.table(self.view).focus()
         self.ready = True
         self.data_changed()
@@ -107,9 +111,11 @@ class MainScreen(Screen[None]):
             del self.hidden[view]
         self.table(view).hide_columns(hidden_columns(view, keys, static))
 
-    def view_settings(self) -> tuple[str, dict[str, tuple[str, bool]], dict[str, list[str]]]:
-        """The view shown, the sort and the hidden columns of each view."""
-        return self.view, dict(self.sort), {v: list(k) for v, k in self.hidden.items()}
+    def view_settings(self) -> Settings:
+        """The view shown, the sort and the hidden columns of each view, tree or list."""
+        hidden = {v: list(k) for v, k in self.hidden.items()}
+        return Settings(view=self.view, sort=dict(self.sort), hidden_columns=hidden,
+                        tree=self.process_tree)
 
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:
@@ -148,7 +154,8 @@ class MainScreen(Screen[None]):
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
         tree = view == "processes" and self.process_tree
         if tree:  # a new order moves glyphs too: never only the order
-            rows = tree_rows(rows, prep.snap)
+            self._tree = build_tree(rows, prep.snap, self.folded)
+            rows = self._tree.rows
         shown = (prep.serial, text, tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
@@ -181,11 +188,42 @@ class MainScreen(Screen[None]):
             self.sync()
         else:
             self.action_view("processes")
+        self._show_tree_mode()
+
+    def _show_tree_mode(self) -> None:
         self.table("processes").use_sets(
             TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
         )
         title = VIEW_TITLES["processes"] + (" (tree)" if self.process_tree else "")
         self.query_one(TabbedContent).get_tab("tab-processes").label = Content(title)
+
+    def action_fold(self, fold: bool) -> None:
+        """- / +: fold / unfold the tree's branch under the cursor (htop's keys)."""
+        key = self.table().cursor_key
+        if self._tree is not None and key is not None:
+            self._show_folded(fold_branch(self._tree, self.folded, int(key), fold))
+
+    def action_fold_all(self) -> None:
+        """*: fold or unfold every branch of the tree; outside it the sort-by menu
+        (as in htop)."""
+        if not self.in_tree():
+            self.action_sort_menu()
+        elif self._tree is not None:
+            self.folded = fold_all(self._tree, self.folded)
+            key = self.table().cursor_key
+            self._show_folded(None if key is None else int(key))
+
+    def _show_folded(self, pid: int | None) -> None:
+        """The tree again; the cursor on ``pid``, or on its nearest shown ancestor."""
+        self.sync()
+        keys = self.table().keys()
+        while pid is not None and str(pid) not in keys and self._tree is not None:
+            pid = self._tree.parent.get(pid)
+        if pid is not None:
+            self.table().move_cursor(keys.index(str(pid)))
+
+    def in_tree(self) -> bool:
+        return self.view == "processes" and self.process_tree
 
     def action_suspect_window(self, direction: int) -> None:
         self.dapp.action_suspect_window(direction)
@@ -204,6 +242,8 @@ class MainScreen(Screen[None]):
             return column_for_letter(self.view, str(parameters[0])) is not None
         if action == "filter":  # a "/" typed in the filter is part of the filter
             return not isinstance(self.focused, Input)
+        if action == "fold":  # outside the tree: the app's keys (+ - the interval)
+            return self.in_tree()
         return True
 
     def action_sort(self, letter: str) -> None:

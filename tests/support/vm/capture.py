@@ -5,8 +5,9 @@
 Boots the VM, runs scenario.py and copies what the kernel shows about it: debugfs
 bufinfo, fdinfo + readlink of every dma-buf fd, the full maps of processes with dma-buf
 mappings, /proc/PID/{comm,cmdline,stat} of the scenario processes, sysfs dma-buf stats
-when the kernel has them, and the scenario's JSON record.  A second scenario run adds a
-buffer named with a newline (hostile case) under newline/.
+when the kernel has them, the scenario's JSON record, and what the app's own
+``dmabuf-top snapshot`` wrote of it (snapshot.yaml: the SVG snapshot tests' data).  A
+second scenario run adds a buffer named with a newline (hostile case) under newline/.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT_DEST = REPO / "tests" / "data" / "vm-6.1"
 OWNED = (
     "uname-r.txt", "uname-a.txt", "boot_id.txt", "bufinfo-empty.txt", "bufinfo.txt",
     "scenario.json", "fd-links.json", "sysfs-buffers.tsv", "sysfs-buffers.missing.txt",
-    "fdinfo", "maps", "proc", "newline",
+    "fdinfo", "maps", "proc", "newline", "snapshot.yaml",
 )  # fmt: skip
 
 
@@ -78,6 +79,9 @@ def capture(dest: Path) -> None:
             _write(dest / "bufinfo.txt", vm.read_file(BUFINFO))
             capture_fds(vm, dest)
             capture_maps(vm, dest, rec)
+            exe = str(Path(vm.python).parent / "dmabuf-top")
+            vm.run([exe, "snapshot", "-o", "/tmp/snapshot.yaml"], timeout=300, check=True)
+            _write(dest / "snapshot.yaml", vm.read_file("/tmp/snapshot.yaml"))
             for pid in rec["processes"]:
                 for item in ("comm", "cmdline", "stat"):
                     _write(dest / "proc" / pid / item, vm.read_file(f"/proc/{pid}/{item}"))

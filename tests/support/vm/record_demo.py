@@ -1,33 +1,59 @@
-"""Record the bundled demo snapshot (dmabuf_top/data/demo.yaml) in the real-kernel VM.
+"""Record the bundled demo (dmabuf_top/data/demo.yaml, what ``dmabuf-top --demo`` shows)
+in the real-kernel VM, in one command (from the repository root, with a python that has
+dmabuf-top installed, e.g. a venv made by ``pip install -e .``)::
 
     python -m tests.support.vm.record_demo
 
-Boots the VM, runs scenario.py (named, shared, dup'ed, map-only and kernel-only
-buffers across several processes), and saves the real `dmabuf-top snapshot`.
+Boots the 6.18 kernel (vgem, the system heap, udmabuf), starts demo_scene.py (weston,
+pipewire, a GStreamer decoder, chromium and its GPU process, which leaks a raster tile
+every 2 s; shared, mapped and kernel-only buffers) and records it with the app's own
+``dmabuf-top record`` (12 samples, 2 s apart). The file must not mention the test
+harness (no path under tests/, no /tmp, no pytest): checked before it is written.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
-from tests.support.vm.guest import start_scenario
 from tests.support.vm.vm import VM
 
 HERE = Path(__file__).resolve().parent
-
 DEMO = HERE.parents[2] / "dmabuf_top" / "data" / "demo.yaml"
+SCENE = HERE / "demo_scene.py"
+SERIES = "6.18"
+SAMPLES, INTERVAL = 12, 2
+OUT, PIDFILE = "/tmp/demo.yaml", "/tmp/demo-scene.pid"
+#: what would give the harness away
+HARNESS = re.compile(rb"tests/|/tmp|pytest|python|scenario|dtvm_")
 
 
 def main() -> int:
-    with VM() as vm, start_scenario(vm, "--no-impostor"):
-        exe = str(Path(vm.python).parent / "dmabuf-top")
-        r = vm.run([exe, "snapshot", "-o", "/tmp/demo.yaml"], timeout=300)
+    with VM(series=SERIES) as vm:
+        r = vm.run([vm.python, str(SCENE), "--pidfile", PIDFILE,
+                    "--leak-period", str(INTERVAL)], timeout=600)
+        if r.returncode != 0 or not r.stdout.startswith("READY"):
+            log = vm.run(["cat", "/tmp/demo-scene.log"], timeout=30).stdout
+            print(f"demo_scene.py: {r.stdout}{r.stderr}{log}", file=sys.stderr)
+            return 1
+        scene = r.stdout.split()[1]
+        try:
+            exe = str(Path(vm.python).parent / "dmabuf-top")
+            r = vm.run([exe, "record", "-o", OUT, "-n", str(SAMPLES), "-i", str(INTERVAL)],
+                       timeout=900)
+        finally:
+            vm.run(["kill", scene], timeout=30)
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
             return 1
-        DEMO.write_bytes(vm.read_file("/tmp/demo.yaml"))
-    print(f"wrote {DEMO}")
+        data = vm.read_file(OUT)
+    found = sorted({m.group().decode() for m in HARNESS.finditer(data)})
+    if found:
+        print(f"the recording mentions the test harness: {found}", file=sys.stderr)
+        return 1
+    DEMO.write_bytes(data)
+    print(f"wrote {DEMO} ({len(data)} bytes)")
     return 0
 
 

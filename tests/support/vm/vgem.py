@@ -43,6 +43,9 @@ _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_
                         ctypes.c_ulong)  # fmt: skip
 PR_SET_NAME = 15
 PR_SET_PDEATHSIG = 1
+PR_SET_MM, PR_SET_MM_ARG_START, PR_SET_MM_ARG_END = 35, 8, 9
+#: the argv areas set_cmdline made (the kernel reads /proc/PID/cmdline from them)
+_argv_areas: list[ctypes.Array] = []
 
 
 def driver_name(card_fd: int) -> str:
@@ -218,6 +221,26 @@ def set_comm(name: bytes | str) -> None:
     raw = name.encode() if isinstance(name, str) else name
     buf = ctypes.create_string_buffer(raw[:15])
     _libc.prctl(PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
+
+
+def set_cmdline(argv: list[str]) -> None:
+    """Make /proc/self/cmdline read ``argv`` (NUL-separated, as exec leaves it): point
+    the kernel's argv range at a new buffer (PR_SET_MM: root, CAP_SYS_RESOURCE)."""
+    raw = b"\0".join(a.encode() for a in argv) + b"\0"
+    area = ctypes.create_string_buffer(raw, len(raw))
+    start = ctypes.addressof(area)
+    end = start + len(raw)
+    # the kernel keeps arg_start <= arg_end after each call: a range above the old one
+    # moves its end first, one below it its start first (the wrong order fails, unchanged)
+    for order in ((PR_SET_MM_ARG_END, end), (PR_SET_MM_ARG_START, start)), (
+        (PR_SET_MM_ARG_START, start), (PR_SET_MM_ARG_END, end)
+    ):
+        if all(_libc.prctl(PR_SET_MM, ctypes.c_void_p(opt), addr, 0, 0) == 0
+               for opt, addr in order):
+            _argv_areas.append(area)
+            return
+    err = ctypes.get_errno()
+    raise OSError(err, f"PR_SET_MM_ARG_START/END: {os.strerror(err)}")
 
 
 def die_with_parent(sig: int) -> None:

@@ -24,7 +24,7 @@ def test_written_settings_read_back_the_same(tmp_path: Path) -> None:
     s = Settings(
         theme="dmabuf-light", view="processes", interval=0.5, units="bytes",
         sort={"buffers": ("inode", True), "processes": ("rss", False)},
-        hidden_columns={"buffers": ["age", "inode"]},
+        hidden_columns={"buffers": ["age", "inode"]}, tree=True,
     )
     path = tmp_path / "deep" / "dir" / "config.yaml"
     write_settings(path, s)
@@ -58,7 +58,11 @@ def test_the_file_lives_under_xdg_config_home(tmp_path: Path) -> None:
         ("interval: 0\n", "'interval' must be seconds"),
         ("interval: .inf\n", "'interval' must be seconds"),
         ("interval: true\n", "'interval' must be seconds"),
+        ("interval: .nan\n", "'interval' must be seconds"),
+        (f"interval: {10**400}\n", "'interval' must be seconds"),  # no float holds it
         ("units: kib\n", "'units' must be one of"),
+        ("tree: 1\n", "'tree' must be true or false"),
+        ("tree: on-off\n", "'tree' must be true or false"),
         ("sort: {buffers: {column: nope}}\n", "unknown buffers column"),
         ("sort: {buffers: {column: size, reversed: 1}}\n", "reversed must be true or false"),
         ("sort: {buffers: size}\n", "sort.buffers must be"),

@@ -1,0 +1,37 @@
+"""The bundled demo (dmabuf_top/data/demo.yaml, what ``dmabuf-top --demo`` shows) looks
+like a real machine: a recording in which something grows, real-looking processes and
+buffer names, none of the test harness (paths, pytest, the scenario's hostile names)."""
+
+from __future__ import annotations
+
+import re
+
+from dmabuf_top.analysis.suspects import find_suspects
+from dmabuf_top.cli.options import DEMO_SNAPSHOT
+from dmabuf_top.io.loader import load_snapshots
+
+HARNESS = re.compile(r"tests/|/tmp|pytest|python|scenario|worker-|\[|\x1b|\\")
+
+
+def test_the_demo_is_a_recording_where_something_grows():
+    samples = load_snapshots(DEMO_SNAPSHOT)
+    assert len(samples) >= 10
+    last = samples[-1]
+    assert {"weston", "chromium", "pipewire", "gst-launch-1.0"} <= {
+        p.comm for p in last.processes.values()
+    }
+    assert {b.exporter for b in last.buffers.values()} >= {"drm", "system", "udmabuf"}
+    assert any(not b.holders for b in last.buffers.values())  # kernel-only
+    assert any(len(b.pids) > 1 for b in last.buffers.values())  # shared
+    grown = {(s.kind, s.label) for s in find_suspects(samples)}
+    assert any(kind == "process" and label.startswith("chromium") for kind, label in grown)
+
+
+def test_the_demo_shows_nothing_of_the_test_harness():
+    for snap in load_snapshots(DEMO_SNAPSHOT):
+        texts = [snap.source.host or "", snap.source.kernel or ""]
+        texts += [t for p in snap.processes.values() for t in (p.comm, p.cmdline)]
+        texts += [p.comm for p in snap.ancestors.values()]
+        texts += [b.name or "" for b in snap.buffers.values()]
+        bad = [t for t in texts if HARNESS.search(t) or not t.isprintable()]
+        assert not bad, bad
