@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Label, Static, TabbedContent, TabPane
 
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
@@ -35,6 +35,7 @@ from dmabuf_top.tui.view_columns import (
     column_for_letter,
 )
 from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
 
 
@@ -82,7 +83,7 @@ class MainScreen(Screen[None]):
             yield Input(
                 placeholder="text, or re:REGEX  (Enter: keep, Esc: clear)", id="filter"
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for view in VIEW_NAMES:
