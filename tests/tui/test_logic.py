@@ -270,3 +270,25 @@ def test_header_shows_the_cost_of_live_sources_only() -> None:
     static = Session(file_backend(), meter=steady_meter())
     static.prepared = static.prepare()
     assert static.header_state(2.0).cost == ""
+
+
+@pytest.mark.parametrize("snap", [small_snapshot, lambda: file_backend().collect()])
+def test_every_column_of_every_view_sorts_as_the_tuple_key_sort(snap):
+    """visible_rows (bare values kept on the rows) orders every column as a plain sort on
+    (is-there-a-value, value) keys does, both ways, ties in key order."""
+    prep = prepare(snap(), History(), None)
+    for view, cols in COLUMNS.items():
+        rows = prep.rows[view]
+        for col in cols:
+            for rev in (False, True):
+                desc = col.descending != rev
+                want = sorted(
+                    rows, reverse=desc,
+                    key=lambda r, c=col: (0, 0) if c.value(r.obj) is None else (
+                        1, str(c.value(r.obj)).lower() if c.kind == "text" else c.value(r.obj)
+                    ),
+                )
+                got = visible_rows(rows, col, rev, None)
+                assert [r.key for r in got] == [r.key for r in want], (view, col.key, rev)
+                again = visible_rows(rows, col, rev, None)  # from the values kept on rows
+                assert [r.key for r in again] == [r.key for r in want]
