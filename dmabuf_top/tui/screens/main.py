@@ -143,8 +143,9 @@ class MainScreen(Screen[None]):
         # the next scan orders its rows so, off the UI thread
         self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         ready = prep.ordered.get(view)
+        plan = None
         if ready is not None and ready[0] == (key, rev, text):
-            rows = ready[1]
+            rows, plan = ready[1], prep.plans.get(view)
         else:
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
         tree = view == "processes" and self.process_tree
@@ -153,7 +154,8 @@ class MainScreen(Screen[None]):
         shown = (prep.serial, text, tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
-            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown)
+            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown,
+                       plan=None if tree else plan)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
             if view == "suspects" and not prep.rows[view]:

@@ -28,7 +28,7 @@ from dmabuf_top.tui.table_layout import (
     text_width,
     title_label,
 )
-from dmabuf_top.tui.table_rows import TableRows
+from dmabuf_top.tui.table_rows import SyncPlan, TableRows
 from dmabuf_top.tui.widgets.table_message import TableMessage
 from dmabuf_top.tui.widgets.table_paint import RowStyles, row_strip, row_styles
 
@@ -260,11 +260,14 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     on_blur = on_focus
 
     # -- rows -------------------------------------------------------------------
-    def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
+    def sync(
+        self, rows: Sequence[Row], same_rows: bool = False, plan: SyncPlan | None = None
+    ) -> None:
         """Show exactly ``rows``, in order; only rows whose cells or mark changed are
-        rendered again. ``same_rows``: the caller knows only the order changed."""
+        rendered again. ``same_rows``: the caller knows only the order changed;
+        ``plan``: what changed, worked out off the UI thread (TableRows.update)."""
         keep, keep_row = self.cursor_key, self._cursor
-        for key in self.rows.update(rows, same_rows):
+        for key in self.rows.update(rows, same_rows, plan):
             self._lines.discard(key)
         keys = self.rows.keys
         if keep is not None and keep in self.rows.cells:
