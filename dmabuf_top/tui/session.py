@@ -124,8 +124,8 @@ class Session:
             rows = visible_rows(prep.rows[view], col, rev, flt)
             prep.ordered[view] = (order, rows)
             before = shown.ordered.get(view) if shown is not None else None
-            if before is not None:  # what changed from the rows shown (if a table holds them)
-                prep.plans[view] = plan_sync(rows, before[1])
+            # what changed from the rows shown (if a table holds them), or from none
+            prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)
         return prep
 
     def _prepare(self, sample: int | None, redo: bool) -> Prepared:

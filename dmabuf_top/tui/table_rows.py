@@ -12,22 +12,28 @@ from dmabuf_top.tui.rows import Row
 
 @dataclass(frozen=True)
 class SyncPlan:
-    """What changed from the rows ``base`` (a list a table may hold) to others, worked
-    out by :func:`plan_sync` off the UI thread: their keys in order, the rows that
-    are not one of ``base``'s Row objects (only those can differ: a Row handed over is
-    never changed, prepare() makes a new one), and the keys of ``base`` gone."""
+    """What changed from the rows ``base`` (a list a table may hold; None: a table that
+    holds no rows yet) to others, worked out by :func:`plan_sync` off the UI thread:
+    their keys in order, the rows that are not one of ``base``'s Row objects (only
+    those can differ: a Row handed over is never changed, prepare() makes a new one),
+    the keys of ``base`` gone; from no rows, every row's cells and marks by key."""
 
-    base: list[Row]
+    base: list[Row] | None
     keys: list[str]
     moved: list[Row]
     gone: frozenset[str]
+    cells: dict[str, tuple[str, ...]] | None = None
+    marks: dict[str, str] | None = None
 
 
-def plan_sync(rows: list[Row], base: list[Row]) -> SyncPlan:
+def plan_sync(rows: list[Row], base: list[Row] | None) -> SyncPlan:
     """The plan from ``base`` to ``rows`` (scan thread: O(rows) here, so that the UI
     thread's update is O(rows changed))."""
-    held = set(map(id, base))
     keys = [r.key for r in rows]
+    if base is None:
+        return SyncPlan(None, keys, [], frozenset(), {r.key: r.cells for r in rows},
+                        {r.key: r.mark for r in rows if r.mark})
+    held = set(map(id, base))
     moved = [r for r in rows if r.mark or id(r) not in held]
     gone = frozenset({r.key for r in base}.difference(keys))
     return SyncPlan(base, keys, moved, gone)
@@ -63,10 +69,21 @@ class TableRows:
         if same_rows and len(rows) == len(self.cells):
             self.keys = [r.key for r in rows]
             return []
+        if not self.cells:  # the first rows (or after none): every one is new
+            if plan is not None and plan.cells is not None:  # (made off the UI thread)
+                self.keys, self.cells, self.marks = plan.keys, dict(plan.cells), dict(
+                    plan.marks or {})
+            else:
+                self.keys = [r.key for r in rows]
+                self.cells = {r.key: r.cells for r in rows}
+                self.marks = {r.key: r.mark for r in rows if r.mark}
+            self.changed_cells = []
+            self.last_sync = (0, len(self.cells), 0)
+            return list(self.keys)
         cells, old_marks = self.cells, self.marks
         get = cells.get
         gone: frozenset[str] | set[str] | None = None
-        if plan is not None and plan.base is held and held is not None:
+        if plan is not None and plan.base is not None and plan.base is held:
             keys, moved, gone = plan.keys, plan.moved, plan.gone
         else:  # two comprehensions over every row; Python loops only over rows that
             # changed (most are the very same Row objects as at the last refresh)

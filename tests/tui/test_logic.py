@@ -332,10 +332,12 @@ def test_a_sync_plan_made_off_the_ui_thread_updates_a_table_as_a_full_diff_does(
     for _ in range(8):
         prep = session.prepare()
         rows = prep.ordered["buffers"][1]
-        plan = prep.plans.get("buffers")
-        if plan is not None:
+        plan = prep.plans["buffers"]
+        if plan.base is not None:
             assert plan.base is planned.held  # from the very rows the table holds
             used += 1
+        else:  # the first: every row's cells made off the UI thread
+            assert plan.cells is not None and len(plan.cells) == len(rows)
         got = planned.update(rows, plan=plan)
         want = full.update(rows)
         assert sorted(got) == sorted(want)

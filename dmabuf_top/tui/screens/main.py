@@ -134,14 +134,14 @@ class MainScreen(Screen[None]):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
+        key, rev = self.sort[view]
+        text = self.row_filter.text if self.row_filter else ""
+        # the next scan (the first one too) orders its rows so, off the UI thread
+        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(view, True)
             return
-        key, rev = self.sort[view]
-        text = self.row_filter.text if self.row_filter else ""
-        # the next scan orders its rows so, off the UI thread
-        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         ready = prep.ordered.get(view)
         plan = None
         if ready is not None and ready[0] == (key, rev, text):

@@ -267,8 +267,12 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         rendered again. ``same_rows``: the caller knows only the order changed;
         ``plan``: what changed, worked out off the UI thread (TableRows.update)."""
         keep, keep_row = self.cursor_key, self._cursor
-        for key in self.rows.update(rows, same_rows, plan):
-            self._lines.discard(key)
+        stale = self.rows.update(rows, same_rows, plan)
+        if len(stale) >= len(self._lines):  # (the first rows: no loop of 10,000 discards)
+            self._lines.clear()
+        else:
+            for key in stale:
+                self._lines.discard(key)
         keys = self.rows.keys
         if keep is not None and keep in self.rows.cells:
             self._cursor = keys.index(keep)
