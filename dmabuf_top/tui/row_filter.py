@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from dmabuf_top.report import columns
 from dmabuf_top.tui.rows import Row
@@ -48,22 +47,23 @@ class RowFilter:
 def visible_rows(
     rows: list[Row], sort: columns.Column, reverse: bool, flt: RowFilter | None
 ) -> list[Row]:
-    """Filter then sort (stable; ties keep key order)."""
+    """Filter then sort (stable; ties keep key order). A row's sort values are kept
+    on it (rows are reused while unchanged): a sort reads them, it computes only new
+    rows' values."""
     if flt is not None and flt.active:
         rows = [r for r in rows if flt(r)]
-    key_of = columns.sort_key(sort)
     name = sort.key
-
-    def key(r: Row) -> Any:
-        cache = r.sort_keys
-        if cache is None:
-            cache = r.sort_keys = {}
-        k = cache.get(name, _MISSING)
-        if k is _MISSING:
-            k = cache[name] = key_of(r.obj)
-        return k
-
-    return sorted(rows, key=key, reverse=sort.descending != reverse)
+    values = [
+        c.get(name, _MISSING) if (c := r.sort_keys) is not None else _MISSING for r in rows
+    ]
+    for i, v in enumerate(values):
+        if v is _MISSING:
+            r = rows[i]
+            cache = r.sort_keys
+            if cache is None:
+                cache = r.sort_keys = {}
+            values[i] = cache[name] = columns.sort_value(sort, r.obj)
+    return columns.sorted_by(rows, values, sort.descending != reverse)
 
 
 _MISSING = object()

@@ -74,6 +74,9 @@ class Prepared:
     #: per view, rows already filtered and sorted off the UI thread, with the
     #: order they are in: (sort column key, reversed, filter text), rows
     ordered: dict[str, tuple[tuple[str, bool, str], list[Row]]] = field(default_factory=dict)
+    #: per view, what changed from the ordered rows of the Prepared before to these
+    #: (dmabuf_top.tui.table_rows.SyncPlan), worked out off the UI thread too
+    plans: dict[str, Any] = field(default_factory=dict)
     #: sizes written as byte counts, not 8.0M
     raw_bytes: bool = False
 

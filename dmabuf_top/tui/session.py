@@ -16,6 +16,7 @@ from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History, Series
 from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
+from dmabuf_top.tui.table_rows import plan_sync
 
 #: samples drawn in the header graph
 GRAPH_SAMPLES = 120
@@ -116,10 +117,15 @@ class Session:
         (live: over the session's recent samples; in a recording: over the samples
         up to the one shown). ``redo``: the sample shown again (the suspect window
         changed), no new scan."""
+        shown = self.prepared
         prep = self._prepare(sample, redo)
         for view, (col, rev, flt) in dict(self.orders).items():
             order = (col.key, rev, flt.text if flt is not None else "")
-            prep.ordered[view] = (order, visible_rows(prep.rows[view], col, rev, flt))
+            rows = visible_rows(prep.rows[view], col, rev, flt)
+            prep.ordered[view] = (order, rows)
+            before = shown.ordered.get(view) if shown is not None else None
+            # what changed from the rows shown (if a table holds them), or from none
+            prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)
         return prep
 
     def _prepare(self, sample: int | None, redo: bool) -> Prepared:

@@ -4,12 +4,10 @@ two meter lines and no graph on a low terminal."""
 
 from __future__ import annotations
 
-from textual.widgets import ProgressBar
-
 from dmabuf_top.collect.file import FileBackend
 from dmabuf_top.io.loader import load_files
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.widgets.header import MeterRow
+from dmabuf_top.tui.widgets.meters import MeterBars
 from tests.support.pilot import THEME, VM_RECORDING, settle
 
 
@@ -25,14 +23,14 @@ def text(app: DmabufTopApp, selector: str) -> str:
 
 
 def shown_meters(app: DmabufTopApp) -> list[tuple[str, float, str]]:
-    """(label, share, numbers) of each meter on screen."""
+    """(label, share, numbers) of each meter on screen, each checked against the
+    line the widget paints (label, percentage and numbers on it)."""
+    bars = app.screen.query_one("#header-meters", MeterBars)
     out = []
-    box = app.screen.query_one("#header-meters").region
-    for row in app.screen.query(MeterRow):
-        if row.display and box.y <= row.region.y < box.bottom:  # (not cut off)
-            bar = row.query_one(ProgressBar)
-            out.append((text(app, f"#{row.id} .meter-label"), bar.percentage,
-                        text(app, f"#{row.id} .meter-text")))
+    for y, m in enumerate(bars.in_sight):
+        line = bars.render_line(y).text
+        assert line.startswith(m.label) and f" {m.percent}  {m.text}" in line, line
+        out.append((m.label, m.share, m.text))
     return out
 
 

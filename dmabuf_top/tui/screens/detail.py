@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.columns import Column
@@ -21,6 +21,7 @@ from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.screens.signal import ask_signal
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
+from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.units import human_bytes, human_delta
 
@@ -186,7 +187,7 @@ class BufferScreen(DetailScreen):
             yield Static(id="attachments", classes="fields")
             yield Static("Fences", classes="section")
             yield Static(id="fences", classes="fields")
-        yield Footer()
+        yield KeyFooter()
 
     def show_data(self) -> None:
         app = self.dapp
@@ -291,7 +292,7 @@ class ProcessScreen(DetailScreen):
                 yield TimeGraph(id="process-graph")
         yield Static("Buffers  (Enter: details)", classes="section")
         yield LiveTable(PROC_BUFFER_COLUMNS, id="process-buffers")
-        yield Footer()
+        yield KeyFooter()
 
     def show_data(self) -> None:
         app = self.dapp

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Label, Static, TabbedContent, TabPane
 
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
@@ -35,6 +35,7 @@ from dmabuf_top.tui.view_columns import (
     column_for_letter,
 )
 from dmabuf_top.tui.widgets.header import SummaryHeader
+from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
 
 
@@ -85,7 +86,7 @@ class MainScreen(Screen[None]):
             yield Input(
                 placeholder="text, or re:REGEX  (Enter: keep, Esc: clear)", id="filter"
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for view in VIEW_NAMES:
@@ -139,17 +140,18 @@ class MainScreen(Screen[None]):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
+        key, rev = self.sort[view]
+        text = self.row_filter.text if self.row_filter else ""
+        # the next scan (the first one too) orders its rows so, off the UI thread
+        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(view, True)
             return
-        key, rev = self.sort[view]
-        text = self.row_filter.text if self.row_filter else ""
-        # the next scan orders its rows so, off the UI thread
-        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         ready = prep.ordered.get(view)
+        plan = None
         if ready is not None and ready[0] == (key, rev, text):
-            rows = ready[1]
+            rows, plan = ready[1], prep.plans.get(view)
         else:
             rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
         tree = view == "processes" and self.process_tree
@@ -159,7 +161,8 @@ class MainScreen(Screen[None]):
         shown = (prep.serial, text, tree)
         with self.app.batch_update():
             table.now = parse_time(prep.snap.taken_at)
-            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown)
+            table.sync(rows, same_rows=not tree and self._synced.get(view) == shown,
+                       plan=None if tree else plan)
             self._synced[view] = shown
             # Content(str), never a str: that would be read as markup
             if view == "suspects" and not prep.rows[view]:

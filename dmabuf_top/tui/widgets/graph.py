@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from textual.app import RenderResult
 from textual.color import Color
+from textual.geometry import Size
 from textual_plotext import PlotextPlot
 
 from dmabuf_top.tui.history import Series
@@ -64,6 +66,9 @@ class TimeGraph(PlotextPlot):
         self.fmt = fmt
         self.colour = colour
         self.series = Series([], [])
+        #: what the plot drawn last was of: (drawing number, size, theme), and it
+        self._drawn: tuple[tuple[int, Size, str], RenderResult] | None = None
+        self._drawing = 0
         self.show(self.series, again=True)  # the empty plot: no axes
 
     def on_mount(self) -> None:  # (PlotextPlot's own on_mount runs too)
@@ -95,7 +100,16 @@ class TimeGraph(PlotextPlot):
         else:
             plt.xticks([])
             plt.yticks([])
+        self._drawing += 1
         self.refresh()
+
+    def render(self) -> RenderResult:
+        """The plot, built by plotext only when its series, size or theme changed
+        (a repaint of the same plot, a view switch say, builds nothing)."""
+        key = (self._drawing, self.size, self.app.theme)
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, super().render())
+        return self._drawn[1]
 
 
 def count_text(v: float) -> str:

@@ -6,12 +6,11 @@ total bytes over time."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import Static
 
 from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.model import Snapshot
@@ -20,6 +19,7 @@ from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.session import HeaderState
 from dmabuf_top.tui.widgets.graph import TimeGraph
+from dmabuf_top.tui.widgets.meters import MeterBars, meters
 from dmabuf_top.units import human_bytes
 
 Part = tuple[str, str] | str
@@ -129,60 +129,8 @@ def status_parts(state: HeaderState) -> list[Part]:
     return parts
 
 
-@dataclass(frozen=True)
-class Meter:
-    """One bar of the header: a share of a whole."""
-
-    label: str
-    part: int
-    whole: int
-    #: the numbers beside the bar
-    text: str
-
-
-def meters(state: HeaderState) -> list[Meter]:
-    """dma-buf total as a share of RAM (when the RAM is known), userspace vs
-    kernel-only, then the largest exporters' shares of the total."""
-    t, snap = state.totals, state.snap
-    if t is None or snap is None:
-        return []
-    out: list[Meter] = []
-    ram = snap.kernel.mem_total
-    if ram:
-        out.append(Meter("of RAM", t.bytes, ram, f"{human_bytes(t.bytes)} of {human_bytes(ram)}"))
-    whole = t.userspace_bytes + t.kernel_only_bytes
-    out.append(Meter(
-        "userspace", t.userspace_bytes, whole,
-        f"{human_bytes(t.userspace_bytes)}, kernel-only {human_bytes(t.kernel_only_bytes)}",
-    ))
-    for name, nbytes in state.exporters:
-        out.append(Meter(printable(name), nbytes, whole, human_bytes(nbytes)))
-    return out
-
-
-#: header lines of meters (and graph) shown: tall terminals, short ones
-METER_ROWS, SHORT_METER_ROWS = 5, 2
 #: terminals lower than this show the short header
 SHORT_BELOW = 32
-
-
-class MeterRow(Horizontal):
-    """``label  ━━━━━━━━╸━━━━  42%  numbers``: a ProgressBar as a meter."""
-
-    def compose(self) -> ComposeResult:
-        yield Label(classes="meter-label")
-        yield ProgressBar(total=1, show_eta=False, classes="meter-bar")
-        yield Static(classes="meter-text")
-
-    meter: Meter | None = None
-
-    def show(self, meter: Meter) -> None:
-        if meter == self.meter:  # (most refreshes change no share)
-            return
-        self.meter = meter
-        self.query_one(".meter-label", Label).update(Content(meter.label))
-        self.query_one(ProgressBar).update(total=max(meter.whole, 1), progress=meter.part)
-        self.query_one(".meter-text", Static).update(Content(meter.text), layout=False)
 
 
 class SummaryHeader(Vertical):
@@ -195,9 +143,7 @@ class SummaryHeader(Vertical):
         yield Static(id="header-totals")
         yield Static(id="header-status")
         with Horizontal(id="header-body"):
-            with Vertical(id="header-meters"):
-                for i in range(METER_ROWS):
-                    yield MeterRow(id=f"meter-{i}", classes="meter")
+            yield MeterBars(id="header-meters")
             yield TimeGraph(id="header-graph", classes="graph")
 
     def on_mount(self) -> None:
@@ -229,11 +175,7 @@ class SummaryHeader(Vertical):
         self.state = state
         self.fit_height()
         self.show_text(state)
-        rows = meters(state)
-        for i, row in enumerate(self.query(MeterRow)):
-            if i < len(rows):
-                row.show(rows[i])
-            row.display = i < len(rows)
+        self.query_one(MeterBars).show(meters(state))
         plot = self.query_one(TimeGraph)
         plot.show(graph)
         plot.set_class(len(graph.values) < 2, "-no-trend")  # one sample: no empty box

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
@@ -29,8 +28,9 @@ from dmabuf_top.tui.table_layout import (
     text_width,
     title_label,
 )
-from dmabuf_top.tui.table_rows import TableRows
+from dmabuf_top.tui.table_rows import SyncPlan, TableRows
 from dmabuf_top.tui.widgets.table_message import TableMessage
+from dmabuf_top.tui.widgets.table_paint import RowStyles, row_strip, row_styles
 
 #: the sort arrows of a title
 DOWN, UP = "▼", "▲"
@@ -131,7 +131,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._lines: LRUCache[str, Strip] = LRUCache(4096)
         self._lines_now: float | None = None
         self._header: Strip | None = None
-        self._tones: dict[str, Style] = {}
+        self._styles: RowStyles | None = None
 
     # -- what the screens read ------------------------------------------------
     @property
@@ -222,15 +222,17 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
 
     def _fit(self, width: int, now: bool = True) -> None:
-        """Choose the layout for ``width`` cells; every cached line is stale."""
-        self._layout, least = choose(
-            self.spec, self.sets, width, self.hidden, self._least_widths()
-        )
+        """Choose the layout for ``width`` cells; cached lines are stale when the
+        layout or the styles changed (a new sort arrow alone redraws the header)."""
+        layout, least = choose(self.spec, self.sets, width, self.hidden, self._least_widths())
+        if self._styles is None:  # (a new theme, focus: notify_style_update)
+            self._styles = row_styles(self.rich_style, self.get_component_rich_style)
+            self._lines.clear()
+        if layout != self._layout:
+            self._lines.clear()
+        self._layout = layout
         self._fitted_to = width
-        self._lines.clear()
         self._header = None
-        tone = self.get_component_rich_style  # the colours of cells, over a row's style
-        self._tones = {t: tone(f"live-table--{t}", partial=True) for t in TONES}
         if least != self._least:
             self._least = least
             if now:
@@ -249,6 +251,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._fitted_to = -1  # the next paint fits again: lines, header, colours anew
+        self._styles = None
 
     def on_focus(self, event: events.Focus | events.Blur) -> None:
         self.notify_style_update()
@@ -257,12 +260,19 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     on_blur = on_focus
 
     # -- rows -------------------------------------------------------------------
-    def sync(self, rows: Sequence[Row], same_rows: bool = False) -> None:
+    def sync(
+        self, rows: Sequence[Row], same_rows: bool = False, plan: SyncPlan | None = None
+    ) -> None:
         """Show exactly ``rows``, in order; only rows whose cells or mark changed are
-        rendered again. ``same_rows``: the caller knows only the order changed."""
+        rendered again. ``same_rows``: the caller knows only the order changed;
+        ``plan``: what changed, worked out off the UI thread (TableRows.update)."""
         keep, keep_row = self.cursor_key, self._cursor
-        for key in self.rows.update(rows, same_rows):
-            self._lines.discard(key)
+        stale = self.rows.update(rows, same_rows, plan)
+        if len(stale) >= len(self._lines):  # (the first rows: no loop of 10,000 discards)
+            self._lines.clear()
+        else:
+            for key in stale:
+                self._lines.discard(key)
         keys = self.rows.keys
         if keep is not None and keep in self.rows.cells:
             self._cursor = keys.index(keep)
@@ -284,11 +294,15 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             row = scroll_y + y - 1
             if row >= len(self.rows.keys):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, self._base_style)
             strip = self._row_strip(row)
         if scroll_x == 0 and strip.cell_length == width:
             return strip
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, self._base_style)
+
+    @property
+    def _base_style(self) -> Style:
+        return self._styles.base if self._styles is not None else self.rich_style
 
     def _header_strip(self) -> Strip:
         if self._header is None:
@@ -313,18 +327,9 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def _make_strip(self, key: str, cursor: bool = False) -> Strip:
-        assert self._layout is not None
-        mark = self.rows.marks.get(key)
-        style = self.get_component_rich_style(f"live-table--{mark}") if mark else self.rich_style
-        cells, width = self.rows.cells[key], self._layout.width
-        if cursor or mark == "freed":  # one style: the cursor's, or struck out
-            if cursor:
-                style = style + self.get_component_rich_style("live-table--cursor", partial=True)
-            return Strip([Segment(self._layout.line(cells, self.now), style)], width)
-        return Strip([
-            Segment(text, style + self._tones[t] if t else style)
-            for text, t in self._layout.pieces(cells, self.now)
-        ], width)
+        assert self._layout is not None and self._styles is not None
+        return row_strip(self._layout, self.rows.cells[key], self.now, self._styles,
+                         self.rows.marks.get(key), cursor)
 
     # -- the cursor -------------------------------------------------------------
     @property

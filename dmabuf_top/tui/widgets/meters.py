@@ -1,0 +1,151 @@
+"""The header's meters as one widget: ``label  ━━━━━━╸━━━━━  42%  numbers`` a line
+each (dma-buf as a share of RAM, userspace vs kernel-only, the largest exporters),
+drawn on the line API with Textual's bar renderable; one widget, not a ProgressBar
+(and its three children) per meter, and its lines built only when a meter changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.renderables.bar import Bar
+from textual.strip import Strip
+from textual.widget import Widget
+
+from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.units import human_bytes
+
+
+@dataclass(frozen=True)
+class Meter:
+    """One bar of the header: a share of a whole."""
+
+    label: str
+    part: int
+    whole: int
+    #: the numbers beside the bar
+    text: str
+
+    @property
+    def share(self) -> float:
+        """``part`` of ``whole``, 0 to 1."""
+        return min(1.0, max(0.0, self.part / self.whole)) if self.whole > 0 else 0.0
+
+    @property
+    def percent(self) -> str:
+        return f"{round(self.share * 100)}%"
+
+
+def meters(state: HeaderState) -> list[Meter]:
+    """dma-buf total as a share of RAM (when the RAM is known), userspace vs
+    kernel-only, then the largest exporters' shares of the total."""
+    t, snap = state.totals, state.snap
+    if t is None or snap is None:
+        return []
+    out: list[Meter] = []
+    ram = snap.kernel.mem_total
+    if ram:
+        out.append(Meter("of RAM", t.bytes, ram, f"{human_bytes(t.bytes)} of {human_bytes(ram)}"))
+    whole = t.userspace_bytes + t.kernel_only_bytes
+    out.append(Meter(
+        "userspace", t.userspace_bytes, whole,
+        f"{human_bytes(t.userspace_bytes)}, kernel-only {human_bytes(t.kernel_only_bytes)}",
+    ))
+    for name, nbytes in state.exporters:
+        out.append(Meter(printable(name), nbytes, whole, human_bytes(nbytes)))
+    return out
+
+
+#: cells of a meter's parts: label, bar, percentage (right-aligned, a blank before it),
+#: the blanks before the numbers
+LABEL, BAR, PERCENT, GAP = 11, 22, 4, 2
+
+
+class MeterBars(Widget):
+    """Meters, one a line, as many lines as meters (a lower box shows the first)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "meter-bars--label",
+        "meter-bars--bar",
+        "meter-bars--empty",
+        "meter-bars--percent",
+        "meter-bars--text",
+    }
+
+    DEFAULT_CSS = """
+    MeterBars {
+        height: auto;
+        & > .meter-bars--label { color: $text-muted; }
+        & > .meter-bars--bar { color: $dmabuf-meter; }
+        & > .meter-bars--empty { color: $dmabuf-meter-empty; }
+        & > .meter-bars--percent { text-style: bold; }
+        & > .meter-bars--text { color: $text-muted; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self.meters: tuple[Meter, ...] = ()
+        self._lines: dict[int, Strip] = {}
+
+    def show(self, shown: Sequence[Meter]) -> None:
+        """Show ``shown`` (the same meters again are no work)."""
+        shown = tuple(shown)
+        if shown == self.meters:  # (most refreshes change no share)
+            return
+        relayout = len(shown) != len(self.meters)
+        self.meters = shown
+        self._lines.clear()
+        self.refresh(layout=relayout)
+
+    @property
+    def in_sight(self) -> tuple[Meter, ...]:
+        """The meters on screen (a short header shows the first lines only)."""
+        return self.meters[: self.size.height]
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return len(self.meters)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()  # a new theme: new colours
+
+    def on_resize(self) -> None:
+        self._lines.clear()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self.meters):
+            return Strip.blank(width, self.rich_style)
+        strip = self._lines.get(y)
+        if strip is None:
+            strip = self._lines[y] = self._line(self.meters[y]).crop_extend(
+                0, width, self.rich_style
+            )
+        return strip
+
+    def _line(self, meter: Meter) -> Strip:
+        base = self.rich_style
+        part = self.get_component_rich_style
+        bar = Bar(
+            highlight_range=(0, BAR * meter.share),
+            highlight_style=Style.from_color(part("meter-bars--bar").color),
+            background_style=Style.from_color(part("meter-bars--empty").color),
+            width=BAR,
+        )
+        bar_line = self.app.console.render_lines(
+            bar, self.app.console.options.update_width(BAR), style=base, pad=True
+        )[0]
+        label = meter.label[: LABEL - 1].ljust(LABEL)  # (printable: meters() made it so)
+        return Strip([
+            Segment(label, part("meter-bars--label")),  # (whole styles: muted colours
+            *bar_line,  # are blended with the background)
+            Segment(" ", base),
+            Segment(meter.percent.rjust(PERCENT), part("meter-bars--percent")),
+            Segment(" " * GAP, base),
+            Segment(meter.text, part("meter-bars--text")),
+        ])
