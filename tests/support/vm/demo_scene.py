@@ -195,16 +195,7 @@ class Scene:
                 raise RuntimeError("a process of the scene failed")
 
     def stop(self) -> None:
-        for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in self.pids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        vgem.stop_children(self.pids)
 
 
 def become(comm: str, argv: list[str]) -> None:

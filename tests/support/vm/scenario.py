@@ -335,16 +335,7 @@ class Children:
         return out
 
     def stop(self) -> None:
-        for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for pid in self.pids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        vgem.stop_children(self.pids)
 
 
 def compositor(h: Holder, card: vgem.Card) -> None:

@@ -1,6 +1,7 @@
 """Minimal vgem/DRM + dma-buf ioctls in pure Python (fcntl.ioctl + struct + ctypes).
 
-Used by scenario.py inside the test VM (root, vgem loaded).
+Used by scenario.py and demo_scene.py inside the test VM (root, vgem loaded), with the
+process plumbing both share (comm, cmdline, parent death, stopping their children).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import ctypes
 import fcntl
 import mmap
 import os
+import signal
 import struct
 from pathlib import Path
 
@@ -245,3 +247,17 @@ def set_cmdline(argv: list[str]) -> None:
 
 def die_with_parent(sig: int) -> None:
     _libc.prctl(PR_SET_PDEATHSIG, ctypes.c_void_p(sig), 0, 0, 0)
+
+
+def stop_children(pids: list[int]) -> None:
+    """SIGTERM each of ``pids`` (children of this process), then reap them all."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
