@@ -3,8 +3,8 @@
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
 The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
 directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
-fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; comm,
-cmdline and uid only for pids that hold something; stat of the holders' ancestors
+fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; stat (which
+holds the comm), cmdline and uid only for pids that hold something; stat of the holders' ancestors
 too (for the process tree). The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
 read each of the fd, mapping, process and buffer iterators, and /proc only for the
 few processes the process iterator cannot say all of (kernel threads, cmdlines longer

@@ -26,6 +26,8 @@ class ProcText:
     #: fds that statfs says are on the dma-buf filesystem (magic 0x444d4142):
     #: dma-bufs even when their fdinfo says nothing (unreadable)
     magic_fds: set[int] = field(default_factory=set)
+    #: ``/proc/PID/comm`` as the adb collector reads it; None locally, where the
+    #: name is the one in ``stat`` (the kernel prints the same in both)
     comm: str | None = None
     #: raw cmdline (NUL separated) decoded with surrogateescape/replace
     cmdline: str | None = None
@@ -60,7 +62,7 @@ class RawScan:
     bpf: str | None = None
     #: dmabuf-top's own BPF iterators (collect/bpf/dmabuf_top.bpf.c): buffers, and
     #: when the task iterators loaded, the dma-buf fds and mappings of every process
-    #: (then ``procs`` holds only the holders' comm, cmdline and uid)
+    #: (then ``procs`` holds only the holders' stat, cmdline and uid)
     bpf_buffers: str | None = None
     bpf_files: str | None = None
     bpf_vmas: str | None = None
