@@ -52,6 +52,16 @@ def name_regex(pattern: str) -> str:
     return "^" + r"\d+".join(re.escape(part) for part in pattern.split("#")) + "$"
 
 
+def buffers_filter(suspect: Suspect) -> str | None:
+    """The Buffers view's filter that shows a suspect's buffers: an exporter's, or a
+    name pattern's ("" for unnamed buffers); None for a process (it has a pane)."""
+    if suspect.kind == "process":
+        return None
+    if suspect.kind == "exporter":
+        return f"re:^{re.escape(str(suspect.key))}$"
+    return "" if suspect.key is None else f"re:{name_regex(str(suspect.key))}"
+
+
 class PatternCache:
     """``name_pattern`` per buffer name, remembered (names repeat between
     refreshes); forgets everything past ``limit`` names."""

@@ -1,6 +1,6 @@
 """The table at 10,000 rows: the cursor stays on its buffer across a refresh that
 reorders, adds and frees rows; new and freed rows are marked; sorting by key and by a
-click on a title; the filter."""
+click on a title; the filter; a view switch that leaves each view's table as it was."""
 
 from __future__ import annotations
 
@@ -114,3 +114,54 @@ async def test_filter_at_ten_thousand_rows():
         await pilot.press("escape")
         await pilot.pause()
         assert table.row_count == N
+
+
+async def test_each_view_keeps_its_cursor_scroll_and_sort_across_switches():
+    app = DmabufTopApp(ScriptedBackend([scene(0)]), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        table = screen.table()
+        for _ in range(5):
+            await pilot.press("pagedown")
+        await pilot.press("down")
+        held, row, top = table.cursor_key, table.cursor_row, table.scroll_offset.y
+        assert top > 0 and in_view(table)
+        await pilot.press("2")  # Processes: its own rows, cursor at its top, sorted its way
+        await settle(pilot)
+        assert screen.view == "processes" and table is screen.table() and table.has_focus
+        assert table.row_count == 200 and table.cursor_row == 0 and table.scroll_offset.y == 0
+        assert "pid" in table.shown_columns and "inode" not in table.shown_columns
+        await pilot.press("down", "down", "i")  # by pid (htop's I): ascending
+        await pilot.pause()
+        procs = table.cursor_key
+        assert table.title("pid").endswith("▲")
+        await pilot.press("1")
+        await settle(pilot)
+        assert (table.cursor_key, table.cursor_row, table.scroll_offset.y) == (held, row, top)
+        assert "inode" in table.shown_columns and table.title("size").endswith("▼")
+        assert table.get_cell(held, "inode") == held
+        await pilot.press("2")
+        await settle(pilot)
+        assert table.cursor_key == procs and table.keys()[:2] == ["1000", "1001"]
+        assert screen.state("buffers").cursor_key == held  # kept while not shown
+
+
+async def test_a_theme_change_in_another_view_repaints_a_view_on_switching_back():
+    app = DmabufTopApp(ScriptedBackend([scene(0)]), delay=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        table = screen.table()
+        key = table.keys()[1]  # a row off the cursor: its line is cached
+        painted = screen.state("buffers").lines.get(key)
+        assert painted is not None
+        await pilot.press("2")
+        await settle(pilot)
+        app.theme = "dmabuf-light"
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        again = screen.state("buffers").lines.get(key)
+        assert again is not None and again is not painted  # painted anew, in the new theme
+        assert again.text == painted.text

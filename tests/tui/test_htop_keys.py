@@ -99,7 +99,7 @@ async def test_setup_changes_apply_at_once_and_are_saved_on_close(key, tmp_path:
     app = make_app(settings_file=path, delay=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        table = main(app).table("buffers")
+        table = main(app).table()
         assert "inode" in table.shown_columns
         await pilot.press(key)
         assert isinstance(app.screen, SetupScreen)
@@ -131,7 +131,7 @@ async def test_setup_keeps_one_column_at_least():
         columns.deselect_all()
         await settle(pilot)
         assert columns.selected == [SETTINGS_VIEWS["exporters"][-1]]
-        assert main(app).table("exporters").hidden == set(SETTINGS_VIEWS["exporters"][:-1])
+        assert main(app).state("exporters").hidden == set(SETTINGS_VIEWS["exporters"][:-1])
 
 
 # -- signals -----------------------------------------------------------------------------
@@ -187,7 +187,7 @@ async def wait_notice(app: DmabufTopApp, title: str):
 async def open_signal_dialog(pilot, app: DmabufTopApp, pid: int, key: str) -> SignalScreen:
     await pilot.press("2")
     await settle(pilot)
-    table = main(app).table("processes")
+    table = main(app).table()
     table.move_cursor(table.keys().index(str(pid)))
     await pilot.press(key)
     await pilot.pause()

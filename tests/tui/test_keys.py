@@ -240,7 +240,7 @@ async def test_clicking_a_tab_switches_view():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.click("#views Tab#--content-tab-tab-exporters")
+        await pilot.click("#views Tab#tab-exporters")
         await pilot.pause()
         assert main_screen(app).view == "exporters"
 
@@ -401,7 +401,7 @@ async def test_filter_matching_nothing_says_so():
         await pilot.press("slash", *"[/z]", "enter")  # markup is just text
         await pilot.pause()
         assert shown(app) == []
-        empty = app.screen.query_one("#empty-buffers")
+        empty = app.screen.query_one("#empty")
         assert empty.display and "filter '[/z]'.  Esc clears" in str(empty.render())
 
 
@@ -419,11 +419,11 @@ async def test_enter_opens_the_buffer_pane_and_escape_goes_back():
             assert want in fields
         holders = screen.query_one("#holders")
         assert holders.keys() == ["301:0", "412:0"]
-        row = [str(c) for c in holders.get_row("301:0")]
+        row = [str(c) for c in holders.state.rows.cells["301:0"]]
         assert row[:6] == ["301", "compositor", "5, 9", "7f0000000000-7f0000800000", "rw-s",
                            "8.0M"]
         assert row[6] == "/usr/bin/compositor --vt 1"
-        hog = [str(c) for c in holders.get_row("412:0")]
+        hog = [str(c) for c in holders.state.rows.cells["412:0"]]
         assert hog[1] == "[red]hog" and "\x1b" not in hog[6] and "\\e" in hog[6]
         assert "0000:03:00.0" in str(screen.query_one("#attachments").render())
         assert "write fence:vgem 1 seq 3 signalled" in str(screen.query_one("#fences").render())

@@ -168,7 +168,7 @@ async def test_empty_machine_says_why_and_points_to_the_demo():
     app, _ = live_app([snap])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        empty = app.screen.query_one("#empty-buffers")
+        empty = app.screen.query_one("#empty")
         text = str(empty.render())
         assert empty.display
         assert "No dma-bufs visible." in text
@@ -190,7 +190,7 @@ async def test_a_kernel_without_exporters_is_explained():
     app, _ = live_app([snap])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        text = str(app.screen.query_one("#empty-buffers").render())
+        text = str(app.screen.query_one("#empty").render())
         assert "lists no dma-buf at all" in text and "--demo" in text
 
 
@@ -254,7 +254,7 @@ async def test_enter_on_a_freed_row_shows_what_was_known():
         assert isinstance(screen, BufferScreen) and screen.inode == 14
         assert "FREED" in str(screen.query_one("#detail-title").render())
         assert screen.query_one("#holders").keys() == ["500:0"]
-        assert str(screen.query_one("#holders").get_row("500:0")[1]) == "camera"
+        assert str(screen.query_one("#holders").get_cell("500:0", "comm")) == "camera"
 
 
 async def test_quit_does_not_wait_for_a_scan_in_flight():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from textual.widgets import TabbedContent
+from textual.widgets import Tab
 
 from dmabuf_top.io.settings import Settings, read_settings, write_settings
 from dmabuf_top.tui.app import DmabufTopApp
@@ -83,7 +83,7 @@ async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) 
         await settle(pilot)
         screen, table = main(again), main(again).table()
         assert screen.view == "processes" and screen.process_tree
-        assert str(screen.query_one(TabbedContent).get_tab("tab-processes").label) == (
+        assert str(screen.query_one("#tab-processes", Tab).label) == (
             "Processes (tree)"
         )
         assert table.get_cell("412", "comm") == "└─ [red]hog"
@@ -108,11 +108,11 @@ async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:
     app = app_with(path)
     async with app.run_test(size=(200, 40)) as pilot:
         await settle(pilot)
-        shown = main(app).table("buffers").shown_columns
+        shown = main(app).table().shown_columns
         assert "inode" not in shown and "count" not in shown and "size" in shown
         main(app).hide_columns("buffers", ["count"])
         await settle(pilot)
-        assert "inode" in main(app).table("buffers").shown_columns
+        assert "inode" in main(app).table().shown_columns
         await pilot.press("q")
     assert read_settings(path, SETTINGS_VIEWS).hidden_columns == {"buffers": ["count"]}
 

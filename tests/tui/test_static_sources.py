@@ -24,7 +24,7 @@ async def test_single_snapshot_suspects_give_the_record_command():
         await pilot.press("4")
         await settle(pilot)
         info = shown(app, "#suspects-info")
-        empty = shown(app, "#empty-suspects")
+        empty = shown(app, "#empty")
         assert "single snapshot" in info
         assert "A single snapshot cannot show growth" in empty
         assert "dmabuf-top record -o rec.yaml" in empty

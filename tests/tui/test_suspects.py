@@ -145,7 +145,7 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         await pilot.press("home")
         await settle(pilot)
         assert suspect_keys(app) == [] and app.prepared.suspects == []
-        empty = str(main_screen(app).query_one("#empty-suspects").render())
+        empty = str(main_screen(app).query_one("#empty").render())
         assert "1 of 4" in empty and "collecting, 1 of 4" in info(app)
         await pilot.press("2")
         await settle(pilot)

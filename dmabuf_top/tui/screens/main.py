@@ -1,4 +1,5 @@
-"""The main screen: header, the four views on tabs, the filter bar."""
+"""The main screen: header, the four views on tabs over one table (a view switch shows
+that view's table state, no other layout), the filter bar."""
 
 from __future__ import annotations
 
@@ -7,23 +8,24 @@ from typing import cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, Tab, Tabs
 
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
-from dmabuf_top.tui.growth import name_regex
+from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree, fold_all, fold_branch
-from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
 from dmabuf_top.tui.screens.signal import ask_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
+from dmabuf_top.tui.table_state import TableState
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     DEFAULT_SORT,
@@ -34,6 +36,7 @@ from dmabuf_top.tui.view_columns import (
     column,
     column_for_letter,
 )
+from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
@@ -62,6 +65,11 @@ class MainScreen(Screen[None]):
         self._tree: ProcessTree | None = None
         self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
+        #: each view's table (its rows, cursor, sort arrow, columns) in the one LiveTable
+        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v)) for v in VIEW_NAMES}
+        #: per view: nothing to show (the table then gives its room to the reason)
+        self._empty: dict[str, bool] = {}
+        self._table = LiveTable(state=self.states[self.view], id="table")
         #: per view: (prepared, filter) last shown, to know when only the order changes
         self._synced: dict[str, tuple[int, str]] = {}
 
@@ -71,36 +79,43 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
-        with TabbedContent(initial=f"tab-{self.view}", id="views"):
-            for view in VIEW_NAMES:
-                with TabPane(f"{VIEW_TITLES[view]}", id=f"tab-{view}"):
-                    if view == "suspects":
-                        yield Static("", id="suspects-info", classes="info")
-                    yield LiveTable(
-                        COLUMNS[view], sets=LAYOUTS[view], letters=sort_keys(view),
-                        id=f"table-{view}",
-                    )
-                    yield Static("", id=f"empty-{view}", classes="empty")
-        with Horizontal(id="filter-bar"):
-            yield Label("/", id="filter-label")
-            yield Input(
-                placeholder="text, or re:REGEX  (Enter: keep, Esc: clear)", id="filter"
-            )
+        with Vertical(id="views"):
+            yield Tabs(*(Tab(VIEW_TITLES[v], id=f"tab-{v}") for v in VIEW_NAMES),
+                       active=f"tab-{self.view}", id="view-tabs")
+            yield Static("", id="suspects-info", classes="info")
+            yield self._table
+            yield Static("", id="empty", classes="empty")
+        yield FilterBar(id="filter-bar")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         for view in VIEW_NAMES:
-            key, rev = self.sort[view]
-            col = column(view, key)
-            self.table(view).set_sort_marker(key, col.descending != rev)
+            self._mark_sort(view)
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
-        self.table(self.view).focus()
+        self.query_one("#suspects-info").display = self.view == "suspects"
+        self.table().state_changed()
+        self.table().focus()
         self.ready = True
         self.data_changed()
 
-    def table(self, view: str | None = None) -> LiveTable:
-        return self.query_one(f"#table-{view or self.view}", LiveTable)
+    def table(self) -> LiveTable:
+        """The table, showing the current view's state."""
+        return self._table
+
+    def state(self, view: str | None = None) -> TableState:
+        """The table state of ``view`` (default: the current one), shown or not."""
+        return self.states[view or self.view]
+
+    def _state_changed(self, view: str) -> None:
+        if view == self.view:
+            self._table.state_changed()
+
+    def _mark_sort(self, view: str) -> None:
+        """▼/▲ on the title of the column ``view`` is sorted by."""
+        key, rev = self.sort[view]
+        if self.states[view].set_sort_marker(key, column(view, key).descending != rev):
+            self._state_changed(view)
 
     def hide_columns(self, view: str, keys: list[str]) -> None:
         """The user hides ``keys`` of ``view``; a single static snapshot has no history,
@@ -110,7 +125,8 @@ class MainScreen(Screen[None]):
         self.hidden[view] = list(keys)
         if not keys:
             del self.hidden[view]
-        self.table(view).hide_columns(hidden_columns(view, keys, static))
+        if self.states[view].hide_columns(hidden_columns(view, keys, static)):
+            self._state_changed(view)
 
     def view_settings(self) -> Settings:
         """The view shown, the sort and the hidden columns of each view, tree or list."""
@@ -131,12 +147,12 @@ class MainScreen(Screen[None]):
             self.dapp.update_header(self.query_one(SummaryHeader))
             self.sync()
 
-    def sync(self, view: str | None = None) -> None:
-        """Bring the table of ``view`` (default: the current one) up to date."""
-        view = view or self.view
+    def sync(self) -> None:
+        """Bring the table of the current view up to date."""
+        view = self.view
         prep = self.dapp.prepared
-        table = self.table(view)
-        empty = self.query_one(f"#empty-{view}", Static)
+        table = self.table()
+        empty = self.query_one("#empty", Static)
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
@@ -146,7 +162,7 @@ class MainScreen(Screen[None]):
         self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
-            self._show_empty(view, True)
+            self._show_empty(True)
             return
         ready = prep.ordered.get(view)
         plan = None
@@ -160,7 +176,7 @@ class MainScreen(Screen[None]):
             rows = self._tree.rows
         shown = (prep.serial, text, tree)
         with self.app.batch_update():
-            table.now = parse_time(prep.snap.taken_at)
+            table.state.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=not tree and self._synced.get(view) == shown,
                        plan=None if tree else plan)
             self._synced[view] = shown
@@ -172,15 +188,17 @@ class MainScreen(Screen[None]):
             elif not rows and self.row_filter is not None:
                 text = printable(self.row_filter.text)
                 empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
-            self._show_empty(view, not prep.snap.buffers or not rows)
+            self._show_empty(not prep.snap.buffers or not rows)
 
-    def _show_empty(self, view: str, empty: bool) -> None:
-        self.query_one(f"#empty-{view}", Static).display = empty
-        self.query_one(f"#tab-{view}", TabPane).set_class(empty, "-empty")
+    def _show_empty(self, empty: bool) -> None:
+        """Nothing to show in the current view: its reason takes the table's room."""
+        self._empty[self.view] = empty
+        self.query_one("#empty", Static).display = empty
+        self.query_one("#views").set_class(empty, "-empty")
 
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{view}"
+        self.query_one(Tabs).active = f"tab-{view}"
 
     def action_tree(self) -> None:
         """t / F5: the Processes view as a tree (again: the sorted list); from another
@@ -194,11 +212,11 @@ class MainScreen(Screen[None]):
         self._show_tree_mode()
 
     def _show_tree_mode(self) -> None:
-        self.table("processes").use_sets(
-            TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
-        )
+        sets = TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
+        if self.states["processes"].use_sets(sets):
+            self._state_changed("processes")
         title = VIEW_TITLES["processes"] + (" (tree)" if self.process_tree else "")
-        self.query_one(TabbedContent).get_tab("tab-processes").label = Content(title)
+        self.query_one("#tab-processes", Tab).label = Content(title)
 
     def action_fold(self, fold: bool) -> None:
         """- / +: fold / unfold the tree's branch under the cursor (htop's keys)."""
@@ -231,13 +249,21 @@ class MainScreen(Screen[None]):
     def action_suspect_window(self, direction: int) -> None:
         self.dapp.action_suspect_window(direction)
 
-    @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        view = (event.pane.id or "tab-buffers").removeprefix("tab-")
-        self.view = view
-        if view in self._stale:
-            self.sync(view)
-        self.set_focus(self.table(view))
+    @on(Tabs.TabActivated, "#view-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        """A view switch: the one table shows the view's state (synced if stale)."""
+        view = (event.tab.id or "tab-buffers").removeprefix("tab-")
+        table = self.table()
+        if view != self.view:
+            self.view = view
+            with self.app.batch_update():
+                table.show(self.states[view])
+                self.query_one("#suspects-info").display = view == "suspects"
+                if view in self._stale:
+                    self.sync()
+                else:
+                    self._show_empty(self._empty.get(view, False))
+        self.set_focus(table)
 
     # -- sorting ----------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -259,14 +285,13 @@ class MainScreen(Screen[None]):
         old, rev = self.sort[self.view]
         rev = (not rev) if old == key else False
         self.sort[self.view] = (key, rev)
-        col = column(self.view, key)
-        self.table().set_sort_marker(key, col.descending != rev)
+        self._mark_sort(self.view)
         self.sync()
 
     def action_sort_menu(self) -> None:
         """F6 / < / >: pick the sort column from a list (the sorted one: reverse)."""
         key, rev = self.sort[self.view]
-        hidden = self.table().hidden
+        hidden = self.state().hidden
         cols = [column(self.view, k) for k in choosable_columns(self.view) if k not in hidden]
         self.app.push_screen(
             SortMenu(VIEW_TITLES[self.view], cols, key, rev),
@@ -284,45 +309,23 @@ class MainScreen(Screen[None]):
 
     # -- filter -----------------------------------------------------------
     def action_filter(self) -> None:
-        bar = self.query_one("#filter-bar")
-        bar.display = True
-        # set_focus, not focus(): focus() is deferred, and keys typed right
-        # after "/" (a fast typist, a busy machine) would still go to the table
-        self.set_focus(self.query_one("#filter", Input))
+        self.query_one(FilterBar).open()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        text = event.value
-        inp = event.input
-        try:
-            flt = RowFilter(text) if text else None
-        except FilterError as e:
-            inp.add_class("-invalid")
-            inp.tooltip = str(e)
-            return
-        inp.remove_class("-invalid")
-        inp.tooltip = None
-        self.row_filter = flt if flt is not None and flt.active else None
+    @on(FilterBar.Changed)
+    def _filter_changed(self, event: FilterBar.Changed) -> None:
+        self.row_filter = event.row_filter
         self._stale = set(VIEW_NAMES)
         self.sync()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value:
-            self.query_one("#filter-bar").display = False
+    @on(FilterBar.Done)
+    def _filter_done(self) -> None:
         self.set_focus(self.table())
 
     def set_filter(self, text: str) -> None:
-        inp = self.query_one("#filter", Input)
-        self.query_one("#filter-bar").display = bool(text)
-        inp.value = text  # posts Changed -> sync
+        self.query_one(FilterBar).set_text(text)  # -> Changed -> sync
 
     def action_clear_filter(self) -> None:
-        inp = self.query_one("#filter", Input)
-        self.query_one("#filter-bar").display = False
-        inp.remove_class("-invalid")
-        if inp.value or self.row_filter is not None:
-            inp.value = ""
+        if self.query_one(FilterBar).clear() or self.row_filter is not None:
             self.row_filter = None
             self._stale = set(VIEW_NAMES)
             self.sync()
@@ -351,6 +354,7 @@ class MainScreen(Screen[None]):
             self.open_key(self.view, event.key)
 
     def open_key(self, view: str, key: str) -> None:
+        """Enter on a row: a buffer's or a process's pane; an exporter's buffers."""
         if view == "buffers":
             self.dapp.open_buffer(int(key))
         elif view == "processes":
@@ -359,7 +363,7 @@ class MainScreen(Screen[None]):
             self.open_suspect(key)
         else:
             self.action_view("buffers")
-            self.set_filter(f"re:^{_re_escape(key)}$")
+            self.set_filter(f"re:^{re.escape(key)}$")
 
     def open_suspect(self, key: str) -> None:
         """A process: its pane; an exporter or a name pattern: its buffers;
@@ -368,23 +372,13 @@ class MainScreen(Screen[None]):
         row = next((r for r in prep.rows["suspects"] if r.key == key), None) if prep else None
         if row is None:
             return
-        s = row.obj
-        if s.kind == "process":
-            self.dapp.open_process(int(s.key))
-        elif s.kind == "exporter":
-            self.action_view("buffers")
-            self.set_filter(f"re:^{_re_escape(str(s.key))}$")
-        elif s.key is not None:
-            self.action_view("buffers")
-            self.set_filter(f"re:{name_regex(str(s.key))}")
-        else:
-            self.action_view("buffers")
-            self.set_filter("")
+        text = buffers_filter(row.obj)
+        if text is None:
+            self.dapp.open_process(int(row.obj.key))
+            return
+        self.action_view("buffers")
+        self.set_filter(text)
+        if not text:
             self.sort["buffers"] = ("grow", False)
-            self.table("buffers").set_sort_marker("grow", column("buffers", "grow").descending)
+            self._mark_sort("buffers")
             self._stale.add("buffers")
-
-
-def _re_escape(text: str) -> str:
-    return re.escape(text)
-
