@@ -1,4 +1,4 @@
-"""Write the snapshot on screen to a timestamped YAML file."""
+"""Write what is on screen to a timestamped file: the snapshot (YAML), the screen (SVG)."""
 
 from __future__ import annotations
 
@@ -10,28 +10,39 @@ from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.model import Snapshot
+from dmabuf_top.timefmt import utc_now
 
 
-def export_name(snap: Snapshot) -> str:
-    """``dmabuf-top-20261121T100000Z.yaml`` from the snapshot's own time."""
-    when = snap.taken_at
+def export_name(when: str, suffix: str = ".yaml") -> str:
+    """``dmabuf-top-20261121T100000Z.yaml`` from a time (``taken_at``, ISO-8601)."""
     stamp = re.sub(r"[^0-9T]", "", when.split(".")[0]) or "snapshot"
     if when.endswith("Z"):
         stamp += "Z"
-    return f"dmabuf-top-{stamp}.yaml"
+    return f"dmabuf-top-{stamp}{suffix}"
 
 
-def export_snapshot(snap: Snapshot, directory: str | os.PathLike[str] = ".") -> Path:
-    """Write ``snap`` into ``directory`` under a new name; returns the path.
-    Raises :class:`SnapshotError` (one line) when it cannot."""
+def export_text(text: str, directory: str | os.PathLike[str], name: str) -> Path:
+    """Write ``text`` into ``directory`` as ``name`` (``name-2``... when taken), at once
+    or not at all; returns the path. Raises :class:`SnapshotError` (one line)."""
     d = Path(directory).expanduser()
     if not d.is_dir():
         raise SnapshotError(f"cannot write to {d}: not a directory")
-    base = export_name(snap)
-    path = d / base
+    stem, dot, suffix = name.rpartition(".")
+    path = d / name
     n = 1
     while path.exists():
         n += 1
-        path = d / base.replace(".yaml", f"-{n}.yaml")
-    write_atomic(path, dump_snapshot(snap))
+        path = d / f"{stem}-{n}{dot}{suffix}"
+    write_atomic(path, text)
     return path
+
+
+def export_snapshot(snap: Snapshot, directory: str | os.PathLike[str] = ".") -> Path:
+    """Write ``snap`` into ``directory`` under a new name, from its time; returns the
+    path. Raises :class:`SnapshotError` (one line) when it cannot."""
+    return export_text(dump_snapshot(snap), directory, export_name(snap.taken_at))
+
+
+def export_screenshot(svg: str, directory: str | os.PathLike[str] = ".") -> Path:
+    """Write a screenshot (SVG text) into ``directory``, named from now."""
+    return export_text(svg, directory, export_name(utc_now(), ".svg"))

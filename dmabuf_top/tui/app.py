@@ -371,7 +371,9 @@ class DmabufTopApp(SettingsActions, App[int]):
 
     # -- command palette ----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Textual's, but its Screenshot (to ~/Downloads, often missing) is the app's
+        (to the export directory)."""
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
         yield from dmabuf_commands(self, screen)
 
 def run_tui(

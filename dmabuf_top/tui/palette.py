@@ -8,6 +8,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from dmabuf_top.tui.host import AppHost
+from dmabuf_top.tui.screens.export_dir import save_screenshot
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.view_columns import VIEW_NAMES, VIEW_TITLES
 
@@ -20,6 +21,10 @@ def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:
     )
     yield SystemCommand(
         "Export snapshot to…", "Choose a directory for the YAML file", app.action_export_to
+    )
+    yield SystemCommand(
+        "Screenshot", "Save an SVG of the screen to the export directory",
+        lambda: app.set_timer(0.1, lambda: save_screenshot(app)),  # (once the palette shut)
     )
     yield SystemCommand("Pause / resume", "Stop or restart refreshing", app.action_toggle_pause)
     yield SystemCommand("Toggle graphs", "Hide or show sparklines", app.action_toggle_graphs)

@@ -613,3 +613,22 @@ async def test_keys_typed_right_after_slash_go_to_the_filter():
         assert shown(app) == ["12"]
         await pilot.press("slash")  # in the filter, "/" is just a character
         assert app.screen.query_one("#filter", Input).value == "scan/"
+
+
+async def test_the_palettes_screenshot_saves_an_svg_to_the_export_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/Downloads (Textual's own went there)
+    out = tmp_path / "out"
+    out.mkdir()
+    app = make_app(export_dir=out)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"screenshot")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.4)
+        saved = list(out.glob("dmabuf-top-*.svg"))
+        assert len(saved) == 1, list(out.iterdir())
+        svg = saved[0].read_text()
+        assert svg.startswith("<svg") and "Buffers" in svg and "camera" in svg

@@ -248,7 +248,8 @@ def test_step_interval():
 
 def test_export_names_and_round_trip(tmp_path):
     snap = small_snapshot("2026-11-21T05:49:24.512Z")
-    assert export_name(snap) == "dmabuf-top-20261121T054924Z.yaml"
+    assert export_name(snap.taken_at) == "dmabuf-top-20261121T054924Z.yaml"
+    assert export_name("2026-11-21T05:49:24Z", ".svg") == "dmabuf-top-20261121T054924Z.svg"
     p1 = export_snapshot(snap, tmp_path)
     p2 = export_snapshot(snap, tmp_path)
     assert p1.name == "dmabuf-top-20261121T054924Z.yaml"

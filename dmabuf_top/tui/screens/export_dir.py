@@ -1,5 +1,6 @@
 """Exporting the snapshot shown (``x``, or the palette's "Export snapshot to…", which
-asks for a directory first); the result is a notification."""
+asks for a directory first), and the palette's Screenshot (an SVG of the screen, into
+the same directory); the result is a notification."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.io.export import export_snapshot
+from dmabuf_top.io.export import export_screenshot, export_snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
 
@@ -48,6 +49,17 @@ def export_shown(app: AppHost, directory: str | None = None) -> None:
         )
         return
     app.notify(printable(str(path)), title="snapshot written", timeout=8, markup=False)
+
+
+def save_screenshot(app: AppHost) -> None:
+    """An SVG of the screen into the app's export directory (where ``x`` writes)."""
+    try:
+        path = export_screenshot(app.export_screenshot(), app.export_dir)
+    except SnapshotError as e:
+        app.notify(printable(str(e)), title="screenshot failed", severity="error", timeout=8,
+                   markup=False)
+        return
+    app.notify(printable(str(path)), title="screenshot written", timeout=8, markup=False)
 
 
 def ask_export_dir(app: AppHost) -> None:
