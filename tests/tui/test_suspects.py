@@ -162,6 +162,25 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         assert app.prepared.window == 4 and suspect_keys(app) == []
 
 
+async def test_a_recording_shorter_than_the_window_says_so_not_step_on():
+    app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600, suspect_window=15)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)  # at the last sample (12 of 12), a window of 15
+        empty = str(main_screen(app).query_one("#empty").render())
+        assert "The recording has 12 samples: fewer than the window of 15" in empty
+        assert "step on" not in empty
+        await pilot.press("home")  # the first sample: the same (no step fills 15)
+        await settle(pilot)
+        assert "step on" not in str(main_screen(app).query_one("#empty").render())
+        await pilot.press("left_parenthesis")  # 12: the recording fills it once stepped on
+        await pilot.press("home")
+        await settle(pilot)
+        empty = str(main_screen(app).query_one("#empty").render())
+        assert "step on in the recording, 11 more" in empty
+
+
 async def test_live_over_recorded_samples_flags_the_leaker_after_enough_refreshes():
     """A live backend handing out the VM recording's samples one per refresh."""
     backend = ScriptedBackend(list(SNAPS))

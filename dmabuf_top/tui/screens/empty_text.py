@@ -66,6 +66,12 @@ def suspects_empty(app: AppHost) -> str:
             f"Record samples over time:  {cmd}  (ctrl+c stops it)\n"
             "then open the recording:   dmabuf-top --load rec.yaml"
         )
+    total = app.session.sample_count
+    if app.is_recording and total < prep.window:  # stepping on cannot fill the window
+        return (
+            f"The recording has {total} sample{'s' if total != 1 else ''}: fewer than the"
+            f" window of {prep.window}.  ( shortens the window."
+        )
     if prep.have < prep.window:
         more = prep.window - prep.have
         where = "step on in the recording" if app.is_recording else "wait for more refreshes"
