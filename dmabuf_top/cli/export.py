@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import PROG, Parser, UsageError, check_output_path
+from dmabuf_top.cli.options import PROG, Parser, UsageError, check_output_path, warn
 
 FORMATS = ("perfetto", "chrome-json")
 #: the format a file name's ending implies
@@ -55,7 +55,9 @@ def run(argv: Sequence[str]) -> int:
         raise UsageError(
             f"cannot tell the format from {out.name}: give --format ({', '.join(FORMATS)})"
         )
-    samples = load_snapshots(args.file)
+    dropped: list[str] = []
+    samples = load_snapshots(args.file, dropped)
+    warn(dropped)
     try:
         if fmt == "perfetto":
             data: str | bytes = perfetto_trace(samples)

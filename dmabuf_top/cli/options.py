@@ -17,6 +17,12 @@ PROG = "dmabuf-top"
 DEMO_SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 
 
+def warn(notes: list[str]) -> None:
+    """Each note (what a cut recording left out) as a one-line warning on stderr."""
+    for note in notes:
+        print(f"{PROG}: warning: {note}", file=sys.stderr)
+
+
 class UsageError(Exception):
     """A user mistake; str() is the one line shown."""
 
@@ -163,8 +169,7 @@ def open_backend(args: argparse.Namespace) -> Backend:
         paths = [paths] if isinstance(paths, str) else paths
         dropped: list[str] = []
         samples = load_files(paths, dropped)
-        for note in dropped:
-            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        warn(dropped)
         where = str(paths[0]) if len(paths) == 1 else "the files loaded"
         index = sample_index(first if at is None else at, len(samples), where)
         return FileBackend(samples, at=index, notes=dropped)

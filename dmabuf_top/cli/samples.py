@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import UsageError, sample_index
+from dmabuf_top.cli.options import UsageError, sample_index, warn
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.model import Snapshot
@@ -21,10 +21,12 @@ class SampleFiles:
 
     def load(self, path: str) -> Sequence[Snapshot]:
         if path not in self._loaded:
+            dropped: list[str] = []
             try:
-                self._loaded[path] = load_snapshots(path)
+                self._loaded[path] = load_snapshots(path, dropped)
             except SnapshotError as e:
                 raise UsageError(str(e)) from None
+            warn(dropped)
         return self._loaded[path]
 
     def pick(self, spec: str, default: int) -> tuple[Sequence[Snapshot], int, str]:

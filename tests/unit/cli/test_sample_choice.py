@@ -95,3 +95,19 @@ def test_a_recording_cut_mid_sample_warns_on_stderr(rec, tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )
     assert whole.returncode == 0 and whole.stderr == ""
+
+
+@pytest.mark.parametrize("command", [
+    ["diff", "{cut}@1", "{cut}@-1"],
+    ["suspects", "{cut}", "--window", "3"],
+    ["export", "{cut}", "-o", "{out}"],
+])
+def test_every_command_reading_a_cut_recording_warns_once(command, rec, tmp_path, capsys):
+    text = rec.read_text()
+    cut = tmp_path / "cut.yaml"
+    cut.write_text(text[: len(text) - 25])  # into the last sample
+    argv = [a.format(cut=cut, out=tmp_path / "trace.json") for a in command]
+    assert main(argv) in (0, 1)  # (diff, suspects: 1 = something grew)
+    err = capsys.readouterr().err
+    assert err.count("dmabuf-top: warning:") == 1, err  # (diff reads the file once)
+    assert f"dmabuf-top: warning: {cut}: sample 5 was cut short mid-write" in err
