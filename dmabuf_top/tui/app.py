@@ -162,8 +162,10 @@ class DmabufTopApp(SettingsActions, App[int]):
         self.timer_interval = self.delay
 
     def tick(self) -> None:
-        """The refresh timer fired: a timed scan, unless paused."""
-        if not self.session.paused:
+        """The refresh timer fired: a timed scan. Paused, a live source is scanned still
+        (its history and suspects go on), the newest scan held for resume while the
+        screen stays as it was; a file has nothing new to scan."""
+        if self.backend.live or not self.session.paused:
             self.start_collect(timed=True)
 
     def start_collect(

@@ -26,7 +26,8 @@ def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:
         "Screenshot", "Save an SVG of the screen to the export directory",
         lambda: app.set_timer(0.1, lambda: save_screenshot(app)),  # (once the palette shut)
     )
-    yield SystemCommand("Pause / resume", "Stop or restart refreshing", app.action_toggle_pause)
+    yield SystemCommand("Pause / resume", "Freeze the screen (scanning goes on) or show the newest",
+                        app.action_toggle_pause)
     yield SystemCommand("Toggle graphs", "Hide or show sparklines", app.action_toggle_graphs)
     yield SystemCommand("Next dmabuf-top theme", "Cycle colour themes", app.action_next_theme)
     yield SystemCommand(

@@ -87,8 +87,9 @@ async def test_help_opens_and_closes():
         assert app.is_running  # q in the help closes the help, not the app
 
 
-async def test_space_and_p_pause_refreshing():
-    backend = ScriptedBackend([small_snapshot()])
+async def test_space_and_p_freeze_the_screen_while_scanning_goes_on():
+    snaps = [small_snapshot(f"2026-11-21T10:{i // 60:02d}:{i % 60:02d}Z") for i in range(400)]
+    backend = ScriptedBackend(snaps)
     app = make_app(backend, delay=0.05)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -98,15 +99,20 @@ async def test_space_and_p_pause_refreshing():
             assert app.paused
             header = str(app.screen.query_one("#header-status").render())
             assert "PAUSED" in header
-            calls = backend.calls
-            await pilot.pause(0.25)
+            shown, calls = app.prepared.snap.taken_at, backend.calls
+            samples = len(app.session.samples.snapshots())
+            await pilot.pause(0.3)
             await settle(pilot)
-            assert backend.calls == calls  # the timer ticked, nothing was scanned
+            assert backend.calls > calls  # the timer ticked: scanned, as htop goes on
+            assert len(app.session.samples.snapshots()) > samples  # suspects' history too
+            assert app.prepared.snap.taken_at == shown  # the screen stayed
+            assert str(app.screen.query_one("#header-status").render()) == header
+            held = app.session.held
+            assert held is not None and held.snap.taken_at > shown
             await pilot.press(key)
-            await pilot.pause(0.25)
             await settle(pilot)
             assert not app.paused
-            assert backend.calls > calls
+            assert app.prepared.snap.taken_at >= held.snap.taken_at  # the newest
 
 
 async def test_plus_minus_step_the_interval():
