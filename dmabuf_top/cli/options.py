@@ -14,7 +14,7 @@ from types import FrameType
 from dmabuf_top.collect.contract import Backend
 
 PROG = "dmabuf-top"
-DEMO_SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
+DEMO_RECORDING = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 
 
 def warn(notes: list[str]) -> None:
@@ -136,7 +136,8 @@ def add_source_options(
         help="an Android device over adb (serial, else $ANDROID_SERIAL, else the only one)"
         + ("; give it once per device" if many_devices else ""),
     )
-    src.add_argument("--demo", action="store_true", help="open the bundled demo snapshot")
+    src.add_argument("--demo", action="store_true",
+                     help="open the bundled demo recording (a desktop on a real 6.18 kernel)")
     p.add_argument("--adb-host", metavar="HOST", help="adb server host (default 127.0.0.1)")
     p.add_argument(
         "--adb-port", metavar="PORT", type=int, help="adb server port ($ANDROID_ADB_SERVER_PORT)"
@@ -165,7 +166,7 @@ def open_backend(args: argparse.Namespace) -> Backend:
         from dmabuf_top.collect.file import FileBackend
         from dmabuf_top.io.loader import load_files
 
-        paths = [DEMO_SNAPSHOT] if args.demo else args.load
+        paths = [DEMO_RECORDING] if args.demo else args.load
         paths = [paths] if isinstance(paths, str) else paths
         dropped: list[str] = []
         samples = load_files(paths, dropped)

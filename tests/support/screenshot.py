@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dmabuf_top.cli.options import DEMO_SNAPSHOT
+from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.themes import DEFAULT_THEME
@@ -21,7 +21,7 @@ SIZE = (120, 40)
 
 async def screenshot_svg() -> str:
     """The SVG the app exports of the Processes view of the demo's last sample."""
-    app = DmabufTopApp(file_backend(DEMO_SNAPSHOT), theme=DEFAULT_THEME)
+    app = DmabufTopApp(file_backend(DEMO_RECORDING), theme=DEFAULT_THEME)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("2")

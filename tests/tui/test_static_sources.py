@@ -10,6 +10,7 @@ from dmabuf_top.cli.options import open_backend
 from dmabuf_top.cli.top import build_parser
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
+from dmabuf_top.tui.table_layout import text_width
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, file_backend, settle
 
 
@@ -63,3 +64,9 @@ async def test_a_cut_recording_is_named_in_the_header_and_help(tmp_path, capsys)
         await settle(pilot)
         help_lines = [str(w.render()) for w in app.screen.query(Static)]
         assert any(note in line for line in help_lines), help_lines
+    async with DmabufTopApp(backend, theme=THEME).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = pilot.app.screen.query_one("#header-status", Static)
+        text = shown(pilot.app, "#header-status")
+        assert "⚠ " + note[:20] in text and text.endswith("…"), text
+        assert text_width(text) <= status.content_region.width

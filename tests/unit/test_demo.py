@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 
 from dmabuf_top.analysis.suspects import find_suspects
-from dmabuf_top.cli.options import DEMO_SNAPSHOT
+from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.io.loader import load_snapshots
 
 HARNESS = re.compile(r"tests/|/tmp|pytest|python|scenario|worker-|\[|\x1b|\\")
 
 
 def test_the_demo_is_a_recording_where_something_grows():
-    samples = load_snapshots(DEMO_SNAPSHOT)
+    samples = load_snapshots(DEMO_RECORDING)
     assert len(samples) >= 10
     last = samples[-1]
     assert {"weston", "chromium", "pipewire", "gst-launch-1.0"} <= {
@@ -28,7 +28,7 @@ def test_the_demo_is_a_recording_where_something_grows():
 
 
 def test_the_demo_shows_nothing_of_the_test_harness():
-    for snap in load_snapshots(DEMO_SNAPSHOT):
+    for snap in load_snapshots(DEMO_RECORDING):
         texts = [snap.source.host or "", snap.source.kernel or ""]
         texts += [t for p in snap.processes.values() for t in (p.comm, p.cmdline)]
         texts += [p.comm for p in snap.ancestors.values()]

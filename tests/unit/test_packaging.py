@@ -15,12 +15,12 @@ from tests.support.paths import REPO
 PROBE = """
 import json, dmabuf_top
 from dmabuf_top.tui.themes import bundled_theme_dir, load_themes
-from dmabuf_top.cli.options import DEMO_SNAPSHOT
+from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.io.loader import load_snapshots
 ts = load_themes(dirs=[bundled_theme_dir()])
 print(json.dumps({"pkg": dmabuf_top.__file__, "themes": ts.names, "errors": ts.errors,
                   "theme_dir": str(bundled_theme_dir()),
-                  "demo_buffers": len(load_snapshots(DEMO_SNAPSHOT)[0].buffers)}))
+                  "demo_buffers": len(load_snapshots(DEMO_RECORDING)[0].buffers)}))
 """
 
 

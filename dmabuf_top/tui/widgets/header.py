@@ -18,6 +18,7 @@ from dmabuf_top.report.summary import meminfo_text
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.tui.table_layout import clip, text_width
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from dmabuf_top.tui.widgets.meters import MeterBars, meters
 from dmabuf_top.units import human_bytes
@@ -40,7 +41,7 @@ def fit_parts(groups: Sequence[tuple[int, list[Part]]], width: int) -> list[Part
     keep = list(groups)
 
     def length(gs: Sequence[tuple[int, list[Part]]]) -> int:
-        text = sum(len(p if isinstance(p, str) else p[0]) for _, parts in gs for p in parts)
+        text = sum(parts_width(parts) for _, parts in gs)
         return text + 2 * (len(gs) - 1)  # the gaps between groups
 
     while len(keep) > 1 and length(keep) > width:
@@ -99,7 +100,14 @@ def totals_parts(t: Totals | None, sources: Sequence[str], width: int = 1000) ->
     )
 
 
-def status_parts(state: HeaderState) -> list[Part]:
+def parts_width(parts: Sequence[Part]) -> int:
+    """Cells the parts take."""
+    return sum(text_width(p if isinstance(p, str) else p[0]) for p in parts)
+
+
+def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
+    """Pause or interval, cost, dumpsys meminfo, a failed refresh, then the first
+    warning; a warning too long for ``width`` ends in ``…`` (``?`` lists them whole)."""
     parts: list[Part] = []
     if state.live:
         if state.paused:
@@ -121,11 +129,16 @@ def status_parts(state: HeaderState) -> list[Part]:
         parts.append(("  (showing the last good data)", "$text-muted"))
     warnings = [*state.notes, *(snap.warnings if snap is not None else [])]
     if warnings:
-        first = printable(warnings[0])
+        if parts_width(parts) + 20 > width:  # the warning matters more than the rest
+            parts = parts[:1]
         more = len(warnings) - 1
-        parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning")]
-        if more:
-            parts.append((f" (+{more} more: ? lists them)", "$text-muted"))
+        tail: list[Part] = [(f" (+{more} more: ? lists them)", "$text-muted")] if more else []
+        room = width - parts_width(parts) - 4 - parts_width(tail)
+        if room < 12 and more:
+            tail = [(f" (+{more})", "$text-muted")]
+            room = width - parts_width(parts) - 4 - parts_width(tail)
+        first = clip(printable(warnings[0]), max(room, 1))
+        parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning"), *tail]
     return parts
 
 
@@ -168,7 +181,7 @@ class SummaryHeader(Vertical):
             Content.assemble(*totals_parts(state.totals, sources, width)), layout=False
         )
         self.query_one("#header-status", Static).update(
-            Content.assemble(*status_parts(state)), layout=False
+            Content.assemble(*status_parts(state, width)), layout=False
         )
 
     def show(self, state: HeaderState, graph: Series) -> None:
