@@ -36,6 +36,10 @@ from dmabuf_top.tui.view_columns import (
 
 _SERIAL = itertools.count(1)
 
+#: between a row's search fields in its haystack: no filter text typed holds it, so a
+#: match never spans two fields
+SEARCH_SEP = "\0"
+
 
 @dataclass(slots=True)
 class Row:
@@ -50,6 +54,11 @@ class Row:
     sig: Any = None
     #: sort keys computed so far, by column (a row is reused while unchanged)
     sort_keys: dict[str, Any] | None = None
+    #: the search fields joined by SEARCH_SEP: a plain filter tests a row with one ``in``
+    haystack: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.haystack = SEARCH_SEP.join(self.search)
 
 
 @dataclass

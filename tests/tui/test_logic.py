@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dmabuf_top.collect.assemble import assemble
@@ -190,6 +192,13 @@ def test_filters():
     assert keys(RowFilter("re:^1[45]$")) == ["14", "15"]
     assert keys(RowFilter("re:")) == ["13", "12", "14", "15"]  # empty regex: no filter
     assert keys(RowFilter("[/x]")) == ["13"]  # markup is just text
+    row12 = next(r for r in rows if r.key == "12")
+    fields = row12.search
+    assert len(fields) > 1 and all(keys(RowFilter(f)) for f in fields if f)
+    across = fields[0][-1:] + fields[1][:1]  # the end of one field and the start of the next
+    assert not any(across in f for r in rows for f in r.search)
+    assert keys(RowFilter(across)) == []  # a match never spans two fields
+    assert keys(RowFilter("re:" + re.escape(across))) == []
     with pytest.raises(FilterError, match="bad regular expression"):
         RowFilter("re:(")
     assert [r.key for r in visible_rows(rows, size, True, None)] == ["15", "14", "12", "13"]
