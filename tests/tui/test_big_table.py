@@ -61,8 +61,8 @@ async def test_the_cursor_keeps_its_buffer_and_new_and_freed_rows_are_marked():
         assert table.cursor_key == held and table.cursor_row == row + 4
         assert in_view(table)
         # (a dma-buf's size never changes: its inode with another size is a new buffer)
-        assert [table.mark_of(k) for k in keys[:4]] == ["new", "new", "new", "new"]
-        freed = [k for k in keys if table.mark_of(k) == "freed"]
+        assert [table.state.mark_of(k) for k in keys[:4]] == ["new", "new", "new", "new"]
+        freed = [k for k in keys if table.state.mark_of(k) == "freed"]
         assert sorted(freed) == [str(10 + i) for i in range(100, 110)]
         assert table.row_count == N + 3  # the freed are shown once more
         assert table.last_sync[1:] == (3, 0)  # 3 rows added, none removed: no rebuild
@@ -70,7 +70,7 @@ async def test_the_cursor_keeps_its_buffer_and_new_and_freed_rows_are_marked():
         await pilot.press("ctrl+r")  # the same data again: the freed go, nothing is new
         await settle(pilot)
         assert table.row_count == N - 10 + 3 and table.cursor_key == held
-        assert not any(table.mark_of(k) for k in table.keys())
+        assert not any(table.state.mark_of(k) for k in table.keys())
 
 
 async def test_sort_by_key_and_by_a_click_on_a_title():
@@ -85,7 +85,7 @@ async def test_sort_by_key_and_by_a_click_on_a_title():
         await pilot.pause()
         assert table.keys() == [str(10 + i) for i in range(N)]
         assert table.cursor_key == held and in_view(table)
-        assert table.title("inode").endswith("▲")
+        assert table.state.title("inode").endswith("▲")
         await pilot.press("i")  # again: reversed
         await pilot.pause()
         assert table.keys() == [str(10 + i) for i in reversed(range(N))]
@@ -94,7 +94,8 @@ async def test_sort_by_key_and_by_a_click_on_a_title():
         await pilot.pause()
         assert screen.sort["buffers"] == ("size", False)
         assert table.keys()[:3] == [str(10 + N - 1), str(10 + N - 2), str(10 + N - 3)]
-        assert table.title("size").endswith("▼") and not table.title("inode").endswith("▲")
+        title = table.state.title
+        assert title("size").endswith("▼") and not title("inode").endswith("▲")
         assert table.cursor_key == held and in_view(table)
 
 
@@ -110,7 +111,8 @@ async def test_filter_at_ten_thousand_rows():
         await pilot.press("escape", "slash", *r"re:^buf-9\d{3}$", "enter")
         await pilot.pause()
         assert len(table.keys()) == len([i for i in range(9000, N) if i % 2])
-        assert all(re.fullmatch(r"buf-9\d{3}", table.get_cell(k, "name")) for k in table.keys())
+        names = [table.state.get_cell(k, "name") for k in table.keys()]
+        assert all(re.fullmatch(r"buf-9\d{3}", name) for name in names)
         await pilot.press("escape")
         await pilot.pause()
         assert table.row_count == N
@@ -131,16 +133,16 @@ async def test_each_view_keeps_its_cursor_scroll_and_sort_across_switches():
         await settle(pilot)
         assert screen.view == "processes" and table is screen.table() and table.has_focus
         assert table.row_count == 200 and table.cursor_row == 0 and table.scroll_offset.y == 0
-        assert "pid" in table.shown_columns and "inode" not in table.shown_columns
+        assert "pid" in table.state.shown_columns and "inode" not in table.state.shown_columns
         await pilot.press("down", "down", "i")  # by pid (htop's I): ascending
         await pilot.pause()
         procs = table.cursor_key
-        assert table.title("pid").endswith("▲")
+        assert table.state.title("pid").endswith("▲")
         await pilot.press("1")
         await settle(pilot)
         assert (table.cursor_key, table.cursor_row, table.scroll_offset.y) == (held, row, top)
-        assert "inode" in table.shown_columns and table.title("size").endswith("▼")
-        assert table.get_cell(held, "inode") == held
+        assert "inode" in table.state.shown_columns and table.state.title("size").endswith("▼")
+        assert table.state.get_cell(held, "inode") == held
         await pilot.press("2")
         await settle(pilot)
         assert table.cursor_key == procs and table.keys()[:2] == ["1000", "1001"]

@@ -286,10 +286,10 @@ async def test_sort_keys(view):
                 await pilot.pause()
                 assert screen.sort[view] == (col.key, not state[1])
             table = screen.table()
-            assert table.title(col.key)[-1] in "▼▲"
+            assert table.state.title(col.key)[-1] in "▼▲"
             others = [c.key for c in COLUMNS[view] if c.key != col.key]
             for other in others:
-                assert table.title(other)[-1] not in "▼▲", other
+                assert table.state.title(other)[-1] not in "▼▲", other
 
 
 async def test_sort_orders_rows_and_reverses():
@@ -439,6 +439,35 @@ async def test_enter_opens_the_buffer_pane_and_escape_goes_back():
         assert main_screen(app).table().cursor_key == "12"
 
 
+async def test_the_buffer_pane_at_80x24_opens_at_its_top_and_follows_the_cursor():
+    """A low terminal: the pane opens on the buffer's facts and graphs (not scrolled to
+    the focused holders table), and the pane scrolls to keep the holder chosen on screen."""
+    app = make_app(file_backend(VM_RECORDING))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the largest buffer, scanout 0: five holders
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BufferScreen)
+        body, holders = screen.query_one("#detail-body"), screen.query_one("#holders")
+        assert len(holders.keys()) == 5 and body.scroll_offset.y == 0
+
+        def cursor_on_screen() -> bool:
+            line = holders.virtual_region.y + 1 + holders.cursor_row
+            top = body.scroll_offset.y
+            return top <= line < top + body.scrollable_content_region.height
+
+        scrolled = []
+        for key in ["down"] * 4 + ["up"] * 4:
+            await pilot.press(key)
+            await pilot.pause()
+            assert cursor_on_screen(), (key, holders.cursor_row, body.scroll_offset.y)
+            scrolled.append(body.scroll_offset.y)
+        assert scrolled[3] > 0  # the pane scrolled to the fifth holder
+        header = holders.virtual_region.y  # back on the first: its header shows too
+        assert body.scroll_offset.y <= header
+
+
 async def test_backspace_also_goes_back():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -585,13 +614,13 @@ async def test_untrusted_names_render_literally():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.get_cell("13", "name") == "[/x][bold]evil\\e[31m"
+        assert table.state.get_cell("13", "name") == "[/x][bold]evil\\e[31m"
         svg = app.export_screenshot()
         assert "[/x][bold]evil\\e[31m" in svg.replace("&#160;", " ").replace("&#x27;", "'")
         assert "\x1b" not in svg and "\x07" not in svg
         await pilot.press("2")
         await pilot.pause()
-        assert main_screen(app).table().get_cell("412", "comm") == "[red]hog"
+        assert main_screen(app).table().state.get_cell("412", "comm") == "[red]hog"
 
 
 def test_vm_snapshot_is_a_real_capture():

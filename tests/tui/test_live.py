@@ -49,8 +49,8 @@ async def test_rows_are_diffed_in_place_new_and_freed_marked():
         await settle(pilot)
         # 16 is new and highlighted; 14 is freed: still shown once, marked
         assert table.keys() == ["13", "12", "16", "14", "15"]
-        assert table.mark_of("16") == "new" and table.mark_of("14") == "freed"
-        assert table.mark_of("12") == "" and table.cursor_key == "12"
+        assert table.state.mark_of("16") == "new" and table.state.mark_of("14") == "freed"
+        assert table.state.mark_of("12") == "" and table.cursor_key == "12"
         # not rebuilt: one row added (16), none removed (14 stays, freed), and
         # only 12's changed cells touched (refs, procs, holders, and Δ: it changed
         # since the first sample)
@@ -59,16 +59,16 @@ async def test_rows_are_diffed_in_place_new_and_freed_marked():
             ("12", "count"), ("12", "holder"), ("12", "holders"), ("12", "procs"),
             ("12", "since"),
         ]
-        assert str(table.get_cell("12", "since")) == "chg"
-        assert str(table.get_cell("16", "since")) == "new"
-        assert str(table.get_cell("13", "since")) == ""
-        assert str(table.get_cell("12", "holders")) == "compositor(301)"
+        assert str(table.state.get_cell("12", "since")) == "chg"
+        assert str(table.state.get_cell("16", "since")) == "new"
+        assert str(table.state.get_cell("13", "since")) == ""
+        assert str(table.state.get_cell("12", "holders")) == "compositor(301)"
         header = str(screen.query_one("#header-totals").render())
         assert "buffers 4" in header
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert table.keys() == ["13", "12", "16", "15"]  # 14 dropped, 16 plain now
-        assert table.mark_of("16") == "" and table.cursor_key == "12"
+        assert table.state.mark_of("16") == "" and table.cursor_key == "12"
 
 
 async def test_cursor_follows_its_buffer_when_the_order_changes():
@@ -254,7 +254,7 @@ async def test_enter_on_a_freed_row_shows_what_was_known():
         assert isinstance(screen, BufferScreen) and screen.inode == 14
         assert "FREED" in str(screen.query_one("#detail-title").render())
         assert screen.query_one("#holders").keys() == ["500:0"]
-        assert str(screen.query_one("#holders").get_cell("500:0", "comm")) == "camera"
+        assert str(screen.query_one("#holders").state.get_cell("500:0", "comm")) == "camera"
 
 
 async def test_quit_does_not_wait_for_a_scan_in_flight():

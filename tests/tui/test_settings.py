@@ -37,7 +37,7 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         app.set_units(True)
         app.action_interval(1)
         await settle(pilot)
-        assert main(app).table().get_cell("500", "rss") == str(2 << 20)
+        assert main(app).table().state.get_cell("500", "rss") == str(2 << 20)
         await pilot.press("q")
     assert app.return_code == 0
     assert read_settings(path, SETTINGS_VIEWS) == Settings(
@@ -55,8 +55,8 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         assert again.delay == 3.0 and again.timer_interval == 3.0
         assert screen.view == "processes" and screen.table().has_focus
         assert screen.table().keys() == ["500", "412", "301"]  # pid, reversed
-        assert "▼" in screen.table().title("pid")  # pid reversed: largest first
-        assert screen.table().get_cell("500", "rss") == str(2 << 20)
+        assert "▼" in screen.table().state.title("pid")  # pid reversed: largest first
+        assert screen.table().state.get_cell("500", "rss") == str(2 << 20)
         assert not again.notices
 
 
@@ -86,11 +86,11 @@ async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) 
         assert str(screen.query_one("#tab-processes", Tab).label) == (
             "Processes (tree)"
         )
-        assert table.get_cell("412", "comm") == "└─ [red]hog"
+        assert table.state.get_cell("412", "comm") == "└─ [red]hog"
         tree_x = table.column_x("buffers")  # the tree's columns: COMM wider, for the glyphs
         await pilot.press("t")  # back to the list: saved too
         await settle(pilot)
-        assert table.get_cell("412", "comm") == "[red]hog"
+        assert table.state.get_cell("412", "comm") == "[red]hog"
         assert table.column_x("buffers") < tree_x
         await pilot.press("q")
     assert read_settings(path, SETTINGS_VIEWS).tree is False
@@ -99,7 +99,7 @@ async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) 
     async with third.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert not main(third).process_tree
-        assert main(third).table().get_cell("412", "comm") == "[red]hog"
+        assert main(third).table().state.get_cell("412", "comm") == "[red]hog"
 
 
 async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:
@@ -108,11 +108,11 @@ async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:
     app = app_with(path)
     async with app.run_test(size=(200, 40)) as pilot:
         await settle(pilot)
-        shown = main(app).table().shown_columns
+        shown = main(app).table().state.shown_columns
         assert "inode" not in shown and "count" not in shown and "size" in shown
         main(app).hide_columns("buffers", ["count"])
         await settle(pilot)
-        assert "inode" in main(app).table().shown_columns
+        assert "inode" in main(app).table().state.shown_columns
         await pilot.press("q")
     assert read_settings(path, SETTINGS_VIEWS).hidden_columns == {"buffers": ["count"]}
 

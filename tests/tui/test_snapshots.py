@@ -109,7 +109,7 @@ def test_buffer_pane_shared_and_markup_name(snap_compare):
     async def before(pilot) -> None:
         await settle(pilot)
         table = pilot.app.screen.table()
-        name = next(k for k in table.keys() if "[bold]" in str(table.get_cell(k, "name")))
+        name = next(k for k in table.keys() if "[bold]" in str(table.state.get_cell(k, "name")))
         table.move_cursor(row=table.keys().index(name))
 
     assert snap_compare(vm_app(), terminal_size=SIZE, press=["enter"], run_before=before)

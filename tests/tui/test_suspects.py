@@ -31,7 +31,7 @@ def main_screen(app: DmabufTopApp) -> MainScreen:
 
 
 def cell(app: DmabufTopApp, key: str, col: str) -> str:
-    return str(main_screen(app).table().get_cell(key, col))
+    return str(main_screen(app).table().state.get_cell(key, col))
 
 
 def suspect_keys(app: DmabufTopApp) -> list[str]:
@@ -131,7 +131,7 @@ async def test_enter_on_suspects_opens_the_process_or_the_buffers():
         await pilot.press("enter")
         await settle(pilot)
         assert screen.view == "buffers"
-        names = {str(screen.table().get_cell(k, "name")) for k in screen.table().keys()}
+        names = {str(screen.table().state.get_cell(k, "name")) for k in screen.table().keys()}
         assert names and all(n.startswith("leak-") and n[5:].isdigit() for n in names), names
 
 

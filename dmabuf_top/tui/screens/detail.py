@@ -137,7 +137,8 @@ class DetailScreen(Screen[None]):
         self.set_class(event.size.height < SHORT_BELOW, "-short")
 
     def on_mount(self) -> None:
-        self.query_one(f"#{self.TABLE_ID}", LiveTable).focus()
+        # (no scroll: a low terminal opens at the top of the pane, its facts and graphs)
+        self.query_one(f"#{self.TABLE_ID}", LiveTable).focus(scroll_visible=False)
         self.ready = True
         self.data_changed()
 

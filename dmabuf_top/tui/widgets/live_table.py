@@ -12,9 +12,10 @@ from typing import ClassVar
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
@@ -155,24 +156,6 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     def keys(self) -> list[str]:
         """Row keys in display order."""
         return list(self.rows.keys)
-
-    def mark_of(self, key: str) -> str:
-        """"new" or "freed" for a row highlighted this refresh, else ""."""
-        return self.rows.marks.get(key, "")
-
-    def get_cell(self, key: str, column: str) -> str:
-        """The cell of row ``key`` in the column ``column`` (its text before fitting)."""
-        return self.rows.cells[key][self.state.column_index(column)]
-
-    def title(self, key: str) -> str:
-        """Column ``key``'s title as the header writes it (sort key, arrow)."""
-        return self.state.title(key)
-
-    @property
-    def shown_columns(self) -> list[str]:
-        """The keys of the columns shown now, left to right."""
-        layout = self.state.layout
-        return layout.keys if layout is not None else []
 
     def column_x(self, key: str) -> int | None:
         """Where column ``key``'s title starts on the header line (None: not shown)."""
@@ -350,6 +333,19 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_to(y=row, animate=False)
         elif row >= top + view:
             self.scroll_to(y=row - view + 1, animate=False)
+        self._cursor_into_parent_view()
+
+    def _cursor_into_parent_view(self) -> None:
+        """A table in a pane that scrolls (a buffer's holders at 80x24): the pane
+        scrolls to keep the cursor's line on screen, as the table itself would."""
+        parent = self.parent
+        if not isinstance(parent, Widget) or not parent.allow_vertical_scroll:
+            return
+        box = self.virtual_region
+        line = 1 + self.state.cursor - self.scroll_offset.y  # (below the header)
+        top = 0 if line == 1 else line  # the first row: its header too
+        parent.scroll_to_region(Region(box.x, box.y + top, box.width, line - top + 1),
+                                animate=False, immediate=True)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self.state.cursor - 1)
