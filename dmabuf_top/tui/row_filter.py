@@ -36,9 +36,6 @@ class RowFilter:
     def active(self) -> bool:
         return bool(self.text) and self.text != self.PREFIX
 
-    def __call__(self, row: Row) -> bool:
-        return bool(self.keep([row]))
-
     def keep(self, rows: list[Row]) -> list[Row]:
         """The rows that match, in their order."""
         needle = self._needle
