@@ -107,39 +107,39 @@ def parts_width(parts: Sequence[Part]) -> int:
 
 def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
     """Pause or interval, cost, dumpsys meminfo, a failed refresh, then the first
-    warning; a warning too long for ``width`` ends in ``…`` (``?`` lists them whole)."""
-    parts: list[Part] = []
+    warning. With a warning the rest is fitted (fit_parts) to leave it room, and a
+    warning still too long for ``width`` ends in ``…`` (``?`` lists them whole)."""
+    groups: list[tuple[int, list[Part]]] = []
     if state.live:
         if state.paused:
-            parts.append((" PAUSED ", "bold reverse $warning"))
+            groups.append((0, [(" PAUSED ", "bold reverse $warning")]))
         else:
-            parts.append((f"every {state.delay:g}s", "$text-muted"))
+            groups.append((0, [(f"every {state.delay:g}s", "$text-muted")]))
         if state.cost:
-            parts += ["  ", (state.cost, "$text-muted")]
+            groups.append((3, [(state.cost, "$text-muted")]))
     elif state.sample:
-        parts.append(("recording: [ ] step, Home/End first/last", "$text-muted"))
+        groups.append((0, [("recording: [ ] step, Home/End first/last", "$text-muted")]))
     else:
-        parts.append(("static snapshot", "$text-muted"))
+        groups.append((0, [("static snapshot", "$text-muted")]))
     snap = state.snap
     meminfo = meminfo_text(snap.kernel.meminfo_kb) if snap is not None else ""
     if meminfo:
-        parts += ["  ", ("device (dumpsys meminfo) ", "$text-muted"), (meminfo, "bold")]
+        groups.append((2, [("device (dumpsys meminfo) ", "$text-muted"), (meminfo, "bold")]))
     if state.failed:
-        parts += ["  ", ("last refresh failed: ", "bold $error"), printable(state.failed)]
-        parts.append(("  (showing the last good data)", "$text-muted"))
+        groups.append((0, [("last refresh failed: ", "bold $error"), printable(state.failed),
+                           ("  (showing the last good data)", "$text-muted")]))
     warnings = [*state.notes, *(snap.warnings if snap is not None else [])]
-    if warnings:
-        if parts_width(parts) + 20 > width:  # the warning matters more than the rest
-            parts = parts[:1]
-        more = len(warnings) - 1
-        tail: list[Part] = [(f" (+{more} more: ? lists them)", "$text-muted")] if more else []
-        room = width - parts_width(parts) - 4 - parts_width(tail)
-        if room < 12 and more:
-            tail = [(f" (+{more})", "$text-muted")]
-            room = width - parts_width(parts) - 4 - parts_width(tail)
-        first = clip(printable(warnings[0]), max(room, 1))
-        parts += ["  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning"), *tail]
-    return parts
+    if not warnings:
+        return fit_parts(groups, 10**6)  # (nothing left out: as wide as it is)
+    parts = fit_parts(groups, width - 24)  # the warning's room first
+    more = len(warnings) - 1
+    tail = f" (+{more} more: ? lists them)" if more else ""
+    if more and width - parts_width(parts) - 4 - len(tail) < 12:
+        tail = f" (+{more})"
+    room = width - parts_width(parts) - 4 - len(tail)
+    first = clip(printable(warnings[0]), max(room, 1))
+    return [*parts, "  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning"),
+            (tail, "$text-muted")]
 
 
 #: terminals lower than this show the short header
