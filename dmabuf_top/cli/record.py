@@ -6,6 +6,7 @@ with every complete sample kept."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from dmabuf_top.cli.options import (
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.model import Snapshot
+from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import refine_time
 from dmabuf_top.units import human_bytes
 
@@ -61,14 +63,16 @@ def build_parser() -> Parser:
 
 
 def run(argv: Sequence[str]) -> int:
+    from dmabuf_top.io.atomic import is_stream
     from dmabuf_top.io.record_writer import RecordingWriter
 
     args = build_parser().parse_args(argv)
     if args.load is not None or args.demo:
         raise UsageError("record needs a live source (this machine, or --adb), not a file")
     out = check_output_path(args.output)
-    if out.exists() and out.stat().st_size > 0 and not args.force:
-        raise UsageError(f"{out} exists (use --force to overwrite it)")
+    # a link too is never written through; a FIFO or /dev/null is written into
+    if os.path.lexists(out) and not is_stream(out) and not args.force:
+        raise UsageError(f"{printable(str(out))} exists (use --force to overwrite it)")
     backend = open_backend(args)
     if not backend.live:
         raise UsageError("record needs a live source (this machine, or --adb)")
@@ -76,7 +80,7 @@ def run(argv: Sequence[str]) -> int:
     first = backend.collect()  # FILE is opened (truncated) only now: a failing source
     first.taken_at = refine_time(first.taken_at, wall)  # leaves an old recording as it was
     try:
-        writer = RecordingWriter(out, interval=args.interval, overwrite=True)
+        writer = RecordingWriter(out, interval=args.interval, overwrite=args.force)
     except SnapshotError as e:
         raise UsageError(str(e)) from None
     tty = sys.stderr.isatty()

@@ -1,40 +1,159 @@
-"""Atomic file writes: a temp file in the same directory, fsync, rename."""
+"""The one way dmabuf-top writes a file (it usually runs as root, often into directories
+other users can write): a new file made with O_EXCL|O_NOFOLLOW next to the target, then
+renamed over it, so no symlink or planted file at the target is ever followed or written
+through, and an existing file is never left half-written.
+
+Modes: a new file gets ``0o666 & ~umask`` (the kernel applies the umask at creation).
+Replacing a file keeps its permission bits only when it is a regular file (``lstat``:
+never followed) owned by the effective user, and never its setuid, setgid or sticky
+bits. ``rename`` replaces a symlink at the target, never the file it points to.
+A FIFO or a character device at the target (``-o /dev/null``, a pipe) is a stream:
+written into (O_NOFOLLOW, never created or replaced).
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.textsafe import printable
+
+#: O_NOFOLLOW: a symlink at the name is refused (ELOOP), never followed
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: tries at a free temp name (each a fresh random one) before giving up
+_TRIES = 64
 
 
-def write_atomic(path: str | os.PathLike[str], text: str | bytes) -> None:
-    """Write ``text`` (or bytes) to ``path`` via a temp file in the same directory
-    and a rename, so an existing file is never left half-written."""
-    path = Path(path)
+def _fail(path: Path, e: OSError | str) -> SnapshotError:
+    why = e if isinstance(e, str) else (e.strerror or str(e))
+    return SnapshotError(f"cannot write {printable(str(path))}: {why}")
+
+
+def kept_mode(path: str | os.PathLike[str]) -> int | None:
+    """The permission bits a replacement of ``path`` keeps: those of an existing regular
+    file the effective user owns, without setuid/setgid/sticky; None (a new file's
+    ``0o666 & ~umask``) for anything else: no file, a symlink, another user's file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+        return None
+    return stat.S_IMODE(st.st_mode) & 0o777
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` (lstat, never followed) is a FIFO or a character device."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def _open_stream(path: Path) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        raise _fail(path, e) from None
+
+
+def _temp_beside(path: Path, flags: int = 0) -> tuple[int, Path]:
+    """A new, empty file (O_EXCL|O_NOFOLLOW, mode ``0o666 & ~umask``, and ``flags``) in
+    ``path``'s directory under a random name; its fd and name."""
     directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if path.exists():
-            try:
-                os.chmod(tmp, path.stat().st_mode & 0o7777)
-            except OSError:
-                pass
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
+    for _ in range(_TRIES):
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
+            return os.open(tmp, _NEW | flags, 0o666), tmp
+        except FileExistsError:  # taken (or planted): another name
+            continue
+        except OSError as e:
+            raise _fail(path, e) from None
+    raise _fail(path, "no free temp name")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def create_file(path: str | os.PathLike[str], *, replace: bool) -> int:
+    """A new empty file at ``path`` open for writing (append); its fd. ``replace``:
+    a temp file renamed over whatever is at ``path`` (keeping the mode as
+    :func:`kept_mode` says); else created in place with O_EXCL|O_NOFOLLOW, and
+    anything already there (a symlink too) is a :class:`SnapshotError`."""
+    p = Path(path)
+    if is_stream(p):
+        return _open_stream(p)
+    if not replace:
+        try:
+            return os.open(p, _NEW | os.O_APPEND, 0o666)
+        except FileExistsError:
+            raise _fail(p, "file exists") from None
+        except OSError as e:
+            raise _fail(p, e) from None
+    fd, tmp = _temp_beside(p, os.O_APPEND)
+    try:
+        mode = kept_mode(p)
+        if mode is not None:
+            os.fchmod(fd, mode)
+        os.replace(tmp, p)
+    except OSError as e:
+        os.close(fd)
+        _unlink(tmp)
+        raise _fail(p, e) from None
+    return fd
+
+
+def write_atomic(
+    path: str | os.PathLike[str], text: str | bytes, *, replace: bool = True
+) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temp file in the same directory:
+    written, fsynced, then renamed over ``path`` (``replace``) or linked to it only if
+    nothing is there (not ``replace``: :class:`FileExistsError` when something is);
+    a FIFO or character device at ``path`` is written into.
+    Any other failure is a :class:`SnapshotError` (one line)."""
+    p = Path(path)
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
+    if is_stream(p):
+        fd = _open_stream(p)
+        try:
+            _write_all(fd, data)
+        except OSError as e:
+            raise _fail(p, e) from None
+        finally:
+            os.close(fd)
+        return
+    fd, tmp = _temp_beside(p)
+    try:
+        try:
+            _write_all(fd, data)
+            mode = kept_mode(p) if replace else None
+            if mode is not None:
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if replace:
+            os.replace(tmp, p)
+        else:
+            os.link(tmp, p, follow_symlinks=False)  # EEXIST for anything there, links too
+            _unlink(tmp)
+    except FileExistsError:
+        _unlink(tmp)
+        raise
+    except OSError as e:
+        _unlink(tmp)
+        raise _fail(p, e) from None
+
+
+def _unlink(tmp: Path) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

@@ -10,6 +10,7 @@ from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.model import Snapshot
+from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import utc_now
 
 
@@ -26,15 +27,16 @@ def export_text(text: str, directory: str | os.PathLike[str], name: str) -> Path
     or not at all; returns the path. Raises :class:`SnapshotError` (one line)."""
     d = Path(directory).expanduser()
     if not d.is_dir():
-        raise SnapshotError(f"cannot write to {d}: not a directory")
+        raise SnapshotError(f"cannot write to {printable(str(d))}: not a directory")
     stem, dot, suffix = name.rpartition(".")
     path = d / name
-    n = 1
-    while path.exists():
-        n += 1
-        path = d / f"{stem}-{n}{dot}{suffix}"
-    write_atomic(path, text)
-    return path
+    for n in range(2, 10_000):
+        try:
+            write_atomic(path, text, replace=False)  # never over anything there, links too
+            return path
+        except FileExistsError:
+            path = d / f"{stem}-{n}{dot}{suffix}"
+    raise SnapshotError(f"cannot write to {printable(str(d))}: too many files named {name}")
 
 
 def export_snapshot(snap: Snapshot, directory: str | os.PathLike[str] = ".") -> Path:

@@ -47,6 +47,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from dmabuf_top.io.atomic import create_file
 from dmabuf_top.io.codec import (
     ancestors_to_list,
     buffer_to_dict,
@@ -215,14 +216,8 @@ class RecordingWriter:
         self.path = Path(path)
         self.compress = self.path.suffix == ".gz" if compress is None else compress
         self.encoder = RecordEncoder(interval=interval, full_every=full_every)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_APPEND
-        flags |= os.O_TRUNC if overwrite else os.O_EXCL
-        try:
-            self._fd: int | None = os.open(self.path, flags, 0o644)
-        except FileExistsError:
-            raise SnapshotError(f"cannot write {path}: file exists") from None
-        except OSError as e:
-            raise SnapshotError(f"cannot write {path}: {e.strerror or e}") from None
+        #: replace: a new file renamed over FILE (--force); else FILE must not exist
+        self._fd: int | None = create_file(self.path, replace=overwrite)
         self.size = 0
 
     @property

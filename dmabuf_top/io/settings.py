@@ -17,7 +17,7 @@ import yaml
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import dump_yaml, invalid_yaml, load_one
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import is_printable, printable
 
 UNITS = ("human", "bytes")
 #: the refresh interval the file may ask for, in seconds
@@ -29,6 +29,11 @@ _KEYS = ("theme", "view", "interval", "units", "sort", "hidden_columns", "tree")
 
 class SettingsError(ValueError):
     """A settings file that cannot be used; str() is one printable line naming it."""
+
+
+class ForeignDirectory(SettingsError):
+    """Root would write the settings into a directory another user owns (``sudo -E``
+    keeps the user's HOME): not saved, and not tried again."""
 
 
 @dataclass
@@ -64,7 +69,7 @@ def _word(doc: Mapping[str, Any], key: str, where: str) -> str | None:
     v = doc.get(key)
     if v is None:
         return None
-    if not isinstance(v, str) or not v or len(v) > 64 or printable(v) != v or " " in v:
+    if not isinstance(v, str) or not v or len(v) > 64 or not is_printable(v) or " " in v:
         raise SettingsError(f"{where}: '{key}' must be a name (one word)")
     return v
 
@@ -186,10 +191,34 @@ def settings_doc(s: Settings) -> dict[str, Any]:
     return doc
 
 
+def foreign_owner(path: str | os.PathLike[str]) -> tuple[Path, int] | None:
+    """When running as root: the first existing directory above ``path`` (lstat, never
+    followed) that another user owns, and its uid; None when root may write there. Such
+    a directory is its user's to change: root must not make or write files in it."""
+    if os.geteuid() != 0:
+        return None
+    for d in Path(os.path.abspath(path)).parents:
+        try:
+            uid = os.lstat(d).st_uid
+        except OSError:
+            continue  # not made yet
+        if uid != 0:
+            return d, uid
+    return None
+
+
 def write_settings(path: str | os.PathLike[str], s: Settings) -> None:
     """Write ``s`` to ``path`` atomically (its directory made when missing);
-    :class:`SettingsError` (one line) when it cannot be written."""
+    :class:`SettingsError` (one line) when it cannot be written, :class:`ForeignDirectory` when
+    root would write into another user's directory (say, HOME under ``sudo -E``)."""
     p = Path(path)
+    foreign = foreign_owner(p)
+    if foreign is not None:
+        d, uid = foreign
+        sudo = " (sudo)" if os.environ.get("SUDO_UID") else ""
+        raise ForeignDirectory(
+            f"{printable(str(d))} belongs to uid {uid}: root{sudo} does not write there"
+        )
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from dmabuf_top.model import Buffer
+from dmabuf_top.textsafe import FORMAT_CHARS
 
 
 class HexInt(int):
@@ -24,22 +25,25 @@ class HexInt(int):
 
 
 #: what a plain scalar may be: a letter, ``_`` or ``/`` first, then letters,
-#: digits, ``_./@+,()=-`` and non-ASCII text, single inner spaces, ``:`` only
-#: between two such characters (never ``: `` or a final ``:``)
+#: digits, ``_./@+,()=-`` and non-ASCII text but no format character (bidi,
+#: zero-width), single inner spaces, ``:`` only between two such characters
+#: (never ``: `` or a final ``:``)
 _C = (
     r"[A-Za-z0-9_./@+,()=\-"
     r"\u00a1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
-PLAIN = re.compile(rf"[A-Za-z_/](?:{_C}|:(?={_C})| (?=[^ ]))*")
+PLAIN = re.compile(rf"(?![^\n]*[{FORMAT_CHARS}])[A-Za-z_/](?:{_C}|:(?={_C})| (?=[^ ]))*")
 #: YAML 1.1 words that a plain scalar would turn into a bool or null (and the
 #: one-letter forms of older readers)
 RESERVED = frozenset(
     "y Y n N yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF "
     "null Null NULL".split()
 )
-#: characters written as an escape inside double quotes
+#: characters written as an escape inside double quotes: so a document shown on a
+#: terminal carries no control, bidi override or invisible character, and reads back
+#: to the same string
 _ESCAPED = re.compile(
-    r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]'
+    rf'["\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff{FORMAT_CHARS}]'
 )
 _SHORT = {
     "\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
@@ -56,7 +60,9 @@ def _escape(m: re.Match[str]) -> str:
     if short is not None:
         return short
     n = ord(c)
-    return f"\\x{n:02X}" if n < 0x100 else f"\\u{n:04X}"
+    if n < 0x100:
+        return f"\\x{n:02X}"
+    return f"\\u{n:04X}" if n < 0x10000 else f"\\U{n:08X}"
 
 
 def quote(s: str) -> str:

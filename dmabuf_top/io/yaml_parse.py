@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from dmabuf_top.io.yaml_emit import PLAIN, RESERVED
+from dmabuf_top.textsafe import FORMAT_CHARS
 
 
 class NotOurs(Exception):
@@ -20,12 +21,14 @@ _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _HEX = re.compile(r"-?0x[0-9a-f]+")
 _FLOAT = re.compile(r"-?[0-9]+\.[0-9]+(?:e[-+][0-9]+)?")
 #: a double-quoted scalar at the start of a text (escapes of one character each
-#: or \x.. \u....), and what may follow it
+#: or \x.. \u.... \U........), and what may follow it
 _QUOTED = re.compile(
-    r'"((?:[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]'
-    r'|\\(?:[0abtnvfre"\\NLP]|x[0-9A-F]{2}|u[0-9A-F]{4}))*)"'
+    rf'"((?:[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff{FORMAT_CHARS}]'
+    r'|\\(?:[0abtnvfre"\\NLP]|x[0-9A-F]{2}|u[0-9A-F]{4}|U[0-9A-F]{8}))*)"'
 )
-_UNESCAPE = re.compile(r"\\(?:([0abtnvfre\"\\NLP])|x([0-9A-F]{2})|u([0-9A-F]{4}))")
+_UNESCAPE = re.compile(
+    r"\\(?:([0abtnvfre\"\\NLP])|x([0-9A-F]{2})|u([0-9A-F]{4})|U([0-9A-F]{8}))"
+)
 _SHORT = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f",
     "r": "\r", "e": "\x1b", '"': '"', "\\": "\\", "N": "\x85", "L": "\u2028", "P": "\u2029",
@@ -35,8 +38,8 @@ _FLOATS = {".nan": float("nan"), ".inf": float("inf"), "-.inf": float("-inf")}
 
 
 def _unescape(m: re.Match[str]) -> str:
-    short, x, u = m.groups()
-    return _SHORT[short] if short else chr(int(x or u, 16))
+    short, x, u, big = m.groups()
+    return _SHORT[short] if short else chr(int(x or u or big, 16))
 
 
 def _quoted(body: str) -> str:

@@ -60,6 +60,17 @@ def table_doc(
     }
 
 
+#: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """An untrusted text cell: escaped as :func:`printable` does, and one that a
+    spreadsheet would take for a formula prefixed with ``'`` (OWASP's rule)."""
+    cell = printable(text)
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 def _csv_cell(col: columns.Column, row: Any) -> str | int:
     v = col.value(row)
     if v is None:
@@ -67,8 +78,8 @@ def _csv_cell(col: columns.Column, row: Any) -> str | int:
     if col.kind == "percent":
         return f"{v:.1f}"
     if col.kind in ("bytes", "int"):
-        return int(v)
-    return printable(str(v))
+        return int(v)  # numbers stay numbers, -1 too
+    return csv_text(str(v))
 
 
 def render_csv(

@@ -8,7 +8,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dmabuf_top.io.settings import Settings, SettingsError, read_settings, write_settings
+from dmabuf_top.io.settings import (
+    ForeignDirectory,
+    Settings,
+    SettingsError,
+    read_settings,
+    write_settings,
+)
 from dmabuf_top.tui.table_layout import parse_set
 from dmabuf_top.tui.view_columns import LAYOUTS, LIVE_ONLY, VIEW_NAMES
 
@@ -76,7 +82,8 @@ class Preferences:
     def save(self, now: Settings) -> str:
         """Write the state ``now`` unless the file holds it already (a broken file is
         left alone for its owner to mend unless something was changed since
-        :attr:`started`); returns an error line or ""."""
+        :attr:`started`); returns an error line or "". A refusal to write into another
+        user's directory is said once: no save is tried again this run."""
         if self.path is None or (self.error and now == self.started):
             return ""
         out = self.to_save(now)
@@ -84,6 +91,9 @@ class Preferences:
             return ""
         try:
             write_settings(self.path, out)
+        except ForeignDirectory as e:
+            self.path = None
+            return str(e)
         except SettingsError as e:
             return str(e)
         self.loaded, self.error = out, ""
