@@ -55,3 +55,11 @@ def is_printable(text: str) -> bool:
     """Whether ``text`` holds nothing a terminal would act on (no control, format or
     bidi character, no lone surrogate): as :func:`printable` leaves its output."""
     return not _UNSAFE_RE.search(text)
+
+
+def shown_line(text: str) -> str:
+    """A message (error, warning, log line) as it may be shown: as it is when already
+    printable (its untrusted parts were escaped where it was built; escaping again would
+    double their backslashes), else escaped whole. The last guard on every output path
+    (stderr, logs, notices): no raw control or bidi character gets through."""
+    return text if is_printable(text) else printable(text)

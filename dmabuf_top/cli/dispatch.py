@@ -38,16 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dmabuf_top.collect.contract import BackendError
     from dmabuf_top.io.errors import SnapshotError
     from dmabuf_top.report.columns import ViewError
+    from dmabuf_top.textsafe import shown_line
 
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return command(argv[0])(argv[1:])
         return command(None)(argv)
     except (UsageError, ViewError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {shown_line(str(e))}", file=sys.stderr)
         return 2
     except (SnapshotError, BackendError) as e:
-        print(f"{PROG}: {e}", file=sys.stderr)
+        print(f"{PROG}: {shown_line(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from dmabuf_top.collect.contract import Backend
+from dmabuf_top.textsafe import shown_line
 
 PROG = "dmabuf-top"
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
@@ -20,7 +21,7 @@ DEMO_RECORDING = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
 def warn(notes: list[str]) -> None:
     """Each note (what a cut recording left out) as a one-line warning on stderr."""
     for note in notes:
-        print(f"{PROG}: warning: {note}", file=sys.stderr)
+        print(f"{PROG}: warning: {shown_line(note)}", file=sys.stderr)
 
 
 class UsageError(Exception):

@@ -23,6 +23,7 @@ from dmabuf_top.cli.options import (
     positive_int,
     sigterm_stops,
 )
+from dmabuf_top.textsafe import shown_line
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
@@ -78,6 +79,14 @@ def build_parser() -> Parser:
     return p
 
 
+class ShownFormatter(logging.Formatter):
+    """Log lines through :func:`shown_line`: a device's or server's words never reach
+    the terminal (or a log file) as controls."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return shown_line(super().format(record))
+
+
 def run(argv: Sequence[str]) -> int:
     from prometheus_client import CollectorRegistry, start_http_server
 
@@ -87,7 +96,7 @@ def run(argv: Sequence[str]) -> int:
 
     args = build_parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"%(asctime)s {PROG} serve: %(message)s"))
+    handler.setFormatter(ShownFormatter(f"%(asctime)s {PROG} serve: %(message)s"))
     log = logging.getLogger("dmabuf_top.serve")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
@@ -105,7 +114,7 @@ def run(argv: Sequence[str]) -> int:
     bound = server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
     devices = ", ".join(f"{s.device} ({'up' if s.up else 'down'})" for s in first)
-    print(f"{PROG} serve: http://{shown}:{bound}/metrics  {devices}", file=sys.stderr,
+    print(shown_line(f"{PROG} serve: http://{shown}:{bound}/metrics  {devices}"), file=sys.stderr,
           flush=True)
     stop = threading.Event()
     try:

@@ -31,6 +31,7 @@ from dmabuf_top.collect.adb_server import (
     server_address,
 )
 from dmabuf_top.collect.adb_setup import (
+    KILL_CHANGED,
     KILL_STATUS,
     SETUP_SCRIPT,
     DeviceFacts,
@@ -40,9 +41,11 @@ from dmabuf_top.collect.adb_setup import (
 )
 from dmabuf_top.collect.adb_stream import StreamError, gunzip, parse_stream
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.collect.contract import BackendError, SeenProcess
+from dmabuf_top.collect.pidsignal import refusal
 from dmabuf_top.collect.rawscan import RawScan
 from dmabuf_top.model import Snapshot, Source
+from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import utc_now
 
 if TYPE_CHECKING:  # adbutils is imported only when --adb is used
@@ -56,6 +59,8 @@ COLLECT_TIMEOUT = 60.0
 ROOT_WAIT = 45.0
 #: seconds for removing the session's state from the device at the end
 CLOSE_TIMEOUT = 5.0
+#: what kill_command's KILL_CHANGED word says happened to the process seen
+_CHANGES = {"exited": "exited", "restarted": "the device restarted", "started": "started later"}
 
 
 _STATE_HINTS = {
@@ -175,7 +180,7 @@ class AdbBackend:
         if "already running as root" in answer:
             return
         if not answer.startswith("restarting"):
-            raise BackendError(f"{self.serial}: adb root: {answer or 'refused'}")
+            raise BackendError(f"{self.serial}: adb root: {printable(answer) or 'refused'}")
         deadline = time.monotonic() + ROOT_WAIT
         time.sleep(0.5)
         while time.monotonic() < deadline:
@@ -282,23 +287,29 @@ class AdbBackend:
             pass
         self.delta.forget()
 
-    def send_signal(self, pid: int, signum: int) -> None:
-        """``kill -N PID`` in the device's shell (through su when the collector uses it)."""
+    def send_signal(self, seen: SeenProcess, signum: int) -> None:
+        """``kill -N PID`` in the device's shell (through su when the collector uses it),
+        after the same start time and boot id check as on this machine."""
+        pid = seen.pid
         if pid <= 0:
             raise BackendError(f"kill {pid}: not a process id")
         if self.facts is None:
             self._reconnect()
         assert self.facts is not None
         try:
-            out = self.exec(kill_command(self.facts, pid, signum)).decode("utf-8", "replace")
+            out = self.exec(kill_command(self.facts, seen, signum)).decode("utf-8", "replace")
         except self._errors() as e:
             raise BackendError(f"device {self.serial}: kill {pid}: {_one_line(e)}") from None
         said, found, status = out.rpartition(KILL_STATUS)
+        _, changed, why = said.partition(KILL_CHANGED)
+        if changed:
+            what = _CHANGES.get(why.split()[0] if why.split() else "", "changed")
+            raise refusal(seen, what)
         if not found or status.strip() != "0":
             why = " ".join((said if found else out).split())[:200]
             if not why:
                 why = f"exit status {status.strip()[:8]}" if found else "no answer from the shell"
-            raise BackendError(f"device {self.serial}: kill {pid}: {why}")
+            raise BackendError(f"device {self.serial}: kill {pid}: {printable(why)}")
 
     def _limited_warning(self) -> str:
         facts = self.facts
@@ -311,8 +322,8 @@ class AdbBackend:
 
 
 def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text
+    """An error (often words of the adb server or the device) as one printable line."""
+    return printable(" ".join(str(e).split()) or type(e).__name__)
 
 
 def list_devices(client: AdbClient) -> list[tuple[str, str]]:

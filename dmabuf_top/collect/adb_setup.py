@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dmabuf_top.collect.adb_stream import collector_script
+from dmabuf_top.collect.contract import SeenProcess
 
 #: Source field -> Android property, read once per connection
 PROPS = {
@@ -96,12 +97,29 @@ def as_root(facts: DeviceFacts, inner: str) -> str:
 
 #: the last line of :func:`kill_command`'s output: kill's exit status
 KILL_STATUS = "dmabuf-top-kill-status="
+#: a line of :func:`kill_command`'s output when the pid is no longer the process seen:
+#: ``exited``, ``restarted`` (another boot), ``started`` (a later process has the pid)
+KILL_CHANGED = "dmabuf-top-changed="
 
 
-def kill_command(facts: DeviceFacts, pid: int, signum: int) -> str:
-    """``kill -N PID`` (as root when the collector is), its messages and then its
-    exit status (``KILL_STATUS`` N) on stdout: exec: has no exit status."""
-    inner = f"kill -{int(signum)} {int(pid)}"
+def kill_command(facts: DeviceFacts, seen: SeenProcess, signum: int) -> str:
+    """``kill -N PID`` (as root when the collector is) in a shell that first checks the
+    pid is still the process seen: the boot id, and the start time (``/proc/PID/stat``
+    field 22, after the last ``) ``) when known; else one ``KILL_CHANGED`` line and no
+    kill. Its messages, then its exit status (``KILL_STATUS`` N) on stdout."""
+    pid = int(seen.pid)
+    checks = [f"s=$(cat /proc/{pid}/stat 2>/dev/null)",
+              f'[ -n "$s" ] || {{ echo {KILL_CHANGED}exited; exit 1; }}']
+    if seen.boot_id:
+        checks.insert(0, f'[ "$(cat /proc/sys/kernel/random/boot_id)" = {shquote(seen.boot_id)} ]'
+                         f" || {{ echo {KILL_CHANGED}restarted; exit 1; }}")
+    if seen.start_time is not None:
+        start = int(seen.start_time)
+        checks += ['s=${s##*) }; set -- $s',  # state is $1: the start time (field 22) is $20
+                   f'[ "$1" != Z ] || {{ echo {KILL_CHANGED}exited; exit 1; }}',
+                   f'[ "${{20}}" = {start} ] || {{ echo {KILL_CHANGED}started; exit 1; }}']
+    script = "; ".join([*checks, f"kill -{int(signum)} {pid}"])
+    inner = f"sh -c {shquote(script)}"
     return f"{as_root(facts, inner)} </dev/null 2>&1; echo {KILL_STATUS}$?"
 
 

@@ -6,6 +6,7 @@ samples of a recording, BackendError."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, overload, runtime_checkable
 
 from dmabuf_top.model import Snapshot
@@ -88,15 +89,29 @@ class SamplesUpTo(Sequence[Snapshot]):
         return self._get(index)
 
 
+@dataclass(frozen=True)
+class SeenProcess:
+    """A process as the user saw it when choosing it for a signal: the pid, and what
+    tells that pid's process from a later one (start time, boot id)."""
+
+    pid: int
+    comm: str
+    #: clock ticks since boot (``/proc/PID/stat`` field 22); None: not known
+    start_time: int | None = None
+    #: the boot it was seen in ("": not known)
+    boot_id: str = ""
+
+
 @runtime_checkable
 class Signaller(Protocol):
     """An optional ability: a live source that can send a signal to one of its
-    processes (this machine: ``os.kill``; a device: ``kill`` in its shell). Static
-    sources (files) do not have it."""
+    processes (this machine: a pidfd; a device: ``kill`` in its shell), only while the
+    pid is still the process seen. Static sources (files) do not have it."""
 
-    def send_signal(self, pid: int, signum: int) -> None:
-        """Send ``signum`` to ``pid`` (blocking); :class:`BackendError` (one line)
-        when it could not be sent."""
+    def send_signal(self, seen: SeenProcess, signum: int) -> None:
+        """Send ``signum`` to ``seen`` (blocking); :class:`ProcessChanged` when the
+        pid is no longer that process, :class:`BackendError` (one line) when the
+        signal could not be sent."""
         ...
 
 
@@ -109,3 +124,7 @@ def signaller_of(backend: Backend) -> Signaller | None:
 
 class BackendError(Exception):
     """A backend could not produce a snapshot; str() is one line."""
+
+
+class ProcessChanged(BackendError):
+    """A signal refused: the pid is no longer the process the user saw."""

@@ -28,9 +28,10 @@ from dmabuf_top.collect.bpf_loader import (
     BpfIterators,
     BpfUnavailable,
 )
-from dmabuf_top.collect.contract import BackendError
+from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.parsers.bpf_scan import holder_pids, parse_bpf_tasks
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
+from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.collect.proc_facts import (
     O_DIR,
     read_ancestor_stats,
@@ -175,16 +176,6 @@ def read_heaps(root: str = DMA_HEAP_DIR) -> str | None:
         return None
 
 
-def kill_process(pid: int, signum: int) -> None:
-    """``os.kill``; :class:`BackendError` (one line) when the signal was not sent."""
-    if pid <= 0:  # 0 and negatives mean process groups to kill(2): never that
-        raise BackendError(f"kill {pid}: not a process id")
-    try:
-        os.kill(pid, signum)
-    except (OSError, ValueError, OverflowError) as e:
-        raise BackendError(f"kill {pid}: {getattr(e, 'strerror', None) or e}") from None
-
-
 class LocalBackend:
     """Scans this machine (and signals its processes: :class:`Signaller`).
     ``collect()`` is safe to call from a worker thread."""
@@ -289,8 +280,8 @@ class LocalBackend:
             raw.privilege = "limited"
         return raw
 
-    def send_signal(self, pid: int, signum: int) -> None:
-        kill_process(pid, signum)
+    def send_signal(self, seen: SeenProcess, signum: int) -> None:
+        signal_seen(seen, signum, self.proc)
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dmabuf_top.collect.contract import Backend, BackendError, recording_of
 from dmabuf_top.model import Snapshot
+from dmabuf_top.textsafe import shown_line
 
 log = logging.getLogger("dmabuf_top.serve")
 
@@ -40,7 +41,7 @@ class DeviceScan:
 
 
 def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())
+    text = shown_line(" ".join(str(e).split()))
     if isinstance(e, BackendError):
         return text or "scan failed"
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

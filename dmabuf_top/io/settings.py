@@ -17,7 +17,7 @@ import yaml
 from dmabuf_top.io.atomic import write_atomic
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.yamltext import dump_yaml, invalid_yaml, load_one
-from dmabuf_top.textsafe import is_printable, printable
+from dmabuf_top.textsafe import is_printable, printable, shown_line
 
 UNITS = ("human", "bytes")
 #: the refresh interval the file may ask for, in seconds
@@ -227,4 +227,4 @@ def write_settings(path: str | os.PathLike[str], s: Settings) -> None:
     try:
         write_atomic(p, text + dump_yaml(settings_doc(s)))
     except SnapshotError as e:
-        raise SettingsError(printable(str(e))) from None
+        raise SettingsError(shown_line(str(e))) from None

@@ -1,20 +1,20 @@
 """Pilot tests: htop's keys mean what they mean in htop: F6 < > the sort-by menu, I
 inverts, F2 S the setup screen (columns, theme, interval, units; saved on close), F9 k a
-signal to a real child process (locally by os.kill), h help, Z pause; not offered for a
-file."""
+signal to a real child process (through a pidfd, after checking it is still the
+process shown: a pid that is another process now is refused), h help, Z pause; not
+offered for a file."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList, Select, SelectionList
 
-from dmabuf_top.collect.local import kill_process
+from dmabuf_top.collect.contract import SeenProcess
+from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.io.settings import read_settings
 from dmabuf_top.model import Holder, Process
 from dmabuf_top.tui.app import DmabufTopApp
@@ -26,6 +26,7 @@ from dmabuf_top.tui.screens.setup import SetupScreen
 from dmabuf_top.tui.screens.signal import SIGNALS, SignalScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from tests.support.pilot import SIZE, ScriptedBackend, file_backend, settle, small_snapshot
+from tests.support.seen import boot_id, sleeper, start_time
 
 
 def make_app(backend=None, **kw) -> DmabufTopApp:
@@ -136,40 +137,27 @@ async def test_setup_keeps_one_column_at_least():
 
 # -- signals -----------------------------------------------------------------------------
 
-CHILD = """
-import signal, sys, time
-def got(signum, frame):
-    open(sys.argv[1], "w").write(str(signum))
-signal.signal(signal.SIGUSR1, got)
-print("ready", flush=True)
-while True:
-    time.sleep(0.05)
-"""
-
-
 class SignallingBackend(ScriptedBackend):
     """A scripted snapshot in which a real child process holds buffer 14; signals go
-    through the local backend's os.kill."""
+    through the local backend's check and pidfd."""
 
-    def send_signal(self, pid: int, signum: int) -> None:
-        kill_process(pid, signum)
+    def send_signal(self, seen: SeenProcess, signum: int) -> None:
+        signal_seen(seen, signum)
 
 
 @pytest.fixture
 def child(tmp_path: Path):
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path / "got")], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
+    with sleeper(tmp_path / "got") as proc:
+        yield proc
 
 
-def snapshot_held_by(pid: int):
+def snapshot_held_by(pid: int, ticks_before: int = 0):
+    """The child as a scan of this boot shows it; ``ticks_before``: as an earlier
+    process with its pid would have been (started that many clock ticks before)."""
     snap = small_snapshot()
-    snap.processes[pid] = Process(pid, "sleeper\x1b[31m", "python -c [red]sleeper", 1000)
+    snap.boot_id = boot_id()
+    snap.processes[pid] = Process(pid, "sleeper\x1b[31m", "python -c [red]sleeper", 1000,
+                                  start_time=start_time(pid) - ticks_before)
     del snap.processes[500]
     snap.buffers[14].holders = [Holder(pid, [7])]
     return snap
@@ -240,7 +228,7 @@ async def test_escape_sends_nothing(child):
         assert child.poll() is None and not [n for n in app.notices if "signal" in n.title]
 
 
-async def test_a_failed_signal_is_reported(child):
+async def test_a_process_that_exited_is_not_signalled(child):
     app = make_app(SignallingBackend([snapshot_held_by(child.pid)]))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -248,9 +236,27 @@ async def test_a_failed_signal_is_reported(child):
         child.kill()
         child.wait()
         await pilot.press("enter")
-        notice = await wait_notice(app, "signal failed")
-        assert notice.message == f"kill {child.pid}: No such process"
-        assert notice.severity == "error" and not notice.markup
+        notice = await wait_notice(app, "not signalled")
+        assert notice.message == (
+            f"pid {child.pid} is no longer sleeper\\e[31m (exited): not signalled")
+        assert notice.severity == "warning" and not notice.markup
+
+
+async def test_a_pid_that_is_another_process_now_is_refused(child, tmp_path: Path):
+    """Issue 21 item 5: the screen (paused) shows a process that had this pid before; the
+    pid is the child's now. The signal is refused, named, and the child never gets it
+    (a real pid reuse is impractical: the snapshot remembers an earlier start time)."""
+    app = make_app(SignallingBackend([snapshot_held_by(child.pid, ticks_before=1)]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("Z")  # paused: what is shown can be minutes old
+        await open_signal_dialog(pilot, app, child.pid, "k")
+        await pilot.press("enter")
+        notice = await wait_notice(app, "not signalled")
+        assert notice.message == (
+            f"pid {child.pid} is no longer sleeper\\e[31m (started later): not signalled")
+        assert not [n for n in app.notices if n.title == "signal sent"]
+    assert child.poll() is None and not (tmp_path / "got").exists()
 
 
 async def test_k_in_a_buffer_pane_signals_its_holder(child, tmp_path: Path):

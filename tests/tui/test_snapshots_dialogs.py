@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.io.loader import load_files
 from dmabuf_top.tui.app import DmabufTopApp
 from tests.support.pilot import (
@@ -27,7 +28,7 @@ class LiveVMBackend(ScriptedBackend):
     def __init__(self) -> None:
         super().__init__([load_files([VM_SNAPSHOT])[0][0]])
 
-    def send_signal(self, pid: int, signum: int) -> None:
+    def send_signal(self, seen: SeenProcess, signum: int) -> None:
         raise AssertionError("a snapshot test sends no signal")
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Input, Label
 
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.export import export_screenshot, export_snapshot
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.host import AppHost
 
 
@@ -45,7 +45,7 @@ def export_shown(app: AppHost, directory: str | None = None) -> None:
         path = export_snapshot(prep.snap, directory or app.export_dir)
     except SnapshotError as e:
         app.notify(
-            printable(str(e)), title="export failed", severity="error", timeout=8, markup=False
+            shown_line(str(e)), title="export failed", severity="error", timeout=8, markup=False
         )
         return
     app.notify(printable(str(path)), title="snapshot written", timeout=8, markup=False)
@@ -56,7 +56,7 @@ def save_screenshot(app: AppHost) -> None:
     try:
         path = export_screenshot(app.export_screenshot(), app.export_dir)
     except SnapshotError as e:
-        app.notify(printable(str(e)), title="screenshot failed", severity="error", timeout=8,
+        app.notify(shown_line(str(e)), title="screenshot failed", severity="error", timeout=8,
                    markup=False)
         return
     app.notify(printable(str(path)), title="screenshot written", timeout=8, markup=False)

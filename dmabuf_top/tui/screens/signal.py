@@ -1,7 +1,9 @@
 """Sending a signal to a process (F9 / ``k``, as in htop): a dialog naming the process
 (comm, pid, command line, as printable text) and the dma-buf bytes it holds, a list of
 signals (TERM first), then the backend's :class:`~dmabuf_top.collect.contract.Signaller`
-off the UI thread; the result is a notification. Static sources have no signaller."""
+off the UI thread; the result is a notification. Static sources have no signaller.
+The process is remembered as seen (start time, boot id): the data on screen can be
+minutes old (paused), and a pid that now names another process is not signalled."""
 
 from __future__ import annotations
 
@@ -17,8 +19,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from dmabuf_top.collect.contract import BackendError, signaller_of
-from dmabuf_top.textsafe import printable
+from dmabuf_top.collect.contract import (
+    BackendError,
+    ProcessChanged,
+    SeenProcess,
+    signaller_of,
+)
+from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.units import human_bytes
 
@@ -39,6 +46,13 @@ class SignalTarget:
     buffers: int = 0
     rss: int = 0
     pss: int = 0
+    #: what tells this process from a later one with its pid
+    start_time: int | None = None
+    boot_id: str = ""
+
+    @property
+    def seen(self) -> SeenProcess:
+        return SeenProcess(self.pid, self.comm, self.start_time, self.boot_id)
 
     @property
     def label(self) -> str:
@@ -51,11 +65,15 @@ def signal_target(app: AppHost, pid: int) -> SignalTarget | None:
     prep = app.prepared
     if prep is None:
         return None
+    boot = prep.snap.boot_id
     stats = next((p for p in prep.procs if p.pid == pid), None)
     if stats is not None:
-        return SignalTarget(pid, stats.comm, stats.cmdline, stats.buffers, stats.rss, stats.pss)
+        return SignalTarget(pid, stats.comm, stats.cmdline, stats.buffers, stats.rss, stats.pss,
+                            stats.start_time, boot)
     proc = prep.snap.processes.get(pid) or prep.snap.ancestors.get(pid)  # (tree rows)
-    return SignalTarget(pid, proc.comm, proc.cmdline) if proc is not None else None
+    if proc is None:
+        return None
+    return SignalTarget(pid, proc.comm, proc.cmdline, start_time=proc.start_time, boot_id=boot)
 
 
 class SignalScreen(ModalScreen[int | None]):
@@ -111,18 +129,20 @@ def ask_signal(app: AppHost, pid: int | None) -> None:
         return
     names = {num: name for name, num in SIGNALS}
 
-    def report(message: str, error: bool) -> None:
-        app.notify(message, title="signal failed" if error else "signal sent",
-                   severity="error" if error else "information", timeout=6, markup=False)
+    def report(message: str, title: str, severity: str) -> None:
+        app.notify(message, title=title, severity=severity, timeout=6, markup=False)
 
     def send(signum: int) -> None:
         try:
-            signaller.send_signal(target.pid, signum)
-            message, error = f"SIG{names[signum]} sent to {target.label}", False
+            signaller.send_signal(target.seen, signum)
+            message = f"SIG{names[signum]} sent to {target.label}"
+            title, severity = "signal sent", "information"
+        except ProcessChanged as e:  # the pid is another process now: refused, nothing sent
+            message, title, severity = shown_line(str(e)), "not signalled", "warning"
         except BackendError as e:
-            message, error = printable(str(e)), True
+            message, title, severity = shown_line(str(e)), "signal failed", "error"
         try:
-            app.call_from_thread(report, message, error)
+            app.call_from_thread(report, message, title, severity)
         except RuntimeError:  # the app has closed
             pass
 

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.summary import meminfo_text
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.session import HeaderState
 from dmabuf_top.tui.table_layout import clip, text_width
@@ -126,7 +126,7 @@ def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
     if meminfo:
         groups.append((2, [("device (dumpsys meminfo) ", "$text-muted"), (meminfo, "bold")]))
     if state.failed:
-        groups.append((0, [("last refresh failed: ", "bold $error"), printable(state.failed),
+        groups.append((0, [("last refresh failed: ", "bold $error"), shown_line(state.failed),
                            ("  (showing the last good data)", "$text-muted")]))
     warnings = [*state.notes, *(snap.warnings if snap is not None else [])]
     if not warnings:
