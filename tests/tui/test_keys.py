@@ -609,6 +609,26 @@ def test_cells_hold_no_control_character():
                 assert is_printable(v), (view, v)
 
 
+async def test_bidi_zero_width_and_backslashes_render_escaped():
+    """Issue 21 item 11: a bidi override, a zero-width space, U+061C and a literal
+    ``\\e[31m`` in a name and a comm reach the screen as distinct escapes."""
+    snap = small_snapshot()
+    snap.buffers[13].name = "lit\\e[31m \u202eevil\u200b\u061c\x1b[2J"
+    snap.processes[412].comm = "\u2067hog\u2069"
+    app = make_app(ScriptedBackend([snap]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = main_screen(app).table()
+        assert table.state.get_cell("13", "name") == (
+            "lit\\\\e[31m \\u202eevil\\u200b\\u061c\\e[2J")
+        svg = app.export_screenshot()
+        for raw in ("\x1b", "\u202e", "\u200b", "\u061c", "\u2067"):
+            assert raw not in svg
+        await pilot.press("2")
+        await pilot.pause()
+        assert main_screen(app).table().state.get_cell("412", "comm") == "\\u2067hog\\u2069"
+
+
 async def test_untrusted_names_render_literally():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -3,12 +3,14 @@ kind of broken file is one printable SettingsError line naming it; XDG_CONFIG_HO
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from dmabuf_top.io.settings import (
     MAX_BYTES,
+    ForeignDirectory,
     Settings,
     SettingsError,
     read_settings,
@@ -16,6 +18,7 @@ from dmabuf_top.io.settings import (
     write_settings,
 )
 from dmabuf_top.textsafe import is_printable
+from dmabuf_top.tui.preferences import Preferences
 
 VIEWS = {"buffers": ["inode", "size", "age", "holders"], "processes": ["pid", "rss"]}
 
@@ -104,3 +107,28 @@ def test_an_unreadable_or_unwritable_place_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(SettingsError, match="cannot write"):
         write_settings(tmp_path / "file" / "config.yaml", Settings(theme="x"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root writing into a user's home")
+def test_root_does_not_write_into_another_users_home(tmp_path: Path, monkeypatch) -> None:
+    """Issue 21 item 12: under ``sudo -E`` HOME is the user's, and root made a root-owned
+    ``~/.config/dmabuf-top`` there. Now: not written, said once (one line), no retry."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)  # the user's home (nobody's here)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("SUDO_UID", "65534")
+    path = settings_path()
+    assert path == home / ".config" / "dmabuf-top" / "config.yaml"
+    with pytest.raises(ForeignDirectory) as e:
+        write_settings(path, Settings(theme="dmabuf-light"))
+    assert str(e.value) == f"{home} belongs to uid 65534: root (sudo) does not write there"
+    assert list(home.iterdir()) == []  # not even ~/.config
+    prefs = Preferences.load(path)
+    assert prefs.save(Settings(theme="dmabuf-light")) == str(e.value)
+    assert prefs.save(Settings(theme="dmabuf-dark")) == ""  # said once, not tried again
+    assert list(home.iterdir()) == []
+    # root's own directories are written as before
+    write_settings(tmp_path / "root" / "config.yaml", Settings(theme="dmabuf-light"))
+    assert read_settings(tmp_path / "root" / "config.yaml", VIEWS).theme == "dmabuf-light"
