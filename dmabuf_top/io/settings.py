@@ -174,7 +174,7 @@ def read_settings(
     try:
         doc = load_one(text)
     except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: a bad number/date
-        raise SettingsError(printable(invalid_yaml(where, e))) from None
+        raise SettingsError(shown_line(invalid_yaml(where, e))) from None
     return settings_from_doc(doc, views, where)
 
 

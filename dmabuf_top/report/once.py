@@ -8,7 +8,7 @@ from dmabuf_top.model import Snapshot
 from dmabuf_top.report.once_data import sorted_view
 from dmabuf_top.report.summary import cost_text, meminfo_text, source_line, totals_line
 from dmabuf_top.report.table import align
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import shown_line
 
 
 def render_table(
@@ -28,7 +28,7 @@ def render_table(
     meminfo = meminfo_text(snap.kernel.meminfo_kb, raw_bytes)
     if meminfo:
         out.append(f"dumpsys meminfo: {meminfo}")
-    out += [f"warning: {printable(w)}" for w in snap.warnings]
+    out += [f"warning: {shown_line(w)}" for w in snap.warnings]
     out.append("")
     out += align([c.title for c in cols], cells, right)
     if cost is not None:

@@ -22,7 +22,7 @@ from textual.timer import Timer
 
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.settings import settings_path
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, step_window
 from dmabuf_top.tui.history import BufferLife
 from dmabuf_top.tui.keys import GLOBAL_KEYS
@@ -141,7 +141,7 @@ class DmabufTopApp(SettingsActions, App[int]):
         for err, title in [(e, "theme file skipped") for e in self.themes.errors] + (
             [(self.prefs.error, "settings file ignored")] if self.prefs.error else []
         ):
-            self.notify(printable(err), title=title, severity="warning", timeout=10,
+            self.notify(shown_line(err), title=title, severity="warning", timeout=10,
                         markup=False)
         self.push_screen(MainScreen(self.prefs.loaded))
         self.prefs.started = self.current_settings()

@@ -3,7 +3,7 @@ Suspects table, and what to do when a single snapshot cannot show growth."""
 
 from __future__ import annotations
 
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.host import AppHost
 
 
@@ -15,7 +15,7 @@ def empty_reasons(app: AppHost) -> str:
     snap = prep.snap
     lines = ["No dma-bufs visible."]
     if snap.warnings:
-        lines += [f"• {printable(w)}" for w in snap.warnings]
+        lines += [f"• {shown_line(w)}" for w in snap.warnings]
     else:
         if snap.source.privilege != "root":
             lines.append("• not running as root: other processes' buffers are hidden")

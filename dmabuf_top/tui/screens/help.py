@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.keys import help_sections
 
 COLUMNS_HELP = [
@@ -37,7 +37,7 @@ def help_rows(warnings: list[str] | None = None) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     if warnings:
         out.append(("title", "Warnings from the last scan", ""))
-        out += [("warning", printable(w), "") for w in warnings]
+        out += [("warning", shown_line(w), "") for w in warnings]
     for title, rows in help_sections():
         out.append(("title", title, ""))
         out += [("key", keys, what) for keys, what in rows]

@@ -137,7 +137,7 @@ def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
     if more and width - parts_width(parts) - 4 - len(tail) < 12:
         tail = f" (+{more})"
     room = width - parts_width(parts) - 4 - len(tail)
-    first = clip(printable(warnings[0]), max(room, 1))
+    first = clip(shown_line(warnings[0]), max(room, 1))
     return [*parts, "  ", ("⚠ ", "$dmabuf-warning"), (first, "$dmabuf-warning"),
             (tail, "$text-muted")]
 
