@@ -11,7 +11,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import is_printable, printable, shown_line
 from tests.support.fuzz import examples
 
 BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -72,3 +72,13 @@ def test_nothing_for_a_terminal_survives(text: str) -> None:
         assert unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp", "Cf")
         assert ch not in BIDI | ZERO_WIDTH
     assert unescape(out) == text
+
+
+def test_shown_line_escapes_only_what_is_not_escaped_yet():
+    """The last guard on output: a message built from escaped parts stays as it is (its
+    backslashes are not doubled again); one with a raw control is escaped whole."""
+    part = printable("a\\b\x1b")
+    built = f"device {part}: kill 1: failed"
+    assert shown_line(built) == built
+    assert shown_line("device \x1b[2Jx\u202e: gone") == "device \\e[2Jx\\u202e: gone"
+    assert is_printable(shown_line("a\\b\x07\u200b"))
