@@ -13,9 +13,12 @@ from pathlib import Path
 from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.parsers.procstat import parse_stat
 
-#: a child that writes the number of a SIGUSR1 it gets into argv[1], and says ready
+#: a child that writes the number of a SIGUSR1 it gets into argv[1], takes argv[2] as its
+#: comm when given, and says ready
 CHILD = """
 import signal, sys, time
+if len(sys.argv) > 2:
+    open("/proc/self/comm", "w").write(sys.argv[2])
 def got(signum, frame):
     open(sys.argv[1], "w").write(str(signum))
 signal.signal(signal.SIGUSR1, got)
@@ -26,8 +29,9 @@ while True:
 
 
 @contextmanager
-def sleeper(got: Path) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(got)], stdout=subprocess.PIPE,
+def sleeper(got: Path, comm: str | None = None) -> Iterator[subprocess.Popen]:
+    args = [str(got)] if comm is None else [str(got), comm]
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE,
                             text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"

@@ -21,8 +21,8 @@ from dmabuf_top.collect.local import LocalBackend, scan_pid
 from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.proc_facts import read_ancestor_stats, read_text
 from dmabuf_top.collect.rawscan import ProcText
-from tests.support.adb_harness import require
 from tests.support.rawscans import scene
+from tests.support.shells import FLAVOURS, device_shell
 
 #: a comm (15 bytes) that looks like the fields after one
 HOSTILE_COMM = "a) S 1 2\nz (q"
@@ -109,25 +109,9 @@ def tree_facts(text: str) -> tuple[int, str, int, int] | None:
     return None if st is None else (st.pid, st.comm, st.ppid, st.start_time)
 
 
-def _shell(flavour: str, tmp_path: Path) -> tuple[list[str], dict[str, str]]:
-    """The command and environment that run the collector under ``flavour``."""
-    if flavour == "dash":
-        return [require("dash")], dict(os.environ)
-    bindir = tmp_path / f"bin-{flavour}"
-    bindir.mkdir()
-    if flavour == "busybox":
-        bb = require("busybox")
-        subprocess.run([bb, "--install", "-s", str(bindir)], check=True)
-        return [str(bindir / "sh")], {"PATH": str(bindir)}
-    toybox = require("toybox")
-    for applet in subprocess.run([toybox], capture_output=True, text=True).stdout.split():
-        os.symlink(toybox, bindir / applet)
-    return [require("mksh")], {"PATH": str(bindir)}
-
-
-@pytest.mark.parametrize("flavour", ["dash", "mksh+toybox", "busybox"])
+@pytest.mark.parametrize("flavour", FLAVOURS)
 def test_collector_stat_of_a_real_child(child: int, tmp_path: Path, flavour: str) -> None:
-    shell, env = _shell(flavour, tmp_path)
+    shell, env = device_shell(flavour, tmp_path)
     r = subprocess.run(
         [*shell, "-c", collector_script(), "dmabuf-top"], env=env, capture_output=True, timeout=120
     )
