@@ -13,6 +13,7 @@ written into (O_NOFOLLOW, never created or replaced).
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -142,7 +143,7 @@ def write_atomic(
         if replace:
             os.replace(tmp, p)
         else:
-            os.link(tmp, p, follow_symlinks=False)  # EEXIST for anything there, links too
+            _link_new(tmp, p, data)
             _unlink(tmp)
     except FileExistsError:
         _unlink(tmp)
@@ -150,6 +151,27 @@ def write_atomic(
     except OSError as e:
         _unlink(tmp)
         raise _fail(p, e) from None
+
+
+def _link_new(tmp: Path, path: Path, data: bytes) -> None:
+    """``tmp`` also at ``path``, only if nothing is there (EEXIST for anything, links too);
+    where hard links are not supported (vfat, some FUSE), ``data`` written to ``path``
+    made with O_EXCL|O_NOFOLLOW."""
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+        return
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+    fd = os.open(path, _NEW, 0o666)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except OSError:
+        _unlink(path)  # ours: made just now
+        raise
+    finally:
+        os.close(fd)
 
 
 def _unlink(tmp: Path) -> None:

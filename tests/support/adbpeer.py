@@ -241,7 +241,8 @@ class Connection:
             self.write(st, b"adbd is already running as root\n")
             self.finish(st)
         elif not peer.args.allow_root:
-            self.write(st, b"adbd cannot run as root in production builds\n")
+            answer = peer.args.root_answer or "adbd cannot run as root in production builds"
+            self.write(st, answer.encode("utf-8", "surrogateescape") + b"\n")
             self.finish(st)
         else:
             self.write(st, b"restarting adbd as root\n")
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gid", type=int, help="and this gid (default: the uid)")
     ap.add_argument("--path-prefix", help="directory put first on the commands' PATH")
     ap.add_argument("--allow-root", action="store_true", help="root: may restart as root")
+    ap.add_argument("--root-answer", help="root: what a refusal says (a hostile adbd's words)")
     ap.add_argument("--unauthorized", action="store_true", help="never accept the host")
     ap.add_argument("--silent", action="store_true", help="never answer CNXN (offline)")
     ap.add_argument("--model", default="dmabuf-top peer")
