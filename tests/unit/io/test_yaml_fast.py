@@ -20,6 +20,7 @@ from dmabuf_top.io.record_writer import RecordEncoder
 from dmabuf_top.io.yaml_parse import NotOurs, parse
 from dmabuf_top.io.yamltext import dump_yaml, load_one
 from dmabuf_top.model import Buffer, Holder, KernelInfo, MapRange, Process, Snapshot, Source
+from dmabuf_top.textsafe import is_printable
 from tests.support.pyyaml_ref import pyyaml_dump, pyyaml_dump_snapshot, pyyaml_load
 
 NON_UTF8 = b"cam\xff\xfe-\xc3(".decode("utf-8", "surrogateescape")
@@ -35,6 +36,9 @@ HOSTILE = [
     "\x00", "\x07", "\x1b[2J", "\x7f", "\x85", "\xa0", "\u2028", "\u2029", "\ufeff",
     "\ufffe", "é", "éclair", "日本語", "e\U0001f600", "\ud83d\ude00", "\udc80", NON_UTF8,
     "[red]x[/red]", "x" * 3000, "a\u2028b: c", "dmabuf-top/1",
+    # bidi, format and zero-width characters: YAML escapes, never raw (issue 21 item 11)
+    "evil\u202eexe", "a\u061cb", "zw\u200bsp", "j\u200dj", "\u2066iso\u2069", "tag\U000e0041",
+    "soft\u00adhyphen", "lit\\e[31m",
 ]
 
 #: characters that matter to YAML, mixed with ordinary ones
@@ -115,8 +119,14 @@ def old_data(snap: Snapshot) -> object:
         return snapshot_to_dict(snap)
 
 
+def terminal_safe(text: str) -> bool:
+    """No line of ``text`` holds a control, bidi, format or zero-width character."""
+    return all(is_printable(line) for line in text.split("\n"))
+
+
 def check_snapshot(snap: Snapshot) -> None:
     text = dump_snapshot(snap)
+    assert terminal_safe(text)
     data = yaml.safe_load(text)
     assert data == old_data(snap)
     assert data == snapshot_to_dict(snap)
@@ -165,6 +175,7 @@ DOCS = st.dictionaries(
 @given(DOCS)
 def test_any_plain_document_reads_back_the_same(doc):
     text = dump_yaml(doc)
+    assert terminal_safe(text)
     data = yaml.safe_load(text)
     assert data == doc
     try:
