@@ -1,0 +1,97 @@
+"""``dmabuf-top events`` on real kernels: the dma_buf tracepoints (7.0+) or fentry/fexit
+(6.1, 6.18) see a scripted buffer life exactly (tests/support/vm/event_sequence.py: A
+exports, sends to B, B imports into vgem, A closes, B releases); ctrl+c ends the stream
+cleanly; a storm of export/release pairs is delivered or counted lost; without privilege
+it is one line saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_vm_snapshot import dmabuf_top, open_path_for_others
+from tests.support.serve_harness import wait_for
+
+SEQUENCE = str(Path(__file__).resolve().parents[1] / "support" / "vm" / "event_sequence.py")
+READY = "watching dma-buf events"
+#: run a command with SIGINT back to its default (the agent's children inherit it
+#: ignored, as every background job of a shell does), so ctrl+c can be sent
+WITH_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+               "os.execv(sys.argv[1], sys.argv[1:])")
+EVENT_KERNELS = ("6.1", "6.18", "7.3")
+
+
+@contextmanager
+def event_stream(vm, *args: str):
+    """``dmabuf-top events --format json ARGS`` running in the guest, ready (its
+    programs attached); ended with ctrl+c on leaving. Yields the Spawned process."""
+    p = vm.spawn([vm.python, "-c", WITH_SIGINT, dmabuf_top(vm), "events", "--format", "json",
+                  *args])
+    try:
+        wait_for(lambda: READY in vm.output(p)[1] or p.poll() is not None, 300, "ready line")
+        assert p.poll() is None, vm.output(p)
+        yield p
+    finally:
+        if p.poll() is None:
+            p.kill(signal.SIGINT, group=False)
+        p.wait(120)
+
+
+def events_of(vm, p) -> list[dict]:
+    return [json.loads(ln) for ln in vm.output(p)[0].splitlines()]
+
+
+def expected(truth: dict, vgem_export_fd: bool) -> list[tuple]:
+    """(event, pid, inode, fd, device) of the scripted life, in order."""
+    a, b, ino = truth["a"], truth["b"], truth["inode"]
+    out = [("export", a, ino, None, None)]
+    if truth["kind"] != "vgem" or vgem_export_fd:
+        out.append(("fd", a, ino, truth["a_fd"], None))
+    out.append(("get", b, ino, truth["b_fd"], None))
+    if truth["device"]:
+        out += [("attach", b, ino, None, truth["device"]), ("detach", b, ino, None, "vgem")]
+    out.append(("release", b, ino, None, None))
+    return out
+
+
+def series(vm) -> tuple[int, int]:
+    major, minor = vm.kernel_release.split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
+def test_a_scripted_life_is_listed_exactly_in_order(vm):
+    with event_stream(vm) as p:
+        r = vm.run([vm.python, SEQUENCE], timeout=300)
+        assert r.returncode == 0, r.stderr
+        truth = json.loads(r.stdout)
+        wait_for(lambda: any(e["event"] == "release" for e in events_of(vm, p)), 120,
+                 "the release event")
+    rc = p.wait(0)
+    out, err = vm.output(p)
+    assert rc == 0 and "Traceback" not in err, err
+    assert err.splitlines()[-1].endswith(" events, 0 lost"), err
+    got = [(e["event"], e["pid"], e["inode"], e["fd"], e["device"]) for e in events_of(vm, p)]
+    # vgem's export goes through dma_buf_fd except on 6.18 (its PRIME code installs the fd)
+    assert got == expected(truth, vgem_export_fd=series(vm) != (6, 18)), (truth, out)
+    first = events_of(vm, p)[0]
+    assert (first["exporter"], first["size"]) == (truth["exporter"], truth["size"])
+    how = "tracepoints" if series(vm) >= (7, 0) else "fentry"
+    assert f"({how}, " in err
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
+def test_without_privilege_one_line_says_why(vm):
+    open_path_for_others(vm, vm.python, __file__)
+    r = vm.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                dmabuf_top(vm), "events"], timeout=300, cwd="/tmp")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == (
+        "dmabuf-top: dma-buf events not available: loading the BPF programs failed: not "
+        "permitted (needs root, or CAP_BPF and CAP_PERFMON)\n"
+    )
