@@ -181,3 +181,12 @@ class EventSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def start_event_source() -> tuple[EventSource | None, str]:
+    """(the event source, reading on its thread, "") when it loads here, else
+    (None, one line saying why): the callers go on without events."""
+    try:
+        return EventSource().start(), ""
+    except BpfUnavailable as e:
+        return None, str(e)
