@@ -10,10 +10,13 @@ The events come from collect/bpf_events.py (live) or a recording's events docume
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from dmabuf_top.model import DmabufEvent
+from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.suspects import Key, Suspect
+from dmabuf_top.model import DmabufEvent, Snapshot
+from dmabuf_top.timefmt import parse_time
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,57 @@ def life_story(life: BufferLife, clock: Callable[[float], str]) -> list[str]:
         steps.append((r.time, f"released by {r.comm} ({r.pid})"))
     steps.sort(key=lambda s: s[0])
     return [f"{clock(t)}  {text}" for t, text in steps]
+
+
+@dataclass(frozen=True)
+class MakerShare:
+    """Who made how many of the buffers a suspect gained (pid None: made before the
+    events begin, or where no events were recorded)."""
+
+    pid: int | None
+    comm: str
+    buffers: int
+    bytes: int
+
+
+def _members(snap: Snapshot, kind: str, key: object) -> dict[int, int]:
+    """inode -> size of the buffers of one suspect (analysis/suspects.py's kinds)."""
+    if kind == "process":
+        return {i: b.size for i, b in snap.buffers.items() if key in b.pids}
+    key_of = accounting.GROUP_KEYS[kind]
+    return {i: b.size for i, b in snap.buffers.items() if key_of(b) == key}
+
+
+def growth_makers(start: Snapshot, end: Snapshot, kind: str, key: object,
+                  lives: dict[int, BufferLife]) -> list[MakerShare]:
+    """The makers of the buffers the suspect ``(kind, key)`` holds in ``end`` and did
+    not in ``start`` (the growth), most buffers first."""
+    before = _members(start, kind, key)
+    shares: dict[tuple[int | None, str], list[int]] = {}
+    for ino, size in _members(end, kind, key).items():
+        if ino in before:
+            continue
+        life = lives.get(ino)
+        maker = life.maker if life is not None else None
+        who = (maker.pid, maker.comm) if maker is not None else (None, "")
+        s = shares.setdefault(who, [0, 0])
+        s[0] += 1
+        s[1] += size
+    out = [MakerShare(pid, comm, n, b) for (pid, comm), (n, b) in shares.items()]
+    out.sort(key=lambda m: (-m.buffers, m.pid is None, m.pid or 0))
+    return out
+
+
+#: (kind, key) of a suspect -> who made the buffers it gained
+Makers = dict[Key, list[MakerShare]]
+
+
+def suspect_makers(found: list[Suspect], snaps: Sequence[Snapshot], idx: int,
+                   events: Sequence[DmabufEvent]) -> Makers:
+    """Who made the buffers each suspect gained from its ``since`` sample to sample
+    ``idx``, from the ``events`` up to that sample's time."""
+    lives = buffer_lives(events, until=parse_time(snaps[idx].taken_at))
+    return {
+        (s.kind, s.key): growth_makers(snaps[s.since_index], snaps[idx], s.kind, s.key, lives)
+        for s in found
+    }
