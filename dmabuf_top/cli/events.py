@@ -4,13 +4,14 @@ cannot run here (one line saying why)."""
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, TextIO
 
-from dmabuf_top.cli.options import PROG, Parser, Stopped, sigterm_stops
+from dmabuf_top.cli.options import PROG, Parser
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 #: how often the stream is written out (the source reads on its own thread)
 FLUSH_SECONDS = 0.1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def build_parser() -> Parser:
@@ -52,19 +54,24 @@ def run(argv: Sequence[str]) -> int:
     line = event_json_line if args.format == "json" else partial(text_line, raw=args.bytes)
     out = sys.stdout
     lost_shown = 0
-    idle = threading.Event()
-    with source, sigterm_stops():
-        source.start()
-        print(
-            f"{PROG}: watching dma-buf events ({source.how}, {len(source.programs)} "
-            "programs); ctrl+c ends", file=sys.stderr, flush=True,
-        )
-        try:
-            while True:
-                idle.wait(FLUSH_SECONDS)
+    stop = threading.Event()
+    # ctrl+c and SIGTERM end the loop between two writes, never inside one: the
+    # events taken are written, then the rest is read and written too
+    old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        with source:
+            source.start()
+            print(
+                f"{PROG}: watching dma-buf events ({source.how}, {len(source.programs)} "
+                "programs); ctrl+c ends", file=sys.stderr, flush=True,
+            )
+            while not stop.wait(FLUSH_SECONDS):
                 lost_shown = _flush(source, line, out, lost_shown)
-        except (KeyboardInterrupt, Stopped):
+            source.stop()  # every event left in the ring buffer is read
             lost_shown = _flush(source, line, out, lost_shown)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     print(f"{PROG}: {source.received} events, {lost_shown} lost", file=sys.stderr)
     return 0
 

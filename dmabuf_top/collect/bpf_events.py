@@ -44,6 +44,8 @@ TRACEPOINTS = {
 #: both ways: the last reference to the file (no tracepoint fires then)
 RELEASE = ("fn_release", "dma_buf_file_release")
 _POLL_MS = 100
+#: records read but not yet taken, at most (32 MiB): more are counted lost
+MAX_PENDING = 1 << 18
 _SAMPLE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 
@@ -88,6 +90,8 @@ class EventSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.received = 0
+        #: records read while MAX_PENDING were waiting to be taken (counted in lost)
+        self.dropped = 0
         del _log[:]
         obj = lib.bpf_object__open_file(str(obj_path).encode(), None)
         if not obj:
@@ -123,7 +127,10 @@ class EventSource:
             raise
 
     def _sample(self, ctx: int, data: int, size: int) -> int:
-        self._chunks.append(ctypes.string_at(data, size))
+        if len(self._chunks) >= MAX_PENDING:
+            self.dropped += 1
+        else:
+            self._chunks.append(ctypes.string_at(data, size))
         return 0
 
     def _run(self) -> None:
@@ -140,6 +147,20 @@ class EventSource:
             self._thread.start()
         return self
 
+    def _join(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._thread = None
+
+    def stop(self) -> None:
+        """Stop the reading thread, then read what the ring buffer still holds: after
+        it, every event is in :meth:`take` or counted in :attr:`lost`."""
+        self._join()
+        with self._lock:
+            if self._rb:
+                self._lib.ring_buffer__consume(self._rb)
+
     def take_raw(self) -> bytes:
         """The binary records read since the last call, concatenated."""
         pop = self._chunks.popleft
@@ -153,18 +174,16 @@ class EventSource:
 
     @property
     def lost(self) -> int:
-        """Events the kernel dropped (ring buffer full), summed over the CPUs."""
+        """Events lost: the kernel's (ring buffer full, summed over the CPUs) and
+        those read while too many waited to be taken."""
         values = (ctypes.c_uint64 * self._ncpus)()
         key = ctypes.c_uint32(0)
         if self._lib.bpf_map_lookup_elem(self._lost_fd, ctypes.byref(key), values) != 0:
-            return 0
-        return sum(values)
+            return self.dropped
+        return sum(values) + self.dropped
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        self._thread = None
+        self._join()
         with self._lock:
             if self._rb:
                 self._lib.ring_buffer__free(self._rb)

@@ -95,6 +95,7 @@ def _libbpf() -> ctypes.CDLL:
         ("libbpf_num_possible_cpus", ci, ()),
         ("ring_buffer__new", vp, (ci, vp, vp, vp)),
         ("ring_buffer__poll", ci, (vp, ci)),
+        ("ring_buffer__consume", ci, (vp,)),
         ("ring_buffer__free", None, (vp,)),
     ):
         fn = getattr(lib, name)

@@ -1,6 +1,6 @@
 """A scripted dma-buf life for the event tests, run as root in the test VM:
 
-    python event_sequence.py [--kind heap|udmabuf|vgem] [--storm SECONDS --rate N]
+    python event_sequence.py [--kind heap|udmabuf|vgem]
 
 1. A exports a buffer (a system-heap or udmabuf buffer where the kernel has them: its
    import into vgem attaches vgem; else a vgem buffer, whose import into vgem is a
@@ -10,9 +10,7 @@
    the last reference, the release.
 Prints one JSON object: the pids, the inode, the exporter, size, both fds and the
 device (null when none attached): what ``dmabuf-top events`` must have seen.
-
-``--storm S --rate N``: instead, export and release vgem buffers (a pair each) at up
-to N pairs a second for S seconds, and print how many pairs were made and when.
+(The storm of export/release pairs is storm.c.)
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import json
 import os
 import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from demo_scene import recv_fds, send_fds  # noqa: E402
@@ -82,33 +79,11 @@ def sequence(kind: str) -> dict:
     }
 
 
-def storm(seconds: float, rate: int) -> dict:
-    """Export and release vgem buffers, a pair at a time, at up to ``rate`` a second."""
-    card = Card()
-    pairs = 0
-    start = time.monotonic()
-    end = start + seconds
-    now = start
-    while now < end:
-        os.close(card.dmabuf(4096))
-        pairs += 1
-        if pairs % 100 == 0:
-            ahead = start + pairs / rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-        now = time.monotonic()
-    card.close()
-    return {"pid": os.getpid(), "pairs": pairs, "seconds": now - start}
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--kind", choices=("heap", "udmabuf", "vgem"), default=default_kind())
-    p.add_argument("--storm", type=float)
-    p.add_argument("--rate", type=int, default=10_000)
     args = p.parse_args()
-    out = storm(args.storm, args.rate) if args.storm else sequence(args.kind)
-    print(json.dumps(out), flush=True)
+    print(json.dumps(sequence(args.kind)), flush=True)
     return 0
 
 
