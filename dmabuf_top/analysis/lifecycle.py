@@ -39,7 +39,7 @@ class Attachment:
 
 
 @dataclass
-class BufferLife:
+class BufferStory:
     """What the events say of one buffer (an inode)."""
 
     inode: int
@@ -60,18 +60,18 @@ class BufferLife:
         return list(dict.fromkeys(a.device for a in self.attachments))
 
 
-def buffer_lives(events: Iterable[DmabufEvent], until: float | None = None
-                 ) -> dict[int, BufferLife]:
+def buffer_stories(events: Iterable[DmabufEvent], until: float | None = None
+                 ) -> dict[int, BufferStory]:
     """inode -> its life, from ``events`` in time order (those after ``until`` left
     out). An export of an inode whose buffer was released starts a new life (kernels
     before 5.18 reuse inode numbers); a buffer seen only after its birth has no maker."""
-    lives: dict[int, BufferLife] = {}
+    lives: dict[int, BufferStory] = {}
     for e in events:
         if until is not None and e.time > until:
             break
         life = lives.get(e.inode)
         if life is None or (e.kind == "export" and life.released is not None):
-            life = lives[e.inode] = BufferLife(e.inode, e.exporter, e.size)
+            life = lives[e.inode] = BufferStory(e.inode, e.exporter, e.size)
         who = Actor(e.pid, e.comm, e.time)
         if e.kind == "export":
             if life.maker is None:
@@ -92,12 +92,12 @@ def buffer_lives(events: Iterable[DmabufEvent], until: float | None = None
     return lives
 
 
-def makers(lives: dict[int, BufferLife]) -> dict[int, Actor]:
+def makers(lives: dict[int, BufferStory]) -> dict[int, Actor]:
     """inode -> its maker, for the buffers whose birth was seen."""
     return {ino: life.maker for ino, life in lives.items() if life.maker is not None}
 
 
-def life_story(life: BufferLife, clock: Callable[[float], str]) -> list[str]:
+def life_story(life: BufferStory, clock: Callable[[float], str]) -> list[str]:
     """The life as lines for people, oldest first; ``clock`` turns an event time into
     text. Untrusted text (comm, device) is returned as it is: render it safely."""
     steps: list[tuple[float, str]] = []
@@ -136,7 +136,7 @@ def _members(snap: Snapshot, kind: str, key: object) -> dict[int, int]:
 
 
 def growth_makers(start: Snapshot, end: Snapshot, kind: str, key: object,
-                  lives: dict[int, BufferLife]) -> list[MakerShare]:
+                  lives: dict[int, BufferStory]) -> list[MakerShare]:
     """The makers of the buffers the suspect ``(kind, key)`` holds in ``end`` and did
     not in ``start`` (the growth), most buffers first."""
     before = _members(start, kind, key)
@@ -163,7 +163,7 @@ def suspect_makers(found: list[Suspect], snaps: Sequence[Snapshot], idx: int,
                    events: Sequence[DmabufEvent]) -> Makers:
     """Who made the buffers each suspect gained from its ``since`` sample to sample
     ``idx``, from the ``events`` up to that sample's time."""
-    lives = buffer_lives(events, until=parse_time(snaps[idx].taken_at))
+    lives = buffer_stories(events, until=parse_time(snaps[idx].taken_at))
     return {
         (s.kind, s.key): growth_makers(snaps[s.since_index], snaps[idx], s.kind, s.key, lives)
         for s in found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dmabuf_top.analysis.lifecycle import BufferLife
+from dmabuf_top.analysis.lifecycle import BufferStory
 
 #: the slice and instant names
 SLICE = "dma-buf"
@@ -19,7 +19,7 @@ def _who(comm: str, pid: int) -> str:
     return f"{comm} ({pid})"
 
 
-def _lanes(lives: list[BufferLife], end: float) -> list[tuple[BufferLife, int]]:
+def _lanes(lives: list[BufferStory], end: float) -> list[tuple[BufferStory, int]]:
     """(life, lane) with lives of one process on lanes where they never overlap."""
     free_at: list[float] = []
     out = []
@@ -35,12 +35,12 @@ def _lanes(lives: list[BufferLife], end: float) -> list[tuple[BufferLife, int]]:
     return out
 
 
-def add_lives(builder: Any, pb: Any, lives: dict[int, BufferLife], end: float,
+def add_lives(builder: Any, pb: Any, lives: dict[int, BufferStory], end: float,
               process_track: Callable[[int, str], int], new_uuid: Callable[[], int],
               sequence_id: int, clock_id: int) -> int:
     """Append the lives' tracks and events to ``builder``; ``process_track(pid, comm)``
     gives (making it when needed) a process's track uuid. Returns the slices added."""
-    by_maker: dict[int, list[BufferLife]] = {}
+    by_maker: dict[int, list[BufferStory]] = {}
     for life in lives.values():
         if life.maker is not None:
             by_maker.setdefault(life.maker.pid, []).append(life)
@@ -88,7 +88,7 @@ def add_lives(builder: Any, pb: Any, lives: dict[int, BufferLife], end: float,
     return count
 
 
-def _args(ev: Any, life: BufferLife) -> None:
+def _args(ev: Any, life: BufferStory) -> None:
     m = life.maker
     for name, value in (
         ("inode", life.inode), ("exporter", life.exporter), ("size", life.size),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dmabuf_top.analysis.lifecycle import buffer_lives
+from dmabuf_top.analysis.lifecycle import buffer_stories
 from dmabuf_top.model import DmabufEvent, Snapshot
 from dmabuf_top.report.counters import Track, counter_tracks, value_at
 from dmabuf_top.report.life_trace import add_lives
@@ -98,7 +98,7 @@ def perfetto_trace(
         pkt.track_event.counter_value = v
     if dmabuf_events:
         end = max((parse_time(samples[-1].taken_at) or first), first)
-        lives = buffer_lives(dmabuf_events, until=end)
+        lives = buffer_stories(dmabuf_events, until=end)
         add_lives(builder, pb, lives, end, process_track, life_uuid, SEQUENCE_ID, realtime)
     return builder.serialize()
 

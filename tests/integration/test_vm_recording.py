@@ -60,12 +60,12 @@ def test_vm_recording_names_the_maker_of_every_leaked_buffer(leak, tmp_path, cap
     """record keeps the events (fentry on this kernel): every buffer a leaker made while
     it recorded has that leaker as maker, leak-share's too though leak-peer holds them;
     suspects names the maker of what each growing process gained."""
-    from dmabuf_top.analysis.lifecycle import buffer_lives
+    from dmabuf_top.analysis.lifecycle import buffer_stories
     from dmabuf_top.cli.dispatch import main
 
     snaps = loads_snapshots(leak.text.decode())
     assert snaps.events_lost == 0 and snaps.events
-    lives = buffer_lives(snaps.events)
+    lives = buffer_stories(snaps.events)
     first = snaps[0].buffers
     makers = {"leak-": leak.pids["grow"], "shared-": leak.pids["share"],
               "ring-": leak.pids["ring"]}

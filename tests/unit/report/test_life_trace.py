@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
 
-from dmabuf_top.analysis.lifecycle import buffer_lives
+from dmabuf_top.analysis.lifecycle import buffer_stories
 from dmabuf_top.cli import main
 from dmabuf_top.io.loader import load_snapshots
 from tests.support.paths import DATA
@@ -45,7 +45,7 @@ def test_each_life_is_a_slice_under_its_maker(tmp_path, capsys):
     assert main(["export", str(REC), "-o", str(out)]) == 0
     slices, instants = read_trace(out)
     rec = load_snapshots(REC)
-    lives = buffer_lives(rec.events)
+    lives = buffer_stories(rec.events)
     assert set(slices) == {f"dma-buf {ino}" for ino in lives} and len(lives) == 6
     for ino, life in lives.items():
         start, end, args, maker = slices[f"dma-buf {ino}"]
