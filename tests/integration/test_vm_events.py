@@ -120,3 +120,20 @@ def test_a_storm_is_delivered_or_counted_lost(vm):
           f"({storm['pairs'] / storm['seconds']:.0f}/s), {mine} events delivered, {lost} lost")
     assert storm["pairs"] > 1000
     assert mine + lost == per_pair(vm) * storm["pairs"], (mine, lost, storm)
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
+def test_record_without_privilege_warns_once_and_records(vm):
+    open_path_for_others(vm, vm.python, __file__)
+    out = "/tmp/nobody-events.yaml"
+    r = vm.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                dmabuf_top(vm), "record", "--force", "-o", out, "-n", "2", "-i", "0.5"],
+               timeout=300, cwd="/tmp")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0] == (
+        "dmabuf-top: warning: dma-buf events not recorded: loading the BPF programs failed: "
+        "not permitted (needs root, or CAP_BPF and CAP_PERFMON)"
+    ), r.stderr
+    assert len(lines) == 2 and lines[1].startswith("recorded 2 samples to "), r.stderr
+    assert b"dmabuf-top-events" not in vm.read_file(out)
