@@ -137,3 +137,43 @@ def test_record_without_privilege_warns_once_and_records(vm):
     ), r.stderr
     assert len(lines) == 2 and lines[1].startswith("recorded 2 samples to "), r.stderr
     assert b"dmabuf-top-events" not in vm.read_file(out)
+
+
+def scrape(port: int) -> dict[tuple, float]:
+    """(sample name, exporter label) -> value of the event counters on /metrics."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+        text = r.read().decode()
+    return {(s.name, s.labels.get("exporter")): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples
+            if s.name.startswith(("dmabuf_export", "dmabuf_release", "dmabuf_events_lost"))}
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
+def test_serve_counts_exports_and_releases_per_exporter(vm):
+    p = vm.spawn([dmabuf_top(vm), "serve", "--listen", "0.0.0.0:8000", "--min-interval", "0.5"])
+    try:
+        wait_for(lambda: "/metrics" in vm.output(p)[1] or p.poll() is not None, 300,
+                 "serve's address line")
+        port = vm.ports[8000]
+        before = scrape(port)
+        assert before[("dmabuf_events_lost_total", None)] == 0, vm.output(p)
+        r = vm.run([vm.python, SEQUENCE], timeout=300)
+        assert r.returncode == 0, r.stderr
+        truth = json.loads(r.stdout)
+        exp = truth["exporter"]
+        after = scrape(port)
+
+        def grew(name: str) -> float:
+            return after.get((name, exp), 0) - before.get((name, exp), 0)
+
+        assert (grew("dmabuf_exports_total"), grew("dmabuf_releases_total")) == (1, 1), after
+        assert grew("dmabuf_export_bytes_total") == grew("dmabuf_release_bytes_total") == (
+            truth["size"])
+    finally:
+        p.kill(signal.SIGTERM)
+        p.wait(120)
+    assert "Traceback" not in vm.output(p)[1]
