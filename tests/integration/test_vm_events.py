@@ -177,3 +177,34 @@ def test_serve_counts_exports_and_releases_per_exporter(vm):
         p.kill(signal.SIGTERM)
         p.wait(120)
     assert "Traceback" not in vm.output(p)[1]
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
+def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
+    """dmabuf-top in tmux starts the event source: a buffer made after it started and
+    passed on (its maker closed its fd) shows its maker in the buffer pane."""
+    from tests.integration.test_vm_tui import Tmux, buffer_rows, dmabuf_top_command
+    from tests.support.vm.capture_events import HERE, HOLDER
+
+    tmux = Tmux(vm)
+    holder = None
+    try:
+        tmux.wait("the shell prompt", lambda s: s.strip() in ("#", "$"))
+        tmux.keys(f"{dmabuf_top_command(vm)} -d 1", "Enter")
+        tmux.wait("the table", lambda s: "dmabuf-top  local" in s and "SIZE" in s)
+        holder = vm.spawn([vm.python, "-c", HOLDER, str(HERE)])
+        wait_for(lambda: "READY" in vm.output(holder)[0], 120, "the holder")
+        tmux.keys("/")
+        tmux.wait("the filter input", lambda s: "re:REGEX" in s)
+        tmux.keys("given", literal=True)
+        tmux.keys("Enter")
+        tmux.wait("the buffer made and passed on", lambda s: len(buffer_rows(s)) == 1)
+        tmux.keys("Enter")
+        screen = tmux.wait("its life", lambda s: "Life (dma-buf events)" in s)
+        assert f"made by maker ({holder.pid})" in screen, screen
+        assert "dma-buf events not watched" not in screen
+    finally:
+        tmux.close()
+        if holder is not None:
+            holder.kill(signal.SIGKILL)
+            holder.wait(60)
