@@ -131,7 +131,8 @@ class Session:
         """What the events say of one buffer, up to the sample shown."""
         prep = self.prepared
         until = parse_time(prep.snap.taken_at) if prep is not None and self.recording else None
-        return buffer_stories(self.events, until=until).get(inode)
+        mine = [e for e in self.events if e.inode == inode]  # the UI thread asks: keep it short
+        return buffer_stories(mine, until=until).get(inode)
 
     @property
     def is_recording(self) -> bool:
