@@ -191,7 +191,8 @@ def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
     try:
         tmux.wait("the shell prompt", lambda s: s.strip() in ("#", "$"))
         tmux.keys(f"{dmabuf_top_command(vm)} -d 1", "Enter")
-        tmux.wait("the table", lambda s: "dmabuf-top  local" in s and "SIZE" in s)
+        # the first frame: python and textual start under TCG on a shared machine
+        tmux.wait("the table", lambda s: "dmabuf-top  local" in s and "SIZE" in s, timeout=300)
         holder = vm.spawn([vm.python, "-c", HOLDER, str(HERE)])
         wait_for(lambda: "READY" in vm.output(holder)[0], 120, "the holder")
         tmux.keys("/")
