@@ -185,3 +185,25 @@ class Snapshot:
 
     def sorted_buffers(self) -> list[Buffer]:
         return [self.buffers[k] for k in sorted(self.buffers)]
+
+
+@dataclass(frozen=True, slots=True)
+class DmabufEvent:
+    """One dma-buf event seen as it happened (collect/bpf_events.py): kept in
+    recordings apart from the samples; a buffer's life is derived from a list of
+    them in :mod:`dmabuf_top.analysis.lifecycle`."""
+
+    #: wall-clock seconds since the epoch
+    time: float
+    #: export, fd, get, attach, detach, mmap, release
+    kind: str
+    pid: int
+    comm: str
+    inode: int
+    exporter: str
+    size: int
+    #: the fd made (``fd``) or imported (``get``); None for other events
+    fd: int | None = None
+    #: the attaching device (``attach``, ``detach``); None for other events
+    device: str | None = None
+    tid: int = 0

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dmabuf_top.cli.options import PROG, UsageError
 
 #: the subcommands; each is a module of dmabuf_top.cli with ``run(argv) -> int``
-SUBCOMMANDS = ("snapshot", "record", "diff", "suspects", "export", "serve")
+SUBCOMMANDS = ("snapshot", "record", "diff", "suspects", "export", "serve", "events")
 
 
 def command(name: str | None) -> Callable[[Sequence[str]], int]:
@@ -28,6 +28,8 @@ def command(name: str | None) -> Callable[[Sequence[str]], int]:
         from dmabuf_top.cli import export as module
     elif name == "serve":
         from dmabuf_top.cli import serve as module
+    elif name == "events":
+        from dmabuf_top.cli import events as module
     else:
         from dmabuf_top.cli import top as module
     return module.run

@@ -60,7 +60,8 @@ def run(argv: Sequence[str]) -> int:
     warn(dropped)
     try:
         if fmt == "perfetto":
-            data: str | bytes = perfetto_trace(samples)
+            events = getattr(samples, "events", ())  # a recording's (io/record_samples.py)
+            data: str | bytes = perfetto_trace(samples, events)
         else:
             data = dump_json(chrome_trace(samples), compact=True)
     except CounterError as e:

@@ -32,6 +32,7 @@ from dmabuf_top.timefmt import refine_time
 from dmabuf_top.units import human_bytes
 
 if TYPE_CHECKING:
+    from dmabuf_top.collect.bpf_events import EventSource
     from dmabuf_top.io.record_writer import RecordingWriter
 
 
@@ -76,21 +77,26 @@ def run(argv: Sequence[str]) -> int:
     backend = open_backend(args)
     if not backend.live:
         raise UsageError("record needs a live source (this machine, or --adb)")
+    events = _event_source(backend)
     start, wall = time.monotonic(), time.time()
     first = backend.collect()  # FILE is opened (truncated) only now: a failing source
     first.taken_at = refine_time(first.taken_at, wall)  # leaves an old recording as it was
     try:
         writer = RecordingWriter(out, interval=args.interval, overwrite=args.force)
     except SnapshotError as e:
+        if events is not None:
+            events.close()
         raise UsageError(str(e)) from None
     tty = sys.stderr.isatty()
     try:
         with sigterm_stops():
-            _record(args, backend, writer, tty, first, start)
+            _record(args, backend, writer, tty, first, start, events)
     except (KeyboardInterrupt, Stopped):
         pass
     finally:
         writer.close()
+        if events is not None:
+            events.close()
         if tty:
             print(file=sys.stderr)
         print(
@@ -100,10 +106,25 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
+def _event_source(backend: Backend) -> EventSource | None:
+    """This machine's dma-buf event source, recording from now on, when ``backend``
+    scans this machine; None (and one warning line saying why) where it cannot run."""
+    from dmabuf_top.collect.bpf_events import start_event_source
+    from dmabuf_top.collect.local import LocalBackend
+
+    if not isinstance(backend, LocalBackend):
+        return None
+
+    source, why = start_event_source()
+    if source is None:
+        print(f"{PROG}: warning: dma-buf events not recorded: {why}", file=sys.stderr)
+    return source
+
+
 def _record(args: argparse.Namespace, backend: Backend, writer: RecordingWriter,
-            tty: bool, first: Snapshot, start: float) -> None:
+            tty: bool, first: Snapshot, start: float, events: EventSource | None) -> None:
     """Sample until --count or --duration (or a stop signal); ``first`` is the sample
-    taken at ``start`` (monotonic)."""
+    taken at ``start`` (monotonic); each sample goes after the events seen before it."""
     deadline = start + args.duration if args.duration else None
     k = 0
     snap: Snapshot | None = first
@@ -112,7 +133,10 @@ def _record(args: argparse.Namespace, backend: Backend, writer: RecordingWriter,
             wall = time.time()
             snap = backend.collect()
             snap.taken_at = refine_time(snap.taken_at, wall)
-        writer.add(snap)
+        if events is not None:
+            writer.add(snap, events.take(), events.lost)
+        else:
+            writer.add(snap)
         if tty:
             print(
                 f"\r{writer.samples} samples  {human_bytes(writer.size)}  "

@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dmabuf_top.cli.options import (
     PROG,
@@ -24,6 +25,13 @@ from dmabuf_top.cli.options import (
     sigterm_stops,
 )
 from dmabuf_top.textsafe import shown_line
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from dmabuf_top.collect.bpf_events import EventSource
+    from dmabuf_top.collect.contract import Backend
+    from dmabuf_top.collect.poller import DeviceScan
 
 DEFAULT_LISTEN = "127.0.0.1:9464"
 
@@ -101,10 +109,12 @@ def run(argv: Sequence[str]) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    scanner = CachedScanner(open_backends(args), args.min_interval)
+    backends = open_backends(args)
+    scanner = CachedScanner(backends, args.min_interval)
     first = scanner.scans()  # the first scan: labels, and a warm cache
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(scanner.scans, tool_usage, args.top))
+    events = _event_counters(registry, backends, first)
     host, port = args.listen
     try:
         server, thread = start_http_server(port, addr=host, registry=registry)
@@ -128,4 +138,25 @@ def run(argv: Sequence[str]) -> int:
         server.server_close()
         thread.join(5)
         scanner.close()
+        if events is not None:
+            events.close()
     return 0
+
+
+def _event_counters(registry: CollectorRegistry, backends: list[Backend],
+                    first: list[DeviceScan]) -> EventSource | None:
+    """Serve the export/release counters of this machine's event source when the one
+    device is this machine and the source runs here (else one log line says why)."""
+    from dmabuf_top.collect.bpf_events import start_event_source
+    from dmabuf_top.collect.local import LocalBackend
+    from dmabuf_top.report.prometheus_events import EventCollector
+
+    if len(backends) != 1 or not isinstance(backends[0], LocalBackend):
+        return None
+    source, why = start_event_source()
+    if source is None:
+        print(f"{PROG} serve: dma-buf event counters not served: {why}", file=sys.stderr)
+        return None
+    registry.register(EventCollector(lambda: (source.take(), source.lost), first[0].device,
+                                     first[0].model))
+    return source

@@ -52,6 +52,7 @@ def build_parser() -> Parser:
 
 
 def run(argv: Sequence[str]) -> int:
+    from dmabuf_top.analysis.lifecycle import suspect_makers
     from dmabuf_top.analysis.suspects import find_suspects
     from dmabuf_top.collect.contract import SamplesUpTo
     from dmabuf_top.io.jsontext import dump_json
@@ -62,12 +63,15 @@ def run(argv: Sequence[str]) -> int:
     snaps, idx, label = SampleFiles().pick(args.file, args.at)
     upto = SamplesUpTo(idx + 1, snaps.__getitem__)  # rebuilt as the suspects ask
     found = find_suspects(upto, window=args.window, min_steps=args.min_steps)
+    events = getattr(snaps, "events", None)  # a recording's (io/record_samples.py)
+    makers = suspect_makers(found, snaps, idx, events) if events else None
     if args.format in ("yaml", "json"):
         path = split_spec(args.file)[0]
-        doc = suspects_doc(found, path, len(upto), len(snaps), args.window)
+        doc = suspects_doc(found, path, len(upto), len(snaps), args.window, makers)
         sys.stdout.write(dump_yaml(doc) if args.format == "yaml" else dump_json(doc))
     else:
         sys.stdout.write(render_text(
-            found, label, snaps[idx], len(upto), len(snaps), args.window, args.bytes
+            found, label, snaps[idx], len(upto), len(snaps), args.window, args.bytes, makers
         ))
     return 1 if found else 0
+

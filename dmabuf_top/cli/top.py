@@ -115,11 +115,18 @@ def run(argv: Sequence[str]) -> int:
     if args.once:
         sys.stdout.write(once_output(backend.collect(), args))
         return 0
+    from dmabuf_top.collect.bpf_events import start_event_source
+    from dmabuf_top.collect.local import LocalBackend
     from dmabuf_top.tui.app import run_tui
     from dmabuf_top.tui.themes import UnknownTheme
 
+    # this machine's dma-buf events, for the buffer pane (a note says why when not)
+    events = start_event_source() if isinstance(backend, LocalBackend) else (None, "")
     try:
         return run_tui(backend, delay=args.delay, theme=args.theme,
-                       suspect_window=args.suspect_window)
+                       suspect_window=args.suspect_window, events=events)
     except UnknownTheme as e:
         raise UsageError(str(e)) from None
+    finally:
+        if events[0] is not None:
+            events[0].close()

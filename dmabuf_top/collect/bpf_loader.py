@@ -86,6 +86,17 @@ def _libbpf() -> ctypes.CDLL:
         ("bpf_link__fd", ci, (vp,)),
         ("bpf_link__destroy", ci, (vp,)),
         ("bpf_iter_create", ci, (ci,)),
+        # the event source (bpf_events.py): programs attached by their section,
+        # a ring buffer and a per-CPU counter
+        ("bpf_program__attach", vp, (vp,)),
+        ("bpf_object__find_map_by_name", vp, (vp, cp)),
+        ("bpf_map__fd", ci, (vp,)),
+        ("bpf_map_lookup_elem", ci, (ci, vp, vp)),
+        ("libbpf_num_possible_cpus", ci, ()),
+        ("ring_buffer__new", vp, (ci, vp, vp, vp)),
+        ("ring_buffer__poll", ci, (vp, ci)),
+        ("ring_buffer__consume", ci, (vp,)),
+        ("ring_buffer__free", None, (vp,)),
     ):
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
@@ -101,6 +112,12 @@ def _errno_text(err: int) -> str:
 
 def kernel_targets(lib: ctypes.CDLL) -> set[str]:
     """Iterator targets the running kernel's BTF has (bpf_iter_<target> functions)."""
+    have = kernel_btf_names(lib, {f"bpf_iter_{t}": _BTF_KIND_FUNC for t in TARGETS.values()})
+    return {t for t in TARGETS.values() if f"bpf_iter_{t}" in have}
+
+
+def kernel_btf_names(lib: ctypes.CDLL, wanted: dict[str, int]) -> set[str]:
+    """Which of ``wanted`` (name -> BTF kind) the running kernel's BTF has."""
     if not os.path.exists(KERNEL_BTF):
         raise BpfUnavailable(f"no kernel BTF ({KERNEL_BTF}: CONFIG_DEBUG_INFO_BTF)")
     btf = lib.btf__load_vmlinux_btf()
@@ -108,11 +125,25 @@ def kernel_targets(lib: ctypes.CDLL) -> set[str]:
         raise BpfUnavailable(f"kernel BTF unreadable: {_errno_text(ctypes.get_errno())}")
     try:
         return {
-            t for t in TARGETS.values()
-            if lib.btf__find_by_name_kind(btf, f"bpf_iter_{t}".encode(), _BTF_KIND_FUNC) > 0
+            n for n, kind in wanted.items() if lib.btf__find_by_name_kind(btf, n.encode(), kind) > 0
         }
     finally:
         lib.btf__free(btf)
+
+
+def load_object(lib: ctypes.CDLL, obj: int) -> None:
+    """``bpf_object__load``, or :class:`BpfUnavailable` with one line saying why."""
+    if lib.bpf_object__load(obj) == 0:
+        return
+    err = ctypes.get_errno()
+    rejected = verifier_error(_log)
+    if rejected is not None:  # EACCES, and not for want of privilege
+        raise BpfUnavailable(f"the kernel's verifier rejected a program: {rejected}")
+    detail = next((ln for ln in reversed(_log) if ln), "")
+    why = _errno_text(err)
+    raise BpfUnavailable(f"loading the BPF programs failed: {why}" + (
+        f" ({detail})" if detail and err not in (errno.EPERM, errno.EACCES) else ""
+    ))
 
 
 class BpfIterators:
@@ -140,16 +171,7 @@ class BpfIterators:
                 if not prog:
                     raise BpfUnavailable(f"{obj_path} has no program {name}")
                 lib.bpf_program__set_autoload(prog, name in want and name not in self.missing)
-            if lib.bpf_object__load(obj) != 0:
-                err = ctypes.get_errno()
-                rejected = verifier_error(_log)
-                if rejected is not None:  # EACCES, and not for want of privilege
-                    raise BpfUnavailable(f"the kernel's verifier rejected a program: {rejected}")
-                detail = next((ln for ln in reversed(_log) if ln), "")
-                why = _errno_text(err)
-                raise BpfUnavailable(f"loading the BPF programs failed: {why}" + (
-                    f" ({detail})" if detail and err not in (errno.EPERM, errno.EACCES) else ""
-                ))
+            load_object(lib, obj)
             for name in want:
                 if name in self.missing:
                     continue

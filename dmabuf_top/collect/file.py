@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import DmabufEvent, Snapshot
 
 
 class FileBackend:
@@ -51,6 +51,11 @@ class FileBackend:
     def path(self) -> Path:
         """The file the sample shown comes from."""
         return self._samples[self._index][1]
+
+    @property
+    def events(self) -> Sequence[DmabufEvent]:
+        """The dma-buf events the files recorded (io/events_codec.py), in time order."""
+        return getattr(self._samples, "events", ())
 
     def describe(self) -> str:
         return self.path.name

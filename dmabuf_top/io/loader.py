@@ -16,7 +16,7 @@ from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.gcpause import gc_paused
 from dmabuf_top.io.record_reader import load_recording, looks_like_recording
 from dmabuf_top.io.yamltext import invalid_yaml, load_all
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import DmabufEvent, Snapshot
 from dmabuf_top.timefmt import parse_time
 
 
@@ -152,6 +152,12 @@ class LoadedFiles(Sequence[tuple[Snapshot, Path]]):
             if all(t is not None for t in times):  # equal times keep the order given
                 pairs = sorted(zip(times, self._order, strict=True), key=lambda p: p[0] or 0.0)
                 self._order = [ki for _, ki in pairs]
+
+    @property
+    def events(self) -> list[DmabufEvent]:
+        """The dma-buf events the recordings among the files hold, in time order."""
+        found = [e for seq, _ in self._parts for e in getattr(seq, "events", ())]
+        return sorted(found, key=lambda e: e.time)
 
     def __len__(self) -> int:
         return len(self._order)

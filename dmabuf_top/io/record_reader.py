@@ -14,6 +14,7 @@ import yaml
 from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.decode import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.events_codec import events_from_doc, is_events_doc
 from dmabuf_top.io.record_samples import RecordedSamples, decode_delta
 from dmabuf_top.io.record_writer import DELTA_SCHEMA
 from dmabuf_top.io.yamltext import invalid_yaml, load_one
@@ -134,6 +135,10 @@ class _Replay:
     def add(self, doc: Any) -> None:
         out = self.samples
         w = f"{self.where} (document {len(out) + 1})"
+        if is_events_doc(doc):  # the events seen before the next sample
+            events, out.events_lost = events_from_doc(doc, w)
+            out.events.extend(events)
+            return
         if is_record_doc(doc) and not is_complete(doc):
             raise SnapshotError(f"{w}: incomplete sample (no matching 'end' key)")
         seq = _seq(doc) if isinstance(doc, dict) else None

@@ -22,7 +22,15 @@ from dmabuf_top.io.decode import (
     unverified_from_list,
 )
 from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.model import Buffer, KernelInfo, Process, Snapshot, Source, UnverifiedMap
+from dmabuf_top.model import (
+    Buffer,
+    DmabufEvent,
+    KernelInfo,
+    Process,
+    Snapshot,
+    Source,
+    UnverifiedMap,
+)
 
 #: a full snapshot is kept every this many samples: memory ~ samples / KEYFRAME_EVERY
 #: copies, a sample reached in at most KEYFRAME_EVERY - 1 deltas
@@ -156,6 +164,10 @@ class RecordedSamples(Sequence[Snapshot]):
         self._cursor: tuple[int, Snapshot] | None = None  # the sample asked for last
         self._recent: OrderedDict[int, Snapshot] = OrderedDict()
         self._lock = threading.Lock()
+        #: the dma-buf events recorded between the samples (io/events_codec.py), in order
+        self.events: list[DmabufEvent] = []
+        #: events the kernel dropped while recording (ring buffer full), so far
+        self.events_lost = 0
 
     @property
     def keyframe_count(self) -> int:

@@ -22,6 +22,9 @@ holds it):
   (pid, comm, cmdline, uid, and ppid/start_time when known, of added or
   changed processes); ``ancestors`` when they changed. An unchanged sample
   is about 120 bytes. JSON because it loads ~16x faster than block YAML.
+* An optional *events* document (``dmabuf-top-events/1``, :mod:`dmabuf_top.io.events_codec`)
+  may come before a sample, in the same write: the dma-buf events seen since the
+  sample before. It is not a sample (no ``record`` key); older recordings have none.
 * A ``.gz`` recording is the same text, one gzip member per sample.
 
 Why ``end``: the writer appends one whole document per sample with a single
@@ -44,6 +47,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +63,9 @@ from dmabuf_top.io.codec import (
     unverified_to_list,
 )
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.events_codec import events_line
 from dmabuf_top.io.yamltext import dump_yaml
-from dmabuf_top.model import Buffer, Snapshot
+from dmabuf_top.model import Buffer, DmabufEvent, Snapshot
 
 RECORD_FORMAT = "dmabuf-top-record/1"
 DELTA_SCHEMA = "dmabuf-top/1-delta"
@@ -219,16 +224,25 @@ class RecordingWriter:
         #: replace: a new file renamed over FILE (--force); else FILE must not exist
         self._fd: int | None = create_file(self.path, replace=overwrite)
         self.size = 0
+        self._lost = 0
 
     @property
     def samples(self) -> int:
         return self.encoder.seq
 
-    def add(self, snap: Snapshot) -> int:
-        """Append one sample; returns the bytes written."""
+    def add(
+        self, snap: Snapshot, events: Sequence[DmabufEvent] = (), events_lost: int = 0
+    ) -> int:
+        """Append one sample, after the dma-buf ``events`` seen since the sample before
+        (an events document, in the same write, when there are any or ``events_lost``
+        changed); returns the bytes written."""
         if self._fd is None:
             raise SnapshotError(f"cannot write {self.path}: recording closed")
-        data = self.encoder.encode(snap).encode("utf-8", "surrogateescape")
+        text = self.encoder.encode(snap)
+        if events or events_lost != self._lost:
+            text = events_line(events, events_lost) + text
+            self._lost = events_lost
+        data = text.encode("utf-8", "surrogateescape")
         if self.compress:
             data = gzip.compress(data, compresslevel=6, mtime=0)
         view = memoryview(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dmabuf_top.analysis.lifecycle import Makers, MakerShare
 from dmabuf_top.analysis.suspects import Suspect
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.table import align
@@ -14,9 +15,16 @@ from dmabuf_top.units import human_bytes, size_text
 SUSPECTS_SCHEMA = "dmabuf-top-suspects/1"
 
 
-def suspects_to_dict(suspects: list[Suspect]) -> list[dict[str, Any]]:
-    """Plain data for ``--format yaml``."""
-    return [
+def makers_to_list(shares: list[MakerShare]) -> list[dict[str, Any]]:
+    return [{"pid": m.pid, "comm": m.comm if m.pid is not None else None,
+             "buffers": m.buffers, "bytes": m.bytes} for m in shares]
+
+
+def suspects_to_dict(suspects: list[Suspect], makers: Makers | None = None
+                     ) -> list[dict[str, Any]]:
+    """Plain data for ``--format yaml``; ``makers`` (from recorded events) adds who
+    made the buffers each suspect gained."""
+    docs = [
         {
             "kind": s.kind,
             "key": s.key,
@@ -34,10 +42,15 @@ def suspects_to_dict(suspects: list[Suspect]) -> list[dict[str, Any]]:
         }
         for s in suspects
     ]
+    if makers is not None:
+        for doc, s in zip(docs, suspects, strict=True):
+            doc["makers"] = makers_to_list(makers.get((s.kind, s.key), []))
+    return docs
 
 
 def suspects_doc(
-    found: list[Suspect], file: str, sample: int, samples: int, window: int
+    found: list[Suspect], file: str, sample: int, samples: int, window: int,
+    makers: Makers | None = None,
 ) -> dict[str, Any]:
     """The whole ``--format yaml`` document: where the suspects were looked for."""
     return {
@@ -46,7 +59,7 @@ def suspects_doc(
         "sample": sample,
         "samples": samples,
         "window": min(window, sample),
-        "suspects": suspects_to_dict(found),
+        "suspects": suspects_to_dict(found, makers),
     }
 
 
@@ -58,9 +71,10 @@ def _rate(v: float, raw: bool) -> str:
 
 def render_text(
     found: list[Suspect], label: str, snap: Snapshot, sample: int, samples: int, window: int,
-    raw_bytes: bool = False,
+    raw_bytes: bool = False, makers: Makers | None = None,
 ) -> str:
-    """A line saying where and over which window, then a table of the suspects."""
+    """A line saying where and over which window, then a table of the suspects, then
+    (with ``makers``, from recorded events) who made the buffers each one gained."""
     w = min(max(window, 2), sample)
     out = [
         f"{printable(label)}: sample {sample} of {samples} ({snap.taken_at}), "
@@ -84,4 +98,23 @@ def render_text(
         for s in found
     ]
     out += align(heads, rows, {2, 3, 4, 5, 6})
+    if makers:
+        out += _maker_lines(found, makers, raw_bytes)
     return "\n".join(out) + "\n"
+
+
+def maker_text(m: MakerShare, raw_bytes: bool = False) -> str:
+    """``comm (pid): N buffers, SIZE``; the unknown maker as ``made before the events``."""
+    who = f"{printable(m.comm)} ({m.pid})" if m.pid is not None else "made before the events"
+    n = f"{m.buffers} buffer{'s' if m.buffers != 1 else ''}"
+    return f"{who}: {n}, {size_text(m.bytes, raw_bytes)}"
+
+
+def _maker_lines(found: list[Suspect], makers: Makers, raw_bytes: bool) -> list[str]:
+    out = ["", "made by (the buffers each suspect gained, from the recorded events):"]
+    for s in found:
+        shares = makers.get((s.kind, s.key))
+        if shares:
+            made = "; ".join(maker_text(m, raw_bytes) for m in shares)
+            out.append(f"  {s.kind} {printable(s.label)}: {made}")
+    return out

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dmabuf_top.model import Snapshot
+from dmabuf_top.analysis.lifecycle import buffer_stories
+from dmabuf_top.model import DmabufEvent, Snapshot
 from dmabuf_top.report.counters import Track, counter_tracks, value_at
+from dmabuf_top.report.life_trace import add_lives
+from dmabuf_top.timefmt import parse_time
 
 #: the trusted_packet_sequence_id of every packet dmabuf-top writes
 SEQUENCE_ID = 0x646D6266
@@ -27,8 +30,11 @@ def _ns(t: float) -> int:
     return int(round(t * 1e9))
 
 
-def perfetto_trace(samples: Sequence[Snapshot]) -> bytes:
-    """The Perfetto protobuf trace of a recording (``.pftrace``)."""
+def perfetto_trace(
+    samples: Sequence[Snapshot], dmabuf_events: Sequence[DmabufEvent] = ()
+) -> bytes:
+    """The Perfetto protobuf trace of a recording (``.pftrace``); with the recording's
+    ``dmabuf_events``, each buffer's life too (report/life_trace.py)."""
     from perfetto.protos.perfetto.trace import perfetto_trace_pb2 as pb
     from perfetto.trace_builder.proto_builder import TraceProtoBuilder
 
@@ -47,21 +53,28 @@ def perfetto_trace(samples: Sequence[Snapshot]) -> bytes:
 
     uuids: dict[tuple, int] = {}
     process_uuid: dict[int, int] = {}
+    extra: list[int] = []  # the uuids of the buffer-life tracks
 
     def next_uuid() -> int:
-        return FIRST_UUID + len(uuids) + len(process_uuid)
+        return FIRST_UUID + len(uuids) + len(process_uuid) + len(extra)
+
+    def life_uuid() -> int:
+        extra.append(next_uuid())
+        return extra[-1]
+
+    def process_track(pid: int, comm: str) -> int:
+        parent = process_uuid.get(pid)
+        if parent is None:
+            parent = process_uuid[pid] = next_uuid()
+            pkt = builder.add_packet()
+            pkt.trusted_packet_sequence_id = SEQUENCE_ID
+            pkt.track_descriptor.uuid = parent
+            pkt.track_descriptor.process.pid = pid
+            pkt.track_descriptor.process.process_name = comm
+        return parent
 
     for tr in tracks:
-        parent = None
-        if tr.pid is not None:
-            parent = process_uuid.get(tr.pid)
-            if parent is None:
-                parent = process_uuid[tr.pid] = next_uuid()
-                pkt = builder.add_packet()
-                pkt.trusted_packet_sequence_id = SEQUENCE_ID
-                pkt.track_descriptor.uuid = parent
-                pkt.track_descriptor.process.pid = tr.pid
-                pkt.track_descriptor.process.process_name = tr.comm
+        parent = process_track(tr.pid, tr.comm) if tr.pid is not None else None
         uuid = uuids[tr.key] = next_uuid()
         pkt = builder.add_packet()
         pkt.trusted_packet_sequence_id = SEQUENCE_ID
@@ -83,6 +96,10 @@ def perfetto_trace(samples: Sequence[Snapshot]) -> bytes:
         pkt.track_event.type = pb.TrackEvent.TYPE_COUNTER
         pkt.track_event.track_uuid = uuid
         pkt.track_event.counter_value = v
+    if dmabuf_events:
+        end = max((parse_time(samples[-1].taken_at) or first), first)
+        lives = buffer_stories(dmabuf_events, until=end)
+        add_lives(builder, pb, lives, end, process_track, life_uuid, SEQUENCE_ID, realtime)
     return builder.serialize()
 
 

@@ -20,6 +20,7 @@ from textual.app import App, SystemCommand
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 
+from dmabuf_top.collect.bpf_events import EventSource
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.settings import settings_path
 from dmabuf_top.textsafe import shown_line
@@ -383,13 +384,16 @@ def run_tui(
     delay: float | None = None,
     theme: str | None = None,
     suspect_window: int = DEFAULT_WINDOW,
+    events: tuple[EventSource | None, str] = (None, ""),
 ) -> int:
     """Run the app until the user quits (settings: io/settings.py's file); returns the
-    exit code. An unknown ``theme`` raises :class:`~dmabuf_top.tui.themes.UnknownTheme`."""
+    exit code. An unknown ``theme`` raises :class:`~dmabuf_top.tui.themes.UnknownTheme`.
+    ``events``: this machine's dma-buf event source, or why there is none."""
     themes = load_themes()
     if theme is not None:
         check_theme(theme, themes)
     app = DmabufTopApp(backend, delay=delay, theme=theme, themes=themes,
                        suspect_window=suspect_window, settings_file=settings_path())
+    app.session.watch_events(*events)
     app.run()
     return app.return_code or 0

@@ -4,24 +4,33 @@ session's history and recent samples, the data shown, pause/failure and scan sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dmabuf_top.analysis.accounting import Totals
+from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
 from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.collect.selfstats import CostMeter, ToolCost
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import DmabufEvent, Snapshot
 from dmabuf_top.report.columns import Column
 from dmabuf_top.report.summary import cost_text
+from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History, Series
 from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
 from dmabuf_top.tui.table_rows import plan_sync
 
+if TYPE_CHECKING:
+    from dmabuf_top.collect.bpf_events import EventSource
+
 #: samples drawn in the header graph
 GRAPH_SAMPLES = 120
 #: exporters with a meter in the header
 TOP_EXPORTERS = 3
+#: live dma-buf events kept for the buffer pane (the oldest go first)
+MAX_LIVE_EVENTS = 200_000
 #: refresh intervals that + and - step through (seconds)
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -98,6 +107,32 @@ class Session:
         self.orders: dict[str, tuple[Column, bool, RowFilter | None]] = {}
         #: sizes as byte counts (the setup screen's units: bytes)
         self.raw_bytes = False
+        #: live: this machine's dma-buf event source (watch_events), and what it gave
+        self.event_source: EventSource | None = None
+        self.live_events: list[DmabufEvent] = []
+        #: one line each: why something is not shown (the event source cannot run)
+        self.notes: list[str] = []
+
+    def watch_events(self, source: EventSource | None, why: str = "") -> None:
+        """Keep the events ``source`` reads (each refresh takes them); None: a note
+        saying ``why`` there are none."""
+        self.event_source = source
+        if source is None and why:
+            self.notes.append(f"dma-buf events not watched: {why}")
+
+    @property
+    def events(self) -> Sequence[DmabufEvent]:
+        """The dma-buf events of the session: a recording's, or those watched live."""
+        if self.event_source is not None:
+            return self.live_events
+        return getattr(self.backend, "events", ())
+
+    def buffer_story(self, inode: int) -> BufferStory | None:
+        """What the events say of one buffer, up to the sample shown."""
+        prep = self.prepared
+        until = parse_time(prep.snap.taken_at) if prep is not None and self.recording else None
+        mine = [e for e in self.events if e.inode == inode]  # the UI thread asks: keep it short
+        return buffer_stories(mine, until=until).get(inode)
 
     @property
     def is_recording(self) -> bool:
@@ -141,6 +176,9 @@ class Session:
                     raw_bytes=self.raw_bytes,
                 )
             snap = self.backend.collect()
+            if self.event_source is not None:
+                self.live_events += self.event_source.take()
+                del self.live_events[:-MAX_LIVE_EVENTS]
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
             self.samples.add(snap, keep_at_least=window)
             seq = self.samples.snapshots()
@@ -175,7 +213,7 @@ class Session:
             sample=sample,
             failed=self.failed,
             cost=cost_text(prep.snap, self.cost) if prep and self.backend.live else "",
-            notes=tuple(getattr(self.backend, "notes", ())),
+            notes=(*getattr(self.backend, "notes", ()), *self.notes),
             exporters=top_exporters(prep) if prep else (),
         )
 

@@ -4,6 +4,8 @@ SIGKILL while recording leaves a file that loads and diffs. Not skippable in CI.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dmabuf_top.io.loader import loads_snapshots
@@ -52,3 +54,35 @@ def test_vm_sigkilled_recorder(leak):
     for cut in range(start, len(data) - 1, max(1, (len(data) - start) // 50)):
         got = loads_snapshots(data[:cut].decode(errors="surrogateescape"))
         assert len(got) == len(snaps) - 1
+
+
+def test_vm_recording_names_the_maker_of_every_leaked_buffer(leak, tmp_path, capsys):
+    """record keeps the events (fentry on this kernel): every buffer a leaker made while
+    it recorded has that leaker as maker, leak-share's too though leak-peer holds them;
+    suspects names the maker of what each growing process gained."""
+    from dmabuf_top.analysis.lifecycle import buffer_stories
+    from dmabuf_top.cli.dispatch import main
+
+    snaps = loads_snapshots(leak.text.decode())
+    assert snaps.events_lost == 0 and snaps.events
+    lives = buffer_stories(snaps.events)
+    first = snaps[0].buffers
+    makers = {"leak-": leak.pids["grow"], "shared-": leak.pids["share"],
+              "ring-": leak.pids["ring"]}
+    seen = dict.fromkeys(makers, 0)
+    for s in snaps:
+        for ino, b in s.buffers.items():
+            prefix = next((p for p in makers if (b.name or "").startswith(p)), None)
+            if prefix is None or ino in first:
+                continue
+            assert lives[ino].maker.pid == makers[prefix], (b.name, lives.get(ino))
+            seen[prefix] += 1
+    assert all(seen.values()), seen
+    path = tmp_path / "leak.yaml"
+    path.write_bytes(leak.text)
+    assert main(["suspects", str(path), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    made = {s["key"]: [m["pid"] for m in s["makers"]] for s in doc["suspects"]
+            if s["kind"] == "process"}
+    assert made[leak.pids["peer"]] == [leak.pids["share"]]
+    assert made[leak.pids["grow"]] == [leak.pids["grow"]]

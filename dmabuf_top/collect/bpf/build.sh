@@ -1,18 +1,21 @@
 #!/bin/sh
-# Rebuild dmabuf_top.bpf.o from dmabuf_top.bpf.c with Debian's clang and bpftool
-# (packages clang, llvm, bpftool, libbpf-dev for <bpf/bpf_helpers.h>).
-#   sh dmabuf_top/collect/bpf/build.sh [OUT]      (default: the committed object)
-# The object is committed; tests/unit/collect/test_bpf_object.py rebuilds it and fails
-# when the result differs. Deterministic: no build paths in the debug info, and
+# Rebuild the committed BPF objects from their sources with Debian's clang and bpftool
+# (packages clang, llvm, bpftool, libbpf-dev for <bpf/bpf_helpers.h>):
+#   dmabuf_top.bpf.c -> dmabuf_top.bpf.o          the scan's iterators
+#   dmabuf_events.bpf.c -> dmabuf_events.bpf.o    the event source
+#   sh dmabuf_top/collect/bpf/build.sh [OUTDIR]   (default: next to the sources)
+# The objects are committed; tests/unit/collect/test_bpf_object.py rebuilds them and
+# fails when a result differs. Deterministic: no build paths in the debug info, and
 # `bpftool gen object` (libbpf's static linker) keeps only code, BTF and BTF.ext.
 set -eu
 cd "$(dirname "$0")"
-out=${1:-dmabuf_top.bpf.o}
-case $out in /*) ;; *) out=$OLDPWD/$out ;; esac
-[ "${1:-}" ] || out=$PWD/dmabuf_top.bpf.o
+dir=${1:-$PWD}
+case $dir in /*) ;; *) dir=$OLDPWD/$dir ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"${CLANG:-clang}" -O2 -g -target bpf -fdebug-prefix-map="$PWD"=. -fno-ident \
-  -Wall -Werror -c dmabuf_top.bpf.c -o "$tmp/compiled.o"
-"${BPFTOOL:-bpftool}" gen object "$tmp/linked.o" "$tmp/compiled.o"
-mv "$tmp/linked.o" "$out"
+for name in dmabuf_top dmabuf_events; do
+  "${CLANG:-clang}" -O2 -g -target bpf -fdebug-prefix-map="$PWD"=. -fno-ident \
+    -Wall -Werror -c "$name.bpf.c" -o "$tmp/compiled.o"
+  "${BPFTOOL:-bpftool}" gen object "$tmp/linked.o" "$tmp/compiled.o"
+  mv "$tmp/linked.o" "$dir/$name.bpf.o"
+done

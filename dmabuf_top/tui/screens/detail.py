@@ -11,8 +11,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from dmabuf_top.analysis.lifecycle import life_story
 from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.columns import Column
+from dmabuf_top.report.events_report import clock_text
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
@@ -188,6 +190,8 @@ class BufferScreen(DetailScreen):
             yield Static(id="attachments", classes="fields")
             yield Static("Fences", classes="section")
             yield Static(id="fences", classes="fields")
+            yield Static("Life (dma-buf events)", classes="section", id="life-label")
+            yield Static(id="life", classes="fields")
         yield KeyFooter()
 
     def show_data(self) -> None:
@@ -239,6 +243,12 @@ class BufferScreen(DetailScreen):
             else Content.styled("none listed by the kernel", "$text-muted")
         )
         self.query_one("#no-holders", Static).display = not buf.holders
+        story = app.session.buffer_story(buf.inode)
+        for part in ("#life-label", "#life"):
+            self.query_one(part, Static).display = story is not None
+        if story is not None:  # made by, imported by, attached... (untrusted comm, device)
+            lines = life_story(story, lambda t: clock_text(t)[:12])
+            self.query_one("#life", Static).update(fields([("", ln) for ln in lines], 2))
         life = app.buffer_life(buf.inode)
         sizes = life.sizes if life else [buf.size]
         holders = life.holders if life else [len(buf.holders)]

@@ -1,4 +1,4 @@
-"""The committed BPF object is what its source builds to (collect/bpf/build.sh with
+"""The committed BPF objects are what their sources build to (collect/bpf/build.sh with
 Debian's clang and bpftool), and the loader's failures are one line saying why."""
 
 from __future__ import annotations
@@ -9,29 +9,31 @@ import subprocess
 import pytest
 
 from dmabuf_top.collect import bpf_loader
+from dmabuf_top.collect.bpf_events import EVENTS_OBJECT_PATH
 from dmabuf_top.collect.bpf_loader import OBJECT_PATH, BpfIterators, BpfUnavailable
 from tests.conftest import in_ci
 
 BUILD = OBJECT_PATH.with_name("build.sh")
 
 
-def test_committed_object_is_what_the_source_builds_to(tmp_path):
+@pytest.mark.parametrize("committed", [OBJECT_PATH, EVENTS_OBJECT_PATH], ids=lambda p: p.name)
+def test_committed_object_is_what_the_source_builds_to(tmp_path, committed):
     missing = [t for t in ("clang", "bpftool") if shutil.which(t) is None]
     if missing:
         msg = f"{', '.join(missing)} not installed (apt-get install clang llvm bpftool libbpf-dev)"
         if in_ci():
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
-    out = tmp_path / "rebuilt.o"
-    subprocess.run(["sh", str(BUILD), str(out)], check=True, capture_output=True)
-    assert out.read_bytes() == OBJECT_PATH.read_bytes(), (
-        "dmabuf_top.bpf.o differs from what dmabuf_top.bpf.c builds to: "
+    subprocess.run(["sh", str(BUILD), str(tmp_path)], check=True, capture_output=True)
+    assert (tmp_path / committed.name).read_bytes() == committed.read_bytes(), (
+        f"{committed.name} differs from what its source builds to: "
         "run sh dmabuf_top/collect/bpf/build.sh and commit the object"
     )
 
 
-def test_the_object_lies_in_the_package_next_to_its_source():
-    assert OBJECT_PATH.is_file() and OBJECT_PATH.with_name("dmabuf_top.bpf.c").is_file()
+def test_the_objects_lie_in_the_package_next_to_their_sources():
+    for obj in (OBJECT_PATH, EVENTS_OBJECT_PATH):
+        assert obj.is_file() and obj.with_suffix(".c").is_file()
 
 
 def test_an_unreadable_object_is_one_line_saying_so(tmp_path):

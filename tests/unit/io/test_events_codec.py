@@ -1,0 +1,71 @@
+"""Events in recordings (io/events_codec.py): written before their sample in the same
+write, loaded back in order with the lost count; recordings without them load as
+before; a recorder cut mid-write keeps every complete sample; a malformed event is
+one line naming it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.events_codec import events_line
+from dmabuf_top.io.loader import load_snapshots, loads_snapshots
+from dmabuf_top.io.record_writer import RecordingWriter
+from tests.support.events_data import vm_events
+from tests.support.synth import leak_series
+
+
+def write(path, snaps, batches, losts):
+    with RecordingWriter(path, interval=2.0) as w:
+        for s, ev, lost in zip(snaps, batches, losts, strict=True):
+            w.add(s, ev, lost)
+
+
+def test_events_round_trip_between_their_samples(tmp_path):
+    ev = vm_events()
+    snaps = leak_series(4)
+    path = tmp_path / "r.yaml"
+    write(path, snaps, [[], ev[:4], [], ev[4:]], [0, 0, 3, 3])
+    text = path.read_text()
+    assert text.count('--- {"schema":"dmabuf-top-events/1"') == 3  # the lost count changed
+    loaded = load_snapshots(path)
+    assert list(loaded) == snaps
+    assert loaded.events == ev and loaded.events_lost == 3
+
+
+def test_a_recording_without_events_loads_as_before(tmp_path):
+    path = tmp_path / "r.yaml"
+    write(path, leak_series(3), [[], [], []], [0, 0, 0])
+    assert "dmabuf-top-events" not in path.read_text()
+    loaded = load_snapshots(path)
+    assert len(loaded) == 3 and loaded.events == [] and loaded.events_lost == 0
+
+
+def test_cut_inside_a_sample_after_its_events_keeps_the_complete_samples(tmp_path):
+    path = tmp_path / "r.yaml"
+    write(path, leak_series(3), [[], [], vm_events()], [0, 0, 0])
+    data = path.read_bytes()
+    last = data.rindex(b"--- {\"schema\":\"dmabuf-top/1-delta\"")
+    for cut in range(last - 50, len(data) - 1, 7):
+        assert len(loads_snapshots(data[:cut].decode())) == 2
+
+
+@pytest.mark.parametrize("bad", [
+    [1.0, "explode", 1, "c", 1, "drm", 1, None, None],  # no such event
+    [1.0, "export", -1, "c", 1, "drm", 1, None, None],  # pid
+    [1.0, "export", 1, "c" * 300, 1, "drm", 1, None, None],  # unbounded text
+    [1.0, "export", 1, "c", 1, "drm", 1, None],  # a field short
+    "export",
+])
+def test_a_malformed_event_is_one_line(bad):
+    doc = json.loads(events_line([], 0)[4:])
+    doc["events"] = [bad]
+    snap_doc = leak_series(1)
+    from dmabuf_top.io.record_writer import RecordEncoder
+
+    text = RecordEncoder().encode(snap_doc[0]) + "--- " + json.dumps(doc) + "\n"
+    with pytest.raises(SnapshotError, match=r"^x \(document 2\): malformed event") as e:
+        loads_snapshots(text, where="x")
+    assert "\n" not in str(e.value)
