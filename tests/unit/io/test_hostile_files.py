@@ -11,7 +11,7 @@ import yaml
 
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.io.loader import load_snapshots, loads_snapshots
+from dmabuf_top.io.loader import MAX_FILE_MIB, gunzip_complete, load_snapshots, loads_snapshots
 from tests.support.paths import DATA
 
 SNAPSHOT = (DATA / "vm-6.1" / "snapshot.yaml").read_text()
@@ -129,3 +129,23 @@ def test_random_bytes_through_the_cli_are_one_line(tmp_path, capsys):
     assert main(["--load", str(junk), "--once"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "not UTF-8" in err
+
+
+def test_a_gz_that_inflates_past_the_cap_is_refused_with_one_line():
+    """Issue 21: 2 MB of gzip inflated to 4 GB; it stops at the cap now."""
+    bomb = gzip.compress(bytes(4 << 20)) + gzip.compress(bytes(4 << 20))
+    with pytest.raises(SnapshotError) as e:
+        gunzip_complete(bomb, "bomb.yaml.gz", limit=6 << 20)
+    assert str(e.value) == f"bomb.yaml.gz: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
+    assert len(gunzip_complete(bomb, "ok.gz", limit=8 << 20)) == 8 << 20
+
+
+def test_a_file_past_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import dmabuf_top.io.loader as loader
+
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "big.yaml"
+    path.write_text(SNAPSHOT)
+    assert one_line_error(load_snapshots, path) == (
+        f"{path}: exceeds {MAX_FILE_MIB} MiB: refusing"
+    )
