@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -79,8 +80,9 @@ def build_parser() -> Parser:
 
 
 def run(argv: Sequence[str]) -> int:
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
 
+    from dmabuf_top.cli.serve_http import MetricsServer, is_loopback
     from dmabuf_top.collect.poller import CachedScanner
     from dmabuf_top.collect.selfstats import tool_usage
     from dmabuf_top.report.prometheus import SnapshotCollector
@@ -98,14 +100,19 @@ def run(argv: Sequence[str]) -> int:
     registry.register(SnapshotCollector(scanner.scans, tool_usage, args.top))
     host, port = args.listen
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        server = MetricsServer(registry, host, port)
     except OSError as e:
         scanner.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    bound = server.server_address[1]
+        reason = os.strerror(e.errno) if e.errno else str(e)  # create_server adds the address
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+    server.start()
     shown = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        print(f"{PROG} serve: warning: listening on {shown}:{server.port}, beyond loopback: "
+              "anyone who can reach it reads every dma-buf holder's comm, pid and user",
+              file=sys.stderr, flush=True)
     devices = ", ".join(f"{s.device} ({'up' if s.up else 'down'})" for s in first)
-    print(f"{PROG} serve: http://{shown}:{bound}/metrics  {devices}", file=sys.stderr,
+    print(f"{PROG} serve: http://{shown}:{server.port}/metrics  {devices}", file=sys.stderr,
           flush=True)
     stop = threading.Event()
     try:
@@ -115,8 +122,6 @@ def run(argv: Sequence[str]) -> int:
     except (KeyboardInterrupt, Stopped):
         pass
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.stop()
         scanner.close()
     return 0
