@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -103,7 +104,9 @@ def run(argv: Sequence[str]) -> int:
         server = MetricsServer(registry, host, port)
     except OSError as e:
         scanner.close()
-        reason = os.strerror(e.errno) if e.errno else str(e)  # create_server adds the address
+        # create_server puts the address in strerror; a name lookup's has only its own
+        reason = e.strerror if isinstance(e, socket.gaierror) or not e.errno else (
+            os.strerror(e.errno))
         raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
     server.start()
     shown = f"[{host}]" if ":" in host else host
