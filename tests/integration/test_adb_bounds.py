@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from dmabuf_top.collect.adb_stream import MAX_OUTPUT_MIB
 from tests.support.adb_harness import AdbServer, HostPeer
+from tests.support.fuzz import gzip_bomb
 from tests.support.paths import REPO
 from tests.support.serve_harness import Exporter, value, wait_for
 
@@ -28,17 +28,6 @@ exec {reply}
 """
 #: peak memory allowed to dmabuf-top: the cap, the interpreter, the parse of nothing
 PEAK_LIMIT_MIB = MAX_OUTPUT_MIB + 200
-
-
-def gzip_bomb(path: Path, gib: int = 1) -> Path:
-    """A gzip member of ``gib`` GiB of zeros (about 1 MiB of it)."""
-    c = zlib.compressobj(9, zlib.DEFLATED, 31)
-    zeros = bytes(1 << 20)
-    with path.open("wb") as f:
-        for _ in range(gib << 10):
-            f.write(c.compress(zeros))
-        f.write(c.flush())
-    return path
 
 
 @pytest.fixture(scope="module")

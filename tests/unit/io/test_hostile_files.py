@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -12,7 +14,8 @@ import yaml
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import MAX_FILE_MIB, gunzip_complete, load_snapshots, loads_snapshots
-from tests.support.paths import DATA
+from tests.support.fuzz import gzip_bomb
+from tests.support.paths import DATA, REPO
 
 SNAPSHOT = (DATA / "vm-6.1" / "snapshot.yaml").read_text()
 RECORDING = (DATA / "vm-6.1-leak.yaml").read_text()
@@ -149,3 +152,16 @@ def test_a_file_past_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatc
     assert one_line_error(load_snapshots, path) == (
         f"{path}: exceeds {MAX_FILE_MIB} MiB: refusing"
     )
+
+
+def test_a_gz_bomb_is_one_line_and_exit_1_for_the_cli(tmp_path):
+    """The real cap: a .gz of MAX_FILE_MIB + 64 MiB of zeros (~600 KiB on disk)."""
+    bomb = gzip_bomb(tmp_path / "bomb.yaml.gz", MAX_FILE_MIB + 64)
+    p = subprocess.run(
+        [sys.executable, "-m", "dmabuf_top", "--load", str(bomb), "--once"],
+        capture_output=True, text=True, timeout=120, cwd=str(REPO),
+    )
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        f"dmabuf-top: {bomb}: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
+    ]
