@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -96,8 +98,9 @@ class ShownFormatter(logging.Formatter):
 
 
 def run(argv: Sequence[str]) -> int:
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
 
+    from dmabuf_top.cli.serve_http import MetricsServer, is_loopback
     from dmabuf_top.collect.poller import CachedScanner
     from dmabuf_top.collect.selfstats import tool_usage
     from dmabuf_top.report.prometheus import SnapshotCollector
@@ -117,14 +120,22 @@ def run(argv: Sequence[str]) -> int:
     events = _event_counters(registry, backends, first)
     host, port = args.listen
     try:
-        server, thread = start_http_server(port, addr=host, registry=registry)
+        server = MetricsServer(registry, host, port)
     except OSError as e:
         scanner.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    bound = server.server_address[1]
+        # create_server puts the address in strerror; a name lookup's has only its own
+        reason = e.strerror if isinstance(e, socket.gaierror) or not e.errno else (
+            os.strerror(e.errno))
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+    server.start()
     shown = f"[{host}]" if ":" in host else host
+    if not is_loopback(host):
+        print(f"{PROG} serve: warning: listening on {shown}:{server.port}, beyond loopback: "
+              "anyone who can reach it reads every dma-buf holder's comm, pid and user",
+              file=sys.stderr, flush=True)
     devices = ", ".join(f"{s.device} ({'up' if s.up else 'down'})" for s in first)
-    print(shown_line(f"{PROG} serve: http://{shown}:{bound}/metrics  {devices}"), file=sys.stderr,
+    print(shown_line(f"{PROG} serve: http://{shown}:{server.port}/metrics  {devices}"),
+          file=sys.stderr,
           flush=True)
     stop = threading.Event()
     try:
@@ -134,9 +145,7 @@ def run(argv: Sequence[str]) -> int:
     except (KeyboardInterrupt, Stopped):
         pass
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.stop()
         scanner.close()
         if events is not None:
             events.close()

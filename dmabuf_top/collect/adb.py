@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,13 @@ from dmabuf_top.collect.adb_setup import (
     kill_command,
     parse_setup,
 )
-from dmabuf_top.collect.adb_stream import StreamError, gunzip, parse_stream
+from dmabuf_top.collect.adb_stream import (
+    MAX_OUTPUT,
+    StreamError,
+    gunzip,
+    parse_stream,
+    too_large,
+)
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.contract import BackendError, SeenProcess
 from dmabuf_top.collect.pidsignal import refusal
@@ -112,7 +119,8 @@ class AdbBackend:
     def exec(self, cmd: str, timeout: float = CONTROL_TIMEOUT) -> bytes:
         """Run ``cmd`` with the device's ``exec:`` service; all its output.
 
-        ``timeout`` bounds the whole call, not each read."""
+        ``timeout`` bounds the whole call, not each read; ``MAX_OUTPUT`` its
+        bytes (BackendError past it: an endless stream ends there)."""
         deadline = time.monotonic() + timeout
         c = self.client.make_connection(timeout=timeout)
         try:
@@ -121,19 +129,27 @@ class AdbBackend:
                 data = request.encode("utf-8")
                 sock.sendall(b"%04x" % len(data) + data)  # adbutils' send() may stop short
                 c.check_okay()
-            chunks: list[bytes] = []
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no end of output after {timeout:.0f}s")
-                sock.settimeout(left)
-                b = sock.recv(1 << 16)
-                if not b:
-                    break
-                chunks.append(b)
-            return b"".join(chunks)
+            return self._read_to_end(sock, deadline, timeout)
         finally:
             c.close()
+
+    def _read_to_end(self, sock: socket.socket, deadline: float, timeout: float) -> bytes:
+        """Everything until the server closes, by ``deadline`` (TimeoutError) and
+        at most ``MAX_OUTPUT`` bytes (BackendError: an endless stream ends there)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no end of output after {timeout:.0f}s")
+            sock.settimeout(left)
+            b = sock.recv(1 << 16)
+            if not b:
+                return b"".join(chunks)
+            size += len(b)
+            if size > MAX_OUTPUT:
+                raise BackendError(f"device {self.serial}: {too_large()}")
+            chunks.append(b)
 
     def devices(self) -> list[tuple[str, str]]:
         return list_devices(self.client)
@@ -174,7 +190,9 @@ class AdbBackend:
             c.check_okay()
             c.send_command("root:")
             c.check_okay()
-            answer = c.read_until_close().strip()
+            deadline = time.monotonic() + CONTROL_TIMEOUT
+            data = self._read_to_end(c.conn, deadline, CONTROL_TIMEOUT)
+            answer = data.decode("utf-8", "replace").strip()
         finally:
             c.close()
         if "already running as root" in answer:
@@ -240,6 +258,8 @@ class AdbBackend:
         extra = {"serial": self.serial, **self.facts.props}
         try:
             rebuilt: Rebuilt = self.delta.rebuild(gunzip(data) if self.facts.gzip else data)
+            if len(rebuilt.data) > MAX_OUTPUT:  # a delta grows the host's copy
+                raise too_large(decompressed=True)
             raw = parse_stream(rebuilt.data, taken_at, self.serial, extra, compressed=False)
         except StreamError as e:
             self.delta.forget()

@@ -19,6 +19,7 @@ from dmabuf_top.collect.parsers.kernelwide import parse_sysfs_grep
 from dmabuf_top.collect.parsers.numbers import parse_int
 from dmabuf_top.collect.parsers.procstat import cmdline_text
 from dmabuf_top.collect.rawscan import ProcText, RawScan
+from dmabuf_top.inflate import TooLarge, inflate_member
 from dmabuf_top.textsafe import printable
 
 MAGIC = b"DMABUF-TOP-COLLECTOR"
@@ -55,8 +56,23 @@ KERNEL_FILES = {
 }
 
 
+#: the most bytes one adb call may bring, on the wire and once inflated (MiB). A big
+#: phone, 1,000 processes holding 4,000 buffers with ~10 holders each, is ~40,000
+#: (process, buffer) pairs at ~400 bytes (fdinfo, maps, the fd's inode), ~16 MiB
+#: with every process's comm, stat and cmdline: this is 16 times that. More is a
+#: device (or whatever answers on the adb port) out to exhaust the host's memory.
+MAX_OUTPUT_MIB = 256
+MAX_OUTPUT = MAX_OUTPUT_MIB << 20
+
+
 class StreamError(ValueError):
     """Collector output that cannot be used; str() is one line."""
+
+
+def too_large(decompressed: bool = False) -> StreamError:
+    """The one error for output past :data:`MAX_OUTPUT`."""
+    what = " (decompressed)" if decompressed else ""
+    return StreamError(f"device output exceeds {MAX_OUTPUT_MIB} MiB{what}: refusing")
 
 
 def collector_script() -> str:
@@ -96,18 +112,21 @@ class CollectorOutput:
         return None
 
 
-def gunzip(data: bytes) -> bytes:
-    """Inflate a gzip stream; a stream cut short raises StreamError."""
-    d = zlib.decompressobj(wbits=31)
+def gunzip(data: bytes, limit: int = MAX_OUTPUT) -> bytes:
+    """Inflate a gzip stream, never to more than ``limit`` bytes (``too_large``:
+    the inflating stops there, memory stays bounded); a stream cut short raises
+    StreamError."""
     try:
-        out = d.decompress(data) + d.flush()
+        member = inflate_member(data, limit)
+    except TooLarge:
+        raise too_large(decompressed=True) from None
     except zlib.error as e:
         raise StreamError(f"corrupt compressed collector output: {e}") from None
-    if not d.eof:
+    if not member.complete:
         raise StreamError(
             f"collector output cut short: compressed stream incomplete after {len(data)} bytes"
         )
-    return out
+    return member.data
 
 
 def split_output(data: bytes) -> CollectorOutput:

@@ -15,7 +15,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     parse_bpf_tasks,
     parse_bpf_vmas,
 )
-from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo
+from dmabuf_top.collect.parsers.bufinfo import Bufinfo, BufinfoEntry, parse_bufinfo
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
@@ -76,27 +76,47 @@ def _merge_kernel_buffers(
         _add_source(buf, source)
 
 
+def _disagrees(buf: Buffer | None, e: BufinfoEntry, kernel_wide: dict[int, KernelBuffer]) -> bool:
+    """Whether a bufinfo record's size or exporter is not what fdinfo, sysfs or
+    BPF say of the same inode (a forged or stale record)."""
+    facts = [kernel_wide[e.inode]] if e.inode in kernel_wide else []
+    if buf is not None and "fdinfo" in buf.sources:
+        facts.append(KernelBuffer(buf.inode, buf.size, buf.exporter))
+    return any(
+        (f.size and f.size != e.size) or (f.exporter and f.exporter != e.exporter)
+        for f in facts
+    )
+
+
 def _merge_bufinfo(
     buffers: dict[int, Buffer],
     kernel: KernelInfo,
     info: Bufinfo,
     before_text: str | None,
     text: str | None,
+    kernel_wide: dict[int, KernelBuffer],
+    warnings: list[str],
 ) -> None:
     """Merge debugfs bufinfo. A buffer created or freed while /proc was walked
     shows in bufinfo with no holder; with a read from before the walk, an unheld
-    buffer must be in both."""
+    buffer must be in both. A record that disagrees with another source on the
+    same inode is left out (one warning)."""
     kernel.sources.append("bufinfo")
     kernel.bufinfo_objects = info.total_objects
     kernel.bufinfo_bytes = info.total_bytes
+    warnings.extend(info.warnings)
     before = None
     if before_text is not None and before_text != text:
         before = {e.inode for e in parse_bufinfo(before_text).entries}
     transient = 0
+    refused = 0
     for e in info.entries:
         if e.inode is None:
             continue
         buf = buffers.get(e.inode)
+        if _disagrees(buf, e, kernel_wide):
+            refused += 1
+            continue
         if buf is None and before is not None and e.inode not in before:
             transient += e.size
             continue
@@ -112,6 +132,11 @@ def _merge_bufinfo(
         buf.fences = list(e.fences)
         buf.attachments = list(e.attachments)
         _add_source(buf, "bufinfo")
+    if refused:
+        warnings.append(
+            f"debugfs bufinfo: {refused} record{'s' if refused != 1 else ''} whose size or "
+            "exporter is not what fdinfo, sysfs or BPF say of the same inode: left out"
+        )
     if info.total_bytes is not None:
         kernel.total_bytes = info.total_bytes - transient
     else:
@@ -271,7 +296,9 @@ def assemble(raw: RawScan) -> Snapshot:
         processes[pid] = _process(pid, texts.get(pid), tasks.get(pid))
 
     if bufinfo is not None:
-        _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo)
+        kernel_wide = {kb.inode: kb for items in (sysfs, bpf) for kb in items or ()}
+        _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo,
+                       kernel_wide, warnings)
     if sysfs is not None:
         kernel.sources.append("sysfs")
         _merge_kernel_buffers(buffers, sysfs, "sysfs")

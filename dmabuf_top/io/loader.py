@@ -11,6 +11,7 @@ from typing import Any, overload
 
 import yaml
 
+from dmabuf_top.inflate import TooLarge, inflate_member
 from dmabuf_top.io.decode import snapshot_from_dict
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.gcpause import gc_paused
@@ -19,28 +20,44 @@ from dmabuf_top.io.yamltext import invalid_yaml, load_all
 from dmabuf_top.model import DmabufEvent, Snapshot
 from dmabuf_top.timefmt import parse_time
 
+#: the most text a file to load may hold, once inflated (MiB): a day's recording at
+#: 2 s is ~40,000 samples of a few KiB (deltas): far under it. Past it the file is
+#: refused once that much is read (or inflated: a small .gz can inflate to terabytes).
+MAX_FILE_MIB = 512
+MAX_FILE_BYTES = MAX_FILE_MIB << 20
+
+
+def _too_large(where: str, decompressed: bool) -> SnapshotError:
+    what = " (decompressed)" if decompressed else ""
+    return SnapshotError(f"{where}: exceeds {MAX_FILE_MIB} MiB{what}: refusing")
+
 
 def gunzip_complete(
-    data: bytes, where: str = "file", dropped: list[str] | None = None
+    data: bytes, where: str = "file", dropped: list[str] | None = None,
+    limit: int = MAX_FILE_BYTES,
 ) -> bytes:
     """Decompress concatenated gzip members (a recording writes one per sample).
     A member cut short by a killed writer is dropped with everything after it (a
     line saying so is appended to ``dropped``); raises SnapshotError when not even
-    one member is complete."""
+    one member is complete, or when the text inflates past ``limit`` bytes (the
+    inflating stops there: memory stays bounded)."""
     out = []
+    left = limit
     rest = data
     while rest:
-        d = zlib.decompressobj(wbits=31)
         try:
-            chunk = d.decompress(rest)
+            member = inflate_member(rest, left)
+        except TooLarge:
+            raise _too_large(where, decompressed=True) from None
         except zlib.error:
             if not out:
                 raise SnapshotError(f"{where}: not a gzip file") from None
             break
-        if not d.eof:
+        if not member.complete:
             break  # truncated member: an incomplete sample
-        out.append(chunk)
-        rest = d.unused_data
+        out.append(member.data)
+        left -= len(member.data)
+        rest = member.rest
     if not out and data:
         raise SnapshotError(f"{where}: truncated gzip file, no complete document in it")
     if rest and dropped is not None:
@@ -67,7 +84,10 @@ def read_text(path: str | os.PathLike[str], dropped: list[str] | None = None) ->
     """A snapshot file's text (``.gz`` decompressed: see :func:`gunzip_complete`)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_large(str(path), decompressed=False)
         if p.suffix == ".gz":
             data = gunzip_complete(data, str(path), dropped)
         return utf8_text(data, str(path))

@@ -1,6 +1,7 @@
 """YAML text in the snapshot style: the one writer (:mod:`dmabuf_top.io.yaml_emit`),
 reading with the fast parser of that writer's text (:mod:`dmabuf_top.io.yaml_parse`)
-and PyYAML's safe loader for any other YAML, and the one message for invalid YAML."""
+and PyYAML's safe loader for any other YAML (aliases refused: see :func:`_no_alias`),
+and the one message for invalid YAML."""
 
 from __future__ import annotations
 
@@ -29,21 +30,65 @@ def _safe_loader(text: str) -> type:
     return fast
 
 
+class AliasError(yaml.MarkedYAMLError):
+    """A YAML alias (``*name``) in a file to load: refused."""
+
+
+#: why an alias is refused (the writer never writes one; nested aliases expand to
+#: billions of nodes, "billion laughs", and hang whatever walks the data)
+ALIAS_PROBLEM = "aliases (*name) are not allowed: dmabuf-top never writes them"
+
+
+def _no_alias(node: yaml.Node) -> yaml.Node:
+    """``node`` when no node under it is reached twice (what an alias does in
+    PyYAML's node graph); AliasError at the first that is. Each node is visited
+    at most once, so a file of nested aliases is refused in time linear in its size."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            raise AliasError(None, None, ALIAS_PROBLEM, n.start_mark)
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(x for pair in n.value for x in pair)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return node
+
+
+def _library_documents(text: str) -> Iterator[Any]:
+    """PyYAML's safe loading of every document, each refused when it holds an alias."""
+    loader = _safe_loader(text)(text)
+    try:
+        while loader.check_node():
+            yield loader.construct_document(_no_alias(loader.get_node()))
+    finally:
+        loader.dispose()
+
+
 def load_one(text: str) -> Any:
-    """The one document of ``text``; raises ``yaml.YAMLError`` when it is not YAML."""
+    """The one document of ``text``; raises ``yaml.YAMLError`` when it is not YAML
+    (or holds an alias, :class:`AliasError`)."""
     try:
         return parse(text)
     except NotOurs:
-        return yaml.load(text, Loader=_safe_loader(text))
+        pass
+    loader = _safe_loader(text)(text)
+    try:
+        node = loader.get_single_node()
+        return None if node is None else loader.construct_document(_no_alias(node))
+    finally:
+        loader.dispose()
 
 
 def load_all(text: str) -> Iterator[Any]:
     """Every document of ``text`` in order; raises ``yaml.YAMLError`` at the
-    first that is not YAML (after yielding those before it)."""
+    first that is not YAML or holds an alias (after yielding those before it)."""
     try:
         doc = parse(text)
     except NotOurs:
-        yield from yaml.load_all(text, Loader=_safe_loader(text))
+        yield from _library_documents(text)
         return
     yield doc
 

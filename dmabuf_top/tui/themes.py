@@ -27,7 +27,7 @@ from textual.theme import Theme
 
 import dmabuf_top
 from dmabuf_top.io.settings import config_dir
-from dmabuf_top.io.yamltext import invalid_yaml
+from dmabuf_top.io.yamltext import invalid_yaml, load_one
 
 DEFAULT_THEME = "dmabuf-dark"
 
@@ -157,7 +157,7 @@ def load_theme_file(path: str | os.PathLike[str]) -> Theme:
     except (OSError, UnicodeDecodeError) as e:
         raise ThemeError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_one(text)
     except (yaml.YAMLError, ValueError) as e:  # ValueError: a number or date none can be
         raise ThemeError(invalid_yaml(str(p), e)) from None
     return theme_from_dict(doc, str(p))

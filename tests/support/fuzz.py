@@ -6,7 +6,9 @@ hostile pieces (broken UTF-8, huge numbers, YAML and collector syntax) put in.""
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -128,3 +130,14 @@ def huge_number() -> st.SearchStrategy[str]:
         st.integers(min_value=-(10**30), max_value=10**30).map(str),
         st.sampled_from(["9" * 4301, "-1", "+1", "1_000", "0x10", "", " 7 ", "1e9", "²", "٣"]),
     )
+
+
+def gzip_bomb(path: Path, mib: int = 1024) -> Path:
+    """A gzip member of ``mib`` MiB of zeros (about a thousandth of that on disk)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    with path.open("wb") as f:
+        for _ in range(mib):
+            f.write(c.compress(zeros))
+        f.write(c.flush())
+    return path

@@ -35,11 +35,15 @@ class Exporter:
         self._more = threading.Condition()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
-        line = self.read_line(timeout)
-        m = re.search(r"http://127\.0\.0\.1:([0-9]+)/metrics", line)
+        # the listening line (after the first scan's failures, if any)
+        m = None
+        deadline = time.monotonic() + timeout
+        while m is None and self.proc.poll() is None:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            m = re.search(r"http://127\.0\.0\.1:([0-9]+)/metrics", line)
         if m is None:
             self.stop()
-            raise AssertionError(f"serve did not start: {line!r} {self.log}")
+            raise AssertionError(f"serve did not start: {self.log}")
         self.url = f"http://127.0.0.1:{m.group(1)}/metrics"
 
     def _read_stderr(self) -> None:

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dmabuf_top"
 #: layers from the bottom up; a module may import its own layer and those below
 LAYERS = ["leaf", "collect", "analysis", "io", "report", "tui", "cli"]
 LEAVES = {"dmabuf_top", "dmabuf_top.model", "dmabuf_top.units", "dmabuf_top.textsafe",
-          "dmabuf_top.timefmt"}
+          "dmabuf_top.timefmt", "dmabuf_top.inflate"}
 #: third-party packages allowed per layer (textual and rich are the TUI's alone)
 UI_ONLY = {"textual", "rich"}
 

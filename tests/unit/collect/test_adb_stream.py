@@ -13,9 +13,11 @@ import yaml
 
 from dmabuf_top.collect.adb_setup import DeviceFacts, collector_command, minify
 from dmabuf_top.collect.adb_stream import (
+    MAX_OUTPUT_MIB,
     PINNED_ITERATOR_UNREADABLE,
     StreamError,
     collector_script,
+    gunzip,
     parse_stream,
     split_output,
 )
@@ -297,3 +299,12 @@ def test_pinned_iterator_the_shell_may_not_read_is_reported() -> None:
     assert raw.bpf is None
     assert PINNED_ITERATOR_UNREADABLE in raw.warnings
     assert "bpf" not in assemble(raw).kernel.sources
+
+
+def test_gunzip_stops_at_the_cap():
+    """Issue 21: a 2 MB gzip reply inflated to 4 GB; the inflating stops at the cap."""
+    bomb = gzip.compress(bytes(3 << 20))
+    with pytest.raises(StreamError) as e:
+        gunzip(bomb, limit=2 << 20)
+    assert str(e.value) == f"device output exceeds {MAX_OUTPUT_MIB} MiB (decompressed): refusing"
+    assert gunzip(bomb, limit=3 << 20) == bytes(3 << 20)

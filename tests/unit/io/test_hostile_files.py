@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 
 import pytest
 import yaml
 
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.errors import SnapshotError
-from dmabuf_top.io.loader import load_snapshots, loads_snapshots
-from tests.support.paths import DATA
+from dmabuf_top.io.loader import MAX_FILE_MIB, gunzip_complete, load_snapshots, loads_snapshots
+from tests.support.fuzz import gzip_bomb
+from tests.support.paths import DATA, REPO
 
 SNAPSHOT = (DATA / "vm-6.1" / "snapshot.yaml").read_text()
 RECORDING = (DATA / "vm-6.1-leak.yaml").read_text()
@@ -129,3 +132,36 @@ def test_random_bytes_through_the_cli_are_one_line(tmp_path, capsys):
     assert main(["--load", str(junk), "--once"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "not UTF-8" in err
+
+
+def test_a_gz_that_inflates_past_the_cap_is_refused_with_one_line():
+    """Issue 21: 2 MB of gzip inflated to 4 GB; it stops at the cap now."""
+    bomb = gzip.compress(bytes(4 << 20)) + gzip.compress(bytes(4 << 20))
+    with pytest.raises(SnapshotError) as e:
+        gunzip_complete(bomb, "bomb.yaml.gz", limit=6 << 20)
+    assert str(e.value) == f"bomb.yaml.gz: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
+    assert len(gunzip_complete(bomb, "ok.gz", limit=8 << 20)) == 8 << 20
+
+
+def test_a_file_past_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import dmabuf_top.io.loader as loader
+
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "big.yaml"
+    path.write_text(SNAPSHOT)
+    assert one_line_error(load_snapshots, path) == (
+        f"{path}: exceeds {MAX_FILE_MIB} MiB: refusing"
+    )
+
+
+def test_a_gz_bomb_is_one_line_and_exit_1_for_the_cli(tmp_path):
+    """The real cap: a .gz of MAX_FILE_MIB + 64 MiB of zeros (~600 KiB on disk)."""
+    bomb = gzip_bomb(tmp_path / "bomb.yaml.gz", MAX_FILE_MIB + 64)
+    p = subprocess.run(
+        [sys.executable, "-m", "dmabuf_top", "--load", str(bomb), "--once"],
+        capture_output=True, text=True, timeout=120, cwd=str(REPO),
+    )
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        f"dmabuf-top: {bomb}: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
+    ]

@@ -72,7 +72,7 @@ def test_the_file_lives_under_xdg_config_home(tmp_path: Path) -> None:
         ("sort: [1]\n", "'sort' must be a mapping"),
         ("hidden_columns: {buffers: [inode, size, age, holders]}\n", "hides every column"),
         ("hidden_columns: {buffers: age}\n", "must be a list"),
-        ("hidden_columns: {buffers: [&a [*a]]}\n", "unknown buffers column"),
+        ("hidden_columns: {buffers: [&a [*a]]}\n", "aliases (*name) are not allowed"),
         ("colour: red\n", "unknown key 'colour'"),
         ("theme: a\n  b: [\n", "invalid YAML"),
         ("when: 2026-13-45\n", "invalid YAML"),

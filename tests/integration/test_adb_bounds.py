@@ -1,0 +1,111 @@
+"""Bounds on what a device sends (issue 21, item 3), over a REAL adb server: the device
+side is the ADB peer whose ``gzip`` (first on its PATH) answers the collector with a gzip
+bomb (1 GiB of zeros in 1 MiB) or an endless stream. ``snapshot`` ends in one line and a
+non-zero exit with its peak memory bounded; ``serve`` reports the failed scan and answers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dmabuf_top.collect.adb_stream import MAX_OUTPUT_MIB
+from tests.support.adb_harness import AdbServer, HostPeer
+from tests.support.fuzz import gzip_bomb
+from tests.support.paths import REPO
+from tests.support.serve_harness import Exporter, value, wait_for
+
+#: the fake gzip: the set-up's probe (``echo x | gzip``) gets a real gzip, the
+#: collector's output is swallowed and answered with REPLY
+FAKE_GZIP = """#!/bin/sh
+n=$(wc -c)
+if [ "$n" -le 2 ]; then exec {gzip} -1 -c </dev/null; fi
+exec {reply}
+"""
+#: peak memory allowed to dmabuf-top: the cap, the interpreter, the parse of nothing
+PEAK_LIMIT_MIB = MAX_OUTPUT_MIB + 200
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    return gzip_bomb(tmp_path_factory.mktemp("bomb") / "bomb.gz")
+
+
+def device(server: AdbServer, tmp: Path, reply: str) -> HostPeer:
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    gzip = bin_dir / "gzip"
+    gzip.write_text(FAKE_GZIP.format(gzip=shutil.which("gzip"), reply=reply))
+    gzip.chmod(0o755)
+    p = HostPeer("--path-prefix", str(bin_dir))
+    server.connect(p.serial)
+    return p
+
+
+@pytest.fixture(params=["bomb", "endless"])
+def hostile(request, server: AdbServer, tmp_path: Path, bomb: Path) -> Iterator:
+    reply = f"cat {bomb}" if request.param == "bomb" else "cat /dev/zero"
+    p = device(server, tmp_path, reply)
+    try:
+        yield request.param, p
+    finally:
+        p.kill()
+        server.disconnect(p.serial)
+
+
+def expected(kind: str) -> str:
+    shown = " (decompressed)" if kind == "bomb" else ""
+    return f"device output exceeds {MAX_OUTPUT_MIB} MiB{shown}: refusing"
+
+
+#: runs ARGV, then prints its peak RSS (KiB) as a last stderr line (the one child it waits for)
+PEAK_RSS = """import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:]).returncode
+print("peak_rss_kib", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
+sys.exit(rc)
+"""
+
+
+def run_measured(server: AdbServer, *args: str) -> tuple[int, str, list[str], int]:
+    """``dmabuf-top ARGS``: exit status, stdout, stderr lines and peak RSS in MiB."""
+    p = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "dmabuf_top", *args],
+        env=server.env, capture_output=True, text=True, timeout=180, cwd=str(REPO),
+    )
+    *lines, last = p.stderr.splitlines()
+    word, kib = last.split()
+    assert word == "peak_rss_kib"
+    return p.returncode, p.stdout, lines, int(kib) >> 10
+
+
+def test_snapshot_ends_in_one_line_with_bounded_memory(server, hostile):
+    kind, peer = hostile
+    rc, out, err, peak_mib = run_measured(server, "snapshot", "--adb", peer.serial)
+    assert rc != 0
+    assert out == ""
+    assert err == [f"dmabuf-top: device {peer.serial}: {expected(kind)}"]
+    assert peak_mib < PEAK_LIMIT_MIB, f"peak RSS {peak_mib} MiB"
+
+
+def test_serve_reports_the_failed_scan_and_stays_up(server, hostile):
+    kind, peer = hostile
+    exporter = Exporter("--adb", peer.serial, "--min-interval", "0.2", env=server.env,
+                        timeout=180)
+    try:
+        assert expected(kind) in exporter.wait_log("scan failed", timeout=120)
+        m = wait_for(lambda: exporter.scrape(), 60, "a scrape")
+        # never scanned: the device is labelled by what the set-up said of it
+        dev = {"device": next(s.labels["device"] for s in m["dmabuf_up"])}
+        assert peer.serial in dev["device"]
+        assert value(m["dmabuf_up"], **dev) == 0
+        assert value(m["dmabuf_scan_errors"], **dev) >= 1
+        assert exporter.proc.poll() is None
+        m = exporter.scrape()  # and again: it still answers
+        assert value(m["dmabuf_up"], **dev) == 0
+    finally:
+        rc = exporter.stop()
+    assert rc == 0, exporter.log
