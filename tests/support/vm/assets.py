@@ -1,10 +1,12 @@
 """Kernel + initramfs assets for the real-kernel test VM, one per kernel series
-(kernels.py: Debian's 5.10, 6.1 and 6.18 packages).
+(kernels.py: Debian's 5.10, 6.1, 6.18 and 7.3 packages).
 
 `ensure_assets(series=...)` is idempotent and cached: it picks the newest package of
-the series known to apt, downloads and unpacks it, resolves the module dependencies
-from `modules.dep` (skipping what `modules.builtin` has) and writes a busybox initramfs
-with the modules the guest needs, in load order.  No pytest dependency.
+the series known to apt, downloads and unpacks it (with the packages that hold its
+kernel and modules when it is a metapackage, as 7.x's are), resolves the module
+dependencies from `modules.dep` (skipping what `modules.builtin` has) and writes a
+busybox initramfs with the modules the guest needs, in load order, and their arguments.
+No pytest dependency.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ DEFAULT_CACHE = REPO / ".vm-cache"
 CACHE_ENV = "DMABUF_TOP_VM_CACHE"
 BUSYBOX = Path("/bin/busybox")
 INIT_SCRIPT = HERE / "init.sh"
-ASSETS_FORMAT = 3  # bump when the initramfs layout or init.sh contract changes
+ASSETS_FORMAT = 4  # bump when the cache layout or the Assets fields change
 
 # Modules the guest loads; their dependencies are added from modules.dep.
 WANTED_MODULES = (
@@ -141,10 +143,14 @@ def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -
 
 
 def _init_digest() -> str:
+    """What the initramfs is made of besides the kernel: init.sh, busybox, the wanted
+    modules. Assets are cached per kernel and digest (``KVER.DIGEST/``), so checkouts with
+    different ones share a cache without rebuilding each other's."""
     import hashlib
 
     h = hashlib.sha256(INIT_SCRIPT.read_bytes())
     h.update(BUSYBOX.read_bytes())
+    h.update(repr(WANTED_MODULES).encode())
     return h.hexdigest()[:16]
 
 
@@ -154,14 +160,12 @@ def _init_stamp(a: Assets) -> str | None:
 
 
 def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
-    out = cache / kver
+    out = cache / f"{kver}.{_init_digest()}"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         tmpd = Path(tmp)
-        deb = apt.download(pkg, tmpd)
-        pkg_version = deb.name.split("_")[1]
         root = tmpd / "root"
-        _run(["dpkg-deb", "-x", str(deb), str(root)])
+        pkg_version = _unpack_kernel(apt, pkg, kver, tmpd / "debs", root)
         if (root / "usr/lib/modules").is_dir() and not (root / "lib").exists():
             (root / "lib").symlink_to("usr/lib")  # merged /usr (trixie's packages)
         _depmod(root, kver)
@@ -169,9 +173,9 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
         builtin = _builtin(moddir)
         order = module_load_order(moddir / "modules.dep", WANTED_MODULES, builtin)
         vmlinuz = out / "vmlinuz"
-        shutil.copyfile(root / "boot" / f"vmlinuz-{kver}", vmlinuz)
+        shutil.copyfile(_kernel_file(root, kver, "vmlinuz"), vmlinuz)
         config = out / "config"
-        shutil.copyfile(root / "boot" / f"config-{kver}", config)
+        shutil.copyfile(_kernel_file(root, kver, "config"), config)
         shutil.copyfile(moddir / "modules.dep", out / "modules.dep")
         vmlinux = extract_vmlinux(vmlinuz, out / "vmlinux")
         initramfs = out / "initramfs.gz"
@@ -190,10 +194,60 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
     meta = {"format": ASSETS_FORMAT, **asdict(assets)}
     meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in meta.items()}
     (out / "assets.json").write_text(json.dumps(meta, indent=1) + "\n")
-    for old in cache.glob("*/assets.json"):  # drop superseded kernels of the series
-        if old.parent != out and apt.series.match("linux-image-" + old.parent.name):
-            shutil.rmtree(old.parent, ignore_errors=True)
+    for old in _cached(cache):  # drop superseded kernels of the series (other digests stay)
+        if apt.series.match(old.package) and old.kernel_version != kver:
+            shutil.rmtree(old.initramfs.parent, ignore_errors=True)
     return assets
+
+
+#: where a kernel package keeps its image and config: boot/ (up to 6.x), or beside the
+#: modules (Debian's 7.x linux-binary / linux-base packages)
+_KERNEL_FILE_PLACES = ("boot/{kind}-{kver}", "usr/lib/modules/{kver}/{kind}",
+                       "lib/modules/{kver}/{kind}")
+
+
+def _kernel_file(root: Path, kver: str, kind: str) -> Path:
+    """The unpacked kernel's ``kind`` file ("vmlinuz", "config"), wherever its package put it."""
+    for place in _KERNEL_FILE_PLACES:
+        path = root / place.format(kind=kind, kver=kver)
+        if path.is_file():
+            return path
+    raise VMAssetError(f"no {kind} of {kver} in the unpacked kernel packages")
+
+
+def _has_kernel(root: Path, kver: str) -> bool:
+    try:
+        _kernel_file(root, kver, "vmlinuz")
+    except VMAssetError:
+        return False
+    return True
+
+
+def same_kernel_depends(depends: str, kver: str) -> list[str]:
+    """The packages of a kernel's own release among a ``Depends:`` field's names
+    (``linux-binary-KVER``, ``linux-modules-KVER``, ``linux-base-KVER``), in order."""
+    own = re.compile(rf"linux-[a-z]+(?:-[a-z]+)*-{re.escape(kver)}")
+    names = [alt.split("(")[0].split(":")[0].strip()
+             for dep in depends.split(",") for alt in dep.split("|")]
+    return [n for n in dict.fromkeys(names) if own.fullmatch(n)]
+
+
+def _unpack_kernel(apt: Apt, pkg: str, kver: str, debs: Path, root: Path) -> str:
+    """Unpack ``pkg`` into ``root``; the Debian version of ``pkg``. A package without a
+    kernel image is a metapackage (Debian's 7.x ``linux-image-*``): then the packages of
+    the same release it depends on, and theirs, are unpacked there too."""
+    deb = apt.download(pkg, debs)
+    _run(["dpkg-deb", "-x", str(deb), str(root)])
+    if not _has_kernel(root, kver):
+        todo, seen = [deb], {pkg}
+        while todo:
+            depends = _run(["dpkg-deb", "-f", str(todo.pop()), "Depends"]).stdout
+            for dep in same_kernel_depends(depends, kver):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(apt.download(dep, debs))
+                    _run(["dpkg-deb", "-x", str(todo[-1]), str(root)])
+    return deb.name.split("_")[1]
 
 
 def _depmod(root: Path, kver: str) -> None:
