@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-#: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18)
+from tests.support.vm.kernels import BPF_SERIES
+
+#: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18, 7.3)
 pytestmark = pytest.mark.kernels
 
 BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
@@ -187,8 +189,8 @@ def impostor_is_real(vm, rec: dict) -> dict:
 
 @pytest.mark.parametrize("source", ["proc", "bpf"])
 def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario, source):
-    if source == "bpf" and not vm.kernel_release.startswith("6.18"):
-        pytest.skip("the BPF scan needs iter/dmabuf (6.16+): of the matrix, 6.18")
+    if source == "bpf" and vm.series not in BPF_SERIES:
+        pytest.skip(f"the BPF scan needs iter/dmabuf (6.16+): of the matrix, {BPF_SERIES}")
     rec = scenario.record
     imp = impostor_is_real(vm, rec)
     r = vm.run([dmabuf_top(vm), "snapshot", "--source", source], timeout=300)

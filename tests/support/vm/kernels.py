@@ -59,6 +59,11 @@ SERIES = {
 }
 
 
+#: the series whose kernels have the dma-buf BPF iterator (iter/dmabuf, 6.16+) and BTF:
+#: the BPF scan runs there
+BPF_SERIES = ("6.18", "7.3")
+
+
 def matrix() -> list[str]:
     """The series to test, in order (from $DMABUF_TOP_VM_KERNELS, else all of them)."""
     env = os.environ.get(KERNELS_ENV, "").strip()
