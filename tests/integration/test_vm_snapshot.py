@@ -16,49 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.vm.guest import BUFINFO, kernel_bufinfo
 from tests.support.vm.kernels import BPF_SERIES
 
 #: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18, 7.3)
 pytestmark = pytest.mark.kernels
 
-BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
-
-
 def dmabuf_top(vm) -> str:
     return str(Path(vm.python).parent / "dmabuf-top")
-
-
-def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
-    """Independent reading of bufinfo rows (names here hold no newline): 5.19+ print
-    ``<none>`` for no name, 5.3-5.18 an empty name after the inode."""
-    rows = {}
-    total = (-1, -1)
-    row: dict | None = None
-    devices = False
-    for line in text.split("\n"):
-        fields = line.split("\t", 6)
-        if len(fields) == 7 and fields[0].isdigit():
-            size, _fl, _mode, count, exp, ino, name = fields
-            row = rows[int(ino)] = {
-                "size": int(size),
-                "count": int(count),
-                "exporter": exp,
-                "name": None if name in ("<none>", "") else name,
-                "fences": [],
-                "attachments": [],
-            }
-            devices = False
-        elif row is not None and line.startswith("\t"):
-            if line == "\tAttached Devices:":
-                devices = True
-            elif devices:
-                row["attachments"].append(line.strip())
-            elif "fence" in line.lower():  # 5.10: "Exclusive fence: ..."; 5.19+: "write fence:..."
-                row["fences"].append(line.strip())
-        elif line.startswith("Total ") and "objects" in line:
-            words = line.split()
-            total = (int(words[1]), int(words[3]))
-    return rows, total
 
 
 def expected_accounting(rec: dict) -> tuple[dict[int, tuple[int, float]], int]:

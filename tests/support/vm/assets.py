@@ -47,7 +47,13 @@ WANTED_MODULES = (
     "overlay",
     "vgem",
     "virtio_net",
+    "vivid",  # the V4L2 test driver: real programs (GStreamer, v4l2-ctl) stream on it
 )
+#: insmod arguments of a wanted module (written beside it in the initramfs as NN-name.args).
+#: vivid: three instances, each one video capture and one video output node
+#: (node_types 0x101), instance 0 on vmalloc buffers, 1 and 2 on dma-contig ones (only
+#: those attach a device when they import a dma-buf)
+MODULE_ARGS = {"vivid": "n_devs=3 node_types=0x101,0x101,0x101 allocators=0,1,1"}
 
 @dataclass(frozen=True)
 class Assets:
@@ -150,7 +156,7 @@ def _init_digest() -> str:
 
     h = hashlib.sha256(INIT_SCRIPT.read_bytes())
     h.update(BUSYBOX.read_bytes())
-    h.update(repr(WANTED_MODULES).encode())
+    h.update(repr((WANTED_MODULES, sorted(MODULE_ARGS.items()))).encode())
     return h.hexdigest()[:16]
 
 
@@ -375,7 +381,8 @@ def _run_bytes(cmd: list[str]) -> bytes:
 
 
 def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
-    """Write the gzip'ed newc initramfs: /init, busybox, /modules/NN-name.ko."""
+    """Write the gzip'ed newc initramfs: /init, busybox, /modules/NN-name.ko (and
+    NN-name.args: its insmod arguments, MODULE_ARGS)."""
     c = _Cpio()
     for d in ("bin", "dev", "proc", "sys", "modules", "newroot", "mnt", "mnt/host", "mnt/rw"):
         c.dir(d)
@@ -388,6 +395,8 @@ def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
         name = _modname(rel)
         names.append(name)
         c.file(f"modules/{i:02d}-{name}.ko", _read_module(moddir / rel))
+        if name in MODULE_ARGS:
+            c.file(f"modules/{i:02d}-{name}.args", MODULE_ARGS[name].encode())
     dest.write_bytes(gzip.compress(c.finish(), compresslevel=6, mtime=0))
     return names
 
