@@ -213,3 +213,24 @@ def test_unprivileged_user_sees_warning(vm, scenario):
     assert any(unreadable.fullmatch(w) for w in doc["warnings"])
     assert doc["kernel"]["sources"] == []
     assert doc["buffers"] == []  # nobody's buffers are readable to uid 65534
+
+
+def test_gpu_memory_as_the_kernel_says(vm):
+    """7.0+ (of the matrix: 7.3) lists GPUActive/GPUReclaim in /proc/meminfo: the snapshot
+    carries them and --once shows them; older kernels have none, and nothing is shown."""
+    meminfo = vm.read_file("/proc/meminfo").decode()
+    kb = dict(re.findall(r"^(GPUActive|GPUReclaim):\s+(\d+) kB$", meminfo, re.M))
+    assert bool(kb) == (vm.series == "7.3"), kb  # the kernel's own word, checked here
+    r = vm.run([dmabuf_top(vm), "snapshot", "--source", "proc"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    k = yaml.safe_load(r.stdout)["kernel"]
+    assert {key: k.get(key) for key in ("gpu_active", "gpu_reclaim")} == {
+        "gpu_active": int(kb["GPUActive"]) * 1024 if kb else None,
+        "gpu_reclaim": int(kb["GPUReclaim"]) * 1024 if kb else None,
+    }
+    r = vm.run([dmabuf_top(vm), "--once", "--source", "proc", "--bytes"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("gpu memory")]
+    want = (f"gpu memory (meminfo): active {int(kb['GPUActive']) * 1024}  "
+            f"reclaim {int(kb['GPUReclaim']) * 1024}") if kb else None
+    assert line == ([want] if want else [])
