@@ -14,7 +14,8 @@ in the guest, independently of dmabuf_top).
 vivid's instances (three: 0 on vmalloc buffers, 1 and 2 on dma-contig ones, which attach
 the importing device, ``vivid.0``), each a capture and an output node:
 
-* capture   instance 0 capture exported to GStreamer (``io-mode=dmabuf``), 320x240:
+* capture   instance 0 capture exported to GStreamer (``io-mode=dmabuf``), 320x180 (the
+            webcam input's smallest size on every kernel):
             ``videobuf2_vmalloc`` buffers held by gst-launch-1.0
 * playback  instance 1: the TV input's 720x576 frames exported by the capture node, a tee to
             the output node, which imports them (``io-mode=dmabuf-import``: attached), and to
@@ -79,16 +80,28 @@ class Program:
     setup: list[str] | None = None
 
 
-def vivid_nodes(vm: Any) -> dict[str, str]:
-    """vivid's video nodes in the guest: {"vivid-000-vid-cap": "/dev/video0", ...}."""
-    script = ("for d in /sys/class/video4linux/video*; do "
-              "echo \"$(cat $d/name) /dev/${d##*/}\"; done")
-    nodes = dict(line.split() for line in vm.sh(script, timeout=60).splitlines() if line)
+#: a shell command listing the guest's V4L2 nodes, ``NAME /dev/videoN`` a line
+NODES_SH = 'for d in /sys/class/video4linux/video*; do echo "$(cat $d/name) /dev/${d##*/}"; done'
+
+
+def parse_nodes(text: str) -> dict[str, str]:
+    """vivid's video nodes from NODES_SH's output: {"vivid-000-vid-cap": "/dev/video0", ...}."""
+    nodes = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
     want = [f"vivid-{i:03d}-vid-{kind}" for i in range(3) for kind in ("cap", "out")]
     missing = [n for n in want if n not in nodes]
     if missing:
         raise RuntimeError(f"vivid nodes missing in the guest: {missing} (have {nodes})")
     return nodes
+
+
+def vivid_nodes(vm: Any) -> dict[str, str]:
+    """vivid's video nodes in the guest (parse_nodes), from the host."""
+    return parse_nodes(vm.sh(NODES_SH, timeout=60))
+
+
+def is_streaming(prog: Program, output: str) -> bool:
+    """Whether ``output`` (the program's stdout and stderr) shows READY_FRAMES frames."""
+    return output.count(prog.frame_mark) >= READY_FRAMES
 
 
 def programs(nodes: dict[str, str]) -> dict[str, Program]:
@@ -101,7 +114,7 @@ def programs(nodes: dict[str, str]) -> dict[str, Program]:
         "capture": Program(
             "capture",
             [GST, "-v", "v4l2src", f"device={node(0, 'cap')}", "io-mode=dmabuf", "!",
-             "video/x-raw,width=320,height=240", "!", *sink],
+             "video/x-raw,width=320,height=180", "!", *sink],
             "last-message = chain"),
         "playback": Program(
             "playback",
@@ -139,10 +152,10 @@ class Scene:
             self.running[key] = self.vm.spawn(prog.argv, cwd="/")
         deadline = time.monotonic() + timeout
         for key in keys:
-            proc, mark = self.running[key], self.programs[key].frame_mark
+            proc = self.running[key]
             while True:
                 out, err = proc.output()
-                if (out + err).count(mark) >= READY_FRAMES:
+                if is_streaming(self.programs[key], out + err):
                     break
                 if proc.poll() is not None or time.monotonic() > deadline:
                     state = "exited" if proc.poll() is not None else "not streaming"
