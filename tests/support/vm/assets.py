@@ -138,8 +138,10 @@ def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -
         try:
             pkg = apt.pick()
         except VMAssetError:
-            if have:  # offline / not Debian: reuse what we built before
-                return have[-1]
+            # offline / not Debian: reuse what we built before, with this initramfs
+            same = [a for a in have if _init_stamp(a) == _init_digest()]
+            if same:
+                return same[-1]
             raise
         kver = pkg.removeprefix("linux-image-")
         for a in have:
