@@ -26,7 +26,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.support.vm.kernels import DEFAULT_SERIES, SERIES, Apt, matrix
+from tests.support.vm.kernels import (
+    DEFAULT_SERIES,
+    SERIES,
+    Apt,
+    kernel_file,
+    matrix,
+    unpack_kernel,
+)
 from tests.support.vm.kernels import KernelError as VMAssetError
 from tests.support.vm.kernels import run as _run
 
@@ -173,7 +180,7 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         tmpd = Path(tmp)
         root = tmpd / "root"
-        pkg_version = _unpack_kernel(apt, pkg, kver, tmpd / "debs", root)
+        pkg_version = unpack_kernel(apt, pkg, kver, tmpd / "debs", root)
         if (root / "usr/lib/modules").is_dir() and not (root / "lib").exists():
             (root / "lib").symlink_to("usr/lib")  # merged /usr (trixie's packages)
         _depmod(root, kver)
@@ -181,9 +188,9 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
         builtin = _builtin(moddir)
         order = module_load_order(moddir / "modules.dep", WANTED_MODULES, builtin)
         vmlinuz = out / "vmlinuz"
-        shutil.copyfile(_kernel_file(root, kver, "vmlinuz"), vmlinuz)
+        shutil.copyfile(kernel_file(root, kver, "vmlinuz"), vmlinuz)
         config = out / "config"
-        shutil.copyfile(_kernel_file(root, kver, "config"), config)
+        shutil.copyfile(kernel_file(root, kver, "config"), config)
         shutil.copyfile(moddir / "modules.dep", out / "modules.dep")
         vmlinux = extract_vmlinux(vmlinuz, out / "vmlinux")
         initramfs = out / "initramfs.gz"
@@ -206,56 +213,6 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
         if apt.series.match(old.package) and old.kernel_version != kver:
             shutil.rmtree(old.initramfs.parent, ignore_errors=True)
     return assets
-
-
-#: where a kernel package keeps its image and config: boot/ (up to 6.x), or beside the
-#: modules (Debian's 7.x linux-binary / linux-base packages)
-_KERNEL_FILE_PLACES = ("boot/{kind}-{kver}", "usr/lib/modules/{kver}/{kind}",
-                       "lib/modules/{kver}/{kind}")
-
-
-def _kernel_file(root: Path, kver: str, kind: str) -> Path:
-    """The unpacked kernel's ``kind`` file ("vmlinuz", "config"), wherever its package put it."""
-    for place in _KERNEL_FILE_PLACES:
-        path = root / place.format(kind=kind, kver=kver)
-        if path.is_file():
-            return path
-    raise VMAssetError(f"no {kind} of {kver} in the unpacked kernel packages")
-
-
-def _has_kernel(root: Path, kver: str) -> bool:
-    try:
-        _kernel_file(root, kver, "vmlinuz")
-    except VMAssetError:
-        return False
-    return True
-
-
-def same_kernel_depends(depends: str, kver: str) -> list[str]:
-    """The packages of a kernel's own release among a ``Depends:`` field's names
-    (``linux-binary-KVER``, ``linux-modules-KVER``, ``linux-base-KVER``), in order."""
-    own = re.compile(rf"linux-[a-z]+(?:-[a-z]+)*-{re.escape(kver)}")
-    names = [alt.split("(")[0].split(":")[0].strip()
-             for dep in depends.split(",") for alt in dep.split("|")]
-    return [n for n in dict.fromkeys(names) if own.fullmatch(n)]
-
-
-def _unpack_kernel(apt: Apt, pkg: str, kver: str, debs: Path, root: Path) -> str:
-    """Unpack ``pkg`` into ``root``; the Debian version of ``pkg``. A package without a
-    kernel image is a metapackage (Debian's 7.x ``linux-image-*``): then the packages of
-    the same release it depends on, and theirs, are unpacked there too."""
-    deb = apt.download(pkg, debs)
-    _run(["dpkg-deb", "-x", str(deb), str(root)])
-    if not _has_kernel(root, kver):
-        todo, seen = [deb], {pkg}
-        while todo:
-            depends = _run(["dpkg-deb", "-f", str(todo.pop()), "Depends"]).stdout
-            for dep in same_kernel_depends(depends, kver):
-                if dep not in seen:
-                    seen.add(dep)
-                    todo.append(apt.download(dep, debs))
-                    _run(["dpkg-deb", "-x", str(todo[-1]), str(root)])
-    return deb.name.split("_")[1]
 
 
 def _depmod(root: Path, kver: str) -> None:

@@ -1,7 +1,7 @@
 """Which real kernels the test VM boots (Debian's packages, a matrix by series, with the
-vCPU count each boots with) and how apt finds and fetches them: bookworm's own apt for
-6.1, a private apt setup (its own lists and cache under the VM cache, the system's Debian
-mirror) for the other suites."""
+vCPU count each boots with), how apt finds and fetches them (bookworm's own apt for 6.1,
+a private apt setup (its own lists and cache under the VM cache, the system's Debian
+mirror) for the other suites) and how a package is unpacked, whichever layout it has."""
 
 from __future__ import annotations
 
@@ -175,3 +175,53 @@ class Apt:
         if len(debs) != 1:
             raise KernelError(f"apt-get download {pkg} gave {debs}")
         return debs[0]
+
+
+#: where a kernel package keeps its image and config: boot/ (up to 6.x), or beside the
+#: modules (Debian's 7.x linux-binary / linux-base packages)
+_KERNEL_FILE_PLACES = ("boot/{kind}-{kver}", "usr/lib/modules/{kver}/{kind}",
+                       "lib/modules/{kver}/{kind}")
+
+
+def kernel_file(root: Path, kver: str, kind: str) -> Path:
+    """The unpacked kernel's ``kind`` file ("vmlinuz", "config"), wherever its package put it."""
+    for place in _KERNEL_FILE_PLACES:
+        path = root / place.format(kind=kind, kver=kver)
+        if path.is_file():
+            return path
+    raise KernelError(f"no {kind} of {kver} in the unpacked kernel packages")
+
+
+def _has_kernel(root: Path, kver: str) -> bool:
+    try:
+        kernel_file(root, kver, "vmlinuz")
+    except KernelError:
+        return False
+    return True
+
+
+def same_kernel_depends(depends: str, kver: str) -> list[str]:
+    """The packages of a kernel's own release among a ``Depends:`` field's names
+    (``linux-binary-KVER``, ``linux-modules-KVER``, ``linux-base-KVER``), in order."""
+    own = re.compile(rf"linux-[a-z]+(?:-[a-z]+)*-{re.escape(kver)}")
+    names = [alt.split("(")[0].split(":")[0].strip()
+             for dep in depends.split(",") for alt in dep.split("|")]
+    return [n for n in dict.fromkeys(names) if own.fullmatch(n)]
+
+
+def unpack_kernel(apt: Apt, pkg: str, kver: str, debs: Path, root: Path) -> str:
+    """Unpack ``pkg`` into ``root``; the Debian version of ``pkg``. A package without a
+    kernel image is a metapackage (Debian's 7.x ``linux-image-*``): then the packages of
+    the same release it depends on, and theirs, are unpacked there too."""
+    deb = apt.download(pkg, debs)
+    run(["dpkg-deb", "-x", str(deb), str(root)])
+    if not _has_kernel(root, kver):
+        todo, seen = [deb], {pkg}
+        while todo:
+            depends = run(["dpkg-deb", "-f", str(todo.pop()), "Depends"]).stdout
+            for dep in same_kernel_depends(depends, kver):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(apt.download(dep, debs))
+                    run(["dpkg-deb", "-x", str(todo[-1]), str(root)])
+    return deb.name.split("_")[1]
