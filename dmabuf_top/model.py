@@ -143,6 +143,10 @@ class KernelInfo:
     meminfo_kb: dict[str, int] = field(default_factory=dict)
     #: RAM of the machine scanned (``MemTotal`` of /proc/meminfo), bytes
     mem_total: int | None = None
+    #: GPU memory in use and reclaimable (TTM pool), bytes: /proc/meminfo's
+    #: ``GPUActive`` and ``GPUReclaim`` (7.0+); None when the kernel has none
+    gpu_active: int | None = None
+    gpu_reclaim: int | None = None
 
 
 @dataclass

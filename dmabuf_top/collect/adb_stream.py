@@ -306,7 +306,7 @@ def to_rawscan(
         raw.heaps = _text(heaps)
     memtotal = out.get("memtotal")
     if memtotal is not None:
-        raw.proc_meminfo = _text(memtotal)  # its MemTotal line
+        raw.proc_meminfo = _text(memtotal)  # its MemTotal (and GPU) lines
     meminfo = out.get("meminfo")
     if meminfo is not None:
         raw.meminfo = _text(meminfo)

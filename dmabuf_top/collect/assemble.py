@@ -21,8 +21,8 @@ from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
     parse_bpf_iter,
     parse_heaps,
-    parse_mem_total,
     parse_meminfo_dmabuf,
+    parse_proc_meminfo,
     parse_sysfs_stats,
     parse_total_pools_kb,
 )
@@ -321,7 +321,10 @@ def assemble(raw: RawScan) -> Snapshot:
     if raw.meminfo is not None:
         kernel.meminfo_kb = parse_meminfo_dmabuf(raw.meminfo)
     if raw.proc_meminfo is not None:
-        kernel.mem_total = parse_mem_total(raw.proc_meminfo)
+        meminfo = parse_proc_meminfo(raw.proc_meminfo)
+        kernel.mem_total = meminfo.get("MemTotal")
+        kernel.gpu_active = meminfo.get("GPUActive")
+        kernel.gpu_reclaim = meminfo.get("GPUReclaim")
     if impostor_maps:
         warnings.append(impostor_warning(impostor_maps))
     if unverified:

@@ -213,10 +213,13 @@ if [ -f "$T/b0" ] && cat $BI >"$T/b1"; then
   fi
   o bufinfo "$T/b1"
 fi
-# the machine's RAM: MemTotal, the first line of /proc/meminfo (only that line:
-# the rest changes every refresh, and this section is sent every time)
+# the machine's RAM (MemTotal) and, since Linux 7.0, its GPU memory (GPUActive,
+# GPUReclaim): only those lines of /proc/meminfo (the rest changes every refresh, and
+# this section is sent every time)
 m memtotal
-while read -r k v u; do [ "$k" = MemTotal: ] && echo "$k $v $u"; break; done </proc/meminfo
+while read -r k v u; do
+  case $k in MemTotal:|GPUActive:|GPUReclaim:) echo "$k $v $u" ;; esac
+done </proc/meminfo
 # Android's pinned dma-buf BPF iterator there but not ours to read (root's)
 f=/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf
 [ -e $f ] && [ ! -r $f ] && m bpf_unreadable

@@ -80,8 +80,10 @@ def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
         "total_pools_kb": k.total_pools_kb,
         "meminfo_kb": dict(k.meminfo_kb),
     }
-    if k.mem_total is not None:  # optional: files from before it have none
-        out["mem_total"] = k.mem_total
+    # optional: files from before them, and kernels without GPUActive, have none
+    for key in ("mem_total", "gpu_active", "gpu_reclaim"):
+        if getattr(k, key) is not None:
+            out[key] = getattr(k, key)
     return out
 
 

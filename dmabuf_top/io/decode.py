@@ -263,6 +263,8 @@ def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
         total_pools_kb=_opt(kd, "total_pools_kb", int, f"{where}: kernel"),
         meminfo_kb={str(k): v for k, v in meminfo.items()},
         mem_total=_opt(kd, "mem_total", int, f"{where}: kernel"),
+        gpu_active=_opt(kd, "gpu_active", int, f"{where}: kernel"),
+        gpu_reclaim=_opt(kd, "gpu_reclaim", int, f"{where}: kernel"),
     )
 
 

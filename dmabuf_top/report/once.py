@@ -6,7 +6,13 @@ from __future__ import annotations
 from dmabuf_top.collect.selfstats import ToolCost
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.once_data import sorted_view
-from dmabuf_top.report.summary import cost_text, meminfo_text, source_line, totals_line
+from dmabuf_top.report.summary import (
+    cost_text,
+    gpu_text,
+    meminfo_text,
+    source_line,
+    totals_line,
+)
 from dmabuf_top.report.table import align
 from dmabuf_top.textsafe import shown_line
 
@@ -28,6 +34,9 @@ def render_table(
     meminfo = meminfo_text(snap.kernel.meminfo_kb, raw_bytes)
     if meminfo:
         out.append(f"dumpsys meminfo: {meminfo}")
+    gpu = gpu_text(snap.kernel, raw_bytes)
+    if gpu:
+        out.append(f"gpu memory (meminfo): {gpu}")
     out += [f"warning: {shown_line(w)}" for w in snap.warnings]
     out.append("")
     out += align([c.title for c in cols], cells, right)

@@ -1,12 +1,12 @@
 """The summary lines of a snapshot: where it came from, its totals, the device-wide
-``dumpsys meminfo`` totals, and what the scan and dmabuf-top cost; shared by ``--once``
-and the TUI header."""
+``dumpsys meminfo`` totals, the kernel's GPU memory (/proc/meminfo), and what the scan
+and dmabuf-top cost; shared by ``--once`` and the TUI header."""
 
 from __future__ import annotations
 
 from dmabuf_top.analysis import accounting
 from dmabuf_top.collect.selfstats import ToolCost
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import KernelInfo, Snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.units import size_text
 
@@ -46,6 +46,17 @@ def meminfo_text(kb: dict[str, int], raw_bytes: bool = False) -> str:
     return "  ".join(
         f"{label} {size_text(kb[key] * 1024, raw_bytes)}" for key, label in MEMINFO_LABELS
         if key in kb
+    )
+
+
+def gpu_text(k: KernelInfo, raw_bytes: bool = False) -> str:
+    """The GPU memory /proc/meminfo shows (7.0+: ``GPUActive``, ``GPUReclaim``), or ""
+    when the kernel has none: ``active 12.0M  reclaim 4.0M`` (n/a for a missing one)."""
+    if k.gpu_active is None and k.gpu_reclaim is None:
+        return ""
+    return "  ".join(
+        f"{label} {'n/a' if n is None else size_text(n, raw_bytes)}"
+        for label, n in (("active", k.gpu_active), ("reclaim", k.gpu_reclaim))
     )
 
 

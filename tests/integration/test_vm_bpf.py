@@ -1,4 +1,4 @@
-"""The BPF scan on real kernels: on 6.18 with debugfs unmounted, ``--source bpf`` gives
+"""The BPF scan on real kernels: on 6.18 and 7.3 with debugfs unmounted, ``--source bpf`` gives
 the snapshot the /proc walk gives with debugfs (and the scenario's own record); the walk
 without debugfs still says what it misses; where BPF cannot run, ``auto`` and ``bpf``
 fall back to the walk and say why, in one warning.
@@ -18,6 +18,7 @@ import yaml
 from dmabuf_top.collect.assemble import NO_KERNEL_SOURCE_WARNING
 from tests.integration.test_vm_snapshot import dmabuf_top, open_path_for_others
 from tests.support.scan_compare import scan_fields
+from tests.support.vm.kernels import BPF_SERIES
 
 DEBUGFS = "/sys/kernel/debug"
 BPF_SOURCES = ["bpf", "task_file", "task_vma", "task"]
@@ -42,7 +43,7 @@ def debugfs_unmounted(vm) -> Iterator[None]:
         vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
 
 
-@pytest.mark.kernels("6.18")
+@pytest.mark.kernels(*BPF_SERIES)
 def test_bpf_without_debugfs_is_the_walk_with_debugfs(vm, scenario):
     rec = scenario.record
     walk = snapshot(vm, "--source", "proc")
@@ -82,7 +83,7 @@ def test_bpf_without_debugfs_is_the_walk_with_debugfs(vm, scenario):
     assert len(blind["buffers"]) < len(bpf["buffers"])
 
 
-@pytest.mark.kernels("6.18")
+@pytest.mark.kernels(*BPF_SERIES)
 def test_once_names_the_bpf_source(vm, scenario):
     with debugfs_unmounted(vm):
         r = vm.run([dmabuf_top(vm), "--once", "--source", "bpf", "--bytes"], timeout=300)
@@ -91,7 +92,7 @@ def test_once_names_the_bpf_source(vm, scenario):
     assert "warning:" not in r.stdout
 
 
-@pytest.mark.kernels("6.18")
+@pytest.mark.kernels(*BPF_SERIES)
 def test_bpf_without_privilege_falls_back_with_one_warning(vm, scenario):
     open_path_for_others(vm, vm.python, __file__)
     doc = snapshot(vm, "--source", "bpf", user=65534)

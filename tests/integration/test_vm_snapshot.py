@@ -16,47 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-#: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18)
+from tests.support.vm.guest import BUFINFO, kernel_bufinfo
+from tests.support.vm.kernels import BPF_SERIES
+
+#: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18, 7.3)
 pytestmark = pytest.mark.kernels
-
-BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
-
 
 def dmabuf_top(vm) -> str:
     return str(Path(vm.python).parent / "dmabuf-top")
-
-
-def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
-    """Independent reading of bufinfo rows (names here hold no newline): 5.19+ print
-    ``<none>`` for no name, 5.3-5.18 an empty name after the inode."""
-    rows = {}
-    total = (-1, -1)
-    row: dict | None = None
-    devices = False
-    for line in text.split("\n"):
-        fields = line.split("\t", 6)
-        if len(fields) == 7 and fields[0].isdigit():
-            size, _fl, _mode, count, exp, ino, name = fields
-            row = rows[int(ino)] = {
-                "size": int(size),
-                "count": int(count),
-                "exporter": exp,
-                "name": None if name in ("<none>", "") else name,
-                "fences": [],
-                "attachments": [],
-            }
-            devices = False
-        elif row is not None and line.startswith("\t"):
-            if line == "\tAttached Devices:":
-                devices = True
-            elif devices:
-                row["attachments"].append(line.strip())
-            elif "fence" in line.lower():  # 5.10: "Exclusive fence: ..."; 5.19+: "write fence:..."
-                row["fences"].append(line.strip())
-        elif line.startswith("Total ") and "objects" in line:
-            words = line.split()
-            total = (int(words[1]), int(words[3]))
-    return rows, total
 
 
 def expected_accounting(rec: dict) -> tuple[dict[int, tuple[int, float]], int]:
@@ -187,8 +154,8 @@ def impostor_is_real(vm, rec: dict) -> dict:
 
 @pytest.mark.parametrize("source", ["proc", "bpf"])
 def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario, source):
-    if source == "bpf" and not vm.kernel_release.startswith("6.18"):
-        pytest.skip("the BPF scan needs iter/dmabuf (6.16+): of the matrix, 6.18")
+    if source == "bpf" and vm.series not in BPF_SERIES:
+        pytest.skip(f"the BPF scan needs iter/dmabuf (6.16+): of the matrix, {BPF_SERIES}")
     rec = scenario.record
     imp = impostor_is_real(vm, rec)
     r = vm.run([dmabuf_top(vm), "snapshot", "--source", source], timeout=300)
@@ -246,3 +213,24 @@ def test_unprivileged_user_sees_warning(vm, scenario):
     assert any(unreadable.fullmatch(w) for w in doc["warnings"])
     assert doc["kernel"]["sources"] == []
     assert doc["buffers"] == []  # nobody's buffers are readable to uid 65534
+
+
+def test_gpu_memory_as_the_kernel_says(vm):
+    """7.0+ (of the matrix: 7.3) lists GPUActive/GPUReclaim in /proc/meminfo: the snapshot
+    carries them and --once shows them; older kernels have none, and nothing is shown."""
+    meminfo = vm.read_file("/proc/meminfo").decode()
+    kb = dict(re.findall(r"^(GPUActive|GPUReclaim):\s+(\d+) kB$", meminfo, re.M))
+    assert bool(kb) == (vm.series == "7.3"), kb  # the kernel's own word, checked here
+    r = vm.run([dmabuf_top(vm), "snapshot", "--source", "proc"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    k = yaml.safe_load(r.stdout)["kernel"]
+    assert {key: k.get(key) for key in ("gpu_active", "gpu_reclaim")} == {
+        "gpu_active": int(kb["GPUActive"]) * 1024 if kb else None,
+        "gpu_reclaim": int(kb["GPUReclaim"]) * 1024 if kb else None,
+    }
+    r = vm.run([dmabuf_top(vm), "--once", "--source", "proc", "--bytes"], timeout=300)
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("gpu memory")]
+    want = (f"gpu memory (meminfo): active {int(kb['GPUActive']) * 1024}  "
+            f"reclaim {int(kb['GPUReclaim']) * 1024}") if kb else None
+    assert line == ([want] if want else [])

@@ -11,10 +11,12 @@ from dmabuf_top.tui.widgets.meters import MeterBars
 from tests.support.pilot import THEME, VM_RECORDING, settle
 
 
-def recording(ram: int | None) -> FileBackend:
+def recording(ram: int | None, gpu: tuple[int, int] | None = None) -> FileBackend:
     samples = load_files([VM_RECORDING])
     for snap, _ in samples:
         snap.kernel.mem_total = ram
+        if gpu is not None:  # (GPUActive, GPUReclaim), as a 7.x kernel says
+            snap.kernel.gpu_active, snap.kernel.gpu_reclaim = gpu
     return FileBackend(samples)
 
 
@@ -72,3 +74,14 @@ async def test_80x24_keeps_source_sample_totals_and_pss_and_two_meters():
         totals = text(app, "#header-totals")
         assert "kernel-only 6.0M" in totals and "(bufinfo)" in totals  # room for it all
         assert app.screen.query_one("#header-graph").display
+
+
+async def test_gpu_meter_where_the_kernel_says_gpu_memory():
+    """7.0+ kernels list GPUActive/GPUReclaim in /proc/meminfo: a GPU meter (its share
+    of RAM) after the RAM one; none where the kernel has none (the other tests)."""
+    app = DmabufTopApp(recording(2 << 30, gpu=(512 << 20, 64 << 20)), theme=THEME)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        meters = shown_meters(app)
+        assert [m[0] for m in meters] == ["of RAM", "GPU", "userspace", "drm"]
+        assert meters[1][1:] == (0.25, "512.0M, reclaim 64.0M")

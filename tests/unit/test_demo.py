@@ -17,10 +17,18 @@ def test_the_demo_is_a_recording_where_something_grows():
     samples = load_snapshots(DEMO_RECORDING)
     assert len(samples) >= 10
     last = samples[-1]
-    assert {"weston", "chromium", "pipewire", "gst-launch-1.0"} <= {
+    assert {"weston", "chromium", "pipewire", "gst-launch-1.0", "v4l2-ctl"} <= {
         p.comm for p in last.processes.values()
     }
-    assert {b.exporter for b in last.buffers.values()} >= {"drm", "system", "udmabuf"}
+    assert {b.exporter for b in last.buffers.values()} >= {
+        "drm", "system", "udmabuf", "videobuf2_vmalloc", "videobuf2_dma_contig"}
+    # real programs: GStreamer and v4l2-ctl on vivid (an importer attached), not staged
+    real = [p for p in last.processes.values() if p.comm in ("gst-launch-1.0", "v4l2-ctl")]
+    assert len(real) == 3
+    for p in real:
+        assert re.match(r"/usr/bin/(gst-launch-1\.0 .*device=|v4l2-ctl -d )/dev/video\d",
+                        p.cmdline), p.cmdline
+    assert any(b.attachments == ["vivid.0"] for b in last.buffers.values())
     assert any(not b.holders for b in last.buffers.values())  # kernel-only
     assert any(len(b.pids) > 1 for b in last.buffers.values())  # shared
     grown = {(s.kind, s.label) for s in find_suspects(samples)}

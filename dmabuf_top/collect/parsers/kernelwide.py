@@ -1,5 +1,5 @@
 """Other kernel-wide sources: sysfs stats, the pinned BPF iterator, heaps,
-``total_pools_kb`` and ``dumpsys meminfo`` DMA-BUF lines."""
+``total_pools_kb``, /proc/meminfo's ``N kB`` lines and ``dumpsys meminfo`` DMA-BUF lines."""
 
 from __future__ import annotations
 
@@ -76,14 +76,19 @@ def parse_total_pools_kb(text: str) -> int | None:
     return parse_int(text)
 
 
-_MEMTOTAL_RE = re.compile(r"^MemTotal:\s*([0-9]+) kB\s*$", re.M)
+_PROC_MEMINFO_RE = re.compile(r"^([A-Za-z0-9_()]+):\s*([0-9]+) kB\s*$", re.M)
 
 
-def parse_mem_total(text: str) -> int | None:
-    """The machine's RAM in bytes, from ``/proc/meminfo``'s ``MemTotal:  N kB``."""
-    m = _MEMTOTAL_RE.search(text)
-    kb = parse_int(m.group(1)) if m else None
-    return None if kb is None else kb * 1024
+def parse_proc_meminfo(text: str) -> dict[str, int]:
+    """``/proc/meminfo``'s ``KEY:  N kB`` lines, in bytes (``MemTotal``; since 7.0
+    ``GPUActive`` and ``GPUReclaim``, the TTM pool's pages); the first of a key counts,
+    a number out of range is left out."""
+    out: dict[str, int] = {}
+    for m in _PROC_MEMINFO_RE.finditer(text):
+        kb = parse_int(m.group(2))
+        if kb is not None and m.group(1) not in out:
+            out[m.group(1)] = kb * 1024
+    return out
 
 
 _MEMINFO_RE = re.compile(r"^\s*(DMA-BUF(?: Heaps)?(?: pool)?):\s*([\d,]+)K")

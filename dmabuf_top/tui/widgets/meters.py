@@ -1,7 +1,8 @@
 """The header's meters as one widget: ``label  ━━━━━━╸━━━━━  42%  numbers`` a line
-each (dma-buf as a share of RAM, userspace vs kernel-only, the largest exporters),
-drawn on the line API with Textual's bar renderable; one widget, not a ProgressBar
-(and its three children) per meter, and its lines built only when a meter changes."""
+each (dma-buf as a share of RAM, GPU memory (7.0+) as one, userspace vs kernel-only,
+the largest exporters), drawn on the line API with Textual's bar renderable; one widget,
+not a ProgressBar (and its three children) per meter, and its lines built only when a
+meter changes."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ class Meter:
 
 
 def meters(state: HeaderState) -> list[Meter]:
-    """dma-buf total as a share of RAM (when the RAM is known), userspace vs
-    kernel-only, then the largest exporters' shares of the total."""
+    """dma-buf total as a share of RAM (when the RAM is known), the GPU memory in use
+    as one (when the kernel says: GPUActive, 7.0+), userspace vs kernel-only, then the
+    largest exporters' shares of the total."""
     t, snap = state.totals, state.snap
     if t is None or snap is None:
         return []
@@ -50,6 +52,12 @@ def meters(state: HeaderState) -> list[Meter]:
     ram = snap.kernel.mem_total
     if ram:
         out.append(Meter("of RAM", t.bytes, ram, f"{human_bytes(t.bytes)} of {human_bytes(ram)}"))
+    active, reclaim = snap.kernel.gpu_active, snap.kernel.gpu_reclaim
+    if ram and (active, reclaim) != (None, None):
+        def h(n: int | None) -> str:
+            return "n/a" if n is None else human_bytes(n)
+
+        out.append(Meter("GPU", active or 0, ram, f"{h(active)}, reclaim {h(reclaim)}"))
     whole = t.userspace_bytes + t.kernel_only_bytes
     out.append(Meter(
         "userspace", t.userspace_bytes, whole,

@@ -1,10 +1,12 @@
 """Kernel + initramfs assets for the real-kernel test VM, one per kernel series
-(kernels.py: Debian's 5.10, 6.1 and 6.18 packages).
+(kernels.py: Debian's 5.10, 6.1, 6.18 and 7.3 packages).
 
 `ensure_assets(series=...)` is idempotent and cached: it picks the newest package of
-the series known to apt, downloads and unpacks it, resolves the module dependencies
-from `modules.dep` (skipping what `modules.builtin` has) and writes a busybox initramfs
-with the modules the guest needs, in load order.  No pytest dependency.
+the series known to apt, downloads and unpacks it (with the packages that hold its
+kernel and modules when it is a metapackage, as 7.x's are), resolves the module
+dependencies from `modules.dep` (skipping what `modules.builtin` has) and writes a
+busybox initramfs with the modules the guest needs, in load order, and their arguments.
+No pytest dependency.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.support.vm.kernels import DEFAULT_SERIES, SERIES, Apt, matrix
+from tests.support.vm.kernels import (
+    DEFAULT_SERIES,
+    SERIES,
+    Apt,
+    kernel_file,
+    matrix,
+    unpack_kernel,
+)
 from tests.support.vm.kernels import KernelError as VMAssetError
 from tests.support.vm.kernels import run as _run
 
@@ -34,7 +43,7 @@ DEFAULT_CACHE = REPO / ".vm-cache"
 CACHE_ENV = "DMABUF_TOP_VM_CACHE"
 BUSYBOX = Path("/bin/busybox")
 INIT_SCRIPT = HERE / "init.sh"
-ASSETS_FORMAT = 3  # bump when the initramfs layout or init.sh contract changes
+ASSETS_FORMAT = 4  # bump when the cache layout or the Assets fields change
 
 # Modules the guest loads; their dependencies are added from modules.dep.
 WANTED_MODULES = (
@@ -45,7 +54,13 @@ WANTED_MODULES = (
     "overlay",
     "vgem",
     "virtio_net",
+    "vivid",  # the V4L2 test driver: real programs (GStreamer, v4l2-ctl) stream on it
 )
+#: insmod arguments of a wanted module (written beside it in the initramfs as NN-name.args).
+#: vivid: three instances, each one video capture and one video output node
+#: (node_types 0x101), instance 0 on vmalloc buffers, 1 and 2 on dma-contig ones (only
+#: those attach a device when they import a dma-buf)
+MODULE_ARGS = {"vivid": "n_devs=3 node_types=0x101,0x101,0x101 allocators=0,1,1"}
 
 @dataclass(frozen=True)
 class Assets:
@@ -130,8 +145,10 @@ def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -
         try:
             pkg = apt.pick()
         except VMAssetError:
-            if have:  # offline / not Debian: reuse what we built before
-                return have[-1]
+            # offline / not Debian: reuse what we built before, with this initramfs
+            same = [a for a in have if _init_stamp(a) == _init_digest()]
+            if same:
+                return same[-1]
             raise
         kver = pkg.removeprefix("linux-image-")
         for a in have:
@@ -141,10 +158,14 @@ def ensure_assets(cache_dir: Path | None = None, series: str = DEFAULT_SERIES) -
 
 
 def _init_digest() -> str:
+    """What the initramfs is made of besides the kernel: init.sh, busybox, the wanted
+    modules. Assets are cached per kernel and digest (``KVER.DIGEST/``), so checkouts with
+    different ones share a cache without rebuilding each other's."""
     import hashlib
 
     h = hashlib.sha256(INIT_SCRIPT.read_bytes())
     h.update(BUSYBOX.read_bytes())
+    h.update(repr((WANTED_MODULES, sorted(MODULE_ARGS.items()))).encode())
     return h.hexdigest()[:16]
 
 
@@ -154,14 +175,12 @@ def _init_stamp(a: Assets) -> str | None:
 
 
 def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
-    out = cache / kver
+    out = cache / f"{kver}.{_init_digest()}"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         tmpd = Path(tmp)
-        deb = apt.download(pkg, tmpd)
-        pkg_version = deb.name.split("_")[1]
         root = tmpd / "root"
-        _run(["dpkg-deb", "-x", str(deb), str(root)])
+        pkg_version = unpack_kernel(apt, pkg, kver, tmpd / "debs", root)
         if (root / "usr/lib/modules").is_dir() and not (root / "lib").exists():
             (root / "lib").symlink_to("usr/lib")  # merged /usr (trixie's packages)
         _depmod(root, kver)
@@ -169,9 +188,9 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
         builtin = _builtin(moddir)
         order = module_load_order(moddir / "modules.dep", WANTED_MODULES, builtin)
         vmlinuz = out / "vmlinuz"
-        shutil.copyfile(root / "boot" / f"vmlinuz-{kver}", vmlinuz)
+        shutil.copyfile(kernel_file(root, kver, "vmlinuz"), vmlinuz)
         config = out / "config"
-        shutil.copyfile(root / "boot" / f"config-{kver}", config)
+        shutil.copyfile(kernel_file(root, kver, "config"), config)
         shutil.copyfile(moddir / "modules.dep", out / "modules.dep")
         vmlinux = extract_vmlinux(vmlinuz, out / "vmlinux")
         initramfs = out / "initramfs.gz"
@@ -190,9 +209,9 @@ def _build(cache: Path, apt: Apt, pkg: str, kver: str) -> Assets:
     meta = {"format": ASSETS_FORMAT, **asdict(assets)}
     meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in meta.items()}
     (out / "assets.json").write_text(json.dumps(meta, indent=1) + "\n")
-    for old in cache.glob("*/assets.json"):  # drop superseded kernels of the series
-        if old.parent != out and apt.series.match("linux-image-" + old.parent.name):
-            shutil.rmtree(old.parent, ignore_errors=True)
+    for old in _cached(cache):  # drop superseded kernels of the series (other digests stay)
+        if apt.series.match(old.package) and old.kernel_version != kver:
+            shutil.rmtree(old.initramfs.parent, ignore_errors=True)
     return assets
 
 
@@ -321,7 +340,8 @@ def _run_bytes(cmd: list[str]) -> bytes:
 
 
 def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
-    """Write the gzip'ed newc initramfs: /init, busybox, /modules/NN-name.ko."""
+    """Write the gzip'ed newc initramfs: /init, busybox, /modules/NN-name.ko (and
+    NN-name.args: its insmod arguments, MODULE_ARGS)."""
     c = _Cpio()
     for d in ("bin", "dev", "proc", "sys", "modules", "newroot", "mnt", "mnt/host", "mnt/rw"):
         c.dir(d)
@@ -334,6 +354,8 @@ def write_initramfs(dest: Path, moddir: Path, order: list[str]) -> list[str]:
         name = _modname(rel)
         names.append(name)
         c.file(f"modules/{i:02d}-{name}.ko", _read_module(moddir / rel))
+        if name in MODULE_ARGS:
+            c.file(f"modules/{i:02d}-{name}.args", MODULE_ARGS[name].encode())
     dest.write_bytes(gzip.compress(c.finish(), compresslevel=6, mtime=0))
     return names
 

@@ -1,27 +1,34 @@
 """The scene of the bundled demo (dmabuf_top/data/demo.yaml): a desktop's processes,
-as a user would see them, holding real dma-bufs in the test VM.
+as a user would see them, holding real dma-bufs in the test VM: real programs where one
+runs there (GStreamer and v4l2-ctl on vivid: programs.py), staged ones for the rest.
 
-Run as root inside the guest (vgem loaded; on 6.18 also the system heap and udmabuf)::
+Run as root inside the guest (vgem and vivid loaded; on 6.18 also the system heap and
+udmabuf)::
 
     python tests/support/vm/demo_scene.py --pidfile /tmp/demo-scene.pid [--leak-period 2]
 
 It daemonizes (the scene hangs under PID 1, as a session manager would), prints
 ``READY PID`` once every process holds its buffers, and runs until SIGTERM to PID.
-Each process gets a real program's comm (PR_SET_NAME) and argv (PR_SET_MM_ARG_*,
-what /proc/PID/cmdline shows) and runs as uid 1000:
+Everything runs as uid 1000. The real programs (*) are the programs themselves, with
+their own buffers; the others are STAGED: this script's children, which cannot run here
+(no GPU, no display), given a real program's comm (PR_SET_NAME) and argv
+(PR_SET_MM_ARG_*, what /proc/PID/cmdline shows) and holding vgem, heap and udmabuf
+buffers as that program would (the README says which are staged):
 
-    systemd --user
-    ├─ weston            scanout framebuffers, a cursor, and every client buffer it
-    │  │                 imported (fds kept, as weston keeps them); one framebuffer
+    systemd --user       (staged)
+    ├─ weston            (staged) scanout framebuffers, a cursor, and every client buffer
+    │  │                 it imported (fds kept, as weston keeps them); one framebuffer
     │  │                 handed to KMS and its fd closed: kernel-only
-    │  ├─ weston-desktop-shell   background and panel, shared with weston
-    │  └─ Xwayland       two window pixmaps, shared with weston
-    ├─ pipewire          camera frames (the system heap on 6.18, else vgem) and a
-    │                    udmabuf pool (6.18)
-    ├─ gst-launch-1.0    H.264 decoder output frames, shared with weston, one mapped;
-    │                    its bitstream buffer mapped only (the fd closed)
-    └─ chromium          the browser (holds nothing)
-       └─ chromium       its GPU process: swap chain buffers shared with weston,
+    │  ├─ weston-desktop-shell   (staged) background and panel, shared with weston
+    │  └─ Xwayland       (staged) two window pixmaps, shared with weston
+    ├─ pipewire          (staged) camera frames (the system heap on 6.18, else vgem) and a
+    │                    udmabuf pool (6.18) held by its mapping only (the fd closed)
+    ├─ gst-launch-1.0 *  camera capture (vivid's webcam, io-mode=dmabuf: vmalloc buffers)
+    ├─ gst-launch-1.0 *  TV capture played out on vivid's output (a tee: the output imports
+    │                    the capture's dma-contig buffers, attached as vivid.0)
+    ├─ v4l2-ctl *        --stream-dmabuf: the output's buffers (mapped) into the capture
+    └─ chromium          (staged) the browser (holds nothing)
+       └─ chromium       (staged) its GPU process: swap chain buffers shared with weston,
                          raster tiles, and one more tile every --leak-period seconds
 """
 
@@ -32,32 +39,30 @@ import array
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import programs  # noqa: E402
 import vgem  # noqa: E402
 
 KiB, MiB = 1024, 1024 * 1024
 USER = 1000
-#: 1920x1080 XRGB8888, 1920x1088 NV12, 1280x720 NV12 (page-rounded)
+#: 1920x1080 XRGB8888, 1280x720 NV12 (page-rounded)
 FB_1080P = 1920 * 1080 * 4
-NV12_1080P = 1920 * 1088 * 3 // 2
 NV12_720P = -(-(1280 * 720 * 3 // 2) // vgem.PAGE) * vgem.PAGE
-DECODER_FRAMES = 6
-#: the decoder frames weston shows (imported: their fds kept by weston)
-SHOWN_FRAMES = 3
 SWAPCHAIN = 3
+#: the real programs (programs.py), their output (frames counted there) under /run
+REAL_PROGRAMS = ("capture", "playback", "stream")
 
 WESTON = ["/usr/bin/weston", "--backend=drm", "--shell=desktop", "--idle-time=0"]
 SHELL = ["/usr/libexec/weston-desktop-shell"]
 XWAYLAND = ["/usr/bin/Xwayland", ":0", "-rootless", "-core", "-terminate", "-listenfd", "39",
             "-listenfd", "40", "-displayfd", "33", "-wm", "36"]
 PIPEWIRE = ["/usr/bin/pipewire"]
-GST = ["/usr/bin/gst-launch-1.0", "filesrc", "location=/srv/media/bbb_sunflower_1080p_30fps.mp4",
-       "!", "qtdemux", "!", "h264parse", "!", "v4l2slh264dec", "!", "waylandsink"]
 BROWSER = ["/usr/lib/chromium/chromium", "--ozone-platform=wayland",
            "--enable-features=UseOzonePlatform,VaapiVideoDecoder"]
 GPU = ["/usr/lib/chromium/chromium", "--type=gpu-process", "--ozone-platform=wayland",
@@ -88,7 +93,7 @@ def heaps_here() -> bool:
 
 
 # -- the processes (each keeps its fds; a process's buffers live as long as it) --------
-def weston(card: vgem.Card, from_gst: socket.socket, from_gpu: socket.socket) -> None:
+def weston(card: vgem.Card, from_gpu: socket.socket) -> None:
     for i in range(2):
         fd = card.dmabuf(FB_1080P, f"weston-fb-{i}")
         vgem.map_shared(fd, FB_1080P)  # drawn into by the renderer
@@ -97,7 +102,6 @@ def weston(card: vgem.Card, from_gst: socket.socket, from_gpu: socket.socket) ->
     kfd = card.dmabuf(FB_1080P, "weston-fb-2")
     card.import_fd(kfd)
     os.close(kfd)
-    recv_fds(from_gst, SHOWN_FRAMES)
     recv_fds(from_gpu, SWAPCHAIN)
 
 
@@ -119,16 +123,38 @@ def pipewire(card: vgem.Card) -> None:
     if heaps_here():
         ub = vgem.udmabuf(4 * MiB)
         vgem.set_name(ub, "pw-memfd-pool")
-        vgem.map_shared(ub, 4 * MiB)
+        vgem.map_shared(ub, 4 * MiB)  # used through the mapping alone:
+        os.close(ub)  # a map-only holder
 
 
-def gst(card: vgem.Card, to_weston: socket.socket) -> None:
-    frames = [card.dmabuf(NV12_1080P, f"v4l2slh264dec-out-{i}") for i in range(DECODER_FRAMES)]
-    vgem.map_shared(frames[0], NV12_1080P)  # the frame being read back
-    bitstream = card.dmabuf(512 * KiB, "v4l2-bitstream")
-    vgem.map_shared(bitstream, 512 * KiB)  # written through the mapping alone:
-    os.close(bitstream)  # a map-only holder
-    send_fds(to_weston, frames[:SHOWN_FRAMES])
+def real_programs(scene: Scene, timeout: float = 300) -> None:
+    """Start the real programs (programs.py) as the desktop's user, children of the
+    scene; return once each is streaming."""
+    nodes = programs.parse_nodes(subprocess.run(
+        ["sh", "-c", programs.NODES_SH], capture_output=True, text=True, check=True).stdout)
+    for node in nodes.values():
+        os.chmod(node, 0o666)  # (a desktop's udev would give its user the camera)
+    progs = programs.programs(nodes)
+    home = f"/run/user/{USER}"  # the user's (GStreamer keeps its plugin registry there)
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, USER, USER)
+    env = {**os.environ, "HOME": home, "XDG_RUNTIME_DIR": home}
+    logs = {}
+    for key in REAL_PROGRAMS:
+        prog = progs[key]
+        if prog.setup:
+            subprocess.run(prog.setup, check=True, capture_output=True)
+        logs[key] = f"/run/demo-{key}.log"
+        with open(logs[key], "wb") as log:
+            proc = subprocess.Popen(prog.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    cwd="/", env=env, user=USER, group=USER, extra_groups=[])
+        scene.pids.append(proc.pid)
+    deadline = time.monotonic() + timeout
+    for key in REAL_PROGRAMS:
+        while not programs.is_streaming(progs[key], open(logs[key], errors="replace").read()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{key} is not streaming: see {logs[key]}")
+            time.sleep(0.2)
 
 
 def gpu(card: vgem.Card, to_weston: socket.socket) -> None:
@@ -216,7 +242,6 @@ def drop_root(die_with_parent: bool = True) -> None:
 
 
 def build(scene: Scene) -> None:
-    w_gst, gst_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     w_gpu, gpu_w = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
     def compositor(card: vgem.Card) -> None:
@@ -228,14 +253,13 @@ def build(scene: Scene) -> None:
         clients.spawn("weston-desktop-shell", SHELL, lambda c: desktop_shell(c, shell_w))
         clients.spawn("Xwayland", XWAYLAND, lambda c: xwayland(c, xw_w))
         scene.pids = clients.pids  # stopped with weston
-        weston(card, w_gst, w_gpu)
+        weston(card, w_gpu)
         recv_fds(w_shell, 2)
         recv_fds(w_xw, 2)
 
     scene.expected += 2  # weston's two clients say they are ready too
     scene.spawn("weston", WESTON, compositor)
     scene.spawn("pipewire", PIPEWIRE, pipewire)
-    scene.spawn("gst-launch-1.0", GST, lambda card: gst(card, gst_w))
 
     def browser(card: vgem.Card) -> None:
         card.close()  # the browser process itself holds no dma-buf
@@ -247,7 +271,7 @@ def build(scene: Scene) -> None:
 
     scene.expected += 1  # the GPU process says it is ready too
     scene.spawn("chromium", BROWSER, browser)
-    for s in (w_gst, gst_w, w_gpu, gpu_w):
+    for s in (w_gpu, gpu_w):
         s.close()
 
 
@@ -274,6 +298,7 @@ def daemonize(pidfile: str) -> int:
         become("systemd", ["/lib/systemd/systemd", "--user"])
         build(scene)
         scene.wait_ready()
+        real_programs(scene)
         with open(pidfile, "w") as f:
             f.write(f"{os.getpid()}\n")
         drop_root(die_with_parent=False)  # its parent exits now: it lives on under PID 1

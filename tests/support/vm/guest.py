@@ -1,4 +1,5 @@
-"""Host-side helpers on top of VM: run scenario.py in the guest and read its record."""
+"""Host-side helpers on top of VM: run scenario.py in the guest and read its record; the
+kernel's bufinfo read independently of dmabuf_top."""
 
 from __future__ import annotations
 
@@ -80,3 +81,36 @@ def dmabuf_fds(vm: VM, pid: int | None = None) -> dict[str, str]:
     argv = [vm.python, "-c", script] + ([str(pid)] if pid is not None else [])
     r = vm.run(argv, timeout=120, check=True)
     return json.loads(r.stdout)
+
+
+def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
+    """Independent reading of bufinfo rows (names here hold no newline): 5.19+ print
+    ``<none>`` for no name, 5.3-5.18 an empty name after the inode."""
+    rows = {}
+    total = (-1, -1)
+    row: dict | None = None
+    devices = False
+    for line in text.split("\n"):
+        fields = line.split("\t", 6)
+        if len(fields) == 7 and fields[0].isdigit():
+            size, _fl, _mode, count, exp, ino, name = fields
+            row = rows[int(ino)] = {
+                "size": int(size),
+                "count": int(count),
+                "exporter": exp,
+                "name": None if name in ("<none>", "") else name,
+                "fences": [],
+                "attachments": [],
+            }
+            devices = False
+        elif row is not None and line.startswith("\t"):
+            if line == "\tAttached Devices:":
+                devices = True
+            elif devices:
+                row["attachments"].append(line.strip())
+            elif "fence" in line.lower():  # 5.10: "Exclusive fence: ..."; 5.19+: "write fence:..."
+                row["fences"].append(line.strip())
+        elif line.startswith("Total ") and "objects" in line:
+            words = line.split()
+            total = (int(words[1]), int(words[3]))
+    return rows, total

@@ -22,7 +22,8 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 
 for m in /modules/*.ko; do
-    insmod "$m" || fail "insmod $m"
+    # shellcheck disable=SC2046  # NN-name.args: the module's arguments, one word each
+    insmod "$m" $(cat "${m%.ko}.args" 2>/dev/null) || fail "insmod $m"
 done
 
 R=/newroot

@@ -1,6 +1,7 @@
-"""Which real kernels the test VM boots (Debian's packages, a matrix by series) and how
-apt finds and fetches them: bookworm's own apt for 6.1, a private apt setup (its own
-lists and cache under the VM cache, the system's Debian mirror) for the other suites."""
+"""Which real kernels the test VM boots (Debian's packages, a matrix by series, with the
+vCPU count each boots with), how apt finds and fetches them (bookworm's own apt for 6.1,
+a private apt setup (its own lists and cache under the VM cache, the system's Debian
+mirror) for the other suites) and how a package is unpacked, whichever layout it has."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-#: DMABUF_TOP_VM_KERNELS=5.10,6.1,6.18 picks the matrix (default: every series below)
+#: DMABUF_TOP_VM_KERNELS=5.10,6.1,6.18,7.3 picks the matrix (default: every series below)
 KERNELS_ENV = "DMABUF_TOP_VM_KERNELS"
 #: the series a test that does not ask for the matrix runs on
 DEFAULT_SERIES = "6.1"
@@ -30,6 +31,8 @@ class KernelSeries:
     pattern: str  # the package name; group 1 orders the candidates
     #: found through the system's own apt sources (no private setup needed)
     system_apt: bool = False
+    #: vCPUs the VM boots it with (qemu -smp)
+    smp: int = 2
 
     def match(self, pkg: str) -> re.Match[str] | None:
         return re.match(self.pattern, pkg)
@@ -46,8 +49,19 @@ SERIES = {
         # the system heap and udmabuf built in, BTF, iter/dmabuf; modules in usr/lib/modules
         KernelSeries("6.18", "trixie-backports", "linux-image-6.18.",
                      r"^linux-image-6\.18\.(\d+)\+deb13-amd64$"),
+        # no sysfs stats (gone in 7.0); dma_buf tracepoints, GPUActive/GPUReclaim in meminfo.
+        # linux-image-* is a metapackage there (linux-binary/-modules/-base: assets.py).
+        # One vCPU: under qemu's software CPU (TCG) it oopses at boot with two (int3 in
+        # set_next_task_fair, "Fatal exception in interrupt"); with one it boots and runs.
+        KernelSeries("7.3", "trixie-backports", "linux-image-7.3.",
+                     r"^linux-image-7\.3\.(\d+)\+deb13-amd64$", smp=1),
     )
 }
+
+
+#: the series whose kernels have the dma-buf BPF iterator (iter/dmabuf, 6.16+) and BTF:
+#: the BPF scan runs there
+BPF_SERIES = ("6.18", "7.3")
 
 
 def matrix() -> list[str]:
@@ -113,8 +127,8 @@ class Apt:
         (self.dir / "cache/archives/partial").mkdir(parents=True, exist_ok=True)
         mirror = system_mirror()
         keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-        lines = [f"deb [signed-by={keyring}] {mirror} {s.suite} main"
-                 for s in SERIES.values() if not s.system_apt]
+        suites = dict.fromkeys(s.suite for s in SERIES.values() if not s.system_apt)
+        lines = [f"deb [signed-by={keyring}] {mirror} {suite} main" for suite in suites]
         (self.dir / "sources.list").write_text("\n".join(lines) + "\n")
 
     def update(self) -> None:
@@ -153,8 +167,61 @@ class Apt:
                           f"{self.series.suite} (apt sources: {where})")
 
     def download(self, pkg: str, dest: Path) -> Path:
-        run(["apt-get", *self.opts, "download", pkg], cwd=dest)
-        debs = list(dest.glob("*.deb"))
+        """The .deb of ``pkg``, downloaded into a directory of its own under ``dest``."""
+        where = dest / pkg
+        where.mkdir(parents=True)
+        run(["apt-get", *self.opts, "download", pkg], cwd=where)
+        debs = list(where.glob("*.deb"))
         if len(debs) != 1:
             raise KernelError(f"apt-get download {pkg} gave {debs}")
         return debs[0]
+
+
+#: where a kernel package keeps its image and config: boot/ (up to 6.x), or beside the
+#: modules (Debian's 7.x linux-binary / linux-base packages)
+_KERNEL_FILE_PLACES = ("boot/{kind}-{kver}", "usr/lib/modules/{kver}/{kind}",
+                       "lib/modules/{kver}/{kind}")
+
+
+def kernel_file(root: Path, kver: str, kind: str) -> Path:
+    """The unpacked kernel's ``kind`` file ("vmlinuz", "config"), wherever its package put it."""
+    for place in _KERNEL_FILE_PLACES:
+        path = root / place.format(kind=kind, kver=kver)
+        if path.is_file():
+            return path
+    raise KernelError(f"no {kind} of {kver} in the unpacked kernel packages")
+
+
+def _has_kernel(root: Path, kver: str) -> bool:
+    try:
+        kernel_file(root, kver, "vmlinuz")
+    except KernelError:
+        return False
+    return True
+
+
+def same_kernel_depends(depends: str, kver: str) -> list[str]:
+    """The packages of a kernel's own release among a ``Depends:`` field's names
+    (``linux-binary-KVER``, ``linux-modules-KVER``, ``linux-base-KVER``), in order."""
+    own = re.compile(rf"linux-[a-z]+(?:-[a-z]+)*-{re.escape(kver)}")
+    names = [alt.split("(")[0].split(":")[0].strip()
+             for dep in depends.split(",") for alt in dep.split("|")]
+    return [n for n in dict.fromkeys(names) if own.fullmatch(n)]
+
+
+def unpack_kernel(apt: Apt, pkg: str, kver: str, debs: Path, root: Path) -> str:
+    """Unpack ``pkg`` into ``root``; the Debian version of ``pkg``. A package without a
+    kernel image is a metapackage (Debian's 7.x ``linux-image-*``): then the packages of
+    the same release it depends on, and theirs, are unpacked there too."""
+    deb = apt.download(pkg, debs)
+    run(["dpkg-deb", "-x", str(deb), str(root)])
+    if not _has_kernel(root, kver):
+        todo, seen = [deb], {pkg}
+        while todo:
+            depends = run(["dpkg-deb", "-f", str(todo.pop()), "Depends"]).stdout
+            for dep in same_kernel_depends(depends, kver):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(apt.download(dep, debs))
+                    run(["dpkg-deb", "-x", str(todo[-1]), str(root)])
+    return deb.name.split("_")[1]

@@ -4,9 +4,10 @@ dmabuf-top installed, e.g. a venv made by ``pip install -e .``)::
 
     python -m tests.support.vm.record_demo
 
-Boots the 6.18 kernel (vgem, the system heap, udmabuf), starts demo_scene.py (weston,
-pipewire, a GStreamer decoder, chromium and its GPU process, which leaks a raster tile
-every 2 s; shared, mapped and kernel-only buffers) and records it with the app's own
+Boots the 6.18 kernel (vgem, vivid, the system heap, udmabuf), starts demo_scene.py
+(real GStreamer pipelines and a v4l2-ctl stream on vivid; staged weston, pipewire,
+chromium and its GPU process, which leaks a raster tile every 2 s; shared, mapped,
+map-only, attached and kernel-only buffers) and records it with the app's own
 ``dmabuf-top record`` (12 samples, 2 s apart). The file must not mention the test
 harness (no path under tests/, no /tmp, no pytest): checked before it is written.
 """

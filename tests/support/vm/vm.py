@@ -1,4 +1,4 @@
-"""Real-kernel test VM: a Debian 6.1 kernel in qemu (TCG) with the host root as its root.
+"""Real-kernel test VM: a Debian kernel (kernels.py) in qemu (TCG), the host root as its root.
 
 Usage (plain Python, no pytest needed)::
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from tests.support.vm import protocol
 from tests.support.vm.assets import Assets, VMAssetError, ensure_assets
-from tests.support.vm.kernels import DEFAULT_SERIES
+from tests.support.vm.kernels import DEFAULT_SERIES, SERIES
 
 __all__ = ["VM", "VMError", "VMAssetError", "Spawned", "Assets", "ensure_assets"]
 
@@ -100,7 +100,7 @@ class VM:
         series: str = DEFAULT_SERIES,
         cache_dir: Path | None = None,
         memory: str = "2G",
-        smp: int = 2,
+        smp: int | None = None,
         hostfwd: Sequence[HostFwd] = (),
         python: str | None = None,
         boot_timeout: float = 180.0,
@@ -112,7 +112,8 @@ class VM:
         self.series = series
         self.cache_dir = cache_dir
         self.memory = memory
-        self.smp = smp
+        #: vCPUs; by default the series' own (kernels.py: 7.3 boots with one only)
+        self.smp = smp if smp is not None else SERIES[series].smp
         self.hostfwd = [self._fwd(f) for f in hostfwd]
         # guest TCP port -> host port on 127.0.0.1, for the plain "H:G" forwards
         self.ports: dict[int, int] = {

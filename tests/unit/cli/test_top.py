@@ -134,3 +134,16 @@ def test_once_shows_dumpsys_meminfo_totals(tmp_path, capsys):
     assert main(["--load", str(path), "--once", "--bytes"]) == 0
     out = capsys.readouterr().out
     assert f"dumpsys meminfo: DMA-BUF {817715 * 1024}  mapped {152 * 1024}" in out
+
+
+def test_once_shows_gpu_memory_only_where_the_kernel_has_it(tmp_path, capsys):
+    raw = scene()
+    raw.proc_meminfo = "MemTotal:  4096 kB\nGPUActive:  2048 kB\nGPUReclaim:  0 kB\n"
+    path = tmp_path / "gpu.yaml"
+    path.write_text(dump_snapshot(assemble(raw)))
+    assert main(["--load", str(path), "--once"]) == 0
+    assert "gpu memory (meminfo): active 2.0M  reclaim 0B\n" in capsys.readouterr().out
+    raw.proc_meminfo = "MemTotal:  4096 kB\n"  # before 7.0: no line (not a 0)
+    path.write_text(dump_snapshot(assemble(raw)))
+    assert main(["--load", str(path), "--once"]) == 0
+    assert "gpu" not in capsys.readouterr().out.lower()

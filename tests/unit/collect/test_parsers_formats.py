@@ -19,8 +19,8 @@ from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link, parse_fd_link, par
 from dmabuf_top.collect.parsers.kernelwide import (
     parse_bpf_iter,
     parse_heaps,
-    parse_mem_total,
     parse_meminfo_dmabuf,
+    parse_proc_meminfo,
     parse_sysfs_grep,
     parse_sysfs_stats,
     parse_total_pools_kb,
@@ -204,10 +204,21 @@ def test_meminfo_dmabuf_lines():
 
 def test_mem_total_from_proc_meminfo():
     text = "MemTotal:        8023412 kB\nMemFree:          912344 kB\n"
-    assert parse_mem_total(text) == 8023412 * 1024
-    assert parse_mem_total("MemFree: 1 kB\n") is None
-    assert parse_mem_total("MemTotal: lots kB\n") is None
-    assert parse_mem_total("MemTotal: " + "9" * 30 + " kB\n") is None  # over 2**64
+    assert parse_proc_meminfo(text)["MemTotal"] == 8023412 * 1024
+    assert "MemTotal" not in parse_proc_meminfo("MemFree: 1 kB\n")
+    assert parse_proc_meminfo("MemTotal: lots kB\n") == {}
+    assert parse_proc_meminfo("MemTotal: " + "9" * 30 + " kB\n") == {}  # over 2**64
+
+
+def test_gpu_memory_from_a_7x_proc_meminfo():
+    """7.0 added GPUActive and GPUReclaim (the TTM pool) to /proc/meminfo; the lines
+    of a 7.3 kernel (Debian's, in the test VM), around them."""
+    text = ("MemTotal:        2010416 kB\nActive(anon):      11532 kB\n"
+            "GPUActive:          2048 kB\nGPUReclaim:            0 kB\nHugePages_Total:       0\n"
+            "Hugepagesize:       2048 kB\nGPUActive:  9 kB\n")
+    got = parse_proc_meminfo(text)
+    assert (got["GPUActive"], got["GPUReclaim"]) == (2 << 20, 0)  # the first line of a key
+    assert got["Active(anon)"] == 11532 * 1024 and "HugePages_Total" not in got
 
 
 def test_mem_total_travels_through_assemble_and_the_snapshot_file():
@@ -224,3 +235,19 @@ def test_mem_total_travels_through_assemble_and_the_snapshot_file():
     snap = assemble(raw)
     assert snap.kernel.mem_total == 4 << 20
     assert loads_snapshots(dump_snapshot(snap))[0].kernel.mem_total == 4 << 20
+
+
+def test_gpu_memory_travels_through_assemble_and_the_snapshot_file():
+    from dmabuf_top.collect.assemble import assemble
+    from dmabuf_top.io.codec import dump_snapshot
+    from dmabuf_top.io.loader import loads_snapshots
+    from tests.support.rawscans import scene
+
+    raw = scene()
+    raw.proc_meminfo = "MemTotal:  4096 kB\n"  # a kernel before 7.0: none, not 0
+    text = dump_snapshot(assemble(raw))
+    assert "gpu_" not in text
+    assert loads_snapshots(text)[0].kernel.gpu_active is None
+    raw.proc_meminfo = "MemTotal:  4096 kB\nGPUActive:  12 kB\nGPUReclaim:  0 kB\n"
+    k = loads_snapshots(dump_snapshot(assemble(raw)))[0].kernel
+    assert (k.gpu_active, k.gpu_reclaim) == (12 << 10, 0)
