@@ -71,8 +71,9 @@ def totals_to_dict(tot: accounting.Totals) -> dict[str, Any]:
 
 
 def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
-    """One entry of ``processes:`` (with its Rss/Pss; ``ppid`` and ``start_time``
-    only when known: files written before them have neither)."""
+    """One entry of ``processes:`` (with its Rss/Pss; ``handles`` and
+    ``handle_bytes`` only when it holds some buffer by GEM handle, ``ppid`` and
+    ``start_time`` only when known: files written before them have none)."""
     out = {
         "pid": p.pid,
         "comm": p.comm,
@@ -84,6 +85,9 @@ def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
         "rss": p.rss,
         "pss": p.pss,
     }
+    if p.handles:  # only when some GEM handle names a buffer: older files have none
+        out["handles"] = p.handles
+        out["handle_bytes"] = p.handle_bytes
     return tree_keys(out, p.ppid, p.start_time)
 
 

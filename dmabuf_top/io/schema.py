@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dmabuf_top.model import Buffer, Holder, MapRange
+from dmabuf_top.model import Buffer, GemHandle, Holder, MapRange
 
 #: the kinds of value: an integer (decimal, or ``0x`` hex for addresses), an
 #: integer or null, a string (a non-string is converted when read carefully), a
@@ -67,11 +67,19 @@ MAP = Record(MapRange, (
     Field("offset", HEX, 0),
 ), indexed=False)
 
+HANDLE = Record(GemHandle, (
+    Field("fd", INT),
+    Field("handle", INT),
+    Field("device", TEXT, ""),
+    Field("driver", OPT_TEXT),
+))
+
 HOLDER = Record(Holder, (
     Field("pid", INT),
     Field("comm", COMM, ""),
     Field("fds", INTS),
     Field("maps", RECORDS, record=MAP),
+    Field("handles", RECORDS, record=HANDLE, optional=True),
 ))
 
 BUFFER = Record(Buffer, (
