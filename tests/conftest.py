@@ -64,7 +64,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def group(item: pytest.Item) -> int:
         callspec = getattr(item, "callspec", None)
         series = callspec.params.get("vm") if callspec is not None else None
-        return -1 if series is None else order.index(series)
+        return order.index(series) if series in order else -1  # none: an empty parameter set
 
     for item in items:
         if {"vm", "scenario"} & set(getattr(item, "fixturenames", ())):
