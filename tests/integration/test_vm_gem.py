@@ -19,6 +19,7 @@ import yaml
 from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
 from tests.integration.test_vm_bpf import snapshot
 from tests.integration.test_vm_snapshot import BUFINFO, dmabuf_top, kernel_bufinfo
+from tests.support.vm.guest import GEM_MANY, start_scenario
 
 pytestmark = pytest.mark.kernels
 
@@ -122,3 +123,28 @@ def test_once_and_dmabuf_dump_with_handles(vm, scenario):
                 "--format", "json"], timeout=300)
     rows = {p["pid"]: p for p in yaml.safe_load(j.stdout)["rows"]}
     assert rows[who["wl-client"]]["handles"] == 2
+
+
+def test_a_process_with_10000_handles_has_every_dmabuf_handle_listed(vm):
+    """10,000 GEM handles on one DRM file, 2,000 of them exported (fds closed): the
+    walk lists each of the 2,000, with its handle number and its buffer, and nothing
+    else of that process."""
+    if not bpf_loads(vm):
+        pytest.skip("the BPF scan needs iter/dmabuf (6.16+)")
+    with start_scenario(vm, "--handles", "10000", "--exported", "2000", out="/tmp/gem.json",
+                        script=GEM_MANY) as run:
+        rec = run.record
+        doc = snapshot(vm, "--source", "bpf")
+    assert doc["warnings"] == []  # no fallback to the walk: 4 reads of the fd iterator
+    want = {(rec["drm_fd"], int(h), rec["device"]): ino for h, ino in rec["exported"].items()}
+    assert len(want) == 2000
+    got = {
+        (g["fd"], g["handle"], g["device"]): b["inode"]
+        for b in doc["buffers"] for h in b["holders"] if h["pid"] == rec["pid"]
+        for g in h.get("handles", [])
+    }
+    assert got == want
+    held = [h for b in doc["buffers"] for h in b["holders"] if h["pid"] == rec["pid"]]
+    assert all(h["fds"] == [] and h["maps"] == [] for h in held) and len(held) == 2000
+    (proc,) = [p for p in doc["processes"] if p["pid"] == rec["pid"]]
+    assert (proc["handles"], proc["handle_bytes"], proc["rss"]) == (2000, 2000 * 4096, 0)

@@ -7,11 +7,15 @@
  *                                          on the dma-buf filesystem:
  *       "f TGID FD INODE\n"
  *                                          and, for every open DRM file (a char
- *                                          device of major 226), each GEM handle
- *                                          whose object is a dma-buf (exported or
- *                                          imported):
- *       "g TGID FD HANDLE INODE MINOR TYPE xDRIVER\n"
- *     (MINOR: the drm_minor's index, TYPE its type: 0 card, 2 renderD, 32 accel)
+ *                                          device of major 226), its device, then
+ *                                          each GEM handle whose object is a dma-buf
+ *                                          (exported or imported):
+ *       "d TGID FD MINOR TYPE xDRIVER\n"   "g TGID FD HANDLE INODE\n"
+ *     (MINOR: the drm_minor's index, TYPE its type: 0 card, 2 renderD, 32 accel).
+ *     One file's records must fit the iterator's buffer (8 pages): a read lists
+ *     the dma-buf handles GEM_WINDOW * pass .. GEM_WINDOW * (pass + 1) - 1 of each
+ *     DRM file (in handle order; the pass in gem_pass, set by the reader), and
+ *     "G TGID FD\n" when the file has more: the reader then reads again, pass + 1.
  *   dmabuf_vmas     (iter/task_vma)       every mapping of such a file:
  *       "m TGID START END FLAGS PGOFF INODE MAJOR MINOR\n"
  *   dmabuf_tasks    (iter.s/task)         every process (thread-group leader), for
@@ -43,6 +47,7 @@
 #define TASK_CMDLINE_ELSEWHERE 2
 /* enum bpf_map_type's value (uapi/linux/bpf.h) */
 #define MAP_PERCPU_ARRAY 6
+#define MAP_ARRAY 2
 /* GEM handles */
 #define DRM_MAJOR 226
 #define S_IFMT 00170000
@@ -53,6 +58,9 @@
 #define XA_MAX_DEPTH 8
 /* slots visited per DRM file: 2^20 slots = 16,384 leaf nodes, a million handles */
 #define GEM_WALK_STEPS (1 << 20)
+/* dma-buf handles of one DRM file per read: 512 "g" lines of at most 56 bytes
+ * (28,672) and the "d" and "G" lines fit the 32 KiB the iterator gives one file */
+#define GEM_WINDOW 512
 
 /* the cmdline of one task and its hex: too big for the 512-byte stack */
 struct cmdline_buf {
@@ -68,6 +76,14 @@ struct {
 } cmdline_scratch SEC(".maps");
 
 /* "Dual MIT/GPL": GPL-compatible for the kernel, MIT like the rest of the package */
+/* which window of each DRM file's dma-buf handles a read lists (key 0) */
+struct {
+	__uint(type, MAP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} gem_pass SEC(".maps");
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 static __always_inline char hexdigit(unsigned char v)
@@ -149,8 +165,9 @@ struct gem_walk {
 	__u8 pos[XA_MAX_DEPTH];    /* the next slot of each node */
 	__u32 depth;               /* nodes on the stack */
 	__u32 tgid, fd, idr_base;
-	int minor, type;
-	char driver[2 * DRIVER_MAX_BYTES + 2];
+	__u32 seen;                /* dma-buf handles met so far */
+	__u32 first, last;         /* the window listed: first <= seen < last */
+	__u32 more;                /* a dma-buf handle past the window was met */
 };
 
 /* the dma-buf of a GEM object: exported (obj->dma_buf; newer kernels set it on
@@ -164,16 +181,26 @@ static __always_inline struct dma_buf *gem_dma_buf(struct drm_gem_object *obj)
 	return d;
 }
 
-static __always_inline void gem_report(struct gem_walk *w, void *entry, __u64 index)
+/* a GEM object: a "g" record when it is a dma-buf in the window; 1 when the walk
+ * can stop (past the window) */
+static __always_inline long gem_report(struct gem_walk *w, void *entry, __u64 index)
 {
 	struct dma_buf *d = gem_dma_buf(entry);
 	__u64 ino, handle = index + w->idr_base;
+	__u32 n;
 
 	if (!d)
-		return;
+		return 0;
+	n = w->seen++;
+	if (n >= w->last) {
+		w->more = 1;
+		return 1;
+	}
+	if (n < w->first)
+		return 0;
 	ino = BPF_CORE_READ(d, file, f_inode, i_ino);
-	BPF_SEQ_PRINTF(w->seq, "g %u %u %llu %llu %d %d %s\n", w->tgid, w->fd, handle, ino,
-		       w->minor, w->type, w->driver);
+	BPF_SEQ_PRINTF(w->seq, "g %u %u %llu %llu\n", w->tgid, w->fd, handle, ino);
+	return 0;
 }
 
 /* bpf_loop callback: one slot of the node on top of the stack. A node entry
@@ -215,44 +242,48 @@ static long gem_step(__u32 i, void *ctx)
 		return 0;
 	}
 	if (!shift && !(entry & 3))
-		gem_report(w, (void *)entry, index);
+		return gem_report(w, (void *)entry, index);
 	return 0;
 }
 
 /* every handle of a DRM file whose GEM object is a dma-buf, as "g" records */
 static __always_inline void gem_handles(struct seq_file *seq, int tgid, __u32 fd, struct file *f)
 {
-	char tmp[DRIVER_MAX_BYTES];
+	char tmp[DRIVER_MAX_BYTES], driver[2 * DRIVER_MAX_BYTES + 2];
 	struct drm_file *file_priv = BPF_CORE_READ(f, private_data);
 	struct drm_minor *minor;
 	struct gem_walk w = {};
 	unsigned long head;
+	__u32 key = 0, *pass;
 
 	if (!file_priv)
 		return;
 	minor = BPF_CORE_READ(file_priv, minor);
 	if (!minor)
 		return;
+	hex_of(driver, tmp, DRIVER_MAX_BYTES, BPF_CORE_READ(minor, dev, driver, name));
+	BPF_SEQ_PRINTF(seq, "d %d %u %d %d %s\n", tgid, fd, BPF_CORE_READ(minor, index),
+		       BPF_CORE_READ(minor, type), driver);
+	pass = bpf_map_lookup_elem(&gem_pass, &key);
 	w.seq = seq;
 	w.tgid = tgid;
 	w.fd = fd;
-	w.minor = BPF_CORE_READ(minor, index);
-	w.type = BPF_CORE_READ(minor, type);
+	w.first = pass ? *pass * GEM_WINDOW : 0;
+	w.last = w.first + GEM_WINDOW;
 	w.idr_base = BPF_CORE_READ(file_priv, object_idr.idr_base);
-	hex_of(w.driver, tmp, DRIVER_MAX_BYTES, BPF_CORE_READ(minor, dev, driver, name));
 	head = (unsigned long)BPF_CORE_READ(file_priv, object_idr.idr_rt.xa_head);
 	if (!head)
 		return;
 	if ((head & 3) != 2) { /* one entry, index 0, no node */
 		if (!(head & 3))
 			gem_report(&w, (void *)head, 0);
-		return;
+	} else if (head > 4096) {
+		w.nodes[0] = head - 2;
+		w.depth = 1;
+		bpf_loop(GEM_WALK_STEPS, gem_step, &w, 0);
 	}
-	if (head <= 4096)
-		return;
-	w.nodes[0] = head - 2;
-	w.depth = 1;
-	bpf_loop(GEM_WALK_STEPS, gem_step, &w, 0);
+	if (w.more)
+		BPF_SEQ_PRINTF(seq, "G %d %u\n", tgid, fd);
 }
 
 static __always_inline int is_drm_file(struct file *f)

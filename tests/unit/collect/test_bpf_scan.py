@@ -162,28 +162,31 @@ def test_mutated_real_text_parses_without_raising(words):
 
 #: GEM handle records as the 6.18 kernel printed them (tests/integration/test_vm_gem.py)
 HANDLES = (
-    "g 178 3 1 23 0 0 x7667656d\n"
-    "g 199 3 1 12 0 0 x7667656d\n"
-    "g 199 3 2 13 0 0 x7667656d\n"
-    "g 205 6 7 12 128 2 x616d64677075\n"
+    "d 178 3 0 0 x7667656d\ng 178 3 1 23\n"
+    "d 199 3 0 0 x7667656d\ng 199 3 1 12\ng 199 3 2 13\n"
+    "d 205 6 128 2 x616d64677075\ng 205 6 7 12\nd 205 8 1 0 x7667656d\n"
 )
 
 
 def test_gem_handles_name_the_drm_file_its_node_and_driver():
-    got = [tuple(h) for h in parse_bpf_handles(HANDLES + "g 178 3 1 23 0 0 x7667656d\n")]
+    again = "G 199 3\nd 178 3 0 0 x7667656d\ng 178 3 1 23\n"  # a second read, a thread
+    got = [tuple(h) for h in parse_bpf_handles(HANDLES + again)]
     assert got == [
         (178, 3, 1, 23, "card0", "vgem"), (199, 3, 1, 12, "card0", "vgem"),
         (199, 3, 2, 13, "card0", "vgem"), (205, 6, 7, 12, "renderD128", "amdgpu"),
-    ]  # the thread's repeat counts once
+    ]  # the repeat counts once; a DRM file without handles adds none
     assert parse_bpf_files(HANDLES) == [] and holder_pids(HANDLES, "") == {178, 199, 205}
     bad = (
-        "g 0 3 1 23 0 0 x\n"            # pid 0
-        f"g 7 3 {1 << 40} 23 0 0 x\n"   # a handle past 32 bits
-        f"g 7 3 1 {1 << 64} 0 0 x\n"    # an inode past 64 bits
-        "g 7 3 1 23 0 0 xzz\n"          # junk hex: the driver is dropped, not the handle
-        "g 7 3 1 23 0\n"                # short
+        "g 0 3 1 23\n"                  # pid 0
+        f"g 7 3 {1 << 40} 23\n"         # a handle past 32 bits
+        f"g 7 3 1 {1 << 64}\n"          # an inode past 64 bits
+        "d 7 3 0 0 xzz\ng 7 3 1 23\n"   # junk hex: the driver is dropped, not the handle
+        "g 7 3 2\n"                     # short
+        "g 8 4 1 23\n"                  # no record of its DRM file
     )
-    assert [tuple(h) for h in parse_bpf_handles(bad)] == [(7, 3, 1, 23, "card0", None)]
+    assert [tuple(h) for h in parse_bpf_handles(bad)] == [
+        (7, 3, 1, 23, "card0", None), (8, 4, 1, 23, "?", None)
+    ]
 
 
 @settings(max_examples=examples(1000))
@@ -204,7 +207,10 @@ def test_a_buffer_held_by_handle_only_has_a_holder_and_is_not_kernel_only():
     a, b = sorted(plain.processes)[:2]
     ino_b = next(f.inode for f in parse_bpf_files(RAW_BPF.bpf_files) if f.pid == b)
     raw = rawscan_from_json((ROOT / "rawscan-bpf.json").read_text())
-    raw.bpf_files += f"g {a} 9 4 {ino} 0 0 x7667656d\ng {b} 11 2 {ino_b} 128 2 x7667656d\n"
+    raw.bpf_files += (
+        f"d {a} 9 0 0 x7667656d\ng {a} 9 4 {ino}\n"
+        f"d {b} 11 128 2 x7667656d\ng {b} 11 2 {ino_b}\n"
+    )
     snap = assemble(raw)
     held = snap.buffers[ino]
     assert [(h.pid, h.fds, h.maps, h.handles) for h in held.holders] == [
