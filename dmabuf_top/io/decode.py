@@ -8,6 +8,7 @@ from typing import Any
 from dmabuf_top.io import schema
 from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.quick_read import INT_LIMIT, read_buffer
 from dmabuf_top.model import (
     Buffer,
     KernelInfo,
@@ -16,10 +17,6 @@ from dmabuf_top.model import (
     Source,
     UnverifiedMap,
 )
-
-#: integers in a snapshot (sizes, inodes, addresses, pids) fit in 64 bits: what the
-#: kernel prints; a bigger one would only overflow later (floats in the tables, Pss)
-INT_LIMIT = 1 << 64
 
 
 def _checked(val: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -75,65 +72,11 @@ def _str_list(val: Any, where: str) -> list[str]:
     return list(val)
 
 
-_STR_ONLY, _INT_ONLY = {str}, {int}
-_BAD = object()
-
-
-def _quick_value(f: schema.Field, v: Any, comms: dict[int, str] | None) -> Any:
-    """A value of the writer's exact type for field ``f`` (None: absent), as the
-    model holds it; _BAD when it needs converting or an error message."""
-    kind, lim = f.kind, INT_LIMIT
-    if v is None:
-        return _BAD if f.required else f.empty()
-    if kind in (schema.INT, schema.OPT_INT, schema.HEX):
-        return v if type(v) is int and -lim < v < lim else _BAD
-    if kind in (schema.TEXT, schema.OPT_TEXT):
-        return v if type(v) is str else _BAD
-    if kind == schema.BOOL:
-        return v if type(v) is bool else _BAD
-    if type(v) is not list:
-        return _BAD
-    if kind == schema.STRS:
-        return list(v) if not v or set(map(type, v)) == _STR_ONLY else _BAD
-    if kind == schema.INTS:
-        ok = not v or (set(map(type, v)) == _INT_ONLY and -lim < min(v) <= max(v) < lim)
-        return list(v) if ok else _BAD
-    assert f.record is not None
-    out = []
-    for d in v:
-        obj = _quick_record(f.record, d, comms)
-        if obj is None:
-            return _BAD
-        out.append(obj)
-    return out
-
-
-def _quick_record(rec: schema.Record, d: Any, comms: dict[int, str] | None) -> Any:
-    """One record whose every value already has the exact type the writer writes
-    (nearly all of them); None when one needs converting or an error message (then
-    the careful path decides). Integers must fit in 64 bits here too
-    (:data:`INT_LIMIT`): the careful path refuses any other."""
-    if type(d) is not dict:
-        return None
-    get = d.get
-    kw: dict[str, Any] = {}
-    comm = None
-    for f in rec.fields:
-        if f.kind == schema.COMM:
-            comm = get(f.key)
-            continue
-        v = _quick_value(f, get(f.key), comms)
-        if v is _BAD:
-            return None
-        kw[f.key] = v
-    if comms is not None and type(comm) is str:
-        comms.setdefault(kw["pid"], comm)
-    return rec.cls(**kw)
-
-
 def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
-    """:func:`buffer_from_dict` by the quick path (:func:`_quick_record`)."""
-    return _quick_record(schema.BUFFER, bd, comms)
+    """:func:`buffer_from_dict` by the quick path (:mod:`dmabuf_top.io.quick_read`:
+    None when an entry needs the careful path)."""
+    result: Buffer | None = read_buffer(bd, comms)
+    return result
 
 
 def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Buffer:

@@ -223,41 +223,52 @@ def _record_re(rec: schema.Record, ind: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-_READERS: dict[int, tuple[re.Pattern[str], list[tuple[str, str, Any]]]] = {}
+def _items(block: str | None, skip: int, val: _Values) -> list[Any]:
+    """The items of a block list whose lines are ``skip`` characters of indent and dash."""
+    if block is None:
+        return []
+    return [val[line[skip:]] for line in block.split("\n")[:-1]]
 
 
-def _reader(rec: schema.Record, ind: str) -> tuple[re.Pattern[str], list[tuple[str, str, Any]]]:
-    key = id(rec)
-    got = _READERS.get(key)
-    if got is None:
-        fields = [(f.key, f.kind, f) for f in rec.fields]
-        got = _READERS[key] = (_record_re(rec, ind), fields)
-    return got
+def _converter(rec: schema.Record, ind: str) -> Any:
+    """``convert(groups, val)``: the entry's dict from its pattern's groups, compiled
+    from the schema table (an optional key is left out when absent, as a YAML reader
+    leaves it)."""
+    inner = ind + "  "
+    body, scope = ["d = {}"], {"_items": _items, "_records": _records}
+    for i, f in enumerate(rec.fields):
+        k, g = repr(f.key), f"g[{i}]"
+        if f.kind == schema.RECORDS:
+            scope[f"R{i}"] = f.record
+            value = f"_records(R{i}, {g}, {inner!r}, val) if {g} is not None else []"
+        elif f.kind in schema.LISTS:
+            value = f"_items({g}, {len(inner) + 2}, val)"
+        else:
+            value = f"val[{g}]"
+        body.append(f"if {g} is not None: d[{k}] = {value}" if f.optional else f"d[{k}] = {value}")
+    body.append("return d")
+    src = "def convert(g, val):\n    " + "\n    ".join(body) + "\n"
+    exec(compile(src, f"<schema parser {rec.cls.__name__}>", "exec"), scope)
+    return scope["convert"]
+
+
+_READERS: dict[tuple[int, str], tuple[re.Pattern[str], Any]] = {}
 
 
 def _records(rec: schema.Record, block: str, ind: str, val: _Values) -> list[dict[str, Any]]:
     """The entries of a list of ``rec`` records at indent ``ind`` (the whole block)."""
-    pattern, fields = _reader(rec, ind)
+    got = _READERS.get((id(rec), ind))
+    if got is None:
+        got = _READERS[(id(rec), ind)] = (_record_re(rec, ind), _converter(rec, ind))
+    pattern, convert = got
     match = pattern.match
-    skip = len(ind) + 4
     out = []
     pos, end = 0, len(block)
     while pos < end:
         m = match(block, pos)
         if m is None:
             raise NotOurs("an entry not in the writer's style")
-        d: dict[str, Any] = {}
-        for (key, kind, f), text in zip(fields, m.groups(), strict=True):
-            if text is None:
-                if not f.optional:
-                    d[key] = []
-            elif kind == schema.RECORDS:
-                d[key] = _records(f.record, text, ind + "  ", val)
-            elif kind in schema.LISTS:
-                d[key] = [val[line[skip:]] for line in text.split("\n")[:-1]]
-            else:
-                d[key] = val[text]
-        out.append(d)
+        out.append(convert(m.groups(), val))
         pos = m.end()
     return out
 
