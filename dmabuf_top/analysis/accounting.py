@@ -112,20 +112,29 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
     """Per-process Rss/Pss, sorted by pid."""
     acc: dict[int, list] = {}
     for buf in snap.buffers.values():
-        if not buf.holders:
+        holders = buf.holders
+        if not holders:
             continue
-        n = sum(1 for h in buf.holders if h.fds or h.maps)
-        for h in buf.holders:
-            a = acc.setdefault(h.pid, [0, 0, 0, 0.0, [], 0, 0])
-            a[0] += len(h.fds)
-            a[1] += len(h.maps)
-            if h.fds or h.maps:
-                a[2] += buf.size
-                a[3] += buf.size / n
+        size = buf.size
+        n = len(holders)  # the holders by fd or mapping
+        for h in holders:
+            if h.handles and not h.fds and not h.maps:
+                n -= 1
+        for h in holders:
+            a = acc.get(h.pid)
+            if a is None:
+                a = acc[h.pid] = [0, 0, 0, 0.0, [], 0, 0]
+            fds, maps = h.fds, h.maps
+            a[0] += len(fds)
+            a[1] += len(maps)
+            if fds or maps:
+                a[2] += size
+                a[3] += size / n
             else:
-                a[6] += buf.size
+                a[6] += size
             a[4].append(buf.inode)
-            a[5] += len(h.handles)
+            if h.handles:
+                a[5] += len(h.handles)
     out = []
     for pid in sorted(acc):
         fds, maps, rss, pss, inodes, handles, handle_bytes = acc[pid]
