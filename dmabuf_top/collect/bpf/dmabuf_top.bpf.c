@@ -16,6 +16,9 @@
  *     the dma-buf handles GEM_WINDOW * pass .. GEM_WINDOW * (pass + 1) - 1 of each
  *     DRM file (in handle order; the pass in gem_pass, set by the reader), and
  *     "G TGID FD\n" when the file has more: the reader then reads again, pass + 1.
+ *     Where the scan loads (iter/dmabuf: 6.16+; of the test matrix 6.18, not 5.10 or
+ *     6.1, whose kernels lack that iterator: the loader refuses before the verifier
+ *     runs) the walk passes the verifier as it is (checked on 6.18).
  *   dmabuf_vmas     (iter/task_vma)       every mapping of such a file:
  *       "m TGID START END FLAGS PGOFF INODE MAJOR MINOR\n"
  *   dmabuf_tasks    (iter.s/task)         every process (thread-group leader), for

@@ -174,6 +174,11 @@ def _entries(ints: st.SearchStrategy[int], pids: st.SearchStrategy[int]) -> st.S
                     "maps": st.lists(st.fixed_dictionaries({
                         "start": ints, "end": ints, "perms": st.text(max_size=4),
                     }, optional={"offset": ints}), max_size=2),
+                    "handles": st.none() | st.lists(st.fixed_dictionaries(
+                        {"fd": ints, "handle": ints},
+                        optional={"device": st.text(max_size=3),
+                                  "driver": st.none() | st.text(max_size=3)},
+                    ), max_size=2),
                 },
             ), max_size=3),
         },
