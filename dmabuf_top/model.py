@@ -54,6 +54,12 @@ class Holder:
     maps: list[MapRange] = field(default_factory=list)
     handles: list[GemHandle] = field(default_factory=list)
 
+    @property
+    def by_handle_only(self) -> bool:
+        """It holds the buffer by GEM handle only: no fd, no mapping (not one of
+        dmabuf_dump's holders)."""
+        return bool(self.handles) and not self.fds and not self.maps
+
 
 @dataclass
 class Buffer:

@@ -116,25 +116,25 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
         if not holders:
             continue
         size = buf.size
-        n = len(holders)  # the holders by fd or mapping
+        n = len(holders)  # dmabuf_dump's holders: all but those by GEM handle only
         for h in holders:
-            if h.handles and not h.fds and not h.maps:
+            if h.handles and h.by_handle_only:
                 n -= 1
         for h in holders:
             a = acc.get(h.pid)
             if a is None:
                 a = acc[h.pid] = [0, 0, 0, 0.0, [], 0, 0]
-            fds, maps = h.fds, h.maps
-            a[0] += len(fds)
-            a[1] += len(maps)
-            if fds or maps:
-                a[2] += size
-                a[3] += size / n
-            else:
-                a[6] += size
-            a[4].append(buf.inode)
+            a[0] += len(h.fds)
+            a[1] += len(h.maps)
             if h.handles:
                 a[5] += len(h.handles)
+                if h.by_handle_only:
+                    a[6] += size
+                    a[4].append(buf.inode)
+                    continue
+            a[2] += size
+            a[3] += size / n
+            a[4].append(buf.inode)
     out = []
     for pid in sorted(acc):
         fds, maps, rss, pss, inodes, handles, handle_bytes = acc[pid]
@@ -167,7 +167,7 @@ def without_handles(snap: Snapshot) -> Snapshot:
     if not any(h.handles for b in snap.buffers.values() for h in b.holders):
         return snap
     buffers = {
-        ino: replace(b, holders=[replace(h, handles=[]) for h in b.holders if h.fds or h.maps])
+        ino: replace(b, holders=[replace(h, handles=[]) for h in b.holders if not h.by_handle_only])
         for ino, b in snap.buffers.items()
     }
     return replace(snap, buffers=buffers)

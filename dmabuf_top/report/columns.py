@@ -55,7 +55,7 @@ class BufferRow:
         """``comm(pid)`` of each holder; ``comm(pid by handle)`` for one that holds
         the buffer by GEM handle only."""
         return ", ".join(
-            f"{c}({h.pid}{'' if h.fds or h.maps or not h.handles else ' by handle'})"
+            f"{c}({h.pid}{' by handle' if h.by_handle_only else ''})"
             for c, h in zip(self.comms, self.buf.holders, strict=False)
         )
 

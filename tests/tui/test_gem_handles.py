@@ -41,3 +41,21 @@ async def test_the_buffer_pane_marks_holders_by_gem_handle():
         assert holders.keys() == ["301:0", "301:1", "412:0"]  # its mapping, then its handle
         cell = holders.state.get_cell("301:1", "map")
         assert str(cell) == "via GEM handle 1 on renderD128 ([b]x)"  # literally
+
+
+def test_lean_live_samples_keep_the_holders_by_handle_only():
+    """The suspects' lean copy of a sample gives the same per-process figures
+    (Rss, Pss, handle bytes) as the sample itself."""
+    from dmabuf_top.analysis.accounting import process_stats
+    from dmabuf_top.tui.growth import LiveSamples
+
+    snap = small_snapshot()
+    snap.buffers[15].holders = [Holder(500, handles=[GemHandle(6, 3, "card0", "vgem")])]
+    snap.buffers[12].holders.append(Holder(500, handles=[GemHandle(6, 4, "card0", "vgem")]))
+    lean = LiveSamples().add(snap)
+
+    def figures(s):
+        return [(p.pid, p.rss, p.pss, p.handle_bytes, p.buffers) for p in process_stats(s)]
+
+    assert figures(lean) == figures(snap)
+    assert [p.handle_bytes for p in process_stats(snap) if p.pid == 500] == [(1 << 20) + (8 << 20)]

@@ -72,7 +72,7 @@ def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
         comm = printable(p.comm if p else "?")
         cmd = printable(p.cmdline if p else "")
         fds = ", ".join(str(f) for f in h.fds) or "-"
-        maps: list[MapRange | None] = list(h.maps) or ([] if h.handles and not h.fds else [None])
+        maps: list[MapRange | None] = list(h.maps) or ([] if h.by_handle_only else [None])
         ways: list[MapRange | GemHandle | None] = [*maps, *h.handles]
         for i, m in enumerate(ways):
             first = i == 0
@@ -95,7 +95,7 @@ def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
 
 
 def _by_handle_only(buf: Buffer) -> str:
-    n = sum(1 for h in buf.holders if h.handles and not h.fds and not h.maps)
+    n = sum(1 for h in buf.holders if h.by_handle_only)
     return f" ({n} by GEM handle only)" if n else ""
 
 
