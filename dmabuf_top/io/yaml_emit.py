@@ -167,12 +167,6 @@ _SCALAR_EXPR = {
 }
 
 
-def _list_lines(key: str, items: list[Any], ind: str, text: Any) -> str:
-    if not items:
-        return f"{ind}{key}: []\n"
-    return f"{ind}{key}:\n" + "".join(f"{ind}- {text(x)}\n" for x in items)
-
-
 def _writer_source(rec: schema.Record, ind: str, name: str, defs: list[str]) -> None:
     """Python source of ``name(o, comm, out)``, which appends one entry of a list
     of ``rec`` at indent ``ind`` (and of the writers of its nested records) to
@@ -195,24 +189,27 @@ def _writer_source(rec: schema.Record, ind: str, name: str, defs: list[str]) -> 
             if run:
                 body.append(f"out.append(f{''.join(run)!r})")
                 run = []
-            guard = f"if {val} != {f.empty()!r}:\n        " if f.optional else ""
-            if f.kind == schema.STRS:
-                line = f"out.append(_list_lines({key!r}, {val}, {inner!r}, string))"
-            elif f.kind == schema.INTS:
-                line = f"out.append(_list_lines({key!r}, {val}, {inner!r}, str))"
-            elif f.kind == schema.RECORDS:
-                assert f.record is not None
-                sub = f"{name}_{key}"
-                _writer_source(f.record, inner, sub, defs)
-                line = (
-                    f"out.append({inner + key + ': []' + chr(10)!r}) if not {val} else "
-                    f"(out.append({inner + key + ':' + chr(10)!r}), "
-                    f"[{sub}(x, comm, out) for x in {val}])"
-                )
+            lines: list[str]
+            if f.kind in schema.LISTS:
+                empty, head = f"{inner}{key}: []\n", f"{inner}{key}:\n"
+                if f.kind == schema.RECORDS:
+                    assert f.record is not None
+                    sub = f"{name}_{key}"
+                    _writer_source(f.record, inner, sub, defs)
+                    items = [f"    out.append({head!r})", f"    for x in {val}:",
+                             f"        {sub}(x, comm, out)"]
+                else:
+                    item = "{x}" if f.kind == schema.INTS else "{string(x)}"
+                    each = f"f{(inner + '- ' + item + chr(10))!r}"
+                    items = [f"    out.append({head!r} + ''.join([{each} for x in {val}]))"]
+                lines = ([f"if {val}:", *items] if f.optional
+                         else [f"if not {val}:", f"    out.append({empty!r})", "else:", *items])
             else:
                 text = f"{inner}{key}: " + _SCALAR_EXPR[f.kind].format(val) + "\n"
-                line = f"out.append(f{text!r})"
-            body.append(guard + line)
+                lines = [f"out.append(f{text!r})"]
+                if f.optional:
+                    lines = [f"if {val} != {f.default!r}:", *("    " + ln for ln in lines)]
+            body += lines
         first = False
     if run:
         body.append(f"out.append(f{''.join(run)!r})")
@@ -223,7 +220,7 @@ def _compile_writer(rec: schema.Record, ind: str) -> Any:
     defs: list[str] = []
     _writer_source(rec, ind, "_w", defs)
     scope: dict[str, Any] = {
-        "_list_lines": _list_lines, "_opt_int": _opt_int, "_opt_str": _opt_str, "string": string,
+        "_opt_int": _opt_int, "_opt_str": _opt_str, "string": string,
     }
     exec(compile("\n".join(defs), f"<schema writer {rec.cls.__name__}>", "exec"), scope)
     return scope["_w"]
