@@ -20,6 +20,7 @@ from dmabuf_top.collect.bpf_loader import (
     _errno_text,
     _libbpf,
     _log,
+    close_object,
     kernel_btf_names,
     load_object,
 )
@@ -188,12 +189,9 @@ class EventSource:
             if self._rb:
                 self._lib.ring_buffer__free(self._rb)
             self._rb = None
-        for link in self._links:
-            self._lib.bpf_link__destroy(link)
+        close_object(self._lib, self._obj, self._links)
         self._links = []
-        if self._obj:
-            self._lib.bpf_object__close(self._obj)
-            self._obj = None
+        self._obj = None
 
     def __enter__(self) -> EventSource:
         return self

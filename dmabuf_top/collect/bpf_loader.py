@@ -13,6 +13,7 @@ import ctypes
 import errno
 import os
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -153,6 +154,15 @@ def load_object(lib: ctypes.CDLL, obj: int) -> None:
     ))
 
 
+def close_object(lib: ctypes.CDLL, obj: int | None, links: Iterable[int]) -> None:
+    """Detach ``links`` and close ``obj`` (None: already closed), the one way both
+    objects (iterators and events) let go of the kernel's programs."""
+    for link in links:
+        lib.bpf_link__destroy(link)
+    if obj:
+        lib.bpf_object__close(obj)
+
+
 class BpfIterators:
     """The loaded iterators. ``read(program)`` returns one pass of its text; the
     programs the kernel lacks are not loaded (``programs`` lists those that are)."""
@@ -246,12 +256,9 @@ class BpfIterators:
         return b"".join(chunks)
 
     def close(self) -> None:
-        for link in self._links.values():
-            self._lib.bpf_link__destroy(link)
+        close_object(self._lib, self._obj, self._links.values())
         self._links = {}
-        if self._obj:
-            self._lib.bpf_object__close(self._obj)
-            self._obj = None
+        self._obj = None
 
     def __enter__(self) -> BpfIterators:
         return self
