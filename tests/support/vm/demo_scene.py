@@ -35,7 +35,6 @@ buffers as that program would (the README says which are staged):
 from __future__ import annotations
 
 import argparse
-import array
 import os
 import signal
 import socket
@@ -72,22 +71,6 @@ GPU = ["/usr/lib/chromium/chromium", "--type=gpu-process", "--ozone-platform=way
        "--variations-seed-version"]
 
 
-def send_fds(sock: socket.socket, fds: list[int]) -> None:
-    sock.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-
-
-def recv_fds(sock: socket.socket, n: int) -> list[int]:
-    fds = array.array("i")
-    while len(fds) < n:
-        _, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(n * fds.itemsize))
-        if not anc:
-            raise RuntimeError("peer closed before sending its buffers")
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-    return list(fds)
-
-
 def heaps_here() -> bool:
     return os.path.exists(vgem.SYSTEM_HEAP) and os.path.exists(vgem.UDMABUF_DEV)
 
@@ -102,15 +85,15 @@ def weston(card: vgem.Card, from_gpu: socket.socket) -> None:
     kfd = card.dmabuf(FB_1080P, "weston-fb-2")
     card.import_fd(kfd)
     os.close(kfd)
-    recv_fds(from_gpu, SWAPCHAIN)
+    vgem.recv_fds(from_gpu, SWAPCHAIN)
 
 
 def desktop_shell(card: vgem.Card, to_weston: socket.socket) -> None:
-    send_fds(to_weston, [card.dmabuf(FB_1080P), card.dmabuf(1920 * 32 * 4)])
+    vgem.send_fds(to_weston, [card.dmabuf(FB_1080P), card.dmabuf(1920 * 32 * 4)])
 
 
 def xwayland(card: vgem.Card, to_weston: socket.socket) -> None:
-    send_fds(to_weston, [card.dmabuf(1280 * 720 * 4) for _ in range(2)])
+    vgem.send_fds(to_weston, [card.dmabuf(1280 * 720 * 4) for _ in range(2)])
 
 
 def pipewire(card: vgem.Card) -> None:
@@ -159,7 +142,7 @@ def real_programs(scene: Scene, timeout: float = 300) -> None:
 
 def gpu(card: vgem.Card, to_weston: socket.socket) -> None:
     chain = [card.dmabuf(FB_1080P) for _ in range(SWAPCHAIN)]  # Mesa leaves them unnamed
-    send_fds(to_weston, chain)
+    vgem.send_fds(to_weston, chain)
     for size in (256 * KiB, 256 * KiB, 512 * KiB, 1 * MiB, 1 * MiB, 2 * MiB):
         card.dmabuf(size)
 
@@ -254,8 +237,8 @@ def build(scene: Scene) -> None:
         clients.spawn("Xwayland", XWAYLAND, lambda c: xwayland(c, xw_w))
         scene.pids = clients.pids  # stopped with weston
         weston(card, w_gpu)
-        recv_fds(w_shell, 2)
-        recv_fds(w_xw, 2)
+        vgem.recv_fds(w_shell, 2)
+        vgem.recv_fds(w_xw, 2)
 
     scene.expected += 2  # weston's two clients say they are ready too
     scene.spawn("weston", WESTON, compositor)

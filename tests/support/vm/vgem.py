@@ -6,11 +6,13 @@ process plumbing both share (comm, cmdline, parent death, stopping their childre
 
 from __future__ import annotations
 
+import array
 import ctypes
 import fcntl
 import mmap
 import os
 import signal
+import socket
 import struct
 from pathlib import Path
 
@@ -261,3 +263,21 @@ def stop_children(pids: list[int]) -> None:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
+
+
+def send_fds(sock: socket.socket, fds: list[int]) -> None:
+    """Send ``fds`` over a Unix socket (SCM_RIGHTS), with one byte of data."""
+    sock.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+
+
+def recv_fds(sock: socket.socket, n: int) -> list[int]:
+    """Receive ``n`` fds sent by :func:`send_fds` (they carry no O_CLOEXEC)."""
+    fds = array.array("i")
+    while len(fds) < n:
+        _msg, anc, _f, _a = sock.recvmsg(16, socket.CMSG_SPACE(n * fds.itemsize))
+        if not anc:
+            raise RuntimeError("the peer closed the socket before sending its fds")
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    return list(fds)

@@ -10,7 +10,6 @@ heaps) and closes the fd: held by its handle only. The server keeps the fds.
 
 from __future__ import annotations
 
-import array
 import os
 import socket
 from typing import Any
@@ -21,22 +20,6 @@ MiB = 1024 * 1024
 #: dma-buf file references of a vgem buffer per DRM file that exported or imported it,
 #: and the exporting GEM object's own (the facts measured on 6.18 and 7.3)
 PER_DRM_FILE, EXPORTING_OBJECT = 1, 1
-
-
-def send_fds(sock: socket.socket, fds: list[int]) -> None:
-    sock.sendmsg([b"f"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-
-
-def recv_fds(sock: socket.socket, n: int) -> list[int]:
-    fds = array.array("i")
-    while len(fds) < n:
-        _msg, anc, _f, _a = sock.recvmsg(16, socket.CMSG_SPACE(n * fds.itemsize))
-        if not anc:
-            raise RuntimeError("the peer closed the socket before sending its fds")
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-    return list(fds)
 
 
 def client(h: Any, to_server: socket.socket, to_importer: socket.socket) -> None:
@@ -50,8 +33,8 @@ def client(h: Any, to_server: socket.socket, to_importer: socket.socket) -> None
         h.handle(card, ino, handle)
         h.buffers[ino]["count_extra"] = PER_DRM_FILE + EXPORTING_OBJECT
         fds.append(fd)
-    send_fds(to_server, fds)
-    send_fds(to_importer, fds[1:])
+    vgem.send_fds(to_server, fds)
+    vgem.send_fds(to_importer, fds[1:])
     for fd in fds:  # the server keeps them: here the handles only
         os.close(fd)
     h.card = card
@@ -59,7 +42,7 @@ def client(h: Any, to_server: socket.socket, to_importer: socket.socket) -> None
 
 def importer(h: Any, from_client: socket.socket) -> None:
     card = vgem.Card()
-    (shared,) = recv_fds(from_client, 1)
+    (shared,) = vgem.recv_fds(from_client, 1)
     ino = h.note(shared)
     h.handle(card, ino, card.import_fd(shared))
     h.buffers[ino]["count_extra"] = PER_DRM_FILE  # a second DRM file (a self-import)
@@ -78,5 +61,5 @@ def importer(h: Any, from_client: socket.socket) -> None:
 
 
 def server(h: Any, from_client: socket.socket) -> None:
-    for fd in recv_fds(from_client, 2):  # no O_CLOEXEC on fds received over SCM_RIGHTS
+    for fd in vgem.recv_fds(from_client, 2):  # no O_CLOEXEC on fds received over SCM_RIGHTS
         h.hold(fd)
