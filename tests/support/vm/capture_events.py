@@ -24,7 +24,7 @@ HOLDER = r"""
 import os, socket, sys, time
 sys.path.insert(0, sys.argv[1])
 import vgem
-from demo_scene import recv_fds, send_fds
+from vgem import recv_fds, send_fds
 vgem.die_with_parent(9)
 a, b = socket.socketpair()
 if os.fork() == 0:

@@ -22,8 +22,16 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from demo_scene import recv_fds, send_fds  # noqa: E402
-from vgem import SYSTEM_HEAP, UDMABUF_DEV, Card, heap_alloc, inode_of, udmabuf  # noqa: E402
+from vgem import (  # noqa: E402
+    SYSTEM_HEAP,
+    UDMABUF_DEV,
+    Card,
+    heap_alloc,
+    inode_of,
+    recv_fds,
+    send_fds,
+    udmabuf,
+)
 
 SIZE = 64 * 1024
 
