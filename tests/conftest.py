@@ -102,15 +102,14 @@ def vm(request: pytest.FixtureRequest) -> Iterator:
 
 @pytest.fixture
 def scenario(vm) -> Iterator:
-    from tests.support.vm.guest import BUFINFO, start_scenario
+    from tests.support.vm.guest import assert_no_dmabufs_left, start_scenario
 
     run = start_scenario(vm)
     try:
         yield run
     finally:
         run.stop()
-    tail = vm.read_file(BUFINFO).decode(errors="replace").rstrip().rsplit("\n", 1)[-1]
-    assert tail == "Total 0 objects, 0 bytes", f"dma-bufs left behind in the VM: {tail}"
+    assert_no_dmabufs_left(vm, "the scenario")
 
 
 @pytest.fixture(scope="module")

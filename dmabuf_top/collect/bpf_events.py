@@ -19,10 +19,10 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
     _errno_text,
     _libbpf,
-    _log,
     close_object,
     kernel_btf_names,
     load_object,
+    open_object,
 )
 from dmabuf_top.collect.parsers.events import decode_events
 from dmabuf_top.model import DmabufEvent
@@ -93,11 +93,7 @@ class EventSource:
         self.received = 0
         #: records read while MAX_PENDING were waiting to be taken (counted in lost)
         self.dropped = 0
-        del _log[:]
-        obj = lib.bpf_object__open_file(str(obj_path).encode(), None)
-        if not obj:
-            raise BpfUnavailable(f"cannot open {obj_path}: {_errno_text(ctypes.get_errno())}")
-        self._obj = obj
+        obj = self._obj = open_object(lib, obj_path)
         try:
             progs = {}
             for name in (*FUNCTIONS, *TRACEPOINTS, RELEASE[0]):

@@ -147,6 +147,16 @@ def load_object(lib: ctypes.CDLL, obj: int) -> None:
     ))
 
 
+def open_object(lib: ctypes.CDLL, obj_path: Path) -> int:
+    """libbpf's object of the file at ``obj_path``, not loaded yet (the log cleared for
+    its load: :func:`load_object`); BpfUnavailable when it cannot be opened."""
+    del _log[:]
+    obj = lib.bpf_object__open_file(str(obj_path).encode(), None)
+    if not obj:
+        raise BpfUnavailable(f"cannot open {obj_path}: {_errno_text(ctypes.get_errno())}")
+    return obj
+
+
 def close_object(lib: ctypes.CDLL, obj: int | None, links: Iterable[int]) -> None:
     """Detach ``links`` and close ``obj`` (None: already closed), the one way both
     objects (iterators and events) let go of the kernel's programs."""
@@ -170,11 +180,7 @@ class BpfIterators:
             )
         self._lib = lib
         self._links: dict[str, int] = {}
-        del _log[:]
-        obj = lib.bpf_object__open_file(str(obj_path).encode(), None)
-        if not obj:
-            raise BpfUnavailable(f"cannot open {obj_path}: {_errno_text(ctypes.get_errno())}")
-        self._obj = obj
+        obj = self._obj = open_object(lib, obj_path)
         try:
             for name in TARGETS:
                 prog = lib.bpf_object__find_program_by_name(obj, name.encode())

@@ -16,12 +16,10 @@ import pytest
 import yaml
 
 from tests.integration.test_vm_snapshot import dmabuf_top
-from tests.support.vm.guest import BUFINFO, kernel_bufinfo
+from tests.support.vm.guest import BUFINFO, assert_no_dmabufs_left, kernel_bufinfo
 from tests.support.vm.programs import Scene
 
 pytestmark = pytest.mark.kernels
-
-EMPTY = "Total 0 objects, 0 bytes"
 
 
 @pytest.fixture
@@ -31,8 +29,7 @@ def scene(vm) -> Iterator[Scene]:
         yield s
     finally:
         s.close()
-    tail = vm.read_file(BUFINFO).decode(errors="replace").rstrip().rsplit("\n", 1)[-1]
-    assert tail == EMPTY, f"dma-bufs left behind by the programs: {tail}"
+    assert_no_dmabufs_left(vm, "the programs")
 
 
 def snapshot(vm, out: str) -> dict:

@@ -114,3 +114,9 @@ def kernel_bufinfo(text: str) -> tuple[dict[int, dict], tuple[int, int]]:
             words = line.split()
             total = (int(words[1]), int(words[3]))
     return rows, total
+
+
+def assert_no_dmabufs_left(vm: VM, who: str) -> None:
+    """After a scene stops: bufinfo's footer says no dma-buf is left in the guest."""
+    tail = vm.read_file(BUFINFO).decode(errors="replace").rstrip().rsplit("\n", 1)[-1]
+    assert tail == "Total 0 objects, 0 bytes", f"dma-bufs left behind by {who}: {tail}"
