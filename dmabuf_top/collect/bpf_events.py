@@ -13,6 +13,7 @@ import ctypes
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from dmabuf_top.collect.bpf_loader import (
@@ -91,6 +92,9 @@ class EventSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.received = 0
+        #: called on the reading thread after a poll that read records (a consumer's
+        #: wake-up, say the TUI's events view posting itself a message); it must not block
+        self.on_events: Callable[[], None] | None = None
         #: records read while MAX_PENDING were waiting to be taken (counted in lost)
         self.dropped = 0
         obj = self._obj = open_object(lib, obj_path)
@@ -135,7 +139,10 @@ class EventSource:
             with self._lock:
                 if self._rb is None:
                     return
-                self._lib.ring_buffer__poll(self._rb, _POLL_MS)
+                got = self._lib.ring_buffer__poll(self._rb, _POLL_MS)
+            wake = self.on_events
+            if got > 0 and wake is not None:
+                wake()
 
     def start(self) -> EventSource:
         """Read the ring buffer on a thread of its own from now on."""

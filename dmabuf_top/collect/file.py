@@ -57,6 +57,11 @@ class FileBackend:
         """The dma-buf events the files recorded (io/events_codec.py), in time order."""
         return getattr(self._samples, "events", ())
 
+    @property
+    def events_lost(self) -> int:
+        """The events the files' recorders counted lost (the ring buffer was full)."""
+        return int(getattr(self._samples, "events_lost", 0))
+
     def describe(self) -> str:
         return self.path.name
 

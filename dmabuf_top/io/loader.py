@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, overload
 
@@ -173,11 +174,17 @@ class LoadedFiles(Sequence[tuple[Snapshot, Path]]):
                 pairs = sorted(zip(times, self._order, strict=True), key=lambda p: p[0] or 0.0)
                 self._order = [ki for _, ki in pairs]
 
-    @property
+    @cached_property
     def events(self) -> list[DmabufEvent]:
-        """The dma-buf events the recordings among the files hold, in time order."""
+        """The dma-buf events the recordings among the files hold, in time order
+        (sorted once: the files do not change once loaded)."""
         found = [e for seq, _ in self._parts for e in getattr(seq, "events", ())]
         return sorted(found, key=lambda e: e.time)
+
+    @property
+    def events_lost(self) -> int:
+        """The events the recorders among the files counted lost, summed."""
+        return sum(getattr(seq, "events_lost", 0) for seq, _ in self._parts)
 
     def __len__(self) -> int:
         return len(self._order)

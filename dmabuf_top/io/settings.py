@@ -1,6 +1,6 @@
 """The TUI's settings file, ``$XDG_CONFIG_HOME/dmabuf-top/config.yaml`` (default
 ``~/.config``): theme, view, sort and hidden columns per view, the Processes view as a
-tree or a list, refresh interval, units.
+tree or a list, refresh interval, units, how many events the events view keeps.
 A strict reader (a broken or hostile file is one :class:`SettingsError` line, never
 a partial result) and an atomic writer; which views and columns exist is the caller's."""
 
@@ -24,7 +24,9 @@ UNITS = ("human", "bytes")
 INTERVAL_RANGE = (0.1, 3600.0)
 #: a settings file is a few hundred bytes: anything far bigger is not one
 MAX_BYTES = 64 * 1024
-_KEYS = ("theme", "view", "interval", "units", "sort", "hidden_columns", "tree")
+#: how many events the events view may be asked to keep
+EVENTS_RANGE = (10, 100_000)
+_KEYS = ("theme", "view", "interval", "units", "sort", "hidden_columns", "tree", "events")
 
 
 class SettingsError(ValueError):
@@ -50,6 +52,8 @@ class Settings:
     hidden_columns: dict[str, list[str]] = field(default_factory=dict)
     #: the Processes view as a tree (t / F5)
     tree: bool | None = None
+    #: the events view (5): the most recent events it shows
+    events: int | None = None
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -132,6 +136,12 @@ def settings_from_doc(
         if not isinstance(tree, bool):
             raise SettingsError(f"{where}: 'tree' must be true or false")
         out.tree = tree
+    events = doc.get("events")
+    if events is not None:
+        lo, hi = EVENTS_RANGE
+        if isinstance(events, bool) or not isinstance(events, int) or not lo <= events <= hi:
+            raise SettingsError(f"{where}: 'events' must be a count from {lo} to {hi}")
+        out.events = events
     for view, spec in _mapping(doc.get("sort"), where, "sort").items():
         view = _view(view, views, where, "sort")
         if not isinstance(spec, dict) or set(spec) - {"column", "reversed"}:
@@ -181,7 +191,7 @@ def read_settings(
 def settings_doc(s: Settings) -> dict[str, Any]:
     """The document :func:`write_settings` writes (unset fields left out)."""
     doc: dict[str, Any] = {}
-    for key in ("theme", "view", "interval", "units", "tree"):
+    for key in ("theme", "view", "interval", "units", "tree", "events"):
         if getattr(s, key) is not None:
             doc[key] = getattr(s, key)
     if s.sort:

@@ -30,7 +30,7 @@ from dmabuf_top.tui.keys import GLOBAL_KEYS
 from dmabuf_top.tui.palette import dmabuf_commands
 from dmabuf_top.tui.preferences import Preferences
 from dmabuf_top.tui.rows import Prepared
-from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
+from dmabuf_top.tui.screens.detail import BufferScreen, DetailScreen, ProcessScreen
 from dmabuf_top.tui.screens.export_dir import ask_export_dir, export_shown
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
@@ -271,7 +271,7 @@ class DmabufTopApp(SettingsActions, App[int]):
         # from its own on_mount.
         if isinstance(screen, ModalScreen) and len(self.screen_stack) > 1:
             screen = self.screen_stack[-2]
-        if isinstance(screen, (MainScreen, BufferScreen, ProcessScreen)) and screen.ready:
+        if isinstance(screen, (MainScreen, DetailScreen)) and screen.ready:
             screen.data_changed()
 
     # -- shared queries for screens -----------------------------------------

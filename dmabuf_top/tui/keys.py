@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from dmabuf_top.report.columns import Column
+from dmabuf_top.tui.event_rows import EVENT_COLUMNS
 from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES, VIEW_TITLES
 
 
@@ -67,6 +69,9 @@ MAIN_KEYS: list[Key] = [
     Key("3", "view('exporters')", "Exporters view", shown="3"),
     Key("4", "view('suspects')", "Suspects view: what kept growing over the last samples",
         shown="4"),
+    # in the footer only when the session has events (live, or a recording's)
+    Key("5", "events", "Events: the recent dma-buf events (live, or a recording's up to "
+        "the sample shown)", "Events", shown="5"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
@@ -101,6 +106,15 @@ DETAIL_KEYS: list[Key] = [
         "Kill", shown="F9 k"),
 ]
 
+#: keys of the events view (5), besides its sort keys
+EVENTS_KEYS: list[Key] = [
+    Key("escape,backspace", "back", "clear the filter, else back", "Back", shown="Esc"),
+    Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
+        "Filter", shown="/ \\ F3 F4", priority=True),
+    Key("enter", "open", "the event's buffer: its pane (gone: its life)", shown="Enter"),
+    Key("I", "invert_sort", "invert the sort order", shown="I"),
+]
+
 #: keys of the tables themselves (widgets/live_table.py)
 TABLE_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ PgUp PgDn", "move"),
@@ -132,9 +146,10 @@ def sort_letters() -> list[str]:
     return sorted(letters)
 
 
-def sort_bindings() -> list[Binding]:
+def sort_bindings(letters: list[str] | None = None) -> list[Binding]:
+    """The sort keys of ``letters`` (default: those of the four views' columns)."""
     out = []
-    for letter in sort_letters():
+    for letter in sort_letters() if letters is None else letters:
         for key in {letter, letter.upper()} - RESERVED:
             out.append(Binding(key, f"sort('{letter}')", f"sort {letter}", show=False))
     return out
@@ -147,7 +162,8 @@ def sort_keys(view: str) -> dict[str, str]:
 
 def sort_help(view: str) -> list[tuple[str, str]]:
     out = []
-    for c in COLUMNS[view]:
+    cols: list[Column] = EVENT_COLUMNS if view == "events" else COLUMNS[view]
+    for c in cols:
         keys = " ".join(sorted({c.letter, c.letter.upper()} - RESERVED, key=str.isupper))
         if keys:
             out.append((keys, c.title))
@@ -164,9 +180,9 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Everywhere", rows(GLOBAL_KEYS)),
         ("Tables", rows(MAIN_KEYS) + TABLE_KEYS),
         ("Detail panes", rows(DETAIL_KEYS)),
+        ("Events (5)", rows(EVENTS_KEYS)),
     ]
-    for view in VIEW_NAMES:
-        sections.append(
-            (f"Sort {VIEW_TITLES[view]} (again: reverse)", sort_help(view))
-        )
+    for view in (*VIEW_NAMES, "events"):
+        title = VIEW_TITLES.get(view, "Events")
+        sections.append((f"Sort {title} (again: reverse)", sort_help(view)))
     return sections

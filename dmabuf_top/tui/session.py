@@ -4,6 +4,8 @@ session's history and recent samples, the data shown, pause/failure and scan sta
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -110,6 +112,11 @@ class Session:
         #: live: this machine's dma-buf event source (watch_events), and what it gave
         self.event_source: EventSource | None = None
         self.live_events: list[DmabufEvent] = []
+        #: live events let go of (the oldest, past MAX_LIVE_EVENTS): the number of
+        #: live_events[0] among all the session took is this
+        self.events_trimmed = 0
+        #: one taker at a time (the scan thread, the UI thread), so events stay in order
+        self._events_lock = threading.Lock()
         #: one line each: why something is not shown (the event source cannot run)
         self.notes: list[str] = []
 
@@ -127,11 +134,46 @@ class Session:
             return self.live_events
         return getattr(self.backend, "events", ())
 
+    def take_events(self) -> None:
+        """Live: append the events the source read since the last take (any thread)."""
+        source = self.event_source
+        if source is None:
+            return
+        with self._events_lock:
+            self.live_events += source.take()
+            over = len(self.live_events) - MAX_LIVE_EVENTS
+            if over > 0:
+                del self.live_events[:over]
+                self.events_trimmed += over
+
+    @property
+    def events_lost(self) -> int:
+        """Events the kernel could not queue: live so far, or as the files recorded."""
+        if self.event_source is not None:
+            return self.event_source.lost
+        return int(getattr(self.backend, "events_lost", 0))
+
+    def recent_events(self, limit: int) -> tuple[int, list[DmabufEvent]]:
+        """(the number of the first, the last ``limit`` events) in time order: live, all
+        taken so far; in a recording, those up to the sample shown. Numbers count from
+        the session's (or the files') first event: a key that stays with its event."""
+        if self.event_source is not None:
+            with self._events_lock:
+                events = self.live_events[-limit:] if limit > 0 else []
+                return self.events_trimmed + len(self.live_events) - len(events), events
+        every = self.events
+        prep = self.prepared
+        until = parse_time(prep.snap.taken_at) if prep is not None and self.recording else None
+        end = len(every) if until is None else bisect_right(every, until, key=lambda e: e.time)
+        start = max(0, end - max(0, limit))
+        return start, list(every[start:end])
+
     def buffer_story(self, inode: int) -> BufferStory | None:
         """What the events say of one buffer, up to the sample shown."""
         prep = self.prepared
         until = parse_time(prep.snap.taken_at) if prep is not None and self.recording else None
-        mine = [e for e in self.events if e.inode == inode]  # the UI thread asks: keep it short
+        with self._events_lock:  # the UI thread asks: keep it short
+            mine = [e for e in self.events if e.inode == inode]
         return buffer_stories(mine, until=until).get(inode)
 
     @property
@@ -176,9 +218,7 @@ class Session:
                     raw_bytes=self.raw_bytes,
                 )
             snap = self.backend.collect()
-            if self.event_source is not None:
-                self.live_events += self.event_source.take()
-                del self.live_events[:-MAX_LIVE_EVENTS]
+            self.take_events()
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
             self.samples.add(snap, keep_at_least=window)
             seq = self.samples.snapshots()

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
+from dmabuf_top.tui.event_rows import DEFAULT_SHOWN
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import step_interval
 from dmabuf_top.tui.themes import DEFAULT_THEME
@@ -27,12 +28,19 @@ class SettingsActions:
             names.insert(0, DEFAULT_THEME)
         return names
 
+    @property
+    def events_shown(self) -> int:
+        """How many recent events the events view shows (the settings file's ``events``)."""
+        return int(self.prefs.start("events", DEFAULT_SHOWN))
+
     def current_settings(self) -> Settings:
         """The state the settings file keeps: theme, interval, units, and the main
-        screen's view, sorts, hidden columns and tree mode."""
+        screen's view, sorts, hidden columns and tree mode; the events view's length as
+        the file said (the app does not change it)."""
         main = next(s for s in self.screen_stack if isinstance(s, MainScreen))
         units = "bytes" if self.session.raw_bytes else "human"
-        return replace(main.view_settings(), theme=self.theme, interval=self.delay, units=units)
+        return replace(main.view_settings(), theme=self.theme, interval=self.delay, units=units,
+                       events=self.prefs.loaded.events)
 
     def action_setup(self) -> None:
         """The setup screen; closing it saves the settings."""

@@ -140,7 +140,8 @@ class DetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # (no scroll: a low terminal opens at the top of the pane, its facts and graphs)
-        self.query_one(f"#{self.TABLE_ID}", LiveTable).focus(scroll_visible=False)
+        if self.TABLE_ID:  # (Textual runs this after a subclass's own on_mount)
+            self.query_one(f"#{self.TABLE_ID}", LiveTable).focus(scroll_visible=False)
         self.ready = True
         self.data_changed()
 

@@ -273,7 +273,16 @@ class MainScreen(Screen[None]):
             return not isinstance(self.focused, Input)
         if action == "fold":  # outside the tree: the app's keys (+ - the interval)
             return self.in_tree()
+        if action == "events":  # shown (and working) when the session has events
+            session = self.dapp.session
+            return session.event_source is not None or bool(session.events)
         return True
+
+    def action_events(self) -> None:
+        """5: the events view (screens/events.py)."""
+        from dmabuf_top.tui.screens.events import EventsScreen
+
+        self.app.push_screen(EventsScreen(self.dapp.events_shown))
 
     def action_sort(self, letter: str) -> None:
         col = column_for_letter(self.view, letter)
