@@ -27,7 +27,7 @@ def test_written_settings_read_back_the_same(tmp_path: Path) -> None:
     s = Settings(
         theme="dmabuf-light", view="processes", interval=0.5, units="bytes",
         sort={"buffers": ("inode", True), "processes": ("rss", False)},
-        hidden_columns={"buffers": ["age", "inode"]}, tree=True,
+        hidden_columns={"buffers": ["age", "inode"]}, tree=True, events=5000,
     )
     path = tmp_path / "deep" / "dir" / "config.yaml"
     write_settings(path, s)
@@ -66,6 +66,10 @@ def test_the_file_lives_under_xdg_config_home(tmp_path: Path) -> None:
         ("units: kib\n", "'units' must be one of"),
         ("tree: 1\n", "'tree' must be true or false"),
         ("tree: on-off\n", "'tree' must be true or false"),
+        ("events: 9\n", "'events' must be a count from 10 to 100000"),
+        ("events: true\n", "'events' must be a count"),
+        ("events: 1e3\n", "'events' must be a count"),
+        (f"events: {10**400}\n", "'events' must be a count"),
         ("sort: {buffers: {column: nope}}\n", "unknown buffers column"),
         ("sort: {buffers: {column: size, reversed: 1}}\n", "reversed must be true or false"),
         ("sort: {buffers: size}\n", "sort.buffers must be"),
