@@ -8,6 +8,7 @@ it is one line saying why.
 from __future__ import annotations
 
 import json
+import re
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -179,10 +180,28 @@ def test_serve_counts_exports_and_releases_per_exporter(vm):
     assert "Traceback" not in vm.output(p)[1]
 
 
+#: a row of the events view: TIME EVENT PID COMM INODE ...
+EVENT_ROW = re.compile(r"^\s*\d\d:\d\d:\d\d\.\d{3}\s+([a-z]+)\s+(\d+)\s+\S+\s+(\d+)\s")
+
+
+def event_rows(screen: str) -> list[tuple[str, int, int]]:
+    """(event, pid, inode) of each row of the events view shown, top first."""
+    return [(m[1], int(m[2]), int(m[3])) for ln in screen.splitlines()
+            if (m := EVENT_ROW.match(ln))]
+
+
+def header_time(screen: str) -> str:
+    """The time of the snapshot shown (the header's first line ends with it)."""
+    return screen.splitlines()[0].split()[-1]
+
+
 @pytest.mark.kernels(*EVENT_KERNELS)
 def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
     """dmabuf-top in tmux starts the event source: a buffer made after it started and
-    passed on (its maker closed its fd) shows its maker in the buffer pane."""
+    passed on (its maker closed its fd) shows its maker in the buffer pane. The events
+    view (5) then shows a scripted life as it happens, woken by the reading thread (no
+    refresh comes between: the interval is 60 s), filtered to its inode in order,
+    and Enter on its release tells the gone buffer's life."""
     from tests.integration.test_vm_tui import Tmux, buffer_rows, dmabuf_top_command
     from tests.support.vm.capture_events import HERE, HOLDER
 
@@ -204,6 +223,30 @@ def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
         screen = tmux.wait("its life", lambda s: "Life (dma-buf events)" in s)
         assert f"made by maker ({holder.pid})" in screen, screen
         assert "dma-buf events not watched" not in screen
+        tmux.keys("Escape")
+        tmux.wait("the main screen's footer", lambda s: "5 Events" in s)
+        for _ in range(6):  # 1 s -> 60 s: no refresh while the sequence runs
+            tmux.keys("+")
+        tmux.wait("a 60 s interval", lambda s: "every 60s" in s)
+        tmux.keys("5")
+        before = header_time(tmux.wait("the events view", lambda s: "T:TIME" in s
+                                       and " live " in s))
+        r = vm.run([vm.python, SEQUENCE], timeout=300)
+        assert r.returncode == 0, r.stderr
+        truth = json.loads(r.stdout)
+        life = [(e, pid, ino) for e, pid, ino, _, _ in
+                expected(truth, vgem_export_fd=series(vm) != (6, 18))]
+        screen = tmux.wait("the sequence's release", lambda s: life[-1] in event_rows(s), 50)
+        assert header_time(screen) == before, "shown by a refresh, not by the reading thread"
+        tmux.keys("/")
+        tmux.wait("the filter input", lambda s: "re:REGEX" in s)
+        tmux.keys(f"re:^{truth['inode']}$", literal=True)
+        tmux.keys("Enter")
+        screen = tmux.wait("its events only", lambda s: event_rows(s) == life[::-1])
+        tmux.keys("Enter")  # the newest: its release; the buffer is gone
+        screen = tmux.wait("its life", lambda s: "GONE" in s and "released by" in s)
+        assert re.search(rf"made by \S+ \({truth['a']}\)", screen), screen
+        assert re.search(rf"released by \S+ \({truth['b']}\)", screen), screen
     finally:
         tmux.close()
         if holder is not None:
