@@ -154,6 +154,32 @@ def scrape(port: int) -> dict[tuple, float]:
 
 
 @pytest.mark.kernels(*EVENT_KERNELS)
+def test_serve_without_privilege_warns_once_and_serves(vm):
+    """Unprivileged, serve says in one line that it counts no events, and serves the
+    rest (the buffers it can see) without event counters."""
+    open_path_for_others(vm, vm.python, __file__)
+    p = vm.spawn(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                  dmabuf_top(vm), "serve", "--listen", "0.0.0.0:8000"], cwd="/tmp")
+    try:
+        wait_for(lambda: "/metrics" in vm.output(p)[1] or p.poll() is not None, 300,
+                 "serve's address line")
+        from urllib.request import urlopen
+
+        with urlopen(f"http://127.0.0.1:{vm.ports[8000]}/metrics", timeout=60) as r:
+            text = r.read().decode()
+        assert "dmabuf_buffers" in text and "dmabuf_exports_total" not in text, text
+    finally:
+        p.kill(signal.SIGTERM)
+        p.wait(120)
+    warned = [ln for ln in vm.output(p)[1].splitlines() if "events" in ln]
+    assert warned == [
+        "dmabuf-top serve: dma-buf event counters not served: loading the BPF programs "
+        "failed: not permitted (needs root, or CAP_BPF and CAP_PERFMON)"
+    ], vm.output(p)[1]
+    assert "Traceback" not in vm.output(p)[1]
+
+
+@pytest.mark.kernels(*EVENT_KERNELS)
 def test_serve_counts_exports_and_releases_per_exporter(vm):
     p = vm.spawn([dmabuf_top(vm), "serve", "--listen", "0.0.0.0:8000", "--min-interval", "0.5"])
     try:
