@@ -171,7 +171,7 @@ def test_serve_without_privilege_warns_once_and_serves(vm):
     finally:
         p.kill(signal.SIGTERM)
         p.wait(120)
-    warned = [ln for ln in vm.output(p)[1].splitlines() if "events" in ln]
+    warned = [ln for ln in vm.output(p)[1].splitlines() if "event" in ln]
     assert warned == [
         "dmabuf-top serve: dma-buf event counters not served: loading the BPF programs "
         "failed: not permitted (needs root, or CAP_BPF and CAP_PERFMON)"
@@ -224,8 +224,8 @@ def header_time(screen: str) -> str:
 @pytest.mark.kernels(*EVENT_KERNELS)
 def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
     """dmabuf-top in tmux starts the event source: a buffer made after it started and
-    passed on (its maker closed its fd) shows its maker in the buffer pane. The events
-    view (5) then shows a scripted life as it happens, woken by the reading thread (no
+    passed on (its maker closed its fd) shows its maker in the buffer pane. On 7.3 the
+    events view (5) then shows a scripted life as it happens, woken by the reading thread (no
     refresh comes between: the interval is 60 s), filtered to its inode in order,
     and Enter on its release tells the gone buffer's life."""
     from tests.integration.test_vm_tui import Tmux, buffer_rows, dmabuf_top_command
@@ -249,6 +249,8 @@ def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
         screen = tmux.wait("its life", lambda s: "Life (dma-buf events)" in s)
         assert f"made by maker ({holder.pid})" in screen, screen
         assert "dma-buf events not watched" not in screen
+        if series(vm) < (7, 0):  # the events view once, on the tracepoints (70-80 s)
+            return
         tmux.keys("Escape")
         tmux.wait("the main screen's footer", lambda s: "5 Events" in s)
         for _ in range(6):  # 1 s -> 60 s: no refresh while the sequence runs

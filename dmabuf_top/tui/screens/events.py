@@ -215,7 +215,8 @@ class EventsScreen(DetailScreen):
 
 
 class GoneBufferScreen(DetailScreen):
-    """A buffer no longer there (or not yet scanned): says so, and tells its life."""
+    """A buffer not in the sample shown (released, or made since its scan): says so,
+    and tells its life."""
 
     TABLE_ID = ""
     BINDINGS = [k.binding() for k in EVENTS_KEYS[:1]]
@@ -234,8 +235,12 @@ class GoneBufferScreen(DetailScreen):
 
     def show_data(self) -> None:
         story = self.dapp.session.buffer_story(self.inode)
-        title: list[tuple[str, str] | str] = [(f"Buffer {self.inode}", "bold $primary"), "  ",
-                 (" GONE ", "bold reverse $error"), "  not in the sample shown"]
+        # released: gone; else made after the sample shown was scanned (or missed by it)
+        gone = story is not None and story.released is not None
+        title: list[tuple[str, str] | str] = [
+            (f"Buffer {self.inode}", "bold $primary"), "  ",
+            (" GONE " if gone else " NOT SCANNED ", "bold reverse $error"),
+            "  not in the sample shown"]
         if story is not None:
             title[3:3] = ["  ", (printable(story.exporter or "?"), "$accent")]
         self.query_one("#detail-title", Static).update(Content.assemble(*title))
