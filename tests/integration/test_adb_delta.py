@@ -19,7 +19,6 @@ import random
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,15 +78,6 @@ class Mappers:
             self.stop(name)
         for path in self.paths:
             path.unlink(missing_ok=True)
-
-
-@pytest.fixture
-def mappers() -> Iterator[Mappers]:
-    m = Mappers()
-    try:
-        yield m
-    finally:
-        m.close()
 
 
 def doc(be: AdbBackend) -> dict:

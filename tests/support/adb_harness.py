@@ -197,7 +197,9 @@ def build_su(outdir: str, aosp: bool, cc: str = "cc") -> str:
 
 class FullRefreshBackend(AdbBackend):
     """The real adb backend without a session: every refresh in full (as before
-    deltas), to compare a delta refresh with."""
+    deltas), to compare a delta refresh with; always the shell collector."""
+
+    collector = "shell"
 
     def refresh_command(self) -> str:
         assert self.facts is not None

@@ -4,7 +4,8 @@
  * shell collector's (dmabuf_top/collect/collector.sh: read it first; the comments here
  * say only where C has to work to give the same bytes). Arguments are the shell's:
  * $1 options ("ino", "close", "nodiff"), $2 the session id, $3 the md5 of the state
- * the host holds. The session's state directory is the shell's (same place, same
+ * the host holds. One more option, "probe", only prints PROBE_ANSWER (the host checks
+ * that the pushed binary runs here before it uses it). The session's state directory is the shell's (same place, same
  * files), so the two collectors can take over from each other.
  *
  * Reads: regular /proc and sysfs files are opened with O_NOFOLLOW (the shell's cat and
@@ -32,6 +33,7 @@
 #define MAX_OUT (256L << 20)  /* the host refuses more (adb_stream.MAX_OUTPUT) */
 #define MAX_LINES_DIFF 2000   /* edit distance past which a section goes in full */
 #define DMA_BUF_MAGIC 0x444d4142UL
+#define PROBE_ANSWER "DMABUF-TOP-COLLECTOR 2 native\n"
 
 typedef struct { char *p; size_t n, cap; } buf_t;
 
@@ -819,6 +821,10 @@ int main(int argc, char **argv)
     char K[256], B[256], U[32] = "", R[16] = "", x[256], path[4200];
     buf_t t = {0}, body = {0};
     umask(077);
+    if (has_word(opts, "probe")) {
+        fputs(PROBE_ANSWER, stdout);
+        return 0;
+    }
     const char *cand[] = {getenv("TMPDIR"), "/data/local/tmp", "/tmp", "/dev/shm"}, *dir = NULL;
     for (int i = 0; i < 4 && !dir; i++)
         if (valid_tmp(cand[i]))
@@ -1057,7 +1063,7 @@ int main(int argc, char **argv)
             char qs[24];
             snprintf(qs, sizeof qs, "%.*s", (int)dn, d);
             while (q > 0) {
-                if (pids_has(&seen, q) && !strcmp(qs, (snprintf(x, sizeof x, "%ld", q), x)))
+                if (pids_has(&seen, q))
                     break;
                 pids_add(&seen, q);
                 bprintf(&anc, "/proc/%s/stat\n", qs);
@@ -1190,13 +1196,18 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_now; i++)
             for (int j = i + 1; j < n_now; j++)
                 if (strcmp(now[i].name, now[j].name) > 0) {
-                    __typeof__(now[0]) tmp = now[i];
-                    now[i] = now[j], now[j] = tmp;
+                    char nm[16];
+                    buf_t bt = now[i].body;
+                    memcpy(nm, now[i].name, sizeof nm);
+                    memcpy(now[i].name, now[j].name, sizeof nm);
+                    now[i].body = now[j].body;
+                    memcpy(now[j].name, nm, sizeof nm);
+                    now[j].body = bt;
                 }
         int ok = 1;
         for (int i = 0; i < n_now; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "d.%s", now[i].name);
+            char name[24] = "d.";
+            memcpy(name + 2, now[i].name, sizeof now[i].name);
             ok &= write_file(S, name, now[i].body.p, now[i].body.n) == 0;
             md5_update(&md, now[i].body.p, now[i].body.n);
         }
