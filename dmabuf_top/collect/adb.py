@@ -169,9 +169,8 @@ class AdbBackend:
             facts.props["model"] = model
         self.facts = facts
         if self.collector != "shell":  # the native collector pushed, checked, tried; or why not
-            run = lambda cmd: self.exec(cmd, SETUP_TIMEOUT).decode("utf-8", "replace")  # noqa: E731
             push = pusher(self.client, self.serial)
-            self.native, self.native_note = prepare(facts, run, push, self._errors())
+            self.native, self.native_note = prepare(facts, self.exec, push, self._errors())
         return facts
 
     def _model_from_listing(self) -> str | None:
@@ -257,16 +256,17 @@ class AdbBackend:
             self.facts = None
             raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
         self.last_data = data
-        extra = {"serial": self.serial, **self.facts.props}
+        extra, text = {"serial": self.serial, **self.facts.props}, b""
         try:
-            rebuilt: Rebuilt = self.delta.rebuild(gunzip(data) if self.facts.gzip else data)
+            text = gunzip(data) if self.facts.gzip else data
+            rebuilt: Rebuilt = self.delta.rebuild(text)
             if len(rebuilt.data) > MAX_OUTPUT:  # a delta grows the host's copy
                 raise too_large(decompressed=True)
             raw = parse_stream(rebuilt.data, taken_at, self.serial, extra, compressed=False)
         except StreamError as e:
             self.delta.forget()
-            if self.native is not None and not isinstance(e, DeltaError):
-                self.native, self.native_note = None, f"it failed: {e}"
+            if self.native is not None and text and not isinstance(e, DeltaError):
+                self.native, self.native_note = None, f"it failed: {e}"  # its output, not adb's
                 raise DeltaError(self.native_note) from None  # redone by the shell's
             if isinstance(e, DiffError) and "nodiff" not in self.options.split():
                 self.options = f"{self.options} nodiff".strip()  # "=" or in full from now on

@@ -101,24 +101,24 @@ def _run_failure(path: str, ran: str, status: str) -> str:
 
 def deploy(
     facts: DeviceFacts,
-    run: Callable[[str], str],
+    run: Callable[[str], bytes],
     push: Callable[[bytes, str], None],
 ) -> Native:
     """The native collector, checked (and pushed when missing or different) on the
-    device; ``run`` executes one shell command there, ``push`` writes a file (mode
-    0755). NativeUnusable (one line) when it cannot be used."""
+    device; ``run`` executes one shell command there (its output), ``push`` writes a
+    file (mode 0755). NativeUnusable (one line) when it cannot be used."""
     abi = abi_of(facts)
     if not facts.tmp:
         raise NativeUnusable("the device shell has no writable temporary directory")
     data = binary(abi)
     want = hashlib.sha256(data).hexdigest()
     path = remote_path(facts.tmp, data)
-    sha, ran, status = parse_check(run(check_command(facts, path)))
+    sha, ran, status = parse_check(run(check_command(facts, path)).decode("utf-8", "replace"))
     pushed = False
     if sha != want:
         push(data, path)
         pushed = True
-        sha, ran, status = parse_check(run(check_command(facts, path)))
+        sha, ran, status = parse_check(run(check_command(facts, path)).decode("utf-8", "replace"))
         if sha != want:
             got = printable(sha[:64]) or "none (no sha256sum?)"
             raise NativeUnusable(f"checksum mismatch after adb push to {path}: {got}")
@@ -136,7 +136,7 @@ def fallback_warning(reason: str) -> list[str]:
 
 def prepare(
     facts: DeviceFacts,
-    run: Callable[[str], str],
+    run: Callable[[str], bytes],
     push: Callable[[bytes, str], None],
     errors: tuple[type[BaseException], ...],
 ) -> tuple[Native | None, str]:
