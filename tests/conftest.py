@@ -139,12 +139,7 @@ def server() -> Iterator:
 @pytest.fixture
 def peer(server) -> Iterator:
     """tests/support/adbpeer.py on this machine, connected to ``server``."""
-    from tests.support.adb_harness import HostPeer
+    from tests.support.adb_harness import HostPeer, connected
 
-    p = HostPeer()
-    server.connect(p.serial)
-    try:
+    with connected(server, HostPeer()) as p:
         yield p
-    finally:
-        p.kill()
-        server.disconnect(p.serial)

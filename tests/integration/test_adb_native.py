@@ -29,7 +29,14 @@ from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.collect.adb_stream import gunzip
 from tests.integration.test_adb_delta import doc
 from tests.integration.test_adb_vm import VM_DIR, VmPeer
-from tests.support.adb_harness import ADBPEER, AdbServer, FullRefreshBackend, HostPeer
+from tests.support.adb_harness import (
+    ADBPEER,
+    HOLDER,
+    AdbServer,
+    FullRefreshBackend,
+    HostPeer,
+    connected,
+)
 
 NATIVE = binary("x86_64")
 
@@ -46,13 +53,8 @@ class TmpPeer(HostPeer):
 
 @pytest.fixture
 def tmp_peer(server: AdbServer, tmp_path: Path) -> Iterator[TmpPeer]:
-    p = TmpPeer(tmp_path / "devtmp")
-    server.connect(p.serial)
-    try:
+    with connected(server, TmpPeer(tmp_path / "devtmp")) as p:
         yield p
-    finally:
-        p.kill()
-        server.disconnect(p.serial)
 
 
 def shell_backend(be: AdbBackend) -> FullRefreshBackend:
@@ -154,30 +156,20 @@ def fake_tools(d: Path, **scripts: str) -> str:
 
 def test_unknown_abi_falls_back(server: AdbServer, tmp_path: Path, mappers):
     tools = fake_tools(tmp_path / "bin", uname='echo mips64\n')
-    peer = TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)
-    server.connect(peer.serial)
-    try:
+    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)) as peer:
         mappers.start("a")
         note, snap = fallback(server, peer.serial)
-        assert "no native collector for the device's ABI 'mips64'" in note
-        assert mappers.names(snap) == {"a"}
-    finally:
-        peer.kill()
-        server.disconnect(peer.serial)
+    assert "no native collector for the device's ABI 'mips64'" in note
+    assert mappers.names(snap) == {"a"}
 
 
 def test_checksum_mismatch_falls_back(server: AdbServer, tmp_path: Path, mappers):
     tools = fake_tools(tmp_path / "bin", sha256sum=f'echo "{"0" * 64}  $1"\n')
-    peer = TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)
-    server.connect(peer.serial)
-    try:
+    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)) as peer:
         mappers.start("a")
         note, snap = fallback(server, peer.serial)
-        assert "checksum mismatch after adb push" in note and "0" * 64 in note
-        assert mappers.names(snap) == {"a"}
-    finally:
-        peer.kill()
-        server.disconnect(peer.serial)
+    assert "checksum mismatch after adb push" in note and "0" * 64 in note
+    assert mappers.names(snap) == {"a"}
 
 
 def test_noexec_temporary_directory_falls_back(server: AdbServer, tmp_path: Path, mappers):
@@ -228,14 +220,6 @@ def _norm(data: bytes) -> bytes:
     nonce = data.split(b"\n", 1)[0].split(b" ")[2]
     data = data.replace(nonce, b"NONCE")
     return re.sub(rb"(\n@@NONCE (?:cpu|state)\n)[^\n]*\n", rb"\1-\n", data)
-
-
-#: a process holding one new dma-buf (vgem), for a changed refresh
-HOLDER = (
-    "import signal, sys; sys.path.insert(0, sys.argv[1]); import vgem\n"
-    "card = vgem.Card(); fd = card.dmabuf(64 * 1024, 'native delta'); card.close()\n"
-    "print('READY', flush=True); signal.pause()\n"
-)
 
 
 @pytest.mark.kernels("6.18")

@@ -655,6 +655,18 @@ static void stat_line(buf_t *b, const char *l, size_t n)
     bput(b, "\n", 1);
 }
 
+/* a stat file's lines as the stat section holds them: grep -H, then the sed above */
+static void stat_file(buf_t *body, buf_t *lines, const char *path, const buf_t *text)
+{
+    lines->n = 0;
+    grep_all(lines, path, text, NULL);
+    for (size_t a = 0; a < lines->n;) {
+        char *e = memchr(lines->p + a, '\n', lines->n - a);
+        stat_line(body, lines->p + a, (size_t)(e - (lines->p + a)));
+        a = (size_t)(e - lines->p) + 1;
+    }
+}
+
 typedef struct { long *v; size_t n, cap; } pids_t;
 
 static void pids_add(pids_t *s, long p)
@@ -1047,16 +1059,13 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "/proc/%ld/stat", p.v[i]);
         if (slurp(path, &t) < 0)
             continue;
-        lines.n = 0;
-        grep_all(&lines, path, &t, NULL);
-        for (size_t at = 0; at < lines.n;) {
-            char *nl = memchr(lines.p + at, '\n', lines.n - at);
-            size_t len = (size_t)(nl - (lines.p + at));
-            stat_line(&body, lines.p + at, len);
-            /* the shell's sed reads the file itself: the line without the PATH: prefix */
-            const char *l = lines.p + at + strlen(path) + 1, *d;
-            size_t ln = len - strlen(path) - 1, dn;
-            at += len + 1;
+        stat_file(&body, &lines, path, &t);
+        /* the parents: the shell's sed -n on each line of the file */
+        for (size_t at = 0; at < t.n;) {
+            char *nl = memchr(t.p + at, '\n', t.n - at);
+            const char *l = t.p + at, *d;
+            size_t ln = nl ? (size_t)(nl - l) : t.n - at, dn;
+            at += ln + 1;
             if (!parent_of(l, ln, &d, &dn) || !dn || dn > 18 || !all_digits(d, dn))
                 continue;
             long q = strtol(d, NULL, 10);
@@ -1085,15 +1094,8 @@ int main(int argc, char **argv)
         char *nl = memchr(anc.p + at, '\n', anc.n - at);
         snprintf(path, sizeof path, "%.*s", (int)(nl - (anc.p + at)), anc.p + at);
         at = (size_t)(nl - anc.p) + 1;
-        if (slurp(path, &t) < 0)
-            continue;
-        lines.n = 0;
-        grep_all(&lines, path, &t, NULL);
-        for (size_t a = 0; a < lines.n;) {
-            char *e = memchr(lines.p + a, '\n', lines.n - a);
-            stat_line(&body, lines.p + a, (size_t)(e - (lines.p + a)));
-            a = (size_t)(e - lines.p) + 1;
-        }
+        if (slurp(path, &t) == 0)
+            stat_file(&body, &lines, path, &t);
     }
     o("stat", &body);
 
