@@ -1,5 +1,6 @@
 #!/bin/sh
-# Rebuild the committed native collectors from collector.c with zig's C compiler
+# Rebuild the committed native collectors from collector.c and its parts (*.c, native.h)
+# with zig's C compiler
 # (PyPI's ziglang, pinned: ZIG_VERSION below and .ci/constraints.txt), static musl,
 # one per Android ABI: collector-arm64-v8a (aarch64) and collector-x86_64. (arm32,
 # armeabi-v7a, is left out: zig builds musl for each target, ~2 min of CI each, and a
@@ -24,6 +25,7 @@ export ZIG_GLOBAL_CACHE_DIR="${ZIG_CACHE:-$tmp/cache}" ZIG_LOCAL_CACHE_DIR="$tmp
 for pair in aarch64-linux-musl:arm64-v8a x86_64-linux-musl:x86_64; do
   target=${pair%%:*} abi=${pair#*:}
   "$PY" -m ziglang cc -target "$target" -static -Os -s -fno-ident -Wall -Werror \
-    -ffile-prefix-map="$PWD"=. -Wl,--build-id=none -o "$tmp/collector-$abi" collector.c
+    -ffile-prefix-map="$PWD"=. -Wl,--build-id=none -o "$tmp/collector-$abi" \
+    collector.c files.c md5.c diff.c procstat.c walk.c
   mv "$tmp/collector-$abi" "$dir/collector-$abi"
 done

@@ -26,8 +26,8 @@ def test_committed_binaries_are_what_the_source_builds_to(tmp_path):
         pytest.skip(msg)
     src = tmp_path / "elsewhere" / "src"
     src.mkdir(parents=True)
-    for name in ("collector.c", "build.sh"):
-        shutil.copy(NATIVE / name, src / name)
+    for path in [*NATIVE.glob("*.[ch]"), NATIVE / "build.sh"]:
+        shutil.copy(path, src / path.name)
     out = tmp_path / "out"
     out.mkdir()
     # zig's cache (its musl builds) outlives the test: a rerun takes seconds, not minutes
