@@ -26,6 +26,6 @@ for pair in aarch64-linux-musl:arm64-v8a x86_64-linux-musl:x86_64; do
   target=${pair%%:*} abi=${pair#*:}
   "$PY" -m ziglang cc -target "$target" -static -Os -s -fno-ident -Wall -Werror \
     -ffile-prefix-map="$PWD"=. -Wl,--build-id=none -o "$tmp/collector-$abi" \
-    collector.c files.c md5.c diff.c procstat.c walk.c
+    collector.c files.c md5.c diff.c procstat.c walk.c stream.c
   mv "$tmp/collector-$abi" "$dir/collector-$abi"
 done

@@ -65,12 +65,17 @@ void stat_file(buf_t *body, buf_t *lines, const char *path, const buf_t *text);
 /* walk.c: the sections of the /proc walk, unreadable to files */
 void walk(const char *opts);
 
-/* collector.c: the stream and its sections */
-extern char N[128];
-extern buf_t out, denied;
+/* stream.c: the stream, its sections and the session's state */
+extern char N[128];  /* the nonce */
+extern char S[4096]; /* the state directory ("" none) */
+extern int nodiff;   /* changed sections in full, never as a diff */
+extern buf_t out;    /* the whole stream, written at the end */
+extern buf_t denied; /* what the shell's $T/e would hold with "denied" */
 extern const char *const KERNEL_FILES[2];
 void m(const char *head);
 void o(const char *name, buf_t *body);
 int has_word(const char *opts, const char *w);
+void load_old(void);
+void save_state(void);
 
 #endif
