@@ -96,7 +96,7 @@ def _run_failure(path: str, ran: str, status: str) -> str:
         why = "not found when run"
     else:
         why = f"exit status {printable(status[:8])}"
-    return f"{path}: {why}" + (f": {said}" if said else "")
+    return f"{printable(path)}: {why}" + (f": {said}" if said else "")
 
 
 def deploy(
@@ -121,7 +121,7 @@ def deploy(
         sha, ran, status = parse_check(run(check_command(facts, path)).decode("utf-8", "replace"))
         if sha != want:
             got = printable(sha[:64]) or "none (no sha256sum?)"
-            raise NativeUnusable(f"checksum mismatch after adb push to {path}: {got}")
+            raise NativeUnusable(f"checksum mismatch after adb push to {printable(path)}: {got}")
     if status != "0" or ran != PROBE_ANSWER:
         raise NativeUnusable(_run_failure(path, ran, status))
     return Native(path, pushed)

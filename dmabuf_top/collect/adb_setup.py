@@ -3,6 +3,7 @@ Android properties, gzip, dumpsys, su) and its parser, and the collector's comma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,9 @@ PROPS = {
     "android": "ro.build.version.release",
     "build_type": "ro.build.type",
 }
+
+#: a temporary directory the collectors use: a path of these characters only
+_TMP_RE = re.compile(r"/[A-Za-z0-9/._-]*")
 
 #: what the once-per-connection probe prints, one ``key=value`` a line: also the ABI
 #: (Android's, else ``uname -m``) and the temporary directory the collector would use
@@ -93,8 +97,10 @@ def parse_setup(text: str) -> DeviceFacts:
             facts.dumpsys = True
         elif key == "su":
             facts.su = value
-        elif key in ("abi", "machine", "tmp"):
+        elif key in ("abi", "machine"):
             setattr(facts, key, value)
+        elif key == "tmp" and _TMP_RE.fullmatch(value):  # what collector.sh would take
+            facts.tmp = value
     return facts
 
 

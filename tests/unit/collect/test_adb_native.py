@@ -36,6 +36,8 @@ def test_the_abi_from_getprop_else_uname():
 def test_setup_reads_abi_machine_and_temporary_directory():
     f = parse_setup("uid=2000\nabi=arm64-v8a\nmachine=aarch64\ntmp=/data/local/tmp\n")
     assert (f.abi, f.machine, f.tmp) == ("arm64-v8a", "aarch64", "/data/local/tmp")
+    for hostile in ("/tmp/$(reboot)", "tmp", "/tmp/a b", "/tmp/\x1b[2J"):
+        assert parse_setup(f"uid=0\ntmp={hostile}\n").tmp == ""  # the native one is not used
 
 
 def test_remote_name_is_the_checksum_and_never_looks_like_a_dmabuf():
