@@ -60,6 +60,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.scan_bench import build_cscan  # noqa: E402
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend  # noqa: E402
+from dmabuf_top.collect.adb_delta import DeltaSession  # noqa: E402
 from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
 from dmabuf_top.collect.assemble import assemble  # noqa: E402
 from tests.support.adb_harness import ADBPEER, HOLDER, AdbServer, FullRefreshBackend  # noqa: E402
@@ -84,16 +85,21 @@ def measure_collector(
     for k in range(repeat):
         if churn is not None:
             churn(k)
+        prior = DeltaSession(be.delta.id)  # the host's copy before: to decode again below
+        prior.bodies = dict(be.delta.bodies)
         t0 = time.perf_counter()
         snap = be.collect()
         walls.append(time.perf_counter() - t0)
         data = be.last_data
         t1 = time.perf_counter()
         plain = zlib.decompress(data, wbits=31) if gzip else data
-        assemble(parse_stream(be.delta.rebuild(plain).data, snap.taken_at, compressed=False))
+        assemble(parse_stream(prior.rebuild(plain).data, snap.taken_at, compressed=False))
         hosts.append(time.perf_counter() - t1)
         device.append(snap.collector_cpu_seconds or 0.0)
     raw = zlib.decompress(be.last_data, wbits=31) if gzip else be.last_data
+    print(f"  {type(be).__name__} {be.collector} native={be.native is not None} gzip={gzip} "
+          f"churn={churn is not None}: device CPU {statistics.median(device):.3f}s "
+          f"(each: {device})", file=sys.stderr, flush=True)  # fmt: skip
     return {
         "wall_s": statistics.median(walls),
         "host_s": statistics.median(hosts),
