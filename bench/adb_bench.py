@@ -16,6 +16,11 @@ HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
   the same without gzip;
 - delta: the same backend with its session (after the first, full refresh):
   REPEAT refreshes of the unchanged scene, each sending only what changed;
+- the native collector (collect/native, pushed by the backend) with its session, and
+  both collectors' sessions again on a changed scene (a process holding one more
+  dma-buf appears before one refresh and is gone before the next); against the C floor:
+  bench/cscan.c (gcc -O2 -static) in the guest, its CPU per scan read as the
+  collectors' is (user + system of the process and its children);
 - per file (unless --no-per-file): what a backend without the collector would do: ``ls /proc``, then
   per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
   .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
@@ -33,6 +38,17 @@ sent is ~4.3 KB either way; device CPU 23.3 s vs 27.8 s (0.84x: the walk of ever
 is the same, only the sending is saved; TCG and a loaded host make both ~10x a phone's).
 Again with the final collector (--repeat 2): 274 B against 157,968 B on the wire, 986 B
 raw, device CPU 12.4 s against 20.0 s (0.62x), wall 12.2 s against 20.1 s.
+
+Native collector (issue 26; 6.1 guest, 4,021 buffers, --repeat 3, medians, the
+machine shared with six other sessions, load average ~14 on its 2 cores): device CPU
+per refresh, unchanged / changed scene: shell collector 25.9 s / 18.4 s (delta+gzip;
+13.8-15.9 s in full), native 4.65 s / 4.36 s, C floor 1.48 s: native 3.14x / 2.95x the
+floor, 0.18x / 0.24x the shell's. That build statfs'ed every fd; the next reads each
+fd's link first (readlinkat, as cscan does) and statfs'es only /dmabuf: ones; same
+command again: shell 12.4 s / 14.9 s, native 2.78 s / 1.45 s, floor 0.75 s: native 3.7x
+/ 1.9x the floor, 0.23x / 0.10x the shell's. The goal (1.5x the floor) is not met: the
+figures swing 2x between runs and refreshes on this loaded host (each way's three
+refreshes are printed to stderr).
 
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
