@@ -44,7 +44,6 @@ from dmabuf_top.tui.themes import (
     load_themes,
 )
 from dmabuf_top.tui.widgets.header import SummaryHeader
-from dmabuf_top.tui.widgets.live_table import LiveTable
 
 
 class Notice(NamedTuple):
@@ -86,6 +85,7 @@ class DmabufTopApp(SettingsActions, App[int]):
         self.prefs = Preferences.load(settings_file, theme=theme, interval=delay)
         self.delay = float(self.prefs.start("interval", 2.0))  # type: ignore[arg-type]
         self.session.raw_bytes = self.prefs.start("units", "human") == "bytes"
+        self.session.order.sort.update(self.prefs.loaded.sort)
         self.themes = themes if themes is not None else load_themes()
         self.start_theme = str(self.prefs.start("theme", DEFAULT_THEME))
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
@@ -336,7 +336,7 @@ class DmabufTopApp(SettingsActions, App[int]):
         ask_export_dir(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "step_sample":
+        if action in ("step_sample", "first_sample", "last_sample"):
             return self.is_recording
         return True
 
@@ -344,16 +344,10 @@ class DmabufTopApp(SettingsActions, App[int]):
         self._go_sample(self._shown_sample() + step)
 
     def action_first_sample(self) -> None:
-        if self.is_recording:
-            self._go_sample(0)
-        else:
-            self._table_action("scroll_top")
+        self._go_sample(0)
 
     def action_last_sample(self) -> None:
-        if self.is_recording:
-            self._go_sample(self.session.sample_count - 1)
-        else:
-            self._table_action("scroll_bottom")
+        self._go_sample(self.session.sample_count - 1)
 
     def _shown_sample(self) -> int:
         if self._pending_sample is not None:
@@ -366,11 +360,6 @@ class DmabufTopApp(SettingsActions, App[int]):
             self.bell()
             return
         self.start_collect(index)
-
-    def _table_action(self, name: str) -> None:
-        focused = self.screen.focused
-        if isinstance(focused, LiveTable):
-            getattr(focused, f"action_{name}")()
 
     # -- command palette ----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

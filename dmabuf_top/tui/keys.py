@@ -55,8 +55,8 @@ GLOBAL_KEYS: list[Key] = [
     Key("x", "export", "export the snapshot shown to a YAML file", "Export"),
     Key("left_square_bracket", "step_sample(-1)", "recording: previous sample", shown="["),
     Key("right_square_bracket", "step_sample(1)", "recording: next sample", shown="]"),
-    Key("home", "first_sample", "recording: first sample (else: top of the list)"),
-    Key("end", "last_sample", "recording: last sample (else: bottom of the list)"),
+    Key("left_curly_bracket", "first_sample", "recording: first sample", shown="{"),
+    Key("right_curly_bracket", "last_sample", "recording: last sample", shown="}"),
     Key("ctrl+p", "command_palette", "command palette (export, themes, views…)"),
 ]
 
@@ -104,8 +104,8 @@ DETAIL_KEYS: list[Key] = [
 #: keys of the tables themselves (widgets/live_table.py)
 TABLE_KEYS: list[tuple[str, str]] = [
     ("↑ ↓ PgUp PgDn", "move"),
-    ("g ctrl+home", "first row"),
-    ("G ctrl+end", "last row"),
+    ("Home g", "first row (as in htop)"),
+    ("End G", "last row"),
     ("click a header", "sort by that column (again: reverse)"),
 ]
 

@@ -4,6 +4,7 @@ that view's table state, no other layout), the filter bar."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import cast
 
 from textual import on
@@ -28,7 +29,6 @@ from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.table_state import TableState
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
-    DEFAULT_SORT,
     LAYOUTS,
     TREE_LAYOUTS,
     VIEW_NAMES,
@@ -36,6 +36,7 @@ from dmabuf_top.tui.view_columns import (
     column,
     column_for_letter,
 )
+from dmabuf_top.tui.view_order import ViewOrder
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
@@ -54,8 +55,6 @@ class MainScreen(Screen[None]):
         #: mounted: the app may hand it data
         self.ready = False
         self.view = settings.view or "buffers"
-        self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
-        self.sort.update(settings.sort)
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
         #: the Processes view shows the process tree (t / F5)
@@ -63,10 +62,12 @@ class MainScreen(Screen[None]):
         #: the tree's folded branches (pids), and the tree last shown
         self.folded: set[int] = set()
         self._tree: ProcessTree | None = None
-        self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: each view's table (its rows, cursor, sort arrow, columns) in the one LiveTable
-        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v)) for v in VIEW_NAMES}
+        self.states = {
+            v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v), arrow=self._arrow_of(v))
+            for v in VIEW_NAMES
+        }
         #: per view: nothing to show (the table then gives its room to the reason)
         self._empty: dict[str, bool] = {}
         self._table = LiveTable(state=self.states[self.view], id="table")
@@ -76,6 +77,23 @@ class MainScreen(Screen[None]):
     @property
     def dapp(self) -> AppHost:
         return cast("AppHost", self.app)
+
+    @property
+    def order(self) -> ViewOrder:
+        """The one sort and filter state (the session's: the scan thread reads it)."""
+        return self.dapp.session.order
+
+    @property
+    def sort(self) -> dict[str, tuple[str, bool]]:
+        """Per view: (column key, reversed)."""
+        return self.order.sort
+
+    @property
+    def row_filter(self) -> RowFilter | None:
+        return self.order.row_filter
+
+    def _arrow_of(self, view: str) -> Callable[[], tuple[str, bool]]:
+        return lambda: self.order.arrow(view)
 
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
@@ -90,7 +108,6 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         for view in VIEW_NAMES:
-            self._mark_sort(view)
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
         self.query_one("#suspects-info").display = self.view == "suspects"
@@ -111,11 +128,11 @@ class MainScreen(Screen[None]):
         if view == self.view:
             self._table.state_changed()
 
-    def _mark_sort(self, view: str) -> None:
-        """▼/▲ on the title of the column ``view`` is sorted by."""
-        key, rev = self.sort[view]
-        if self.states[view].set_sort_marker(key, column(view, key).descending != rev):
-            self._state_changed(view)
+    def _sort_changed(self, view: str) -> None:
+        """▼/▲ moved on ``view``'s titles; its rows are sorted again at the next sync."""
+        self.states[view].sort_changed()
+        self._stale.add(view)
+        self._state_changed(view)
 
     def hide_columns(self, view: str, keys: list[str]) -> None:
         """The user hides ``keys`` of ``view``; a single static snapshot has no history,
@@ -156,25 +173,22 @@ class MainScreen(Screen[None]):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
-        key, rev = self.sort[view]
-        text = self.row_filter.text if self.row_filter else ""
-        # the next scan (the first one too) orders its rows so, off the UI thread
-        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
+        order = self.order.key(view)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(True)
             return
         ready = prep.ordered.get(view)
         plan = None
-        if ready is not None and ready[0] == (key, rev, text):
+        if ready is not None and ready[0] == order:
             rows, plan = ready[1], prep.plans.get(view)
-        else:
-            rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        else:  # (sorted off the UI thread when the scan began after the change)
+            rows = visible_rows(prep.rows[view], *self.order.of(view))
         tree = view == "processes" and self.process_tree
         if tree:  # a new order moves glyphs too: never only the order
             self._tree = build_tree(rows, prep.snap, self.folded)
             rows = self._tree.rows
-        shown = (prep.serial, text, tree)
+        shown = (prep.serial, order[2], tree)
         with self.app.batch_update():
             table.state.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=not tree and self._synced.get(view) == shown,
@@ -281,12 +295,12 @@ class MainScreen(Screen[None]):
             self.sort_by(col.key)
 
     def sort_by(self, key: str) -> None:
-        """Sort the current view by ``key``; again on the same column reverses."""
-        old, rev = self.sort[self.view]
-        rev = (not rev) if old == key else False
-        self.sort[self.view] = (key, rev)
-        self._mark_sort(self.view)
+        """Sort the current view by ``key``; again on the same column reverses. As in
+        htop, a new order starts at its top: the cursor on the first row."""
+        self.order.sort_by(self.view, key)
+        self._sort_changed(self.view)
         self.sync()
+        self.table().to_top()
 
     def action_sort_menu(self) -> None:
         """F6 / < / >: pick the sort column from a list (the sorted one: reverse)."""
@@ -313,9 +327,11 @@ class MainScreen(Screen[None]):
 
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
-        self.row_filter = event.row_filter
+        """A new filter: its rows from the top (the cursor on the first)."""
+        self.order.row_filter = event.row_filter
         self._stale = set(VIEW_NAMES)
         self.sync()
+        self.table().to_top()
 
     @on(FilterBar.Done)
     def _filter_done(self) -> None:
@@ -326,9 +342,10 @@ class MainScreen(Screen[None]):
 
     def action_clear_filter(self) -> None:
         if self.query_one(FilterBar).clear() or self.row_filter is not None:
-            self.row_filter = None
+            self.order.row_filter = None
             self._stale = set(VIEW_NAMES)
             self.sync()
+            self.table().to_top()
         self.set_focus(self.table())
 
     # -- signals ----------------------------------------------------------
@@ -380,5 +397,4 @@ class MainScreen(Screen[None]):
         self.set_filter(text)
         if not text:
             self.sort["buffers"] = ("grow", False)
-            self._mark_sort("buffers")
-            self._stale.add("buffers")
+            self._sort_changed("buffers")
