@@ -116,6 +116,12 @@ RESERVED = {
 }
 
 
+def unavailable_bindings() -> list[Binding]:
+    """Hidden bindings under those a source cannot act on (F9 k of a file: its
+    check_action hides it from the footer): the key then says why it does nothing."""
+    return [Binding("f9,k", "signal_unavailable", "Kill", show=False)]
+
+
 def sort_key_of(letter: str) -> str:
     """The key that sorts the column of ``letter``: it, its capital, or ""."""
     if not letter:

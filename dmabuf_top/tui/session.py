@@ -90,7 +90,7 @@ class Session:
         #: the backend's recording ability, when it holds several samples
         self.recording = recording_of(backend)
         #: growth suspects: grew across this many samples without falling back
-        self.suspect_window = max(2, suspect_window)
+        self.suspect_window = self.bound_window(suspect_window)
         #: live: the session's recent samples, for the suspects (collector thread)
         self.samples = LiveSamples()
         self.history = History(prune=self.recording is None)
@@ -134,6 +134,12 @@ class Session:
         until = parse_time(prep.snap.taken_at) if prep is not None and self.recording else None
         mine = [e for e in self.events if e.inode == inode]  # the UI thread asks: keep it short
         return buffer_stories(mine, until=until).get(inode)
+
+    def bound_window(self, window: int) -> int:
+        """``window`` as a suspects window: at least 2 samples, at most a recording's."""
+        if self.recording is not None:
+            window = min(window, self.recording.sample_count)
+        return max(2, window)
 
     @property
     def is_recording(self) -> bool:

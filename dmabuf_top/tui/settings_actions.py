@@ -9,7 +9,7 @@ from dataclasses import replace
 from rich.text import Text
 
 from dmabuf_top.io.settings import Settings
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import step_interval
 from dmabuf_top.tui.themes import DEFAULT_THEME
@@ -26,6 +26,14 @@ class SettingsActions:
             names.remove(DEFAULT_THEME)
             names.insert(0, DEFAULT_THEME)
         return names
+
+    def say_load_errors(self) -> None:
+        """What loading the theme files and the settings file left out."""
+        for err, title in [(e, "theme file skipped") for e in self.themes.errors] + (
+            [(self.prefs.error, "settings file ignored")] if self.prefs.error else []
+        ):
+            self.notify(shown_line(err), title=title, severity="warning", timeout=10,
+                        markup=False)
 
     def current_settings(self) -> Settings:
         """The state the settings file keeps: theme, interval, units, and the main

@@ -18,13 +18,14 @@ from dmabuf_top.report.events_report import clock_text
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
-from dmabuf_top.tui.keys import DETAIL_KEYS
+from dmabuf_top.tui.keys import DETAIL_KEYS, unavailable_bindings
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.tui.widgets.status_line import StatusLine
 from dmabuf_top.units import human_bytes, human_delta
 
 Part = tuple[str, str] | str
@@ -114,7 +115,7 @@ def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
 
 
 class DetailScreen(Screen[None]):
-    BINDINGS = [k.binding() for k in DETAIL_KEYS]
+    BINDINGS = [k.binding() for k in DETAIL_KEYS] + unavailable_bindings()
     #: mounted: the app may hand it data
     ready = False
     #: id of the table that has the focus
@@ -128,8 +129,14 @@ class DetailScreen(Screen[None]):
         """The process F9 / k signals: the pane's process, a buffer's holder chosen."""
         return None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return can_signal(self.dapp) if action == "signal" else True
+
     def action_signal(self) -> None:
         ask_signal(self.dapp, self.signal_target())
+
+    def action_signal_unavailable(self) -> None:
+        ask_signal(self.dapp, None)  # (says why not)
 
     def action_back(self) -> None:
         self.dismiss()
@@ -192,6 +199,7 @@ class BufferScreen(DetailScreen):
             yield Static(id="fences", classes="fields")
             yield Static("Life (dma-buf events)", classes="section", id="life-label")
             yield Static(id="life", classes="fields")
+        yield StatusLine()
         yield KeyFooter()
 
     def show_data(self) -> None:
@@ -303,6 +311,7 @@ class ProcessScreen(DetailScreen):
                 yield TimeGraph(id="process-graph")
         yield Static("Buffers  (Enter: details)", classes="section")
         yield LiveTable(PROC_BUFFER_COLUMNS, id="process-buffers")
+        yield StatusLine()
         yield KeyFooter()
 
     def show_data(self) -> None:

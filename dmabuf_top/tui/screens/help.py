@@ -24,7 +24,7 @@ COLUMNS_HELP = [
     ("ΔBYTES", "an exporter's bytes change since the first sample"),
     ("GROW ▲", "a growth suspect (Buffers: its name has a suspect's pattern, # = digits)"),
     ("Suspects", "a process, exporter or name pattern whose bytes or buffer count grew"),
-    ("", "across the last N samples (< >) without ever falling back"),
+    ("", "across the last N samples (( )) without ever falling back"),
     ("BYTES/MIN …", "growth rate since SINCE, the sample before it started growing;"),
     ("", "PSS splits shared buffers among their holders; FOR: how long it grew"),
     ("new / freed", "highlighted: appeared at the last refresh; struck: just freed"),

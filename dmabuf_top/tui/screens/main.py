@@ -4,7 +4,6 @@ that view's table state, no other layout), the filter bar."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import cast
 
 from textual import on
@@ -19,12 +18,12 @@ from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.host import AppHost
-from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
+from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree, fold_all, fold_branch
-from dmabuf_top.tui.row_filter import RowFilter, visible_rows
+from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
-from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.table_state import TableState
 from dmabuf_top.tui.view_columns import (
@@ -41,12 +40,13 @@ from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.tui.widgets.status_line import StatusLine
 
 
 class MainScreen(Screen[None]):
     """Buffers / Processes / Exporters / Suspects."""
 
-    BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
+    BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings() + unavailable_bindings()
 
     def __init__(self, settings: Settings | None = None) -> None:
         """``settings``: the view, sorts and hidden columns to start with."""
@@ -64,10 +64,8 @@ class MainScreen(Screen[None]):
         self._tree: ProcessTree | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: each view's table (its rows, cursor, sort arrow, columns) in the one LiveTable
-        self.states = {
-            v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v), arrow=self._arrow_of(v))
-            for v in VIEW_NAMES
-        }
+        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v),
+                                     arrow=lambda v=v: self.order.arrow(v)) for v in VIEW_NAMES}
         #: per view: nothing to show (the table then gives its room to the reason)
         self._empty: dict[str, bool] = {}
         self._table = LiveTable(state=self.states[self.view], id="table")
@@ -88,13 +86,6 @@ class MainScreen(Screen[None]):
         """Per view: (column key, reversed)."""
         return self.order.sort
 
-    @property
-    def row_filter(self) -> RowFilter | None:
-        return self.order.row_filter
-
-    def _arrow_of(self, view: str) -> Callable[[], tuple[str, bool]]:
-        return lambda: self.order.arrow(view)
-
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
         with Vertical(id="views"):
@@ -104,6 +95,7 @@ class MainScreen(Screen[None]):
             yield self._table
             yield Static("", id="empty", classes="empty")
         yield FilterBar(id="filter-bar")
+        yield StatusLine()
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -199,8 +191,8 @@ class MainScreen(Screen[None]):
                 empty.update(Content(suspects_empty(self.dapp)))
             elif not prep.snap.buffers:
                 empty.update(Content(empty_reasons(self.dapp)))
-            elif not rows and self.row_filter is not None:
-                text = printable(self.row_filter.text)
+            elif not rows and (flt := self.order.row_filter) is not None:
+                text = printable(flt.text)
                 empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
             self._show_empty(not prep.snap.buffers or not rows)
 
@@ -287,6 +279,8 @@ class MainScreen(Screen[None]):
             return not isinstance(self.focused, Input)
         if action == "fold":  # outside the tree: the app's keys (+ - the interval)
             return self.in_tree()
+        if action == "signal":  # F9 Kill only where processes can be signalled
+            return can_signal(self.dapp)
         return True
 
     def action_sort(self, letter: str) -> None:
@@ -341,7 +335,7 @@ class MainScreen(Screen[None]):
         self.query_one(FilterBar).set_text(text)  # -> Changed -> sync
 
     def action_clear_filter(self) -> None:
-        if self.query_one(FilterBar).clear() or self.row_filter is not None:
+        if self.query_one(FilterBar).clear() or self.order.row_filter is not None:
             self.order.row_filter = None
             self._stale = set(VIEW_NAMES)
             self.sync()
@@ -349,6 +343,9 @@ class MainScreen(Screen[None]):
         self.set_focus(self.table())
 
     # -- signals ----------------------------------------------------------
+    def action_signal_unavailable(self) -> None:
+        ask_signal(self.dapp, None)  # (says why not)
+
     def action_signal(self) -> None:
         """F9 / k: a signal to the process under the cursor (Processes view)."""
         if self.view != "processes":
