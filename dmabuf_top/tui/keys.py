@@ -98,6 +98,8 @@ DETAIL_KEYS: list[Key] = [
     Key("escape,backspace", "back", "back", "Back", shown="Esc"),
     Key("f9,k", "signal", "send a signal to the process (a buffer's pane: the holder chosen)",
         "Kill", shown="F9 k"),
+    Key("c", "toggle_cmdline", "a process's pane: its whole command line (again: one line)",
+        "Cmdline", shown="c"),
 ]
 
 #: keys of the tables themselves (widgets/live_table.py)

@@ -118,7 +118,7 @@ def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
         if state.cost:
             groups.append((3, [(state.cost, "$text-muted")]))
     elif state.sample:
-        groups.append((0, [("recording: [ ] step, Home/End first/last", "$text-muted")]))
+        groups.append((0, [("recording: [ ] step, { } first/last", "$text-muted")]))
     else:
         groups.append((0, [("static snapshot", "$text-muted")]))
     snap = state.snap

@@ -73,7 +73,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    # Home/End are the app's (first/last sample of a recording, else top/bottom).
+    # Home/End: the first / last row, as in htop (a recording steps with [ ] { }: the app's).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Select", show=False),
         Binding("up", "cursor_up", "Cursor up", show=False),
