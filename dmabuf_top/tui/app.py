@@ -90,6 +90,8 @@ class DmabufTopApp(SettingsActions, App[int]):
         self.start_theme = str(self.prefs.start("theme", DEFAULT_THEME))
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self.show_graphs = True
+        #: graphs scale from 0 (the 0 key), else from their lowest value
+        self.zero_scale = False
         #: what the app notified, newest last
         self.notices: list[Notice] = []
         #: the interval the refresh timer runs at (None: no timer, a static source)
@@ -331,10 +333,6 @@ class DmabufTopApp(SettingsActions, App[int]):
     def action_refresh_now(self) -> None:
         if not self.start_collect():
             self._pending_refresh = True
-
-    def action_toggle_graphs(self) -> None:
-        self.show_graphs = not self.show_graphs
-        self.set_class(not self.show_graphs, "-no-graphs")
 
     def action_export(self, directory: str | None = None) -> None:
         export_shown(self, directory)

@@ -1,6 +1,7 @@
 """The app's actions on what the settings file keeps (theme, refresh interval, units,
 and the main screen's view, sorts, columns and tree mode), and saving them when the user
-quits: a part of :class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
+quits; and the display toggles (graphs, their scale): a part of
+:class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import step_interval
 from dmabuf_top.tui.themes import DEFAULT_THEME
+from dmabuf_top.tui.widgets.graph import TimeGraph
 
 
 class SettingsActions:
@@ -80,6 +82,17 @@ class SettingsActions:
             self._start_timer()
         self.notify(f"refresh every {self.delay:g}s", timeout=2)
         self._data_changed()
+
+    def action_toggle_graphs(self) -> None:
+        self.show_graphs = not self.show_graphs
+        self.set_class(not self.show_graphs, "-no-graphs")
+
+    def action_zero_scale(self) -> None:
+        """0: graphs scaled from zero (again: from their lowest value)."""
+        self.zero_scale = not self.zero_scale
+        for screen in self.screen_stack:
+            for graph in screen.query(TimeGraph):
+                graph.use_zero(self.zero_scale)
 
     def action_next_theme(self) -> None:
         names = self.theme_cycle
