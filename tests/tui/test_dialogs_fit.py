@@ -8,22 +8,17 @@ from pathlib import Path
 
 from textual.widgets import SelectionList
 
-from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.screens.setup import SetupScreen
 from dmabuf_top.tui.screens.signal import SignalScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
-from tests.support.pilot import file_backend, settle
+from tests.support.pilot import demo_at, settle
 from tests.support.seen import sleeper
 from tests.tui.test_htop_keys import SignallingBackend, open_signal_dialog, snapshot_held_by
 
 SIZE = (80, 24)
-
-
-def demo_app() -> DmabufTopApp:
-    return DmabufTopApp(file_backend(DEMO_RECORDING), delay=3600)
 
 
 def beside_the_table(app: DmabufTopApp, box_id: str) -> None:
@@ -36,11 +31,7 @@ def beside_the_table(app: DmabufTopApp, box_id: str) -> None:
 
 
 async def test_the_sort_list_opens_beside_the_table():
-    app = demo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f6")
-        await settle(pilot)
+    async with demo_at(SIZE, "f6") as (app, pilot):
         assert isinstance(app.screen, SortMenu)
         beside_the_table(app, "#sort-box")
 
@@ -57,9 +48,7 @@ async def test_the_signal_list_opens_beside_the_table(tmp_path: Path):
 
 
 async def test_setup_checkboxes_look_checked_or_not():
-    app = demo_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with demo_at((120, 40)) as (app, pilot):
         main = app.screen
         assert isinstance(main, MainScreen)
         main.hide_columns("buffers", ["inode"])
@@ -79,11 +68,7 @@ async def test_setup_checkboxes_look_checked_or_not():
 
 
 async def test_help_fits_in_two_pages_at_80x24():
-    app = demo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f1")
-        await settle(pilot)
+    async with demo_at(SIZE, "f1") as (app, pilot):
         assert isinstance(app.screen, HelpScreen)
         box = app.screen.query_one("#help-box")
         assert box.virtual_size.height <= 2 * box.size.height

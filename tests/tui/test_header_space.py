@@ -4,15 +4,9 @@ span the width and the graph grows with the height, titled; ``0`` scales it from
 
 from __future__ import annotations
 
-from dmabuf_top.cli.options import DEMO_RECORDING
-from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from dmabuf_top.tui.widgets.meters import BAR, LABEL, MeterBars
-from tests.support.pilot import file_backend, settle
-
-
-def demo_app() -> DmabufTopApp:
-    return DmabufTopApp(file_backend(DEMO_RECORDING), delay=3600)
+from tests.support.pilot import demo_at, settle
 
 
 def graph_text(graph: TimeGraph) -> str:
@@ -20,9 +14,7 @@ def graph_text(graph: TimeGraph) -> str:
 
 
 async def test_meters_and_graph_use_200x50():
-    app = demo_app()
-    async with app.run_test(size=(200, 50)) as pilot:
-        await settle(pilot)
+    async with demo_at((200, 50)) as (app, pilot):
         bars = app.screen.query_one(MeterBars)
         line = bars.render_line(0).text  # "of RAM     ━━━…   6%  114.7M of 1.9G"
         assert line.index("%") > LABEL + 2 * BAR and bars.size.width > 90
@@ -40,9 +32,7 @@ async def test_meters_and_graph_use_200x50():
 
 
 async def test_hiding_the_graphs_gives_their_rows_to_the_table():
-    app = demo_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with demo_at((120, 40)) as (app, pilot):
         table = app.screen.table()
         body = app.screen.query_one("#header-body")
         rows, body_rows = table.region.height, body.region.height
@@ -56,9 +46,7 @@ async def test_hiding_the_graphs_gives_their_rows_to_the_table():
 
 
 async def test_data_rows_show_at_40x10():
-    app = demo_app()
-    async with app.run_test(size=(40, 10)) as pilot:
-        await settle(pilot)
+    async with demo_at((40, 10)) as (app, pilot):
         table = app.screen.table()
         # below the title line, rows of data (and no more than the terminal has)
         assert table.row_count > 0 and table.scrollable_content_region.height - 1 >= 2

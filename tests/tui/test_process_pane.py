@@ -7,19 +7,14 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import ProcessScreen
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
-from tests.support.pilot import file_backend, settle
+from tests.support.pilot import demo_at, settle
 
 SIZE = (80, 24)
 CHROMIUM = 225  # the demo's GPU process, its command line over 300 characters
-
-
-def demo_app() -> DmabufTopApp:
-    return DmabufTopApp(file_backend(DEMO_RECORDING), delay=3600)
 
 
 async def open_process(pilot, app: DmabufTopApp, pid: int, tree: bool = False) -> ProcessScreen:
@@ -34,9 +29,7 @@ async def open_process(pilot, app: DmabufTopApp, pid: int, tree: bool = False) -
 
 
 async def test_the_process_pane_fits_80x24():
-    app = demo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with demo_at(SIZE) as (app, pilot):
         pane = await open_process(pilot, app, CHROMIUM)
         cmdline = app.prepared.snap.processes[CHROMIUM].cmdline
         assert len(cmdline) > 200
@@ -61,9 +54,7 @@ async def test_the_process_pane_fits_80x24():
 
 
 async def test_enter_on_an_ancestor_says_what_its_descendants_hold():
-    app = demo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with demo_at(SIZE) as (app, pilot):
         pane = await open_process(pilot, app, 1, tree=True)
         n = app.session.sample_count
         title = str(pane.query_one("#detail-title").render())

@@ -5,14 +5,10 @@ sample; the one sort state is what the scan thread orders the next rows by."""
 
 from __future__ import annotations
 
-from dmabuf_top.cli.options import DEMO_RECORDING
-from dmabuf_top.tui.app import DmabufTopApp
+import pytest
+
 from dmabuf_top.tui.screens.main import MainScreen
-from tests.support.pilot import file_backend, settle
-
-
-def demo_app() -> DmabufTopApp:
-    return DmabufTopApp(file_backend(DEMO_RECORDING), delay=3600)
+from tests.support.pilot import demo_at, settle
 
 
 def at_top(screen: MainScreen) -> bool:
@@ -20,42 +16,28 @@ def at_top(screen: MainScreen) -> bool:
     return table.cursor_row == 0 and table.scroll_offset.y == 0
 
 
-async def test_a_new_sort_starts_at_the_top_at_80x24():
-    app = demo_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+@pytest.mark.parametrize(("size", "key", "sort", "arrow"), [
+    ((80, 24), "c", ("procs", False), "▼"),  # PROCS, most first (issue 25 at 80x24)
+    ((120, 40), "I", ("size", True), "▲"),  # SIZE inverted: the smallest first (at 120x40)
+])
+async def test_a_new_sort_starts_at_the_top(size, key, sort, arrow):
+    async with demo_at(size) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, MainScreen)
         table = screen.table()
         await pilot.press("end")  # the table's last row (not the recording's last sample)
         assert table.cursor_row == table.row_count - 1 > 20 and table.scroll_offset.y > 0
-        await pilot.press("c")  # PROCS, most first
+        await pilot.press(key)
         await settle(pilot)
-        assert screen.sort["buffers"] == ("procs", False) and at_top(screen)
-        procs = [int(table.state.get_cell(k, "procs")) for k in table.keys()]
-        assert procs[0] == max(procs) > 1
-        assert table.state.title("procs").endswith("▼")
-
-
-async def test_invert_starts_at_the_top_at_120x40():
-    app = demo_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, MainScreen)
-        table = screen.table()
-        await pilot.press("pagedown", "pagedown")
-        assert table.cursor_row > 0
-        await pilot.press("I")  # SIZE▲: the smallest first, from the top
-        await settle(pilot)
-        assert screen.sort["buffers"] == ("size", True) and at_top(screen)
-        assert table.state.title("size").endswith("▲")
+        assert screen.sort["buffers"] == sort and at_top(screen)
+        assert table.state.title(sort[0]).endswith(arrow)
+        values = [table.state.get_cell(k, "procs") for k in table.keys()]
+        if sort[0] == "procs":
+            assert int(values[0]) == max(map(int, values)) > 1
 
 
 async def test_a_new_filter_starts_at_the_top():
-    app = demo_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with demo_at((80, 24)) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, MainScreen)
         table = screen.table()
@@ -69,9 +51,7 @@ async def test_a_new_filter_starts_at_the_top():
 
 
 async def test_home_end_move_in_the_table_braces_step_the_recording():
-    app = demo_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with demo_at((80, 24)) as (app, pilot):
         table = app.screen.table()
         n = app.session.sample_count
         assert app.session.sample_index == n - 1
@@ -90,9 +70,7 @@ async def test_home_end_move_in_the_table_braces_step_the_recording():
 async def test_the_scan_thread_orders_rows_by_the_one_sort_state():
     """The screen writes the sort into the session's ViewOrder; the next scan's rows
     come ordered by it (no copy relayed by the screen)."""
-    app = demo_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with demo_at((80, 24)) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, MainScreen)
         assert screen.sort is app.session.order.sort
