@@ -80,6 +80,9 @@ async def test_no_kill_and_no_interval_keys_on_a_recording():
         await pilot.press("enter")  # a process's pane: no Kill either
         await settle(pilot)
         assert not isinstance(app.screen, MainScreen) and "Kill" not in footer_labels(app)
+        await pilot.press("escape", "1", "enter")  # a buffer's pane: no Cmdline key there
+        await settle(pilot)
+        assert "Back" in footer_labels(app) and "Cmdline" not in footer_labels(app)
 
 
 async def test_a_live_source_that_can_signal_offers_kill_and_the_interval():

@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import ProcessScreen
-from dmabuf_top.tui.widgets.key_footer import KeyFooter
+from dmabuf_top.tui.widgets.key_footer import KeyFooter, shown_keys
 from dmabuf_top.tui.widgets.live_table import LiveTable
 from tests.support.pilot import demo_at, settle
 
@@ -47,6 +47,7 @@ async def test_the_process_pane_fits_80x24():
         keys = list(footer.query("FooterKey"))
         assert keys and max(k.region.right for k in keys) <= SIZE[0]  # no key cut
         assert "Back" in str(keys[0].render())
+        assert "Cmdline" in [label for _k, label, *_ in shown_keys(pane)]
         await pilot.press("c")  # the whole command line, wrapped
         await settle(pilot)
         assert box.has_class("-whole") and box.size.height > len(lines)

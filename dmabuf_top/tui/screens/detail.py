@@ -53,6 +53,8 @@ class DetailScreen(Screen[None]):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_cmdline":  # (the process pane's: ProcessScreen)
+            return False
         return can_signal(self.dapp) if action == "signal" else True
 
     def action_signal(self) -> None:
