@@ -79,7 +79,7 @@ MAIN_KEYS: list[Key] = [
     # in the tree, as in htop; elsewhere + - fall through to the interval (GLOBAL_KEYS)
     Key("plus", "fold(False)", "", shown="+"),
     Key("minus", "fold(True)", "", shown="-"),
-    Key("asterisk", "fold_all", "tree: unfold / fold a branch, * all (else * is F6)",
+    Key("asterisk", "fold_all", "tree: unfold / fold a branch, * every branch (else: F6)",
         shown="+ - *"),
     Key("f6,less_than_sign,greater_than_sign", "sort_menu",
         "sort by a column from a list (or click its title)", "SortBy",
