@@ -23,7 +23,6 @@ from textual.timer import Timer
 from dmabuf_top.collect.bpf_events import EventSource
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.io.settings import settings_path
-from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, step_window
 from dmabuf_top.tui.history import BufferLife
 from dmabuf_top.tui.keys import GLOBAL_KEYS
@@ -44,7 +43,7 @@ from dmabuf_top.tui.themes import (
     load_themes,
 )
 from dmabuf_top.tui.widgets.header import SummaryHeader
-from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.tui.widgets.status_line import status_line
 
 
 class Notice(NamedTuple):
@@ -86,10 +85,13 @@ class DmabufTopApp(SettingsActions, App[int]):
         self.prefs = Preferences.load(settings_file, theme=theme, interval=delay)
         self.delay = float(self.prefs.start("interval", 2.0))  # type: ignore[arg-type]
         self.session.raw_bytes = self.prefs.start("units", "human") == "bytes"
+        self.session.order.sort.update(self.prefs.loaded.sort)
         self.themes = themes if themes is not None else load_themes()
         self.start_theme = str(self.prefs.start("theme", DEFAULT_THEME))
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd()
         self.show_graphs = True
+        #: graphs scale from 0 (the 0 key), else from their lowest value
+        self.zero_scale = False
         #: what the app notified, newest last
         self.notices: list[Notice] = []
         #: the interval the refresh timer runs at (None: no timer, a static source)
@@ -127,9 +129,16 @@ class DmabufTopApp(SettingsActions, App[int]):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None:
+        """The status line of the screen shown says it (in place of what it said): no
+        toasts piling up over the table; a toast only before a screen is up."""
         self.notices.append(Notice(message, title, severity, markup))
         del self.notices[:-100]
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        line = status_line(self.screen_stack)
+        if line is None:
+            super().notify(message, title=title, severity=severity, timeout=timeout,
+                           markup=markup)
+        else:
+            line.say(message, title, str(severity), timeout, markup)
 
     def on_mount(self) -> None:
         for theme in self.themes.themes.values():
@@ -139,12 +148,8 @@ class DmabufTopApp(SettingsActions, App[int]):
             self.start_theme = DEFAULT_THEME
         if self.start_theme in self.available_themes:
             self.theme = self.start_theme
-        for err, title in [(e, "theme file skipped") for e in self.themes.errors] + (
-            [(self.prefs.error, "settings file ignored")] if self.prefs.error else []
-        ):
-            self.notify(shown_line(err), title=title, severity="warning", timeout=10,
-                        markup=False)
         self.push_screen(MainScreen(self.prefs.loaded))
+        self.call_after_refresh(self.say_load_errors)  # (on the main screen's status line)
         self.prefs.started = self.current_settings()
         self.start_collect()
         if self.backend.live:
@@ -311,9 +316,13 @@ class DmabufTopApp(SettingsActions, App[int]):
         self._data_changed()
 
     def set_suspect_window(self, window: int) -> None:
-        """Look for growth across ``window`` samples from now on; the sample
-        shown is prepared again (no new scan)."""
-        self.session.suspect_window = max(2, window)
+        """Look for growth across ``window`` samples from now on (a recording's: at
+        most all of its samples); the sample shown is prepared again (no new scan)."""
+        window = self.session.bound_window(window)
+        if window == self.suspect_window:
+            self.bell()
+            return
+        self.session.suspect_window = window
         self.notify(f"suspects: growth across {self.suspect_window} samples", timeout=2)
         if self.prepared is not None:
             self.start_collect(redo=True)
@@ -325,10 +334,6 @@ class DmabufTopApp(SettingsActions, App[int]):
         if not self.start_collect():
             self._pending_refresh = True
 
-    def action_toggle_graphs(self) -> None:
-        self.show_graphs = not self.show_graphs
-        self.set_class(not self.show_graphs, "-no-graphs")
-
     def action_export(self, directory: str | None = None) -> None:
         export_shown(self, directory)
 
@@ -336,24 +341,20 @@ class DmabufTopApp(SettingsActions, App[int]):
         ask_export_dir(self)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "step_sample":
+        if action in ("step_sample", "first_sample", "last_sample"):
             return self.is_recording
+        if action == "interval":  # + - only where a live source refreshes
+            return self.backend.live
         return True
 
     def action_step_sample(self, step: int) -> None:
         self._go_sample(self._shown_sample() + step)
 
     def action_first_sample(self) -> None:
-        if self.is_recording:
-            self._go_sample(0)
-        else:
-            self._table_action("scroll_top")
+        self._go_sample(0)
 
     def action_last_sample(self) -> None:
-        if self.is_recording:
-            self._go_sample(self.session.sample_count - 1)
-        else:
-            self._table_action("scroll_bottom")
+        self._go_sample(self.session.sample_count - 1)
 
     def _shown_sample(self) -> int:
         if self._pending_sample is not None:
@@ -366,11 +367,6 @@ class DmabufTopApp(SettingsActions, App[int]):
             self.bell()
             return
         self.start_collect(index)
-
-    def _table_action(self, name: str) -> None:
-        focused = self.screen.focused
-        if isinstance(focused, LiveTable):
-            getattr(focused, f"action_{name}")()
 
     # -- command palette ----------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -16,7 +16,7 @@ from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES, VIEW_TITLES
 class Key:
     keys: str  # Textual key names, comma-separated
     action: str
-    help: str  # one line for the help screen
+    help: str  # one line for the help screen ("": written with the key before it)
     label: str = ""  # footer label; empty: not in the footer
     shown: str = ""  # how the help screen writes the key
     priority: bool = False
@@ -40,62 +40,63 @@ class Key:
 #: keys that work everywhere
 GLOBAL_KEYS: list[Key] = [
     # in the footer as in htop's: F1 Help, F2 Setup, ... F10 Quit
-    Key("question_mark,f1,h", "help", "this help", "Help", shown="F1 ? h"),
-    Key("f2,S", "setup", "setup: columns, theme, refresh interval, units", "Setup",
-        shown="F2 S"),
-    Key("q,f10", "quit", "quit (saves the settings)", "Quit", shown="F10 q"),
-    Key("ctrl+c", "quit", "quit", shown="ctrl+c", priority=True),
+    Key("question_mark,f1,h", "help", "this help (ctrl+p: the command palette)", "Help",
+        shown="F1 ? h"),
+    Key("f2,S", "setup", "setup: columns, theme (ctrl+t: next), interval, units",
+        "Setup", shown="F2 S"),
+    Key("q,f10", "quit", "quit (saves the settings)", "Quit", shown="F10 q ctrl+c"),
+    Key("ctrl+c", "quit", "", shown="ctrl+c", priority=True),
     Key("space,p,Z", "toggle_pause", "pause / resume the screen (scanning goes on)", "Pause",
         shown="space p Z"),
-    Key("plus", "interval(1)", "refresh less often (longer interval; the tree: unfold)",
-        shown="+"),
-    Key("minus", "interval(-1)", "refresh more often (shorter interval; the tree: fold)",
-        shown="-"),
+    Key("plus", "interval(1)", "live: refresh less / more often (the tree: unfold / fold)",
+        shown="+ -"),
+    Key("minus", "interval(-1)", "", shown="-"),
     Key("ctrl+l,ctrl+r", "refresh_now", "refresh now", shown="ctrl+l ctrl+r"),
-    Key("number_sign", "toggle_graphs", "hide / show the graphs", shown="#"),
-    Key("ctrl+t", "next_theme", "next colour theme", shown="ctrl+t"),
+    Key("number_sign", "toggle_graphs", "hide / show meters and graphs (0: scale from 0)",
+        shown="# 0"),
+    Key("0", "zero_scale", "", shown="0"),
+    Key("ctrl+t", "next_theme", "", shown="ctrl+t"),
     Key("x", "export", "export the snapshot shown to a YAML file", "Export"),
-    Key("left_square_bracket", "step_sample(-1)", "recording: previous sample", shown="["),
-    Key("right_square_bracket", "step_sample(1)", "recording: next sample", shown="]"),
-    Key("home", "first_sample", "recording: first sample (else: top of the list)"),
-    Key("end", "last_sample", "recording: last sample (else: bottom of the list)"),
-    Key("ctrl+p", "command_palette", "command palette (export, themes, views…)"),
+    Key("left_square_bracket", "step_sample(-1)", "recording: previous / next sample",
+        shown="[ ]"),
+    Key("right_square_bracket", "step_sample(1)", "", shown="]"),
+    Key("left_curly_bracket", "first_sample", "recording: first / last sample", shown="{ }"),
+    Key("right_curly_bracket", "last_sample", "", shown="}"),
+    Key("ctrl+p", "command_palette", ""),
 ]
 
 #: keys of the main screen (the four tables)
 MAIN_KEYS: list[Key] = [
-    Key("1", "view('buffers')", "Buffers view", shown="1"),
-    Key("2", "view('processes')", "Processes view", shown="2"),
-    Key("3", "view('exporters')", "Exporters view", shown="3"),
-    Key("4", "view('suspects')", "Suspects view: what kept growing over the last samples",
-        shown="4"),
+    Key("1", "view('buffers')", "views: Buffers, Processes, Exporters, Suspects (growth)",
+        shown="1 2 3 4"),
+    Key("2", "view('processes')", "", shown="2"),
+    Key("3", "view('exporters')", "", shown="3"),
+    Key("4", "view('suspects')", "", shown="4"),
     # in the footer only when the session has events (live, or a recording's)
-    Key("5", "events", "Events: the recent dma-buf events (live, or a recording's up to "
-        "the sample shown)", "Events", shown="5"),
+    Key("5", "events", "view: the recent dma-buf events (live, or a recording's)",
+        "Events", shown="5"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
         "Filter", shown="/ \\ F3 F4", priority=True),
-    Key("f5,t", "tree", "Processes: tree of parents and children (again: sorted list)",
+    Key("f5,t", "tree", "Processes as a tree of parents (again: the list)",
         "Tree", shown="F5 t"),
     # in the tree, as in htop; elsewhere + - fall through to the interval (GLOBAL_KEYS)
-    Key("plus", "fold(False)", "tree: unfold the branch under the cursor", shown="+"),
-    Key("minus", "fold(True)", "tree: fold the branch under the cursor (on a leaf: its parent's)",
-        shown="-"),
-    Key("asterisk", "fold_all", "tree: fold / unfold every branch (elsewhere: sort by, as F6)",
-        shown="*"),
+    Key("plus", "fold(False)", "", shown="+"),
+    Key("minus", "fold(True)", "", shown="-"),
+    Key("asterisk", "fold_all", "tree: unfold / fold a branch, * every branch (else: F6)",
+        shown="+ - *"),
     Key("f6,less_than_sign,greater_than_sign", "sort_menu",
-        "sort by: a list of the view's columns (Enter sorts; again: reverse)", "SortBy",
+        "sort by a column from a list (or click its title)", "SortBy",
         shown="F6 < >"),
-    Key("f9,k", "signal", "send a signal to the process (Processes view; live sources)",
+    Key("f9,k", "signal", "signal the process (live sources; also in its pane)",
         "Kill", shown="F9 k"),
     Key("I", "invert_sort", "invert the sort order", shown="I"),
     Key("left_parenthesis", "suspect_window(-1)",
-        "suspects: look at fewer samples (shorter window)", shown="("),
-    Key("right_parenthesis", "suspect_window(1)",
-        "suspects: look at more samples (longer window)", shown=")"),
-    Key("escape", "clear_filter", "clear the filter", shown="Esc"),
-    Key("enter", "open", "open: buffer details / process buffers / buffers of an exporter or name",
+        "suspects: look at fewer / more samples (the window)", shown="( )"),
+    Key("right_parenthesis", "suspect_window(1)", "", shown=")"),
+    Key("escape", "clear_filter", "clear the filter (a pane: back)", shown="Esc"),
+    Key("enter", "open", "open: a buffer's, a process's pane; an exporter's buffers",
         shown="Enter"),
 ]
 
@@ -104,6 +105,8 @@ DETAIL_KEYS: list[Key] = [
     Key("escape,backspace", "back", "back", "Back", shown="Esc"),
     Key("f9,k", "signal", "send a signal to the process (a buffer's pane: the holder chosen)",
         "Kill", shown="F9 k"),
+    Key("c", "toggle_cmdline", "a process's pane: its whole command line (again: one line)",
+        "Cmdline", shown="c"),
 ]
 
 #: keys of the events view (5), besides its sort keys
@@ -117,10 +120,7 @@ EVENTS_KEYS: list[Key] = [
 
 #: keys of the tables themselves (widgets/live_table.py)
 TABLE_KEYS: list[tuple[str, str]] = [
-    ("↑ ↓ PgUp PgDn", "move"),
-    ("g ctrl+home", "first row"),
-    ("G ctrl+end", "last row"),
-    ("click a header", "sort by that column (again: reverse)"),
+    ("↑ ↓ PgUp PgDn", "move; Home g / End G: the first / last row"),
 ]
 
 #: one-character keys the app and the main screen use: a column's sort key is its
@@ -128,6 +128,12 @@ TABLE_KEYS: list[tuple[str, str]] = [
 RESERVED = {
     k for key in GLOBAL_KEYS + MAIN_KEYS for k in key.keys.split(",") if len(k) == 1
 }
+
+
+def unavailable_bindings() -> list[Binding]:
+    """Hidden bindings under those a source cannot act on (F9 k of a file: its
+    check_action hides it from the footer): the key then says why it does nothing."""
+    return [Binding("f9,k", "signal_unavailable", "Kill", show=False)]
 
 
 def sort_key_of(letter: str) -> str:
@@ -160,29 +166,28 @@ def sort_keys(view: str) -> dict[str, str]:
     return {c.key: k for c in COLUMNS[view] if (k := sort_key_of(c.letter))}
 
 
-def sort_help(view: str) -> list[tuple[str, str]]:
+def sort_help(view: str) -> str:
+    """``view``'s sort keys on one line: each column's key and title (its capital, when
+    free, sorts too)."""
     out = []
     cols: list[Column] = EVENT_COLUMNS if view == "events" else COLUMNS[view]
     for c in cols:
-        keys = " ".join(sorted({c.letter, c.letter.upper()} - RESERVED, key=str.isupper))
-        if keys:
-            out.append((keys, c.title))
-    return out
+        keys = sorted({c.letter, c.letter.upper()} - RESERVED, key=str.isupper)
+        if c.letter and keys:
+            out.append(f"{keys[0]} {c.title}")
+    return "  ".join(out)
 
 
 def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """(title, [(keys, what)]) for the help screen."""
 
     def rows(keys: list[Key]) -> list[tuple[str, str]]:
-        return [(k.shown or k.keys, k.help) for k in keys]
+        return [(k.shown or k.keys, k.help) for k in keys if k.help]
 
-    sections = [
+    return [
         ("Everywhere", rows(GLOBAL_KEYS)),
         ("Tables", rows(MAIN_KEYS) + TABLE_KEYS),
-        ("Detail panes", rows(DETAIL_KEYS)),
         ("Events (5)", rows(EVENTS_KEYS)),
+        ("Sort keys (again: reverse)",
+         [(VIEW_TITLES.get(v, "Events"), sort_help(v)) for v in (*VIEW_NAMES, "events")]),
     ]
-    for view in (*VIEW_NAMES, "events"):
-        title = VIEW_TITLES.get(view, "Events")
-        sections.append((f"Sort {title} (again: reverse)", sort_help(view)))
-    return sections

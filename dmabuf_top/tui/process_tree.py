@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from dmabuf_top.analysis.accounting import ProcessStats
 from dmabuf_top.model import Process, Snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.rows import Row
@@ -31,6 +32,22 @@ def _parent_of(pid: int, row: Row | None, snap: Snapshot) -> int | None:
 def _connector(proc: Process) -> Row:
     cells = {"pid": str(proc.pid), "comm": printable(proc.comm), "cmdline": printable(proc.cmdline)}
     return Row(str(proc.pid), proc, tuple(cells.get(k, "") for k in _KEYS), (), ANCESTOR)
+
+
+def holding_descendants(
+    pid: int, procs: Sequence[ProcessStats], snap: Snapshot
+) -> list[ProcessStats]:
+    """The holders among ``procs`` whose chain of parents passes through ``pid`` (an
+    ancestor's pane: what its descendants hold)."""
+    out = []
+    for p in procs:
+        seen, up = {p.pid}, _parent_of(p.pid, None, snap)
+        while up is not None and up not in seen and up != pid:
+            seen.add(up)
+            up = _parent_of(up, None, snap)
+        if up == pid:
+            out.append(p)
+    return out
 
 
 @dataclass(frozen=True)

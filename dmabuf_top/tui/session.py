@@ -15,14 +15,15 @@ from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
 from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.collect.selfstats import CostMeter, ToolCost
 from dmabuf_top.model import DmabufEvent, Snapshot
-from dmabuf_top.report.columns import Column
 from dmabuf_top.report.summary import cost_text
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History, Series
-from dmabuf_top.tui.row_filter import RowFilter, visible_rows
+from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
 from dmabuf_top.tui.table_rows import plan_sync
+from dmabuf_top.tui.view_columns import column
+from dmabuf_top.tui.view_order import ViewOrder
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource
@@ -91,7 +92,7 @@ class Session:
         #: the backend's recording ability, when it holds several samples
         self.recording = recording_of(backend)
         #: growth suspects: grew across this many samples without falling back
-        self.suspect_window = max(2, suspect_window)
+        self.suspect_window = self.bound_window(suspect_window)
         #: live: the session's recent samples, for the suspects (collector thread)
         self.samples = LiveSamples()
         self.history = History(prune=self.recording is None)
@@ -104,9 +105,9 @@ class Session:
         self.collecting = False
         #: a timed scan that landed after pause was pressed: shown on resume
         self.held: Prepared | None = None
-        #: per view, the order the screen shows rows in (sort column, reversed,
-        #: filter): prepare() sorts the next rows so, off the UI thread
-        self.orders: dict[str, tuple[Column, bool, RowFilter | None]] = {}
+        #: the one sort and filter state of the views: the screen changes it,
+        #: prepare() orders the next rows by it, off the UI thread
+        self.order = ViewOrder()
         #: sizes as byte counts (the setup screen's units: bytes)
         self.raw_bytes = False
         #: live: this machine's dma-buf event source (watch_events), and what it gave
@@ -176,6 +177,12 @@ class Session:
             mine = [e for e in self.events if e.inode == inode]
         return buffer_stories(mine, until=until).get(inode)
 
+    def bound_window(self, window: int) -> int:
+        """``window`` as a suspects window: at least 2 samples, at most a recording's."""
+        if self.recording is not None:
+            window = min(window, self.recording.sample_count)
+        return max(2, window)
+
     @property
     def is_recording(self) -> bool:
         return self.recording is not None
@@ -190,16 +197,17 @@ class Session:
 
     def prepare(self, sample: int | None = None, redo: bool = False) -> Prepared:
         """Collector thread: one snapshot, accounted, recorded, rows built (and
-        ordered as the screen shows them: :attr:`orders`), growth suspects found
+        ordered as the screen shows them: :attr:`order`), growth suspects found
         (live: over the session's recent samples; in a recording: over the samples
         up to the one shown). ``redo``: the sample shown again (the suspect window
         changed), no new scan."""
         shown = self.prepared
         prep = self._prepare(sample, redo)
-        for view, (col, rev, flt) in dict(self.orders).items():
-            order = (col.key, rev, flt.text if flt is not None else "")
-            rows = visible_rows(prep.rows[view], col, rev, flt)
-            prep.ordered[view] = (order, rows)
+        sorts, flt = dict(self.order.sort), self.order.row_filter  # (one read of each)
+        text = flt.text if flt is not None else ""
+        for view, (key, rev) in sorts.items():
+            rows = visible_rows(prep.rows[view], column(view, key), rev, flt)
+            prep.ordered[view] = ((key, rev, text), rows)
             before = shown.ordered.get(view) if shown is not None else None
             # what changed from the rows shown (if a table holds them), or from none
             prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)

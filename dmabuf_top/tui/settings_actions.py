@@ -1,6 +1,7 @@
 """The app's actions on what the settings file keeps (theme, refresh interval, units,
 and the main screen's view, sorts, columns and tree mode), and saving them when the user
-quits: a part of :class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
+quits; and the display toggles (graphs, their scale): a part of
+:class:`~dmabuf_top.tui.app.DmabufTopApp`, kept apart to keep it small."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from dataclasses import replace
 from rich.text import Text
 
 from dmabuf_top.io.settings import Settings
-from dmabuf_top.textsafe import printable
+from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.event_rows import DEFAULT_SHOWN
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.session import step_interval
 from dmabuf_top.tui.themes import DEFAULT_THEME
+from dmabuf_top.tui.widgets.graph import TimeGraph
 
 
 class SettingsActions:
@@ -32,6 +34,14 @@ class SettingsActions:
     def events_shown(self) -> int:
         """How many recent events the events view shows (the settings file's ``events``)."""
         return int(self.prefs.start("events", DEFAULT_SHOWN))
+
+    def say_load_errors(self) -> None:
+        """What loading the theme files and the settings file left out."""
+        for err, title in [(e, "theme file skipped") for e in self.themes.errors] + (
+            [(self.prefs.error, "settings file ignored")] if self.prefs.error else []
+        ):
+            self.notify(shown_line(err), title=title, severity="warning", timeout=10,
+                        markup=False)
 
     def current_settings(self) -> Settings:
         """The state the settings file keeps: theme, interval, units, and the main
@@ -80,6 +90,17 @@ class SettingsActions:
             self._start_timer()
         self.notify(f"refresh every {self.delay:g}s", timeout=2)
         self._data_changed()
+
+    def action_toggle_graphs(self) -> None:
+        self.show_graphs = not self.show_graphs
+        self.set_class(not self.show_graphs, "-no-graphs")
+
+    def action_zero_scale(self) -> None:
+        """0: graphs scaled from zero (again: from their lowest value)."""
+        self.zero_scale = not self.zero_scale
+        for screen in self.screen_stack:
+            for graph in screen.query(TimeGraph):
+                graph.use_zero(self.zero_scale)
 
     def action_next_theme(self) -> None:
         names = self.theme_cycle

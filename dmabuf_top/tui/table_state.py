@@ -1,10 +1,10 @@
 """One view's table as a LiveTable shows it, kept while another view is shown: its columns,
-rows, cursor, sort arrow and scroll position, and its lines as last painted (so that
-switching back to it paints from them)."""
+rows, cursor and scroll position (its sort arrow read from the one sort state), and its
+lines as last painted (so that switching back to it paints from them)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from textual.cache import LRUCache
 from textual.strip import Strip
@@ -28,7 +28,10 @@ class TableState:
         columns: Sequence[Column],
         sets: Sequence[str] | None = None,
         letters: dict[str, str] | None = None,
+        arrow: Callable[[], tuple[str, bool]] | None = None,
     ) -> None:
+        """``arrow``: reads the sorted column's key and whether its arrow points down
+        (tui/view_order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
         self.spec = list(columns)
         self.sets = list(sets) if sets else all_columns(self.spec)
         self.letters = dict(letters or {})
@@ -39,8 +42,7 @@ class TableState:
         #: the rows, their cells and marks; what the last sync changed
         self.rows = TableRows([c.key for c in self.spec])
         self.cursor = 0
-        #: (column key, descending) of the sorted column
-        self.sort: tuple[str, bool] | None = None
+        self.arrow = arrow
         #: the scroll offset (x, y) when another state was shown in its place
         self.scroll = (0, 0)
         # -- what painting left (LiveTable's) --
@@ -95,13 +97,14 @@ class TableState:
         self.fitted_to = -1
         return True
 
-    def set_sort_marker(self, key: str, descending: bool) -> bool:
-        """▼/▲ on the sorted column's title; whether it moved."""
-        if self.sort == (key, descending):
-            return False
-        self.sort = (key, descending)
+    @property
+    def sort(self) -> tuple[str, bool] | None:
+        """(column key, descending) of the sorted column (None: not sorted)."""
+        return self.arrow() if self.arrow is not None else None
+
+    def sort_changed(self) -> None:
+        """The sort moved: the next paint fits the titles again (the arrow's room)."""
         self.fitted_to = -1
-        return True
 
     def label(self, col: Column, arrow: bool = True) -> tuple[str, int]:
         """Column ``col``'s title as the header writes it (sort key, the arrow when

@@ -132,6 +132,49 @@ def assert_holders_on_screen(screen: str, record: dict, extra_bytes: int = 0) ->
     return checked
 
 
+def first_row_under(screen: str, title: str) -> tuple[str, str]:
+    """The table's title line (the one holding ``title``) and the row under it."""
+    lines = screen.splitlines()
+    at = next(i for i, ln in enumerate(lines) if title in ln)
+    return lines[at], lines[at + 1] if at + 1 < len(lines) else ""
+
+
+def assert_sort_starts_at_the_top(tmux: Tmux, record: dict) -> None:
+    """At 80x24, End then c (PROCS): the list starts at its top, the most shared buffer
+    first (issue 25: the cursor stayed, rows with PROCS 1 showed under PROCS▼); s back."""
+    most = max(len(b["holders"]) for b in record["buffers"].values())
+    tmux.keys("End")
+    tmux.keys("c")
+    screen = tmux.wait("PROCS▼", lambda s: "PROCS▼" in s)
+    title, first = first_row_under(screen, "PROCS▼")
+    at = title.index("PROCS▼")
+    cell = re.search(r"\d+", first[at:at + 7])  # (right-aligned under its title)
+    assert cell is not None and int(cell.group()) == most > 1, (title, first)
+    tmux.keys("s")
+    tmux.wait("SIZE▼ again", lambda s: "SIZE▼" in s)
+
+
+def assert_process_pane_fits(tmux: Tmux) -> None:
+    """At 80x24 the process pane of the largest holder keeps its title, its buffers
+    table with rows, and its footer whole (issue 25: the header scrolled away, no rows)."""
+    tmux.keys("2")
+    tmux.wait("the Processes view", lambda s: "RSS▼" in s)
+    tmux.keys("Enter")
+    # (the footer's keys come a frame after the pane: wait for both)
+    screen = tmux.wait("the process pane and its footer", lambda s: "Buffers  (Enter: details)"
+                       in s and "Back" in s.rstrip().splitlines()[-1])
+    lines = screen.rstrip("\n").splitlines()
+    assert len(lines) <= 24 and "root" in lines[0], screen  # the header: not scrolled away
+    assert any(ln.lstrip().startswith("Process ") for ln in lines[:12]), screen
+    title, first = first_row_under(screen, "INODE")
+    assert "SIZE" in title and re.match(r"\s*\d+\s+\S+", first), screen
+    assert "Back" in lines[-1] and "Export" in lines[-1], lines[-1]
+    tmux.keys("Escape")
+    tmux.wait("the Processes view again", lambda s: "RSS▼" in s)
+    tmux.keys("1")
+    tmux.wait("the Buffers view again", lambda s: "SIZE▼" in s)
+
+
 def dmabuf_top_command(vm) -> str:
     exe = Path(vm.python).parent / "dmabuf-top"
     if vm.run(["test", "-x", str(exe)], timeout=30).returncode == 0:
@@ -186,6 +229,8 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         assert assert_holders_on_screen(screen, record, HELPER_BYTES) >= 3, screen
         scanout = row_of(screen, "scanout 0")
         assert f"compositor({record['scenario_pid']})" in scanout, scanout
+        assert_sort_starts_at_the_top(tmux, record)
+        assert_process_pane_fits(tmux)
         tmux.resize(160, 45)
         tmux.wait("the wide table again", lambda s: "to-decoder-kept" in s and "kernel-only" in s)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from dmabuf_top.collect.file import FileBackend
@@ -105,3 +106,19 @@ def steady_meter() -> CostMeter:
     clock = itertools.count(0.0, 2.0)
     usage = ToolUsage(cpu_user=2.0, cpu_system=0.5, rss=48 << 20, host_memory=8 << 30)
     return CostMeter(usage=lambda: usage, clock=lambda: next(clock))
+
+
+@asynccontextmanager
+async def demo_at(size: tuple[int, int], *keys: str) -> AsyncIterator[tuple]:
+    """The app on the demo recording (``--demo``) at ``size``, settled, then ``keys``
+    pressed (each one settled): ``(app, pilot)``."""
+    from dmabuf_top.cli.options import DEMO_RECORDING
+    from dmabuf_top.tui.app import DmabufTopApp
+
+    app = DmabufTopApp(file_backend(DEMO_RECORDING), delay=3600)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        yield app, pilot

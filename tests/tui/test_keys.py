@@ -255,7 +255,7 @@ def test_every_sort_letter_has_a_key():
     letters = sort_letters()
     assert set("iesrcnhabfmpd") <= set(letters)
     # htop's keys: help, setup, pause, invert, tree, kill, quit; and export, views
-    assert RESERVED == {"q", "h", "S", "p", "Z", "x", "I", "t", "k", "1", "2", "3", "4", "5"}
+    assert RESERVED == {"q", "h", "S", "p", "Z", "x", "I", "t", "k", "0", "1", "2", "3", "4", "5"}
     assert sort_key_of("h") == "H" and sort_key_of("s") == "s" and sort_key_of("k") == "K"
 
 
@@ -525,21 +525,21 @@ async def test_recording_keys_step_through_samples():
 
         # a recording opens at its last sample: what a user wants to see first
         assert f"sample {n}/{n}" in header() and app.backend.index == n - 1
-        await pilot.press("home")
+        await pilot.press("left_curly_bracket")
         await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("right_square_bracket")
         await settle(pilot)
         assert f"sample 2/{n}" in header() and app.backend.index == 1
         assert app.prepared.snap is app.backend.sample(1)
-        await pilot.press("end")
+        await pilot.press("right_curly_bracket")
         await settle(pilot)
         assert f"sample {n}/{n}" in header()
         assert app.backend.sample(n - 1).taken_at in header()
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert f"sample {n - 1}/{n}" in header()
-        await pilot.press("home")
+        await pilot.press("left_curly_bracket")
         await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("left_square_bracket")  # before the first: stays

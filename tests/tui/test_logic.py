@@ -335,7 +335,7 @@ def test_a_sync_plan_made_off_the_ui_thread_updates_a_table_as_a_full_diff_does(
     from dmabuf_top.tui.table_rows import TableRows
 
     session = Session(ScriptedBackend(churn(8)), meter=steady_meter())
-    session.orders["buffers"] = (column("buffers", "size"), False, None)
+    session.order.sort["buffers"] = ("size", False)  # (the one sort state)
     names = [c.key for c in COLUMNS["buffers"]]
     planned, full = TableRows(names), TableRows(names)
     used = 0

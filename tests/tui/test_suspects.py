@@ -48,7 +48,7 @@ async def test_suspects_view_on_the_recorded_leak():
     app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("end", "4")
+        await pilot.press("right_curly_bracket", "4")
         await settle(pilot)
         keys = suspect_keys(app)
         # the leaker and its buffer-name pattern; the sharers and theirs
@@ -117,7 +117,7 @@ async def test_enter_on_suspects_opens_the_process_or_the_buffers():
     app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("end", "4")
+        await pilot.press("right_curly_bracket", "4")
         await settle(pilot)
         screen = main_screen(app)
         table = screen.table()
@@ -139,10 +139,10 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
     app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600, suspect_window=4)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("end", "4")
+        await pilot.press("right_curly_bracket", "4")
         await settle(pilot)
         assert suspect_keys(app)
-        await pilot.press("home")
+        await pilot.press("left_curly_bracket")
         await settle(pilot)
         assert suspect_keys(app) == [] and app.prepared.suspects == []
         empty = str(main_screen(app).query_one("#empty").render())
@@ -162,20 +162,21 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         assert app.prepared.window == 4 and suspect_keys(app) == []
 
 
-async def test_a_recording_shorter_than_the_window_says_so_not_step_on():
+async def test_a_recording_bounds_the_window_to_its_samples():
+    """A window of 15 asked of a 12-sample recording is 12 (issue 25: "last 90 samples"
+    on a 12-sample file, and an empty list); ) past it stays there."""
     app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600, suspect_window=15)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        assert app.session.sample_count == 12 and app.suspect_window == 12
         await pilot.press("4")
-        await settle(pilot)  # at the last sample (12 of 12), a window of 15
-        empty = str(main_screen(app).query_one("#empty").render())
-        assert "The recording has 12 samples: fewer than the window of 15" in empty
-        assert "step on" not in empty
-        await pilot.press("home")  # the first sample: the same (no step fills 15)
+        await settle(pilot)  # at the last sample (12 of 12): all of it is the window
+        info = str(main_screen(app).query_one("#suspects-info").render())
+        assert "last 12 samples" in info and suspect_keys(app)
+        await pilot.press("right_parenthesis")  # no further: the recording has 12
         await settle(pilot)
-        assert "step on" not in str(main_screen(app).query_one("#empty").render())
-        await pilot.press("left_parenthesis")  # 12: the recording fills it once stepped on
-        await pilot.press("home")
+        assert app.suspect_window == 12 and app.prepared.window == 12
+        await pilot.press("left_curly_bracket")  # the first sample: 11 more to step on
         await settle(pilot)
         empty = str(main_screen(app).query_one("#empty").render())
         assert "step on in the recording, 11 more" in empty
@@ -258,7 +259,7 @@ def test_suspects_view_snapshot(snap_compare):
 
     async def before(pilot) -> None:
         await settle(pilot)
-        await pilot.press("end", "4")
+        await pilot.press("right_curly_bracket", "4")
         await settle(pilot)
 
     app = DmabufTopApp(file_backend(VM_RECORDING), theme=THEME)

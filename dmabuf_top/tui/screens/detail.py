@@ -12,122 +12,33 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dmabuf_top.analysis.lifecycle import life_story
-from dmabuf_top.model import Buffer, GemHandle, MapRange, Process, same_start
-from dmabuf_top.report.columns import Column
+from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.events_report import clock_text
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
-from dmabuf_top.tui.keys import DETAIL_KEYS
+from dmabuf_top.tui.keys import DETAIL_KEYS, unavailable_bindings
+from dmabuf_top.tui.process_tree import holding_descendants
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.pane_parts import (
+    HOLDER_COLUMNS,
+    PROC_BUFFER_COLUMNS,
+    Part,
+    buffer_fields,
+    fields,
+    holder_rows,
+)
+from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.tui.widgets.status_line import StatusLine
 from dmabuf_top.units import human_bytes, human_delta
-
-Part = tuple[str, str] | str
-
-
-def _col(key: str, title: str, kind: str, width: int) -> Column:
-    return Column(key, title, lambda r: None, kind, width)
-
-
-HOLDER_COLUMNS = [
-    _col("pid", "PID", "int", 7),
-    _col("comm", "COMM", "text", 16),
-    _col("fds", "FDS", "text", 12),
-    _col("map", "MAPPED RANGE", "text", 27),
-    _col("perms", "PERMS", "text", 5),
-    _col("len", "LENGTH", "bytes", 8),
-    _col("cmdline", "CMDLINE", "text", 48),
-]
-
-PROC_BUFFER_COLUMNS = [
-    _col("inode", "INODE", "int", 8),
-    _col("exporter", "EXPORTER", "text", 12),
-    _col("size", "SIZE", "bytes", 9),
-    _col("fds", "FDS", "text", 12),
-    _col("maps", "MAPS", "int", 5),
-    _col("procs", "PROCS", "int", 5),
-    _col("name", "NAME", "text", 32),
-]
-
-
-def fields(pairs: list[tuple[str, str]], width: int = 14) -> Content:
-    """``label  value`` lines; values are untrusted and shown literally."""
-    parts: list[Part] = []
-    for i, (label, value) in enumerate(pairs):
-        if i:
-            parts.append("\n")
-        parts += [(f"{label:<{width}}", "$text-muted"), printable(value)]
-    return Content.assemble(*parts)
-
-
-def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
-    """A row per mapping of each holder (one with ``-`` when it has none but fds),
-    then one per GEM handle: ``via GEM handle 3 on card0 (vgem)``."""
-    rows: list[Row] = []
-    for h in buf.holders:
-        p = procs.get(h.pid)
-        comm = printable(p.comm if p else "?")
-        cmd = printable(p.cmdline if p else "")
-        fds = ", ".join(str(f) for f in h.fds) or "-"
-        maps: list[MapRange | None] = list(h.maps) or ([] if h.by_handle_only else [None])
-        ways: list[MapRange | GemHandle | None] = [*maps, *h.handles]
-        for i, m in enumerate(ways):
-            first = i == 0
-            if isinstance(m, GemHandle):
-                rng, perms, length = printable(f"via {m.label()}"), "", ""
-            else:
-                rng = f"{m.start:x}-{m.end:x}" if m else "-"
-                perms, length = (m.perms, human_bytes(m.length)) if m else ("", "")
-            cells = (
-                str(h.pid) if first else "",
-                comm if first else "",
-                fds if first else "",
-                rng,
-                perms,
-                length,
-                cmd if first else "",
-            )
-            rows.append(Row(f"{h.pid}:{i}", h, cells, ()))
-    return rows
-
-
-def _by_handle_only(buf: Buffer) -> str:
-    n = sum(1 for h in buf.holders if h.by_handle_only)
-    return f" ({n} by GEM handle only)" if n else ""
-
-
-def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
-    life = app.buffer_life(buf.inode)
-    heap = " (dma-heap)" if buf.heap else ""
-    pairs = [
-        ("inode", str(buf.inode)),
-        ("exporter", (buf.exporter or "?") + heap),
-        ("name", buf.name if buf.name is not None else "(unnamed)"),
-        ("size", f"{human_bytes(buf.size)} ({buf.size} bytes)"),
-        ("refcount", "-" if buf.count is None else str(buf.count)),
-        ("holders", f"{len(buf.holders)} process{'es' if len(buf.holders) != 1 else ''}"
-         + _by_handle_only(buf)),
-        ("seen by", ", ".join(buf.sources) or "-"),
-    ]
-    if buf.flags is not None or buf.mode is not None:
-        flags = "-" if buf.flags is None else f"{buf.flags:08x}"
-        mode = "-" if buf.mode is None else f"{buf.mode:08x}"
-        pairs.append(("flags / mode", f"{flags} / {mode}"))
-    if life is not None:
-        pairs.append(("first seen", life.first_seen))
-        pairs.append(("last changed", life.last_changed))
-        if life.gone_at:
-            pairs.append(("freed", f"gone at {life.gone_at}"))
-    return pairs
 
 
 class DetailScreen(Screen[None]):
-    BINDINGS = [k.binding() for k in DETAIL_KEYS]
+    BINDINGS = [k.binding() for k in DETAIL_KEYS] + unavailable_bindings()
     #: mounted: the app may hand it data
     ready = False
     #: id of the table that has the focus
@@ -141,8 +52,16 @@ class DetailScreen(Screen[None]):
         """The process F9 / k signals: the pane's process, a buffer's holder chosen."""
         return None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_cmdline":  # (the process pane's: ProcessScreen)
+            return False
+        return can_signal(self.dapp) if action == "signal" else True
+
     def action_signal(self) -> None:
         ask_signal(self.dapp, self.signal_target())
+
+    def action_signal_unavailable(self) -> None:
+        ask_signal(self.dapp, None)  # (says why not)
 
     def action_back(self) -> None:
         self.dismiss()
@@ -206,6 +125,7 @@ class BufferScreen(DetailScreen):
             yield Static(id="fences", classes="fields")
             yield Static("Life (dma-buf events)", classes="section", id="life-label")
             yield Static(id="life", classes="fields")
+        yield StatusLine()
         yield KeyFooter()
 
     def show_data(self) -> None:
@@ -307,6 +227,13 @@ class ProcessScreen(DetailScreen):
     def signal_target(self) -> int | None:
         return self.pid
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return super().check_action(action, parameters) if action != "toggle_cmdline" else True
+
+    def action_toggle_cmdline(self) -> None:
+        """c: the whole command line (wrapped), again one line cut with …"""
+        self.query_one("#process-fields").toggle_class("-whole").refresh(layout=True)
+
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
         yield Static(id="detail-title", classes="detail-title")
@@ -315,8 +242,9 @@ class ProcessScreen(DetailScreen):
             with Vertical(id="process-graphs", classes="graph"):
                 yield Static("Rss over time", classes="graph-label", id="rss-label")
                 yield TimeGraph(id="process-graph")
-        yield Static("Buffers  (Enter: details)", classes="section")
+        yield Static("Buffers  (Enter: details)", classes="section", id="process-buffers-label")
         yield LiveTable(PROC_BUFFER_COLUMNS, id="process-buffers")
+        yield StatusLine()
         yield KeyFooter()
 
     def show_data(self) -> None:
@@ -325,7 +253,7 @@ class ProcessScreen(DetailScreen):
         if prep is None:
             return
         snap = prep.snap
-        proc = snap.processes.get(self.pid)
+        proc = snap.processes.get(self.pid) or snap.ancestors.get(self.pid)
         stats = next((p for p in prep.procs if p.pid == self.pid), None)
         reused = proc is not None and not same_start(self.start_time, proc.start_time)
         if reused:
@@ -338,7 +266,14 @@ class ProcessScreen(DetailScreen):
         if reused:
             parts += ["  ", (" ENDED: PID REUSED ", "bold reverse $error")]
         elif stats is None:
-            parts += ["  ", (" HOLDS NOTHING NOW ", "bold reverse $error")]
+            heirs = holding_descendants(self.pid, prep.procs, snap)
+            parts += ["  ", (" HOLDS NO DMA-BUF NOW ", "bold reverse $error")]
+            if heirs:  # an ancestor (pid 1): what its descendants hold, each buffer once
+                inodes = {i for p in heirs for i in p.inodes}
+                size = human_bytes(sum(snap.buffers[i].size for i in inodes))
+                parts.append(f"  {len(heirs)} descendant{'s' if len(heirs) != 1 else ''}"
+                             f" hold {len(inodes)} dma-buf{'s' if len(inodes) != 1 else ''},"
+                             f" {size}")
         title.update(Content.assemble(*parts))
         pairs = [
             ("pid", str(self.pid)),
@@ -359,7 +294,9 @@ class ProcessScreen(DetailScreen):
                 ("Rss", f"{human_bytes(stats.rss)}{delta}"),
                 ("Pss", human_bytes(stats.pss)),
             ]
-        self.query_one("#process-fields", Static).update(fields(pairs))
+        box = self.query_one("#process-fields", Static)
+        box.update(fields(pairs))
+        box.tooltip = Content(printable(proc.cmdline)) if proc and proc.cmdline else None
         rss = app.session.rss_series(self.pid)
         trend = len(rss.values) > 1
         plot = self.query_one("#process-graph", TimeGraph)
@@ -368,8 +305,10 @@ class ProcessScreen(DetailScreen):
         if trend:
             lo, hi = min(rss.values), max(rss.values)
             label = f"Rss over time: {human_bytes(lo)} … {human_bytes(hi)}"
-        else:
-            label = "Rss over time: one sample so far"
+        else:  # (a recording's samples up to the one shown; live: those seen so far)
+            n = app.session.sample_index + 1 if app.is_recording else app.session.history.samples
+            held = "held dma-bufs in 1" if rss.values else "held no dma-buf in any"
+            label = f"Rss over time: {held} of {n} sample{'s' if n != 1 else ''}"
         self.query_one("#rss-label", Static).update(label)
         rows = []
         for inode in stats.inodes if stats is not None else []:

@@ -13,20 +13,13 @@ from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.keys import help_sections
 
 COLUMNS_HELP = [
-    ("INODE", "the buffer's inode: its identity in /proc fdinfo, maps and debugfs"),
-    ("EXPORTER", "the driver that made it (drm, a dma-heap name, videobuf2…)"),
-    ("SIZE / REFS", "buffer size; file reference count (fds + mappings + kernel)"),
-    ("PROCS / HOLDERS", "processes holding it by fd or mapping"),
-    ("AGE", "time since first seen in this session"),
-    ("RSS / PSS", "full size of each buffer held / size shared out among holders"),
-    ("ΔRSS", "Rss change since the process was first seen"),
-    ("Δ (Buffers)", "new: not there in the first sample; chg: size or holders changed since"),
-    ("ΔBYTES", "an exporter's bytes change since the first sample"),
-    ("GROW ▲", "a growth suspect (Buffers: its name has a suspect's pattern, # = digits)"),
-    ("Suspects", "a process, exporter or name pattern whose bytes or buffer count grew"),
-    ("", "across the last N samples (< >) without ever falling back"),
-    ("BYTES/MIN …", "growth rate since SINCE, the sample before it started growing;"),
-    ("", "PSS splits shared buffers among their holders; FOR: how long it grew"),
+    ("INODE EXPORTER", "the buffer's identity; the driver that made it"),
+    ("SIZE REFS", "its size; its file references (fds + mappings + kernel)"),
+    ("PROCS HOLDERS", "processes holding it by fd or mapping; AGE: since first seen"),
+    ("RSS PSS", "each buffer held, in full / shared out among its holders"),
+    ("Δ ΔRSS ΔBYTES", "change since first seen (Δ: new, or chg: size or holders)"),
+    ("GROW ▲ Suspects", "grew across the last N samples (( )) without falling back"),
+    ("BYTES/MIN …", "rate since SINCE (the sample before growth); FOR: how long"),
     ("new / freed", "highlighted: appeared at the last refresh; struck: just freed"),
 ]
 

@@ -18,17 +18,16 @@ from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.host import AppHost
-from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys
+from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree, fold_all, fold_branch
-from dmabuf_top.tui.row_filter import RowFilter, visible_rows
+from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
-from dmabuf_top.tui.screens.signal import ask_signal
+from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.table_state import TableState
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
-    DEFAULT_SORT,
     LAYOUTS,
     TREE_LAYOUTS,
     VIEW_NAMES,
@@ -36,16 +35,18 @@ from dmabuf_top.tui.view_columns import (
     column,
     column_for_letter,
 )
+from dmabuf_top.tui.view_order import ViewOrder
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
 from dmabuf_top.tui.widgets.live_table import LiveTable
+from dmabuf_top.tui.widgets.status_line import StatusLine
 
 
 class MainScreen(Screen[None]):
     """Buffers / Processes / Exporters / Suspects."""
 
-    BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings()
+    BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings() + unavailable_bindings()
 
     def __init__(self, settings: Settings | None = None) -> None:
         """``settings``: the view, sorts and hidden columns to start with."""
@@ -54,8 +55,6 @@ class MainScreen(Screen[None]):
         #: mounted: the app may hand it data
         self.ready = False
         self.view = settings.view or "buffers"
-        self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
-        self.sort.update(settings.sort)
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
         #: the Processes view shows the process tree (t / F5)
@@ -63,10 +62,10 @@ class MainScreen(Screen[None]):
         #: the tree's folded branches (pids), and the tree last shown
         self.folded: set[int] = set()
         self._tree: ProcessTree | None = None
-        self.row_filter: RowFilter | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: each view's table (its rows, cursor, sort arrow, columns) in the one LiveTable
-        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v)) for v in VIEW_NAMES}
+        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v),
+                                     arrow=lambda v=v: self.order.arrow(v)) for v in VIEW_NAMES}
         #: per view: nothing to show (the table then gives its room to the reason)
         self._empty: dict[str, bool] = {}
         self._table = LiveTable(state=self.states[self.view], id="table")
@@ -77,6 +76,16 @@ class MainScreen(Screen[None]):
     def dapp(self) -> AppHost:
         return cast("AppHost", self.app)
 
+    @property
+    def order(self) -> ViewOrder:
+        """The one sort and filter state (the session's: the scan thread reads it)."""
+        return self.dapp.session.order
+
+    @property
+    def sort(self) -> dict[str, tuple[str, bool]]:
+        """Per view: (column key, reversed)."""
+        return self.order.sort
+
     def compose(self) -> ComposeResult:
         yield SummaryHeader(id="header")
         with Vertical(id="views"):
@@ -86,11 +95,11 @@ class MainScreen(Screen[None]):
             yield self._table
             yield Static("", id="empty", classes="empty")
         yield FilterBar(id="filter-bar")
+        yield StatusLine()
         yield KeyFooter()
 
     def on_mount(self) -> None:
         for view in VIEW_NAMES:
-            self._mark_sort(view)
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
         self.query_one("#suspects-info").display = self.view == "suspects"
@@ -111,11 +120,11 @@ class MainScreen(Screen[None]):
         if view == self.view:
             self._table.state_changed()
 
-    def _mark_sort(self, view: str) -> None:
-        """▼/▲ on the title of the column ``view`` is sorted by."""
-        key, rev = self.sort[view]
-        if self.states[view].set_sort_marker(key, column(view, key).descending != rev):
-            self._state_changed(view)
+    def _sort_changed(self, view: str) -> None:
+        """▼/▲ moved on ``view``'s titles; its rows are sorted again at the next sync."""
+        self.states[view].sort_changed()
+        self._stale.add(view)
+        self._state_changed(view)
 
     def hide_columns(self, view: str, keys: list[str]) -> None:
         """The user hides ``keys`` of ``view``; a single static snapshot has no history,
@@ -156,25 +165,22 @@ class MainScreen(Screen[None]):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
-        key, rev = self.sort[view]
-        text = self.row_filter.text if self.row_filter else ""
-        # the next scan (the first one too) orders its rows so, off the UI thread
-        self.dapp.session.orders[view] = (column(view, key), rev, self.row_filter)
+        order = self.order.key(view)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
             self._show_empty(True)
             return
         ready = prep.ordered.get(view)
         plan = None
-        if ready is not None and ready[0] == (key, rev, text):
+        if ready is not None and ready[0] == order:
             rows, plan = ready[1], prep.plans.get(view)
-        else:
-            rows = visible_rows(prep.rows[view], column(view, key), rev, self.row_filter)
+        else:  # (sorted off the UI thread when the scan began after the change)
+            rows = visible_rows(prep.rows[view], *self.order.of(view))
         tree = view == "processes" and self.process_tree
         if tree:  # a new order moves glyphs too: never only the order
             self._tree = build_tree(rows, prep.snap, self.folded)
             rows = self._tree.rows
-        shown = (prep.serial, text, tree)
+        shown = (prep.serial, order[2], tree)
         with self.app.batch_update():
             table.state.now = parse_time(prep.snap.taken_at)
             table.sync(rows, same_rows=not tree and self._synced.get(view) == shown,
@@ -185,8 +191,8 @@ class MainScreen(Screen[None]):
                 empty.update(Content(suspects_empty(self.dapp)))
             elif not prep.snap.buffers:
                 empty.update(Content(empty_reasons(self.dapp)))
-            elif not rows and self.row_filter is not None:
-                text = printable(self.row_filter.text)
+            elif not rows and (flt := self.order.row_filter) is not None:
+                text = printable(flt.text)
                 empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
             self._show_empty(not prep.snap.buffers or not rows)
 
@@ -276,6 +282,8 @@ class MainScreen(Screen[None]):
         if action == "events":  # shown (and working) when the session has events
             session = self.dapp.session
             return session.event_source is not None or bool(session.events)
+        if action == "signal":  # F9 Kill only where processes can be signalled
+            return can_signal(self.dapp)
         return True
 
     def action_events(self) -> None:
@@ -290,12 +298,12 @@ class MainScreen(Screen[None]):
             self.sort_by(col.key)
 
     def sort_by(self, key: str) -> None:
-        """Sort the current view by ``key``; again on the same column reverses."""
-        old, rev = self.sort[self.view]
-        rev = (not rev) if old == key else False
-        self.sort[self.view] = (key, rev)
-        self._mark_sort(self.view)
+        """Sort the current view by ``key``; again on the same column reverses. As in
+        htop, a new order starts at its top: the cursor on the first row."""
+        self.order.sort_by(self.view, key)
+        self._sort_changed(self.view)
         self.sync()
+        self.table().to_top()
 
     def action_sort_menu(self) -> None:
         """F6 / < / >: pick the sort column from a list (the sorted one: reverse)."""
@@ -322,9 +330,11 @@ class MainScreen(Screen[None]):
 
     @on(FilterBar.Changed)
     def _filter_changed(self, event: FilterBar.Changed) -> None:
-        self.row_filter = event.row_filter
+        """A new filter: its rows from the top (the cursor on the first)."""
+        self.order.row_filter = event.row_filter
         self._stale = set(VIEW_NAMES)
         self.sync()
+        self.table().to_top()
 
     @on(FilterBar.Done)
     def _filter_done(self) -> None:
@@ -334,13 +344,17 @@ class MainScreen(Screen[None]):
         self.query_one(FilterBar).set_text(text)  # -> Changed -> sync
 
     def action_clear_filter(self) -> None:
-        if self.query_one(FilterBar).clear() or self.row_filter is not None:
-            self.row_filter = None
+        if self.query_one(FilterBar).clear() or self.order.row_filter is not None:
+            self.order.row_filter = None
             self._stale = set(VIEW_NAMES)
             self.sync()
+            self.table().to_top()
         self.set_focus(self.table())
 
     # -- signals ----------------------------------------------------------
+    def action_signal_unavailable(self) -> None:
+        ask_signal(self.dapp, None)  # (says why not)
+
     def action_signal(self) -> None:
         """F9 / k: a signal to the process under the cursor (Processes view)."""
         if self.view != "processes":
@@ -389,5 +403,4 @@ class MainScreen(Screen[None]):
         self.set_filter(text)
         if not text:
             self.sort["buffers"] = ("grow", False)
-            self._mark_sort("buffers")
-            self._stale.add("buffers")
+            self._sort_changed("buffers")

@@ -116,6 +116,11 @@ class SignalScreen(ModalScreen[int | None]):
         self.dismiss(None)
 
 
+def can_signal(app: AppHost) -> bool:
+    """Whether the source's processes can be signalled (a live local one): F9 is offered."""
+    return signaller_of(app.session.backend) is not None
+
+
 def ask_signal(app: AppHost, pid: int | None) -> None:
     """Ask which signal to send to ``pid``, then send it; every outcome is a notification."""
     signaller = signaller_of(app.session.backend)

@@ -1,15 +1,17 @@
-"""The filter bar under the table: ``/`` and an Input whose text is a row filter (a bad
-regex marks the Input and says why in its tooltip, the filter shown stays); it tells the
-screen each new filter, and when the user is done typing."""
+"""The filter bar under the table: ``/`` and an Input whose text is a row filter; it tells
+the screen each new filter, and when the user is done typing. A bad regex marks the Input
+and says, beside it, why and what is shown: the last valid filter stays."""
 
 from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.row_filter import FilterError, RowFilter
 
 
@@ -29,6 +31,10 @@ class FilterBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("/", id="filter-label")
         yield Input(placeholder="text, or re:REGEX  (Enter: keep, Esc: clear)", id="filter")
+        yield Label("", id="filter-error")
+
+    #: the text of the filter applied (the last valid one)
+    applied = ""
 
     @property
     def input(self) -> Input:
@@ -51,9 +57,16 @@ class FilterBar(Horizontal):
         inp = self.input
         self.display = False
         inp.remove_class("-invalid")
+        self._say_error("")
         held = bool(inp.value)
         inp.value = ""
+        self.applied = ""
         return held
+
+    def _say_error(self, text: str) -> None:
+        error = self.query_one("#filter-error", Label)
+        error.update(Content(text))
+        error.display = bool(text)
 
     @on(Input.Changed, "#filter")
     def _changed(self, event: Input.Changed) -> None:
@@ -64,9 +77,14 @@ class FilterBar(Horizontal):
         except FilterError as e:
             inp.add_class("-invalid")
             inp.tooltip = str(e)
+            kept = f"still filtering by '{printable(self.applied)}'" if self.applied else (
+                "no filter: every row shown")
+            self._say_error(f"{e}; {kept}")
             return
         inp.remove_class("-invalid")
         inp.tooltip = None
+        self._say_error("")
+        self.applied = flt.text if flt is not None and flt.active else ""
         self.post_message(self.Changed(flt if flt is not None and flt.active else None))
 
     @on(Input.Submitted, "#filter")

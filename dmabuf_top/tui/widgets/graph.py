@@ -38,12 +38,15 @@ def time_axis(times: Sequence[float | None]) -> tuple[list[float], list[float], 
     return xs, ticks, labels
 
 
-def value_scale(values: Sequence[float], fmt: Callable[[float], str]) -> tuple[
+def value_scale(values: Sequence[float], fmt: Callable[[float], str], zero: bool = False) -> tuple[
     tuple[float, float], list[float], list[str]
 ]:
     """y limits and ticks: the lowest and highest value (a flat series sits in the
-    middle of a band around its value)."""
+    middle of a band around its value); ``zero``: from 0 to the highest, so a rise of
+    10% looks like one."""
     lo, hi = min(values), max(values)
+    if zero and lo >= 0 and hi > 0:
+        lo = 0.0
     if lo == hi:
         pad = max(abs(lo) * 0.1, 1.0)
         return (lo - pad, hi + pad), [lo], [fmt(lo)]
@@ -58,6 +61,7 @@ class TimeGraph(PlotextPlot):
         self,
         fmt: Callable[[float], str] = human_bytes,
         colour: str = "dmabuf-graph",
+        title: str = "",
         *,
         id: str | None = None,  # noqa: A002 - Textual's name
         classes: str | None = None,
@@ -65,13 +69,24 @@ class TimeGraph(PlotextPlot):
         super().__init__(id=id, classes=classes)
         self.fmt = fmt
         self.colour = colour
+        #: written over the plot (its scale's start added: "from 0" or "from the lowest")
+        self.title = title
+        #: the scale starts at 0 (the app's ``0`` key), else at the lowest value
+        self.zero = False
         self.series = Series([], [])
         #: what the plot drawn last was of: (drawing number, size, theme), and it
         self._drawn: tuple[tuple[int, Size, str], RenderResult] | None = None
         self._drawing = 0
         self.show(self.series, again=True)  # the empty plot: no axes
 
+    def use_zero(self, zero: bool) -> None:
+        """Scale from 0 (``zero``) or from the lowest value; drawn again if it changed."""
+        if zero != self.zero:
+            self.zero = zero
+            self.show(self.series, again=True)
+
     def on_mount(self) -> None:  # (PlotextPlot's own on_mount runs too)
+        self.use_zero(bool(getattr(self.app, "zero_scale", False)))  # (a pane opened after 0)
         self.app.theme_changed_signal.subscribe(
             self, lambda _theme: self.show(self.series, again=True)
         )
@@ -91,7 +106,7 @@ class TimeGraph(PlotextPlot):
         values = series.values
         if len(values) >= 2:
             xs, xticks, xlabels = time_axis(series.times)
-            (lo, hi), yticks, ylabels = value_scale(values, self.fmt)
+            (lo, hi), yticks, ylabels = value_scale(values, self.fmt, self.zero)
             plt.plot(xs, list(values), marker="braille", color=self.line_rgb())
             plt.xlim(xs[0], xs[-1])
             plt.ylim(lo, hi)
@@ -100,6 +115,8 @@ class TimeGraph(PlotextPlot):
         else:
             plt.xticks([])
             plt.yticks([])
+        if self.title:
+            plt.title(f"{self.title}, from {'0' if self.zero else 'the lowest'}")
         self._drawing += 1
         self.refresh()
 

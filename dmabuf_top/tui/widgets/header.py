@@ -118,7 +118,7 @@ def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
         if state.cost:
             groups.append((3, [(state.cost, "$text-muted")]))
     elif state.sample:
-        groups.append((0, [("recording: [ ] step, Home/End first/last", "$text-muted")]))
+        groups.append((0, [("recording: [ ] step, { } first/last", "$text-muted")]))
     else:
         groups.append((0, [("static snapshot", "$text-muted")]))
     snap = state.snap
@@ -142,8 +142,11 @@ def status_parts(state: HeaderState, width: int = 1000) -> list[Part]:
             (tail, "$text-muted")]
 
 
-#: terminals lower than this show the short header
-SHORT_BELOW = 32
+#: terminals lower than this show the short header; lower than TINY_BELOW no meters at
+#: all (40x10 keeps data rows)
+SHORT_BELOW, TINY_BELOW = 32, 16
+#: the graph's rows: a share of the terminal's height (btop's grow so), at least 5
+GRAPH_SHARE = 5
 
 
 class SummaryHeader(Vertical):
@@ -157,15 +160,22 @@ class SummaryHeader(Vertical):
         yield Static(id="header-status")
         with Horizontal(id="header-body"):
             yield MeterBars(id="header-meters")
-            yield TimeGraph(id="header-graph", classes="graph")
+            yield TimeGraph(title="dma-buf total", id="header-graph", classes="graph")
 
     def on_mount(self) -> None:
         self.state = HeaderState()
         self.fit_height()
 
     def fit_height(self) -> None:
-        """The short header on a low terminal (80x24): meters take two lines."""
-        self.set_class(self.app.size.height < SHORT_BELOW, "-short")
+        """The short header on a low terminal (80x24): meters take two lines; none on
+        a tiny one (40x10). The graph grows with the height."""
+        height = self.app.size.height
+        self.set_class(height < SHORT_BELOW, "-short")
+        self.set_class(height < TINY_BELOW, "-tiny")
+        rows = max(5, height // GRAPH_SHARE)
+        graph = self.query_one("#header-graph", TimeGraph)
+        if graph.styles.height is None or graph.styles.height.value != rows:
+            graph.styles.height = rows
 
     def on_resize(self) -> None:
         self.fit_height()

@@ -25,6 +25,10 @@ class KeyFooter(Footer):
 
     shown: tuple[Shown, ...] | None = None
 
+    def __init__(self) -> None:
+        # compact, and no "^p palette" (help lists ctrl+p): the keys fit in 80 columns
+        super().__init__(show_command_palette=False, compact=True)
+
     def bindings_changed(self, screen: Screen) -> None:
         shown = shown_keys(screen)
         if shown == self.shown:

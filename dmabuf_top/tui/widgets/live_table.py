@@ -73,7 +73,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    # Home/End are the app's (first/last sample of a recording, else top/bottom).
+    # Home/End: the first / last row, as in htop (a recording steps with [ ] { }: the app's).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Select", show=False),
         Binding("up", "cursor_up", "Cursor up", show=False),
@@ -82,8 +82,8 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("right", "scroll_right", "Scroll right", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("ctrl+home,g", "scroll_top", "Top", show=False),
-        Binding("ctrl+end,G", "scroll_bottom", "Bottom", show=False),
+        Binding("home,ctrl+home,g", "scroll_top", "Top", show=False),
+        Binding("end,ctrl+end,G", "scroll_bottom", "Bottom", show=False),
     ]
 
     class RowSelected(TableMessage):
@@ -172,11 +172,6 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
     def use_sets(self, sets: Sequence[str]) -> None:
         """Show the column sets ``sets`` (widest first) from now on."""
         if self.state.use_sets(sets):
-            self._refit()
-
-    def set_sort_marker(self, key: str, descending: bool) -> None:
-        """Show ▼/▲ on the sorted column's title."""
-        if self.state.set_sort_marker(key, descending):
             self._refit()
 
     def state_changed(self) -> None:
@@ -362,6 +357,11 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         page = self._rows_in_view
         self.scroll_to(y=self.scroll_offset.y - page, animate=False)
         self.move_cursor(self.state.cursor - page)
+
+    def to_top(self) -> None:
+        """The cursor on the first row, the table scrolled to its top (a new order)."""
+        self.move_cursor(0, scroll=False)
+        self.scroll_to(0, 0, animate=False, immediate=True)
 
     def action_scroll_top(self) -> None:
         self.move_cursor(0)

@@ -68,9 +68,16 @@ def meters(state: HeaderState) -> list[Meter]:
     return out
 
 
-#: cells of a meter's parts: label, bar, percentage (right-aligned, a blank before it),
-#: the blanks before the numbers
+#: cells of a meter's parts: label, bar (the least: it grows with the width, as btop's),
+#: percentage (right-aligned, a blank before it), the blanks before the numbers
 LABEL, BAR, PERCENT, GAP = 11, 22, 4, 2
+
+
+def bar_width(width: int, texts: Sequence[str]) -> int:
+    """The bar's cells in a box ``width`` wide: what the label, percentage and the
+    longest numbers leave (at least :data:`BAR`)."""
+    longest = max((len(t) for t in texts), default=0)
+    return max(BAR, width - LABEL - 1 - PERCENT - GAP - longest - 1)
 
 
 class MeterBars(Widget):
@@ -139,14 +146,15 @@ class MeterBars(Widget):
     def _line(self, meter: Meter) -> Strip:
         base = self.rich_style
         part = self.get_component_rich_style
+        cells = bar_width(self.size.width, [m.text for m in self.meters])
         bar = Bar(
-            highlight_range=(0, BAR * meter.share),
+            highlight_range=(0, cells * meter.share),
             highlight_style=Style.from_color(part("meter-bars--bar").color),
             background_style=Style.from_color(part("meter-bars--empty").color),
-            width=BAR,
+            width=cells,
         )
         bar_line = self.app.console.render_lines(
-            bar, self.app.console.options.update_width(BAR), style=base, pad=True
+            bar, self.app.console.options.update_width(cells), style=base, pad=True
         )[0]
         label = meter.label[: LABEL - 1].ljust(LABEL)  # (printable: meters() made it so)
         return Strip([
