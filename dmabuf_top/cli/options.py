@@ -126,7 +126,7 @@ def add_file_argument(p: argparse.ArgumentParser, help: str, dest: str = "file",
     """A positional file, or ``--demo`` in its place (the bundled demo recording);
     :func:`file_argument` reads which."""
     p.add_argument(dest, metavar=metavar, nargs="?", help=f"{help} (or --demo)")
-    p.add_argument("--demo", action="store_true", help=f"FILE is {DEMO_HELP}")
+    p.add_argument("--demo", action="store_true", help=f"{metavar} is {DEMO_HELP}")
 
 
 def file_argument(args: argparse.Namespace, dest: str = "file", metavar: str = "FILE") -> str:
