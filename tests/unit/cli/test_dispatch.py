@@ -5,6 +5,7 @@ asks (an option, its value, a file it names), 1 for a source failing as it runs.
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 
@@ -58,6 +59,17 @@ FILE_MISTAKES = {
     "not a snapshot": ("- just a list\n", "not a dmabuf-top snapshot"),
     "not text": ("\udcff", "not UTF-8 text"),
 }
+
+
+@pytest.fixture(autouse=True)
+def serve_log_as_it_was():
+    """``serve`` run in this process gives its logger a handler of its own (and no
+    propagation): put it back for the tests that read that log (caplog)."""
+    log = logging.getLogger("dmabuf_top.serve")
+    handlers, propagate, level = list(log.handlers), log.propagate, log.level
+    yield
+    log.handlers[:] = handlers
+    log.propagate, log.level = propagate, level
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
