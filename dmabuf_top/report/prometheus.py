@@ -32,7 +32,7 @@ TOTALS = (
     ("dmabuf_bytes", "bytes of all dma-bufs (kernel-wide when a kernel source is readable)",
      "bytes"),
     ("dmabuf_buffers", "number of dma-bufs", "buffers"),
-    ("dmabuf_userspace_bytes", "bytes of dma-bufs some process holds (fd or mapping)",
+    ("dmabuf_userspace_bytes", "bytes of dma-bufs some process holds (fd, mapping or GEM handle)",
      "userspace_bytes"),
     ("dmabuf_kernel_only_bytes", "bytes of dma-bufs no process holds (dmabuf_dump's kernel_rss)",
      "kernel_only_bytes"),
@@ -59,6 +59,9 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
     bufs = _gauge("dmabuf_process_buffers",
                   f"distinct dma-bufs a process holds (top {top} by Rss; pid=\"other\": the rest)",
                   PROCESS)
+    handles = _gauge("dmabuf_process_handle_bytes",
+                     f"bytes of dma-bufs a process holds by GEM handle only, not in its Rss "
+                     f"(top {top} by Rss, when some process holds one by handle)", PROCESS)
     seconds = _gauge("dmabuf_scan_duration_seconds", "seconds the last scan took", DEVICE)
     last = _gauge("dmabuf_last_scan_timestamp_seconds",
                   "when the last successful scan was (Unix time)", DEVICE)
@@ -91,13 +94,18 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
             rss.add_metric(labels, p.rss)
             pss.add_metric(labels, p.pss)
             bufs.add_metric(labels, p.buffers)
+            if p.handles:
+                handles.add_metric(labels, p.handle_bytes)
         rest = ranked[top:]
         other = dev + [OTHER, OTHER, "", ""]
         rss.add_metric(other, sum(p.rss for p in rest))
         pss.add_metric(other, sum(p.pss for p in rest))
         bufs.add_metric(other, sum(p.buffers for p in rest))
-    return [up, *totals.values(), procs_n, exp_bytes, exp_bufs, rss, pss, bufs, seconds, last,
-            scans_c, errors]
+        if any(p.handles for p in rest):
+            handles.add_metric(other, sum(p.handle_bytes for p in rest))
+    gem = [handles] if handles.samples else []  # no family where no handle is seen
+    return [up, *totals.values(), procs_n, exp_bytes, exp_bufs, rss, pss, bufs, *gem, seconds,
+            last, scans_c, errors]
 
 
 def tool_families(usage: ToolUsage) -> list[Metric]:
