@@ -1,4 +1,4 @@
-"""``dmabuf-top diff A [B] [--from N] [--to N] [--format text|yaml|json] [--bytes]``: what
+"""``dmabuf-top diff A [B] | --demo [--from N] [--to N] [--format text|yaml|json] [--bytes]``: what
 changed between two snapshots or samples. Status 0: no change, 1: changes, 2: error."""
 
 from __future__ import annotations
@@ -6,7 +6,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import PROG, Parser, sample_number
+from dmabuf_top.cli.options import (
+    PROG,
+    Parser,
+    UsageError,
+    add_file_argument,
+    file_argument,
+    sample_number,
+)
 from dmabuf_top.cli.samples import SampleFiles, split_spec
 
 
@@ -22,10 +29,11 @@ def build_parser() -> Parser:
             "A and B are snapshot or recording files. FILE@N picks sample N of a "
             "recording (1 = first, -1 = last, -2 = the one before...). A FILE without "
             "@N is sample --from (default 1) as A and sample --to (default -1) as B. "
-            "With one file, B is the same file: 'diff rec.yaml' = first vs last sample."
+            "With one file, B is the same file: 'diff rec.yaml' = first vs last sample; "
+            "'diff --demo' = the same of the bundled demo recording."
         ),
     )
-    p.add_argument("a", metavar="A", help="FILE or FILE@N")
+    add_file_argument(p, "FILE or FILE@N", dest="a", metavar="A")
     p.add_argument("b", metavar="B", nargs="?", help="FILE or FILE@N (default: A's file)")
     p.add_argument(
         "--from", dest="from_", type=sample_number, default=1, metavar="N",
@@ -51,6 +59,9 @@ def run(argv: Sequence[str]) -> int:
     from dmabuf_top.report.diff_report import diff_to_dict, render_text
 
     args = build_parser().parse_args(argv)
+    if args.demo and args.b is not None:
+        raise UsageError("--demo is A and B (its samples --from and --to): no B")
+    args.a = file_argument(args, "a", "A")
     files = SampleFiles()
     a_snaps, a_idx, a_label = files.pick(args.a, args.from_)
     b_spec = args.b if args.b is not None else split_spec(args.a)[0]

@@ -1,6 +1,6 @@
 """``dmabuf-top events [--format text|json] [--bytes]``: stream dma-buf events as
 they happen, one line each, until ctrl+c (status 0); status 1 when the event source
-cannot run here (one line saying why)."""
+cannot run here (the one error line saying why)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def build_parser() -> Parser:
 def run(argv: Sequence[str]) -> int:
     from dmabuf_top.collect.bpf_events import EventSource
     from dmabuf_top.collect.bpf_loader import BpfUnavailable
+    from dmabuf_top.collect.contract import BackendError
     from dmabuf_top.report.events_report import event_json_line, text_line
 
     args = build_parser().parse_args(argv)
     try:
         source = EventSource()
     except BpfUnavailable as e:
-        print(f"{PROG}: dma-buf events not available: {e}", file=sys.stderr)
-        return 1
+        raise BackendError(f"dma-buf events not available: {e}") from None
     line = event_json_line if args.format == "json" else partial(text_line, raw=args.bytes)
     out = sys.stdout
     lost_shown = 0

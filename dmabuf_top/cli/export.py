@@ -1,4 +1,4 @@
-"""``dmabuf-top export FILE -o OUT [--format perfetto|chrome-json]``: a recording as a
+"""``dmabuf-top export FILE|--demo -o OUT [--format perfetto|chrome-json]``: a recording as a
 trace to open next to a system trace (Perfetto UI, chrome://tracing); written
 atomically."""
 
@@ -8,7 +8,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from dmabuf_top.cli.options import PROG, Parser, UsageError, check_output_path, warn
+from dmabuf_top.cli.options import (
+    PROG,
+    Parser,
+    UsageError,
+    add_file_argument,
+    check_output_path,
+    file_argument,
+    warn,
+)
 
 FORMATS = ("perfetto", "chrome-json")
 #: the format a file name's ending implies
@@ -28,10 +36,11 @@ def build_parser() -> Parser:
             "Examples:\n"
             "  dmabuf-top export rec.yaml -o rec.pftrace        # open in ui.perfetto.dev\n"
             "  dmabuf-top export rec.yaml.gz -o rec.json        # Chrome trace event JSON\n"
-            "  dmabuf-top export rec.yaml -o out.trace --format perfetto"
+            "  dmabuf-top export rec.yaml -o out.trace --format perfetto\n"
+            "  dmabuf-top export --demo -o demo.pftrace         # the bundled demo"
         ),
     )
-    p.add_argument("file", metavar="FILE", help="a recording or snapshot file (.gz too)")
+    add_file_argument(p, "a recording or snapshot file (.gz too)")
     p.add_argument("-o", "--output", metavar="OUT", required=True, help="the trace to write")
     p.add_argument(
         "--format", choices=FORMATS,
@@ -49,6 +58,7 @@ def run(argv: Sequence[str]) -> int:
     from dmabuf_top.report.trace_export import chrome_trace, perfetto_trace
 
     args = build_parser().parse_args(argv)
+    args.file = file_argument(args)
     out = check_output_path(args.output)
     fmt = args.format or BY_SUFFIX.get(out.suffix.lower())
     if fmt is None:

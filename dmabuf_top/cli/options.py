@@ -6,16 +6,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from dmabuf_top.collect.contract import Backend
 from dmabuf_top.textsafe import shown_line
 
 PROG = "dmabuf-top"
 DEMO_RECORDING = Path(__file__).resolve().parent.parent / "data" / "demo.yaml"
+#: what every --help says of --demo: what the demo is, and where it is installed
+DEMO_HELP = f"the bundled demo recording (a desktop on a real 6.18 kernel): {DEMO_RECORDING}"
 
 
 def warn(notes: list[str]) -> None:
@@ -47,8 +51,21 @@ def sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+def _split_at_spaces(self: argparse.HelpFormatter, text: str, width: int) -> list[str]:
+    """An option's help wrapped at spaces only: a path (the demo's) stays whole."""
+    return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False,
+                         break_long_words=False)
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are :class:`UsageError` (one line, status 2)."""
+    """An argument parser whose errors are :class:`UsageError` (one line, status 2) and
+    whose help never breaks a word (a path) at a hyphen."""
+
+    def __init__(self, *args: Any,
+                 formatter_class: type[argparse.HelpFormatter] = argparse.HelpFormatter,
+                 **kwargs: Any) -> None:
+        whole = type("WholeWords", (formatter_class,), {"_split_lines": _split_at_spaces})
+        super().__init__(*args, formatter_class=whole, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
@@ -104,6 +121,26 @@ def add_at_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_file_argument(p: argparse.ArgumentParser, help: str, dest: str = "file",
+                      metavar: str = "FILE") -> None:
+    """A positional file, or ``--demo`` in its place (the bundled demo recording);
+    :func:`file_argument` reads which."""
+    p.add_argument(dest, metavar=metavar, nargs="?", help=f"{help} (or --demo)")
+    p.add_argument("--demo", action="store_true", help=f"{metavar} is {DEMO_HELP}")
+
+
+def file_argument(args: argparse.Namespace, dest: str = "file", metavar: str = "FILE") -> str:
+    """The file :func:`add_file_argument` took: the one given, or the demo's path."""
+    given = getattr(args, dest)
+    if args.demo and given is not None:
+        raise UsageError(f"give {metavar} or --demo, not both")
+    if args.demo:
+        return str(DEMO_RECORDING)
+    if given is None:
+        raise UsageError(f"the following arguments are required: {metavar} (or --demo)")
+    return str(given)
+
+
 def check_output_path(path: str | Path) -> Path:
     """``path`` as a file we may write: not a directory, in a directory that exists."""
     out = Path(path)
@@ -137,8 +174,7 @@ def add_source_options(
         help="an Android device over adb (serial, else $ANDROID_SERIAL, else the only one)"
         + ("; give it once per device" if many_devices else ""),
     )
-    src.add_argument("--demo", action="store_true",
-                     help="open the bundled demo recording (a desktop on a real 6.18 kernel)")
+    src.add_argument("--demo", action="store_true", help=f"open {DEMO_HELP}")
     p.add_argument("--adb-host", metavar="HOST", help="adb server host (default 127.0.0.1)")
     p.add_argument(
         "--adb-port", metavar="PORT", type=int, help="adb server port ($ANDROID_ADB_SERVER_PORT)"

@@ -83,10 +83,10 @@ def run(argv: Sequence[str]) -> int:
     first.taken_at = refine_time(first.taken_at, wall)  # leaves an old recording as it was
     try:
         writer = RecordingWriter(out, interval=args.interval, overwrite=args.force)
-    except SnapshotError as e:
+    except SnapshotError:
         if events is not None:
             events.close()
-        raise UsageError(str(e)) from None
+        raise
     tty = sys.stderr.isatty()
     try:
         with sigterm_stops():

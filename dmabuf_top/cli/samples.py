@@ -8,7 +8,6 @@ import re
 from collections.abc import Sequence
 
 from dmabuf_top.cli.options import UsageError, sample_index, warn
-from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.model import Snapshot
 
@@ -22,10 +21,7 @@ class SampleFiles:
     def load(self, path: str) -> Sequence[Snapshot]:
         if path not in self._loaded:
             dropped: list[str] = []
-            try:
-                self._loaded[path] = load_snapshots(path, dropped)
-            except SnapshotError as e:
-                raise UsageError(str(e)) from None
+            self._loaded[path] = load_snapshots(path, dropped)
             warn(dropped)
         return self._loaded[path]
 

@@ -1,4 +1,4 @@
-"""``dmabuf-top suspects FILE [-w N] [--min-steps K] [--at N] [--format text|yaml|json]``:
+"""``dmabuf-top suspects FILE|--demo [-w N] [--min-steps K] [--at N] [--format text|yaml|json]``:
 what kept growing over the last N samples. Status 0: none, 1: some, 2: error."""
 
 from __future__ import annotations
@@ -7,7 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from dmabuf_top.analysis.suspects import DEFAULT_WINDOW
-from dmabuf_top.cli.options import PROG, Parser, positive_int, sample_number
+from dmabuf_top.cli.options import (
+    PROG,
+    Parser,
+    add_file_argument,
+    file_argument,
+    positive_int,
+    sample_number,
+)
 from dmabuf_top.cli.samples import SampleFiles, split_spec
 
 
@@ -20,7 +27,7 @@ def build_parser() -> Parser:
             "falling back. Exit status 0: none, 1: some, 2: error."
         ),
     )
-    p.add_argument("file", metavar="FILE", help="a recording")
+    add_file_argument(p, "a recording")
     p.add_argument(
         "-w",
         "--window",
@@ -60,6 +67,7 @@ def run(argv: Sequence[str]) -> int:
     from dmabuf_top.report.suspects_report import render_text, suspects_doc
 
     args = build_parser().parse_args(argv)
+    args.file = file_argument(args)
     snaps, idx, label = SampleFiles().pick(args.file, args.at)
     upto = SamplesUpTo(idx + 1, snaps.__getitem__)  # rebuilt as the suspects ask
     found = find_suspects(upto, window=args.window, min_steps=args.min_steps)

@@ -17,7 +17,7 @@ from dmabuf_top.cli.options import (
     open_backend,
     positive_float,
 )
-from dmabuf_top.model import Snapshot
+from dmabuf_top.collect.contract import Backend
 from dmabuf_top.report import columns, dmabuf_dump
 
 
@@ -77,8 +77,10 @@ def build_parser() -> Parser:
     return p
 
 
-def once_output(snap: Snapshot, args: argparse.Namespace) -> str:
-    """What ``--once`` prints: the table as text, csv or json, or dmabuf_dump's layout."""
+def once_output(backend: Backend, args: argparse.Namespace) -> str:
+    """What ``--once`` prints of ``backend``'s sample: the table as text, csv or json,
+    or dmabuf_dump's layout."""
+    snap = backend.collect()
     if args.dmabuf_dump is not None:
         return dmabuf_dump.render_dump(snap, args.dmabuf_dump)
     if args.format == "csv":
@@ -90,13 +92,16 @@ def once_output(snap: Snapshot, args: argparse.Namespace) -> str:
         from dmabuf_top.report.once_data import table_doc
 
         return dump_json(table_doc(snap, args.view, args.sort, reverse=args.reverse))
+    from dmabuf_top.collect.file import FileBackend
     from dmabuf_top.collect.selfstats import CostMeter
-    from dmabuf_top.report.once import render_table
+    from dmabuf_top.report.once import FileSample, render_table
 
+    sample = None
+    if isinstance(backend, FileBackend):
+        sample = FileSample(str(backend.path), backend.index, backend.sample_count)
     cost = CostMeter.since_start().read()  # this whole run: start-up, scan, accounting
-    return render_table(
-        snap, args.view, args.sort, reverse=args.reverse, raw_bytes=args.bytes, cost=cost
-    )
+    return render_table(snap, args.view, args.sort, reverse=args.reverse,
+                        raw_bytes=args.bytes, cost=cost, sample=sample)
 
 
 def run(argv: Sequence[str]) -> int:
@@ -113,7 +118,7 @@ def run(argv: Sequence[str]) -> int:
         )
     backend = open_backend(args)
     if args.once:
-        sys.stdout.write(once_output(backend.collect(), args))
+        sys.stdout.write(once_output(backend, args))
         return 0
     from dmabuf_top.collect.bpf_events import start_event_source
     from dmabuf_top.collect.local import LocalBackend

@@ -1,4 +1,5 @@
-"""Write what is on screen to a timestamped file: the snapshot (YAML), the screen (SVG)."""
+"""Write what is on screen to a timestamped file: the snapshot (YAML), the screen (SVG,
+through :func:`screenshot_text`, as every saved screenshot)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ def export_snapshot(snap: Snapshot, directory: str | os.PathLike[str] = ".") -> 
     return export_text(dump_snapshot(snap), directory, export_name(snap.taken_at))
 
 
+def screenshot_text(svg: str) -> str:
+    """A screenshot (Rich's SVG) as every file of one is written: ``xml:space="preserve"``
+    on its root, or librsvg (and the viewers built on it) drops each text run's leading
+    and trailing spaces and the columns collapse."""
+    head, sep, rest = svg.partition("<svg ")
+    if not sep or "xml:space=" in rest.split(">", 1)[0]:
+        return svg
+    return f'{head}<svg xml:space="preserve" {rest}'
+
+
 def export_screenshot(svg: str, directory: str | os.PathLike[str] = ".") -> Path:
     """Write a screenshot (SVG text) into ``directory``, named from now."""
-    return export_text(svg, directory, export_name(utc_now(), ".svg"))
+    return export_text(screenshot_text(svg), directory, export_name(utc_now(), ".svg"))

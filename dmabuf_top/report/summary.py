@@ -25,6 +25,16 @@ def source_line(snap: Snapshot) -> str:
     return f"dmabuf-top  {s.kind} {printable(s.label())}  {snap.taken_at}  {s.privilege}"
 
 
+def file_lines(snap: Snapshot, path: str, index: int, count: int) -> list[str]:
+    """The header of a sample read from a file, not scanned now: the file, which
+    sample (``index`` 0-based, of ``count``) and its time; then where it was recorded."""
+    s = snap.source
+    return [
+        f"dmabuf-top  file {printable(path)}  sample {index + 1} of {count}  {snap.taken_at}",
+        f"recorded from: {s.kind} {printable(s.label())}  {s.privilege}",
+    ]
+
+
 def totals_line(snap: Snapshot, raw_bytes: bool = False) -> str:
     t = accounting.totals(snap)
     src = "+".join(snap.kernel.sources) if t.kernel_wide else "sum of buffers seen"

@@ -87,7 +87,7 @@ def test_snapshot_ends_in_one_line_with_bounded_memory(server, hostile):
     rc, out, err, peak_mib = run_measured(server, "snapshot", "--adb", peer.serial)
     assert rc != 0
     assert out == ""
-    assert err == [f"dmabuf-top: device {peer.serial}: {expected(kind)}"]
+    assert err == [f"dmabuf-top: error: device {peer.serial}: {expected(kind)}"]
     assert peak_mib < PEAK_LIMIT_MIB, f"peak RSS {peak_mib} MiB"
 
 

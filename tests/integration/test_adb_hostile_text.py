@@ -26,4 +26,4 @@ def test_adb_roots_answer_is_escaped_on_stderr(server: AdbServer) -> None:
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in r.stderr
     assert r.stderr == (
-        f"dmabuf-top: {p.serial}: adb root: \\e]0;pwned\\x07no \\u202eroot \\\\e[1m\n")
+        f"dmabuf-top: error: {p.serial}: adb root: \\e]0;pwned\\x07no \\u202eroot \\\\e[1m\n")

@@ -94,7 +94,7 @@ def test_no_server_and_no_adb_binary(server: AdbServer) -> None:
     port = free_port()
     r = server.dmabuf_top("snapshot", "--adb", "--adb-port", str(port))
     msg = one_line_error(r)
-    assert msg.startswith(f"dmabuf-top: no adb server at 127.0.0.1:{port}")
+    assert msg.startswith(f"dmabuf-top: error: no adb server at 127.0.0.1:{port}")
     assert "adb start-server" in msg
     # without an adb binary, and adbutils must not start its bundled one
     r = server.dmabuf_top("snapshot", "--adb", PATH="", ANDROID_ADB_SERVER_PORT=str(port))
@@ -124,7 +124,7 @@ def test_device_choice(server: AdbServer, peer: HostPeer) -> None:
         assert yaml.safe_load(r.stdout)["source"]["serial"] == peer.serial
         r = server.dmabuf_top("snapshot", "--adb", "emulator-5554")
         msg = one_line_error(r)
-        assert msg.startswith("dmabuf-top: no device 'emulator-5554'; adb sees: ")
+        assert msg.startswith("dmabuf-top: error: no device 'emulator-5554'; adb sees: ")
         assert peer.serial in msg and other.serial in msg
     finally:
         other.kill()
@@ -148,11 +148,11 @@ def test_unauthorized_and_offline(server: AdbServer) -> None:
             server.wait_state(p.serial, state)
         msg = one_line_error(server.dmabuf_top("snapshot", "--adb", unauth.serial))
         assert msg == (
-            f"dmabuf-top: device {unauth.serial} is unauthorized: "
+            f"dmabuf-top: error: device {unauth.serial} is unauthorized: "
             "accept the 'Allow USB debugging' prompt on the device"
         )
         msg = one_line_error(server.dmabuf_top("--once", "--adb", silent.serial))
-        assert msg.startswith(f"dmabuf-top: device {silent.serial} is offline")
+        assert msg.startswith(f"dmabuf-top: error: device {silent.serial} is offline")
     finally:
         for p in (unauth, silent):
             p.kill()
@@ -332,7 +332,7 @@ def test_adb_root(server: AdbServer) -> None:
         server.connect(p.serial)
         msg = one_line_error(server.dmabuf_top("snapshot", "--adb", p.serial, "--root"))
         assert msg == (
-            f"dmabuf-top: {p.serial}: adb root: adbd cannot run as root in production builds"
+            f"dmabuf-top: error: {p.serial}: adb root: adbd cannot run as root in production builds"
         )
     finally:
         p.kill()

@@ -94,7 +94,7 @@ def test_without_privilege_one_line_says_why(vm):
                 dmabuf_top(vm), "events"], timeout=300, cwd="/tmp")
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == (
-        "dmabuf-top: dma-buf events not available: loading the BPF programs failed: not "
+        "dmabuf-top: error: dma-buf events not available: loading the BPF programs failed: not "
         "permitted (needs root, or CAP_BPF and CAP_PERFMON)\n"
     )
 

@@ -26,6 +26,15 @@ def buffer_rows(screen: str) -> list[str]:
     return [ln for ln in screen.splitlines() if re.match(r"\s*(?:▲\s+)?\d+\s+drm\s", ln)]
 
 
+def wait_said(helper, word: str, timeout: float = 60) -> None:
+    """Poll a guest process's output until it has printed ``word`` (it is alive)."""
+    deadline = time.monotonic() + timeout
+    while word not in helper.output()[0]:
+        assert helper.poll() is None, helper.output()
+        assert time.monotonic() < deadline, f"tui_buffers.py never said {word}"
+        time.sleep(0.2)
+
+
 class Tmux:
     """A tmux session in the guest running a shell."""
 
@@ -191,11 +200,7 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
     helper = vm.spawn([vm.python, str(HELPER)])
     tmux = None
     try:
-        deadline = time.monotonic() + 60
-        while "READY" not in helper.output()[0]:
-            assert helper.poll() is None, helper.output()
-            assert time.monotonic() < deadline, "tui_buffers.py did not start"
-            time.sleep(0.2)
+        wait_said(helper, "READY")
         tmux = Tmux(vm)
         tmux.wait("the shell prompt", lambda s: s.strip() in ("#", "$"))  # no typeahead
         tmux.keys(f"{dmabuf_top_command(vm)} -d 1; echo EXIT=$?", "Enter")
@@ -270,8 +275,10 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         tmux.keys("Space")
         tmux.wait("pause", lambda s: "PAUSED" in s)  # from now on nothing moves
         vm.kill(helper, 10, group=False)  # SIGUSR1: free tui-doomed, make tui-arrival
-        time.sleep(1)
-        assert "tui-arrival" not in tmux.screen()  # paused: nothing moves
+        wait_said(helper, "SWAPPED")
+        # paused: nothing moves (that a scan while paused is held back is the Pilot
+        # tests' to show: tests/tui/test_live.py, test_keys.py)
+        assert "tui-arrival" not in tmux.screen()
         tmux.keys("C-r")
         styled = tmux.wait("the new buffer", lambda s: "tui-arrival" in s, styled=True)
         # the refresh that saw it go shows the freed buffer once more, struck through

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from textual.command import CommandList
 
 from dmabuf_top.collect.file import FileBackend
 from dmabuf_top.collect.selfstats import CostMeter, ToolUsage
@@ -22,6 +25,8 @@ SIZE = (140, 40)
 THEME = "dmabuf-dark"
 
 MARKUP_NAME = "[/x][bold]evil\x1b[31m"
+#: seconds :func:`wait_until` lets a condition take: generous, the machine is shared
+WAIT_TIMEOUT = 60.0
 
 
 def small_snapshot(taken_at: str = "2026-11-21T10:00:00Z") -> Snapshot:
@@ -98,6 +103,29 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def wait_until(pilot, condition: Callable[[], object], what: str,
+                     timeout: float = WAIT_TIMEOUT) -> None:
+    """Let the app run (``await pilot.pause()``: its messages, timers, refreshes)
+    until ``condition()`` is true; after ``timeout`` seconds an AssertionError says
+    what was awaited. Tests wait on this, never on the clock."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g}s for {what}; it never came")
+        await pilot.pause()
+
+
+def palette_offers(app, text: str) -> bool:
+    """Whether the command palette's list shows, highlighted, a command with ``text``
+    (the search of what was typed has come back)."""
+    lists = app.screen.query(CommandList)
+    if not lists:
+        return False
+    menu = lists.first()
+    return menu.highlighted is not None and text in str(
+        menu.get_option_at_index(menu.highlighted).prompt).lower()
 
 
 def steady_meter() -> CostMeter:

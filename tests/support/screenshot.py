@@ -10,6 +10,7 @@ import asyncio
 
 from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.io.atomic import write_atomic
+from dmabuf_top.io.export import screenshot_text
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.themes import DEFAULT_THEME
 from tests.support.paths import REPO
@@ -20,13 +21,14 @@ SIZE = (120, 40)
 
 
 async def screenshot_svg() -> str:
-    """The SVG the app exports of the Processes view of the demo's last sample."""
+    """The SVG the app exports of the Processes view of the demo's last sample, as the
+    app saves one (io/export.py's screenshot_text)."""
     app = DmabufTopApp(file_backend(DEMO_RECORDING), theme=DEFAULT_THEME)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("2")
         await settle(pilot)
-        return app.export_screenshot(title="dmabuf-top")
+        return screenshot_text(app.export_screenshot(title="dmabuf-top"))
 
 
 def main() -> None:

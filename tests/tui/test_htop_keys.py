@@ -7,7 +7,6 @@ offered for a file."""
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,15 @@ from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.screens.setup import SetupScreen
 from dmabuf_top.tui.screens.signal import SIGNALS, SignalScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
-from tests.support.pilot import SIZE, ScriptedBackend, file_backend, settle, small_snapshot
+from tests.support.pilot import (
+    SIZE,
+    ScriptedBackend,
+    file_backend,
+    palette_offers,
+    settle,
+    small_snapshot,
+    wait_until,
+)
 from tests.support.seen import boot_id, sleeper, start_time
 
 
@@ -163,13 +170,11 @@ def snapshot_held_by(pid: int, ticks_before: int = 0):
     return snap
 
 
-async def wait_notice(app: DmabufTopApp, title: str):
-    for _ in range(200):
-        found = [n for n in app.notices if n.title == title]
-        if found:
-            return found[-1]
-        await __import__("asyncio").sleep(0.02)
-    raise AssertionError(f"no {title!r} notice: {app.notices}")
+async def wait_notice(pilot, app: DmabufTopApp, title: str):
+    """The last notice titled ``title``, once there is one."""
+    await wait_until(pilot, lambda: any(n.title == title for n in app.notices),
+                     f"a {title!r} notice")
+    return [n for n in app.notices if n.title == title][-1]
 
 
 async def open_signal_dialog(pilot, app: DmabufTopApp, pid: int, key: str) -> SignalScreen:
@@ -197,12 +202,11 @@ async def test_k_sends_the_signal_chosen_to_a_real_process(child, tmp_path: Path
         assert menu.highlighted == 0 and SIGNALS[0][0] == "TERM"  # TERM is the default
         usr1 = [name for name, _ in SIGNALS].index("USR1")
         await pilot.press(*["down"] * usr1, "enter")
-        notice = await wait_notice(app, "signal sent")
+        notice = await wait_notice(pilot, app, "signal sent")
         assert notice.message == f"SIGUSR1 sent to sleeper\\e[31m ({child.pid})"
-        for _ in range(100):
-            if (tmp_path / "got").exists():
-                break
-            time.sleep(0.02)
+        got = tmp_path / "got"
+        await wait_until(pilot, lambda: got.exists() and got.read_text(),
+                         "the child to write down the signal it got")
         assert (tmp_path / "got").read_text() == str(int(signal.SIGUSR1))
         assert child.poll() is None  # USR1 handled: still running
 
@@ -213,7 +217,7 @@ async def test_f9_enter_sends_term(child):
         await settle(pilot)
         await open_signal_dialog(pilot, app, child.pid, "f9")
         await pilot.press("enter")
-        await wait_notice(app, "signal sent")
+        await wait_notice(pilot, app, "signal sent")
         assert child.wait(timeout=10) == -signal.SIGTERM
 
 
@@ -223,7 +227,8 @@ async def test_escape_sends_nothing(child):
         await settle(pilot)
         await open_signal_dialog(pilot, app, child.pid, "k")
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), "the dialog to close")
+        await settle(pilot)
         assert isinstance(app.screen, MainScreen)
         assert child.poll() is None and not [n for n in app.notices if "signal" in n.title]
 
@@ -236,7 +241,7 @@ async def test_a_process_that_exited_is_not_signalled(child):
         child.kill()
         child.wait()
         await pilot.press("enter")
-        notice = await wait_notice(app, "not signalled")
+        notice = await wait_notice(pilot, app, "not signalled")
         assert notice.message == (
             f"pid {child.pid} is no longer sleeper\\e[31m (exited): not signalled")
         assert notice.severity == "warning" and not notice.markup
@@ -252,7 +257,7 @@ async def test_a_pid_that_is_another_process_now_is_refused(child, tmp_path: Pat
         await pilot.press("Z")  # paused: what is shown can be minutes old
         await open_signal_dialog(pilot, app, child.pid, "k")
         await pilot.press("enter")
-        notice = await wait_notice(app, "not signalled")
+        notice = await wait_notice(pilot, app, "not signalled")
         assert notice.message == (
             f"pid {child.pid} is no longer sleeper\\e[31m (started later): not signalled")
         assert not [n for n in app.notices if n.title == "signal sent"]
@@ -273,7 +278,7 @@ async def test_k_in_a_buffer_pane_signals_its_holder(child, tmp_path: Path):
         assert isinstance(app.screen, SignalScreen)
         assert app.screen.target.pid == child.pid
         await pilot.press("enter")
-        await wait_notice(app, "signal sent")
+        await wait_notice(pilot, app, "signal sent")
         assert child.wait(timeout=10) == -signal.SIGTERM
 
 
@@ -321,7 +326,8 @@ async def test_the_palette_opens_setup_and_the_sort_menu(typed, screen):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*typed)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: palette_offers(app, typed),
+                         f"the palette to offer {typed!r}")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, screen)

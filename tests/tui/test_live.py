@@ -11,7 +11,14 @@ from dmabuf_top.model import Buffer, Holder, KernelInfo, Process, Snapshot, Sour
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from tests.support.pilot import SIZE, ScriptedBackend, evolve, settle, small_snapshot
+from tests.support.pilot import (
+    SIZE,
+    ScriptedBackend,
+    evolve,
+    settle,
+    small_snapshot,
+    wait_until,
+)
 
 T0 = "2026-11-21T10:00:00Z"
 T1 = "2026-11-21T10:00:02Z"
@@ -106,6 +113,8 @@ async def test_a_failed_refresh_keeps_the_last_good_data():
 
 
 async def test_refreshes_never_overlap():
+    """ctrl+r four times and a timer far faster than a scan, while the first scan
+    hangs: still one scan at a time."""
     class Slow:
         kind, live = "local", True
 
@@ -114,13 +123,14 @@ async def test_refreshes_never_overlap():
             self.most = 0
             self.calls = 0
             self.lock = threading.Lock()
+            self.go = threading.Event()  # the first scan lasts until the keys are in
 
         def collect(self) -> Snapshot:
             with self.lock:
                 self.active += 1
                 self.calls += 1
                 self.most = max(self.most, self.active)
-            time.sleep(0.15)
+            self.go.wait(30)
             with self.lock:
                 self.active -= 1
             return small_snapshot(T0)
@@ -131,11 +141,14 @@ async def test_refreshes_never_overlap():
     backend = Slow()
     app = DmabufTopApp(backend, delay=0.02)  # ticks far faster than a scan
     async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: backend.calls == 1, "the first scan to start")
         for _ in range(4):
             await pilot.press("ctrl+r")
-        await pilot.pause(0.8)
+        await pilot.pause()
+        assert backend.calls == 1  # the keys and ticks started nothing beside it
+        backend.go.set()
+        await wait_until(pilot, lambda: backend.calls >= 3, "two more scans")
         await settle(pilot)
-        assert backend.calls >= 3
         assert backend.most == 1
 
 
@@ -272,8 +285,7 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("ctrl+r")  # this scan hangs
-            await pilot.pause(0.2)
-            assert app.session.collecting
+            await wait_until(pilot, lambda: app.session.collecting, "the scan to start")
             assert app.screen.table().row_count == 4  # the UI still answers
             await pilot.press("down")
             assert app.screen.table().cursor_row == 1
@@ -336,13 +348,14 @@ async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
     """A timed scan that lands after pause was pressed is not shown until
     resume; ctrl+r while paused still refreshes."""
     gate = threading.Event()
-    app = DmabufTopApp(Gated(three_samples()[:2], {2: gate}), delay=3600)
+    backend = Gated(three_samples()[:2], {2: gate})
+    app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.table()
         assert table.row_count == 4
         app.tick()  # the refresh timer fires: this scan waits at the gate
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: backend.started == 2, "the scan at its gate")
         await pilot.press("space")
         gate.set()
         await settle(pilot)
@@ -373,16 +386,14 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.tick()  # a timed scan, stuck at the gate
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: backend.started == 2, "the timed scan at its gate")
         await pilot.press("space", "ctrl+r")
-        await pilot.pause(0.1)
+        await pilot.pause()
         assert backend.started == 2  # no second scan at once: one is running
         gate.set()
-        for _ in range(50):
-            await settle(pilot)
-            if app.prepared.snap.taken_at == T2:
-                break
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: app.prepared.snap.taken_at == T2,
+                         "ctrl+r's scan, after the held one, on screen")
+        await settle(pilot)
         assert backend.started == 3 and app.paused
         assert app.prepared.snap.taken_at == T2
 
@@ -397,19 +408,16 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.tick()  # scan 2 (timed) waits at its gate
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: backend.started == 2, "scan 2 at its gate")
         await pilot.press("space")
         gates[0].set()  # scan 2 lands while paused: held
-        for _ in range(50):
-            await pilot.pause(0.02)
-            if app.session.held is not None:
-                break
-        assert app.session.held is not None and app.prepared.snap.taken_at == T0
+        await wait_until(pilot, lambda: app.session.held is not None, "scan 2, held")
+        assert app.prepared.snap.taken_at == T0
         await pilot.press("ctrl+r")  # scan 3 waits at its gate
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: backend.started == 3, "scan 3 at its gate")
         await pilot.press("space")  # resume while scan 3 runs
         app.tick()  # the timer fires meanwhile: must not start a scan beside it
-        await pilot.pause(0.1)
+        await pilot.pause()
         assert app.session.collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
         gates[1].set()
         await settle(pilot)

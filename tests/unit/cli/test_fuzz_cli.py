@@ -37,7 +37,7 @@ def one_line_or_table(code: int, out: str, err: str) -> None:
         assert out and (not err or (err.count("\n") == 1 and "was cut short" in err))
     else:
         event(f"exit {code}")
-        assert code == 1 and err.count("\n") == 1 and err.startswith("dmabuf-top: ")
+        assert code == 2 and err.count("\n") == 1 and err.startswith("dmabuf-top: error: ")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_random_bytes_are_one_error_line(workdir: Path, data: bytes, gz: bool) -
     f = workdir / ("random.yaml.gz" if gz else "random.yaml")
     f.write_bytes(gzip.compress(data) if gz else data)
     code, out, err = run(["--load", str(f), "--once"])
-    assert code == 1 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
 
 
 @settings(max_examples=examples(300))
@@ -67,8 +67,8 @@ def test_the_issue_4k_of_random_bytes(tmp_path):
     f = tmp_path / "random.bin"
     f.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(4096)))
     code, out, err = run(["--load", str(f), "--once"])
-    assert (code, out) == (1, "")
-    assert err == f"dmabuf-top: {f}: not a snapshot: not UTF-8 text (byte 1)\n"
+    assert (code, out) == (2, "")
+    assert err == f"dmabuf-top: error: {f}: not a snapshot: not UTF-8 text (byte 1)\n"
 
 
 def test_failed_snapshot_leaves_the_old_file(tmp_path):
@@ -77,5 +77,5 @@ def test_failed_snapshot_leaves_the_old_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"\xff\xfe")
     code, _, err = run(["snapshot", "--load", str(bad), "-o", str(old)])
-    assert code == 1 and err.count("\n") == 1
+    assert code == 2 and err.count("\n") == 1
     assert old.read_text() == "precious\n" and sorted(tmp_path.iterdir()) == [bad, old]

@@ -56,7 +56,7 @@ def test_once_text_is_escaped(tmp_path, capsys):
 
 def test_an_error_on_stderr_is_one_escaped_line(tmp_path, capsys):
     bad = tmp_path / f"no-{HOSTILE}.yaml"
-    assert main(["--load", str(bad)]) == 1
+    assert main(["--load", str(bad)]) == 2
     err = capsys.readouterr().err
     assert_no_raw(err)
     assert err.count("\n") == 1 and "\\u202e" in err

@@ -30,7 +30,7 @@ def rec(tmp_path):
 def once_buffers(argv, capsys) -> int:
     """The buffer count ``--once`` reports for the sample it shows."""
     assert main(["--once", *argv]) == 0
-    first = capsys.readouterr().out.splitlines()[1]
+    first = capsys.readouterr().out.splitlines()[2]
     assert first.startswith("buffers: ")
     return int(first.split()[1])
 
@@ -87,7 +87,7 @@ def test_a_recording_cut_mid_sample_warns_on_stderr(rec, tmp_path):
         f"dmabuf-top: warning: {cut}: sample 5 was cut short mid-write and is left out "
         "(4 complete samples loaded)\n"
     )
-    assert run.stdout.splitlines()[1].startswith(
+    assert run.stdout.splitlines()[2].startswith(
         f"buffers: {len(load_snapshots(rec)[3].buffers)} "
     )  # the last complete sample
     whole = subprocess.run(

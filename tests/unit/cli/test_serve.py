@@ -178,7 +178,7 @@ def test_errors_are_one_line():
         s.bind(("127.0.0.1", 0))
         free = s.getsockname()[1]
     msg = one_line_error("--adb", "SERIAL", "--adb-port", str(free))
-    assert msg.startswith(f"dmabuf-top: no adb server at 127.0.0.1:{free}")
+    assert msg.startswith(f"dmabuf-top: error: no adb server at 127.0.0.1:{free}")
 
 
 def test_help_has_examples():

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from dmabuf_top.cli import main
+from dmabuf_top.cli.options import DEMO_RECORDING
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.loader import load_snapshots
@@ -26,15 +27,19 @@ def test_once_buffers_sorted_by_size(snapfile, capsys):
     assert main(["--load", str(snapfile), "--once"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].startswith("dmabuf-top  local h")
-    assert lines[1].startswith("buffers: 4  total: 15.0M (bufinfo)")
+    # a file's header: the file, which sample and when; where it was recorded
+    assert re.fullmatch(rf"dmabuf-top  file {re.escape(str(snapfile))}  sample 1 of 1  \S+Z",
+                        lines[0]), lines[0]
+    assert lines[1].startswith("recorded from: local h")
+    assert lines[2].startswith("buffers: 4  total: 15.0M (bufinfo)")
     header = next(i for i, ln in enumerate(lines) if ln.startswith("INODE"))
     end = lines.index("", header)
     inodes = [int(ln.split()[0]) for ln in lines[header + 1 : end]]
     assert inodes == [10, 11, 12, 13]  # 8M, 4M, 2M, 1M
     # the footer: what this run cost (the file holds no scan time)
     (cost,) = lines[end + 1 :]
-    assert re.fullmatch(r"cost: cpu \d+\.\ds \d+\.\d%  rss \d+(\.\d)?[KMG]", cost), cost
+    assert re.fullmatch(r"cost of this run: cpu \d+\.\ds \d+\.\d%  rss \d+(\.\d)?[KMG]",
+                        cost), cost
     assert "\x1b" not in out and "\x07" not in out
     assert "[red]evil\\e]0;pwned\\x07(100)" in out
 
@@ -83,10 +88,23 @@ def test_errors_are_one_line(argv, message, capsys):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_once_of_a_recording_names_the_sample_and_keeps_the_recorded_cost_apart(capsys):
+    """Issue 25: ``--once`` of a file looked live ("local dtvm ...", no file, no sample)
+    and showed the recording's scan time as this run's ``cost:``."""
+    shown = load_snapshots(DEMO_RECORDING)[2]
+    assert main(["--once", "--demo", "--at", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"dmabuf-top  file {DEMO_RECORDING}  sample 3 of 12  {shown.taken_at}"
+    assert lines[1] == f"recorded from: local {shown.source.label()}  {shown.source.privilege}"
+    assert not any(ln.startswith("cost:") for ln in lines)
+    assert re.fullmatch(r"cost of this run: cpu \d+\.\ds \d+\.\d%  rss \S+", lines[-2])
+    assert lines[-1] == f"cost when recorded: scan {shown.scan_seconds:.2f}s"
+
+
 def test_invalid_yaml_file(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("schema: [unterminated\n")
-    assert main(["--load", str(bad), "--once"]) == 1
+    assert main(["--load", str(bad), "--once"]) == 2
     err = capsys.readouterr().err
     assert "invalid YAML" in err and err.count("\n") == 1
 
@@ -146,4 +164,4 @@ def test_once_shows_gpu_memory_only_where_the_kernel_has_it(tmp_path, capsys):
     raw.proc_meminfo = "MemTotal:  4096 kB\n"  # before 7.0: no line (not a 0)
     path.write_text(dump_snapshot(assemble(raw)))
     assert main(["--load", str(path), "--once"]) == 0
-    assert "gpu" not in capsys.readouterr().out.lower()
+    assert "gpu memory" not in capsys.readouterr().out.lower()

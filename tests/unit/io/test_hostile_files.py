@@ -129,7 +129,7 @@ def test_random_bytes_through_the_cli_are_one_line(tmp_path, capsys):
 
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes((i * 7919 + 13) % 256 for i in range(4096)))
-    assert main(["--load", str(junk), "--once"]) == 1
+    assert main(["--load", str(junk), "--once"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and "not UTF-8" in err
 
@@ -154,14 +154,14 @@ def test_a_file_past_the_cap_is_refused_before_it_is_parsed(tmp_path, monkeypatc
     )
 
 
-def test_a_gz_bomb_is_one_line_and_exit_1_for_the_cli(tmp_path):
+def test_a_gz_bomb_is_one_line_and_exit_2_for_the_cli(tmp_path):
     """The real cap: a .gz of MAX_FILE_MIB + 64 MiB of zeros (~600 KiB on disk)."""
     bomb = gzip_bomb(tmp_path / "bomb.yaml.gz", MAX_FILE_MIB + 64)
     p = subprocess.run(
         [sys.executable, "-m", "dmabuf_top", "--load", str(bomb), "--once"],
         capture_output=True, text=True, timeout=120, cwd=str(REPO),
     )
-    assert p.returncode == 1 and p.stdout == ""
+    assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.splitlines() == [
-        f"dmabuf-top: {bomb}: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
+        f"dmabuf-top: error: {bomb}: exceeds {MAX_FILE_MIB} MiB (decompressed): refusing"
     ]

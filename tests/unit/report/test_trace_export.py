@@ -121,6 +121,6 @@ def test_unwritable_output_keeps_the_old_file(capsys):
     be made, and the existing target (this process's comm) is left as it was."""
     target = Path("/proc/self/comm")
     before = target.read_bytes()
-    assert main(["export", str(LEAK), "-o", str(target), "--format", "chrome-json"]) == 1
+    assert main(["export", str(LEAK), "-o", str(target), "--format", "chrome-json"]) == 2
     err = capsys.readouterr().err
     assert target.read_bytes() == before and "cannot write" in err and err.count("\n") == 1
