@@ -166,6 +166,5 @@ def _event_counters(registry: CollectorRegistry, backends: list[Backend],
     if source is None:
         print(f"{PROG} serve: dma-buf event counters not served: {why}", file=sys.stderr)
         return None
-    registry.register(EventCollector(lambda: (source.take(), source.lost), first[0].device,
-                                     first[0].model))
+    registry.register(EventCollector(lambda: (source.take(), source.lost), first[0].device))
     return source

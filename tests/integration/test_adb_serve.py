@@ -1,7 +1,8 @@
 """``dmabuf-top serve`` over a REAL adb server (Debian's adb, private port and HOME)
-with two devices (the ADB peer twice): one exporter labels each by serial and model;
-a device that goes away is ``dmabuf_up 0`` and a log line while the other goes on and
-the server stays up, and it is ``dmabuf_up 1`` again once it is back."""
+with two devices (the ADB peer twice): one exporter labels each by serial (its model
+on ``dmabuf_device_info``); a device that goes away is ``dmabuf_up 0`` and a log line
+while the other goes on and the server stays up, and it is ``dmabuf_up 1`` again once
+it is back."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ def test_two_devices_one_lost_and_back(server: AdbServer) -> None:
                             env=server.env, timeout=120)
         m = exporter.scrape()
         for p in (a, b):
-            dev = {"device": p.serial, "model": "dmabuf_top_peer"}
+            dev = {"device": p.serial}
+            assert value(m["dmabuf_device_info"], **dev, model="dmabuf_top_peer",
+                         source="adb", serial=p.serial) == 1
             assert value(m["dmabuf_up"], **dev) == 1
             assert value(m["dmabuf_scan_errors"], **dev) == 0
             # the same numbers as the adb backend's own scan (this machine has no dma-buf)
             snap = open_adb_backend(serial=p.serial, port=server.port).collect()
             assert value(m["dmabuf_buffers"], **dev) == len(snap.buffers)
             assert value(m["dmabuf_processes"], **dev) == 0
-        assert "dmabuf_top_peer" in {s.labels["model"] for s in m["dmabuf_up"]}
 
         b.kill()  # the device goes away
 
