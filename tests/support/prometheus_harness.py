@@ -86,10 +86,13 @@ class Prometheus:
         tmp.write_text(json.dumps(groups))
         os.replace(tmp, self.targets)  # whole, never half-written, for the file watcher
 
-    def scrape(self, url: str, timeout: float = 120, **labels: str) -> str:
-        """Scrape ``url`` (an Exporter's .../metrics) from now on, with ``labels``; waits
-        until Prometheus has scraped it successfully (``up == 1``). Its instance label."""
+    def scrape(self, url: str, timeout: float = 120, every: str = "", **labels: str) -> str:
+        """Scrape ``url`` (an Exporter's .../metrics) from now on, with ``labels`` (and
+        ``every`` "5s": that interval and timeout instead of 1 s); waits until Prometheus
+        has scraped it successfully (``up == 1``). Its instance label."""
         instance = urllib.parse.urlsplit(url).netloc
+        if every:
+            labels = dict(labels, __scrape_interval__=every, __scrape_timeout__=every)
         self._targets[instance] = labels
         self._write_targets()
         wait_for(lambda: self.query(f'up{{instance="{instance}"}} == 1'), timeout,
