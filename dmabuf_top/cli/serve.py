@@ -60,8 +60,9 @@ def build_parser() -> Parser:
         description=(
             "A Prometheus exporter: /metrics has the dma-buf totals, bytes per exporter,\n"
             "Rss/Pss per process (the top N by Rss, and an 'other' series), the scans'\n"
-            "duration and errors, a dmabuf_up gauge per device, and dmabuf-top's own CPU\n"
-            "and memory. A scrape scans at most once per --min-interval."
+            "duration and errors, dmabuf_up and dmabuf_device_info (model, kernel...) per\n"
+            "device, and dmabuf-top's own CPU and memory. A scrape scans at most once per\n"
+            "--min-interval. Rules, alerts and a Grafana dashboard: contrib/ in the source."
         ),
         epilog=(
             "Examples:\n"
