@@ -1,8 +1,8 @@
 """A real Prometheus server scrapes ``dmabuf-top serve`` on a snapshot file: PromQL over
 its HTTP API gives the snapshot's own figures exactly (totals, per exporter, per process,
-the top N and "other", the model through ``dmabuf_device_info``), and the shipped rules
-are evaluated on it. (The VM's live scene: test_vm_prometheus.py; two adb devices, one
-lost and back: test_adb_serve.py.)"""
+the top N and "other", the kernel through ``dmabuf_device_info``), the shipped rules
+are evaluated on it, and ``up`` is 0 once the exporter is gone. (The VM's live scene:
+test_vm_prometheus.py; two adb devices, one lost and back: test_adb_serve.py.)"""
 
 from __future__ import annotations
 
@@ -65,7 +65,11 @@ def test_prometheus_scrapes_a_snapshot_file(prometheus):
         growth = wait_for(lambda: prometheus.query(
             f"device_exporter:dmabuf_exporter_bytes:deriv10m{{{sel}}}"), 60, "a deriv rule")
         assert {float(s["value"][1]) for s in growth} == {0.0}
+        # the exporter gone: Prometheus' own up goes 0
+        assert exporter.stop() == 0, exporter.log
+        wait_for(lambda: prometheus.query(f"up{{{sel}}} == 0"), 60, "up == 0")
     finally:
         if inst is not None:
             prometheus.forget(inst)
-        assert exporter.stop() == 0, exporter.log
+        if exporter.proc.poll() is None:
+            assert exporter.stop() == 0, exporter.log
