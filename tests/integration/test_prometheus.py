@@ -1,8 +1,9 @@
 """A real Prometheus server scrapes ``dmabuf-top serve`` on a snapshot file: PromQL over
 its HTTP API gives the snapshot's own figures exactly (totals, per exporter, per process,
 the top N and "other", the kernel through ``dmabuf_device_info``), the shipped rules
-are evaluated on it, and ``up`` is 0 once the exporter is gone. (The VM's live scene:
-test_vm_prometheus.py; two adb devices, one lost and back: test_adb_serve.py.)"""
+are evaluated on it, and ``up`` is 0 (an alert pending) once the exporter is gone.
+(The VM's live scene: test_vm_prometheus.py; two adb devices, one lost and back:
+test_adb_serve.py.)"""
 
 from __future__ import annotations
 
@@ -65,9 +66,12 @@ def test_prometheus_scrapes_a_snapshot_file(prometheus):
         growth = wait_for(lambda: prometheus.query(
             f"device_exporter:dmabuf_exporter_bytes:deriv10m{{{sel}}}"), 60, "a deriv rule")
         assert {float(s["value"][1]) for s in growth} == {0.0}
-        # the exporter gone: Prometheus' own up goes 0
+        # the exporter gone: Prometheus' own up goes 0, the DmabufExporterDown alert pending
         assert exporter.stop() == 0, exporter.log
         wait_for(lambda: prometheus.query(f"up{{{sel}}} == 0"), 60, "up == 0")
+        wait_for(lambda: prometheus.query(
+            f'ALERTS{{alertname="DmabufExporterDown",alertstate="pending",{sel}}}'), 60,
+            "the DmabufExporterDown alert pending")
     finally:
         if inst is not None:
             prometheus.forget(inst)
