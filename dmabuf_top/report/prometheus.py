@@ -55,13 +55,13 @@ def add(fam: Metric, labels: dict[str, str], value: float) -> None:
 
 def info_labels(s: DeviceScan) -> dict[str, str]:
     """What ``dmabuf_device_info`` says of a device: its last snapshot's source (the
-    model alone while it has none)."""
+    model alone while it has none), escaped: a device names its own model."""
     src = s.snapshot.source if s.snapshot is not None else None
     if src is None:
-        return {DEVICE: s.device, "model": s.model}
-    return {DEVICE: s.device, "source": src.kind, "model": src.model or "",
-            "serial": src.serial or "", "host": src.host, "kernel": src.kernel,
-            "android": src.android or ""}
+        return {DEVICE: s.device, "model": printable(s.model)}
+    said = {"source": src.kind, "model": src.model, "serial": src.serial, "host": src.host,
+            "kernel": src.kernel, "android": src.android}
+    return {DEVICE: s.device, **{k: printable(v) for k, v in said.items()}}
 
 
 def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Metric]:
