@@ -3,7 +3,8 @@
 
     python bench/scan_bench.py [--series 6.18] [--procs 200] [--bufs-per-proc 20]
                                [--plain-procs 100] [--plain-fds 150] [--repeat 5]
-                               [--rounds 3]
+                               [--rounds 3] [--gem-handles 10000 --gem-exported 2000]
+                               [--gem-only]
 
 Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROCS
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
@@ -18,6 +19,11 @@ syscalls of a /proc walk), dmabuf-top's
 start-up).  Prints the times and the ratios to the C floor.  Not a test: a script that
 prints numbers.  Times are under qemu TCG (no KVM), ~10x a real machine's; the ratios
 are what counts.
+
+Then the GEM handle walk (6.16+): the fd iterator's read time (median of REPEAT) with
+and without one more process holding GEM-HANDLES handles on one DRM file, GEM-EXPORTED
+of them dma-bufs (tests/support/vm/gem_many.py), and the records it listed.
+``--gem-only`` measures that alone, on the base scenario.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.vm.guest import start_scenario  # noqa: E402
+from tests.support.vm.guest import GEM_MANY, start_scenario  # noqa: E402
 from tests.support.vm.vm import VM  # noqa: E402
 
 CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
@@ -60,6 +66,22 @@ snap = b.collect()
 out.update(buffers=len(snap.buffers), processes=len(snap.processes),
            sources=snap.kernel.sources, warnings=snap.warnings)
 print(json.dumps(out))
+"""
+
+GEM_BENCH = """
+import json, statistics, sys, time
+from dmabuf_top.collect.bpf_loader import FILES, BpfIterators
+repeat = int(sys.argv[1])
+it = BpfIterators(want=(FILES,))
+it.read(FILES)
+times = []
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    text = it.read(FILES)
+    times.append(time.perf_counter() - t0)
+lines = text.splitlines()
+print(json.dumps({"read": statistics.median(times), "g": sum(1 for ln in lines if ln[:2] == b"g "),
+                  "reads": 1 + sum(1 for ln in lines if ln[:2] == b"G ")}))
 """
 
 
@@ -96,7 +118,13 @@ def main() -> int:
         help="C, walk and BPF run one after the other this many times; each ratio is the "
         "median of the rounds' ratios (a shared, noisy machine)",
     )
+    ap.add_argument("--gem-handles", type=int, default=10_000)
+    ap.add_argument("--gem-exported", type=int, default=2_000)
+    ap.add_argument("--gem-only", action="store_true",
+                    help="only the GEM handle walk, on the base scenario")
     args = ap.parse_args()
+    if args.gem_only:
+        return gem_walk(args)
 
     with tempfile.TemporaryDirectory() as tmp:
         cscan, linkage = build_cscan(Path(tmp))
@@ -163,6 +191,36 @@ def main() -> int:
                   f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
             for w in res["warnings"]:
                 print(f"       warning: {w}")
+    return 0
+
+
+def gem_walk(args: argparse.Namespace) -> int:
+    """The fd iterator's read, without and with a process of many GEM handles."""
+    with VM(memory="3G", series=args.series) as vm:
+        print(f"VM: Linux {vm.kernel_release}, booted in {vm.boot_time:.1f}s")
+        with start_scenario(vm):
+            res = {}
+            for label in ("without", "with"):
+                if label == "with":
+                    many = start_scenario(
+                        vm, "--handles", str(args.gem_handles), "--exported",
+                        str(args.gem_exported), out="/tmp/gem.json", script=GEM_MANY,
+                    )  # fmt: skip
+                p = vm.run([vm.python, "-c", GEM_BENCH, str(args.repeat)], cwd=str(REPO),
+                           timeout=1800)
+                if p.returncode:
+                    print(f"the fd iterator failed:\n{p.stderr}", file=sys.stderr)
+                    return 1
+                res[label] = json.loads(p.stdout)
+            many.stop()
+    a, b = res["without"], res["with"]
+    extra = b["read"] - a["read"]
+    print(f"fd iterator read (median of {args.repeat}), base scenario: {a['read'] * 1000:.1f} ms "
+          f"({a['g']} GEM handle records, {a['reads']} read)")
+    print(f"  + a process with {args.gem_handles} handles, {args.gem_exported} dma-bufs: "
+          f"{b['read'] * 1000:.1f} ms ({b['g']} records, {b['reads']} reads) = "
+          f"{b['read'] / a['read']:.2f}x; the walk: +{extra * 1000:.1f} ms, "
+          f"{extra / args.gem_handles * 1e6:.2f} us per handle")
     return 0
 
 

@@ -29,12 +29,36 @@ class MapRange:
 
 
 @dataclass
+class GemHandle:
+    """A GEM handle that names a buffer: handle number ``handle`` of the DRM file
+    open as ``fd`` on ``device`` (``card0``, ``renderD128``), driven by ``driver``."""
+
+    fd: int
+    handle: int
+    device: str = ""
+    driver: str | None = None
+
+    def label(self) -> str:
+        """``GEM handle 3 on card0 (vgem)``; raw text: escape it before showing it."""
+        drv = f" ({self.driver})" if self.driver else ""
+        return f"GEM handle {self.handle} on {self.device or '?'}{drv}"
+
+
+@dataclass
 class Holder:
-    """What one process holds of one buffer: fd numbers and mappings."""
+    """What one process holds of one buffer: fd numbers, mappings and GEM handles
+    (of its open DRM files, seen by the BPF scan only)."""
 
     pid: int
     fds: list[int] = field(default_factory=list)
     maps: list[MapRange] = field(default_factory=list)
+    handles: list[GemHandle] = field(default_factory=list)
+
+    @property
+    def by_handle_only(self) -> bool:
+        """It holds the buffer by GEM handle only: no fd, no mapping (not one of
+        dmabuf_dump's holders)."""
+        return bool(self.handles) and not self.fds and not self.maps
 
 
 @dataclass

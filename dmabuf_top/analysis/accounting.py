@@ -1,11 +1,14 @@
 """Accounting exactly as Android's libdmabufinfo / dmabuf_dump does it.
 
-- Holders of a buffer: distinct pids with an fd or a mapping of it.
-- Process Rss: full size of every distinct buffer it holds.
-- Process Pss: sum over its buffers of size / number of holder pids.
+- Holders of a buffer (for Rss/Pss): distinct pids with an fd or a mapping of it.
+- Process Rss: full size of every distinct buffer it holds by fd or mapping.
+- Process Pss: sum over those buffers of size / number of such holder pids.
+- Process handle bytes (not in dmabuf_dump): full size of every distinct buffer it
+  holds by GEM handle only (no fd, no mapping): Rss + handle bytes is all it holds.
 - dmabuf total: kernel-wide total when a kernel-wide source was readable,
   else the sum of distinct buffers seen.
-- kernel-only bytes = total - bytes of distinct buffers held by some process.
+- kernel-only bytes = total - bytes of distinct buffers held by some process by
+  any means (fd, mapping or GEM handle).
 
 Grouping of buffers by exporter or by name pattern (every run of digits as
 ``#``) is here too: the views, ``diff`` and ``suspects`` all call it.
@@ -14,7 +17,7 @@ Grouping of buffers by exporter or by name pattern (every run of digits as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dmabuf_top.model import Snapshot
 
@@ -33,6 +36,10 @@ class ProcessStats:
     inodes: list[int]
     ppid: int | None = None
     start_time: int | None = None
+    #: GEM handles that name dma-bufs (the BPF scan sees them)
+    handles: int = 0
+    #: bytes of the buffers held by GEM handle only (not in Rss/Pss)
+    handle_bytes: int = 0
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -105,19 +112,32 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
     """Per-process Rss/Pss, sorted by pid."""
     acc: dict[int, list] = {}
     for buf in snap.buffers.values():
-        n = len(buf.holders)
-        if not n:
+        holders = buf.holders
+        if not holders:
             continue
-        for h in buf.holders:
-            a = acc.setdefault(h.pid, [0, 0, 0, 0.0, []])
+        size = buf.size
+        n = len(holders)  # dmabuf_dump's holders: all but those by GEM handle only
+        for h in holders:
+            if h.handles and h.by_handle_only:
+                n -= 1
+        for h in holders:
+            a = acc.get(h.pid)
+            if a is None:
+                a = acc[h.pid] = [0, 0, 0, 0.0, [], 0, 0]
             a[0] += len(h.fds)
             a[1] += len(h.maps)
-            a[2] += buf.size
-            a[3] += buf.size / n
+            if h.handles:
+                a[5] += len(h.handles)
+                if h.by_handle_only:
+                    a[6] += size
+                    a[4].append(buf.inode)
+                    continue
+            a[2] += size
+            a[3] += size / n
             a[4].append(buf.inode)
     out = []
     for pid in sorted(acc):
-        fds, maps, rss, pss, inodes = acc[pid]
+        fds, maps, rss, pss, inodes, handles, handle_bytes = acc[pid]
         proc = snap.processes.get(pid)
         out.append(
             ProcessStats(
@@ -133,9 +153,24 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
                 inodes=sorted(inodes),
                 ppid=proc.ppid if proc else None,
                 start_time=proc.start_time if proc else None,
+                handles=handles,
+                handle_bytes=handle_bytes,
             )
         )
     return out
+
+
+def without_handles(snap: Snapshot) -> Snapshot:
+    """``snap`` as dmabuf_dump sees it: holders by fd or mapping only (GEM handles,
+    and the holders that have nothing else, left out); ``snap`` itself when no
+    holder has a handle."""
+    if not any(h.handles for b in snap.buffers.values() for h in b.holders):
+        return snap
+    buffers = {
+        ino: replace(b, holders=[replace(h, handles=[]) for h in b.holders if not h.by_handle_only])
+        for ino, b in snap.buffers.items()
+    }
+    return replace(snap, buffers=buffers)
 
 
 def exporter_stats(snap: Snapshot) -> list[ExporterStats]:

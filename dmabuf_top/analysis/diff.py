@@ -75,8 +75,8 @@ class BufferEntry:
     exporter: str | None
     name: str | None
     size: int
-    #: (pid, comm, fds, maps) per holder
-    holders: list[tuple[int, str, int, int]]
+    #: (pid, comm, fds, maps, GEM handles) per holder
+    holders: list[tuple[int, str, int, int, int]]
 
 
 @dataclass
@@ -185,7 +185,10 @@ def _entry(buf: Buffer, comm: dict[int, str]) -> BufferEntry:
         exporter=buf.exporter,
         name=buf.name,
         size=buf.size,
-        holders=[(h.pid, comm.get(h.pid, ""), len(h.fds), len(h.maps)) for h in buf.holders],
+        holders=[
+            (h.pid, comm.get(h.pid, ""), len(h.fds), len(h.maps), len(h.handles))
+            for h in buf.holders
+        ],
     )
 
 
@@ -222,9 +225,9 @@ def _process_change(
     )
 
 
-def _held_as(e: BufferEntry) -> tuple[str | None, list[tuple[int, int, int]]]:
-    """Name and (pid, fds, maps) per holder: what makes a buffer "changed"."""
-    return e.name, [(p, f, m) for p, _c, f, m in e.holders]
+def _held_as(e: BufferEntry) -> tuple[str | None, list[tuple[int, int, int, int]]]:
+    """Name and (pid, fds, maps, handles) per holder: what makes a buffer "changed"."""
+    return e.name, [(p, f, m, g) for p, _c, f, m, g in e.holders]
 
 
 def _size_order(e: BufferEntry) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 Pure functions over a list of snapshots in time order (a recording, or the
 TUI's live history). Three kinds of things are watched:
 
-* ``process``: a pid's Rss (bytes of the distinct buffers it holds) and its
+* ``process``: a pid's bytes (its Rss, the distinct buffers it holds by fd or
+  mapping, plus its handle bytes, those it holds by GEM handle only) and its
   buffer count; its Pss is reported beside (a buffer shared by two processes
   counts half in each one's Pss);
 * ``exporter``: bytes and count of its buffers;
@@ -108,7 +109,7 @@ def _compute(snap: Snapshot) -> _Sums:
         for key, g in accounting.group_stats(snap, kind).items():
             values[(kind, key)] = (g.bytes, g.buffers, 0)
     for p in accounting.process_stats(snap):
-        values[("process", p.pid)] = (p.rss, p.buffers, p.pss)
+        values[("process", p.pid)] = (p.rss + p.handle_bytes, p.buffers, p.pss)
     return _Sums(
         values=values,
         comms={pid: p.comm for pid, p in snap.processes.items()},

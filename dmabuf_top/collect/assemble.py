@@ -12,6 +12,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     TaskFacts,
     parse_bpf_buffers,
     parse_bpf_files,
+    parse_bpf_handles,
     parse_bpf_tasks,
     parse_bpf_vmas,
 )
@@ -31,6 +32,7 @@ from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import (
     Buffer,
+    GemHandle,
     Holder,
     KernelInfo,
     MapRange,
@@ -281,6 +283,12 @@ def assemble(raw: RawScan) -> Snapshot:
             _add_source(buf, "task_file")
             holder(buf, tf.pid).fds.append(tf.fd)
             held.add(tf.pid)
+        for th in parse_bpf_handles(raw.bpf_files):
+            buf = buffers.get(th.inode)
+            if buf is None:
+                buf = buffers[th.inode] = Buffer(inode=th.inode)
+            holder(buf, th.pid).handles.append(GemHandle(th.fd, th.handle, th.device, th.driver))
+            held.add(th.pid)
     if raw.bpf_vmas is not None:
         for tv in parse_bpf_vmas(raw.bpf_vmas, raw.page_size):
             e = tv.entry
@@ -342,6 +350,7 @@ def assemble(raw: RawScan) -> Snapshot:
         for h in buf.holders:
             h.fds.sort()
             h.maps.sort(key=lambda m: m.start)
+            h.handles.sort(key=lambda g: (g.fd, g.handle))
     if map_only_estimates:
         warnings.append(
             f"{len(map_only_estimates)} mapped-only buffers have no kernel-wide record: "

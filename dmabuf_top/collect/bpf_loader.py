@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,11 @@ TARGETS = {FILES: "task_file", VMAS: "task_vma", TASKS: "task", BUFFERS: "dmabuf
 #: since when each target exists, for the reason line
 TARGET_SINCE = {"dmabuf": "6.16", "task_file": "5.8", "task_vma": "5.12", "task": "5.8"}
 
+#: how many reads of the fd iterator one DRM file's GEM handles may take: each lists
+#: 512 of a file's dma-buf handles (GEM_WINDOW in the BPF C), 32,768 in all
+GEM_PASSES = 64
+#: the fd iterator's record of a DRM file with more dma-buf handles than one read lists
+_GEM_MORE = re.compile(rb"^G [0-9]+ [0-9]+$", re.M)
 _BTF_KIND_FUNC = 12
 _LOG_LINES = 40
 _PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -98,6 +104,7 @@ def _libbpf() -> ctypes.CDLL:
         ("ring_buffer__poll", ci, (vp, ci)),
         ("ring_buffer__consume", ci, (vp,)),
         ("ring_buffer__free", None, (vp,)),
+        ("bpf_map_update_elem", ci, (ci, vp, vp, ctypes.c_uint64)),
     ):
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
@@ -207,7 +214,34 @@ class BpfIterators:
         return list(self._links)
 
     def read(self, program: str) -> bytes:
-        """One pass of the iterator: every record, as the program prints them."""
+        """One pass of the iterator: every record, as the program prints them. The
+        fd iterator is read again while some DRM file has more dma-buf handles than
+        one read lists (``G`` records; at most :data:`GEM_PASSES` reads), each read
+        the next window of them (records of other files repeat: the parser keeps one)."""
+        if program != FILES:
+            return self._read_once(program)
+        chunks = [self._read_once(program)]
+        passes = 1
+        while _GEM_MORE.search(chunks[-1]) and passes < GEM_PASSES:
+            self._set_gem_pass(passes)
+            try:
+                chunks.append(self._read_once(program))
+            finally:
+                self._set_gem_pass(0)
+            passes += 1
+        return b"".join(chunks)
+
+    def _set_gem_pass(self, n: int) -> None:
+        """Which window of each DRM file's dma-buf handles the fd iterator lists."""
+        bpf_map = self._lib.bpf_object__find_map_by_name(self._obj, b"gem_pass")
+        key, value = ctypes.c_uint32(0), ctypes.c_uint32(n)
+        if not bpf_map or self._lib.bpf_map_update_elem(
+            self._lib.bpf_map__fd(bpf_map), ctypes.byref(key), ctypes.byref(value), 0
+        ):
+            why = _errno_text(ctypes.get_errno())
+            raise BpfUnavailable(f"setting the GEM handle window failed: {why}")
+
+    def _read_once(self, program: str) -> bytes:
         link = self._links[program]
         fd = self._lib.bpf_iter_create(self._lib.bpf_link__fd(link))
         if fd < 0:

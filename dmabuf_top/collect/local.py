@@ -52,6 +52,11 @@ SYSFS_BUFFERS = "/sys/kernel/dmabuf/buffers"
 BPF_ITER = "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf"
 DMA_HEAP_DIR = "/dev/dma_heap"
 TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
+#: what a scan by the /proc walk cannot see (one warning line)
+GEM_HANDLES_UNSEEN = (
+    "GEM handles not seen: the /proc walk finds holders by fd and mapping only "
+    "(a buffer held only by a GPU handle shows as kernel-only); --source bpf sees them"
+)
 #: --source: auto (BPF when it loads, else the walk), proc (the walk), bpf
 SCAN_SOURCES = ("auto", "proc", "bpf")
 
@@ -261,6 +266,7 @@ class LocalBackend:
                 raw.procs = read_holders(pids, self.proc)
         else:
             self._walk(raw)
+            raw.warnings.append(GEM_HANDLES_UNSEEN)
         if raw.bpf_tasks is None:
             raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
         if raw.bufinfo_before is not None or texts is not None:

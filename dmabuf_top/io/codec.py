@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.io import schema
 from dmabuf_top.io.yamltext import HexInt, dump_yaml
 from dmabuf_top.model import (
     Buffer,
@@ -24,36 +25,7 @@ SCHEMA = "dmabuf-top/1"
 
 def buffer_to_dict(b: Buffer, comm: dict[int, str]) -> dict[str, Any]:
     """One entry of ``buffers:`` (``comm`` maps pid -> comm for the holders)."""
-    return {
-        "inode": b.inode,
-        "exporter": b.exporter,
-        "name": b.name,
-        "size": b.size,
-        "count": b.count,
-        "heap": b.heap,
-        "flags": b.flags,
-        "mode": b.mode,
-        "sources": list(b.sources),
-        "attachments": list(b.attachments),
-        "fences": list(b.fences),
-        "holders": [
-            {
-                "pid": h.pid,
-                "comm": comm.get(h.pid, ""),
-                "fds": list(h.fds),
-                "maps": [
-                    {
-                        "start": HexInt(m.start),
-                        "end": HexInt(m.end),
-                        "perms": m.perms,
-                        "offset": HexInt(m.offset),
-                    }
-                    for m in h.maps
-                ],
-            }
-            for h in b.holders
-        ],
-    }
+    return schema.to_dict(schema.BUFFER, b, comm, HexInt)
 
 
 def source_to_dict(source: Source) -> dict[str, Any]:
@@ -101,8 +73,9 @@ def totals_to_dict(tot: accounting.Totals) -> dict[str, Any]:
 
 
 def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
-    """One entry of ``processes:`` (with its Rss/Pss; ``ppid`` and ``start_time``
-    only when known: files written before them have neither)."""
+    """One entry of ``processes:`` (with its Rss/Pss; ``handles`` and
+    ``handle_bytes`` only when it holds some buffer by GEM handle, ``ppid`` and
+    ``start_time`` only when known: files written before them have none)."""
     out = {
         "pid": p.pid,
         "comm": p.comm,
@@ -114,6 +87,9 @@ def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
         "rss": p.rss,
         "pss": p.pss,
     }
+    if p.handles:  # only when some GEM handle names a buffer: older files have none
+        out["handles"] = p.handles
+        out["handle_bytes"] = p.handle_bytes
     return tree_keys(out, p.ppid, p.start_time)
 
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from dmabuf_top.io import schema
 from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.errors import SnapshotError
+from dmabuf_top.io.quick_read import INT_LIMIT, read_buffer
 from dmabuf_top.model import (
     Buffer,
-    Holder,
     KernelInfo,
-    MapRange,
     Process,
     Snapshot,
     Source,
     UnverifiedMap,
 )
-
-#: integers in a snapshot (sizes, inodes, addresses, pids) fit in 64 bits: what the
-#: kernel prints; a bigger one would only overflow later (floats in the tables, Pss)
-INT_LIMIT = 1 << 64
 
 
 def _checked(val: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -76,83 +72,11 @@ def _str_list(val: Any, where: str) -> list[str]:
     return list(val)
 
 
-_STR_ONLY, _INT_ONLY = {str}, {int}
-
-
-def _strs(val: Any) -> list[str] | None:
-    """A list of strings as it is (a copy), [] for None; None when not one."""
-    if val is None:
-        return []
-    if type(val) is list and (not val or set(map(type, val)) == _STR_ONLY):
-        return list(val)
-    return None
-
-
 def _buffer_checked(bd: Any, comms: dict[int, str] | None) -> Buffer | None:
-    """:func:`buffer_from_dict` for an entry whose every value already has the exact
-    type the writer writes (nearly all of them); None when one needs converting
-    or an error message (then the careful path below decides). Integers must fit in
-    64 bits here too (:data:`INT_LIMIT`): the careful path refuses any other."""
-    if type(bd) is not dict:
-        return None
-    lim = INT_LIMIT
-    get = bd.get
-    inode, size, exporter, name = get("inode"), get("size"), get("exporter"), get("name")
-    count, flags, mode, heap = get("count"), get("flags"), get("mode"), get("heap", False)
-    if (
-        type(inode) is not int
-        or type(size) is not int
-        or not (exporter is None or type(exporter) is str)
-        or not (name is None or type(name) is str)
-        or not (count is None or (type(count) is int and -lim < count < lim))
-        or not (flags is None or (type(flags) is int and -lim < flags < lim))
-        or not (mode is None or (type(mode) is int and -lim < mode < lim))
-        or type(heap) is not bool
-        or not (-lim < inode < lim and -lim < size < lim)
-    ):
-        return None
-    sources, attachments = _strs(get("sources")), _strs(get("attachments"))
-    fences = _strs(get("fences"))
-    raw = get("holders")
-    if sources is None or attachments is None or fences is None:
-        return None
-    holders = []
-    if raw is not None:
-        if type(raw) is not list:
-            return None
-        for hd in raw:
-            if type(hd) is not dict:
-                return None
-            pid, fds, raw_maps = hd.get("pid"), hd.get("fds"), hd.get("maps")
-            if type(pid) is not int or not (fds is None or type(fds) is list):
-                return None
-            if not -lim < pid < lim:
-                return None
-            if fds and (set(map(type, fds)) != _INT_ONLY or not -lim < min(fds) <= max(fds) < lim):
-                return None
-            if not (raw_maps is None or type(raw_maps) is list):
-                return None
-            maps = []
-            for md in raw_maps or ():
-                if type(md) is not dict:
-                    return None
-                start, end, perms = md.get("start"), md.get("end"), md.get("perms")
-                off = md.get("offset", 0)
-                if type(start) is not int or type(end) is not int or type(perms) is not str:
-                    return None
-                if type(off) is not int or not (-lim < start < lim and -lim < end < lim):
-                    return None
-                if not -lim < off < lim:
-                    return None
-                maps.append(MapRange(start, end, perms, off))
-            comm = hd.get("comm")
-            if comms is not None and type(comm) is str:
-                comms.setdefault(pid, comm)
-            holders.append(Holder(pid, list(fds or ()), maps))
-    return Buffer(
-        inode, size, exporter, name, count, attachments, fences, holders, sources, flags, mode,
-        heap,
-    )
+    """:func:`buffer_from_dict` by the quick path (:mod:`dmabuf_top.io.quick_read`:
+    None when an entry needs the careful path)."""
+    result: Buffer | None = read_buffer(bd, comms)
+    return result
 
 
 def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Buffer:
@@ -161,52 +85,49 @@ def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Bu
     return fast if fast is not None else _buffer_careful(bd, w, comms)
 
 
+def _careful_value(f: schema.Field, d: dict[str, Any], w: str, comms: dict[int, str] | None) -> Any:
+    kind, key = f.kind, f.key
+    if f.required:
+        return _req(d, key, int, w)
+    if kind in (schema.INT, schema.OPT_INT, schema.HEX):
+        val = _opt(d, key, int, w)
+        return f.default if val is None else val
+    if kind == schema.TEXT:
+        return str(d.get(key, f.default))
+    if kind == schema.OPT_TEXT:
+        val = d.get(key)
+        return val if val is None or isinstance(val, str) else str(val)
+    if kind == schema.BOOL:
+        return bool(d.get(key, f.default))
+    if kind == schema.STRS:
+        return _str_list(d.get(key), f"{w}.{key}")
+    if kind == schema.INTS:
+        return list(int_list(d.get(key), f"{w}.{key}"))
+    assert f.record is not None
+    rec, out = f.record, []
+    for j, item in enumerate(_opt(d, key, list, w) or []):
+        out.append(_careful_record(rec, item, f"{w}.{key}[{j}]" if rec.indexed else w, comms,
+                                   f"{key} entries must be mappings"))
+    return out
+
+
+def _careful_record(
+    rec: schema.Record, d: Any, w: str, comms: dict[int, str] | None,
+    not_mapping: str = "expected a mapping",
+) -> Any:
+    if not isinstance(d, dict):
+        raise SnapshotError(f"{w}: {not_mapping if not rec.indexed else 'expected a mapping'}")
+    kw = {}
+    for f in rec.attrs():
+        kw[f.key] = _careful_value(f, d, w, comms)
+        if f.key == "pid" and comms is not None and isinstance(d.get("comm"), str):
+            comms.setdefault(kw["pid"], d["comm"])
+    return rec.cls(**kw)
+
+
 def _buffer_careful(bd: Any, w: str, comms: dict[int, str] | None) -> Buffer:
-    if not isinstance(bd, dict):
-        raise SnapshotError(f"{w}: expected a mapping")
-    inode = _req(bd, "inode", int, w)
-    holders = []
-    for j, hd in enumerate(_opt(bd, "holders", list, w) or []):
-        hw = f"{w}.holders[{j}]"
-        if not isinstance(hd, dict):
-            raise SnapshotError(f"{hw}: expected a mapping")
-        pid = _req(hd, "pid", int, hw)
-        if comms is not None and isinstance(hd.get("comm"), str):
-            comms.setdefault(pid, hd["comm"])
-        fds = int_list(hd.get("fds"), f"{hw}.fds")
-        maps = []
-        for md in _opt(hd, "maps", list, hw) or []:
-            if not isinstance(md, dict):
-                raise SnapshotError(f"{hw}: maps entries must be mappings")
-            maps.append(
-                MapRange(
-                    start=_req(md, "start", int, hw),
-                    end=_req(md, "end", int, hw),
-                    perms=str(md.get("perms", "")),
-                    offset=_opt(md, "offset", int, hw) or 0,
-                )
-            )
-        holders.append(Holder(pid=pid, fds=list(fds), maps=maps))
-    name = bd.get("name")
-    if name is not None and not isinstance(name, str):
-        name = str(name)
-    exporter = bd.get("exporter")
-    if exporter is not None and not isinstance(exporter, str):
-        exporter = str(exporter)
-    return Buffer(
-        inode=inode,
-        size=_req(bd, "size", int, w),
-        exporter=exporter,
-        name=name,
-        count=_opt(bd, "count", int, w),
-        attachments=_str_list(bd.get("attachments"), f"{w}.attachments"),
-        fences=_str_list(bd.get("fences"), f"{w}.fences"),
-        holders=holders,
-        sources=_str_list(bd.get("sources"), f"{w}.sources"),
-        flags=_opt(bd, "flags", int, w),
-        mode=_opt(bd, "mode", int, w),
-        heap=bool(bd.get("heap", False)),
-    )
+    result: Buffer = _careful_record(schema.BUFFER, bd, w, comms)
+    return result
 
 
 def process_from_dict(pd: Any, w: str) -> Process:

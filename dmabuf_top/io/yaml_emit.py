@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from dmabuf_top.io import schema
 from dmabuf_top.model import Buffer
 from dmabuf_top.textsafe import FORMAT_CHARS
 
@@ -156,12 +157,6 @@ def _sequence(items: Any, ind: str, out: list[str], comm: dict[int, str]) -> Non
             out.append(f"{ind}- {scalar(v)}\n")
 
 
-def _str_list(key: str, items: list[str], ind: str) -> str:
-    if not items:
-        return f"{ind}{key}: []\n"
-    return f"{ind}{key}:\n" + "".join(f"{ind}- {string(s)}\n" for s in items)
-
-
 def _opt_int(v: int | None) -> str:
     return "null" if v is None else str(v)
 
@@ -170,37 +165,80 @@ def _opt_str(v: str | None) -> str:
     return "null" if v is None else string(v)
 
 
+#: the f-string expression of one scalar of each kind (``{0}``: the value)
+_SCALAR_EXPR = {
+    schema.INT: "{{{0}}}", schema.OPT_INT: "{{_opt_int({0})}}", schema.HEX: "{{hex({0})}}",
+    schema.TEXT: "{{string({0})}}", schema.OPT_TEXT: "{{_opt_str({0})}}",
+    schema.BOOL: "{{'true' if {0} else 'false'}}",
+}
+
+
+def _writer_source(rec: schema.Record, ind: str, name: str, defs: list[str]) -> None:
+    """Python source of ``name(o, comm, out)``, which appends one entry of a list
+    of ``rec`` at indent ``ind`` (and of the writers of its nested records) to
+    ``defs``: the schema table as straight-line code, as fast as written by hand."""
+    inner = ind + "  "
+    body: list[str] = []
+    #: f-string pieces of consecutive scalars, one append (repr() quotes them with
+    #: double quotes: the expressions hold single ones only, never a backslash)
+    run: list[str] = []
+    first = True
+    for f in rec.fields:
+        lead = f"{ind}- " if first else inner
+        key, val = f.key, f"o.{f.key}"
+        if f.kind == schema.COMM:
+            run.append(f"{lead}{key}: {{string(comm.get(o.pid, ''))}}\n")
+        elif f.kind in _SCALAR_EXPR and not f.optional:
+            run.append(f"{lead}{key}: " + _SCALAR_EXPR[f.kind].format(val) + "\n")
+        else:
+            assert not first, "a record starts with a required scalar"
+            if run:
+                body.append(f"out.append(f{''.join(run)!r})")
+                run = []
+            lines: list[str]
+            if f.kind in schema.LISTS:
+                empty, head = f"{inner}{key}: []\n", f"{inner}{key}:\n"
+                if f.kind == schema.RECORDS:
+                    assert f.record is not None
+                    sub = f"{name}_{key}"
+                    _writer_source(f.record, inner, sub, defs)
+                    items = [f"    out.append({head!r})", f"    for x in {val}:",
+                             f"        {sub}(x, comm, out)"]
+                else:
+                    item = "{x}" if f.kind == schema.INTS else "{string(x)}"
+                    each = f"f{(inner + '- ' + item + chr(10))!r}"
+                    items = [f"    out.append({head!r} + ''.join([{each} for x in {val}]))"]
+                lines = ([f"if {val}:", *items] if f.optional
+                         else [f"if not {val}:", f"    out.append({empty!r})", "else:", *items])
+            else:
+                text = f"{inner}{key}: " + _SCALAR_EXPR[f.kind].format(val) + "\n"
+                lines = [f"out.append(f{text!r})"]
+                if f.optional:
+                    lines = [f"if {val} != {f.default!r}:", *("    " + ln for ln in lines)]
+            body += lines
+        first = False
+    if run:
+        body.append(f"out.append(f{''.join(run)!r})")
+    defs.append(f"def {name}(o, comm, out):\n    " + "\n    ".join(body) + "\n")
+
+
+def _compile_writer(rec: schema.Record, ind: str) -> Any:
+    defs: list[str] = []
+    _writer_source(rec, ind, "_w", defs)
+    scope: dict[str, Any] = {
+        "_opt_int": _opt_int, "_opt_str": _opt_str, "string": string,
+    }
+    exec(compile("\n".join(defs), f"<schema writer {rec.cls.__name__}>", "exec"), scope)
+    return scope["_w"]
+
+
+_write_buffer = _compile_writer(schema.BUFFER, "")
+
+
 def buffer_lines(b: Buffer, comm: dict[int, str], out: list[str]) -> None:
     """One entry of a snapshot's ``buffers:`` straight from the model (the same
-    text as ``codec.buffer_to_dict`` written by :func:`dump_block`, only faster)."""
-    out.append(
-        f"- inode: {b.inode}\n  exporter: {_opt_str(b.exporter)}\n  name: {_opt_str(b.name)}\n"
-        f"  size: {b.size}\n  count: {_opt_int(b.count)}\n"
-        f"  heap: {'true' if b.heap else 'false'}\n"
-        f"  flags: {_opt_int(b.flags)}\n  mode: {_opt_int(b.mode)}\n"
-    )
-    out.append(_str_list("sources", b.sources, "  "))
-    out.append(_str_list("attachments", b.attachments, "  "))
-    out.append(_str_list("fences", b.fences, "  "))
-    if not b.holders:
-        out.append("  holders: []\n")
-        return
-    out.append("  holders:\n")
-    for h in b.holders:
-        fds = "".join(f"    - {fd}\n" for fd in h.fds)
-        out.append(
-            f"  - pid: {h.pid}\n    comm: {string(comm.get(h.pid, ''))}\n"
-            + (f"    fds:\n{fds}" if fds else "    fds: []\n")
-        )
-        if not h.maps:
-            out.append("    maps: []\n")
-            continue
-        out.append("    maps:\n")
-        for m in h.maps:
-            out.append(
-                f"    - start: {hex(m.start)}\n      end: {hex(m.end)}\n"
-                f"      perms: {string(m.perms)}\n      offset: {hex(m.offset)}\n"
-            )
+    text as ``codec.buffer_to_dict`` written by :func:`dump_yaml`, only faster)."""
+    _write_buffer(b, comm, out)
 
 
 def dump_yaml(doc: dict[Any, Any], comm: dict[int, str] | None = None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dmabuf_top.io import schema
 from dmabuf_top.io.yaml_emit import PLAIN, RESERVED
 from dmabuf_top.textsafe import FORMAT_CHARS
 
@@ -202,21 +203,79 @@ def parse_generic(text: str) -> Any:
 _L = r"([^\n]*)\n"
 
 
-def _list_re(key: str, ind: str) -> str:
-    return rf"{ind}{key}:(?: \[\]\n|\n((?:{ind}- [^\n]*\n)+))"
+def _field_re(f: schema.Field, lead: str, ind: str) -> str:
+    """The pattern of one key of a record (one group: its text, or its block of
+    lines for a list), starting with ``lead`` (the dash line) or ``ind``."""
+    key = re.escape(f.key)
+    if f.kind == schema.RECORDS:
+        block = rf"((?:{ind}- [^\n]*\n(?:{ind}  [^\n]*\n)*)+)"
+    elif f.kind in schema.LISTS:
+        block = rf"((?:{ind}- [^\n]*\n)+)"
+    else:
+        pat = rf"{lead}{key}: {_L}"
+        return f"(?:{pat})?" if f.optional else pat
+    if f.optional:  # only written when not empty
+        return rf"(?:{lead}{key}:\n{block})?"
+    return rf"{lead}{key}:(?: \[\]\n|\n{block})"
 
 
-_BUFFER = re.compile(
-    rf"- inode: {_L}  exporter: {_L}  name: {_L}  size: {_L}  count: {_L}"
-    rf"  heap: {_L}  flags: {_L}  mode: {_L}"
-    + _list_re("sources", "  ") + _list_re("attachments", "  ") + _list_re("fences", "  ")
-    + r"  holders:(?: \[\]\n|\n((?:  [- ] [^\n]*\n)+))"
-)
-_HOLDER = re.compile(
-    rf"  - pid: {_L}    comm: {_L}" + _list_re("fds", "    ")
-    + r"    maps:(?: \[\]\n|\n((?:    - start: [^\n]*\n(?:      [^\n]*\n){3})+))"
-)
-_MAP = re.compile(rf"    - start: {_L}      end: {_L}      perms: {_L}      offset: {_L}")
+def _record_re(rec: schema.Record, ind: str) -> re.Pattern[str]:
+    """One entry of a list of ``rec`` at indent ``ind``, as the writer writes it."""
+    inner = ind + "  "
+    parts = [_field_re(f, f"{ind}- " if i == 0 else inner, inner) for i, f in enumerate(rec.fields)]
+    return re.compile("".join(parts))
+
+
+def _items(block: str | None, skip: int, val: _Values) -> list[Any]:
+    """The items of a block list whose lines are ``skip`` characters of indent and dash."""
+    if block is None:
+        return []
+    return [val[line[skip:]] for line in block.split("\n")[:-1]]
+
+
+def _converter(rec: schema.Record, ind: str) -> Any:
+    """``convert(groups, val)``: the entry's dict from its pattern's groups, compiled
+    from the schema table (an optional key is left out when absent, as a YAML reader
+    leaves it)."""
+    inner = ind + "  "
+    body, scope = ["d = {}"], {"_items": _items, "_records": _records}
+    for i, f in enumerate(rec.fields):
+        k, g = repr(f.key), f"g[{i}]"
+        if f.kind == schema.RECORDS:
+            scope[f"R{i}"] = f.record
+            value = f"_records(R{i}, {g}, {inner!r}, val) if {g} is not None else []"
+        elif f.kind in schema.LISTS:
+            value = f"_items({g}, {len(inner) + 2}, val)"
+        else:
+            value = f"val[{g}]"
+        body.append(f"if {g} is not None: d[{k}] = {value}" if f.optional else f"d[{k}] = {value}")
+    body.append("return d")
+    src = "def convert(g, val):\n    " + "\n    ".join(body) + "\n"
+    exec(compile(src, f"<schema parser {rec.cls.__name__}>", "exec"), scope)
+    return scope["convert"]
+
+
+_READERS: dict[tuple[int, str], tuple[re.Pattern[str], Any]] = {}
+
+
+def _records(rec: schema.Record, block: str, ind: str, val: _Values) -> list[dict[str, Any]]:
+    """The entries of a list of ``rec`` records at indent ``ind`` (the whole block)."""
+    got = _READERS.get((id(rec), ind))
+    if got is None:
+        got = _READERS[(id(rec), ind)] = (_record_re(rec, ind), _converter(rec, ind))
+    pattern, convert = got
+    match = pattern.match
+    out = []
+    pos, end = 0, len(block)
+    while pos < end:
+        m = match(block, pos)
+        if m is None:
+            raise NotOurs("an entry not in the writer's style")
+        out.append(convert(m.groups(), val))
+        pos = m.end()
+    return out
+
+
 #: where the top-level ``buffers:`` section starts, and what ends it
 _SECTION = re.compile(r"^buffers:\n(?=- )", re.M)
 _TOP_KEY = re.compile(r"\n[^ \-]")
@@ -232,59 +291,6 @@ class _Values(dict[str, Any]):
         return value
 
 
-def _items(block: str | None, skip: int, val: _Values) -> list[Any]:
-    """The items of a block list whose lines are ``skip`` characters of indent and dash."""
-    if block is None:
-        return []
-    return [val[line[skip:]] for line in block.split("\n")[:-1]]
-
-
-def _maps(block: str | None, val: _Values) -> list[dict[str, Any]]:
-    if block is None:
-        return []
-    return [
-        {"start": val[start], "end": val[end], "perms": val[perms], "offset": val[offset]}
-        for start, end, perms, offset in _MAP.findall(block)
-    ]
-
-
-def _holders(block: str | None, val: _Values) -> list[dict[str, Any]]:
-    if block is None:
-        return []
-    out = []
-    pos = 0
-    while pos < len(block):
-        m = _HOLDER.match(block, pos)
-        if m is None:
-            raise NotOurs("a holder not in the writer's style")
-        pid, comm, fds, maps = m.groups()
-        out.append(
-            {"pid": val[pid], "comm": val[comm], "fds": _items(fds, 6, val),
-             "maps": _maps(maps, val)}
-        )
-        pos = m.end()
-    return out
-
-
-def _buffers(text: str, pos: int, end: int) -> list[dict[str, Any]]:
-    out = []
-    match = _BUFFER.match
-    val = _Values()
-    while pos < end:
-        m = match(text, pos, end)
-        if m is None:
-            raise NotOurs("a buffer not in the writer's style")
-        ino, exp, name, size, count, heap, flags, mode, src, att, fences, holders = m.groups()
-        out.append({
-            "inode": val[ino], "exporter": val[exp], "name": val[name], "size": val[size],
-            "count": val[count], "heap": val[heap], "flags": val[flags], "mode": val[mode],
-            "sources": _items(src, 4, val), "attachments": _items(att, 4, val),
-            "fences": _items(fences, 4, val), "holders": _holders(holders, val),
-        })
-        pos = m.end()
-    return out
-
-
 def parse(text: str) -> Any:
     """The one document of ``text`` (an optional ``---`` line first) as
     ``yaml.safe_load`` reads it; NotOurs when the text is not the writer's. A
@@ -297,7 +303,7 @@ def parse(text: str) -> Any:
     top = _TOP_KEY.search(text, sec.end() - 1)
     end = top.start() + 1 if top else len(text)
     try:
-        buffers = _buffers(text, sec.end(), end)
+        buffers = _records(schema.BUFFER, text[sec.end():end], "", _Values())
     except NotOurs:
         return parse_generic(text)
     doc = parse_generic(text[: sec.start()] + "buffers: []\n" + text[end:])

@@ -52,8 +52,11 @@ class BufferRow:
 
     @property
     def holders_text(self) -> str:
+        """``comm(pid)`` of each holder; ``comm(pid by handle)`` for one that holds
+        the buffer by GEM handle only."""
         return ", ".join(
-            f"{c}({p})" for c, p in zip(self.comms, self.buf.pids, strict=False)
+            f"{c}({h.pid}{' by handle' if h.by_handle_only else ''})"
+            for c, h in zip(self.comms, self.buf.holders, strict=False)
         )
 
 

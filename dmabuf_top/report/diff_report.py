@@ -16,8 +16,13 @@ DIFF_SCHEMA = "dmabuf-top-diff/1"
 INDENT = "  "
 
 
-def _holders_text(holders: list[tuple[int, str, int, int]]) -> str:
-    return ", ".join(f"{printable(c) or '?'}({p})" for p, c, _f, _m in holders) or "-"
+def _holders_text(holders: list[tuple[int, str, int, int, int]]) -> str:
+    """``comm(pid)`` per holder; ``comm(pid by handle)`` for one that holds the buffer
+    by GEM handle only."""
+    return ", ".join(
+        f"{printable(c) or '?'}({p}{' by handle' if g and not f and not m else ''})"
+        for p, c, f, m, g in holders
+    ) or "-"
 
 
 def _describe(label: str, s: Snapshot) -> str:
@@ -140,7 +145,10 @@ def _entry_dict(e: BufferEntry) -> dict[str, Any]:
         "exporter": e.exporter,
         "name": e.name,
         "size": e.size,
-        "holders": [{"pid": p, "comm": c, "fds": f, "maps": m} for p, c, f, m in e.holders],
+        "holders": [
+            {"pid": p, "comm": c, "fds": f, "maps": m, **({"handles": g} if g else {})}
+            for p, c, f, m, g in e.holders
+        ],
     }
 
 

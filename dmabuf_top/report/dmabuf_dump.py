@@ -44,7 +44,9 @@ def _held(snap: Snapshot) -> list[Buffer]:
 
 
 def per_process(snap: Snapshot) -> str:
-    """``dmabuf_dump``: each process's buffers, then the totals line."""
+    """``dmabuf_dump``: each process's buffers, then the totals line (holders by fd
+    or mapping only, as dmabuf_dump counts them: GEM handles left out)."""
+    snap = accounting.without_handles(snap)
     bufs = _held(snap)
     if not bufs:
         return NOT_FOUND
@@ -95,7 +97,8 @@ def per_process(snap: Snapshot) -> str:
 
 def buffer_table(snap: Snapshot) -> str:
     """``dmabuf_dump -a``: one row per buffer, one column per process (fd refs and
-    map refs), then the totals row."""
+    map refs), then the totals row (GEM handles left out, as in :func:`per_process`)."""
+    snap = accounting.without_handles(snap)
     bufs = _held(snap)
     if not bufs:
         return NOT_FOUND

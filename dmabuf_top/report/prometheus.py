@@ -22,6 +22,7 @@ from dmabuf_top.analysis import accounting
 from dmabuf_top.collect.poller import DeviceScan
 from dmabuf_top.collect.selfstats import ToolUsage
 from dmabuf_top.collect.users import user_name
+from dmabuf_top.model import Source
 from dmabuf_top.textsafe import printable
 
 DEVICE = "device"
@@ -33,8 +34,8 @@ TOTALS = (
     ("dmabuf_bytes", "bytes of all dma-bufs (kernel-wide when a kernel source is readable)",
      "bytes"),
     ("dmabuf_buffers", "number of dma-bufs", "buffers"),
-    ("dmabuf_userspace_bytes", "bytes of dma-bufs some process holds (fd or mapping)",
-     "userspace_bytes"),
+    ("dmabuf_userspace_bytes",
+     "bytes of dma-bufs some process holds (fd, mapping or GEM handle)", "userspace_bytes"),
     ("dmabuf_kernel_only_bytes", "bytes of dma-bufs no process holds (dmabuf_dump's kernel_rss)",
      "kernel_only_bytes"),
     ("dmabuf_userspace_rss_bytes", "sum of the processes' dma-buf Rss", "userspace_rss"),
@@ -74,9 +75,14 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
     exp_bytes = _gauge("dmabuf_exporter_bytes", "bytes of dma-bufs per exporter")
     exp_bufs = _gauge("dmabuf_exporter_buffers", "dma-bufs per exporter")
     ranked_by = f"top {top} by Rss; pid=\"other\": the rest"
-    rss = _gauge("dmabuf_process_rss_bytes", f"a process's dma-buf Rss ({ranked_by})")
-    pss = _gauge("dmabuf_process_pss_bytes", f"a process's dma-buf Pss ({ranked_by})")
-    bufs = _gauge("dmabuf_process_buffers", f"distinct dma-bufs a process holds ({ranked_by})")
+    per_proc = [
+        _gauge("dmabuf_process_rss_bytes", f"a process's dma-buf Rss ({ranked_by})"),
+        _gauge("dmabuf_process_pss_bytes", f"a process's dma-buf Pss ({ranked_by})"),
+        _gauge("dmabuf_process_buffers", f"distinct dma-bufs a process holds ({ranked_by})"),
+    ]
+    handles = _gauge("dmabuf_process_handle_bytes", "bytes of dma-bufs a process holds by GEM "
+                     f"handle only, not in its Rss ({ranked_by}; when some process holds one "
+                     "by handle)")
     seconds = _gauge("dmabuf_scan_duration_seconds", "seconds the last scan took")
     last = _gauge("dmabuf_last_scan_timestamp_seconds",
                   "when the last successful scan was (Unix time)")
@@ -103,21 +109,30 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
             labels = dict(dev, exporter=printable(e.name), heap="true" if e.heap else "false")
             add(exp_bytes, labels, e.bytes)
             add(exp_bufs, labels, e.buffers)
-        ranked = sorted(stats, key=lambda p: (-p.rss, p.pid))
-        for p in ranked[:top]:
-            labels = dict(dev, pid=str(p.pid), comm=printable(p.comm),
-                          uid="" if p.uid is None else str(p.uid),
-                          user=user_name(p.uid, snap.source))
-            add(rss, labels, p.rss)
-            add(pss, labels, p.pss)
-            add(bufs, labels, p.buffers)
-        rest = ranked[top:]
-        other = dict(dev, pid=OTHER, comm=OTHER)
-        add(rss, other, sum(p.rss for p in rest))
-        add(pss, other, sum(p.pss for p in rest))
-        add(bufs, other, sum(p.buffers for p in rest))
-    return [info, up, *totals.values(), procs_n, exp_bytes, exp_bufs, rss, pss, bufs, seconds,
-            last, scans_c, errors]
+        _process_samples(per_proc, handles, dev, stats, snap.source, top)
+    gem = [handles] if handles.samples else []  # no family where no handle is seen
+    return [info, up, *totals.values(), procs_n, exp_bytes, exp_bufs, *per_proc, *gem,
+            seconds, last, scans_c, errors]
+
+
+def _process_samples(fams: list[Metric], handles: Metric, dev: dict[str, str],
+                     stats: list[accounting.ProcessStats], source: Source, top: int) -> None:
+    """Rss, Pss and buffers of the top processes by Rss, and of the rest as "other"."""
+    ranked = sorted(stats, key=lambda p: (-p.rss, p.pid))
+    for p in ranked[:top]:
+        labels = dict(dev, pid=str(p.pid), comm=printable(p.comm),
+                      uid="" if p.uid is None else str(p.uid),
+                      user=user_name(p.uid, source))
+        for fam, v in zip(fams, (p.rss, p.pss, p.buffers), strict=True):
+            add(fam, labels, v)
+        if p.handles:
+            add(handles, labels, p.handle_bytes)
+    rest = ranked[top:]
+    other = dict(dev, pid=OTHER, comm=OTHER)
+    for fam, field in zip(fams, ("rss", "pss", "buffers"), strict=True):
+        add(fam, other, sum(getattr(p, field) for p in rest))
+    if any(p.handles for p in rest):
+        add(handles, other, sum(p.handle_bytes for p in rest))
 
 
 def tool_families(usage: ToolUsage) -> list[Metric]:

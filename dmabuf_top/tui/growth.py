@@ -5,7 +5,8 @@ bounded (at most ``MAX_SAMPLES`` samples, and at most ``BUDGET`` buffer
 entries over all of them, never fewer than the window), and lean: each sample
 keeps only what :func:`dmabuf_top.analysis.suspects.find_suspects` reads (every
 buffer's size, exporter, name and holder pids; every process's comm and start
-time, as a reused pid is another process; the time), and a buffer that did not
+time, as a reused pid is another process; the time; which holders hold by GEM
+handle only), and a buffer that did not
 change since the previous sample is the same object, so a steady scene costs
 one dict per sample. ``suspects.py`` caches its per-sample sums by snapshot, so
 a refresh computes only the new sample.
@@ -24,8 +25,10 @@ from typing import Any
 
 from dmabuf_top.analysis.accounting import name_pattern
 from dmabuf_top.analysis.suspects import DEFAULT_WINDOW, Suspect, find_suspects
-from dmabuf_top.model import Buffer, Holder, Process, Snapshot
+from dmabuf_top.model import Buffer, GemHandle, Holder, Process, Snapshot
 
+#: what a lean sample keeps of a holder's GEM handles: that it has one
+_LEAN_HANDLE = GemHandle(-1, -1)
 #: windows that < and > step through (samples)
 WINDOWS = (3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 45, 60, 90, 120)
 __all__ = ["DEFAULT_WINDOW", "WINDOWS", "LiveSamples", "step_window", "suspects_over"]
@@ -112,13 +115,20 @@ class LiveSamples:
         buffers: dict[int, Buffer] = {}
         for inode, b in snap.buffers.items():
             pids = tuple(h.pid for h in b.holders)
-            sig = (b.size, b.exporter, b.name, pids)
+            # holders by GEM handle only stay apart (no Pss, their handle bytes)
+            by_handle: tuple[int, ...] = ()
+            for h in b.holders:
+                if h.handles and h.by_handle_only:
+                    by_handle += (h.pid,)
+            sig = (b.size, b.exporter, b.name, pids, by_handle)
             old = last.get(inode)
             if old is not None and old[0] == sig:
                 lean = old[1]
             else:
-                lean = Buffer(inode, b.size, b.exporter, b.name,
-                              holders=[Holder(pid) for pid in pids])
+                lean = Buffer(inode, b.size, b.exporter, b.name, holders=[
+                    Holder(pid, handles=[_LEAN_HANDLE] if pid in by_handle else [])
+                    for pid in pids
+                ])
             seen[inode] = (sig, lean)
             buffers[inode] = lean
         self._last = seen

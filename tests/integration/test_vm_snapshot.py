@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
 from tests.support.vm.guest import BUFINFO, kernel_bufinfo
 from tests.support.vm.kernels import BPF_SERIES
 
 #: every test here runs on each kernel of the matrix (5.10, 6.1, 6.18, 7.3)
 pytestmark = pytest.mark.kernels
+
 
 def dmabuf_top(vm) -> str:
     return str(Path(vm.python).parent / "dmabuf-top")
@@ -121,8 +123,9 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
     kernel_only = sum(w["size"] for w in want.values() if w["kernel_only"])
     assert t["kernel_only_bytes"] == kernel_only > 0
     assert t["userspace_rss"] == sum(r for r, _ in rss_pss.values())
-    # the one thing to say: the scenario's look-alike file (see the test below) is not counted
-    assert doc["warnings"] == [IMPOSTOR_WARNING]
+    # what to say: the walk sees no GEM handles, and the scenario's look-alike file (see
+    # the test below) is not counted
+    assert doc["warnings"] == [GEM_HANDLES_UNSEEN, IMPOSTOR_WARNING]
 
 
 #: what a snapshot says of the scenario's impostor (its fd is never a candidate either)

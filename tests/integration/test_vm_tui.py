@@ -243,7 +243,9 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         assert tmux.display("#{alternate_on}") == "0"
         assert tmux.display("#{mouse_any_flag}") == "0"
         tmux.keys("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo", "Enter")
-        screen = tmux.wait("stty", lambda s: re.search(r"^icanon$", s, re.M) is not None)
+        # both lines (grep prints icanon first: a screen between the two lines is no answer)
+        screen = tmux.wait("stty", lambda s: re.search(r"^-?icanon$", s, re.M) is not None
+                           and re.search(r"^-?echo$", s, re.M) is not None)
         assert re.search(r"^echo$", screen, re.M) and not re.search(r"^-icanon$", screen, re.M)
     finally:
         if tmux is not None:

@@ -205,5 +205,12 @@ class FullRefreshBackend(AdbBackend):
 
 
 def comparable(doc: dict) -> dict:
-    """A snapshot dict without what differs between two runs of the same scan."""
-    return {k: v for k, v in doc.items() if k not in ("taken_at", "source", "scan_seconds")}
+    """A snapshot dict without what differs between two runs of the same scan (and
+    the local walk's warning that it cannot see GEM handles: it names ``--source
+    bpf``, which an adb scan has no equivalent of)."""
+    from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
+
+    out = {k: v for k, v in doc.items() if k not in ("taken_at", "source", "scan_seconds")}
+    if "warnings" in out:
+        out["warnings"] = [w for w in out["warnings"] if w != GEM_HANDLES_UNSEEN]
+    return out

@@ -5,6 +5,10 @@ kernel-wide source list) and without when and how long it took."""
 
 from __future__ import annotations
 
+from dmabuf_top.analysis.accounting import without_handles
+from dmabuf_top.io.codec import snapshot_to_dict
+from dmabuf_top.io.decode import snapshot_from_dict
+
 #: per-buffer fields only debugfs bufinfo fills, and the list of who said what
 SOURCE_ONLY_BUFFER_FIELDS = ("sources", "flags", "mode", "fences", "attachments")
 
@@ -24,3 +28,9 @@ def scan_fields(doc: dict) -> dict:
         "heaps": doc["kernel"]["heaps"],
         "unreadable_pids": doc["unreadable_pids"],
     }
+
+
+def fd_and_map_holders(doc: dict) -> dict:
+    """``doc`` without GEM handles (which only the BPF scan sees): holders by fd or
+    mapping only, and the accounting that follows from them."""
+    return snapshot_to_dict(without_handles(snapshot_from_dict(doc)))

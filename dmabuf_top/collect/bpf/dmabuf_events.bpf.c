@@ -57,18 +57,6 @@ struct file___events {
 	void *private_data;
 };
 
-struct kobject {
-	const char *name;
-};
-
-struct device {
-	struct kobject kobj;
-};
-
-struct dma_buf_attachment {
-	struct dma_buf *dmabuf;
-	struct device *dev;
-};
 #pragma clang attribute pop
 
 struct {

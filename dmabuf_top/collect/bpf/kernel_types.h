@@ -41,6 +41,8 @@ struct super_block {
 };
 
 struct inode {
+	unsigned short i_mode;
+	unsigned int i_rdev;
 	unsigned long i_ino;
 	struct super_block *i_sb;
 };
@@ -48,6 +50,7 @@ struct inode {
 struct file {
 	struct inode *f_inode;
 	file_ref_t f_ref;
+	void *private_data;
 };
 
 /* before 6.13 */
@@ -95,6 +98,59 @@ struct vm_area_struct {
 };
 
 struct seq_file;
+
+/* GEM handles: a DRM file's private_data is its drm_file; object_idr maps handles
+ * (from idr_base) to GEM objects, in an xarray of 64-slot nodes */
+struct xarray {
+	void *xa_head;
+};
+
+struct idr {
+	struct xarray idr_rt;
+	unsigned int idr_base;
+};
+
+struct xa_node {
+	unsigned char shift;
+	void *slots[64];
+};
+
+struct drm_driver {
+	const char *name;
+};
+
+struct drm_device {
+	const struct drm_driver *driver;
+};
+
+struct drm_minor {
+	int index;
+	int type;
+	struct drm_device *dev;
+};
+
+struct drm_file {
+	struct drm_minor *minor;
+	struct idr object_idr;
+};
+
+struct kobject {
+	const char *name;
+};
+
+struct device {
+	struct kobject kobj;
+};
+
+struct dma_buf_attachment {
+	struct dma_buf *dmabuf;
+	struct device *dev;
+};
+
+struct drm_gem_object {
+	struct dma_buf *dma_buf;
+	struct dma_buf_attachment *import_attach;
+};
 
 #pragma clang attribute pop
 

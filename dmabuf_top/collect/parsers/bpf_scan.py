@@ -1,7 +1,9 @@
 """Text of dmabuf-top's own BPF iterators (collect/bpf/dmabuf_top.bpf.c): buffers
 (``b INODE SIZE COUNT xEXPORTER xNAME``), dma-buf fds (``f TGID FD INODE``) and
-dma-buf mappings (``m TGID START END FLAGS PGOFF INODE MAJOR MINOR``) and processes
-(``p TGID PPID EUID START_NS FLAGS xCOMM xCMDLINE``).
+dma-buf mappings (``m TGID START END FLAGS PGOFF INODE MAJOR MINOR``), open DRM files
+(``d TGID FD MINOR TYPE xDRIVER``) and their GEM handles that name dma-bufs (``g TGID
+FD HANDLE INODE``), in the fd text, and processes (``p TGID PPID EUID START_NS FLAGS
+xCOMM xCMDLINE``).
 
 Strings come hex-encoded (untrusted bytes cannot end a field); they are decoded as
 the /proc walk decodes kernel text (UTF-8, undecodable bytes backslash-escaped).
@@ -31,6 +33,19 @@ class TaskFile(NamedTuple):
     pid: int
     fd: int
     inode: int
+
+
+class TaskHandle(NamedTuple):
+    """A GEM handle of a process's open DRM file that names a dma-buf."""
+
+    pid: int
+    #: the DRM file's fd
+    fd: int
+    handle: int
+    inode: int
+    #: the DRM node: card0, renderD128, accel0
+    device: str
+    driver: str | None
 
 
 class TaskVma(NamedTuple):
@@ -81,6 +96,10 @@ _X = r"([0-9a-fA-F]{1,16})"
 _BUFFER_RE = re.compile(rf"^b {_U} {_U} {_U} (x\S*) (x\S*)$", re.M)
 _FILE_RE = re.compile(rf"^f {_U} {_U} {_U}$", re.M)
 _VMA_RE = re.compile(rf"^m {_U} {_X} {_X} {_X} {_U} {_U} {_U} {_U}$", re.M)
+_HANDLE_RE = re.compile(rf"^g {_U} {_U} {_U} {_U}$", re.M)
+_DRM_FILE_RE = re.compile(rf"^d {_U} {_U} {_U} {_U} (x\S*)$", re.M)
+#: drm_minor types (enum drm_minor_type) -> the /dev/dri node's prefix
+_MINOR_NODES = {0: "card", 2: "renderD", 32: "accel"}
 _TASK_RE = re.compile(rf"^p {_U} {_U} {_U} {_U} {_U} (x[0-9a-f]*) (x[0-9a-f]*)$", re.M)
 
 
@@ -106,11 +125,33 @@ def parse_bpf_files(text: str) -> list[TaskFile]:
     return list(seen.values())
 
 
-_HOLDER_RE = re.compile(r"^[fm] ([0-9]{1,10}) ", re.M)
+def parse_bpf_handles(text: str) -> list[TaskHandle]:
+    """The GEM handle records of the ``dmabuf_files`` iterator, each with its DRM
+    file's device (``?`` when the file's record is missing); a (pid, fd, handle)
+    seen twice (threads, or another read of the iterator) counts once."""
+    devices: dict[tuple[int, int], tuple[str, str | None]] = {}
+    for tgid, fd_text, minor, kind, driver in _DRM_FILE_RE.findall(text):
+        index = int(minor)
+        if index < _PID_LIMIT and len(kind) <= 3:
+            node = f"{_MINOR_NODES.get(int(kind), 'drm')}{index}"
+            devices.setdefault((int(tgid), int(fd_text)), (node, _text(driver)))
+    seen: dict[tuple[int, int, int], TaskHandle] = {}
+    for tgid, fd_text, num, ino in _HANDLE_RE.findall(text):
+        pid, fd, handle, inode = int(tgid), int(fd_text), int(num), int(ino)
+        if not 0 < pid < _PID_LIMIT or fd >= _PID_LIMIT or handle >= _PID_LIMIT:
+            continue
+        if inode >= LIMIT:
+            continue
+        node, driver = devices.get((pid, fd), ("?", None))
+        seen.setdefault((pid, fd, handle), TaskHandle(pid, fd, handle, inode, node, driver))
+    return list(seen.values())
+
+
+_HOLDER_RE = re.compile(r"^[fmg] ([0-9]{1,10}) ", re.M)
 
 
 def holder_pids(files: str, vmas: str) -> set[int]:
-    """The pids of the fd and mapping iterators' records, without parsing them whole
+    """The pids of the fd, GEM handle and mapping records, without parsing them whole
     (what to ask /proc about; assemble() parses the records)."""
     return {int(p) for text in (files, vmas) for p in _HOLDER_RE.findall(text)}
 

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dmabuf_top.analysis.lifecycle import life_story
-from dmabuf_top.model import Buffer, Process, same_start
+from dmabuf_top.model import Buffer, GemHandle, MapRange, Process, same_start
 from dmabuf_top.report.columns import Column
 from dmabuf_top.report.events_report import clock_text
 from dmabuf_top.textsafe import printable
@@ -66,27 +66,39 @@ def fields(pairs: list[tuple[str, str]], width: int = 14) -> Content:
 
 
 def holder_rows(buf: Buffer, procs: dict[int, Process]) -> list[Row]:
+    """A row per mapping of each holder (one with ``-`` when it has none but fds),
+    then one per GEM handle: ``via GEM handle 3 on card0 (vgem)``."""
     rows: list[Row] = []
     for h in buf.holders:
         p = procs.get(h.pid)
         comm = printable(p.comm if p else "?")
         cmd = printable(p.cmdline if p else "")
         fds = ", ".join(str(f) for f in h.fds) or "-"
-        maps = h.maps or [None]
-        for i, m in enumerate(maps):
+        maps: list[MapRange | None] = list(h.maps) or ([] if h.by_handle_only else [None])
+        ways: list[MapRange | GemHandle | None] = [*maps, *h.handles]
+        for i, m in enumerate(ways):
             first = i == 0
-            rng = f"{m.start:x}-{m.end:x}" if m else "-"
+            if isinstance(m, GemHandle):
+                rng, perms, length = printable(f"via {m.label()}"), "", ""
+            else:
+                rng = f"{m.start:x}-{m.end:x}" if m else "-"
+                perms, length = (m.perms, human_bytes(m.length)) if m else ("", "")
             cells = (
                 str(h.pid) if first else "",
                 comm if first else "",
                 fds if first else "",
                 rng,
-                m.perms if m else "",
-                human_bytes(m.length) if m else "",
+                perms,
+                length,
                 cmd if first else "",
             )
             rows.append(Row(f"{h.pid}:{i}", h, cells, ()))
     return rows
+
+
+def _by_handle_only(buf: Buffer) -> str:
+    n = sum(1 for h in buf.holders if h.by_handle_only)
+    return f" ({n} by GEM handle only)" if n else ""
 
 
 def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
@@ -98,7 +110,8 @@ def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
         ("name", buf.name if buf.name is not None else "(unnamed)"),
         ("size", f"{human_bytes(buf.size)} ({buf.size} bytes)"),
         ("refcount", "-" if buf.count is None else str(buf.count)),
-        ("holders", f"{len(buf.holders)} process{'es' if len(buf.holders) != 1 else ''}"),
+        ("holders", f"{len(buf.holders)} process{'es' if len(buf.holders) != 1 else ''}"
+         + _by_handle_only(buf)),
         ("seen by", ", ".join(buf.sources) or "-"),
     ]
     if buf.flags is not None or buf.mode is not None:

@@ -1,4 +1,5 @@
-"""Host-side helpers on top of VM: run scenario.py in the guest and read its record; the
+"""Host-side helpers on top of VM: run scenario.py (or another guest script that writes
+its record and waits, such as gem_many.py) in the guest and read its record; the
 kernel's bufinfo read independently of dmabuf_top."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from tests.support.vm.vm import VM, Spawned, VMError
 
 SCENARIO = Path(__file__).resolve().parent / "scenario.py"
+GEM_MANY = Path(__file__).resolve().parent / "gem_many.py"
 BUFINFO = "/sys/kernel/debug/dma_buf/bufinfo"
 
 
@@ -42,11 +44,13 @@ class ScenarioRun:
 
 
 def start_scenario(
-    vm: VM, *args: str, out: str = "/tmp/scenario.json", timeout: float = 600
+    vm: VM, *args: str, out: str = "/tmp/scenario.json", timeout: float = 600,
+    script: Path = SCENARIO,
 ) -> ScenarioRun:
-    """Start scenario.py with `args` in the guest, wait until its record is written."""
+    """Start scenario.py (or ``script``) with `args` in the guest, wait until its
+    record is written."""
     vm.run(["rm", "-f", out], timeout=30)
-    proc = vm.spawn([vm.python, str(SCENARIO), "--out", out, *args])
+    proc = vm.spawn([vm.python, str(script), "--out", out, *args])
     deadline = time.monotonic() + timeout
     while True:
         r = vm.run(["cat", out], timeout=60)
@@ -54,10 +58,10 @@ def start_scenario(
             return ScenarioRun(vm, proc, out, json.loads(r.stdout))
         if proc.poll() is not None:
             stdout, stderr = proc.output()
-            raise VMError(f"scenario.py exited with {proc.poll()}:\n{stdout}\n{stderr}")
+            raise VMError(f"{script.name} exited with {proc.poll()}:\n{stdout}\n{stderr}")
         if time.monotonic() > deadline:
             proc.kill(signal.SIGKILL)
-            raise VMError(f"scenario.py not ready after {timeout}s")
+            raise VMError(f"{script.name} not ready after {timeout}s")
         time.sleep(0.2)
 
 

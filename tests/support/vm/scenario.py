@@ -6,7 +6,8 @@ Run as root inside the guest (vgem loaded)::
                                 [--plain-fds 1000 --plain-procs 10] [--leak SECONDS]
 
 Processes (comm names): compositor (this process), renderer, camera, decoder, "[red]hog",
-worker-NNN (--procs), plainfds-NN (--plain-fds), leak-* (--leak).  Once everything is
+wl-client, wl-importer and wl-server (GEM handles: wayland.py), worker-NNN (--procs),
+plainfds-NN (--plain-fds), leak-* (--leak).  Once everything is
 set up the record is written atomically to --out and "READY <path>" printed; then the
 scenario waits for SIGTERM/SIGINT, stops its children and exits.
 
@@ -16,12 +17,18 @@ Ground truth record::
      "processes": {pid: {"comm": str, "role": str}},
      "buffers": {ino: {"inode", "size", "name" (str|null), "exporter": "drm",
                        "holders": {pid: {"fds": [int], "maps": [[start, end, "rw-s"]]}},
+                       "handles": {pid: [[drm_fd, handle, "card0"]]},
                        "kernel_only": bool, "count": int}},
      "totals": {"buffers", "bytes"}}
 
+`holders` are the holders by fd or mapping; `handles` the GEM handles that name the
+buffer (of DRM files open in those processes). `kernel_only`: no fd or mapping holds
+it (what the /proc walk sees); held by nobody at all: `kernel_only` and no `handles`.
 `count` is the dma-buf file count the kernel reports: one per fd, one per mapping; a
-kernel-only buffer (imported into a GEM handle, every fd closed) counts 2 (the DRM
-prime cache and the GEM object's export reference).  Names are decoded as UTF-8.
+buffer imported into a GEM handle with every fd closed counts 2 (the DRM prime cache
+and the GEM object's export reference).  Names are decoded as UTF-8.
+The compositor's "kernel-only" buffer is held by a handle of a DRM file that no
+process has open (sent over a Unix socket and never received): nobody holds it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vgem  # noqa: E402
+import wayland  # noqa: E402
 
 KiB, MiB = 1024, 1024 * 1024
 NAME_SPACES = "scanout 0"
@@ -57,6 +65,8 @@ IMPORT_COUNT = 3
 #: fd link and maps line look like a dma-buf's and whose inode equals a real buffer's
 IMPOSTOR_DIR = "/dmabuf:impostor"
 KERNEL_ONLY_COUNT = 2
+#: sockets open for the life of the scenario (one holds a DRM file in flight)
+_KEPT: list[socket.socket] = []
 assert len(NAME_31.encode()) == 31
 
 
@@ -69,6 +79,8 @@ class Holder:
         self.fds: dict[int, list[int]] = {}
         self.maps: dict[int, list[list]] = {}
         self.kernel_only: list[int] = []
+        #: inode -> [drm fd, handle, device] of the GEM handles that name it
+        self.handles: dict[int, list[list]] = {}
         #: a DRM card kept open (imports into it stay attached)
         self.card: vgem.Card | None = None
         self.impostor: dict | None = None
@@ -85,6 +97,10 @@ class Holder:
         for key, n in extra.items():
             info[key] += n
         return ino
+
+    def handle(self, card: vgem.Card, ino: int, handle: int) -> None:
+        """A GEM handle of ``card`` (kept open) that names buffer ``ino``."""
+        self.handles.setdefault(ino, []).append([card.fd, handle, os.path.basename(card.path)])
 
     def hold(self, fd: int, name: str | None = None) -> int:
         ino = self.note(fd, name)
@@ -115,6 +131,7 @@ class Holder:
             "fds": {str(k): v for k, v in self.fds.items() if v},
             "maps": {str(k): v for k, v in self.maps.items() if v},
             "kernel_only": self.kernel_only,
+            "handles": {str(k): v for k, v in self.handles.items()},
             "impostor": self.impostor,
         }
 
@@ -183,14 +200,14 @@ def heaps(h: Holder, sock: socket.socket) -> None:
     card = vgem.Card()
     hb = vgem.heap_alloc(2 * MiB)
     vgem.set_name(hb, "heap-frame")
-    h.note(hb, "heap-frame", exporter="system", attachments=1, imports=1)
+    ino = h.note(hb, "heap-frame", exporter="system", attachments=1, imports=1)
     h.hold(hb)
-    card.import_fd(hb)  # the handle stays open: vgem stays attached
+    h.handle(card, ino, card.import_fd(hb))  # the handle stays open: vgem stays attached
     ub = vgem.udmabuf(1 * MiB)
     vgem.set_name(ub, "udmabuf-ring")
-    h.note(ub, "udmabuf-ring", exporter="udmabuf", attachments=1, imports=1)
+    ino = h.note(ub, "udmabuf-ring", exporter="udmabuf", attachments=1, imports=1)
     h.hold(ub)
-    card.import_fd(ub)
+    h.handle(card, ino, card.import_fd(ub))
     h.map(ub)
     sock.sendmsg([b"h"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [hb]))])
     h.card = card  # keep the imports alive
@@ -344,13 +361,20 @@ def compositor(h: Holder, card: vgem.Card) -> None:
     new(card, h, 8 * MiB, "scanout 1")
     for size in (64 * KiB, 64 * KiB, 1 * MiB):
         new(card, h, size)
-    # kernel-only: import into a GEM handle, close every fd; the DRM fd keeps it alive
-    kfd = card.dmabuf(6 * MiB, "kernel-only")
+    # kernel-only: import into a GEM handle of a DRM file of its own, close every fd,
+    # then send that DRM file over a socket nobody reads and close it: no process has
+    # it open, so no process holds the buffer by any means (the socket keeps it alive)
+    kcard = vgem.Card()
+    kfd = kcard.dmabuf(6 * MiB, "kernel-only")
     h.note(kfd, "kernel-only")
     ino = vgem.inode_of(kfd)
-    card.import_fd(kfd)
+    kcard.import_fd(kfd)
     os.close(kfd)
     h.kernel_only.append(ino)
+    limbo = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    _KEPT.extend(limbo)  # for the life of the scenario
+    vgem.send_fds(limbo[0], [kcard.fd])
+    kcard.close()
 
 
 def merge(reports: list[dict]) -> dict:
@@ -364,13 +388,13 @@ def merge(reports: list[dict]) -> dict:
             b = bufs.setdefault(
                 ino,
                 {"inode": int(ino), "size": info["size"], "name": None,
-                 "exporter": info["exporter"], "holders": {}, "kernel_only": False,
+                 "exporter": info["exporter"], "holders": {}, "handles": {}, "kernel_only": False,
                  "count": 0, "attachments": 0, "fences": 0},
             )  # fmt: skip
             b["name"] = b["name"] or info["name"]
             b["attachments"] += info["attachments"]
             b["fences"] += info["fences"]
-            b["count"] += IMPORT_COUNT * info["imports"]
+            b["count"] += IMPORT_COUNT * info["imports"] + info.get("count_extra", 0)
         for key in ("fds", "maps"):
             for ino, items in rep[key].items():
                 holder = bufs[ino]["holders"].setdefault(pid, {"fds": [], "maps": []})
@@ -380,11 +404,14 @@ def merge(reports: list[dict]) -> dict:
             b = bufs[str(ino)]
             b["kernel_only"] = True
             b["count"] += KERNEL_ONLY_COUNT
+        for ino, handles in rep["handles"].items():
+            bufs[ino]["handles"][pid] = sorted(handles)
     impostors = [dict(r["impostor"], pid=r["pid"]) for r in reports if r.get("impostor")]
     # a buffer nobody holds and the kernel does not keep is gone (5.10 frees a vgem
     # buffer whose fds are closed even while it is mapped)
-    bufs = {k: b for k, b in bufs.items() if b["holders"] or b["kernel_only"]}
+    bufs = {k: b for k, b in bufs.items() if b["holders"] or b["kernel_only"] or b["handles"]}
     for b in bufs.values():
+        b["kernel_only"] = not b["holders"]
         for holder in b["holders"].values():
             holder["fds"].sort()
             holder["maps"].sort()
@@ -422,6 +449,16 @@ def build(args: argparse.Namespace, kids: Children) -> dict:
         kids.fork("worker", f"worker-{i:03d}", worker, i, args.bufs_per_proc)
     for i in range(args.plain_procs if args.plain_fds else 0):
         kids.fork("plain", f"plainfds-{i:02d}", plain, args.plain_fds)
+    client_server, server_client = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    client_importer, importer_client = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    kids.fork("wl-client", "wl-client", wayland.client, client_server, client_importer,
+              keep={client_server.fileno(), client_importer.fileno()})
+    kids.fork("wl-importer", "wl-importer", wayland.importer, importer_client,
+              keep={importer_client.fileno()})
+    kids.fork("wl-server", "wl-server", wayland.server, server_client,
+              keep={server_client.fileno()})
+    for s in (client_server, server_client, client_importer, importer_client):
+        s.close()
     reports = kids.collect()
     if not args.no_impostor:  # will mimic "scanout 0", held by fd and mapped
         target_r, target_w = os.pipe()

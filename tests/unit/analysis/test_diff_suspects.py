@@ -28,7 +28,7 @@ def test_diff_names_leak_and_splits_shared_growth():
     assert set(names) == {"shared ring", "leaky frame"}
     assert names["leaky frame"].buffers_delta == 7 and names["leaky frame"].bytes_delta == 7 * MIB
     leaked = [e for e in d.appeared if e.name == "leaky frame"]
-    assert len(leaked) == 7 and all(e.holders == [(200, "leaker", 1, 0)] for e in leaked)
+    assert len(leaked) == 7 and all(e.holders == [(200, "leaker", 1, 0, 0)] for e in leaked)
     # the steady process freed one buffer and got another: listed as such, nothing more
     assert [e.inode for e in d.disappeared] == [2000]
     assert [e.inode for e in d.appeared if e.name == "churn"] == [2007]
@@ -157,3 +157,48 @@ def test_suspects_edge_cases():
     a = _scene([1, 2, 3])
     b = _scene([3, 2, 1])
     assert find_suspects(a, window=3) and not find_suspects(b, window=3)
+
+
+def test_diff_says_when_a_process_now_holds_a_buffer_by_handle():
+    """B imports the compositor's buffer into its GEM device and closes the fd: the
+    buffer is "changed" (B now holds it by handle), in the text and the JSON."""
+    import copy
+
+    from dmabuf_top.model import GemHandle, Holder
+
+    a = leak_series(2)[0]
+    b = copy.deepcopy(a)
+    b.taken_at = "2026-11-21T10:00:02Z"
+    ino = min(b.buffers)
+    held = b.buffers[ino]
+    holder_pid = held.holders[0].pid
+    importer = next(pid for pid in b.processes if pid != holder_pid)
+    held.holders.append(Holder(importer, handles=[GemHandle(5, 3, "card0", "vgem")]))
+    d = diff_snapshots(a, b)
+    (change,) = d.changed
+    assert change.b.inode == ino
+    comm = b.processes[importer].comm
+    assert f"{comm}({importer} by handle)" in render_text(d)
+    (entry,) = diff_to_dict(d)["changed_buffers"]
+    assert {"pid": importer, "comm": comm, "fds": 0, "maps": 0, "handles": 1} in (
+        entry["b"]["holders"]
+    )
+    assert all("handles" not in h for h in entry["a"]["holders"])
+
+
+def test_a_leak_held_by_gem_handles_is_a_suspect_by_its_bytes():
+    """The leaker holds its frames by GEM handle only (Rss 0): its bytes are its
+    handle bytes, and they grow."""
+    from dmabuf_top.model import GemHandle
+
+    s = leak_series(8)
+    leaker = next(pid for pid, p in s[0].processes.items() if p.comm == "leaker")
+    for snap_ in s:
+        for b in snap_.buffers.values():
+            for h in b.holders:
+                if h.pid == leaker:
+                    h.fds, h.maps = [], []
+                    h.handles = [GemHandle(4, b.inode, "card0", "vgem")]
+    (sus,) = [x for x in find_suspects(s) if x.kind == "process" and x.key == leaker]
+    assert sus.bytes_now - sus.bytes_start == 7 * MIB
+    assert sus.pss_now == sus.pss_start == 0

@@ -14,7 +14,7 @@ from dmabuf_top.analysis import accounting
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.loader import load_snapshots
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import GemHandle, Holder, Snapshot
 from dmabuf_top.textsafe import printable
 from tests.support.paths import DATA, REPO
 from tests.support.rawscans import scene
@@ -78,6 +78,13 @@ def check_against(m: dict, snap: Snapshot, top: int) -> None:
         assert not {"uid", "user"} & set(next(s for s in samples if s.labels["pid"] == "other")
                                          .labels)
         assert other == sum(getattr(p, field) for p in rest), fam
+    by_handle = [p for p in shown if p.handles]
+    assert len(m.get("dmabuf_process_handle_bytes", [])) == len(by_handle) + any(
+        p.handles for p in rest
+    )
+    for p in by_handle:
+        got = value(m["dmabuf_process_handle_bytes"], pid=str(p.pid), comm=printable(p.comm))
+        assert got == p.handle_bytes
 
 
 def test_metrics_are_those_of_the_snapshot(exporters):
@@ -131,6 +138,25 @@ def test_comm_is_escaped(tmp_path, exporters):
     assert "\x1b" not in text and "\x07" not in text
     comms = {s.labels["comm"] for s in e.scrape()["dmabuf_process_rss_bytes"]}
     assert printable('evil"\\\x1b]0;x\x07\n') in comms
+
+
+def test_gem_handles_are_handle_bytes_and_not_kernel_only(tmp_path, exporters):
+    """A buffer held by a GEM handle only: the holder's handle bytes, in userspace
+    bytes and out of kernel-only; Rss/Pss as before."""
+    snap = assemble(scene())
+    before = accounting.totals(snap)
+    (ino,) = [i for i, b in snap.buffers.items() if not b.holders]
+    snap.buffers[ino].holders = [Holder(200, handles=[GemHandle(9, 3, "card0", "vgem")])]
+    path = tmp_path / "s.yaml"
+    path.write_text(dump_snapshot(snap))
+    m = exporters("--load", str(path)).scrape()
+    check_against(m, snap, top=50)
+    dev = {"device": snap.source.host}
+    size = snap.buffers[ino].size
+    assert value(m["dmabuf_process_handle_bytes"], pid="200") == size > 0
+    assert value(m["dmabuf_kernel_only_bytes"], **dev) == before.kernel_only_bytes - size
+    assert value(m["dmabuf_userspace_rss_bytes"], **dev) == before.userspace_rss
+    assert "dmabuf_process_handle_bytes" not in exporters("--load", str(ADB_ROOT)).scrape()
 
 
 def one_line_error(*args: str) -> str:

@@ -8,6 +8,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dmabuf_top.analysis import accounting
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.parsers.bpf_scan import (
     TASK_CMDLINE_ELSEWHERE,
@@ -15,13 +16,16 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     holder_pids,
     parse_bpf_buffers,
     parse_bpf_files,
+    parse_bpf_handles,
     parse_bpf_tasks,
     parse_bpf_vmas,
     perms_of,
 )
 from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.io.codec import snapshot_to_dict
-from tests.support.fuzz import examples
+from dmabuf_top.model import GemHandle
+from dmabuf_top.report.dmabuf_dump import render_dump
+from tests.support.fuzz import examples, fuzzed_text
 from tests.support.paths import DATA
 from tests.support.rawscan_json import rawscan_from_json
 from tests.support.scan_compare import scan_fields
@@ -140,6 +144,7 @@ def test_any_text_parses_without_raising(text):
     parse_bpf_files(text)
     parse_bpf_vmas(text)
     parse_bpf_tasks(text)
+    parse_bpf_handles(text)
 
 
 @settings(max_examples=examples(1000))
@@ -152,3 +157,79 @@ def test_mutated_real_text_parses_without_raising(words):
     parse_bpf_files(text)
     parse_bpf_vmas(text)
     parse_bpf_tasks(text)
+    parse_bpf_handles(text)
+
+
+#: GEM handle records as the 6.18 kernel printed them (tests/integration/test_vm_gem.py)
+HANDLES = (
+    "d 178 3 0 0 x7667656d\ng 178 3 1 23\n"
+    "d 199 3 0 0 x7667656d\ng 199 3 1 12\ng 199 3 2 13\n"
+    "d 205 6 128 2 x616d64677075\ng 205 6 7 12\nd 205 8 1 0 x7667656d\n"
+)
+
+
+def test_gem_handles_name_the_drm_file_its_node_and_driver():
+    again = "G 199 3\nd 178 3 0 0 x7667656d\ng 178 3 1 23\n"  # a second read, a thread
+    got = [tuple(h) for h in parse_bpf_handles(HANDLES + again)]
+    assert got == [
+        (178, 3, 1, 23, "card0", "vgem"), (199, 3, 1, 12, "card0", "vgem"),
+        (199, 3, 2, 13, "card0", "vgem"), (205, 6, 7, 12, "renderD128", "amdgpu"),
+    ]  # the repeat counts once; a DRM file without handles adds none
+    assert parse_bpf_files(HANDLES) == [] and holder_pids(HANDLES, "") == {178, 199, 205}
+    bad = (
+        "g 0 3 1 23\n"                  # pid 0
+        f"g 7 3 {1 << 40} 23\n"         # a handle past 32 bits
+        f"g 7 3 1 {1 << 64}\n"          # an inode past 64 bits
+        "d 7 3 0 0 xzz\ng 7 3 1 23\n"   # junk hex: the driver is dropped, not the handle
+        "g 7 3 2\n"                     # short
+        "g 8 4 1 23\n"                  # no record of its DRM file
+    )
+    assert [tuple(h) for h in parse_bpf_handles(bad)] == [
+        (7, 3, 1, 23, "card0", None), (8, 4, 1, 23, "?", None)
+    ]
+
+
+@settings(max_examples=examples(1000))
+@given(fuzzed_text([HANDLES]))
+def test_mutated_handle_records_parse_without_raising(text):
+    for h in parse_bpf_handles(text):
+        assert 0 < h.pid < 1 << 32 and 0 <= h.inode < 1 << 64 and h.device
+        assert h.driver is None or isinstance(h.driver, str)
+
+
+def test_a_buffer_held_by_handle_only_has_a_holder_and_is_not_kernel_only():
+    """The scene's kernel-only buffer, held by a GEM handle of one process and by
+    handle and fd in another: both are holders; Rss/Pss (and --dmabuf-dump) stay
+    dmabuf_dump's, the handle-only bytes are the process's handle bytes."""
+    ino = next(int(i) for i, b in RECORD["buffers"].items() if b["kernel_only"])
+    size = RECORD["buffers"][str(ino)]["size"]
+    plain = assemble(RAW_BPF)
+    a, b = sorted(plain.processes)[:2]
+    ino_b = next(f.inode for f in parse_bpf_files(RAW_BPF.bpf_files) if f.pid == b)
+    raw = rawscan_from_json((ROOT / "rawscan-bpf.json").read_text())
+    raw.bpf_files += (
+        f"d {a} 9 0 0 x7667656d\ng {a} 9 4 {ino}\n"
+        f"d {b} 11 128 2 x7667656d\ng {b} 11 2 {ino_b}\n"
+    )
+    snap = assemble(raw)
+    held = snap.buffers[ino]
+    assert [(h.pid, h.fds, h.maps, h.handles) for h in held.holders] == [
+        (a, [], [], [GemHandle(9, 4, "card0", "vgem")])
+    ]
+    assert held.holders[0].handles[0].label() == "GEM handle 4 on card0 (vgem)"
+    both = snap.buffers[ino_b].holder(b)
+    assert both is not None and both.fds
+    assert both.handles == [GemHandle(11, 2, "renderD128", "vgem")]
+    before, after = accounting.totals(plain), accounting.totals(snap)
+    assert after.kernel_only_bytes == before.kernel_only_bytes - size
+    assert after.userspace_bytes == before.userspace_bytes + size
+    assert after.userspace_bytes + after.kernel_only_bytes == after.bytes == before.bytes
+    assert after.userspace_rss == before.userspace_rss
+    assert after.userspace_pss == before.userspace_pss
+    stats = {p.pid: p for p in accounting.process_stats(snap)}
+    old = {p.pid: p for p in accounting.process_stats(plain)}
+    assert (stats[a].rss, stats[a].pss) == (old[a].rss, old[a].pss)
+    assert (stats[a].handles, stats[a].handle_bytes) == (1, size)
+    assert (stats[b].handles, stats[b].handle_bytes) == (1, 0)  # also by fd: in its Rss
+    for view in ("p", "a", "b"):
+        assert render_dump(snap, view) == render_dump(plain, view)

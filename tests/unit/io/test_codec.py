@@ -174,6 +174,11 @@ def _entries(ints: st.SearchStrategy[int], pids: st.SearchStrategy[int]) -> st.S
                     "maps": st.lists(st.fixed_dictionaries({
                         "start": ints, "end": ints, "perms": st.text(max_size=4),
                     }, optional={"offset": ints}), max_size=2),
+                    "handles": st.none() | st.lists(st.fixed_dictionaries(
+                        {"fd": ints, "handle": ints},
+                        optional={"device": st.text(max_size=3),
+                                  "driver": st.none() | st.text(max_size=3)},
+                    ), max_size=2),
                 },
             ), max_size=3),
         },
@@ -220,4 +225,33 @@ def test_parents_start_times_and_ancestors_round_trip():
     assert loads_snapshots(old_text) == [old]
     doc["processes"][0]["start_time"] = "900"
     with pytest.raises(SnapshotError, match=r"processes\[0\]: 'start_time' has the wrong type"):
+        decode.snapshot_from_dict(doc)
+
+
+def test_gem_handles_round_trip_and_are_absent_from_files_without_them():
+    """Holders' GEM handles (new optional keys) are written only where there are
+    some, read back by the fast reader as PyYAML reads them, and by every path."""
+    from dmabuf_top.io.yaml_parse import parse
+    from dmabuf_top.model import GemHandle, Holder
+
+    snap = assemble(scene())
+    plain = dump_snapshot(snap)
+    assert "handles" not in plain and "handle_bytes" not in plain
+    snap.buffers[10].holders[0].handles.append(GemHandle(7, 3, "card0", "vgem"))
+    snap.buffers[11].holders.append(Holder(pid=100, handles=[GemHandle(7, 1, "renderD128", None)]))
+    text = dump_snapshot(snap)
+    assert (
+        "    handles:\n    - fd: 7\n      handle: 3\n      device: card0\n      driver: vgem\n"
+    ) in text
+    doc = yaml.safe_load(text)
+    assert parse(text) == doc
+    assert doc["buffers"][1]["holders"][-1]["handles"] == [
+        {"fd": 7, "handle": 1, "device": "renderD128", "driver": None}
+    ]
+    (p,) = [p for p in doc["processes"] if p["pid"] == 100]
+    assert (p["handles"], p["handle_bytes"]) == (2, snap.buffers[11].size)
+    (got,) = loads_snapshots(text)
+    assert got == snap and decode.snapshot_from_dict(doc) == snap
+    doc["buffers"][1]["holders"][-1]["handles"][0]["handle"] = "1"
+    with pytest.raises(SnapshotError, match=r"holders\[1\]\.handles\[0\]: 'handle' has the wrong"):
         decode.snapshot_from_dict(doc)
