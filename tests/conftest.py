@@ -5,6 +5,8 @@
   Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
 * `scenario` (function): tests/support/vm/scenario.py running in the guest (`.record` is its
   ground truth); stopped after the test, which must leave no dma-buf behind.
+* `prometheus` (session): a real Prometheus server on loopback (Debian's binary), scraping
+  what each test adds (tests/support/prometheus_harness.py).
 
 Hypothesis profiles (the fuzz tests, tests/unit/*/test_fuzz_*.py): "ci" (selected when CI
 is set) is derandomized with each test's own example count; "dev" (the default) is the
@@ -143,3 +145,22 @@ def peer(server) -> Iterator:
 
     with connected(server, HostPeer()) as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A real Prometheus server (tests/support/prometheus_harness.py), started once:
+    each test adds the exporters it scrapes. Outside CI it skips without the binary."""
+    from tests.support.prometheus_harness import Prometheus, PrometheusError, binary
+
+    try:
+        binary()
+    except PrometheusError as e:
+        if in_ci():
+            pytest.fail(str(e), pytrace=False)
+        pytest.skip(str(e))
+    server = Prometheus(tmp_path_factory.mktemp("prometheus"))
+    try:
+        yield server
+    finally:
+        server.stop()

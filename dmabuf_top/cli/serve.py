@@ -60,8 +60,9 @@ def build_parser() -> Parser:
         description=(
             "A Prometheus exporter: /metrics has the dma-buf totals, bytes per exporter,\n"
             "Rss/Pss per process (the top N by Rss, and an 'other' series), the scans'\n"
-            "duration and errors, a dmabuf_up gauge per device, and dmabuf-top's own CPU\n"
-            "and memory. A scrape scans at most once per --min-interval."
+            "duration and errors, dmabuf_up and dmabuf_device_info (model, kernel...) per\n"
+            "device, and dmabuf-top's own CPU and memory. A scrape scans at most once per\n"
+            "--min-interval. Rules, alerts and a Grafana dashboard: contrib/ in the source."
         ),
         epilog=(
             "Examples:\n"
@@ -166,6 +167,5 @@ def _event_counters(registry: CollectorRegistry, backends: list[Backend],
     if source is None:
         print(f"{PROG} serve: dma-buf event counters not served: {why}", file=sys.stderr)
         return None
-    registry.register(EventCollector(lambda: (source.take(), source.lost), first[0].device,
-                                     first[0].model))
+    registry.register(EventCollector(lambda: (source.take(), source.lost), first[0].device))
     return source

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from dmabuf_top.model import DmabufEvent
-from dmabuf_top.report.prometheus import DEVICE
+from dmabuf_top.report.prometheus import DEVICE, add
 from dmabuf_top.textsafe import printable
 
 #: exporters kept apart; more go to exporter="other" (bounded label cardinality)
@@ -46,24 +46,21 @@ class EventCounters:
             row[2 * k + 1] += e.size
         self.lost = lost
 
-    def families(self, device: str, model: str) -> list[Metric]:
-        labels = [*DEVICE, "exporter"]
+    def families(self, device: str) -> list[Metric]:
         fams = [
             CounterMetricFamily("dmabuf_exports", "dma-bufs exported (seen by the event "
-                                "source)", labels=labels),
-            CounterMetricFamily("dmabuf_export_bytes", "bytes of the dma-bufs exported",
-                                labels=labels),
+                                "source)"),
+            CounterMetricFamily("dmabuf_export_bytes", "bytes of the dma-bufs exported"),
             CounterMetricFamily("dmabuf_releases", "dma-bufs released (their last reference "
-                                "gone)", labels=labels),
-            CounterMetricFamily("dmabuf_release_bytes", "bytes of the dma-bufs released",
-                                labels=labels),
+                                "gone)"),
+            CounterMetricFamily("dmabuf_release_bytes", "bytes of the dma-bufs released"),
         ]
         for exporter, row in sorted(self.by_exporter.items()):
             for fam, v in zip(fams, row, strict=True):
-                fam.add_metric([device, model, exporter], v)
+                add(fam, {DEVICE: device, "exporter": exporter}, v)
         lost = CounterMetricFamily("dmabuf_events_lost", "dma-buf events the kernel dropped "
-                                   "(ring buffer full)", labels=DEVICE)
-        lost.add_metric([device, model], self.lost)
+                                   "(ring buffer full)")
+        add(lost, {DEVICE: device}, self.lost)
         return [*fams, lost]
 
 
@@ -71,13 +68,13 @@ class EventCollector(Collector):
     """Adds the events ``take()`` gives at each scrape, then yields the counters."""
 
     def __init__(self, take: Callable[[], tuple[list[DmabufEvent], int]],
-                 device: str, model: str) -> None:
+                 device: str) -> None:
         self._take = take
-        self.device, self.model = device, model
+        self.device = device
         self.counters = EventCounters()
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             self.counters.add(*self._take())
-            yield from self.counters.families(self.device, self.model)
+            yield from self.counters.families(self.device)

@@ -40,7 +40,12 @@ def exporters():
 
 def check_against(m: dict, snap: Snapshot, top: int) -> None:
     """Every per-device metric of one scrape against the snapshot it was made from."""
-    dev = {"device": snap.source.serial or snap.source.host, "model": snap.source.model or ""}
+    dev = {"device": snap.source.serial or snap.source.host}
+    src = snap.source
+    info = value(m["dmabuf_device_info"], **dev, source=src.kind, kernel=src.kernel)
+    assert info == 1
+    for fam, samples in m.items():  # no label is ever empty: unknown ones are left out
+        assert all(v for s in samples for v in s.labels.values()), fam
     stats = accounting.process_stats(snap)
     tot = accounting.totals(snap, stats)
     assert value(m["dmabuf_up"], **dev) == 1
@@ -66,10 +71,12 @@ def check_against(m: dict, snap: Snapshot, top: int) -> None:
         samples = m[fam]
         assert len(samples) == len(shown) + 1, fam  # the top N and "other"
         for p in shown:
-            got = value(samples, pid=str(p.pid), comm=printable(p.comm),
-                        uid="" if p.uid is None else str(p.uid))
+            uid = {} if p.uid is None else {"uid": str(p.uid)}
+            got = value(samples, pid=str(p.pid), comm=printable(p.comm), **uid)
             assert got == getattr(p, field), (fam, p.pid)
         other = value(samples, pid="other", comm="other")
+        assert not {"uid", "user"} & set(next(s for s in samples if s.labels["pid"] == "other")
+                                         .labels)
         assert other == sum(getattr(p, field) for p in rest), fam
     by_handle = [p for p in shown if p.handles]
     assert len(m.get("dmabuf_process_handle_bytes", [])) == len(by_handle) + any(

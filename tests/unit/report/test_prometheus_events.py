@@ -28,7 +28,7 @@ def scrape(registry) -> dict[tuple, float]:
 def test_exports_and_releases_per_exporter_add_up_over_scrapes():
     batches = [(EVENTS[:3], 0), (EVENTS[3:], 2), ([], 2)]
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(EventCollector(lambda: batches.pop(0), "dtvm", "linux"))
+    registry.register(EventCollector(lambda: batches.pop(0), "dtvm"))
     first = scrape(registry)
     assert first[("dmabuf_exports_total", "drm")] == 3
     assert first[("dmabuf_export_bytes_total", "drm")] == 2 * 1048576 + 524288
