@@ -270,6 +270,7 @@ class AdbBackend:
             self.facts = None  # adbd may have restarted: probe again next time
             raise BackendError(f"device {self.serial}: {e}") from None
         self.delta.keep(rebuilt)
+        raw.packages = "\n".join(self.facts.packages)
         self.last_mode = rebuilt.mode
         self._refreshed = True
         return raw
