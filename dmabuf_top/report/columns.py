@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dmabuf_top.analysis import accounting
-from dmabuf_top.analysis.apps import app_stats
+from dmabuf_top.analysis.apps import UNKNOWN_APP, app_stats
 from dmabuf_top.model import Buffer, Snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.units import human_bytes
@@ -92,7 +92,7 @@ PROCESS_COLUMNS: list[Column] = [
     Column("maps", "MAPS", lambda p: p.maps, "int", 5, True, "m"),
     Column("rss", "RSS", lambda p: p.rss, "bytes", 9, True, "s"),
     Column("pss", "PSS", lambda p: p.pss, "bytes", 9, True, "p"),
-    Column("app", "APP", lambda p: p.app or None, "text", 20, False, "a"),
+    Column("app", "APP", lambda p: p.app or UNKNOWN_APP, "text", 20, False, "a"),
     Column("cmdline", "CMDLINE", lambda p: p.cmdline, "text", 40, False, "c"),
 ]
 

@@ -67,6 +67,7 @@ MAIN_KEYS: list[Key] = [
     Key("3", "view('exporters')", "Exporters view", shown="3"),
     Key("4", "view('suspects')", "Suspects view: what kept growing over the last samples",
         shown="4"),
+    Key("5", "view('apps')", "Apps view: Rss and Pss per app (Enter: its processes)", shown="5"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
