@@ -63,7 +63,9 @@ def remove_cgroups() -> None:
             parts.pop()
 
 
-def holder(path: str, comm: str, sizes: list[int], shared: int | None, ready: socket.socket) -> None:
+def holder(
+    path: str, comm: str, sizes: list[int], shared: int | None, ready: socket.socket
+) -> None:
     with open(f"{ROOT}{path}/cgroup.procs", "w") as f:
         f.write(str(os.getpid()))
     vgem.die_with_parent(signal.SIGTERM)
