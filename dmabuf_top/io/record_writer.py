@@ -56,6 +56,7 @@ from dmabuf_top.io.codec import (
     ancestors_to_list,
     app_keys,
     buffer_to_dict,
+    charges_to_list,
     holder_comms,
     kernel_to_dict,
     snapshot_to_dict,
@@ -78,6 +79,7 @@ _RecordedProcess = tuple[str, str, int | None, int | None, int | None, str, str,
 #: top-level keys a delta repeats only when they changed
 _HEADER_KEYS = (
     "source", "boot_id", "kernel", "warnings", "unreadable_pids", "unverified_maps", "ancestors",
+    "charges",
 )
 
 
@@ -105,6 +107,7 @@ def _header(snap: Snapshot) -> dict[str, Any]:
         "unreadable_pids": list(snap.unreadable_pids),
         "unverified_maps": unverified_to_list(snap.unverified_maps),
         "ancestors": ancestors_to_list(snap.ancestors),
+        "charges": charges_to_list(snap.charges),
     }
 
 
