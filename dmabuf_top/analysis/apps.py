@@ -27,7 +27,8 @@ class AppStats:
     #: its cgroup paths, sorted
     cgroups: list[str] = field(default_factory=list)
     #: the kernel's dmem charge of its cgroups, bytes summed over regions and
-    #: cgroups; None when no cgroup of it has ``dmem.current`` (unavailable)
+    #: cgroups; None when no cgroup of it has a ``dmem.current`` listing a region
+    #: (unavailable: no dmem controller, or no device registered a region)
     dmem_bytes: int | None = None
 
     @property
@@ -36,7 +37,7 @@ class AppStats:
 
 
 def _dmem_bytes(charges: list[CgroupCharge]) -> int | None:
-    known = [c.dmem_current for c in charges if c.dmem_current is not None]
+    known = [c.dmem_current for c in charges if c.dmem_current]
     if not known:
         return None
     return sum(v or 0 for regions in known for v in regions.values())
