@@ -147,15 +147,21 @@ def process_from_dict(pd: Any, w: str) -> Process:
     )
 
 
+def _entries_of(val: Any, key: str, where: str) -> list[tuple[str, Any]]:
+    """A top-level list absent from older files (None: empty) as (where of each
+    entry, entry); SnapshotError when it is not a list."""
+    if val is None:
+        return []
+    if not isinstance(val, list):
+        raise SnapshotError(f"{where}: '{key}' has the wrong type")
+    return [(f"{where}: {key}[{i}]", d) for i, d in enumerate(val)]
+
+
 def ancestors_from_list(val: Any, where: str) -> dict[int, Process]:
     """``ancestors:`` (absent in older files) as pid -> Process."""
-    if val is None:
-        return {}
-    if not isinstance(val, list):
-        raise SnapshotError(f"{where}: 'ancestors' has the wrong type")
     out = {}
-    for i, d in enumerate(val):
-        proc = process_from_dict(d, f"{where}: ancestors[{i}]")
+    for w, d in _entries_of(val, "ancestors", where):
+        proc = process_from_dict(d, w)
         out[proc.pid] = proc
     return dict(sorted(out.items()))
 
@@ -243,13 +249,8 @@ def _regions(d: dict[str, Any], key: str, where: str) -> dict[str, int | None] |
 
 def charges_from_list(val: Any, where: str) -> dict[str, CgroupCharge]:
     """``charges:`` (absent in older files) as cgroup path -> CgroupCharge."""
-    if val is None:
-        return {}
-    if not isinstance(val, list):
-        raise SnapshotError(f"{where}: 'charges' has the wrong type")
     out = {}
-    for i, d in enumerate(val):
-        w = f"{where}: charges[{i}]"
+    for w, d in _entries_of(val, "charges", where):
         if not isinstance(d, dict):
             raise SnapshotError(f"{w}: expected a mapping")
         path = str(_req(d, "cgroup", str, w))

@@ -74,6 +74,16 @@ class VmPeer:
         self.stop()
 
 
+def wait_ready(holder) -> str:
+    """Wait for a guest holder's ``READY`` line; what follows it on that line."""
+    deadline = time.monotonic() + 120
+    while "READY" not in holder.output()[0]:
+        assert holder.poll() is None, holder.output()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return holder.output()[0].split("READY", 1)[1].split("\n", 1)[0]
+
+
 def adb_snapshot(server: AdbServer, serial: str) -> dict:
     r = server.dmabuf_top("snapshot", "--adb", serial, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -187,11 +197,7 @@ def test_not_root_without_su(vm, server: AdbServer) -> None:
     code = UNPRIVILEGED_HOLDER.replace('"shell buf"', repr(hostile))
     holder = vm.spawn([vm.python, "-c", code, VM_DIR, str(SHELL_UID)], cwd="/")
     try:
-        deadline = time.monotonic() + 120
-        while "READY" not in holder.output()[0]:
-            assert holder.poll() is None, holder.output()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_ready(holder)
         with VmPeer(vm, server, "--uid", str(SHELL_UID)) as peer:
             remote = adb_snapshot(server, peer.serial)
             local = local_snapshot(vm, uid=SHELL_UID)
@@ -300,12 +306,7 @@ def test_uids_map_to_packages_through_cmd_package(vm, server: AdbServer) -> None
     vm.run(["chmod", "755", tools, f"{tools}/cmd"], timeout=60, check=True)
     holder = vm.spawn([vm.python, "-c", UID_HOLDERS, VM_DIR, *map(str, APP_UIDS)], cwd="/")
     try:
-        deadline = time.monotonic() + 120
-        while "READY" not in holder.output()[0]:
-            assert holder.poll() is None, holder.output()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        pids = [int(p) for p in holder.output()[0].split("READY", 1)[1].split()]
+        pids = [int(p) for p in wait_ready(holder).split()]
         with VmPeer(vm, server, "--path-prefix", tools) as peer:
             remote = adb_snapshot(server, peer.serial)
             r = server.dmabuf_top("--once", "--adb", peer.serial, "--view", "apps",

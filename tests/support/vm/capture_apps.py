@@ -10,11 +10,11 @@ Pilot test loads.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from tests.support.vm.capture_bpf import dest_dir
 from tests.support.vm.guest import start_scenario
 from tests.support.vm.vm import VM
 
@@ -24,19 +24,16 @@ SCENE = Path(__file__).resolve().parent / "apps_scene.py"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dest", type=Path, default=DEFAULT_DEST)
-    args = p.parse_args(argv)
-    args.dest.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir(argv, __doc__, DEFAULT_DEST)
     with VM(series="6.18") as vm:
         with start_scenario(vm, script=SCENE, out="/tmp/apps.json") as run:
             exe = str(Path(vm.python).parent / "dmabuf-top")
             snap = vm.run([exe, "snapshot"], timeout=600, check=True, cwd="/tmp").stdout
             record = run.record
         release = vm.kernel_release
-    (args.dest / "snapshot.yaml").write_text(snap)
-    (args.dest / "scene.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    print(f"captured Linux {release} into {args.dest}", file=sys.stderr)
+    (dest / "snapshot.yaml").write_text(snap)
+    (dest / "scene.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    print(f"captured Linux {release} into {dest}", file=sys.stderr)
     return 0
 
 
