@@ -58,7 +58,7 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         assert screen.view == "processes"
         ptable = screen.table()
         assert sorted(int(k) for k in ptable.keys()) == sorted(by_app["org.gnome.Foo"])
-        shown = ptable.state.shown_columns()
+        shown = ptable.state.shown_columns
         assert "user" in shown and "app" in shown
         for key in ptable.keys():
             assert ptable.state.get_cell(key, "app") == "org.gnome.Foo"
