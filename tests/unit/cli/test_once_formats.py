@@ -41,7 +41,7 @@ def json_cells(view: str, row: dict) -> list[str]:
     elif view == "processes":
         cells = [str(row["pid"]), row.get("user", "-")]
         cells += [str(row[k]) for k in ("comm", "buffers", "fds", "maps", "rss", "pss")]
-        cells += [row.get("app", "-"), row["cmdline"]]
+        cells += [row.get("app", "?"), row["cmdline"]]
     elif view == "apps":
         cells = [row["app"]] + [str(row[k]) for k in ("procs", "buffers", "rss", "pss")]
         cells.append(str(row["handle_bytes"] or "-"))
