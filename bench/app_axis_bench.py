@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """What the app axis costs a local refresh, in the real-kernel VM.
 
-    python bench/app_axis_bench.py [--series 6.18] [--procs 200] [--bufs-per-proc 5]
-                                   [--repeat 7] [--rounds 3] [--source proc]
+    python bench/app_axis_bench.py [--series 6.18] [--procs 200] [--repeat 7] [--rounds 3]
+                                   [--source proc]
 
-Boots the test VM once, builds the scale scenario (PROCS holders x BUFS_PER_PROC
-dma-bufs) and times in the guest, side by side in each round, warm ``fetch()`` of
-``LocalBackend(source=SOURCE)`` as it is (each holder's ``/proc/PID/cgroup`` and its
-cgroup's dmem files read) and with that step left out, and the step alone (median
-of REPEAT each). Prints the times and the ratio. Not a test: a script that prints
-numbers (qemu TCG: ~10x a real machine's times; the ratio is what counts).
+Boots the test VM once, starts the app scene (tests/support/vm/apps_scene.py) with
+PROCS more holders in ten app scopes, and times in the guest, side by side in each
+round, warm ``fetch()`` of ``LocalBackend(source=SOURCE)`` as it is (each holder's
+``/proc/PID/cgroup`` and its cgroup's dmem files read) and with that step left out,
+and the step alone (median of REPEAT each). Prints the times and the ratio. Not a
+test: a script that prints numbers (qemu TCG: ~10x a real machine's times; the ratio
+is what counts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.vm.guest import start_scenario  # noqa: E402
 from tests.support.vm.vm import VM  # noqa: E402
+
+APPS_SCENE = REPO / "tests" / "support" / "vm" / "apps_scene.py"
 
 PY_BENCH = """
 import json, statistics, sys, time
@@ -54,7 +57,6 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--series", default="6.18")
     ap.add_argument("--procs", type=int, default=200)
-    ap.add_argument("--bufs-per-proc", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--source", default="proc", choices=("proc", "bpf"))
@@ -62,8 +64,8 @@ def main() -> int:
     rounds = []
     with VM(series=args.series) as vm:
         print(f"VM: Linux {vm.kernel_release}, booted in {vm.boot_time:.1f}s")
-        with start_scenario(vm, "--procs", str(args.procs), "--bufs-per-proc",
-                            str(args.bufs_per_proc), "--no-impostor", timeout=1800):
+        with start_scenario(vm, "--extra", str(args.procs), script=APPS_SCENE,
+                            out="/tmp/apps.json", timeout=1800):
             for _ in range(args.rounds):
                 p = vm.run([vm.python, "-c", PY_BENCH, str(args.repeat), args.source],
                            cwd=str(REPO), timeout=3600)

@@ -4,8 +4,9 @@ systemd-like app scopes and a docker-like container scope are made under it (the
 dmem and memory controllers enabled down to them where the kernel has them), and
 each holder moves itself into its cgroup before it makes its buffers (vgem ones,
 and a system-heap one where the kernel has heaps; one buffer shared by two apps).
-Writes ``--out`` (JSON: pid -> cgroup path, comm, and the inode -> size of what it
-holds) once every holder is ready; SIGTERM stops them and removes the cgroups."""
+``--extra N`` adds N holders in ten more app scopes (for benchmarks). Writes ``--out``
+(JSON: pid -> cgroup path, comm, and the inode -> size of what it holds) once every
+holder is ready; SIGTERM stops them and removes the cgroups."""
 
 from __future__ import annotations
 
@@ -87,7 +88,13 @@ def holder(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--extra", type=int, default=0,
+                    help="this many more holders (one 16 KiB buffer each) in ten app scopes")
     args = ap.parse_args()
+    HOLDERS.extend(
+        (f"{USER_APPS}/app-gnome-org.example.App{i % 10}-{i % 10}.scope", f"extra-{i}", [16 << 10])
+        for i in range(args.extra)
+    )
     ensure_cgroup2()
     for path in {p for p, _, _ in HOLDERS}:
         make_cgroup(path)
