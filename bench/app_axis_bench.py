@@ -5,8 +5,8 @@
                                    [--source proc]
 
 Boots the test VM once, starts the app scene (tests/support/vm/apps_scene.py) with
-PROCS more holders in ten app scopes, and times in the guest, side by side in each
-round, warm ``fetch()`` of ``LocalBackend(source=SOURCE)`` as it is (each holder's
+PROCS more holders in ten app scopes, and times in the guest, taking turns call by
+call, warm ``fetch()`` of ``LocalBackend(source=SOURCE)`` as it is (each holder's
 ``/proc/PID/cgroup`` and its cgroup's dmem files read) and with that step left out,
 and the step alone (median of REPEAT each). Prints the times and the ratio. Not a
 test: a script that prints numbers (qemu TCG: ~10x a real machine's times; the ratio
@@ -36,19 +36,23 @@ repeat, source = int(sys.argv[1]), sys.argv[2]
 with_axis = LocalBackend(source=source)
 without = LocalBackend(source=source)
 without._read_app_axis = lambda raw, pids: None
-def median(call):
-    call()  # warm-up
-    times = []
+def interleaved(calls):
+    """Median seconds of each call, the calls taking turns (load hits them alike)."""
+    for call in calls:
+        call()  # warm-up
+    times = [[] for _ in calls]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for t, call in zip(times, calls):
+            t0 = time.perf_counter()
+            call()
+            t.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 raw = with_axis.fetch()
 pids = set(raw.cgroups)
-out = {"with": median(with_axis.fetch), "without": median(without.fetch),
-       "step": median(lambda: with_axis._read_app_axis(raw, pids)),
-       "holders": len(pids), "cgroups": len(raw.cgroup_files)}
+w, wo, step = interleaved([with_axis.fetch, without.fetch,
+                           lambda: with_axis._read_app_axis(raw, pids)])
+out = {"with": w, "without": wo, "step": step, "holders": len(pids),
+       "cgroups": len(raw.cgroup_files)}
 print(json.dumps(out))
 """
 
