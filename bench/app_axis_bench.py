@@ -37,7 +37,7 @@ with_axis = LocalBackend(source=source)
 without = LocalBackend(source=source)
 without._read_app_axis = lambda raw, pids: None
 def interleaved(calls):
-    """Median seconds of each call, the calls taking turns (load hits them alike)."""
+    # the median seconds of each call, the calls taking turns (load hits them alike)
     for call in calls:
         call()  # warm-up
     times = [[] for _ in calls]
