@@ -63,3 +63,9 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         for key in ptable.keys():
             assert ptable.state.get_cell(key, "app") == "org.gnome.Foo"
             assert ptable.state.get_cell(key, "user") == "root"
+        # Enter on one of them: its pane names its user, app and cgroup
+        await pilot.press("enter")
+        await settle(pilot)
+        text = str(app.screen.query_one("#process-fields").render())
+        foo = snap.processes[int(ptable.cursor_key or 0)]
+        assert f"app           {foo.app}" in text and foo.cgroup in text and "user" in text
