@@ -11,6 +11,7 @@ from dmabuf_top.analysis.apps import UNKNOWN_APP, app_stats
 from dmabuf_top.analysis.diff import diff_snapshots
 from dmabuf_top.model import CgroupCharge, Snapshot
 from dmabuf_top.report.diff_report import diff_to_dict, render_text
+from dmabuf_top.report.once import render_table
 from tests.support.synth import COMMS, MIB, buf, snap
 
 FOO = "/user.slice/app.slice/app-gnome-org.gnome.Foo-1.scope"
@@ -52,6 +53,11 @@ def test_app_sums_are_the_sums_of_their_processes() -> None:
     assert apps["org.gnome.Foo"].dmem_bytes == 3 * MIB
     assert apps["org.gnome.Bar"].dmem_bytes is None  # no charge read: unavailable, not 0
     assert apps[UNKNOWN_APP].pids == [400]
+    # --once: the kernel's charge, or "unavailable" (never 0) where it has none
+    rows = {ln.split()[0]: ln for ln in render_table(s, "apps", raw_bytes=True).splitlines()[3:]
+            if ln.strip()}
+    assert rows["org.gnome.Foo"].endswith(f" {3 * MIB}")
+    assert rows["org.gnome.Bar"].endswith(" unavailable")
 
 
 def test_diff_lists_an_apps_change() -> None:
