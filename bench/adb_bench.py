@@ -16,6 +16,11 @@ HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
   the same without gzip;
 - delta: the same backend with its session (after the first, full refresh):
   REPEAT refreshes of the unchanged scene, each sending only what changed;
+- the native collector (collect/native, pushed by the backend) with its session, and
+  both collectors' sessions again on a changed scene (a process holding one more
+  dma-buf appears before one refresh and is gone before the next); against the C floor:
+  bench/cscan.c (gcc -O2 -static) in the guest, its CPU per scan read as the
+  collectors' is (user + system of the process and its children);
 - per file (unless --no-per-file): what a backend without the collector would do: ``ls /proc``, then
   per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
   .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
@@ -34,6 +39,17 @@ is the same, only the sending is saved; TCG and a loaded host make both ~10x a p
 Again with the final collector (--repeat 2): 274 B against 157,968 B on the wire, 986 B
 raw, device CPU 12.4 s against 20.0 s (0.62x), wall 12.2 s against 20.1 s.
 
+Native collector (issue 26; 6.1 guest, 4,021 buffers, --repeat 3, medians, the
+machine shared with six other sessions, load average ~14 on its 2 cores): device CPU
+per refresh, unchanged / changed scene: shell collector 25.9 s / 18.4 s (delta+gzip;
+13.8-15.9 s in full), native 4.65 s / 4.36 s, C floor 1.48 s: native 3.14x / 2.95x the
+floor, 0.18x / 0.24x the shell's. That build statfs'ed every fd; the next reads each
+fd's link first (readlinkat, as cscan does) and statfs'es only /dmabuf: ones; same
+command again: shell 12.4 s / 14.9 s, native 2.78 s / 1.45 s, floor 0.75 s: native 3.7x
+/ 1.9x the floor, 0.23x / 0.10x the shell's. The goal (1.5x the floor) is not met: the
+figures swing 2x between runs and refreshes on this loaded host (each way's three
+refreshes are printed to stderr).
+
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
     scale  bufs  way              calls  wire bytes  raw bytes  wall/refresh
@@ -49,41 +65,57 @@ import argparse
 import signal
 import statistics
 import sys
+import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.scan_bench import build_cscan  # noqa: E402
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend  # noqa: E402
+from dmabuf_top.collect.adb_delta import DeltaSession  # noqa: E402
 from dmabuf_top.collect.adb_stream import parse_stream  # noqa: E402
 from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from tests.support.adb_harness import ADBPEER, AdbServer, FullRefreshBackend  # noqa: E402
+from tests.support.adb_harness import ADBPEER, HOLDER, AdbServer, FullRefreshBackend  # noqa: E402
+from tests.support.paths import VM_DIR  # noqa: E402
 from tests.support.vm.guest import start_scenario  # noqa: E402
 from tests.support.vm.vm import VM, free_port  # noqa: E402
 
 GUEST_PORT = 5555
 
 
-def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
+def measure_collector(
+    be: AdbBackend, repeat: int, gzip: bool, churn: Callable[[int], None] | None = None
+) -> dict:
+    """REPEAT refreshes after two warm-up ones; with ``churn``, called before each (its
+    argument: the refresh's number), every measured refresh sees a changed scene."""
     assert be.facts is not None
     be.facts.gzip = gzip
     be.delta.forget()
     be.collect()  # warm-up (and, with a session, the full first refreshes)
     be.collect()
     walls, hosts, device = [], [], []
-    for _ in range(repeat):
+    for k in range(repeat):
+        if churn is not None:
+            churn(k)
+        prior = DeltaSession(be.delta.id)  # the host's copy before: to decode again below
+        prior.bodies = dict(be.delta.bodies)
         t0 = time.perf_counter()
         snap = be.collect()
         walls.append(time.perf_counter() - t0)
         data = be.last_data
         t1 = time.perf_counter()
         plain = zlib.decompress(data, wbits=31) if gzip else data
-        assemble(parse_stream(be.delta.rebuild(plain).data, snap.taken_at, compressed=False))
+        assemble(parse_stream(prior.rebuild(plain).data, snap.taken_at, compressed=False))
         hosts.append(time.perf_counter() - t1)
         device.append(snap.collector_cpu_seconds or 0.0)
     raw = zlib.decompress(be.last_data, wbits=31) if gzip else be.last_data
+    print(f"  {type(be).__name__} {be.collector} native={be.native is not None} gzip={gzip} "
+          f"churn={churn is not None}: device CPU {statistics.median(device):.3f}s "
+          f"(each: {device})", file=sys.stderr, flush=True)  # fmt: skip
     return {
         "wall_s": statistics.median(walls),
         "host_s": statistics.median(hosts),
@@ -96,6 +128,36 @@ def measure_collector(be: AdbBackend, repeat: int, gzip: bool) -> dict:
         "processes": len(snap.processes),
         "calls": 1,
     }
+
+
+class Churn:
+    """A changed scene for each refresh: a process holding one new dma-buf (vgem)
+    appears before odd refreshes and is gone before even ones."""
+
+    def __init__(self, vm: VM) -> None:
+        self.vm, self.proc = vm, None
+
+    def __call__(self, k: int) -> None:
+        if self.proc is not None:
+            self.proc.kill(signal.SIGKILL)
+            self.proc.wait(60)
+            self.proc = None
+        if k % 2 == 0:
+            self.proc = self.vm.spawn([self.vm.python, "-c", HOLDER, str(VM_DIR)])
+            while "READY" not in self.proc.output()[0]:
+                assert self.proc.poll() is None, self.proc.output()
+                time.sleep(0.1)
+
+
+def measure_floor(vm: VM, cscan: bytes, repeat: int) -> dict:
+    """bench/cscan.c in the guest (gcc -O2 -static on the host): its CPU per scan, read
+    like the collectors' (the children's times of the shell that waited for it)."""
+    vm.write_file("/tmp/cscan", cscan, mode=0o755)
+    script = ('/tmp/cscan "$1" >/dev/null; read -r x </proc/$$/stat; set -- ${x##*) }; '
+              'echo "${14} ${15}"')  # fmt: skip
+    r = vm.run(["sh", "-c", script, "sh", str(repeat)], timeout=1800, check=True)
+    ticks = sum(int(t) for t in r.stdout.split())
+    return {"device_cpu_s": ticks / 100 / (repeat + 1)}  # a warm-up scan, then REPEAT
 
 
 class PerFile:
@@ -186,8 +248,16 @@ def main() -> int:
                 time.sleep(0.2)
             serial = server.connect(f"127.0.0.1:{vm.ports[GUEST_PORT]}", timeout=60)
             be = open_adb_backend(serial=serial, port=server.port)
+            if be.native is None:
+                raise SystemExit(f"the native collector is not used: {be.native_note}")
             full = FullRefreshBackend(be.client, serial)
             full.setup()
+            shell = AdbBackend(be.client, serial)
+            shell.collector = "shell"
+            shell.setup()
+            churn = Churn(vm)
+            with tempfile.TemporaryDirectory() as tmp:
+                cscan = build_cscan(Path(tmp))[0].read_bytes()
             for procs, bufs in scales:
                 extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs), "--no-impostor"]
                 with start_scenario(vm, *extra, timeout=1800) as sc:
@@ -195,11 +265,16 @@ def main() -> int:
                     ways = {
                         "collector+gzip": measure_collector(full, args.repeat, gzip=True),
                         "collector": measure_collector(full, args.repeat, gzip=False),
-                        "delta+gzip": measure_collector(be, args.repeat, gzip=True),
-                        "delta": measure_collector(be, args.repeat, gzip=False),
+                        "delta+gzip": measure_collector(shell, args.repeat, gzip=True),
+                        "delta": measure_collector(shell, args.repeat, gzip=False),
+                        "native delta+gzip": measure_collector(be, args.repeat, gzip=True),
+                        "delta changed": measure_collector(shell, args.repeat, True, churn),
+                        "native changed": measure_collector(be, args.repeat, True, churn),
                     }
+                    churn(1)  # (the holder gone)
+                    floor = measure_floor(vm, cscan, args.repeat)
                     pf = None if args.no_per_file else measure_per_file(full, args.per_file_limit)
-                rows.append((f"{procs}x{bufs}", nbuf, ways, pf))
+                rows.append((f"{procs}x{bufs}", nbuf, ways, pf, floor))
                 print(f"{procs}x{bufs}: done", file=sys.stderr, flush=True)
             be.close()
     finally:
@@ -210,7 +285,7 @@ def main() -> int:
     hdr = f"{'scale':>8} {'bufs':>5} {'way':<18} {'calls':>6} {'wire bytes':>11} "
     print(hdr + f"{'raw bytes':>10} {'cmd bytes':>9} {'wall/refresh':>13} {'host part':>10} "
           f"{'device CPU':>10}  mode")  # fmt: skip
-    for scale, nbuf, ways, pf in rows:
+    for scale, nbuf, ways, pf, floor in rows:
         for way, m in ways.items():
             print(
                 f"{scale:>8} {nbuf:>5} {way:<18} {m['calls']:>6} {m['wire_bytes']:>11,} "
@@ -223,6 +298,12 @@ def main() -> int:
             f"wire bytes, {dz['device_cpu_s'] / max(gz['device_cpu_s'], 1e-9):.2f}x device CPU, "
             f"{dz['wall_s'] / gz['wall_s']:.2f}x wall"
         )
+        f = floor["device_cpu_s"]
+        print(f"{'':>8} {'':>5} C floor (bench/cscan.c): device CPU {f * 1000:.0f}ms per scan; "
+              "device CPU / floor: " + ", ".join(
+                  f"{w} {ways[w]['device_cpu_s'] / max(f, 1e-9):.2f}x"
+                  for w in ("collector+gzip", "delta+gzip", "native delta+gzip", "delta changed",
+                            "native changed")))  # fmt: skip
         if pf is None:
             continue
         way = "per file" + (" (extrap.)" if pf["extrapolated"] else "")

@@ -112,6 +112,18 @@ def scenario(vm) -> Iterator:
     assert_no_dmabufs_left(vm, "the scenario")
 
 
+@pytest.fixture
+def mappers() -> Iterator:
+    """Processes mapping files named like dma-bufs (tests/support/mappers.py)."""
+    from tests.support.mappers import Mappers
+
+    m = Mappers()
+    try:
+        yield m
+    finally:
+        m.close()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator:
     """A real adb server (Debian's adb) on a private port with its own HOME."""
@@ -127,12 +139,7 @@ def server() -> Iterator:
 @pytest.fixture
 def peer(server) -> Iterator:
     """tests/support/adbpeer.py on this machine, connected to ``server``."""
-    from tests.support.adb_harness import HostPeer
+    from tests.support.adb_harness import HostPeer, connected
 
-    p = HostPeer()
-    server.connect(p.serial)
-    try:
+    with connected(server, HostPeer()) as p:
         yield p
-    finally:
-        p.kill()
-        server.disconnect(p.serial)

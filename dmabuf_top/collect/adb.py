@@ -1,19 +1,14 @@
 """An Android device over adb: one ``exec:`` of the collector per refresh.
 
-The adb server is reached with adbutils, but never started behind the user's
-back (adbutils would start a bundled adb binary when nothing answers: we probe
-the port first and connect without its auto-start). Each refresh runs
-``collector.sh`` on the device (as root through ``su`` when the shell is not
-root), gzip'ed there when gzip exists; after the first refresh it sends only
-what changed (a session: :mod:`dmabuf_top.collect.adb_delta` makes the stream
-whole again, and a refresh whose delta does not fit is redone in full at once), and
-:mod:`dmabuf_top.collect.adb_stream` plus the shared
-:func:`dmabuf_top.collect.assemble.assemble` turn the bytes into a Snapshot.
-
-Faults: a device that goes away or an adbd that restarts makes ``collect()``
-raise :class:`BackendError` (the TUI keeps the last good data); the next
-``collect()`` checks the device again and carries on by itself once it is back.
-Every adb call has a timeout.
+adbutils reaches the adb server, never starting one (the port is probed first). Each
+refresh runs ``collector.sh`` on the device (as root through ``su`` when the shell is
+not) or its native twin (:mod:`dmabuf_top.collect.adb_native`), gzip'ed when gzip is
+there; after the first refresh only what changed comes (``adb_delta`` makes it whole; a
+delta that does not fit is redone in full at once); ``adb_stream`` and ``assemble()``
+make the Snapshot. Faults: a device that goes away or an adbd that restarts makes
+``collect()`` raise :class:`BackendError` (the TUI keeps the last good data); the next
+``collect()`` checks the device again and carries on once it is back. Every adb call
+has a timeout.
 """
 
 from __future__ import annotations
@@ -25,6 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from dmabuf_top.collect.adb_delta import DeltaError, DeltaSession, DiffError, Rebuilt
+from dmabuf_top.collect.adb_native import Native, fallback_warning, prepare, pusher
 from dmabuf_top.collect.adb_server import (
     CONTROL_TIMEOUT,
     adbutils_classes,
@@ -93,6 +89,9 @@ class AdbBackend:
 
     kind = "adb"
     live = True
+    collector = "auto"  # "auto": the native collector where it runs, else the shell's; "shell"
+    native: Native | None = None  # the native collector in use
+    native_note = ""  # why it is not used ("": it is, or it is not wanted)
 
     def __init__(self, client: AdbClient, serial: str, want_root: bool = False) -> None:
         self.client = client
@@ -166,11 +165,12 @@ class AdbBackend:
             facts = parse_setup(self.exec(SETUP_SCRIPT, SETUP_TIMEOUT).decode("utf-8", "replace"))
             if facts.uid != 0:
                 raise BackendError(f"{self.serial}: adb root did not make the shell root")
-        if not facts.props.get("model"):
-            model = self._model_from_listing()
-            if model:
-                facts.props["model"] = model
+        if not facts.props.get("model") and (model := self._model_from_listing()):
+            facts.props["model"] = model
         self.facts = facts
+        if self.collector != "shell":  # the native collector pushed, checked, tried; or why not
+            push = pusher(self.client, self.serial)
+            self.native, self.native_note = prepare(facts, self.exec, push, self._errors())
         return facts
 
     def _model_from_listing(self) -> str | None:
@@ -243,7 +243,8 @@ class AdbBackend:
         next ones with the session's id and sum."""
         assert self.facts is not None
         session = self.delta.args() if self._refreshed else []
-        return collector_command(self.facts, self.options, session=session)
+        path = self.native.path if self.native else ""
+        return collector_command(self.facts, self.options, session=session, program=path)
 
     def _run(self, taken_at: str) -> RawScan:
         """One collector run, its delta made whole and decoded; DeltaError when
@@ -255,14 +256,18 @@ class AdbBackend:
             self.facts = None
             raise BackendError(f"device {self.serial}: {_one_line(e)}; retrying") from None
         self.last_data = data
-        extra = {"serial": self.serial, **self.facts.props}
+        extra, text = {"serial": self.serial, **self.facts.props}, b""
         try:
-            rebuilt: Rebuilt = self.delta.rebuild(gunzip(data) if self.facts.gzip else data)
+            text = gunzip(data) if self.facts.gzip else data
+            rebuilt: Rebuilt = self.delta.rebuild(text)
             if len(rebuilt.data) > MAX_OUTPUT:  # a delta grows the host's copy
                 raise too_large(decompressed=True)
             raw = parse_stream(rebuilt.data, taken_at, self.serial, extra, compressed=False)
         except StreamError as e:
             self.delta.forget()
+            if self.native is not None and text and not isinstance(e, DeltaError):
+                self.native, self.native_note = None, f"it failed: {e}"  # its output, not adb's
+                raise DeltaError(self.native_note) from None  # redone by the shell's
             if isinstance(e, DiffError) and "nodiff" not in self.options.split():
                 self.options = f"{self.options} nodiff".strip()  # "=" or in full from now on
             if isinstance(e, DeltaError):
@@ -288,6 +293,7 @@ class AdbBackend:
                 raw = self._run(taken_at)  # the state is forgotten: a full resync
             except DeltaError as e:
                 raise BackendError(f"device {self.serial}: {e}") from None
+        raw.warnings += fallback_warning(self.native_note)
         if not self.facts.root:
             raw.privilege = "limited"
             raw.warnings.append(self._limited_warning())

@@ -9,6 +9,7 @@ reconnection (adbd restarted, device back), and the collector, which travels in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,13 +23,24 @@ PROPS = {
     "build_type": "ro.build.type",
 }
 
-#: what the once-per-connection probe prints, one ``key=value`` a line
+#: a temporary directory the collectors use: a path of these characters only
+_TMP_RE = re.compile(r"/[A-Za-z0-9/._-]*")
+
+#: what the once-per-connection probe prints, one ``key=value`` a line: also the ABI
+#: (Android's, else ``uname -m``) and the temporary directory the collector would use
+#: (the first writable of collector.sh's), for the native collector
 SETUP_SCRIPT = (
     'echo "uid=$(id -u)"\n'
     "command -v getprop >/dev/null && {\n"
     + "".join(f'echo "{key}=$(getprop {prop})"\n' for key, prop in PROPS.items())
+    + 'echo "abi=$(getprop ro.product.cpu.abi)"\n'
     + "}\n"
-    + r"""echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
+    + r"""echo "machine=$(uname -m)"
+for d in "$TMPDIR" /data/local/tmp /tmp /dev/shm; do
+  case $d in "" | *[!A-Za-z0-9/._-]*) continue ;; esac
+  [ -d "$d" ] && [ -w "$d" ] && echo "tmp=$d" && break
+done
+echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
 command -v dumpsys >/dev/null && echo dumpsys=1
 command -v cmd >/dev/null && cmd package list packages -U 2>/dev/null
 if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
@@ -66,6 +78,9 @@ class DeviceFacts:
     gzip: bool = False
     dumpsys: bool = False
     props: dict[str, str] = field(default_factory=dict)
+    abi: str = ""  # ro.product.cpu.abi ("" off Android)
+    machine: str = ""  # uname -m
+    tmp: str = ""  # the shell's temporary directory ("" none writable)
     #: the ``package:NAME uid:UID`` lines of ``cmd package list packages -U``
     packages: list[str] = field(default_factory=list)
 
@@ -94,6 +109,10 @@ def parse_setup(text: str) -> DeviceFacts:
             facts.dumpsys = True
         elif key == "su":
             facts.su = value
+        elif key in ("abi", "machine"):
+            setattr(facts, key, value)
+        elif key == "tmp" and _TMP_RE.fullmatch(value):  # what collector.sh would take
+            facts.tmp = value
     return facts
 
 
@@ -140,11 +159,16 @@ def collector_command(
     options: str = "",
     script: str | None = None,
     session: Sequence[str] = (),
+    program: str = "",
 ) -> str:
     """The shell command line (run by adbd's sh -c) of one refresh; ``session``:
-    the collector's ``$2 $3`` (session id, sum of the state the host holds)."""
-    body = minify(script if script is not None else collector_script())
-    inner = f"sh -c {shquote(body)} dmabuf-top"
+    the collector's ``$2 $3`` (session id, sum of the state the host holds);
+    ``program``: the native collector's path on the device (else the shell's runs)."""
+    if program:
+        inner = shquote(program)
+    else:
+        body = minify(script if script is not None else collector_script())
+        inner = f"sh -c {shquote(body)} dmabuf-top"
     if options or session:
         inner += " " + " ".join(shquote(a) for a in (options, *session))
     cmd = f"{{ {as_root(facts, inner)}; }} </dev/null 2>/dev/null"

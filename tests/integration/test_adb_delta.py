@@ -14,80 +14,15 @@ kernel, the VM tests.
 from __future__ import annotations
 
 import glob
-import os
 import random
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from dmabuf_top.collect.adb import AdbBackend, open_adb_backend
 from dmabuf_top.collect.adb_stream import gunzip
 from dmabuf_top.io.codec import snapshot_to_dict
 from tests.support.adb_harness import AdbServer, FullRefreshBackend, HostPeer, comparable
-
-MAPPER = r"""
-import mmap, sys
-f = open(sys.argv[1], "r+b")
-m = mmap.mmap(f.fileno(), 4096, mmap.MAP_SHARED)
-print("mapped", flush=True)
-sys.stdin.read()
-"""
-
-
-class Mappers:
-    """Processes that each map a file named like a dma-buf (``/dmabuf:TAG NAME``)."""
-
-    def __init__(self) -> None:
-        self.tag = f"dt-delta-{os.getpid()}"
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.paths: list[Path] = []
-
-    def names(self, snap: dict) -> set[str]:
-        """The names of this test's mappings in a snapshot, without the tag."""
-        cut = len(self.tag) + 1
-        maps = snap.get("unverified_maps", [])
-        return {m["name"][cut:] for m in maps if m["name"].startswith(self.tag)}
-
-    def start(self, name: str) -> None:
-        path = Path(f"/dmabuf:{self.tag} {name}")
-        try:
-            path.write_bytes(b"\0" * 4096)
-        except OSError as e:
-            pytest.skip(f"cannot make {path}: {e.strerror}")
-        self.paths.append(path)
-        p = subprocess.Popen(
-            [sys.executable, "-c", MAPPER, str(path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert p.stdout is not None and p.stdout.readline() == "mapped\n"
-        self.procs[name] = p
-
-    def stop(self, name: str) -> None:
-        p = self.procs.pop(name)
-        p.kill()
-        p.wait(10)
-        assert p.stdin is not None and p.stdout is not None
-        p.stdin.close()
-        p.stdout.close()
-
-    def close(self) -> None:
-        for name in list(self.procs):
-            self.stop(name)
-        for path in self.paths:
-            path.unlink(missing_ok=True)
-
-
-@pytest.fixture
-def mappers() -> Iterator[Mappers]:
-    m = Mappers()
-    try:
-        yield m
-    finally:
-        m.close()
+from tests.support.mappers import Mappers
 
 
 def doc(be: AdbBackend) -> dict:

@@ -43,8 +43,10 @@ def test_a_failing_source_leaves_the_old_recording(tmp_path):
     (the collector then has no temporary directory): one error line, FILE as it was."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    (bindir / "mkdir").write_text("#!/bin/sh\nexit 1\n")
-    (bindir / "mkdir").chmod(0o755)
+    # (and no sha256sum: the native collector, which makes no directory, is not used)
+    for tool in ("mkdir", "sha256sum"):
+        (bindir / tool).write_text("#!/bin/sh\nexit 1\n")
+        (bindir / tool).chmod(0o755)
     srv = AdbServer().start()
     peer = HostPeer("--path-prefix", str(bindir))
     try:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,14 @@ for fd in fds + [mapped]:
 signal.signal(signal.SIGTERM, lambda *a: (os.kill(pid, signal.SIGKILL), os._exit(0)))
 os.waitpid(pid, 0)
 """
+
+#: a process holding one new dma-buf (vgem, in the VM: argv[1] is tests/support/vm), for
+#: a changed scene
+HOLDER = (
+    "import signal, sys; sys.path.insert(0, sys.argv[1]); import vgem\n"
+    "card = vgem.Card(); fd = card.dmabuf(64 * 1024, 'native delta'); card.close()\n"
+    "print('READY', flush=True); signal.pause()\n"
+)
 
 
 def free_port() -> int:
@@ -184,6 +194,17 @@ class HostPeer:
             self.proc.stdout.close()
 
 
+@contextmanager
+def connected(server: AdbServer, peer: HostPeer) -> Iterator[HostPeer]:
+    """The peer connected to the server, killed and disconnected after."""
+    server.connect(peer.serial)
+    try:
+        yield peer
+    finally:
+        peer.kill()
+        server.disconnect(peer.serial)
+
+
 def build_su(outdir: str, aosp: bool, cc: str = "cc") -> str:
     """Compile the test su into outdir/su (setuid root); returns outdir."""
     src = Path(outdir) / "su.c"
@@ -198,7 +219,9 @@ def build_su(outdir: str, aosp: bool, cc: str = "cc") -> str:
 
 class FullRefreshBackend(AdbBackend):
     """The real adb backend without a session: every refresh in full (as before
-    deltas), to compare a delta refresh with."""
+    deltas), to compare a delta refresh with; always the shell collector."""
+
+    collector = "shell"
 
     def refresh_command(self) -> str:
         assert self.facts is not None

@@ -8,6 +8,8 @@ does; stdin is /dev/null). Services:
 
 - ``shell:CMD``, ``exec:CMD``: run it; output in WRTE chunks, each waiting for
   the host's OKAY; CLSE when the command is done.
+- ``sync:``: ``adb push``/``pull`` inside the peer's temporary directory only
+  (tests/support/adbsync.py).
 - ``root:``: like ``adb root``: with ``--uid`` (shell commands run unprivileged)
   and ``--allow-root`` it says "restarting adbd as root", stops dropping
   privileges and drops every connection, as a restarting adbd does.
@@ -15,9 +17,11 @@ does; stdin is /dev/null). Services:
 
 Options: ``--uid/--gid`` drop privileges for the commands (the peer itself
 runs as root); ``--path-prefix DIR`` puts DIR first on the commands' PATH (a
-test ``su``); ``--unauthorized`` answers CNXN with AUTH tokens forever, so the
-server lists the device as ``unauthorized``; ``--silent`` never answers, so it
-stays ``offline``. Prints ``listening PORT`` on stdout once it listens.
+test ``su``); ``--tmp DIR`` the temporary directory (exported to the commands as
+TMPDIR, as Android's adbd exports /data/local/tmp); ``--unauthorized`` answers CNXN
+with AUTH tokens forever, so the server lists the device as ``unauthorized``;
+``--silent`` never answers, so it stays ``offline``. Prints ``listening PORT`` on
+stdout once it listens.
 Stdlib only: it runs inside the test VM with the host's python.
 """
 
@@ -31,6 +35,8 @@ import struct
 import subprocess
 import sys
 import threading
+
+from adbsync import Sync  # its sibling: this file runs as a script, in the VM too
 
 A_CNXN = 0x4E584E43
 A_OPEN = 0x4E45504F
@@ -79,6 +85,8 @@ class Peer:
         env = dict(os.environ)
         if self.args.path_prefix:
             env["PATH"] = self.args.path_prefix + ":" + env.get("PATH", "/usr/bin:/bin")
+        if self.args.tmp:
+            env["TMPDIR"] = self.args.tmp
         if self.drop:
             env.update(HOME="/", USER="shell", LOGNAME="shell")
         return env
@@ -127,6 +135,11 @@ class Stream:
         self.acked = threading.Event()
         self.closed = threading.Event()
         self.proc: subprocess.Popen | None = None
+        # sync: bytes the host wrote, and whether its last WRTE awaits our OKAY
+        self.sync = False
+        self.inbox = bytearray()
+        self.unacked = False
+        self.more = threading.Condition()
 
 
 class Connection:
@@ -180,23 +193,35 @@ class Connection:
             if st is not None:
                 st.acked.set()
         elif cmd == A_WRTE:
-            if arg1 in self.streams:  # stdin is /dev/null: acknowledge, drop
+            st = self.streams.get(arg1)
+            if st is not None and st.sync:
+                with st.more:  # a sync stream: acknowledged once consumed (Sync.read)
+                    st.inbox += data
+                    st.unacked = True
+                    st.more.notify()
+            elif st is not None:  # stdin is /dev/null: acknowledge, drop
                 self.send(A_OKAY, arg1, arg0)
         elif cmd == A_CLSE:
             st = self.streams.pop(arg1, None)
             if st is not None:
                 self._kill(st)
+                with st.more:
+                    st.more.notify()
 
     def open(self, remote: int, service: str) -> None:
         kind, _, cmd = service.partition(":")
-        if kind not in ("shell", "exec", "root") or (kind != "root" and not cmd):
+        if kind not in ("shell", "exec", "root", "sync") or (kind in ("shell", "exec") and not cmd):
             self.send(A_CLSE, 0, remote)
             return
         local = self.next_id
         self.next_id += 1
         st = self.streams[local] = Stream(local, remote)
+        st.sync = kind == "sync"
         self.send(A_OKAY, local, remote)
-        target = self.root if kind == "root" else self.run_command
+        if st.sync:
+            target = self.sync
+        else:
+            target = self.root if kind == "root" else self.run_command
         threading.Thread(target=target, args=(st, cmd), daemon=True).start()
 
     def write(self, st: Stream, data: bytes) -> bool:
@@ -235,6 +260,9 @@ class Connection:
         self._kill(st)
         self.finish(st)
 
+    def sync(self, st: Stream, _cmd: str) -> None:
+        Sync(self, st, A_OKAY, self.peer.args.tmp or "/tmp").run()
+
     def root(self, st: Stream, _cmd: str) -> None:
         peer = self.peer
         if not peer.drop:
@@ -269,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uid", type=int, help="run commands as this uid (not root)")
     ap.add_argument("--gid", type=int, help="and this gid (default: the uid)")
     ap.add_argument("--path-prefix", help="directory put first on the commands' PATH")
+    ap.add_argument("--tmp", help="the temporary directory (sync's, the commands' TMPDIR)")
     ap.add_argument("--allow-root", action="store_true", help="root: may restart as root")
     ap.add_argument("--root-answer", help="root: what a refusal says (a hostile adbd's words)")
     ap.add_argument("--unauthorized", action="store_true", help="never accept the host")

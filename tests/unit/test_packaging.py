@@ -42,6 +42,9 @@ def test_wheel_ships_themes_and_demo(tmp_path):
     )
     assert "dmabuf_top/data/demo.yaml" in names
     assert "dmabuf_top/tui/app.tcss" in names
+    for abi in ("arm64-v8a", "x86_64"):  # the native adb collectors, and their source
+        assert f"dmabuf_top/collect/native/collector-{abi}" in names
+    assert "dmabuf_top/collect/native/collector.c" in names
 
     target = tmp_path / "site"
     r = subprocess.run(

@@ -373,7 +373,7 @@ def compositor(h: Holder, card: vgem.Card) -> None:
     h.kernel_only.append(ino)
     limbo = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     _KEPT.extend(limbo)  # for the life of the scenario
-    wayland.send_fds(limbo[0], [kcard.fd])
+    vgem.send_fds(limbo[0], [kcard.fd])
     kcard.close()
 
 

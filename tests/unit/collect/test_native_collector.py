@@ -1,0 +1,136 @@
+"""The native adb collector (collect/native/collector.c, as shipped) prints what
+collector.sh prints, byte for byte, on this machine's live /proc: in full, and through
+a session (first, unchanged and changed refreshes, and a session the other one began),
+the x86_64 build natively and the aarch64 build under qemu-user. The machine holds no
+dma-buf: its scene is processes mapping files named like them, with hostile comms.
+
+The nonce (random per run) and the cpu and state lines (the run's own times; the md5
+of bodies that hold the nonce) are masked; a diff's two header lines name each tool's
+files. Other processes on a shared machine may come and go between the two runs, so a
+comparison is tried up to three times: a real difference shows every time."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dmabuf_top.collect.adb_delta import DeltaSession
+from dmabuf_top.collect.adb_native import PROBE_ANSWER, binary
+from dmabuf_top.collect.adb_stream import collector_script
+from tests.conftest import in_ci
+
+MASKED = re.compile(rb"(\n@@NONCE (?:cpu|state)\n)[^\n]*\n")
+DIFF_HEAD = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n")
+COMMS = ["a) S 7 9", "nl\nx", "(x) R 1 2 3"]
+
+
+def norm(data: bytes) -> bytes:
+    nonce = data.split(b"\n", 1)[0].split(b" ")[2]
+    data = MASKED.sub(rb"\1-\n", data.replace(nonce, b"NONCE"))
+    return DIFF_HEAD.sub(b"\n---\n+++\n", data)
+
+
+def qemu_aarch64() -> str:
+    path = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+    if path is None:
+        msg = "qemu-user-static not installed (apt-get install qemu-user-static)"
+        if in_ci():
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(params=["x86_64", "arm64-v8a"])
+def native(request, tmp_path: Path) -> list[str]:
+    """The shipped binary, copied where its path holds no "/dmabuf" (its own maps
+    would name it), and how to run it here."""
+    exe = tmp_path / "dt-collector"
+    exe.write_bytes(binary(request.param))
+    exe.chmod(0o755)
+    return [str(exe)] if request.param == "x86_64" else [qemu_aarch64(), str(exe)]
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> list[str]:
+    script = tmp_path / "collector.sh"
+    script.write_text(collector_script())
+    return ["sh", str(script)]
+
+
+@pytest.fixture
+def scene(mappers):
+    for i, comm in enumerate(COMMS):
+        mappers.start(f"m{i}", comm)
+    return mappers
+
+
+def run(cmd: list[str], *args: str) -> bytes:
+    return subprocess.run([*cmd, *args], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                          timeout=120, check=True).stdout  # fmt: skip
+
+
+def same(pair: Callable[[], tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    for _ in range(3):
+        a, b = pair()
+        if norm(a) == norm(b):
+            break
+    assert norm(a) == norm(b)
+    return a, b
+
+
+def test_probe_answers(native):
+    assert run(native, "probe") == (PROBE_ANSWER + "\n").encode()
+
+
+def test_full_stream_equals_the_shell_collectors(native, shell, scene):
+    a, b = same(lambda: (run(shell), run(native)))
+    assert b"@@NONCE maps\n" in norm(b) and b"nl\n" in b and f"{scene.tag} m2".encode() in b
+    a, b = same(lambda: (run(shell, "ino"), run(native, "ino")))
+    assert b"@@NONCE fdino\n" in norm(b)
+
+
+def test_session_streams_equal_the_shell_collectors(native, shell, scene):
+    sessions = {"sh": DeltaSession(), "native": DeltaSession()}
+    mode = re.compile(rb"\n@@NONCE mode\n([^\n]*)\n")
+
+    def refresh() -> tuple[bytes, bytes]:
+        out = []
+        for cmd, s in ((shell, sessions["sh"]), (native, sessions["native"])):
+            data = run(cmd, "", *s.args())
+            s.keep(s.rebuild(data))
+            assert s.sum is not None
+            out.append(data)
+        return out[0], out[1]
+
+    def retried(setup: Callable[[], None] = lambda: None) -> bytes:
+        a, b = same(lambda: (setup(), refresh())[1])
+        return norm(b)
+
+    first = retried(lambda: [s.forget() for s in sessions.values()])
+    assert mode.search(first).group(1).startswith(b"full")
+    assert b"\n@@NONCE maps !\n" in first
+    unchanged = retried()
+    assert mode.search(unchanged).group(1) == b"delta" and b"\n@@NONCE maps =\n" in unchanged
+    scene.start("new")
+    changed = norm(refresh()[1])
+    assert b"\n@@NONCE maps +\n" in changed and b" new\n" in changed
+    retried()  # (the first after the change may have raced with other processes)
+    for cmd, s in ((shell, sessions["sh"]), (native, sessions["native"])):
+        assert run(cmd, "close", *s.args()) == b"DMABUF-TOP-COLLECTOR 2 closed\n"
+
+
+def test_either_collector_takes_over_the_others_session(native, shell, scene):
+    s = DeltaSession()
+    for first, then in ((shell, native), (native, shell)):
+        s.forget()
+        s.keep(s.rebuild(run(first, "", *s.args())))
+        data = run(then, "", *s.args())
+        assert b"\ndelta\n" in data.split(b"kernel\n")[0]
+        s.keep(s.rebuild(data))
+        assert s.sum is not None
+    run(native, "close", *s.args())
