@@ -276,8 +276,7 @@ class AdbBackend:
             raise BackendError(f"device {self.serial}: {e}") from None
         self.delta.keep(rebuilt)
         raw.packages = "\n".join(self.facts.packages)
-        self.last_mode = rebuilt.mode
-        self._refreshed = True
+        self.last_mode, self._refreshed = rebuilt.mode, True
         return raw
 
     def collect(self) -> Snapshot:

@@ -39,11 +39,8 @@ def once(vm, *args: str) -> str:
 
 def test_holders_are_grouped_by_app_and_apps_sum_their_processes(vm):
     with start_scenario(vm, script=APPS_SCENE, out="/tmp/apps.json") as sc:
-        # the /proc walk: the GEM-handles BPF object of this start point spends minutes
-        # in 7.3's verifier before the scan falls back to it (the app axis reads the
-        # same /proc/PID/cgroup for the holders either way)
-        doc = snapshot(vm, "--source", "proc")
-        table = json.loads(once(vm, "--source", "proc", "--view", "apps", "--format", "json"))
+        doc = snapshot(vm)  # the default scan (the BPF iterators where they load)
+        table = json.loads(once(vm, "--view", "apps", "--format", "json"))
         dmem = {
             rec["cgroup"]: vm.run(["cat", f"/sys/fs/cgroup{rec['cgroup']}/dmem.current"],
                                   timeout=60)
