@@ -110,6 +110,15 @@ class Process:
     #: start time in clock ticks since boot (``/proc/PID/stat`` field 22); with the
     #: pid it names one process of a boot (a reused pid has another); None when unknown
     start_time: int | None = None
+    #: the owner's name where the scan ran (the password database; on Android the
+    #: uid's package or ``u0_a123``); "" when unknown
+    user: str = ""
+    #: the app it belongs to (collect/app_axis.py): a systemd unit folded
+    #: (``org.gnome.Nautilus``), a container (``docker:0123456789ab``), an Android
+    #: package, else its cgroup path; "" when unknown
+    app: str = ""
+    #: its cgroup path (v2, or the hierarchy that says most); "" when unknown
+    cgroup: str = ""
 
 
 def same_start(a: int | None, b: int | None) -> bool:
@@ -174,6 +183,17 @@ class KernelInfo:
 
 
 @dataclass
+class CgroupCharge:
+    """What the kernel charges one holder's cgroup for device memory: the dmem
+    controller's use and limit per region (``dmem.current``, ``dmem.max``: 6.14+,
+    ``max`` as None). None: the kernel has no such file there (unavailable, not 0)."""
+
+    cgroup: str
+    dmem_current: dict[str, int | None] | None = None
+    dmem_max: dict[str, int | None] | None = None
+
+
+@dataclass
 class UnverifiedMap:
     """A mapping whose path looks like a dma-buf's (``/dmabuf...``) but that no
     source could confirm is one (the dma-buf filesystem's device number was not
@@ -210,6 +230,8 @@ class Snapshot:
     #: theirs, ... up to pid 1), for a process tree: kept apart from ``processes``
     #: so that process counts and Rss/Pss stay those of the holders only
     ancestors: dict[int, Process] = field(default_factory=dict)
+    #: cgroup path -> its charge, for the holders' cgroups (local scans only)
+    charges: dict[str, CgroupCharge] = field(default_factory=dict)
 
     def sorted_buffers(self) -> list[Buffer]:
         return [self.buffers[k] for k in sorted(self.buffers)]

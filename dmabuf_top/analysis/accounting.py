@@ -40,6 +40,10 @@ class ProcessStats:
     handles: int = 0
     #: bytes of the buffers held by GEM handle only (not in Rss/Pss)
     handle_bytes: int = 0
+    #: the app axis (model.Process): owner's name, app, cgroup path; "" when unknown
+    user: str = ""
+    app: str = ""
+    cgroup: str = ""
 
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -155,6 +159,9 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
                 start_time=proc.start_time if proc else None,
                 handles=handles,
                 handle_bytes=handle_bytes,
+                user=proc.user if proc else "",
+                app=proc.app if proc else "",
+                cgroup=proc.cgroup if proc else "",
             )
         )
     return out

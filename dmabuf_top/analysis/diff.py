@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import app_stats
 from dmabuf_top.model import Buffer, Snapshot, same_start
 
 UNNAMED = "(unnamed)"
@@ -162,6 +163,8 @@ class SnapshotDiff:
     processes: list[ProcessChange] = field(default_factory=list)
     exporters: list[GroupChange] = field(default_factory=list)
     names: list[GroupChange] = field(default_factory=list)
+    #: apps whose distinct buffers or Rss changed (bytes: the app's Rss)
+    apps: list[GroupChange] = field(default_factory=list)
     #: key -> (A, B), keys of TOTAL_KEYS
     totals: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: labels of A and B for output (file@sample)
@@ -199,6 +202,19 @@ def _group_changes(a: Snapshot, b: Snapshot, by: str) -> list[GroupChange]:
     for key in set(ga) | set(gb):
         na, ba = ga.get(key, none).counts
         nb, bb = gb.get(key, none).counts
+        if (na, ba) != (nb, bb):
+            rows.append(GroupChange(key, na, nb, ba, bb))
+    rows.sort(key=lambda g: (-g.bytes_delta, -g.buffers_delta, g.label))
+    return rows
+
+
+def _app_changes(a: Snapshot, b: Snapshot) -> list[GroupChange]:
+    """Each app's distinct buffers and Rss in A and B, where they changed."""
+    ga = {s.app: (s.buffers, s.rss) for s in app_stats(a)}
+    gb = {s.app: (s.buffers, s.rss) for s in app_stats(b)}
+    rows = []
+    for key in set(ga) | set(gb):
+        (na, ba), (nb, bb) = ga.get(key, (0, 0)), gb.get(key, (0, 0))
         if (na, ba) != (nb, bb):
             rows.append(GroupChange(key, na, nb, ba, bb))
     rows.sort(key=lambda g: (-g.bytes_delta, -g.buffers_delta, g.label))
@@ -276,6 +292,7 @@ def diff_snapshots(
     d.processes.sort(key=lambda p: (-p.rss_delta, -p.pss_delta, -p.buffers_delta, p.pid))
     d.exporters = _group_changes(a, b, "exporter")
     d.names = _group_changes(a, b, "name")
+    d.apps = _app_changes(a, b)
     ta, tb = accounting.totals(a), accounting.totals(b)
     d.totals = {k: (getattr(ta, k), getattr(tb, k)) for k, _ in TOTAL_KEYS}
     return d

@@ -57,7 +57,7 @@ def build_parser() -> Parser:
     p.add_argument(
         "--view",
         default="buffers",
-        help="--once table: buffers, processes or exporters (default buffers)",
+        help="--once table: buffers, processes, exporters or apps (default buffers)",
     )
     p.add_argument("--sort", metavar="COLUMN", help="--once: sort by this column")
     p.add_argument("--reverse", action="store_true", help="--once: reverse the sort")

@@ -275,8 +275,8 @@ class AdbBackend:
             self.facts = None  # adbd may have restarted: probe again next time
             raise BackendError(f"device {self.serial}: {e}") from None
         self.delta.keep(rebuilt)
-        self.last_mode = rebuilt.mode
-        self._refreshed = True
+        raw.packages = "\n".join(self.facts.packages)
+        self.last_mode, self._refreshed = rebuilt.mode, True
         return raw
 
     def collect(self) -> Snapshot:

@@ -1,5 +1,11 @@
 """The device-side shell text of the adb backend: the once-per-connection probe (uid,
-Android properties, gzip, dumpsys, su) and its parser, and the collector's command line."""
+Android properties, gzip, dumpsys, su, the packages and their uids) and its parser,
+and the collector's command line.
+
+The package list (``cmd package list packages -U``: the app axis) is part of the probe,
+not of each refresh: packages change rarely, the probe runs again on every
+reconnection (adbd restarted, device back), and the collector, which travels in the
+``exec:`` service name of every refresh, stays as small as it was."""
 
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ for d in "$TMPDIR" /data/local/tmp /tmp /dev/shm; do
 done
 echo x | gzip -1 -c >/dev/null 2>&1 && echo gzip=1
 command -v dumpsys >/dev/null && echo dumpsys=1
+command -v cmd >/dev/null && cmd package list packages -U 2>/dev/null
 if [ "$(id -u)" != 0 ] && command -v su >/dev/null; then
   if [ "$(su -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=c
   elif [ "$(su 0 sh -c 'id -u' </dev/null 2>/dev/null)" = 0 ]; then echo su=0
@@ -74,6 +81,8 @@ class DeviceFacts:
     abi: str = ""  # ro.product.cpu.abi ("" off Android)
     machine: str = ""  # uname -m
     tmp: str = ""  # the shell's temporary directory ("" none writable)
+    #: the ``package:NAME uid:UID`` lines of ``cmd package list packages -U``
+    packages: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> bool:
@@ -83,6 +92,9 @@ class DeviceFacts:
 def parse_setup(text: str) -> DeviceFacts:
     facts = DeviceFacts()
     for line in text.splitlines():
+        if line.startswith("package:"):
+            facts.packages.append(line)
+            continue
         key, sep, value = line.partition("=")
         if not sep:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dmabuf_top.collect.app_axis import assign_apps, charges
 from dmabuf_top.collect.identity import (
     dmabuf_device,
     impostor_warning,
@@ -302,6 +303,7 @@ def assemble(raw: RawScan) -> Snapshot:
     tasks = parse_bpf_tasks(raw.bpf_tasks, raw.clock_ticks) if raw.bpf_tasks is not None else {}
     for pid in held:
         processes[pid] = _process(pid, texts.get(pid), tasks.get(pid))
+    assign_apps(processes, raw)
 
     if bufinfo is not None:
         kernel_wide = {kb.inode: kb for items in (sysfs, bpf) for kb in items or ()}
@@ -383,4 +385,5 @@ def assemble(raw: RawScan) -> Snapshot:
         unverified_maps=unverified,
         ancestors=ancestors_of(processes, raw, tasks),
         collector_cpu_seconds=raw.collector_cpu_seconds,
+        charges=charges(raw),
     )

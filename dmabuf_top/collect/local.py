@@ -19,6 +19,7 @@ import socket
 import time
 from functools import lru_cache
 
+from dmabuf_top.collect.app_axis import DMEM_FILES
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.bpf_loader import (
     BUFFERS,
@@ -30,6 +31,7 @@ from dmabuf_top.collect.bpf_loader import (
 )
 from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.parsers.bpf_scan import holder_pids, parse_bpf_tasks
+from dmabuf_top.collect.parsers.cgroup import parse_proc_cgroup
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.collect.proc_facts import (
@@ -37,6 +39,8 @@ from dmabuf_top.collect.proc_facts import (
     read_ancestor_stats,
     read_bpf_task_leftovers,
     read_bytes,
+    read_cgroup_files,
+    read_cgroups,
     read_holder_facts,
     read_holders,
     read_optional,
@@ -281,10 +285,17 @@ class LocalBackend:
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
         raw.proc_meminfo = read_optional(f"{self.proc}/meminfo")
+        self._read_app_axis(raw, pids if holders_by_bpf else {p.pid for p in raw.procs})
         raw.scan_uid = os.geteuid()
         if raw.scan_uid != 0 and raw.unreadable:
             raw.privilege = "limited"
         return raw
+
+    def _read_app_axis(self, raw: RawScan, pids: set[int]) -> None:
+        """The holders' ``/proc/PID/cgroup``, and their cgroups' dmem files."""
+        raw.cgroups = read_cgroups(pids, self.proc)
+        paths = {parse_proc_cgroup(t) for t in raw.cgroups.values()}
+        raw.cgroup_files = read_cgroup_files({p for p in paths if p}, DMEM_FILES)
 
     def send_signal(self, seen: SeenProcess, signum: int) -> None:
         signal_seen(seen, signum, self.proc)

@@ -129,3 +129,53 @@ def read_bpf_task_leftovers(
                 except OSError:
                     pass  # gone: its iterator record stays
     return procs, stats
+
+
+#: where cgroup v2 is mounted
+CGROUP_ROOT = "/sys/fs/cgroup"
+#: the most read of one cgroup file (a dmem file is a line per region)
+_CGROUP_FILE_MAX = 65536
+
+
+def read_cgroups(pids: list[int] | set[int], proc: str = "/proc") -> dict[int, str]:
+    """pid -> ``/proc/PID/cgroup`` text of the holders that can still be read."""
+    out = {}
+    for pid in sorted(pids):
+        try:
+            out[pid] = read_record(f"{proc}/{pid}/cgroup")
+        except OSError:
+            pass  # gone, or hidden
+    return out
+
+
+def read_cgroup_files(
+    paths: set[str], names: tuple[str, ...], root: str = CGROUP_ROOT
+) -> dict[str, dict[str, str]]:
+    """cgroup path -> file name -> text of the files ``names`` that the kernel has
+    in each cgroup directory (none: an empty mapping); paths with ``..`` or not
+    under ``root`` are left out, links are not followed, each read is bounded."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(paths):
+        parts = [p for p in path.split("/") if p]
+        if not path.startswith("/") or any(p in (".", "..") for p in parts):
+            continue
+        try:
+            dfd = os.open("/".join([root, *parts]), O_DIR | os.O_NOFOLLOW)
+        except OSError:
+            continue  # not a v2 cgroup here (a v1 path, or gone)
+        files = out[path] = {}
+        try:
+            for name in names:
+                try:
+                    fd = os.open(name, _O_RD | os.O_NOFOLLOW, dir_fd=dfd)
+                except OSError:
+                    continue  # the kernel has no such controller file here
+                try:
+                    files[name] = os.read(fd, _CGROUP_FILE_MAX).decode("utf-8", "replace")
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+        finally:
+            os.close(dfd)
+    return out

@@ -88,3 +88,10 @@ class RawScan:
     scan_uid: int | None = None
     #: CPU seconds the scan itself took where it ran (the adb collector on the device)
     collector_cpu_seconds: float | None = None
+    #: pid -> ``/proc/PID/cgroup`` text of the holders (local scans)
+    cgroups: dict[int, str] = field(default_factory=dict)
+    #: cgroup path -> file name (``dmem.current``, ``dmem.max``) -> text, for the
+    #: holders' cgroups: only the files the kernel has
+    cgroup_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``cmd package list packages -U`` (adb: fetched once per connection)
+    packages: str | None = None

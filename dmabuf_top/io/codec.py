@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import AppStats
 from dmabuf_top.io import schema
 from dmabuf_top.io.yamltext import HexInt, dump_yaml
 from dmabuf_top.model import (
     Buffer,
+    CgroupCharge,
     KernelInfo,
     Process,
     Snapshot,
@@ -90,7 +92,17 @@ def process_to_dict(p: accounting.ProcessStats) -> dict[str, Any]:
     if p.handles:  # only when some GEM handle names a buffer: older files have none
         out["handles"] = p.handles
         out["handle_bytes"] = p.handle_bytes
-    return tree_keys(out, p.ppid, p.start_time)
+    return app_keys(tree_keys(out, p.ppid, p.start_time), p)
+
+
+def app_keys(d: dict[str, Any], p: Any) -> dict[str, Any]:
+    """``d`` with the app axis of ``p`` (``user``, ``app``, ``cgroup``), each only
+    when known."""
+    for key in schema.APP_KEYS:
+        value = getattr(p, key)
+        if value:
+            d[key] = value
+    return d
 
 
 def tree_keys(d: dict[str, Any], ppid: int | None, start_time: int | None) -> dict[str, Any]:
@@ -109,6 +121,25 @@ def ancestors_to_list(ancestors: dict[int, Process]) -> list[dict[str, Any]]:
         tree_keys({"pid": p.pid, "comm": p.comm}, p.ppid, p.start_time)
         for p in ancestors.values()
     ]
+
+
+def charges_to_list(charges: dict[str, CgroupCharge]) -> list[dict[str, Any]]:
+    """``charges:``: each holder cgroup's dmem use and limit per region (null: the
+    kernel has no such file there; a null limit: ``max``)."""
+    return [
+        {"cgroup": c.cgroup, "dmem_current": c.dmem_current, "dmem_max": c.dmem_max}
+        for c in charges.values()
+    ]
+
+
+def app_to_dict(a: AppStats) -> dict[str, Any]:
+    """One app of ``--once --view apps --format json``: its sums, pids and cgroups,
+    ``dmem`` (its cgroups' dmem charge) null when the kernel has none."""
+    return {
+        "app": a.app, "procs": a.procs, "pids": list(a.pids), "buffers": a.buffers,
+        "rss": a.rss, "pss": a.pss, "handle_bytes": a.handle_bytes,
+        "cgroups": list(a.cgroups), "dmem": a.dmem_bytes,
+    }
 
 
 def exporter_to_dict(e: accounting.ExporterStats) -> dict[str, Any]:
@@ -149,6 +180,8 @@ def snapshot_to_dict(snap: Snapshot, buffer_objects: bool = False) -> dict[str, 
         doc["unverified_maps"] = unverified_to_list(snap.unverified_maps)
     if snap.ancestors:  # the same
         doc["ancestors"] = ancestors_to_list(snap.ancestors)
+    if snap.charges:  # the same
+        doc["charges"] = charges_to_list(snap.charges)
     return doc
 
 

@@ -11,6 +11,7 @@ from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.quick_read import INT_LIMIT, read_buffer
 from dmabuf_top.model import (
     Buffer,
+    CgroupCharge,
     KernelInfo,
     Process,
     Snapshot,
@@ -142,18 +143,25 @@ def process_from_dict(pd: Any, w: str) -> Process:
         uid=_opt(pd, "uid", int, w),
         ppid=_opt(pd, "ppid", int, w),
         start_time=_opt(pd, "start_time", int, w),
+        **{k: str(pd.get(k) or "") for k in schema.APP_KEYS},
     )
+
+
+def _entries_of(val: Any, key: str, where: str) -> list[tuple[str, Any]]:
+    """A top-level list absent from older files (None: empty) as (where of each
+    entry, entry); SnapshotError when it is not a list."""
+    if val is None:
+        return []
+    if not isinstance(val, list):
+        raise SnapshotError(f"{where}: '{key}' has the wrong type")
+    return [(f"{where}: {key}[{i}]", d) for i, d in enumerate(val)]
 
 
 def ancestors_from_list(val: Any, where: str) -> dict[int, Process]:
     """``ancestors:`` (absent in older files) as pid -> Process."""
-    if val is None:
-        return {}
-    if not isinstance(val, list):
-        raise SnapshotError(f"{where}: 'ancestors' has the wrong type")
     out = {}
-    for i, d in enumerate(val):
-        proc = process_from_dict(d, f"{where}: ancestors[{i}]")
+    for w, d in _entries_of(val, "ancestors", where):
+        proc = process_from_dict(d, w)
         out[proc.pid] = proc
     return dict(sorted(out.items()))
 
@@ -228,7 +236,26 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         scan_seconds=seconds(doc.get("scan_seconds")),
         unverified_maps=unverified_from_list(doc.get("unverified_maps"), where),
         ancestors=ancestors_from_list(doc.get("ancestors"), where),
+        charges=charges_from_list(doc.get("charges"), where),
     )
+
+
+def _regions(d: dict[str, Any], key: str, where: str) -> dict[str, int | None] | None:
+    val = _opt(d, key, dict, where)
+    if val is None:
+        return None
+    return {str(k): None if v is None else _checked(v, key, int, where) for k, v in val.items()}
+
+
+def charges_from_list(val: Any, where: str) -> dict[str, CgroupCharge]:
+    """``charges:`` (absent in older files) as cgroup path -> CgroupCharge."""
+    out = {}
+    for w, d in _entries_of(val, "charges", where):
+        if not isinstance(d, dict):
+            raise SnapshotError(f"{w}: expected a mapping")
+        path = str(_req(d, "cgroup", str, w))
+        out[path] = CgroupCharge(path, _regions(d, "dmem_current", w), _regions(d, "dmem_max", w))
+    return out
 
 
 def unverified_from_list(val: Any, where: str) -> list[UnverifiedMap]:

@@ -14,6 +14,7 @@ from typing import Any, overload
 from dmabuf_top.io.decode import (
     ancestors_from_list,
     buffer_from_dict,
+    charges_from_list,
     int_list,
     kernel_from_dict,
     process_from_dict,
@@ -24,6 +25,7 @@ from dmabuf_top.io.decode import (
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.model import (
     Buffer,
+    CgroupCharge,
     DmabufEvent,
     KernelInfo,
     Process,
@@ -85,6 +87,7 @@ class Delta:
     unreadable_pids: list[int] | Any = _KEEP
     unverified_maps: list[UnverifiedMap] | Any = _KEEP
     ancestors: dict[int, Process] | Any = _KEEP
+    charges: dict[str, CgroupCharge] | Any = _KEEP
 
     def apply(self, prev: Snapshot) -> Snapshot:
         """The sample this delta describes, given the one before it (unchanged
@@ -106,6 +109,7 @@ class Delta:
             unreadable_pids=kept(self.unreadable_pids, prev.unreadable_pids),
             unverified_maps=kept(self.unverified_maps, prev.unverified_maps),
             ancestors=kept(self.ancestors, prev.ancestors),
+            charges=kept(self.charges, prev.charges),
             scan_seconds=self.scan_seconds,
         )
 
@@ -145,6 +149,8 @@ def decode_delta(doc: dict[str, Any], where: str) -> Delta:
         delta.unverified_maps = unverified_from_list(doc["unverified_maps"], where)
     if "ancestors" in doc:
         delta.ancestors = ancestors_from_list(doc["ancestors"], where)
+    if "charges" in doc:
+        delta.charges = charges_from_list(doc["charges"], where)
     return delta
 
 

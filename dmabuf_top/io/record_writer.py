@@ -54,7 +54,9 @@ from typing import Any
 from dmabuf_top.io.atomic import create_file
 from dmabuf_top.io.codec import (
     ancestors_to_list,
+    app_keys,
     buffer_to_dict,
+    charges_to_list,
     holder_comms,
     kernel_to_dict,
     snapshot_to_dict,
@@ -65,17 +67,19 @@ from dmabuf_top.io.codec import (
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.events_codec import events_line
 from dmabuf_top.io.yamltext import dump_yaml
-from dmabuf_top.model import Buffer, DmabufEvent, Snapshot
+from dmabuf_top.model import Buffer, DmabufEvent, Process, Snapshot
 
 RECORD_FORMAT = "dmabuf-top-record/1"
 DELTA_SCHEMA = "dmabuf-top/1-delta"
 
-#: what a recording keeps of a process: comm, cmdline, uid, ppid, start_time
-_RecordedProcess = tuple[str, str, int | None, int | None, int | None]
+#: what a recording keeps of a process: comm, cmdline, uid, ppid, start_time, and
+#: the app axis (user, app, cgroup)
+_RecordedProcess = tuple[str, str, int | None, int | None, int | None, str, str, str]
 
 #: top-level keys a delta repeats only when they changed
 _HEADER_KEYS = (
     "source", "boot_id", "kernel", "warnings", "unreadable_pids", "unverified_maps", "ancestors",
+    "charges",
 )
 
 
@@ -88,8 +92,8 @@ def _recorded_processes(snap: Snapshot) -> dict[int, _RecordedProcess]:
             if h.pid not in out:
                 p = snap.processes.get(h.pid)
                 out[h.pid] = (
-                    (p.comm, p.cmdline, p.uid, p.ppid, p.start_time) if p
-                    else ("", "", None, None, None)
+                    (p.comm, p.cmdline, p.uid, p.ppid, p.start_time, p.user, p.app, p.cgroup)
+                    if p else ("", "", None, None, None, "", "", "")
                 )
     return out
 
@@ -103,6 +107,7 @@ def _header(snap: Snapshot) -> dict[str, Any]:
         "unreadable_pids": list(snap.unreadable_pids),
         "unverified_maps": unverified_to_list(snap.unverified_maps),
         "ancestors": ancestors_to_list(snap.ancestors),
+        "charges": charges_to_list(snap.charges),
     }
 
 
@@ -186,8 +191,9 @@ class RecordEncoder:
 
 
 def _process_entry(pid: int, p: _RecordedProcess) -> dict[str, Any]:
-    comm, cmdline, uid, ppid, start_time = p
-    return tree_keys({"pid": pid, "comm": comm, "cmdline": cmdline, "uid": uid}, ppid, start_time)
+    comm, cmdline, uid, ppid, start_time, user, app, cgroup = p
+    d = tree_keys({"pid": pid, "comm": comm, "cmdline": cmdline, "uid": uid}, ppid, start_time)
+    return app_keys(d, Process(pid, user=user, app=app, cgroup=cgroup))
 
 
 def _inode(b: Buffer) -> int:

@@ -98,6 +98,11 @@ BUFFER = Record(Buffer, (
 ))
 
 
+#: the app axis of a process entry (``processes:``, a recording's processes): text
+#: keys written only when known (files before them have none; they load as "")
+APP_KEYS = ("user", "app", "cgroup")
+
+
 def to_dict(rec: Record, obj: Any, comm: dict[int, str], hex_int: type[int]) -> dict[str, Any]:
     """``obj`` (a ``rec.cls``) as plain data, keys in order (optional keys only when
     not the default); HEX values as ``hex_int`` (written as ``0x...``); COMM from

@@ -52,7 +52,7 @@ class Settings:
     hidden_columns: dict[str, list[str]] = field(default_factory=dict)
     #: the Processes view as a tree (t / F5)
     tree: bool | None = None
-    #: the events view (5): the most recent events it shows
+    #: the events view (6): the most recent events it shows
     events: int | None = None
 
 

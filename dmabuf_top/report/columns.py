@@ -1,4 +1,4 @@
-"""The columns of the three views (buffers, processes, exporters) over the model.
+"""The columns of the four views (buffers, processes, exporters, apps) over the model.
 
 Shared by the headless tables (``--once``) and the TUI, so both sort and
 label the same way. A row is the model record itself; a column knows how to
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import UNKNOWN_APP, app_stats
 from dmabuf_top.model import Buffer, Snapshot
 from dmabuf_top.textsafe import printable
 from dmabuf_top.units import human_bytes
@@ -31,11 +32,13 @@ class Column:
     descending: bool = False
     #: one-letter sort key in the TUI
     letter: str = ""
+    #: the text of a missing value
+    missing: str = "-"
 
     def format(self, row: Any, raw_bytes: bool = False) -> str:
         v = self.value(row)
         if v is None:
-            return "-"
+            return self.missing
         if self.kind == "bytes":
             return str(v) if raw_bytes else human_bytes(v)
         if self.kind == "percent":
@@ -82,13 +85,26 @@ BUFFER_COLUMNS: list[Column] = [
 
 PROCESS_COLUMNS: list[Column] = [
     Column("pid", "PID", lambda p: p.pid, "int", 7, False, "i"),
+    Column("user", "USER", lambda p: p.user or None, "text", 9, False, "u"),
     Column("comm", "COMM", lambda p: p.comm, "text", 16, False, "n"),
     Column("buffers", "BUFS", lambda p: p.buffers, "int", 5, True, "b"),
     Column("fds", "FDS", lambda p: p.fds, "int", 5, True, "f"),
     Column("maps", "MAPS", lambda p: p.maps, "int", 5, True, "m"),
     Column("rss", "RSS", lambda p: p.rss, "bytes", 9, True, "s"),
     Column("pss", "PSS", lambda p: p.pss, "bytes", 9, True, "p"),
+    Column("app", "APP", lambda p: p.app or UNKNOWN_APP, "text", 20, False, "a"),
     Column("cmdline", "CMDLINE", lambda p: p.cmdline, "text", 40, False, "c"),
+]
+
+APP_COLUMNS: list[Column] = [
+    Column("app", "APP", lambda a: a.app, "text", 24, False, "n"),
+    Column("procs", "PROCS", lambda a: a.procs, "int", 5, True, "c"),
+    Column("buffers", "BUFS", lambda a: a.buffers, "int", 5, True, "b"),
+    Column("rss", "RSS", lambda a: a.rss, "bytes", 9, True, "s"),
+    Column("pss", "PSS", lambda a: a.pss, "bytes", 9, True, "p"),
+    Column("handle_bytes", "HANDLES", lambda a: a.handle_bytes or None, "bytes", 9, True, "h"),
+    #: the kernel's own dma-buf charge of the app's cgroups (dmem.current)
+    Column("dmem", "DMEM", lambda a: a.dmem_bytes, "bytes", 11, True, "d", "unavailable"),
 ]
 
 EXPORTER_COLUMNS: list[Column] = [
@@ -103,9 +119,10 @@ VIEWS: dict[str, list[Column]] = {
     "buffers": BUFFER_COLUMNS,
     "processes": PROCESS_COLUMNS,
     "exporters": EXPORTER_COLUMNS,
+    "apps": APP_COLUMNS,
 }
 
-DEFAULT_SORT = {"buffers": "size", "processes": "rss", "exporters": "bytes"}
+DEFAULT_SORT = {"buffers": "size", "processes": "rss", "exporters": "bytes", "apps": "rss"}
 
 
 class ViewError(ValueError):
@@ -148,6 +165,8 @@ def rows(snap: Snapshot, view: str) -> list[Any]:
         return accounting.process_stats(snap)
     if view == "exporters":
         return exporter_rows(snap)
+    if view == "apps":
+        return app_stats(snap)
     view_columns(view)  # raises for an unknown view
     raise AssertionError(f"no rows for view {view}")
 

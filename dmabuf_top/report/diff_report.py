@@ -116,9 +116,10 @@ def render_text(d: SnapshotDiff, raw_bytes: bool = False) -> str:
             )
         heads = ["PID", "COMM", "BUFS", "RSS A", "RSS B", "RSS +/-", "PSS A", "PSS B", "PSS +/-"]
         out += align(heads, rows, {0, 2, 3, 4, 5, 6, 7, 8}, indent=INDENT)
-    for title, groups, head in (
-        ("exporters", d.exporters, "EXPORTER"),
-        ("buffer names (digits as #)", d.names, "NAME"),
+    for title, groups, head, what in (
+        ("exporters", d.exporters, "EXPORTER", "BYTES"),
+        ("buffer names (digits as #)", d.names, "NAME", "BYTES"),
+        ("apps", d.apps, "APP", "RSS"),
     ):
         if groups:
             out += ["", f"{title}:"]
@@ -134,7 +135,7 @@ def render_text(d: SnapshotDiff, raw_bytes: bool = False) -> str:
                 ]
                 for g in groups
             ]
-            heads = [head, "BUFS A", "BUFS B", "BUFS +/-", "BYTES A", "BYTES B", "BYTES +/-"]
+            heads = [head, "BUFS A", "BUFS B", "BUFS +/-", f"{what} A", f"{what} B", f"{what} +/-"]
             out += align(heads, rows, {1, 2, 3, 4, 5, 6}, indent=INDENT)
     return "\n".join(out) + "\n"
 
@@ -193,7 +194,14 @@ def diff_to_dict(d: SnapshotDiff) -> dict[str, Any]:
         ],
         "exporters": [_group_dict(g) for g in d.exporters],
         "names": [_group_dict(g) for g in d.names],
+        "apps": [_app_dict(g) for g in d.apps],
     }
+
+
+def _app_dict(g: GroupChange) -> dict[str, Any]:
+    """An app's change: its distinct buffers and its Rss in A and B."""
+    gd = _group_dict(g)
+    return {"app": g.key, "buffers": gd["buffers"], "rss": gd["bytes"]}
 
 
 def _group_dict(g: GroupChange) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from dmabuf_top.analysis import accounting
 from dmabuf_top.io.codec import (
+    app_to_dict,
     buffer_to_dict,
     exporter_to_dict,
     process_to_dict,
@@ -37,6 +38,8 @@ def _row_dict(snap: Snapshot, view: str, row: Any, comm: dict[int, str]) -> dict
         return buffer_to_dict(row.buf, comm)
     if view == "processes":
         return process_to_dict(row)
+    if view == "apps":
+        return app_to_dict(row)
     return {**exporter_to_dict(row.stats), "share": round(row.share, 3)}
 
 

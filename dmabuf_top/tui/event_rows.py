@@ -1,4 +1,4 @@
-"""The events view's table (key 5): its columns (as the ``events`` command's line: time,
+"""The events view's table (key 6): its columns (as the ``events`` command's line: time,
 event, pid, comm, inode, exporter, size, the fd or device), their sets per width, sort
 keys, and one row per event, keyed by the event's number in the session (rows made once
 each: a refresh makes only the new events' rows)."""

@@ -67,14 +67,15 @@ GLOBAL_KEYS: list[Key] = [
 
 #: keys of the main screen (the four tables)
 MAIN_KEYS: list[Key] = [
-    Key("1", "view('buffers')", "views: Buffers, Processes, Exporters, Suspects (growth)",
-        shown="1 2 3 4"),
+    Key("1", "view('buffers')", "views: Buffers, Processes, Exporters, Suspects, Apps",
+        shown="1-5"),
     Key("2", "view('processes')", "", shown="2"),
     Key("3", "view('exporters')", "", shown="3"),
     Key("4", "view('suspects')", "", shown="4"),
+    Key("5", "view('apps')", "", shown="5"),
     # in the footer only when the session has events (live, or a recording's)
-    Key("5", "events", "view: the recent dma-buf events (live, or a recording's)",
-        "Events", shown="5"),
+    Key("6", "events", "view: the recent dma-buf events (live, or a recording's)",
+        "Events", shown="6"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
@@ -109,7 +110,7 @@ DETAIL_KEYS: list[Key] = [
         "Cmdline", shown="c"),
 ]
 
-#: keys of the events view (5), besides its sort keys
+#: keys of the events view (6), besides its sort keys
 EVENTS_KEYS: list[Key] = [
     Key("escape,backspace", "back", "clear the filter, else back", "Back", shown="Esc"),
     Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
@@ -187,7 +188,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         ("Everywhere", rows(GLOBAL_KEYS)),
         ("Tables", rows(MAIN_KEYS) + TABLE_KEYS),
-        ("Events (5)", rows(EVENTS_KEYS)),
+        ("Events (6)", rows(EVENTS_KEYS)),
         ("Sort keys (again: reverse)",
          [(VIEW_TITLES.get(v, "Events"), sort_help(v)) for v in (*VIEW_NAMES, "events")]),
     ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from dmabuf_top.analysis import accounting
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
+from dmabuf_top.analysis.apps import app_stats
 from dmabuf_top.analysis.suspects import Suspect, suspect_index
 from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
@@ -212,6 +213,7 @@ def prepare(
         ),
         "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous, rb),
         "suspects": _make_rows("suspects", suspects, suspect_key, None, previous, rb),
+        "apps": _make_rows("apps", app_stats(snap, procs), lambda a: a.app, None, previous, rb),
     }
     new: dict[str, set[str]] = {}
     freed: dict[str, set[str]] = {}

@@ -13,12 +13,13 @@ from dmabuf_top.report import columns
 from dmabuf_top.textsafe import printable
 from dmabuf_top.units import human_delta
 
-VIEW_NAMES = ("buffers", "processes", "exporters", "suspects")
+VIEW_NAMES = ("buffers", "processes", "exporters", "suspects", "apps")
 VIEW_TITLES = {
     "buffers": "Buffers",
     "processes": "Processes",
     "exporters": "Exporters",
     "suspects": "Suspects",
+    "apps": "Apps",
 }
 DEFAULT_SORT = dict(columns.DEFAULT_SORT, suspects="rate")
 #: the GROW cell of a suspect's row
@@ -179,6 +180,7 @@ COLUMNS: dict[str, list[columns.Column]] = {
     "processes": [GROW] + _insert_before(columns.PROCESS_COLUMNS, "cmdline", DELTA),
     "exporters": [GROW] + _insert_before(columns.EXPORTER_COLUMNS, "share", EXPORTER_DELTA),
     "suspects": SUSPECT_COLUMNS,
+    "apps": columns.APP_COLUMNS,
 }
 
 #: columns that carry nothing for a single static snapshot (no history to compare with)
@@ -194,7 +196,8 @@ LAYOUTS: dict[str, list[str]] = {
         "grow exporter:10 size:7 procs name:20 holders:14",
     ],
     "processes": [
-        "grow pid comm buffers fds maps rss pss delta cmdline:28",
+        "grow pid user comm buffers fds maps rss pss delta app:20 cmdline:28",
+        "grow pid user comm buffers fds maps rss pss delta cmdline:28",
         "grow pid comm:15 buffers rss:7 pss:7 cmdline:14",
     ],
     "exporters": ["grow name buffers bytes delta share heap"],
@@ -202,10 +205,12 @@ LAYOUTS: dict[str, list[str]] = {
         "kind rate bufrate bytes buffers pss pssrate since for what:20",
         "kind rate bytes:7 buffers for what:14",
     ],
+    "apps": ["app:24 procs buffers rss pss handle_bytes dmem", "app:16 procs rss:7 pss:7 dmem"],
 }
 
 #: the Processes view's sets as a tree: COMM wider, for the tree's glyphs
 TREE_LAYOUTS = [
+    "grow pid user comm:30 buffers fds maps rss pss delta app:20 cmdline:28",
     "grow pid comm:30 buffers fds maps rss pss delta cmdline:28",
     "grow pid comm:24 buffers fds maps rss pss delta cmdline:20",
     "grow pid comm:20 buffers rss:7 pss:7 cmdline:14",
@@ -214,9 +219,10 @@ TREE_LAYOUTS = [
 #: the fields a filter looks at, per view
 SEARCH: dict[str, tuple[str, ...]] = {
     "buffers": ("inode", "exporter", "name", "holders"),
-    "processes": ("pid", "comm", "cmdline"),
+    "processes": ("pid", "user", "comm", "app", "cmdline"),
     "exporters": ("name",),
     "suspects": ("kind", "what"),
+    "apps": ("app",),
 }
 
 

@@ -12,6 +12,7 @@ same uid in the VM), and the collector under mksh + toybox and busybox.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -71,6 +72,16 @@ class VmPeer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_ready(holder) -> str:
+    """Wait for a guest holder's ``READY`` line; what follows it on that line."""
+    deadline = time.monotonic() + 120
+    while "READY" not in holder.output()[0]:
+        assert holder.poll() is None, holder.output()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return holder.output()[0].split("READY", 1)[1].split("\n", 1)[0]
 
 
 def adb_snapshot(server: AdbServer, serial: str) -> dict:
@@ -186,11 +197,7 @@ def test_not_root_without_su(vm, server: AdbServer) -> None:
     code = UNPRIVILEGED_HOLDER.replace('"shell buf"', repr(hostile))
     holder = vm.spawn([vm.python, "-c", code, VM_DIR, str(SHELL_UID)], cwd="/")
     try:
-        deadline = time.monotonic() + 120
-        while "READY" not in holder.output()[0]:
-            assert holder.poll() is None, holder.output()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_ready(holder)
         with VmPeer(vm, server, "--uid", str(SHELL_UID)) as peer:
             remote = adb_snapshot(server, peer.serial)
             local = local_snapshot(vm, uid=SHELL_UID)
@@ -238,3 +245,80 @@ def test_collector_under_other_shells(vm, scenario, flavour: str) -> None:
     local = local_snapshot(vm)
     assert comparable(yaml.safe_load(dump_snapshot(snap))) == comparable(local)
     assert len(snap.buffers) == len(scenario.record["buffers"])
+
+
+#: Android's cmd, the part dmabuf-top asks of it: the package list with uids, from
+#: a file the test writes (anything else: cmd's own error)
+ANDROID_CMD = """#!/bin/sh
+if [ "$*" = "package list packages -U" ]; then exec cat "$(dirname "$0")/packages.txt"; fi
+echo "cmd: Can't find service: $1" >&2
+exit 255
+"""
+PACKAGES = (
+    "package:com.google.android.youtube uid:10145\n"
+    "package:com.example.shared.b uid:10200\n"
+    "package:com.example.shared.a uid:10200\n"
+    "package:android uid:1000\n"
+    "package:com.android.settings uid:1000\n"
+)
+#: uid of each holder -> the app (and USER) the device's snapshot must give it
+APP_UIDS = {
+    10145: "com.google.android.youtube",
+    10200: "com.example.shared.a,com.example.shared.b",  # a shared uid: its packages
+    10999: "u0_a999",  # an app uid no package claims
+    99005: "isolated",
+    1013: "media",
+}
+# Root makes one vgem dma-buf per uid and hands each to a child that becomes that uid.
+UID_HOLDERS = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import vgem
+card = vgem.Card()
+uids = [int(u) for u in sys.argv[2:]]
+fds = [card.dmabuf(64 * 1024 * (i + 1)) for i in range(len(uids))]
+card.close()
+pids = []
+for i, uid in enumerate(uids):
+    pid = os.fork()
+    if pid == 0:
+        for j, fd in enumerate(fds):
+            if j != i:
+                os.close(fd)
+        vgem.die_with_parent(signal.SIGTERM)
+        os.setgroups([]); os.setgid(uid); os.setuid(uid)
+        signal.pause()
+        os._exit(0)
+    pids.append(pid)
+for fd in fds:
+    os.close(fd)
+print("READY", " ".join(map(str, pids)), flush=True)
+signal.signal(signal.SIGTERM, lambda *a: (vgem.stop_children(pids), os._exit(0)))
+while True:
+    signal.pause()
+"""
+
+
+def test_uids_map_to_packages_through_cmd_package(vm, server: AdbServer) -> None:
+    tools = "/tmp/android-tools"
+    vm.write_file(f"{tools}/cmd", ANDROID_CMD)
+    vm.write_file(f"{tools}/packages.txt", PACKAGES)
+    vm.run(["chmod", "755", tools, f"{tools}/cmd"], timeout=60, check=True)
+    holder = vm.spawn([vm.python, "-c", UID_HOLDERS, VM_DIR, *map(str, APP_UIDS)], cwd="/")
+    try:
+        pids = [int(p) for p in wait_ready(holder).split()]
+        with VmPeer(vm, server, "--path-prefix", tools) as peer:
+            remote = adb_snapshot(server, peer.serial)
+            r = server.dmabuf_top("--once", "--adb", peer.serial, "--view", "apps",
+                                  "--format", "json", timeout=300)
+    finally:
+        holder.kill(signal.SIGTERM)
+        holder.wait(60)
+    assert r.returncode == 0, r.stderr
+    procs = {p["pid"]: p for p in remote["processes"]}
+    assert set(procs) == set(pids)
+    for pid, (uid, app) in zip(pids, APP_UIDS.items(), strict=True):
+        assert (procs[pid]["uid"], procs[pid]["app"], procs[pid]["user"]) == (uid, app, app)
+    rows = {row["app"]: row for row in json.loads(r.stdout)["rows"]}
+    assert set(rows) == set(APP_UIDS.values())
+    assert all(rows[procs[pid]["app"]]["rss"] == procs[pid]["rss"] for pid in pids)

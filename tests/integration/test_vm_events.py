@@ -226,7 +226,7 @@ def header_time(screen: str) -> str:
 def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
     """dmabuf-top in tmux starts the event source: a buffer made after it started and
     passed on (its maker closed its fd) shows its maker in the buffer pane. On 7.3 the
-    events view (5) then shows a scripted life as it happens, woken by the reading thread (no
+    events view (6) then shows a scripted life as it happens, woken by the reading thread (no
     refresh comes between: the interval is 60 s), filtered to its inode in order,
     and Enter on its release tells the gone buffer's life."""
     from tests.integration.test_vm_tui import Tmux, buffer_rows, dmabuf_top_command
@@ -253,10 +253,10 @@ def test_the_live_tui_tells_who_made_a_buffer_passed_on(vm):
         if series(vm) < (7, 0):  # the events view once, on the tracepoints (70-80 s)
             return
         tmux.keys("Escape")
-        tmux.wait("the main screen's footer", lambda s: "5 Events" in s)
+        tmux.wait("the main screen's footer", lambda s: "6 Events" in s)
         tmux.keys(*"+" * 6)  # 1 s -> 60 s: no refresh while the sequence runs
         tmux.wait("a 60 s interval", lambda s: "every 60s" in s)
-        tmux.keys("5")
+        tmux.keys("6")
         before = header_time(tmux.wait("the events view", lambda s: "T:TIME" in s
                                        and " live " in s))
         r = vm.run([vm.python, SEQUENCE], timeout=300)

@@ -20,6 +20,7 @@ import pytest
 
 from dmabuf_top.collect.adb import AdbBackend
 from dmabuf_top.collect.adb_setup import collector_command
+from dmabuf_top.io.schema import APP_KEYS
 from tests.support.paths import REPO, TESTS
 
 ADBPEER = TESTS / "support" / "adbpeer.py"
@@ -230,10 +231,15 @@ class FullRefreshBackend(AdbBackend):
 def comparable(doc: dict) -> dict:
     """A snapshot dict without what differs between two runs of the same scan (and
     the local walk's warning that it cannot see GEM handles: it names ``--source
-    bpf``, which an adb scan has no equivalent of)."""
+    bpf``, which an adb scan has no equivalent of; the app axis: a device names
+    its apps by package, this machine by cgroup)."""
     from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
 
-    out = {k: v for k, v in doc.items() if k not in ("taken_at", "source", "scan_seconds")}
+    out = {k: v for k, v in doc.items()
+           if k not in ("taken_at", "source", "scan_seconds", "charges")}
+    if "processes" in out:  # the app axis: Android's names on a device, this machine's here
+        out["processes"] = [{k: v for k, v in p.items() if k not in APP_KEYS}
+                            for p in out["processes"]]
     if "warnings" in out:
         out["warnings"] = [w for w in out["warnings"] if w != GEM_HANDLES_UNSEEN]
     return out

@@ -1,4 +1,4 @@
-"""The events view (key 5) on the real 6.18 recording with events
+"""The events view (key 6) on the real 6.18 recording with events
 (tests/data/vm-6.18-events/recording.yaml): newest first, the filter narrows it (text and
 ``re:``), Enter opens the event's buffer or, gone, its life; the events up to the sample
 shown; bounded by the settings file; untrusted text shown literally; only offered when
@@ -32,7 +32,7 @@ def recorded_events() -> list[DmabufEvent]:
 
 async def open_events(app, pilot) -> EventsScreen:
     await settle(pilot)
-    await pilot.press("5")
+    await pilot.press("6")
     await settle(pilot)
     screen = app.screen
     assert isinstance(screen, EventsScreen)
@@ -153,14 +153,14 @@ async def test_offered_only_when_the_session_has_events():
     app = DmabufTopApp(file_backend(), theme=THEME)  # a snapshot: no events
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "5" not in [k[0] for k in shown_keys(app.screen)]
-        await pilot.press("5")
+        assert "6" not in [k[0] for k in shown_keys(app.screen)]
+        await pilot.press("6")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
     app = DmabufTopApp(file_backend(REC), theme=THEME)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "5" in [k[0] for k in shown_keys(app.screen)]
+        assert "6" in [k[0] for k in shown_keys(app.screen)]
 
 
 async def test_sort_keys_and_title_clicks_sort_the_events():

@@ -261,7 +261,8 @@ def test_every_sort_letter_has_a_key():
     letters = sort_letters()
     assert set("iesrcnhabfmpd") <= set(letters)
     # htop's keys: help, setup, pause, invert, tree, kill, quit; and export, views
-    assert RESERVED == {"q", "h", "S", "p", "Z", "x", "I", "t", "k", "0", "1", "2", "3", "4", "5"}
+    assert RESERVED == {"q", "h", "S", "p", "Z", "x", "I", "t", "k", "0", "1", "2", "3", "4", "5",
+                        "6"}
     assert sort_key_of("h") == "H" and sort_key_of("s") == "s" and sort_key_of("k") == "K"
 
 

@@ -43,7 +43,7 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
     assert read_settings(path, SETTINGS_VIEWS) == Settings(
         theme="dmabuf-light", view="processes", interval=3.0, units="bytes",
         sort={"buffers": ("size", False), "processes": ("pid", True),
-              "exporters": ("bytes", False), "suspects": ("rate", False)},
+              "exporters": ("bytes", False), "suspects": ("rate", False), "apps": ("rss", False)},
         tree=False,
     )
 

@@ -143,10 +143,10 @@ def test_empty_state(snap_compare):
 
 @pytest.mark.parametrize("size", ["80x24", "120x40"])
 def test_events_view(snap_compare, size):
-    """The events view (5) of the 6.18 recording with events (tests/data/vm-6.18-events):
+    """The events view (6) of the 6.18 recording with events (tests/data/vm-6.18-events):
     newest first, the fd or device of each, the lost count; at 80 columns the exporter
     gives way."""
     from tests.support.paths import DATA
 
     app = DmabufTopApp(file_backend(DATA / "vm-6.18-events" / "recording.yaml"), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=["5"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], press=["6"], run_before=_ready)

@@ -281,6 +281,7 @@ class ProcessScreen(DetailScreen):
             ("cmdline", proc.cmdline if proc else ""),
             ("uid", "-" if proc is None or proc.uid is None else str(proc.uid)),
         ]
+        pairs += [(k, getattr(proc, k)) for k in ("user", "app", "cgroup") if getattr(proc, k, "")]
         if proc is not None and proc.ppid is not None:
             parent = snap.processes.get(proc.ppid) or snap.ancestors.get(proc.ppid)
             pairs.append(("parent", f"{proc.ppid} {parent.comm}" if parent else str(proc.ppid)))

@@ -1,4 +1,4 @@
-"""The events view (key 5): the most recent dma-buf events, newest first, in a LiveTable
+"""The events view (key 6): the most recent dma-buf events, newest first, in a LiveTable
 sorted and filtered as the four views are (sort keys, a click on a title, ``/`` and
 ``re:``); live, the event source's reading thread wakes it with a message; in a
 recording, the events up to the sample shown. Enter opens the event's buffer, or, gone,

@@ -377,13 +377,17 @@ class MainScreen(Screen[None]):
             self.open_key(self.view, event.key)
 
     def open_key(self, view: str, key: str) -> None:
-        """Enter on a row: a buffer's or a process's pane; an exporter's buffers."""
+        """Enter on a row: a buffer's or a process's pane; an exporter's buffers; an
+        app's processes."""
         if view == "buffers":
             self.dapp.open_buffer(int(key))
         elif view == "processes":
             self.dapp.open_process(int(key))
         elif view == "suspects":
             self.open_suspect(key)
+        elif view == "apps":  # its processes
+            self.action_view("processes")
+            self.set_filter(f"re:^{re.escape(key)}$")
         else:
             self.action_view("buffers")
             self.set_filter(f"re:^{re.escape(key)}$")

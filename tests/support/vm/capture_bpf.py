@@ -37,11 +37,17 @@ json.dump({"bpf": rawscan_to_json(raw_bpf), "proc": rawscan_to_json(raw_proc)}, 
 """
 
 
+def dest_dir(argv: list[str] | None, doc: str, default: Path) -> Path:
+    """The ``--dest`` directory of a capture script (made if missing)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--dest", type=Path, default=default)
+    dest: Path = p.parse_args(argv).dest
+    dest.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dest", type=Path, default=DEFAULT_DEST)
-    args = p.parse_args(argv)
-    args.dest.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir(argv, __doc__, DEFAULT_DEST)
     with VM(series="6.18") as vm:
         with start_scenario(vm) as run:
             r = vm.run(
@@ -51,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             bufinfo = vm.read_file(BUFINFO).decode()
             record = run.record
         release = vm.kernel_release
-    (args.dest / "rawscan-bpf.json").write_text(scans["bpf"])
-    (args.dest / "rawscan-proc.json").write_text(scans["proc"])
-    (args.dest / "bufinfo.txt").write_text(bufinfo)
-    (args.dest / "scenario.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    (args.dest / "uname-r.txt").write_text(release + "\n")
-    print(f"captured Linux {release} into {args.dest}", file=sys.stderr)
+    (dest / "rawscan-bpf.json").write_text(scans["bpf"])
+    (dest / "rawscan-proc.json").write_text(scans["proc"])
+    (dest / "bufinfo.txt").write_text(bufinfo)
+    (dest / "scenario.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    (dest / "uname-r.txt").write_text(release + "\n")
+    print(f"captured Linux {release} into {dest}", file=sys.stderr)
     return 0
 
 

@@ -39,8 +39,13 @@ def json_cells(view: str, row: dict) -> list[str]:
                  "-" if row["count"] is None else str(row["count"]), str(len(row["holders"])),
                  row["name"] or "", holders]
     elif view == "processes":
-        cells = [str(row[k]) for k in ("pid", "comm", "buffers", "fds", "maps", "rss", "pss")]
-        cells.append(row["cmdline"])
+        cells = [str(row["pid"]), row.get("user", "-")]
+        cells += [str(row[k]) for k in ("comm", "buffers", "fds", "maps", "rss", "pss")]
+        cells += [row.get("app", "?"), row["cmdline"]]
+    elif view == "apps":
+        cells = [row["app"]] + [str(row[k]) for k in ("procs", "buffers", "rss", "pss")]
+        cells.append(str(row["handle_bytes"] or "-"))
+        cells.append("unavailable" if row["dmem"] is None else str(row["dmem"]))
     else:
         cells = [row["name"], str(row["buffers"]), str(row["bytes"]), f"{row['share']:.1f}%",
                  "heap" if row["heap"] else ""]
@@ -79,7 +84,7 @@ def test_csv(capsys):
     rows = list(csv.reader(io.StringIO(out)))
     assert rows[0] == [c.key for c in VIEWS["processes"]]
     doc = json.loads(run(capsys, "--load", str(path), "--view", "processes", "--format", "json"))
-    assert [[int(r[0]), r[1], int(r[5]), int(r[6])] for r in rows[1:]] == [
+    assert [[int(r[0]), r[2], int(r[6]), int(r[7])] for r in rows[1:]] == [
         [p["pid"], p["comm"], p["rss"], p["pss"]] for p in doc["rows"]]
     # untrusted text stays escaped in csv; json keeps it exact, and ASCII
     out = run(capsys, "--load", str(path), "--format", "csv", "--sort", "inode")

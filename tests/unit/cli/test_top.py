@@ -49,7 +49,7 @@ def test_once_processes_bytes_and_sort(snapfile, capsys):
     out = capsys.readouterr().out
     rows = [ln.split() for ln in out.splitlines() if ln[:1] == " " or ln[:1].isdigit()]
     assert [r[0] for r in rows] == ["200", "100"]  # by rss, largest first
-    assert rows[0][5:7] == [str(14 << 20), str(10 << 20)]
+    assert rows[0][6:8] == [str(14 << 20), str(10 << 20)]
     assert main(["--load", str(snapfile), "--once", "--view", "processes", "--sort", "pid"]) == 0
     out = capsys.readouterr().out
     rows = [ln.split() for ln in out.splitlines() if ln[:1] == " " or ln[:1].isdigit()]

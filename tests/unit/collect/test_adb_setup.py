@@ -1,7 +1,8 @@
-"""adb_setup.kill_command's device-side check (issue 21 item 5), run for real under the
-shells a phone may have (dash, Android's mksh + toybox, busybox) against a real child
-whose comm is hostile to a naive parse of /proc/PID/stat (``) S 1 2``): the signal
-goes only when boot id and start time match; else one ``changed`` line and no kill."""
+"""adb_setup: the probe keeps the package lines (the app axis); kill_command's
+device-side check (issue 21 item 5), run for real under the shells a phone may have
+(dash, Android's mksh + toybox, busybox) against a real child whose comm is hostile to
+a naive parse of /proc/PID/stat (``) S 1 2``): the signal goes only when boot id and
+start time match; else one ``changed`` line and no kill."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from dmabuf_top.collect.adb_setup import KILL_CHANGED, KILL_STATUS, DeviceFacts, kill_command
+from dmabuf_top.collect.adb_setup import (
+    KILL_CHANGED,
+    KILL_STATUS,
+    SETUP_SCRIPT,
+    DeviceFacts,
+    kill_command,
+    parse_setup,
+)
 from tests.support.seen import seen_now, sleeper, wait_for_file
 from tests.support.shells import FLAVOURS, device_shell
 
@@ -43,3 +51,13 @@ def test_the_device_shell_checks_before_kill(tmp_path: Path, flavour: str) -> No
         child.kill()
         child.wait()
         assert f"{KILL_CHANGED}exited" in run(now)
+
+
+def test_the_probe_keeps_the_package_lines() -> None:
+    facts = parse_setup(
+        "uid=0\nmodel=Pixel 7\ngzip=1\n"
+        "package:com.foo uid:10123\npackage:com.bar uid:10123\nWarning: x=y\n"
+    )
+    assert facts.uid == 0 and facts.gzip
+    assert facts.packages == ["package:com.foo uid:10123", "package:com.bar uid:10123"]
+    assert "cmd package list packages -U" in SETUP_SCRIPT

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
+from dmabuf_top.collect.parsers.cgroup import cgroup_app, parse_dmem, parse_proc_cgroup
 from dmabuf_top.collect.parsers.fdinfo import is_dmabuf_link, parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     parse_bpf_iter,
@@ -20,6 +21,7 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_total_pools_kb,
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
+from dmabuf_top.collect.parsers.packages import android_app, parse_package_list
 from dmabuf_top.collect.parsers.procstat import parse_stat
 from tests.support.fuzz import examples, fuzzed_text, huge_number
 from tests.support.paths import DATA
@@ -218,3 +220,30 @@ def test_bufinfo_names_cannot_forge_records(records) -> None:
         want.append((size, exp, ino, shown, fences, devices))
     assert got == want
     assert not [w for w in info.warnings if "made to look like" not in w], info.warnings
+
+
+CGROUPS = [
+    "0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-org.gnome.Foo-1234.scope\n",
+    "0::/system.slice/docker-" + "ab12" * 16 + ".scope\n",
+    "12:pids:/kubepods/besteffort/pod1/" + "cd34" * 16 + "\n1:name=systemd:/x.scope\n0::/\n",
+    "0::/machine.slice/libpod-" + "ef56" * 16 + ".scope/container\n",
+]
+PACKAGES = ["package:com.foo uid:10123\npackage:com.bar uid:10123\npackage:android uid:1000\n"]
+
+
+@settings(max_examples=examples(1500))
+@given(fuzzed_text(CGROUPS))
+def test_cgroup_never_raises(text: str) -> None:
+    path = parse_proc_cgroup(text)
+    assert path is None or path.startswith("/")
+    app = cgroup_app(path)
+    assert isinstance(app, str) and (app or not path)
+    assert all(isinstance(v, int) or v is None for v in parse_dmem(text).values())
+
+
+@settings(max_examples=examples(800))
+@given(fuzzed_text(PACKAGES), st.integers(min_value=0, max_value=2**31))
+def test_packages_never_raise(text: str, uid: int) -> None:
+    pk = parse_package_list(text)
+    assert all(isinstance(k, int) and names == sorted(names) for k, names in pk.items())
+    assert android_app(uid, pk)

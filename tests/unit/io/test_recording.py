@@ -12,7 +12,7 @@ from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.loader import load_snapshots, loads_snapshots
 from dmabuf_top.io.record_reader import cut_sample_note
 from dmabuf_top.io.record_writer import DELTA_SCHEMA, RecordEncoder, RecordingWriter
-from dmabuf_top.model import Process
+from dmabuf_top.model import CgroupCharge, Process
 from tests.support.synth import BOOT, COMMS, MIB, buf, leak_series, snap
 
 
@@ -30,6 +30,11 @@ def varied_series():
     for pid, proc in s2.processes.items():
         proc.ppid, proc.start_time = 50, pid * 10
     s2.ancestors = {1: Process(1, "init", ppid=0, start_time=1), 50: Process(50, "a) b", ppid=1)}
+    # the app axis: user, app and cgroup per process, the cgroups' dmem charge
+    scope = "/app.slice/app-gnome-org.gnome.Foo-12.scope"
+    s2.processes[100].user, s2.processes[100].app = "alice", "org.gnome.Foo"
+    s2.processes[100].cgroup = scope
+    s2.charges = {scope: CgroupCharge(scope, {"drm/0000:03:00.0/vram0": 4096}, None)}
     comms = {**COMMS, 300: "renamed-proc"}
     s3 = snap([a, d], comms, t=6)  # removals, comm change, warnings cleared
     s3.processes[300].start_time = 4000  # pid 300 reused by another process
