@@ -7,8 +7,8 @@ the device (model, serial, kernel, source kind) is on ``dmabuf_device_info`` (va
 to join with ``* on(device) group_left(model) dmabuf_device_info``. No label is ever
 empty: an unknown value leaves its label out. Label cardinality is bounded:
 per-process series only for the top N processes by Rss, plus one ``pid="other"`` series
-holding the rest. comm is escaped (``textsafe.printable``); the exposition format
-escapes quotes and backslashes."""
+holding the rest; per-app series alike (``app="(other)"``). comm and app are escaped
+(``textsafe.printable``); the exposition format escapes quotes and backslashes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import AppStats, app_stats
 from dmabuf_top.collect.poller import DeviceScan
 from dmabuf_top.collect.selfstats import ToolUsage
 from dmabuf_top.collect.users import user_name
@@ -28,6 +29,9 @@ from dmabuf_top.textsafe import printable
 DEVICE = "device"
 DEFAULT_TOP = 50
 OTHER = "other"
+#: the app of the per-app series that sums the apps past the top N (parentheses: no
+#: unit, container id, package or cgroup path is named so)
+OTHER_APP = "(other)"
 
 #: (name, help) of the per-device totals, with the Totals field each one is
 TOTALS = (
@@ -66,7 +70,8 @@ def info_labels(s: DeviceScan) -> dict[str, str]:
 
 
 def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Metric]:
-    """Every per-device family: info, up, totals, exporters, processes, the scans' cost."""
+    """Every per-device family: info, up, totals, exporters, processes, apps, the scans'
+    cost."""
     info = _gauge("dmabuf_device_info", "what is known of the device (model, serial, kernel, "
                   "source kind); always 1")
     up = _gauge("dmabuf_up", "1 when the device's last scan succeeded, else 0")
@@ -83,6 +88,12 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
     handles = _gauge("dmabuf_process_handle_bytes", "bytes of dma-bufs a process holds by GEM "
                      f"handle only, not in its Rss ({ranked_by}; when some process holds one "
                      "by handle)")
+    app_by = f"top {top} by Rss; app=\"{OTHER_APP}\": the rest"
+    per_app = [
+        _gauge("dmabuf_app_rss_bytes", f"the dma-buf Rss of an app's processes ({app_by})"),
+        _gauge("dmabuf_app_pss_bytes", f"the dma-buf Pss of an app's processes ({app_by})"),
+        _gauge("dmabuf_app_processes", f"an app's processes holding dma-bufs ({app_by})"),
+    ]
     seconds = _gauge("dmabuf_scan_duration_seconds", "seconds the last scan took")
     last = _gauge("dmabuf_last_scan_timestamp_seconds",
                   "when the last successful scan was (Unix time)")
@@ -110,9 +121,10 @@ def device_families(scans: list[DeviceScan], top: int = DEFAULT_TOP) -> list[Met
             add(exp_bytes, labels, e.bytes)
             add(exp_bufs, labels, e.buffers)
         _process_samples(per_proc, handles, dev, stats, snap.source, top)
+        _app_samples(per_app, dev, app_stats(snap, stats), top)
     gem = [handles] if handles.samples else []  # no family where no handle is seen
     return [info, up, *totals.values(), procs_n, exp_bytes, exp_bufs, *per_proc, *gem,
-            seconds, last, scans_c, errors]
+            *per_app, seconds, last, scans_c, errors]
 
 
 def _process_samples(fams: list[Metric], handles: Metric, dev: dict[str, str],
@@ -122,7 +134,7 @@ def _process_samples(fams: list[Metric], handles: Metric, dev: dict[str, str],
     for p in ranked[:top]:
         labels = dict(dev, pid=str(p.pid), comm=printable(p.comm),
                       uid="" if p.uid is None else str(p.uid),
-                      user=user_name(p.uid, source))
+                      user=printable(p.user) or user_name(p.uid, source), app=printable(p.app))
         for fam, v in zip(fams, (p.rss, p.pss, p.buffers), strict=True):
             add(fam, labels, v)
         if p.handles:
@@ -133,6 +145,18 @@ def _process_samples(fams: list[Metric], handles: Metric, dev: dict[str, str],
         add(fam, other, sum(getattr(p, field) for p in rest))
     if any(p.handles for p in rest):
         add(handles, other, sum(p.handle_bytes for p in rest))
+
+
+def _app_samples(fams: list[Metric], dev: dict[str, str], apps: list[AppStats],
+                 top: int) -> None:
+    """Rss, Pss and processes of the top apps by Rss, and of the rest as app="(other)"."""
+    ranked = sorted(apps, key=lambda a: (-a.rss, a.app))
+    for a in ranked[:top]:
+        for fam, v in zip(fams, (a.rss, a.pss, a.procs), strict=True):
+            add(fam, dict(dev, app=printable(a.app)), v)
+    rest = ranked[top:]
+    for fam, field in zip(fams, ("rss", "pss", "procs"), strict=True):
+        add(fam, dict(dev, app=OTHER_APP), sum(getattr(a, field) for a in rest))
 
 
 def tool_families(usage: ToolUsage) -> list[Metric]:

@@ -1,16 +1,19 @@
 """A real Prometheus server scrapes ``dmabuf-top serve`` running in the VM on the
 scenario's real dma-bufs (its port forwarded): PromQL gives the scenario's own ground
-truth (totals, bytes per exporter, Rss per process)."""
+truth (totals, bytes per exporter, Rss per process), and per app the sums of a snapshot
+taken beside it."""
 
 from __future__ import annotations
 
 import signal
 
+from dmabuf_top.analysis.apps import app_stats
+from dmabuf_top.io.loader import load_snapshots
 from tests.integration.test_vm_snapshot import dmabuf_top, expected_accounting
 from tests.support.serve_harness import wait_for
 
 
-def test_prometheus_scrapes_the_vm_scene(vm, scenario, prometheus):
+def test_prometheus_scrapes_the_vm_scene(vm, scenario, prometheus, tmp_path):
     rec = scenario.record
     p = vm.spawn([dmabuf_top(vm), "serve", "--listen", "0.0.0.0:8000", "--min-interval", "600"])
     inst = None
@@ -38,6 +41,17 @@ def test_prometheus_scrapes_the_vm_scene(vm, scenario, prometheus):
         assert prometheus.value(f'dmabuf_process_rss_bytes{{{sel},pid="other"}}') == 0
         kernel = prometheus.query(f"dmabuf_device_info{{{sel}}}")[0]["metric"]["kernel"]
         assert kernel == vm.kernel_release
+        # per app: what a snapshot of the same (still) scene sums per app
+        r = vm.run([dmabuf_top(vm), "snapshot", "--source", "proc", "-o", "/tmp/prom.yaml"],
+                   timeout=300)
+        assert r.returncode == 0, r.stderr
+        (tmp_path / "snap.yaml").write_bytes(vm.read_file("/tmp/prom.yaml"))
+        snap = load_snapshots(tmp_path / "snap.yaml")[0]
+        apps = app_stats(snap)
+        for fam, field in (("dmabuf_app_rss_bytes", "rss"), ("dmabuf_app_pss_bytes", "pss"),
+                           ("dmabuf_app_processes", "procs")):
+            got = prometheus.values(f'{fam}{{{sel},app!="(other)"}}', "app")
+            assert got == {a.app: getattr(a, field) for a in apps}, fam
     finally:
         if inst is not None:
             prometheus.forget(inst)

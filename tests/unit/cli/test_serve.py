@@ -11,6 +11,7 @@ import time
 import pytest
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import app_stats
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.codec import dump_snapshot
 from dmabuf_top.io.loader import load_snapshots
@@ -85,6 +86,14 @@ def check_against(m: dict, snap: Snapshot, top: int) -> None:
     for p in by_handle:
         got = value(m["dmabuf_process_handle_bytes"], pid=str(p.pid), comm=printable(p.comm))
         assert got == p.handle_bytes
+    # per app: the top N by Rss and "(other)", each the sum of its processes
+    apps = sorted(app_stats(snap, stats), key=lambda a: (-a.rss, a.app))
+    for fam, field in (("dmabuf_app_rss_bytes", "rss"), ("dmabuf_app_pss_bytes", "pss"),
+                       ("dmabuf_app_processes", "procs")):
+        got = {s.labels["app"]: s.value for s in m[fam]}
+        want = {printable(a.app): getattr(a, field) for a in apps[:top]}
+        want["(other)"] = sum(getattr(a, field) for a in apps[top:])
+        assert got == want, fam
 
 
 def test_metrics_are_those_of_the_snapshot(exporters):
@@ -106,6 +115,25 @@ def test_top_n_and_other(exporters):
     snap = load_snapshots(ADB_ROOT)[0]
     assert len(accounting.process_stats(snap)) > 2
     check_against(exporters("--load", str(ADB_ROOT), "--top", "2").scrape(), snap, top=2)
+
+
+def test_apps_are_summed_bounded_and_escaped(tmp_path, exporters):
+    snap = load_snapshots(ADB_ROOT)[0]
+    pids = sorted(snap.processes)
+    assert len(pids) >= 4
+    for pid, app in zip(pids, ["app-a.scope", "app-a.scope", "docker-\x1b]0;x", "other"],
+                        strict=False):
+        snap.processes[pid].app = app
+    path = tmp_path / "apps.yaml"
+    path.write_text(dump_snapshot(snap))
+    snap = load_snapshots(path)[0]
+    assert {p.app for p in snap.processes.values()} >= {"app-a.scope", "other"}
+    for top in (50, 1):
+        m = exporters("--load", str(path), "--top", str(top)).scrape()
+        check_against(m, snap, top=top)
+    assert printable("docker-\x1b]0;x") in {s.labels["app"] for s in
+                                             exporters("--load", str(path)).scrape()
+                                             ["dmabuf_app_rss_bytes"]}
 
 
 def test_a_recording_replays_a_sample_per_scan_and_scrapes_share_a_scan(exporters):
