@@ -57,28 +57,28 @@ GLOBAL_KEYS: list[Key] = [
     Key("0", "zero_scale", "", shown="0"),
     Key("ctrl+t", "next_theme", "", shown="ctrl+t"),
     Key("x", "export", "export the snapshot shown to a YAML file", "Export"),
-    Key("left_square_bracket", "step_sample(-1)", "recording: previous / next sample",
-        shown="[ ]"),
+    Key("left_square_bracket", "step_sample(-1)",
+        "recording: previous / next sample; { }: the first / last", shown="[ ] { }"),
     Key("right_square_bracket", "step_sample(1)", "", shown="]"),
-    Key("left_curly_bracket", "first_sample", "recording: first / last sample", shown="{ }"),
+    Key("left_curly_bracket", "first_sample", "", shown="{"),
     Key("right_curly_bracket", "last_sample", "", shown="}"),
     Key("ctrl+p", "command_palette", ""),
 ]
 
 #: keys of the main screen (the four tables)
 MAIN_KEYS: list[Key] = [
-    Key("1", "view('buffers')", "views: Buffers, Processes, Exporters, Suspects, Apps",
-        shown="1-5"),
+    Key("1", "view('buffers')", "Buffers, Processes, Exporters, Suspects, Apps; Events",
+        shown="1-5 6"),
     Key("2", "view('processes')", "", shown="2"),
     Key("3", "view('exporters')", "", shown="3"),
     Key("4", "view('suspects')", "", shown="4"),
     Key("5", "view('apps')", "", shown="5"),
     # in the footer only when the session has events (live, or a recording's)
-    Key("6", "events", "view: the recent dma-buf events (live, or a recording's)",
-        "Events", shown="6"),
+    Key("6", "events", "", "Events", shown="6"),
     # priority: handled as soon as the app reads it, so the keys typed right
     # after it (already queued) reach the filter input, not the table
-    Key("slash,f3,f4,backslash", "filter", "filter: text matches anywhere, re:PATTERN a regex",
+    Key("slash,f3,f4,backslash", "filter",
+        "filter: text anywhere, re:PATTERN a regex; Esc clears",
         "Filter", shown="/ \\ F3 F4", priority=True),
     Key("f5,t", "tree", "Processes as a tree of parents (again: the list)",
         "Tree", shown="F5 t"),
@@ -88,15 +88,15 @@ MAIN_KEYS: list[Key] = [
     Key("asterisk", "fold_all", "tree: unfold / fold a branch, * every branch (else: F6)",
         shown="+ - *"),
     Key("f6,less_than_sign,greater_than_sign", "sort_menu",
-        "sort by a column from a list (or click its title)", "SortBy",
-        shown="F6 < >"),
+        "sort from a list (or click a title); I inverts", "SortBy",
+        shown="F6 < > I"),
     Key("f9,k", "signal", "signal the process (live sources; also in its pane)",
         "Kill", shown="F9 k"),
-    Key("I", "invert_sort", "invert the sort order", shown="I"),
+    Key("I", "invert_sort", "", shown="I"),
     Key("left_parenthesis", "suspect_window(-1)",
         "suspects: look at fewer / more samples (the window)", shown="( )"),
     Key("right_parenthesis", "suspect_window(1)", "", shown=")"),
-    Key("escape", "clear_filter", "clear the filter (a pane: back)", shown="Esc"),
+    Key("escape", "clear_filter", "", shown="Esc"),
     Key("enter", "open", "open: a buffer's, a process's pane; an exporter's buffers",
         shown="Enter"),
 ]
@@ -188,7 +188,6 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         ("Everywhere", rows(GLOBAL_KEYS)),
         ("Tables", rows(MAIN_KEYS) + TABLE_KEYS),
-        ("Events (6)", rows(EVENTS_KEYS)),
         ("Sort keys (again: reverse)",
          [(VIEW_TITLES.get(v, "Events"), sort_help(v)) for v in (*VIEW_NAMES, "events")]),
     ]

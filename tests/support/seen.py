@@ -13,14 +13,16 @@ from pathlib import Path
 from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.parsers.procstat import parse_stat
 
-#: a child that writes the number of a SIGUSR1 it gets into argv[1], takes argv[2] as its
+#: a child that writes the number of a SIGUSR1 it gets into argv[1] (renamed into place), takes argv[2] as its
 #: comm when given, and says ready
 CHILD = """
-import signal, sys, time
+import os, signal, sys, time
 if len(sys.argv) > 2:
     open("/proc/self/comm", "w").write(sys.argv[2])
-def got(signum, frame):
-    open(sys.argv[1], "w").write(str(signum))
+def got(signum, frame):  # whole or not at all: the reader waits for the name
+    with open(sys.argv[1] + ".part", "w") as f:
+        f.write(str(signum))
+    os.rename(sys.argv[1] + ".part", sys.argv[1])
 signal.signal(signal.SIGUSR1, got)
 print("ready", flush=True)
 while True:

@@ -54,7 +54,7 @@ class EventsScreen(DetailScreen):
         #: (column key, reversed): by time, newest first
         self.sort = ("time", False)
         self.row_filter: RowFilter | None = None
-        self.state = TableState(EVENT_COLUMNS, EVENT_LAYOUTS, LETTERS)
+        self.state = TableState(EVENT_COLUMNS, EVENT_LAYOUTS, LETTERS, arrow=self._arrow)
         self._rows = EventRows()
         #: a wake-up is on its way (the reading thread posts one at a time)
         self._woken = threading.Event()
@@ -128,9 +128,14 @@ class EventsScreen(DetailScreen):
         table.display = bool(shown)
 
     # -- sorting ----------------------------------------------------------------
-    def _mark_sort(self) -> None:
+    def _arrow(self) -> tuple[str, bool]:
+        """The sorted column and whether its title's arrow points down (the state's)."""
         key, rev = self.sort
-        if self.state.set_sort_marker(key, event_column(key).descending != rev):
+        return key, event_column(key).descending != rev
+
+    def _mark_sort(self) -> None:
+        self.state.sort_changed()
+        if self.is_mounted:
             self.query_one("#events", LiveTable).state_changed()
 
     def sort_by(self, key: str) -> None:

@@ -20,16 +20,16 @@ from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
-from dmabuf_top.tui.process_tree import ProcessTree, build_tree, fold_all, fold_branch
+from dmabuf_top.tui.process_tree import ProcessTree, build_tree
 from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
+from dmabuf_top.tui.screens.tree_actions import TreeActions
 from dmabuf_top.tui.table_state import TableState
 from dmabuf_top.tui.view_columns import (
     COLUMNS,
     LAYOUTS,
-    TREE_LAYOUTS,
     VIEW_NAMES,
     VIEW_TITLES,
     column,
@@ -43,7 +43,7 @@ from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.tui.widgets.status_line import StatusLine
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TreeActions, Screen[None]):
     """Buffers / Processes / Exporters / Suspects."""
 
     BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings() + unavailable_bindings()
@@ -205,52 +205,6 @@ class MainScreen(Screen[None]):
     # -- views ------------------------------------------------------------
     def action_view(self, view: str) -> None:
         self.query_one(Tabs).active = f"tab-{view}"
-
-    def action_tree(self) -> None:
-        """t / F5: the Processes view as a tree (again: the sorted list); from another
-        view, the Processes view as a tree."""
-        self.process_tree = not self.process_tree if self.view == "processes" else True
-        self._stale.add("processes")
-        if self.view == "processes":
-            self.sync()
-        else:
-            self.action_view("processes")
-        self._show_tree_mode()
-
-    def _show_tree_mode(self) -> None:
-        sets = TREE_LAYOUTS if self.process_tree else LAYOUTS["processes"]
-        if self.states["processes"].use_sets(sets):
-            self._state_changed("processes")
-        title = VIEW_TITLES["processes"] + (" (tree)" if self.process_tree else "")
-        self.query_one("#tab-processes", Tab).label = Content(title)
-
-    def action_fold(self, fold: bool) -> None:
-        """- / +: fold / unfold the tree's branch under the cursor (htop's keys)."""
-        key = self.table().cursor_key
-        if self._tree is not None and key is not None:
-            self._show_folded(fold_branch(self._tree, self.folded, int(key), fold))
-
-    def action_fold_all(self) -> None:
-        """*: fold or unfold every branch of the tree; outside it the sort-by menu
-        (as in htop)."""
-        if not self.in_tree():
-            self.action_sort_menu()
-        elif self._tree is not None:
-            self.folded = fold_all(self._tree, self.folded)
-            key = self.table().cursor_key
-            self._show_folded(None if key is None else int(key))
-
-    def _show_folded(self, pid: int | None) -> None:
-        """The tree again; the cursor on ``pid``, or on its nearest shown ancestor."""
-        self.sync()
-        keys = self.table().keys()
-        while pid is not None and str(pid) not in keys and self._tree is not None:
-            pid = self._tree.parent.get(pid)
-        if pid is not None:
-            self.table().move_cursor(keys.index(str(pid)))
-
-    def in_tree(self) -> bool:
-        return self.view == "processes" and self.process_tree
 
     def action_suspect_window(self, direction: int) -> None:
         self.dapp.action_suspect_window(direction)
