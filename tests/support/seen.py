@@ -13,8 +13,8 @@ from pathlib import Path
 from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.parsers.procstat import parse_stat
 
-#: a child that writes the number of a SIGUSR1 it gets into argv[1] (renamed into place), takes argv[2] as its
-#: comm when given, and says ready
+#: a child that writes the number of a SIGUSR1 it gets into argv[1] (renamed into place),
+#: takes argv[2] as its comm when given, and says ready
 CHILD = """
 import os, signal, sys, time
 if len(sys.argv) > 2:
