@@ -84,5 +84,7 @@ def test_vm_recording_names_the_maker_of_every_leaked_buffer(leak, tmp_path, cap
     doc = json.loads(capsys.readouterr().out)
     made = {s["key"]: [m["pid"] for m in s["makers"]] for s in doc["suspects"]
             if s["kind"] == "process"}
-    assert made[leak.pids["peer"]] == [leak.pids["share"]]
+    # leak-peer may also gain a buffer leak-share made before the recording began, whose
+    # maker no event saw (None): every maker that is known is leak-share
+    assert [m for m in made[leak.pids["peer"]] if m is not None] == [leak.pids["share"]]
     assert made[leak.pids["grow"]] == [leak.pids["grow"]]

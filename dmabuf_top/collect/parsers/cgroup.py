@@ -128,6 +128,6 @@ def parse_dmem(text: str) -> dict[str, int | None]:
             continue
         if value == "max":
             out[region] = None
-        elif value.isdigit():
+        elif value.isascii() and value.isdigit() and len(value) <= 20:  # a u64
             out[region] = int(value)
     return out

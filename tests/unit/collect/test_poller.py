@@ -82,7 +82,7 @@ def test_a_failing_scan_is_a_metric_and_one_log_line(caplog):
     src, clock = Flaky(), Clock()
     scanner = CachedScanner([src], min_interval=1.0, clock=clock)
     m = metrics(scanner)
-    dev = (("device", "h"), ("model", ""))
+    dev = (("device", "h"),)  # no empty label (the model is on dmabuf_device_info)
     assert m["dmabuf_up"][dev] == 1 and m["dmabuf_bytes"][dev] == 15 << 20
     caplog.set_level(logging.WARNING, logger="dmabuf_top.serve")
     for k, failure in enumerate([RuntimeError("boom\nsecond line"),
