@@ -3,6 +3,8 @@
     python -m tests.support.repeat                    # tests/tui, 10 runs, a tests/unit loop beside
     python -m tests.support.repeat --runs 3 --burn 2 tests/tui/test_live.py -- -k quit
 
+(what follows ``--`` is passed to each pytest).
+
 Each run is its own ``python -m pytest`` process (JUnit XML in ``--keep``); the load is a
 loop of ``pytest tests/unit`` (``--unit-loop``, on by default) and/or ``--burn N`` busy
 processes, in their own process groups, stopped at the end. It prints each run's pass and
@@ -184,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run N busy processes beside the runs")
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder for each run's log and JUnit XML (default: a new temp dir)")
-    args, extra = parser.parse_known_args(argv)
-    extra = [a for a in extra if a != "--"]
+    argv = sys.argv[1:] if argv is None else argv
+    # what follows "--" goes to each pytest as it is
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = parser.parse_args(argv[:cut]), argv[cut + 1:]
     if args.runs < 1 or args.burn < 0:
         parser.error("--runs must be at least 1 and --burn at least 0")
     keep = args.keep or Path(tempfile.mkdtemp(prefix="tui-repeat-"))
