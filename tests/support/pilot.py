@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -103,6 +103,19 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+def keys_settled(*keys: str) -> Callable[[object], Awaitable[None]]:
+    """A ``snap_compare`` ``run_before``: settle, then each key pressed and settled
+    (``press=`` would shoot once the app merely looks idle, which a loaded machine fakes)."""
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
 
 
 async def wait_until(pilot, condition: Callable[[], object], what: str,

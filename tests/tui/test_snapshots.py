@@ -24,6 +24,7 @@ from tests.support.pilot import (
     VM_RECORDING,
     ScriptedBackend,
     file_backend,
+    keys_settled,
     settle,
     steady_meter,
 )
@@ -38,16 +39,12 @@ def vm_app(theme: str = THEME, path=None) -> DmabufTopApp:
     return DmabufTopApp(backend, theme=theme)
 
 
-async def _ready(pilot) -> None:
-    await settle(pilot)
-
-
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("view", ["buffers", "processes", "exporters"])
 def test_snapshot_views(snap_compare, view, size):
     """A single snapshot: no GROW, Δ, AGE, ΔRSS, ΔBYTES (nothing to compare with)."""
     assert snap_compare(
-        vm_app(), terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=_ready
+        vm_app(), terminal_size=SIZES[size], run_before=keys_settled(*VIEW_KEYS[view])
     )
 
 
@@ -70,7 +67,7 @@ def test_recording_views(snap_compare, view, size):
     meters (share of RAM, userspace, exporters) and graph of the total over the 12
     samples, the live-only columns (growth in colour with ↑), and the suspects."""
     app = DmabufTopApp(recording_with_ram(), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=VIEW_KEYS[view], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled(*VIEW_KEYS[view]))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -80,7 +77,7 @@ def test_drill_down_graphs(snap_compare, pane, keys, size):
     (scanout 0: its size and holder count over the recording), graphs drawn from the
     recording's own times (no clock of the machine running the test)."""
     app = DmabufTopApp(recording_with_ram(), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=keys, run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled(*keys))
 
 
 @pytest.mark.parametrize(
@@ -91,17 +88,17 @@ def test_drill_down_graphs(snap_compare, pane, keys, size):
     ],
 )
 def test_views(snap_compare, name, keys):
-    assert snap_compare(vm_app(), terminal_size=SIZE, press=keys, run_before=_ready)
+    assert snap_compare(vm_app(), terminal_size=SIZE, run_before=keys_settled(*keys))
 
 
 def test_buffer_pane(snap_compare):
     """Buffer 15 (scanout 0): held by fd and mapped by the compositor."""
-    assert snap_compare(vm_app(), terminal_size=SIZE, press=["enter"], run_before=_ready)
+    assert snap_compare(vm_app(), terminal_size=SIZE, run_before=keys_settled("enter"))
 
 
 def test_buffer_pane_kernel_only(snap_compare):
     assert snap_compare(
-        vm_app(), terminal_size=SIZE, press=["down", "down", "enter"], run_before=_ready
+        vm_app(), terminal_size=SIZE, run_before=keys_settled("down", "down", "enter")
     )
 
 
@@ -111,21 +108,22 @@ def test_buffer_pane_shared_and_markup_name(snap_compare):
         table = pilot.app.screen.table()
         name = next(k for k in table.keys() if "[bold]" in str(table.state.get_cell(k, "name")))
         table.move_cursor(row=table.keys().index(name))
+        await keys_settled("enter")(pilot)
 
-    assert snap_compare(vm_app(), terminal_size=SIZE, press=["enter"], run_before=before)
+    assert snap_compare(vm_app(), terminal_size=SIZE, run_before=before)
 
 
 def test_process_pane(snap_compare):
-    assert snap_compare(vm_app(), terminal_size=SIZE, press=["2", "enter"], run_before=_ready)
+    assert snap_compare(vm_app(), terminal_size=SIZE, run_before=keys_settled("2", "enter"))
 
 
 def test_help(snap_compare):
-    assert snap_compare(vm_app(), terminal_size=SIZE, press=["question_mark"], run_before=_ready)
+    assert snap_compare(vm_app(), terminal_size=SIZE, run_before=keys_settled("question_mark"))
 
 
 @pytest.mark.parametrize("theme", ["dmabuf-light", "dmabuf-contrast", "dmabuf-ansi"])
 def test_themes(snap_compare, theme):
-    assert snap_compare(vm_app(theme), terminal_size=SIZE, run_before=_ready)
+    assert snap_compare(vm_app(theme), terminal_size=SIZE, run_before=keys_settled())
 
 
 def test_empty_state(snap_compare):
@@ -138,7 +136,7 @@ def test_empty_state(snap_compare):
     )
     app = DmabufTopApp(ScriptedBackend([snap]), delay=3600, theme=THEME)
     app.session.meter = steady_meter()  # the header's cost reads the same every run
-    assert snap_compare(app, terminal_size=SIZE, run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys_settled())
 
 
 @pytest.mark.parametrize("size", ["80x24", "120x40"])
@@ -149,4 +147,4 @@ def test_events_view(snap_compare, size):
     from tests.support.paths import DATA
 
     app = DmabufTopApp(file_backend(DATA / "vm-6.18-events" / "recording.yaml"), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=["6"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("6"))

@@ -15,7 +15,7 @@ from tests.support.pilot import (
     VM_SNAPSHOT,
     ScriptedBackend,
     file_backend,
-    settle,
+    keys_settled,
     steady_meter,
 )
 
@@ -32,14 +32,10 @@ class LiveVMBackend(ScriptedBackend):
         raise AssertionError("a snapshot test sends no signal")
 
 
-async def _ready(pilot) -> None:
-    await settle(pilot)
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_sort_menu(snap_compare, size):
     app = DmabufTopApp(file_backend(), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=["2", "f6"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("2", "f6"))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -47,20 +43,20 @@ def test_signal_dialog(snap_compare, size):
     """The process with the most dma-buf bytes (the Processes view's first row)."""
     app = DmabufTopApp(LiveVMBackend(), delay=3600, theme=THEME)
     app.session.meter = steady_meter()  # the header's cost reads the same every run
-    assert snap_compare(app, terminal_size=SIZES[size], press=["2", "k"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("2", "k"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_setup_screen(snap_compare, size):
     app = DmabufTopApp(file_backend(), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=["f2"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("f2"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help_sizes(snap_compare, size):
     """Long lines wrap under their own text, not under the keys."""
     app = DmabufTopApp(file_backend(), theme=THEME)
-    assert snap_compare(app, terminal_size=SIZES[size], press=["f1"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("f1"))
 
 
 def tree_snapshot():
@@ -102,4 +98,4 @@ def tree_snapshot():
 def test_process_tree(snap_compare, size):
     app = DmabufTopApp(ScriptedBackend([tree_snapshot()]), delay=3600, theme=THEME)
     app.session.meter = steady_meter()  # the header's cost reads the same every run
-    assert snap_compare(app, terminal_size=SIZES[size], press=["t"], run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=keys_settled("t"))
