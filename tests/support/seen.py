@@ -16,7 +16,7 @@ from dmabuf_top.collect.parsers.procstat import parse_stat
 #: a child that writes the number of a SIGUSR1 it gets into argv[1] (renamed into place),
 #: takes argv[2] as its comm when given, and says ready
 CHILD = """
-import os, signal, sys, time
+import os, signal, sys
 if len(sys.argv) > 2:
     open("/proc/self/comm", "w").write(sys.argv[2])
 def got(signum, frame):  # whole or not at all: the reader waits for the name
@@ -26,7 +26,7 @@ def got(signum, frame):  # whole or not at all: the reader waits for the name
 signal.signal(signal.SIGUSR1, got)
 print("ready", flush=True)
 while True:
-    time.sleep(0.05)
+    signal.pause()
 """
 
 
@@ -59,7 +59,7 @@ def seen_now(pid: int, comm: str = "sleeper") -> SeenProcess:
     return SeenProcess(pid, comm, start_time(pid), boot_id())
 
 
-def wait_for_file(path: Path, timeout: float = 10) -> str:
+def wait_for_file(path: Path, timeout: float = 60) -> str:
     """The text of ``path`` once it exists (a child writes it when a signal lands)."""
     deadline = time.monotonic() + timeout
     while not path.exists():

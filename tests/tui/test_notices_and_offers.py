@@ -4,6 +4,7 @@ keys offered are those the source can act on (F9 Kill, + - the interval)."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, Label
 from textual.widgets._toast import Toast
 
@@ -16,11 +17,24 @@ from tests.support.pilot import ScriptedBackend, demo_at, settle, small_snapshot
 SIZE = (80, 24)
 
 
+@pytest.fixture
+def notices_stay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each notice stays until the next replaces it: the tests read the status line after
+    a settle, which a loaded machine can stretch past a notice's 2 to 4 s."""
+    say = StatusLine.say
+
+    def say_for_an_hour(self, message: str, title: str = "", severity: str = "information",
+                        timeout: float | None = None, markup: bool = False) -> None:
+        say(self, message, title, severity, 3600, markup)
+
+    monkeypatch.setattr(StatusLine, "say", say_for_an_hour)
+
+
 def footer_labels(app: DmabufTopApp) -> list[str]:
     return [label for _key, label, *_ in shown_keys(app.screen)]
 
 
-async def test_window_keys_share_one_status_line_no_toasts():
+async def test_window_keys_share_one_status_line_no_toasts(notices_stay):
     async with demo_at(SIZE) as (app, pilot):
         await pilot.press("4")
         for _ in range(4):  # issue 25 saw a toast a press, piled over half the screen
@@ -67,7 +81,7 @@ async def test_a_bad_regex_says_why_and_that_the_last_filter_stays():
         assert not error.display and table.row_count == kept
 
 
-async def test_no_kill_and_no_interval_keys_on_a_recording():
+async def test_no_kill_and_no_interval_keys_on_a_recording(notices_stay):
     async with demo_at(SIZE) as (app, pilot):
         assert "Kill" not in footer_labels(app)
         delay = app.delay
