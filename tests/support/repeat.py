@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,28 +185,34 @@ def main(argv: list[str] | None = None) -> int:
                         help="loop pytest tests/unit beside the runs (default: on)")
     parser.add_argument("--burn", type=int, default=0, metavar="N",
                         help="also run N busy processes beside the runs")
+    parser.add_argument("--jobs", type=int, default=1, metavar="K",
+                        help="K runs at once (each still a fresh pytest; default 1)")
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder for each run's log and JUnit XML (default: a new temp dir)")
     argv = sys.argv[1:] if argv is None else argv
     # what follows "--" goes to each pytest as it is
     cut = argv.index("--") if "--" in argv else len(argv)
     args, extra = parser.parse_args(argv[:cut]), argv[cut + 1:]
-    if args.runs < 1 or args.burn < 0:
-        parser.error("--runs must be at least 1 and --burn at least 0")
+    if args.runs < 1 or args.burn < 0 or args.jobs < 1:
+        parser.error("--runs and --jobs must be at least 1, --burn at least 0")
     keep = args.keep or Path(tempfile.mkdtemp(prefix="tui-repeat-"))
     keep.mkdir(parents=True, exist_ok=True)
     print(f"{args.runs} runs of pytest {' '.join(args.targets + extra)}; unit loop "
-          f"{'on' if args.unit_loop else 'off'}, {args.burn} burners; logs in {keep}", flush=True)
+          f"{'on' if args.unit_loop else 'off'}, {args.burn} burners, {args.jobs} at once; "
+          f"logs in {keep}", flush=True)
     load = Load(args.unit_loop, args.burn)
     results: list[RunResult] = []
     start = time.monotonic()
     try:
-        for n in range(1, args.runs + 1):
-            result = run_once(n, args.targets, extra, keep)
-            results.append(result)
-            print(result.line(args.runs), flush=True)
-            for test_id, first in result.failures:
-                print(f"  FAILED {test_id}: {first}", flush=True)
+        with ThreadPoolExecutor(args.jobs) as pool:
+            runs = [pool.submit(run_once, n, args.targets, extra, keep)
+                    for n in range(1, args.runs + 1)]
+            for done in as_completed(runs):
+                result = done.result()
+                results.append(result)
+                print(result.line(args.runs), flush=True)
+                for test_id, first in result.failures:
+                    print(f"  FAILED {test_id}: {first}", flush=True)
     finally:
         loops = load.stop()
     bad = [r for r in results if not r.ok]
