@@ -158,6 +158,10 @@ class Load:
         return self.unit.stdout.read().count("loop")
 
 
+#: the pytest runs under way (stopped, with their children, if the runner is stopped)
+_RUNNING: set[subprocess.Popen] = set()
+
+
 def run_once(number: int, targets: list[str], extra: list[str], keep: Path) -> RunResult:
     """One fresh pytest over ``targets``; its output and JUnit XML are kept in ``keep``."""
     xml, log = keep / f"run-{number}.xml", keep / f"run-{number}.log"
@@ -165,7 +169,11 @@ def run_once(number: int, targets: list[str], extra: list[str], keep: Path) -> R
            f"--junitxml={xml}", *extra]
     start = time.monotonic()
     with LoadWatch() as watch, log.open("w") as out:
-        code = subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        _RUNNING.add(proc)
+        code = proc.wait()
+        _RUNNING.discard(proc)
     seconds = time.monotonic() - start
     if xml.is_file():
         result = parse_junit(xml, number)
@@ -200,21 +208,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.runs} runs of pytest {' '.join(args.targets + extra)}; unit loop "
           f"{'on' if args.unit_loop else 'off'}, {args.burn} burners, {args.jobs} at once; "
           f"logs in {keep}", flush=True)
+    # a TERM (or an INT, ignored in a background job) ends it as ^C does: the load stopped
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     load = Load(args.unit_loop, args.burn)
     results: list[RunResult] = []
     start = time.monotonic()
+    pool = ThreadPoolExecutor(args.jobs)
     try:
-        with ThreadPoolExecutor(args.jobs) as pool:
-            runs = [pool.submit(run_once, n, args.targets, extra, keep)
-                    for n in range(1, args.runs + 1)]
-            for done in as_completed(runs):
-                result = done.result()
-                results.append(result)
-                print(result.line(args.runs), flush=True)
-                for test_id, first in result.failures:
-                    print(f"  FAILED {test_id}: {first}", flush=True)
+        runs = [pool.submit(run_once, n, args.targets, extra, keep)
+                for n in range(1, args.runs + 1)]
+        for done in as_completed(runs):
+            result = done.result()
+            results.append(result)
+            print(result.line(args.runs), flush=True)
+            for test_id, first in result.failures:
+                print(f"  FAILED {test_id}: {first}", flush=True)
+    except KeyboardInterrupt:
+        print(f"stopped after {len(results)} of {args.runs} runs", flush=True)
     finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(_RUNNING):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
         loops = load.stop()
+    if not results:
+        return 130
     bad = [r for r in results if not r.ok]
     lows, highs = [r.load[0] for r in results], [r.load[1] for r in results]
     print(f"{len(results)} runs, {sum(r.passed for r in results)} passed, "
@@ -222,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(bad)} runs not clean, {time.monotonic() - start:.0f} s in all "
           f"(runs {min(r.seconds for r in results):.0f}-{max(r.seconds for r in results):.0f} s), "
           f"load average {min(lows):.1f}-{max(highs):.1f}, {loops} tests/unit loops beside")
-    return 1 if bad else 0
+    return 1 if bad or len(results) < args.runs else 0
 
 
 if __name__ == "__main__":
