@@ -26,6 +26,7 @@ from dmabuf_top.tui.screens.signal import SIGNALS, SignalScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from tests.support.pilot import (
     SIZE,
+    WAIT_TIMEOUT,
     ScriptedBackend,
     file_backend,
     palette_offers,
@@ -218,7 +219,7 @@ async def test_f9_enter_sends_term(child):
         await open_signal_dialog(pilot, app, child.pid, "f9")
         await pilot.press("enter")
         await wait_notice(pilot, app, "signal sent")
-        assert child.wait(timeout=10) == -signal.SIGTERM
+        assert child.wait(timeout=WAIT_TIMEOUT) == -signal.SIGTERM
 
 
 async def test_escape_sends_nothing(child):
@@ -279,7 +280,7 @@ async def test_k_in_a_buffer_pane_signals_its_holder(child, tmp_path: Path):
         assert app.screen.target.pid == child.pid
         await pilot.press("enter")
         await wait_notice(pilot, app, "signal sent")
-        assert child.wait(timeout=10) == -signal.SIGTERM
+        assert child.wait(timeout=WAIT_TIMEOUT) == -signal.SIGTERM
 
 
 async def test_no_signal_for_a_file_or_a_backend_without_the_ability():
