@@ -8,7 +8,8 @@ against one adb call per file, at several scales.
 Boots the test VM (tests/support/vm) with tests/support/adbpeer.py in it (guest port 5555,
 forwarded), a real adb server on the host (Debian's adb, private port and
 HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
---bufs-per-proc B (plus its base scenario). Then, on the host:
+--bufs-per-proc B --plain-procs 100 --plain-fds 150 (plus its base scenario). Then,
+on the host:
 
 - collector: AdbBackend.collect() REPEAT times (after one warm-up), each a
   full refresh (no session: what every refresh cost before deltas): wall time
@@ -21,7 +22,8 @@ HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
   both collectors' sessions again on a changed scene (a process holding one more
   dma-buf appears before one refresh and is gone before the next); against the C floor:
   bench/cscan.c (gcc -O2 -static) in the guest, its CPU per scan read as the
-  collectors' is (user + system of the process and its children);
+  collectors' is (user + system of the process and its children), one sample before
+  each of the native collector's measured refreshes;
 - per file (unless --no-per-file): what a backend without the collector would do: ``ls /proc``, then
   per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
   .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
@@ -50,6 +52,12 @@ command again: shell 12.4 s / 14.9 s, native 2.78 s / 1.45 s, floor 0.75 s: nati
 / 1.9x the floor, 0.23x / 0.10x the shell's. The goal (1.5x the floor) is not met: the
 figures swing 2x between runs and refreshes on this loaded host (each way's three
 refreshes are printed to stderr).
+
+After the one-pass walk (issue 26, nat26b; the scale scene with 100 x 150 plain fds, the
+floor sampled between the native refreshes, --scales 200x20 --repeat 3 --no-per-file,
+6.1 guest, load average ~12): device CPU per refresh, unchanged / changed: shell
+20.9 s / 26.3 s (delta+gzip), native 3.32 s / 3.33 s, C floor 2.67 s (median of six
+samples): native 1.25x / 1.25x the floor.
 
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
