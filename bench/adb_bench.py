@@ -57,7 +57,8 @@ After the one-pass walk (issue 26, nat26b; the scale scene with 100 x 150 plain 
 floor sampled between the native refreshes, --scales 200x20 --repeat 3 --no-per-file,
 6.1 guest, load average ~12): device CPU per refresh, unchanged / changed: shell
 20.9 s / 26.3 s (delta+gzip), native 3.32 s / 3.33 s, C floor 2.67 s (median of six
-samples): native 1.25x / 1.25x the floor.
+samples): native 1.25x / 1.25x the floor. Again at load average ~1 (the next run): shell
+3.80 s / 4.47 s, native 1.14 s / 1.22 s, floor 0.92 s: native 1.24x / 1.33x.
 
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
