@@ -40,7 +40,7 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         assert screen.view == "apps"
         table = screen.table()
         assert sorted(table.keys()) == sorted(by_app)
-        procs = {p.pid: p for p in app.prepared.procs}
+        procs = {p.pid: p for p in app.session.prepared.procs}
         for name, pids in by_app.items():
             rss = sum(procs[pid].rss for pid in pids)
             assert rss == sum(held[pid] for pid in pids)  # what the holders really hold

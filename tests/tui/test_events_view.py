@@ -108,7 +108,7 @@ async def test_an_earlier_sample_shows_the_events_up_to_it():
         for _ in range(15):
             await pilot.press("left_square_bracket")
             await settle(pilot)
-            until = parse_time(app.prepared.snap.taken_at)
+            until = parse_time(app.session.prepared.snap.taken_at)
             want = [str(e.inode) for e in reversed(events) if e.time <= until]
             assert shown(screen, "inode") == want
             counts.append(len(want))

@@ -96,9 +96,9 @@ async def test_Z_pauses_as_in_htop():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("Z")
-        assert app.paused
+        assert app.refresher.paused
         await pilot.press("Z")
-        assert not app.paused
+        assert not app.refresher.paused
 
 
 @pytest.mark.parametrize("key", ["f2", "S"])

@@ -8,10 +8,10 @@ from textual.widgets import Input
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import GLOBAL_KEYS, MAIN_KEYS, RESERVED, sort_key_of, sort_letters
+from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.session import INTERVALS
 from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
@@ -99,10 +99,10 @@ async def test_space_and_p_freeze_the_screen_while_scanning_goes_on():
         for key in ("space", "p"):
             await pilot.press(key)
             await settle(pilot)
-            assert app.paused
+            assert app.refresher.paused
             header = str(app.screen.query_one("#header-status").render())
             assert "PAUSED" in header
-            shown, calls = app.prepared.snap.taken_at, backend.calls
+            shown, calls = app.session.prepared.snap.taken_at, backend.calls
             samples = len(app.session.samples.snapshots())
             await wait_until(
                 pilot, lambda c=calls, n=samples: backend.calls > c
@@ -110,14 +110,14 @@ async def test_space_and_p_freeze_the_screen_while_scanning_goes_on():
             await settle(pilot)
             assert backend.calls > calls  # the timer ticked: scanned, as htop goes on
             assert len(app.session.samples.snapshots()) > samples  # suspects' history too
-            assert app.prepared.snap.taken_at == shown  # the screen stayed
+            assert app.session.prepared.snap.taken_at == shown  # the screen stayed
             assert str(app.screen.query_one("#header-status").render()) == header
-            held = app.session.held
+            held = app.refresher.latest
             assert held is not None and held.snap.taken_at > shown
             await pilot.press(key)
             await settle(pilot)
-            assert not app.paused
-            assert app.prepared.snap.taken_at >= held.snap.taken_at  # the newest
+            assert not app.refresher.paused
+            assert app.session.prepared.snap.taken_at >= held.snap.taken_at  # the newest
 
 
 async def test_plus_minus_step_the_interval():
@@ -322,7 +322,7 @@ async def test_p_pauses_in_the_processes_view_and_P_sorts_by_pss():
         screen = main_screen(app)
         await pilot.press("2", "p")
         await pilot.pause()
-        assert app.paused and screen.sort["processes"][0] == "rss"
+        assert app.refresher.paused and screen.sort["processes"][0] == "rss"
         await pilot.press("P")
         await pilot.pause()
         assert screen.sort["processes"] == ("pss", False)
@@ -524,25 +524,25 @@ async def test_recording_keys_step_through_samples():
     app = make_app(file_backend(VM_RECORDING))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        n = app.backend.sample_count
+        n = app.session.backend.sample_count
         assert n > 3
 
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
         # a recording opens at its last sample: what a user wants to see first
-        assert f"sample {n}/{n}" in header() and app.backend.index == n - 1
+        assert f"sample {n}/{n}" in header() and app.session.backend.index == n - 1
         await pilot.press("left_curly_bracket")
         await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert f"sample 2/{n}" in header() and app.backend.index == 1
-        assert app.prepared.snap is app.backend.sample(1)
+        assert f"sample 2/{n}" in header() and app.session.backend.index == 1
+        assert app.session.prepared.snap is app.session.backend.sample(1)
         await pilot.press("right_curly_bracket")
         await settle(pilot)
         assert f"sample {n}/{n}" in header()
-        assert app.backend.sample(n - 1).taken_at in header()
+        assert app.session.backend.sample(n - 1).taken_at in header()
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert f"sample {n - 1}/{n}" in header()
@@ -551,7 +551,7 @@ async def test_recording_keys_step_through_samples():
         assert f"sample 1/{n}" in header()
         await pilot.press("left_square_bracket")  # before the first: stays
         await settle(pilot)
-        assert app.backend.index == 0
+        assert app.session.backend.index == 0
 
 
 async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
@@ -573,7 +573,7 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.is_recording
+        assert app.session.is_recording
 
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
@@ -585,7 +585,7 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
         await pilot.press("right_square_bracket", "2")
         await settle(pilot)
         assert "after.yaml" in header() and "sample 2/2" in header()
-        grew = {r.obj.comm: r.obj.delta for r in app.prepared.rows["processes"]}
+        grew = {r.obj.comm: r.obj.delta for r in app.session.prepared.rows["processes"]}
         assert grew["leak-grow"] > 0 and grew["leak-churn"] == 0
 
 
@@ -593,7 +593,7 @@ async def test_recording_keys_do_nothing_on_a_single_snapshot():
     app = make_app(file_backend(VM_SNAPSHOT))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert not app.is_recording
+        assert not app.session.is_recording
         assert app.check_action("step_sample", (1,)) is False
         await pilot.press("right_square_bracket", "left_square_bracket")
         await settle(pilot)

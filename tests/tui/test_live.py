@@ -224,7 +224,7 @@ async def test_the_buffer_pane_is_live_and_shows_history():
         assert screen.query_one("#holders").keys() == ["301:0"]
         fields = str(screen.query_one("#buffer-fields").render())
         assert f"first seen    {T0}" in fields and f"last changed  {T1}" in fields
-        assert app.buffer_life(12).holders == [2, 1]
+        assert app.session.buffer_life(12).holders == [2, 1]
         assert "holders over time: 1 … 2" in str(screen.query_one("#holders-label").render())
         await pilot.press("ctrl+r")  # 12 is freed: the pane says so, keeps what it knew
         await settle(pilot)
@@ -285,7 +285,7 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("ctrl+r")  # this scan hangs
-            await wait_until(pilot, lambda: app.session.collecting, "the scan to start")
+            await wait_until(pilot, lambda: app.refresher.scanning, "the scan to start")
             assert app.screen.table().row_count == 4  # the UI still answers
             await pilot.press("down")
             assert app.screen.table().cursor_row == 1
@@ -354,16 +354,16 @@ async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
         await settle(pilot)
         table = app.screen.table()
         assert table.row_count == 4
-        app.tick()  # the refresh timer fires: this scan waits at the gate
+        app.refresher.tick()  # the refresh timer fires: this scan waits at the gate
         await wait_until(pilot, lambda: backend.started == 2, "the scan at its gate")
         await pilot.press("space")
         gate.set()
         await settle(pilot)
-        assert app.paused and app.prepared.snap.taken_at == T0  # nothing moved
+        assert app.refresher.paused and app.session.prepared.snap.taken_at == T0  # nothing moved
         assert "16" not in table.keys()
         await pilot.press("space")  # resume: the held scan shows at once
         await settle(pilot)
-        assert app.prepared.snap.taken_at == T1
+        assert app.session.prepared.snap.taken_at == T1
         assert "16" in table.keys()
 
 
@@ -374,7 +374,7 @@ async def test_refresh_while_paused_still_refreshes():
         await settle(pilot)
         await pilot.press("space", "ctrl+r")
         await settle(pilot)
-        assert app.paused and app.prepared.snap.taken_at == T1
+        assert app.refresher.paused and app.session.prepared.snap.taken_at == T1
 
 
 async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
@@ -385,17 +385,17 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.tick()  # a timed scan, stuck at the gate
+        app.refresher.tick()  # a timed scan, stuck at the gate
         await wait_until(pilot, lambda: backend.started == 2, "the timed scan at its gate")
         await pilot.press("space", "ctrl+r")
         await pilot.pause()
         assert backend.started == 2  # no second scan at once: one is running
         gate.set()
-        await wait_until(pilot, lambda: app.prepared.snap.taken_at == T2,
+        await wait_until(pilot, lambda: app.session.prepared.snap.taken_at == T2,
                          "ctrl+r's scan, after the held one, on screen")
         await settle(pilot)
-        assert backend.started == 3 and app.paused
-        assert app.prepared.snap.taken_at == T2
+        assert backend.started == 3 and app.refresher.paused
+        assert app.session.prepared.snap.taken_at == T2
 
 
 async def test_resume_while_a_refresh_runs_waits_for_it():
@@ -407,21 +407,22 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.tick()  # scan 2 (timed) waits at its gate
+        app.refresher.tick()  # scan 2 (timed) waits at its gate
         await wait_until(pilot, lambda: backend.started == 2, "scan 2 at its gate")
         await pilot.press("space")
         gates[0].set()  # scan 2 lands while paused: held
-        await wait_until(pilot, lambda: app.session.held is not None, "scan 2, held")
-        assert app.prepared.snap.taken_at == T0
+        await wait_until(pilot, lambda: app.refresher.latest is not None, "scan 2, held")
+        assert app.session.prepared.snap.taken_at == T0
         await pilot.press("ctrl+r")  # scan 3 waits at its gate
         await wait_until(pilot, lambda: backend.started == 3, "scan 3 at its gate")
         await pilot.press("space")  # resume while scan 3 runs
-        app.tick()  # the timer fires meanwhile: must not start a scan beside it
+        app.refresher.tick()  # the timer fires meanwhile: must not start a scan beside it
         await pilot.pause()
-        assert app.session.collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
+        assert app.refresher.scanning and app.session.prepared.snap.taken_at == T0
+        assert backend.started == 3
         gates[1].set()
         await settle(pilot)
-        assert app.prepared.snap.taken_at == T2 and backend.most == 1
+        assert app.session.prepared.snap.taken_at == T2 and backend.most == 1
 
 
 async def test_a_process_pane_does_not_follow_its_pid_to_another_process():

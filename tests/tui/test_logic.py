@@ -12,9 +12,10 @@ from dmabuf_top.io.export import export_name, export_snapshot
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.history import History
+from dmabuf_top.tui.refresher import INTERVALS, Refresher, step_interval
 from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
 from dmabuf_top.tui.rows import prepare
-from dmabuf_top.tui.session import INTERVALS, Session, step_interval
+from dmabuf_top.tui.session import Session
 from dmabuf_top.tui.view_columns import COLUMNS, column, human_age
 from tests.support.pilot import ScriptedBackend, evolve, file_backend, small_snapshot, steady_meter
 from tests.support.rawscans import scan_5_10
@@ -275,11 +276,11 @@ def test_header_shows_the_cost_of_live_sources_only() -> None:
     snap.scan_seconds, snap.collector_cpu_seconds = 0.12, 0.3
     live = Session(ScriptedBackend([snap]), meter=steady_meter())
     live.prepared = live.prepare()
-    cost = live.header_state(2.0).cost
+    cost = Refresher(live).header_state().cost
     assert cost == "scan 0.12s  device cpu 0.30s  cpu 0.0s 0.0%  rss 48.0M"
     static = Session(file_backend(), meter=steady_meter())
     static.prepared = static.prepare()
-    assert static.header_state(2.0).cost == ""
+    assert Refresher(static).header_state().cost == ""
 
 
 @pytest.mark.parametrize("snap", [small_snapshot, lambda: file_backend().collect()])

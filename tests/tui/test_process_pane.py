@@ -31,7 +31,7 @@ async def open_process(pilot, app: DmabufTopApp, pid: int, tree: bool = False) -
 async def test_the_process_pane_fits_80x24():
     async with demo_at(SIZE) as (app, pilot):
         pane = await open_process(pilot, app, CHROMIUM)
-        cmdline = app.prepared.snap.processes[CHROMIUM].cmdline
+        cmdline = app.session.prepared.snap.processes[CHROMIUM].cmdline
         assert len(cmdline) > 200
         title = pane.query_one("#detail-title")
         assert pane.max_scroll_y == 0 and 0 < title.region.y < 10  # nothing scrolls away

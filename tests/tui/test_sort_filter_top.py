@@ -77,6 +77,6 @@ async def test_the_scan_thread_orders_rows_by_the_one_sort_state():
         await pilot.press("c")
         await pilot.press("left_curly_bracket")  # a new scan (the first sample)
         await settle(pilot)
-        prep = app.prepared
+        prep = app.session.prepared
         assert prep is not None and prep.ordered["buffers"][0] == ("procs", False, "")
         assert screen.table().keys() == [r.key for r in prep.ordered["buffers"][1]]

@@ -89,7 +89,7 @@ class EventsScreen(DetailScreen):
     def _arrived(self) -> None:
         self._woken.clear()
         self.dapp.session.take_events()
-        if not self.dapp.session.paused:
+        if not self.dapp.refresher.paused:
             self.show_data()
 
     # -- data -------------------------------------------------------------------
@@ -212,7 +212,7 @@ class EventsScreen(DetailScreen):
         if row is None:
             return
         inode = row.obj.inode
-        prep = self.dapp.prepared
+        prep = self.dapp.session.prepared
         if prep is not None and inode in prep.snap.buffers:
             self.dapp.open_buffer(inode)
         else:

@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.tui.refresher import HeaderState
 from dmabuf_top.units import human_bytes
 
 

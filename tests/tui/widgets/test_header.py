@@ -40,7 +40,7 @@ async def test_meters_show_shares_of_ram_userspace_and_exporters():
     app = DmabufTopApp(recording(2 << 30), theme=THEME)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        t = app.prepared.totals
+        t = app.session.prepared.totals
         meters = shown_meters(app)
         assert [m[0] for m in meters] == ["of RAM", "userspace", "drm"]
         ram, user, drm = meters
