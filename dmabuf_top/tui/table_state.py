@@ -65,20 +65,6 @@ class TableState:
     def column_index(self, key: str) -> int:
         return self.rows.column_keys.index(key)
 
-    # -- what is shown, read by key ---------------------------------------------------
-    def mark_of(self, key: str) -> str:
-        """"new" or "freed" for a row highlighted this refresh, else ""."""
-        return self.rows.marks.get(key, "")
-
-    def get_cell(self, key: str, column: str) -> str:
-        """The cell of row ``key`` in the column ``column`` (its text before fitting)."""
-        return self.rows.cells[key][self.column_index(column)]
-
-    @property
-    def shown_columns(self) -> list[str]:
-        """The keys of the columns shown now (as last painted), left to right."""
-        return self.layout.keys if self.layout is not None else []
-
     # -- columns: each change makes the next paint fit again --------------------------
     def hide_columns(self, keys: Collection[str]) -> bool:
         """Leave out the columns ``keys``; whether that changed anything."""

@@ -19,6 +19,7 @@ from dmabuf_top.tui.view_columns import GROW_MARK
 from dmabuf_top.units import human_bytes, human_delta
 from tests.support.leak_checks import STEADY, pids_by_comm
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, ScriptedBackend, file_backend, settle
+from tests.support.table_readers import cell_of
 
 SNAPS = load_snapshots(VM_RECORDING)
 PIDS = pids_by_comm(SNAPS)
@@ -31,7 +32,7 @@ def main_screen(app: DmabufTopApp) -> MainScreen:
 
 
 def cell(app: DmabufTopApp, key: str, col: str) -> str:
-    return str(main_screen(app).table().state.get_cell(key, col))
+    return str(cell_of(main_screen(app).table(), key, col))
 
 
 def suspect_keys(app: DmabufTopApp) -> list[str]:
@@ -131,7 +132,7 @@ async def test_enter_on_suspects_opens_the_process_or_the_buffers():
         await pilot.press("enter")
         await settle(pilot)
         assert screen.view == "buffers"
-        names = {str(screen.table().state.get_cell(k, "name")) for k in screen.table().keys()}
+        names = {str(cell_of(screen.table(), k, "name")) for k in screen.table().keys()}
         assert names and all(n.startswith("leak-") and n[5:].isdigit() for n in names), names
 
 

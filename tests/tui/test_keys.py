@@ -26,6 +26,7 @@ from tests.support.pilot import (
     wait_until,
 )
 from tests.support.svg_render import misplaced_runs
+from tests.support.table_readers import cell_of, column_x, cursor_row
 
 
 def make_app(backend=None, **kw) -> DmabufTopApp:
@@ -333,7 +334,7 @@ async def test_clicking_a_header_sorts_and_again_reverses():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        x = table.column_x("exporter") + 2
+        x = column_x(table, "exporter") + 2
         await pilot.click(table, offset=(x, 0))  # the EXPORTER header
         await pilot.pause()
         assert main_screen(app).sort["buffers"] == ("exporter", False)
@@ -349,19 +350,19 @@ async def test_g_and_G_and_home_end_move_to_first_and_last_row():
         await settle(pilot)
         table = main_screen(app).table()
         await pilot.press("G")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("g")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
         await pilot.press("end")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("home")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
         await pilot.press("down")
         assert table.cursor_key == "12"
         await pilot.press("pagedown")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("pageup", "up")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
 
 
 async def test_filter_substring_regex_and_escape():
@@ -460,7 +461,7 @@ async def test_the_buffer_pane_at_80x24_opens_at_its_top_and_follows_the_cursor(
         assert len(holders.keys()) == 5 and body.scroll_offset.y == 0
 
         def cursor_on_screen() -> bool:
-            line = holders.virtual_region.y + 1 + holders.cursor_row
+            line = holders.virtual_region.y + 1 + cursor_row(holders)
             top = body.scroll_offset.y
             return top <= line < top + body.scrollable_content_region.height
 
@@ -468,7 +469,7 @@ async def test_the_buffer_pane_at_80x24_opens_at_its_top_and_follows_the_cursor(
         for key in ["down"] * 4 + ["up"] * 4:
             await pilot.press(key)
             await pilot.pause()
-            assert cursor_on_screen(), (key, holders.cursor_row, body.scroll_offset.y)
+            assert cursor_on_screen(), (key, cursor_row(holders), body.scroll_offset.y)
             scrolled.append(body.scroll_offset.y)
         assert scrolled[3] > 0  # the pane scrolled to the fifth holder
         header = holders.virtual_region.y  # back on the first: its header shows too
@@ -626,14 +627,14 @@ async def test_bidi_zero_width_and_backslashes_render_escaped():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.state.get_cell("13", "name") == (
+        assert cell_of(table, "13", "name") == (
             "lit\\\\e[31m \\u202eevil\\u200b\\u061c\\e[2J")
         svg = app.export_screenshot()
         for raw in ("\x1b", "\u202e", "\u200b", "\u061c", "\u2067"):
             assert raw not in svg
         await pilot.press("2")
         await pilot.pause()
-        assert main_screen(app).table().state.get_cell("412", "comm") == "\\u2067hog\\u2069"
+        assert cell_of(main_screen(app).table(), "412", "comm") == "\\u2067hog\\u2069"
 
 
 async def test_untrusted_names_render_literally():
@@ -641,13 +642,13 @@ async def test_untrusted_names_render_literally():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.state.get_cell("13", "name") == "[/x][bold]evil\\e[31m"
+        assert cell_of(table, "13", "name") == "[/x][bold]evil\\e[31m"
         svg = app.export_screenshot()
         assert "[/x][bold]evil\\e[31m" in svg.replace("&#160;", " ").replace("&#x27;", "'")
         assert "\x1b" not in svg and "\x07" not in svg
         await pilot.press("2")
         await pilot.pause()
-        assert main_screen(app).table().state.get_cell("412", "comm") == "[red]hog"
+        assert cell_of(main_screen(app).table(), "412", "comm") == "[red]hog"
 
 
 def test_vm_snapshot_is_a_real_capture():

@@ -19,6 +19,7 @@ from tests.support.pilot import (
     small_snapshot,
     wait_until,
 )
+from tests.support.table_readers import cell_of, cursor_row, last_sync, mark_of, row_count
 
 T0 = "2026-11-21T10:00:00Z"
 T1 = "2026-11-21T10:00:02Z"
@@ -56,26 +57,26 @@ async def test_rows_are_diffed_in_place_new_and_freed_marked():
         await settle(pilot)
         # 16 is new and highlighted; 14 is freed: still shown once, marked
         assert table.keys() == ["13", "12", "16", "14", "15"]
-        assert table.state.mark_of("16") == "new" and table.state.mark_of("14") == "freed"
-        assert table.state.mark_of("12") == "" and table.cursor_key == "12"
+        assert mark_of(table, "16") == "new" and mark_of(table, "14") == "freed"
+        assert mark_of(table, "12") == "" and table.cursor_key == "12"
         # not rebuilt: one row added (16), none removed (14 stays, freed), and
         # only 12's changed cells touched (refs, procs, holders, and Δ: it changed
         # since the first sample)
-        assert table.last_sync == (5, 1, 0)
+        assert last_sync(table) == (5, 1, 0)
         assert sorted(table.rows.changed_cells) == [
             ("12", "count"), ("12", "holder"), ("12", "holders"), ("12", "procs"),
             ("12", "since"),
         ]
-        assert str(table.state.get_cell("12", "since")) == "chg"
-        assert str(table.state.get_cell("16", "since")) == "new"
-        assert str(table.state.get_cell("13", "since")) == ""
-        assert str(table.state.get_cell("12", "holders")) == "compositor(301)"
+        assert str(cell_of(table, "12", "since")) == "chg"
+        assert str(cell_of(table, "16", "since")) == "new"
+        assert str(cell_of(table, "13", "since")) == ""
+        assert str(cell_of(table, "12", "holders")) == "compositor(301)"
         header = str(screen.query_one("#header-totals").render())
         assert "buffers 4" in header
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert table.keys() == ["13", "12", "16", "15"]  # 14 dropped, 16 plain now
-        assert table.state.mark_of("16") == "" and table.cursor_key == "12"
+        assert mark_of(table, "16") == "" and table.cursor_key == "12"
 
 
 async def test_cursor_follows_its_buffer_when_the_order_changes():
@@ -93,7 +94,7 @@ async def test_cursor_follows_its_buffer_when_the_order_changes():
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert table.keys() == ["15", "13", "12", "14"]
-        assert table.cursor_key == "14" and table.cursor_row == 3
+        assert table.cursor_key == "14" and cursor_row(table) == 3
 
 
 async def test_a_failed_refresh_keeps_the_last_good_data():
@@ -267,7 +268,7 @@ async def test_enter_on_a_freed_row_shows_what_was_known():
         assert isinstance(screen, BufferScreen) and screen.inode == 14
         assert "FREED" in str(screen.query_one("#detail-title").render())
         assert screen.query_one("#holders").keys() == ["500:0"]
-        assert str(screen.query_one("#holders").state.get_cell("500:0", "comm")) == "camera"
+        assert str(cell_of(screen.query_one("#holders"), "500:0", "comm")) == "camera"
 
 
 async def test_quit_does_not_wait_for_a_scan_in_flight():
@@ -286,9 +287,9 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
             await settle(pilot)
             await pilot.press("ctrl+r")  # this scan hangs
             await wait_until(pilot, lambda: app.refresher.scanning, "the scan to start")
-            assert app.screen.table().row_count == 4  # the UI still answers
+            assert row_count(app.screen.table()) == 4  # the UI still answers
             await pilot.press("down")
-            assert app.screen.table().cursor_row == 1
+            assert cursor_row(app.screen.table()) == 1
             await pilot.press("q")
         assert time.monotonic() - t0 < 10
         assert app.return_code == 0
@@ -353,7 +354,7 @@ async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.table()
-        assert table.row_count == 4
+        assert row_count(table) == 4
         app.refresher.tick()  # the refresh timer fires: this scan waits at the gate
         await wait_until(pilot, lambda: backend.started == 2, "the scan at its gate")
         await pilot.press("space")

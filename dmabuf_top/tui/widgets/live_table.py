@@ -136,32 +136,13 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self.state.hidden
 
     @property
-    def row_count(self) -> int:
-        return len(self.rows.keys)
-
-    @property
-    def cursor_row(self) -> int:
-        return self.state.cursor
-
-    @property
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor."""
         return self.state.cursor_key
 
-    @property
-    def last_sync(self) -> tuple[int, int, int]:
-        """Cells changed, rows added, rows removed by the last sync."""
-        return self.rows.last_sync
-
     def keys(self) -> list[str]:
         """Row keys in display order."""
         return list(self.rows.keys)
-
-    def column_x(self, key: str) -> int | None:
-        """Where column ``key``'s title starts on the header line (None: not shown)."""
-        layout = self.state.layout
-        x = layout.x_of(key) if layout is not None else None
-        return None if x is None else x - self.scroll_offset.x
 
     # -- columns --------------------------------------------------------------
     def hide_columns(self, keys: Collection[str]) -> None:

@@ -117,11 +117,6 @@ class MeterBars(Widget):
         self._lines.clear()
         self.refresh(layout=relayout)
 
-    @property
-    def in_sight(self) -> tuple[Meter, ...]:
-        """The meters on screen (a short header shows the first lines only)."""
-        return self.meters[: self.size.height]
-
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return len(self.meters)
 
