@@ -64,6 +64,9 @@ class Tracer:
         self.root = str(root) + "/"
         self.calls: list[tuple[str, str]] = []
         self.climbs: Counter[tuple[str, str]] = Counter()
+        #: the files each thread visited, in order
+        self.ui_files: dict[str, None] = {}
+        self.scan_files: dict[str, None] = {}
         #: calls up from another thread (the scan's): posts to the UI thread's queue
         self.posts: Counter[tuple[str, str]] = Counter()
         self.lock = threading.Lock()
@@ -87,6 +90,8 @@ class Tracer:
             up = up.f_back
         with self.lock:
             self.calls.append((callee, name))
+            ui = threading.current_thread() is threading.main_thread()
+            (self.ui_files if ui else self.scan_files).setdefault(callee, None)
             if caller is not None and layer(callee, self.root) < layer(caller, self.root):
                 edge = (f"{caller}:{up.f_code.co_qualname}", name)
                 if layer(callee) > 0 or threading.current_thread() is threading.main_thread():
@@ -153,6 +158,9 @@ def main() -> None:
     for f in files:
         n = sum(1 for g, _ in tracer.calls if g == f)
         print(f"  L{layer(f, tracer.root)} {f}  ({n} calls)")
+    print(f"  on the UI thread: {len(tracer.ui_files)} ({', '.join(tracer.ui_files)});"
+          f" in the scan thread: "
+          f"{len(tracer.scan_files)} ({', '.join(tracer.scan_files)})")
     print(f"calls: {len(tracer.calls)} ({len({n for _, n in tracer.calls})} functions)")
     print(f"climbs back: {sum(tracer.climbs.values())} "
           f"({len(tracer.climbs)} distinct)")

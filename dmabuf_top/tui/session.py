@@ -16,11 +16,11 @@ from dmabuf_top.model import DmabufEvent
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History, Series
-from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
-from dmabuf_top.tui.table_rows import plan_sync
-from dmabuf_top.tui.view_columns import column
-from dmabuf_top.tui.view_order import ViewOrder
+from dmabuf_top.tui.table.columns import column
+from dmabuf_top.tui.table.filter import visible_rows
+from dmabuf_top.tui.table.order import ViewOrder
+from dmabuf_top.tui.table.rows import plan_sync
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource

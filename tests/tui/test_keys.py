@@ -12,7 +12,7 @@ from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES
+from dmabuf_top.tui.table.columns import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
     SIZE,

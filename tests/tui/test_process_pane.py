@@ -9,8 +9,8 @@ from textual.widgets import Static
 
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import ProcessScreen
+from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.widgets.key_footer import KeyFooter, shown_keys
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from tests.support.pilot import demo_at, settle
 from tests.support.table_readers import row_count
 

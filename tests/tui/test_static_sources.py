@@ -10,7 +10,7 @@ from dmabuf_top.cli.options import open_backend
 from dmabuf_top.cli.top import build_parser
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.table_layout import text_width
+from dmabuf_top.tui.table.layout import text_width
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, file_backend, settle
 
 

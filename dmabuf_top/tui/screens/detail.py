@@ -26,10 +26,10 @@ from dmabuf_top.tui.screens.pane_parts import (
 )
 from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
+from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.tui.widgets.status_line import StatusLine
 from dmabuf_top.units import human_bytes, human_delta
 

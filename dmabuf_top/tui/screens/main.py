@@ -19,14 +19,12 @@ from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree
-from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
 from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.screens.tree_actions import TreeActions
-from dmabuf_top.tui.table_state import TableState
-from dmabuf_top.tui.view_columns import (
+from dmabuf_top.tui.table.columns import (
     COLUMNS,
     LAYOUTS,
     VIEW_NAMES,
@@ -34,11 +32,13 @@ from dmabuf_top.tui.view_columns import (
     column,
     column_for_letter,
 )
-from dmabuf_top.tui.view_order import ViewOrder
+from dmabuf_top.tui.table.filter import visible_rows
+from dmabuf_top.tui.table.live_table import LiveTable
+from dmabuf_top.tui.table.order import ViewOrder
+from dmabuf_top.tui.table.state import TableState
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.tui.widgets.status_line import StatusLine
 
 

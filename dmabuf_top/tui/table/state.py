@@ -10,8 +10,8 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.table_layout import Layout, all_columns, title_label
-from dmabuf_top.tui.table_rows import TableRows
+from dmabuf_top.tui.table.layout import Layout, all_columns, title_label
+from dmabuf_top.tui.table.rows import TableRows
 
 #: the sort arrows of a title
 DOWN, UP = "▼", "▲"
@@ -31,7 +31,7 @@ class TableState:
         arrow: Callable[[], tuple[str, bool]] | None = None,
     ) -> None:
         """``arrow``: reads the sorted column's key and whether its arrow points down
-        (tui/view_order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
+        (tui/table/order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
         self.spec = list(columns)
         self.sets = list(sets) if sets else all_columns(self.spec)
         self.letters = dict(letters or {})

@@ -2,7 +2,7 @@
 sight, each row's line built once per change and cached (a repaint reuses it);
 ``sync(rows)`` brings it up to date by key (only changed rows are rendered again, the
 cursor stays on its row), a click on a title sorts, and the columns fit the width
-(:mod:`dmabuf_top.tui.table_layout`: the last one takes what is left)."""
+(:mod:`dmabuf_top.tui.table.layout`: the last one takes what is left)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from textual.widget import Widget
 
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.table_layout import TONES, choose, header_segments, text_width
-from dmabuf_top.tui.table_rows import SyncPlan, TableRows
-from dmabuf_top.tui.table_state import TableState
-from dmabuf_top.tui.widgets.table_message import TableMessage
-from dmabuf_top.tui.widgets.table_paint import RowStyles, row_strip, row_styles
+from dmabuf_top.tui.table.layout import TONES, choose, header_segments, text_width
+from dmabuf_top.tui.table.message import TableMessage
+from dmabuf_top.tui.table.paint import RowStyles, row_strip, row_styles
+from dmabuf_top.tui.table.rows import SyncPlan, TableRows
+from dmabuf_top.tui.table.state import TableState
 
 
 class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -102,7 +102,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         id: str | None = None,
     ) -> None:
         """``columns``: one per cell of a row. ``sets``: the column sets to show, widest
-        first (:func:`~dmabuf_top.tui.table_layout.choose`); default: all columns.
+        first (:func:`~dmabuf_top.tui.table.layout.choose`); default: all columns.
         ``letters``: the sort key written in each column's title, by column key.
         Or ``state``: a table's state made beforehand (:meth:`show` swaps in another)."""
         super().__init__(id=id)
