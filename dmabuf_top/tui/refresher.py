@@ -20,8 +20,6 @@ from dmabuf_top.report.summary import cost_text
 from dmabuf_top.tui.rows import Prepared
 from dmabuf_top.tui.session import Session
 
-#: exporters with a meter in the header
-TOP_EXPORTERS = 3
 #: refresh intervals that + and - step through (seconds)
 INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
@@ -84,13 +82,6 @@ class HeaderState:
     notes: tuple[str, ...] = ()
     #: the largest exporters: (name, bytes), largest first
     exporters: tuple[tuple[str, int], ...] = ()
-
-
-def top_exporters(prep: Prepared) -> tuple[tuple[str, int], ...]:
-    """The largest exporters of the rows prepared: name, bytes."""
-    stats = [r.obj.stats for r in prep.rows["exporters"] if r.mark != "freed"]
-    stats.sort(key=lambda e: (-e.bytes, e.name))
-    return tuple((e.name, e.bytes) for e in stats[:TOP_EXPORTERS])
 
 
 class Refresher:
@@ -220,5 +211,5 @@ class Refresher:
             failed=self.failed,
             cost=cost_text(prep.snap, s.cost) if prep and live else "",
             notes=(*getattr(s.backend, "notes", ()), *s.notes),
-            exporters=top_exporters(prep) if prep else (),
+            exporters=prep.exporters if prep else (),
         )

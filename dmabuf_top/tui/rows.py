@@ -24,7 +24,7 @@ from dmabuf_top.analysis.suspects import Suspect, suspect_index
 from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
 from dmabuf_top.tui.growth import PatternCache
-from dmabuf_top.tui.history import History
+from dmabuf_top.tui.history import History, Series
 from dmabuf_top.tui.table.columns import (
     COLUMNS,
     SEARCH,
@@ -89,6 +89,10 @@ class Prepared:
     plans: dict[str, Any] = field(default_factory=dict)
     #: sizes written as byte counts, not 8.0M
     raw_bytes: bool = False
+    #: the header's, worked out off the UI thread too: total bytes of the samples up to
+    #: this one, and the largest exporters (name, bytes), largest first
+    graph: Series = field(default_factory=lambda: Series([], []))
+    exporters: tuple[tuple[str, int], ...] = ()
 
 
 def _buffer_sig(r: BufferItem) -> Any:

@@ -27,8 +27,17 @@ if TYPE_CHECKING:
 
 #: samples drawn in the header graph
 GRAPH_SAMPLES = 120
+#: exporters with a meter in the header
+TOP_EXPORTERS = 3
 #: live dma-buf events kept for the buffer pane (the oldest go first)
 MAX_LIVE_EVENTS = 200_000
+
+
+def top_exporters(prep: Prepared) -> tuple[tuple[str, int], ...]:
+    """The largest exporters of the rows prepared: name, bytes."""
+    stats = [r.obj.stats for r in prep.rows["exporters"] if r.mark != "freed"]
+    stats.sort(key=lambda e: (-e.bytes, e.name))
+    return tuple((e.name, e.bytes) for e in stats[:TOP_EXPORTERS])
 
 
 class Session:
@@ -160,6 +169,8 @@ class Session:
             before = shown.ordered.get(view) if shown is not None else None
             # what changed from the rows shown (if a table holds them), or from none
             prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)
+        prep.graph = self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
+        prep.exporters = top_exporters(prep)
         return prep
 
     def _prepare(self, sample: int | None, redo: bool) -> Prepared:
@@ -194,13 +205,6 @@ class Session:
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
             window=window, have=len(seq), raw_bytes=self.raw_bytes,
         )
-
-    def graph(self) -> Series:
-        """Total bytes of the samples up to the one shown (the header's graph)."""
-        prep = self.prepared
-        if prep is None:
-            return Series([], [])
-        return self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
 
     def rss_series(self, pid: int) -> Series:
         """A process's Rss over the samples up to the one shown."""

@@ -8,6 +8,7 @@ from typing import cast
 
 from textual.screen import ModalScreen, Screen
 
+from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.widgets.header import SummaryHeader
 
@@ -34,9 +35,10 @@ class ShowsData(Screen[None]):
             self.data_changed()
 
     def show_header(self) -> None:
-        """The header: the refresh's state over the session's data."""
-        session = self.dapp.session
-        self.query_one(SummaryHeader).show(self.dapp.refresher.header_state(), session.graph())
+        """The header: the refresh's state over the data shown (its graph prepared)."""
+        prep = self.dapp.session.prepared
+        graph = prep.graph if prep is not None else Series([], [])
+        self.query_one(SummaryHeader).show(self.dapp.refresher.header_state(), graph)
 
     def data_changed(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
