@@ -44,10 +44,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from dmabuf_top.collect.rawscan import ProcText, RawScan  # noqa: E402
+from dmabuf_top.collect.rawscan import RawScan  # noqa: E402
 from dmabuf_top.model import Snapshot  # noqa: E402
-from tests.support.rawscans import fdinfo, maps_line  # noqa: E402
+from tests.support.rawscans import scale_scene  # noqa: E402
 
 PROCS, BUFS = 200, 20
 PLAIN_PROCS, PLAIN_FDS = 100, 150
@@ -61,26 +60,7 @@ HOLD_FDS = (
 
 def scene_text() -> RawScan:
     """The 200 x 20 scene as the kernel shows it."""
-    procs, rows = [], []
-    ino = 1000
-    for p in range(PROCS):
-        pid = 2000 + p
-        pt = ProcText(pid=pid, comm=f"app{p}", cmdline=f"/system/bin/app{p} --x", uid=10000)
-        for k in range(BUFS):
-            size = (1 << 20) * (1 + k % 8)
-            pt.fdinfo[10 + k] = fdinfo(ino, size, 2 if k % 4 == 0 else 1, f"gralloc {k}")
-            if k % 4 == 0:
-                start = 0x7F0000000000 + ino * 0x1000000
-                pt.maps.append(maps_line(start, size, ino, f"gralloc {k}"))
-            rows.append(f"{size:08d}\t00000002\t00080007\t00000001\tdrm\t{ino:08d}\tgralloc {k}\n"
-                        "\tAttached Devices:\nTotal 0 devices attached\n\n")  # fmt: skip
-            ino += 1
-        procs.append(pt)
-    bufinfo = ("\nDma-buf Objects:\nsize    \tflags   \tmode    \tcount   \texp_name\tino     "
-               "\tname\n" + "".join(rows) + f"\nTotal {len(rows)} objects, 0 bytes\n")  # fmt: skip
-    raw = RawScan(taken_at="", kind="local", host="synthetic", kernel="6.6.50", procs=procs)
-    raw.dmabuf_dev, raw.bufinfo = (0, 10), bufinfo
-    return raw
+    return scale_scene(PROCS, BUFS)
 
 
 class SyntheticScan:
@@ -96,7 +76,7 @@ class SyntheticScan:
         self.n += 1
         self.raw.taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.8e9 + 2 * self.n))
         t0 = time.perf_counter()
-        snap = assemble(self.raw)
+        snap = self._assemble(self.raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap
 
