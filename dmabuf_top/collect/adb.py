@@ -108,7 +108,7 @@ class AdbBackend:
         self.options = ""
         self._closed = False
         self._refreshed = False  # a refresh was decoded: the next ones use the session
-        self._assemble = Assembler()  # reuses what did not change since the last refresh
+        self.assembler = Assembler()  # reuses what did not change since the last refresh
         _, self._AdbError = adbutils_classes()
 
     # -- adb plumbing ---------------------------------------------------------
@@ -297,7 +297,7 @@ class AdbBackend:
             raw.privilege = "limited"
             raw.warnings.append(self._limited_warning())
         self.kernel = raw.kernel
-        snap = self._assemble(raw)
+        snap = self.assembler(raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap
 

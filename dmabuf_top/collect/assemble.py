@@ -22,7 +22,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     parse_bpf_tasks,
     parse_bpf_vmas,
 )
-from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo
+from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo, record_entry
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
@@ -83,9 +83,6 @@ def _kernel_list(items: list[KernelBuffer]) -> tuple[list[KernelBuffer], dict[in
     return items, _indexed(items)
 
 
-def _bufinfo(text: str) -> tuple[Bufinfo, dict[int, list[Any]]]:
-    info = parse_bufinfo(text)
-    return info, _indexed(info.entries)
 
 
 def _bpf_records(texts: tuple[str | None, str | None, int]) -> list[tuple[int, Record]]:
@@ -102,6 +99,7 @@ def _bpf_records(texts: tuple[str | None, str | None, int]) -> list[tuple[int, R
 
 
 _NOTHING: tuple[list[KernelBuffer], dict[int, list[Any]]] = ([], {})
+_NO_HEAPS: frozenset[str] = frozenset()
 
 
 class Assembler:
@@ -114,13 +112,15 @@ class Assembler:
 
     def __init__(self) -> None:
         self._stat: Memo[str, ProcStat | None] = Memo(parse_stat)
-        self._bufinfo = Memo(_bufinfo)
+        self._records = Memo(record_entry)
+        self._bufinfo = Memo(self._parse_bufinfo)
         self._sysfs = Memo(lambda rows: _kernel_list(parse_sysfs_stats(rows)))
         self._bpf_iter = Memo(lambda text: _kernel_list(parse_bpf_iter(text)))
         self._bpf_buffers = Memo(lambda text: _kernel_list(parse_bpf_buffers(text)))
         self._bpf_records = Memo(_bpf_records)
         self._tasks = Memo(lambda key: parse_bpf_tasks(*key))
         self._packages = Memo(parse_package_list)
+        self._heaps = Memo(lambda text: frozenset(parse_heaps(text)))
         self._memos = [v for v in vars(self).values() if isinstance(v, Memo)]
         self._procs_before: dict[int, Any] = {}
         #: pid -> (its ProcText's fd and maps texts, their records)
@@ -129,6 +129,10 @@ class Assembler:
         self._built: dict[int, tuple[Inputs, Built]] = {}
         #: pid -> (what its Process is made of, the Process)
         self._people: dict[int, tuple[tuple[Any, ...], Process]] = {}
+
+    def _parse_bufinfo(self, text: str) -> tuple[Bufinfo, dict[int, list[Any]]]:
+        info = parse_bufinfo(text, self._records)  # an unchanged record: its entry
+        return info, _indexed(info.entries)
 
     def _proc_records(self, proc: ProcText) -> tuple[list[tuple[int, Record]], list[Any]]:
         """``proc``'s fd records and parsed maps lines, from last time when its texts
@@ -204,9 +208,9 @@ class Assembler:
         before: set[int] | None = None
         if bufinfo is not None and raw.bufinfo_before not in (None, raw.bufinfo):
             before = set(self._bufinfo(raw.bufinfo_before)[1])
+        heaps = self._heaps(raw.heaps) if raw.heaps is not None else _NO_HEAPS
         if raw.heaps is not None:
-            kernel.heaps = parse_heaps(raw.heaps)
-        heaps = frozenset(kernel.heaps)
+            kernel.heaps = sorted(heaps)  # as parse_heaps gives them
         buffers, refused, transient, estimated = self._buffers(
             records, by_inode if bufinfo is not None else None, before, sysfs_at, bpf_at, heaps
         )
@@ -295,18 +299,22 @@ class Assembler:
         for extra in (bufinfo, sysfs, bpf):
             if extra:
                 inodes.update(extra)
+        no_records: list[Record] = []
+        nothing: list[Any] = []
         for inode in sorted(inodes):
-            x = Inputs(
-                records.get(inode, []),
-                None if bufinfo is None else bufinfo.get(inode, []),
-                None if before is None else inode in before,
-                sysfs.get(inode, []),
-                bpf.get(inode, []),
-                heaps,
-            )
+            recs = records.get(inode, no_records)
+            binfo = None if bufinfo is None else bufinfo.get(inode, nothing)
+            listed = None if before is None else inode in before
+            fs, bs = sysfs.get(inode, nothing), bpf.get(inode, nothing)
             hit = last.get(inode)
-            built = hit[1] if hit is not None and hit[0] == x else build_buffer(inode, x)
-            built_now[inode] = (x, built)
+            x = hit[0] if hit is not None else None
+            # field by field: no new Inputs for an inode whose inputs are the same
+            if x is None or not (x[0] == recs and x[1] == binfo and x[2] is listed
+                                 and x[3] == fs and x[4] == bs and x[5] == heaps):
+                x = Inputs(recs, binfo, listed, fs, bs, heaps)
+                hit = (x, build_buffer(inode, x))
+            built_now[inode] = hit
+            built = hit[1]
             if built.buffer is not None:
                 buffers[inode] = built.buffer
             refused += built.refused

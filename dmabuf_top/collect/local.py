@@ -201,7 +201,7 @@ class LocalBackend:
         self.kernel = os.uname().release
         self._bpf: BpfIterators | None = None
         #: what the last refresh assembled, reused where nothing changed
-        self._assemble = Assembler()
+        self.assembler = Assembler()
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -304,6 +304,6 @@ class LocalBackend:
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()
-        snap = self._assemble(self.fetch())
+        snap = self.assembler(self.fetch())
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap

@@ -14,8 +14,9 @@ _MISS = object()
 
 class Memo(Generic[K, V]):
     """``fn(key)``, remembered: a key asked for this refresh or the one before is not
-    computed again. :meth:`turn` ends a refresh and forgets what it did not ask for, so
-    at most two refreshes' keys are held. ``fn`` must be pure and its results never
+    computed again. :meth:`turn` ends a refresh and forgets what it did not ask for
+    (unless it asked nothing: then the last that did stands), so at most two
+    refreshes' keys are held. ``fn`` must be pure and its results never
     changed by their users (they are shared between refreshes)."""
 
     __slots__ = ("fn", "_now", "_before")
@@ -36,7 +37,8 @@ class Memo(Generic[K, V]):
 
     def turn(self) -> None:
         """End of a refresh: keep only what it asked for."""
-        self._before, self._now = self._now, {}
+        if self._now:
+            self._before, self._now = self._now, {}
 
     def __len__(self) -> int:
         return len(self._now) + len(self._before)
