@@ -226,7 +226,7 @@ def test_incremental_assembly_equals_a_fresh_one_after_churn(base, refreshes) ->
 
 
 def test_unchanged_refresh_reuses_every_buffer_and_holder() -> None:
-    raw = scale_scene()
+    raw = scale_scene(20, 20)
     asm = Assembler()
     a, b = asm(raw), asm(copy.deepcopy(raw))
     assert a == b and all(b.buffers[i] is a.buffers[i] for i in a.buffers)
@@ -239,7 +239,7 @@ def test_unchanged_refresh_reuses_every_buffer_and_holder() -> None:
 
 def test_what_a_refresh_did_not_use_is_forgotten() -> None:
     asm = Assembler()
-    asm(scale_scene())
+    asm(scale_scene(30, 20))
     small = _small_synthetic()
     asm(small)
     snap = asm(small)
