@@ -146,6 +146,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="REPEAT x ROUNDS turns of C and every process (the old name)")
     ap.add_argument("--sources", default="proc,bpf", help="LocalBackend sources to time")
+    ap.add_argument("--json", help="also write the raw times to this file")
     ap.add_argument("--against", action="append", default=[], type=Path,
                     help="another checkout timed beside this one (repeatable)")
     ap.add_argument("--gem-handles", type=int, default=10_000)
@@ -194,6 +195,8 @@ def main() -> int:
                     print(f"the guest benchmark failed:\n{p.stderr}", file=sys.stderr)
                     return 1
                 rows[debugfs] = json.loads(p.stdout)
+                if args.json:
+                    Path(args.json).write_text(json.dumps(rows))
             vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
     report(rows, trees, args, linkage)
     return 0
@@ -208,7 +211,8 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
         c_times = [float(x["median_s"]) for x in c]
         last = c[-1]
         print(f"debugfs {debugfs} ({len(c_times)} turns of C then each process; ratios: "
-              "the median of each turn's time over that turn's C):")
+              "the median of each turn's time over that turn's C [their range; the best "
+              "time over C's best]):")
         print(
             f"  C floor ({linkage}): {med(c_times) * 1000:8.1f} ms  "
             f"({last['dmabuf_fds']} dma-buf fds, {last['map_lines']} dma-buf maps lines, "
@@ -223,8 +227,9 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
                 cells = []
                 for what in ("fetch", "collect"):
                     ratios = [t / ct for t, ct in zip(r[what], c_times, strict=True)]
+                    best = min(r[what]) / min(c_times)
                     cells.append(f"{what}(): {med(r[what]) * 1000:8.1f} ms = {med(ratios):4.2f}x C "
-                                 f"[{min(ratios):.2f}-{max(ratios):.2f}]")
+                                 f"[{min(ratios):.2f}-{max(ratios):.2f}, best/best {best:.2f}]")
                 print(f"  {name[:12]:>12} {source:>4} " + "   ".join(cells) +
                       f"   ({r['buffers']} buffers, {r['processes']} processes, sources "
                       f"{r['sources']})")
