@@ -50,7 +50,7 @@ DEBUGFS = "/sys/kernel/debug"
 PY_BENCH = """
 import json, statistics, sys, time
 from dmabuf_top.collect.local import LocalBackend
-repeat, source = int(sys.argv[1]), sys.argv[2]
+repeat, source, profile = int(sys.argv[1]), sys.argv[2], sys.argv[3:] == ["profile"]
 b = LocalBackend(source=source)
 out = {}
 for what in ("fetch", "collect"):
@@ -65,6 +65,13 @@ for what in ("fetch", "collect"):
 snap = b.collect()
 out.update(buffers=len(snap.buffers), processes=len(snap.processes),
            sources=snap.kernel.sources, warnings=snap.warnings)
+if profile:  # where a whole refresh's Python time goes
+    import cProfile, io, pstats
+    prof = cProfile.Profile()
+    prof.runcall(lambda: [b.collect() for _ in range(repeat)])
+    text = io.StringIO()
+    pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
+    out["profile"] = text.getvalue()
 print(json.dumps(out))
 """
 
@@ -120,6 +127,8 @@ def main() -> int:
     )
     ap.add_argument("--gem-handles", type=int, default=10_000)
     ap.add_argument("--gem-exported", type=int, default=2_000)
+    ap.add_argument("--profile", action="store_true",
+                    help="then profile REPEAT whole BPF refreshes (cProfile, by own time)")
     ap.add_argument("--gem-only", action="store_true",
                     help="only the GEM handle walk, on the base scenario")
     args = ap.parse_args()
@@ -153,12 +162,13 @@ def main() -> int:
                 if debugfs == "unmounted":
                     vm.run(["umount", DEBUGFS], timeout=60, check=True)
                 rows[debugfs] = []
-                for _ in range(args.rounds):
+                for n in range(args.rounds):
                     c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
                     results = {"C": parse_kv(c.stdout)}
                     for source in ("proc", "bpf"):
+                        prof = ["profile"] if args.profile and n == args.rounds - 1 else []
                         p = vm.run(
-                            [vm.python, "-c", PY_BENCH, str(args.repeat), source],
+                            [vm.python, "-c", PY_BENCH, str(args.repeat), source, *prof],
                             cwd=str(REPO), timeout=3600,
                         )  # fmt: skip
                         if p.returncode:
@@ -191,6 +201,8 @@ def main() -> int:
                   f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
             for w in res["warnings"]:
                 print(f"       warning: {w}")
+            if "profile" in res:
+                print(res["profile"])
     return 0
 
 
