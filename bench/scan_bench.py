@@ -13,12 +13,14 @@ when possible) and times inside the guest warm refreshes (one warm-up, then the 
 of REPEAT; ROUNDS times in turn, each ratio the median of the rounds'), with debugfs
 mounted and then unmounted, by: the C floor (the minimal
 syscalls of a /proc walk), dmabuf-top's
-``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
-6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
+``LocalBackend(source="proc")``, ``LocalBackend(source="bpf")`` (its iterators,
+6.16+, binary records) and the same with ``bpf_binary=False`` (``bpf-text``: the text
+build's records), each as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), in-process (no interpreter
-start-up).  Prints the times and the ratios to the C floor.  Not a test: a script that
-prints numbers.  Times are under qemu TCG (no KVM), ~10x a real machine's; the ratios
-are what counts.
+start-up).  Prints the times and the ratios to the C floor; ``--profile`` then where
+each source's Python time goes (cProfile of REPEAT whole refreshes, by own time).
+Not a test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a
+real machine's; the ratios are what counts.
 
 Then the GEM handle walk (6.16+): the fd iterator's read time (median of REPEAT) with
 and without one more process holding GEM-HANDLES handles on one DRM file, GEM-EXPORTED
@@ -45,13 +47,15 @@ from tests.support.vm.guest import GEM_MANY, start_scenario  # noqa: E402
 from tests.support.vm.vm import VM  # noqa: E402
 
 CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
+#: the walk, the BPF scan (binary records) and the BPF scan of the text build
+SOURCES = ("proc", "bpf", "bpf-text")
 DEBUGFS = "/sys/kernel/debug"
 
 PY_BENCH = """
 import json, statistics, sys, time
 from dmabuf_top.collect.local import LocalBackend
 repeat, source, profile = int(sys.argv[1]), sys.argv[2], sys.argv[3:] == ["profile"]
-b = LocalBackend(source=source)
+b = LocalBackend(source=source.split("-")[0], bpf_binary=source != "bpf-text")
 out = {}
 for what in ("fetch", "collect"):
     call = getattr(b, what)
@@ -84,11 +88,11 @@ it.read(FILES)
 times = []
 for _ in range(repeat):
     t0 = time.perf_counter()
-    text = it.read(FILES)
+    data = it.read(FILES)
     times.append(time.perf_counter() - t0)
-lines = text.splitlines()
-print(json.dumps({"read": statistics.median(times), "g": sum(1 for ln in lines if ln[:2] == b"g "),
-                  "reads": 1 + sum(1 for ln in lines if ln[:2] == b"G ")}))
+kinds = data[2::56]  # each binary record's kind (56-byte records: parsers/bpf_records.py)
+print(json.dumps({"read": statistics.median(times), "g": kinds.count(b"g"),
+                  "reads": 1 + kinds.count(b"G")}))
 """
 
 
@@ -165,7 +169,7 @@ def main() -> int:
                 for n in range(args.rounds):
                     c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
                     results = {"C": parse_kv(c.stdout)}
-                    for source in ("proc", "bpf"):
+                    for source in SOURCES:
                         prof = ["profile"] if args.profile and n == args.rounds - 1 else []
                         p = vm.run(
                             [vm.python, "-c", PY_BENCH, str(args.repeat), source, *prof],
@@ -189,7 +193,7 @@ def main() -> int:
             f"lines, {int(cres['holders'])} holders, {int(cres['procs'])} pids, "
             f"{int(cres['bufinfo_bytes'])} bytes of bufinfo)"
         )
-        for source in ("proc", "bpf"):
+        for source in SOURCES:
             res = rounds[-1][source]
             cells = []
             for what in ("fetch", "collect"):
@@ -197,7 +201,7 @@ def main() -> int:
                 ratios = [r[source][what] / r["C"]["median_s"] for r in rounds]
                 each = " ".join(f"{x:.2f}" for x in ratios)
                 cells.append(f"{what}(): {ms:8.1f} ms = {med(ratios):4.2f}x C [{each}]")
-            print(f"  {source:>4} " + "   ".join(cells) + f"   ({res['buffers']} buffers, "
+            print(f"  {source:>8} " + "   ".join(cells) + f"   ({res['buffers']} buffers, "
                   f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
             for w in res["warnings"]:
                 print(f"       warning: {w}")
