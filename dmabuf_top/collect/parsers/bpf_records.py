@@ -35,6 +35,11 @@ _HEAD = struct.Struct("<BBBxI")
 _BUFFER = struct.Struct("<BBBxIQQQBB6x64s32s")
 #: 'f' 'g' 'G' 'd': tgid, fd, num (handle, minor), type, driver_len, ino, driver[24]
 _FILE = struct.Struct("<BBBxIIIIHBxQ24s")
+#: the same records read for kind, tgid, fd and ino only, and for kind and tgid only
+_FILE_KEYS = struct.Struct("<2xBx4xII8xQ24x")
+_FILE_PIDS = struct.Struct("<2xBx4xI44x")
+#: the mapping records read for their tgid only
+_VMA_PIDS = struct.Struct("<8xI52x")
 #: 'm': tgid, major, minor, start, end, vm_flags, pgoff, ino
 _VMA = struct.Struct("<BBBxIIII4xQQQQQ")
 #: 'p': tgid, ppid, uid, flags, start_ns, cmdline_len, comm_len, comm[16]; then the cmdline
@@ -115,24 +120,27 @@ def check_buffers(data: bytes) -> int:
     return _check(data, _BUFFER, b"b", "dmabuf_buffers", ((32, _EXPORTER_MAX), (33, _NAME_MAX)))
 
 
-def _file_rows(data: bytes) -> list[tuple]:
+def _check_files(data: bytes) -> None:
     _check(data, _FILE, b"fgGd", "dmabuf_files", ((22, _DRIVER_MAX),))
-    return list(_FILE.iter_unpack(data))
 
 
 def parse_files(data: bytes) -> list[TaskFile]:
     """``dmabuf_files``' fds; a (pid, fd) seen twice (threads) counts once."""
-    seen: dict[tuple[int, int], TaskFile] = {}
-    for _m, _v, kind, _s, pid, fd, _n, _t, _dl, ino, _d in _file_rows(data):
+    _check_files(data)
+    seen: dict[tuple[int, int], int] = {}
+    for kind, pid, fd, ino in _FILE_KEYS.iter_unpack(data):
         if kind == _F and pid and (pid, fd) not in seen:
-            seen[(pid, fd)] = TaskFile(pid, fd, ino)
-    return list(seen.values())
+            seen[(pid, fd)] = ino
+    return [TaskFile(pid, fd, ino) for (pid, fd), ino in seen.items()]
 
 
 def parse_handles(data: bytes) -> list[TaskHandle]:
     """``dmabuf_files``' GEM handles, each with its DRM file's device (``?`` when the
     file's record is missing); a (pid, fd, handle) seen twice counts once."""
-    rows = _file_rows(data)
+    _check_files(data)
+    if _G not in data[2 :: _FILE.size]:
+        return []
+    rows = list(_FILE.iter_unpack(data))
     text = _decoder()
     devices: dict[tuple[int, int], tuple[str, str | None]] = {}
     for _m, _v, kind, _s, pid, fd, minor, minor_type, dlen, _i, driver in rows:
@@ -170,8 +178,9 @@ def parse_vmas(data: bytes, page_size: int = 4096) -> list[TaskVma]:
 def holder_pids(files: bytes, vmas: bytes) -> set[int]:
     """The pids of the fd, GEM handle and mapping records (both streams checked)."""
     _check(vmas, _VMA, b"m", "dmabuf_vmas")
-    pids = {r[4] for r in _file_rows(files) if r[2] in (_F, _G)}
-    pids.update(r[4] for r in _VMA.iter_unpack(vmas))
+    _check_files(files)
+    pids = {pid for kind, pid in _FILE_PIDS.iter_unpack(files) if kind == _F or kind == _G}
+    pids.update(pid for (pid,) in _VMA_PIDS.iter_unpack(vmas))
     pids.discard(0)
     return pids
 
