@@ -177,8 +177,8 @@ def parse_vmas(data: bytes, page_size: int = 4096) -> list[TaskVma]:
 
 def holder_pids(files: bytes, vmas: bytes) -> set[int]:
     """The pids of the fd, GEM handle and mapping records (both streams checked)."""
-    _check(vmas, _VMA, b"m", "dmabuf_vmas")
     _check_files(files)
+    _check(vmas, _VMA, b"m", "dmabuf_vmas")
     pids = {pid for kind, pid in _FILE_PIDS.iter_unpack(files) if kind == _F or kind == _G}
     pids.update(pid for (pid,) in _VMA_PIDS.iter_unpack(vmas))
     pids.discard(0)
