@@ -66,6 +66,7 @@ for what in ("fetch", "collect"):
         result = call()
         times.append(time.perf_counter() - t0)
     out[what] = statistics.median(times)
+    out[what + "_best"] = min(times)
 snap = b.collect()
 out.update(buffers=len(snap.buffers), processes=len(snap.processes),
            sources=snap.kernel.sources, warnings=snap.warnings)
@@ -185,10 +186,11 @@ def main() -> int:
     for debugfs, rounds in rows.items():
         cres = rounds[-1]["C"]
         c_all = [r["C"]["median_s"] for r in rounds]
+        c_best = min(r["C"]["best_s"] for r in rounds)  # the least disturbed by others' load
         print(f"debugfs {debugfs} ({len(rounds)} rounds of C, walk, BPF; each a median of "
               f"{args.repeat} warm refreshes):")
         print(
-            f"  C floor ({linkage}): {med(c_all) * 1000:8.1f} ms  "
+            f"  C floor ({linkage}): {med(c_all) * 1000:8.1f} ms (best {c_best * 1000:.1f})  "
             f"({int(cres['dmabuf_fds'])} dma-buf fds, {int(cres['map_lines'])} dma-buf maps "
             f"lines, {int(cres['holders'])} holders, {int(cres['procs'])} pids, "
             f"{int(cres['bufinfo_bytes'])} bytes of bufinfo)"
@@ -200,7 +202,9 @@ def main() -> int:
                 ms = med([r[source][what] for r in rounds]) * 1000
                 ratios = [r[source][what] / r["C"]["median_s"] for r in rounds]
                 each = " ".join(f"{x:.2f}" for x in ratios)
-                cells.append(f"{what}(): {ms:8.1f} ms = {med(ratios):4.2f}x C [{each}]")
+                best = min(r[source][what + "_best"] for r in rounds)
+                cells.append(f"{what}(): {ms:8.1f} ms = {med(ratios):4.2f}x C [{each}], "
+                             f"best {best * 1000:.1f} ms = {best / c_best:4.2f}x C's best")
             print(f"  {source:>8} " + "   ".join(cells) + f"   ({res['buffers']} buffers, "
                   f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
             for w in res["warnings"]:
