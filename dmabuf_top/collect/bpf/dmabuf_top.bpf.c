@@ -40,7 +40,9 @@
  * the same facts as packed little-endian structs instead (struct rec_*, below), each
  * behind a record head: magic, format version, kind (the text's letter) and the
  * record's size in bytes. Strings are raw bytes with their length. Parsed by
- * dmabuf_top/collect/parsers/bpf_records.py.
+ * dmabuf_top/collect/parsers/bpf_records.py. Without the hex and the printf, the
+ * verifier processes far less on 7.3: dmabuf_files 652 instructions (3,719 as text),
+ * dmabuf_tasks 407 (2,117), dmabuf_buffers 197 (323), dmabuf_vmas 150 (144).
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>

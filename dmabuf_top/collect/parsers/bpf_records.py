@@ -138,9 +138,16 @@ def parse_handles(data: bytes) -> list[TaskHandle]:
     """``dmabuf_files``' GEM handles, each with its DRM file's device (``?`` when the
     file's record is missing); a (pid, fd, handle) seen twice counts once."""
     _check_files(data)
-    if _G not in data[2 :: _FILE.size]:
+    kinds, size = data[2 :: _FILE.size], _FILE.size
+    if _G not in kinds:
         return []
-    rows = list(_FILE.iter_unpack(data))
+    at: list[int] = []  # the 'd' and 'g' records (found at C speed), in stream order
+    for kind in (_D, _G):
+        i = kinds.find(kind)
+        while i >= 0:
+            at.append(i)
+            i = kinds.find(kind, i + 1)
+    rows = [_FILE.unpack_from(data, i * size) for i in sorted(at)]
     text = _decoder()
     devices: dict[tuple[int, int], tuple[str, str | None]] = {}
     for _m, _v, kind, _s, pid, fd, minor, minor_type, dlen, _i, driver in rows:
