@@ -11,8 +11,9 @@ processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS or
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes, with debugfs mounted and then
 unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
-``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
-6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
+``LocalBackend(source="proc")``, ``LocalBackend(source="bpf")`` (its iterators,
+6.16+, binary records) and ``bpf-text`` (the same with ``bpf_binary=False``: the text
+build's records), each as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
 (no interpreter start-up; its Assembler warm), and with ``--against`` the same in
 other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
@@ -21,7 +22,8 @@ then each process's fetch() and collect(), so every ratio compares runs made mom
 apart on a shared, noisy machine; each ratio printed is the median of those
 (C's time: the same turn's). Prints the times and the ratios to the C floor.  Not a
 test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a real
-machine's; the ratios are what counts.
+machine's; the ratios are what counts.  ``--profile`` then prints where each source's
+Python time goes (cProfile of REPEAT whole refreshes of this checkout, by own time).
 
 Then the GEM handle walk (6.16+): the fd iterator's read time (median of REPEAT) with
 and without one more process holding GEM-HANDLES handles on one DRM file, GEM-EXPORTED
@@ -54,7 +56,9 @@ DEBUGFS = "/sys/kernel/debug"
 PY_SOURCE = """
 import sys, time
 from dmabuf_top.collect.local import LocalBackend
-b = LocalBackend(source=sys.argv[1])
+source = sys.argv[1]
+text = {"bpf_binary": False} if source == "bpf-text" else {}  # older checkouts lack the flag
+b = LocalBackend(source=source.split("-")[0], **text)
 b.collect()  # warm-up: caches, lazy imports, the Assembler
 b.fetch()
 print("ready", flush=True)
@@ -67,6 +71,20 @@ snap = b.collect()
 print(len(snap.buffers), len(snap.processes), "+".join(snap.kernel.sources) or "-", flush=True)
 for w in snap.warnings:
     print(w, flush=True)
+"""
+
+#: where REPEAT whole refreshes of one source spend their Python time
+PY_PROFILE = """
+import cProfile, io, pstats, sys
+from dmabuf_top.collect.local import LocalBackend
+repeat, source = int(sys.argv[1]), sys.argv[2]
+b = LocalBackend(source=source.split("-")[0], bpf_binary=source != "bpf-text")
+b.collect()
+prof = cProfile.Profile()
+prof.runcall(lambda: [b.collect() for _ in range(repeat)])
+text = io.StringIO()
+pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(25)
+print(text.getvalue())
 """
 
 #: in the guest: C, then each (checkout, source) process's fetch() and collect(), in turn
@@ -145,7 +163,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3,
                     help="REPEAT x ROUNDS turns of C and every process (the old name)")
-    ap.add_argument("--sources", default="proc,bpf", help="LocalBackend sources to time")
+    ap.add_argument("--sources", default="proc,bpf,bpf-text",
+                    help="LocalBackend sources to time (bpf-text: the text build's records)")
+    ap.add_argument("--profile", action="store_true",
+                    help="then profile REPEAT whole refreshes of each source (cProfile)")
     ap.add_argument("--json", help="also write the raw times to this file")
     ap.add_argument("--against", action="append", default=[], type=Path,
                     help="another checkout timed beside this one (repeatable)")
@@ -195,6 +216,10 @@ def main() -> int:
                     print(f"the guest benchmark failed:\n{p.stderr}", file=sys.stderr)
                     return 1
                 rows[debugfs] = json.loads(p.stdout)
+                for source in args.sources.split(",") if args.profile else ():
+                    p = vm.run([vm.python, "-c", PY_PROFILE, str(args.repeat), source],
+                               cwd=str(REPO), timeout=3600)
+                    print(f"profile, debugfs {debugfs}, {source}:\n{p.stdout}{p.stderr}")
                 if args.json:
                     Path(args.json).write_text(json.dumps(rows))
             vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
@@ -230,7 +255,7 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
                     best = min(r[what]) / min(c_times)
                     cells.append(f"{what}(): {med(r[what]) * 1000:8.1f} ms = {med(ratios):4.2f}x C "
                                  f"[{min(ratios):.2f}-{max(ratios):.2f}, best/best {best:.2f}]")
-                print(f"  {name[:12]:>12} {source:>4} " + "   ".join(cells) +
+                print(f"  {name[:12]:>12} {source:>8} " + "   ".join(cells) +
                       f"   ({r['buffers']} buffers, {r['processes']} processes, sources "
                       f"{r['sources']})")
                 for w in r["warnings"]:
