@@ -1,8 +1,11 @@
-"""Load dmabuf-top's BPF iterators (collect/bpf/dmabuf_top.bpf.o) through the system's
-libbpf (``libbpf.so.1``, via ctypes) and read their text: open, load, attach each
-iterator once, then one iterator fd and one read per program per refresh.
+"""Load dmabuf-top's BPF iterators through the system's libbpf (``libbpf.so.1``, via
+ctypes) and read their records: open, load, attach each iterator once, then one
+iterator fd and one read per program per refresh. The binary build
+(collect/bpf/dmabuf_top_bin.bpf.o, packed structs) by default; the text build
+(dmabuf_top.bpf.o) on request, the same facts as lines.
 
-Only fetching lives here: the text is parsed by ``parsers/bpf_scan.py``. Every way it
+Only fetching lives here: the records are parsed by ``parsers/bpf_scan.py`` (text)
+and ``parsers/bpf_records.py`` (binary). Every way it
 can fail raises :class:`BpfUnavailable` with one line saying why (no libbpf, no BTF,
 no kernel support for an iterator, not permitted), so the caller falls back.
 """
@@ -17,7 +20,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from dmabuf_top.collect.parsers.bpf_records import gem_more
+
+#: the iterators writing text lines, and writing binary records (the default)
 OBJECT_PATH = Path(__file__).with_name("bpf") / "dmabuf_top.bpf.o"
+BINARY_OBJECT_PATH = OBJECT_PATH.with_name("dmabuf_top_bin.bpf.o")
 KERNEL_BTF = "/sys/kernel/btf/vmlinux"
 
 #: program name -> the kernel's iterator target (its BTF function is bpf_iter_<target>)
@@ -174,10 +181,16 @@ def close_object(lib: ctypes.CDLL, obj: int | None, links: Iterable[int]) -> Non
 
 
 class BpfIterators:
-    """The loaded iterators. ``read(program)`` returns one pass of its text; the
-    programs the kernel lacks are not loaded (``programs`` lists those that are)."""
+    """The loaded iterators. ``read(program)`` returns one pass of its records
+    (``binary``: packed structs, else text lines); the programs the kernel lacks are
+    not loaded (``programs`` lists those that are). ``obj_path``: another object of
+    that format (default: the package's)."""
 
-    def __init__(self, obj_path: Path = OBJECT_PATH, want: tuple[str, ...] = tuple(TARGETS)):
+    def __init__(self, obj_path: Path | None = None, want: tuple[str, ...] = tuple(TARGETS),
+                 binary: bool = True):
+        self.binary = binary
+        if obj_path is None:
+            obj_path = BINARY_OBJECT_PATH if binary else OBJECT_PATH
         lib = _libbpf()
         have = kernel_targets(lib)
         self.missing = {p: TARGETS[p] for p in want if TARGETS[p] not in have}
@@ -222,7 +235,8 @@ class BpfIterators:
             return self._read_once(program)
         chunks = [self._read_once(program)]
         passes = 1
-        while _GEM_MORE.search(chunks[-1]) and passes < GEM_PASSES:
+        more = gem_more if self.binary else _GEM_MORE.search
+        while more(chunks[-1]) and passes < GEM_PASSES:
             self._set_gem_pass(passes)
             try:
                 chunks.append(self._read_once(program))

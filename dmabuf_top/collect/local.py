@@ -6,9 +6,12 @@ directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), rea
 fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; stat (which
 holds the comm), cmdline and uid only for pids that hold something; stat of the holders' ancestors
 too (for the process tree). The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
-read each of the fd, mapping, process and buffer iterators, and /proc only for the
-few processes the process iterator cannot say all of (kernel threads, cmdlines longer
-than a page or rewritten in place); the walk when it cannot load.
+read each of the fd, mapping, process and buffer iterators (binary records; text with
+``bpf_binary=False``), and /proc only for what BPF does not give: the holders'
+``cgroup`` (the path as the reader's cgroup namespace sees it), and the comm and
+cmdline of the few processes the process iterator cannot say all of (kernel threads,
+whose /proc comm may be longer; cmdlines longer than a page or rewritten in place);
+the walk when it cannot load or its records are malformed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 from functools import lru_cache
 
 from dmabuf_top.collect.app_axis import DMEM_FILES
-from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.assemble import Assembler
 from dmabuf_top.collect.bpf_loader import (
     BUFFERS,
     FILES,
@@ -30,6 +33,7 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
 )
 from dmabuf_top.collect.contract import SeenProcess
+from dmabuf_top.collect.parsers.bpf_records import BpfRecordsError, check_buffers
 from dmabuf_top.collect.parsers.bpf_scan import holder_pids, parse_bpf_tasks
 from dmabuf_top.collect.parsers.cgroup import parse_proc_cgroup
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
@@ -192,7 +196,7 @@ class LocalBackend:
     kind = "local"
     live = True
 
-    def __init__(self, proc: str = "/proc", source: str = "auto") -> None:
+    def __init__(self, proc: str = "/proc", source: str = "auto", bpf_binary: bool = True) -> None:
         if source not in SCAN_SOURCES:
             raise ValueError(f"unknown scan source {source!r}")
         self.proc = proc
@@ -200,11 +204,13 @@ class LocalBackend:
         self.host = socket.gethostname()
         self.kernel = os.uname().release
         self._bpf: BpfIterators | None = None
+        #: what the last refresh assembled, reused where nothing changed
+        self.assembler = Assembler()
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
             try:
-                self._bpf = BpfIterators()
+                self._bpf = BpfIterators(binary=bpf_binary)
             except BpfUnavailable as e:
                 self.bpf_note = f"BPF scan not used: {e}; walked /proc instead"
 
@@ -214,12 +220,15 @@ class LocalBackend:
             self._bpf.close()
             self._bpf = None
 
-    def _read_bpf(self) -> dict[str, str] | None:
-        """One pass of every loaded iterator, or None (with ``bpf_note`` set) when a
-        read fails: then this refresh walks /proc instead, never a half scan."""
+    def _read_bpf(self) -> dict[str, str | bytes] | None:
+        """One pass of every loaded iterator (text decoded, binary as read), or None
+        (with ``bpf_note`` set) when a read fails: then this refresh walks /proc
+        instead, never a half scan."""
         if self._bpf is None:
             return None
         try:
+            if self._bpf.binary:
+                return {p: self._bpf.read(p) for p in self._bpf.programs}
             return {
                 p: self._bpf.read(p).decode("utf-8", "backslashreplace")
                 for p in self._bpf.programs
@@ -248,7 +257,16 @@ class LocalBackend:
         return Source(kind="local", host=self.host, kernel=self.kernel).label()
 
     def fetch(self) -> RawScan:
-        """Read all the text one refresh needs."""
+        """Read all the text one refresh needs: by BPF when it loaded, and by the
+        walk when its records are malformed (``bpf_note`` says so, once)."""
+        try:
+            return self._fetch()
+        except BpfRecordsError as e:
+            self.bpf_note = f"BPF scan failed: {e}; walked /proc instead"
+            self.close()
+            return self._fetch()
+
+    def _fetch(self) -> RawScan:
         raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
         boot_id = read_optional(f"{self.proc}/sys/kernel/random/boot_id")
         raw.boot_id = boot_id.strip() if boot_id else ""
@@ -280,6 +298,8 @@ class LocalBackend:
             raw.bpf = read_optional(BPF_ITER)
         else:
             raw.bpf_buffers = texts[BUFFERS]
+            if isinstance(raw.bpf_buffers, bytes):
+                check_buffers(raw.bpf_buffers)
         if self.bpf_note is not None:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()
@@ -302,6 +322,6 @@ class LocalBackend:
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()
-        snap = assemble(self.fetch())
+        snap = self.assembler(self.fetch())
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap

@@ -1,7 +1,8 @@
 """The BPF scan on real kernels: on 6.18 and 7.3 with debugfs unmounted, ``--source bpf`` gives
-the snapshot the /proc walk gives with debugfs (and the scenario's own record); the walk
-without debugfs still says what it misses; where BPF cannot run, ``auto`` and ``bpf``
-fall back to the walk and say why, in one warning.
+the snapshot the /proc walk gives with debugfs (and the scenario's own record), and its
+binary records the very snapshot the text build's give; the walk without debugfs still
+says what it misses; where BPF cannot run or its records are malformed, ``auto`` and
+``bpf`` fall back to the walk and say why, in one warning.
 
 The installed ``dmabuf-top`` runs in the guest, which loads the committed
 ``dmabuf_top/collect/bpf/dmabuf_top.bpf.o`` through the host's libbpf.so.1.
@@ -9,6 +10,7 @@ The installed ``dmabuf-top`` runs in the guest, which loads the committed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +24,25 @@ from tests.support.vm.kernels import BPF_SERIES
 
 DEBUGFS = "/sys/kernel/debug"
 BPF_SOURCES = ["bpf", "task_file", "task_vma", "task"]
+
+#: in the guest: one scene scanned with the binary and the text build, as snapshot
+#: documents, then with the text build's lines read as binary records (malformed), twice
+BOTH_BUILDS = r"""
+import json
+from dmabuf_top.collect.bpf_loader import OBJECT_PATH, BpfIterators
+from dmabuf_top.collect.local import LocalBackend
+from dmabuf_top.io.codec import snapshot_to_dict
+out = {}
+for name, binary in (("binary", True), ("text", False)):
+    b = LocalBackend(source="bpf", bpf_binary=binary)
+    out[name] = snapshot_to_dict(b.collect())
+    b.close()
+b = LocalBackend(source="bpf")
+b.close()
+b._bpf = BpfIterators(obj_path=OBJECT_PATH, binary=True)
+out["malformed"] = [snapshot_to_dict(b.collect()) for _ in range(2)]
+print(json.dumps(out))
+"""
 
 
 def snapshot(vm, *args: str, user: int | None = None) -> dict:
@@ -82,6 +103,27 @@ def test_bpf_without_debugfs_is_the_walk_with_debugfs(vm, scenario):
     assert NO_KERNEL_SOURCE_WARNING in blind["warnings"]
     assert any("size estimated from the mapping" in w for w in blind["warnings"])
     assert len(blind["buffers"]) < len(bpf["buffers"])
+
+
+@pytest.mark.kernels(*BPF_SERIES)
+def test_binary_records_give_the_text_builds_snapshot_and_malformed_ones_the_walk(vm, scenario):
+    with debugfs_unmounted(vm):
+        r = vm.run([vm.python, "-c", BOTH_BUILDS], timeout=600)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    docs = json.loads(r.stdout)
+    binary, text = docs["binary"], docs["text"]
+    for doc in (binary, text):
+        del doc["taken_at"], doc["scan_seconds"]
+    assert binary == text  # every figure, GEM handles and process facts included
+    assert binary["kernel"]["sources"] == BPF_SOURCES and binary["warnings"] == []
+    assert len(binary["buffers"]) == scenario.record["totals"]["buffers"]
+    for doc in docs["malformed"]:  # walked, saying why in one line, on every refresh
+        why = [w for w in doc["warnings"] if w.startswith("BPF scan failed:")]
+        assert why == [
+            "BPF scan failed: dmabuf_files records: record 0 (byte 0): not a record head; "
+            "walked /proc instead"
+        ], doc["warnings"]
+        assert doc["kernel"]["sources"] == [] and doc["processes"]
 
 
 @pytest.mark.kernels(*BPF_SERIES)

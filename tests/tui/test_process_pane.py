@@ -9,9 +9,10 @@ from textual.widgets import Static
 
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import ProcessScreen
+from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.widgets.key_footer import KeyFooter, shown_keys
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from tests.support.pilot import demo_at, settle
+from tests.support.table_readers import row_count
 
 SIZE = (80, 24)
 CHROMIUM = 225  # the demo's GPU process, its command line over 300 characters
@@ -31,7 +32,7 @@ async def open_process(pilot, app: DmabufTopApp, pid: int, tree: bool = False) -
 async def test_the_process_pane_fits_80x24():
     async with demo_at(SIZE) as (app, pilot):
         pane = await open_process(pilot, app, CHROMIUM)
-        cmdline = app.prepared.snap.processes[CHROMIUM].cmdline
+        cmdline = app.session.prepared.snap.processes[CHROMIUM].cmdline
         assert len(cmdline) > 200
         title = pane.query_one("#detail-title")
         assert pane.max_scroll_y == 0 and 0 < title.region.y < 10  # nothing scrolls away
@@ -42,7 +43,7 @@ async def test_the_process_pane_fits_80x24():
         assert str(box.tooltip) == cmdline  # the whole of it
         table = pane.query_one("#process-buffers", LiveTable)
         footer = pane.query_one(KeyFooter)
-        assert table.row_count > 5 and table.region.height >= 4
+        assert row_count(table) > 5 and table.region.height >= 4
         assert table.region.bottom <= footer.region.y  # on screen, above the footer
         keys = list(footer.query("FooterKey"))
         assert keys and max(k.region.right for k in keys) <= SIZE[0]  # no key cut

@@ -7,72 +7,40 @@ xCOMM xCMDLINE``).
 
 Strings come hex-encoded (untrusted bytes cannot end a field); they are decoded as
 the /proc walk decodes kernel text (UTF-8, undecodable bytes backslash-escaped).
-Malformed lines are skipped, never raised on."""
+Malformed lines are skipped, never raised on.
+
+Each ``parse_*`` also takes the binary build's records (``bytes``: parsers/
+bpf_records.py, which raises :class:`BpfRecordsError` on malformed ones) and gives the
+same records (parsers/bpf_types.py)."""
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
+from dmabuf_top.collect.parsers import bpf_records
+from dmabuf_top.collect.parsers.bpf_records import BpfRecordsError
+from dmabuf_top.collect.parsers.bpf_types import (
+    PID_LIMIT,
+    TASK_CMDLINE_ELSEWHERE,
+    TASK_KERNEL_THREAD,
+    TaskFacts,
+    TaskFile,
+    TaskHandle,
+    TaskVma,
+    device_node,
+    ns_per_tick,
+    perms_of,
+)
 from dmabuf_top.collect.parsers.kernelwide import KernelBuffer
 from dmabuf_top.collect.parsers.maps import MapsEntry
 from dmabuf_top.collect.parsers.numbers import LIMIT
 from dmabuf_top.collect.parsers.procstat import cmdline_text
 
-# vm_flags bits, as /proc/PID/maps turns them into "rwxs"
-_VM_READ, _VM_WRITE, _VM_EXEC, _VM_MAYSHARE = 0x1, 0x2, 0x4, 0x80
-_PID_LIMIT = 1 << 32
-# dmabuf_tasks' FLAGS: its comm (kernel thread) or cmdline is to be read from /proc
-TASK_KERNEL_THREAD, TASK_CMDLINE_ELSEWHERE = 1, 2
-_NS_PER_SECOND = 1_000_000_000
-
-
-class TaskFile(NamedTuple):
-    """An open dma-buf fd of a process."""
-
-    pid: int
-    fd: int
-    inode: int
-
-
-class TaskHandle(NamedTuple):
-    """A GEM handle of a process's open DRM file that names a dma-buf."""
-
-    pid: int
-    #: the DRM file's fd
-    fd: int
-    handle: int
-    inode: int
-    #: the DRM node: card0, renderD128, accel0
-    device: str
-    driver: str | None
-
-
-class TaskVma(NamedTuple):
-    """A mapping of a dma-buf in a process (``entry`` as a maps line would give it)."""
-
-    pid: int
-    entry: MapsEntry
-
-
-class TaskFacts(NamedTuple):
-    """What /proc/PID/{stat,comm,cmdline} and the owner of /proc/PID say of a
-    process, as the task iterator read them from its thread-group leader."""
-
-    pid: int
-    ppid: int
-    #: effective uid (the owner of /proc/PID)
-    uid: int
-    #: clock ticks since boot, as /proc/PID/stat's field 22
-    start_time: int
-    comm: str
-    cmdline: str
-    #: comm or cmdline must come from /proc instead (``TASK_*`` flags)
-    flags: int
-
-    @property
-    def complete(self) -> bool:
-        return not self.flags
+__all__ = [
+    "BpfRecordsError", "TASK_CMDLINE_ELSEWHERE", "TASK_KERNEL_THREAD", "TaskFacts", "TaskFile",
+    "TaskHandle", "TaskVma", "holder_pids", "parse_bpf_buffers", "parse_bpf_files",
+    "parse_bpf_handles", "parse_bpf_tasks", "parse_bpf_vmas", "perms_of",
+]
 
 
 def _bytes(field: str) -> bytes | None:
@@ -98,13 +66,13 @@ _FILE_RE = re.compile(rf"^f {_U} {_U} {_U}$", re.M)
 _VMA_RE = re.compile(rf"^m {_U} {_X} {_X} {_X} {_U} {_U} {_U} {_U}$", re.M)
 _HANDLE_RE = re.compile(rf"^g {_U} {_U} {_U} {_U}$", re.M)
 _DRM_FILE_RE = re.compile(rf"^d {_U} {_U} {_U} {_U} (x\S*)$", re.M)
-#: drm_minor types (enum drm_minor_type) -> the /dev/dri node's prefix
-_MINOR_NODES = {0: "card", 2: "renderD", 32: "accel"}
 _TASK_RE = re.compile(rf"^p {_U} {_U} {_U} {_U} {_U} (x[0-9a-f]*) (x[0-9a-f]*)$", re.M)
 
 
-def parse_bpf_buffers(text: str) -> list[KernelBuffer]:
+def parse_bpf_buffers(text: str | bytes) -> list[KernelBuffer]:
     """The ``dmabuf_buffers`` iterator: every buffer, with its file count."""
+    if isinstance(text, bytes):
+        return bpf_records.parse_buffers(text)
     out = []
     for ino, size, count, exporter, name in _BUFFER_RE.findall(text):
         inode, nbytes, refs = int(ino), int(size), int(count)
@@ -115,30 +83,34 @@ def parse_bpf_buffers(text: str) -> list[KernelBuffer]:
     return out
 
 
-def parse_bpf_files(text: str) -> list[TaskFile]:
+def parse_bpf_files(text: str | bytes) -> list[TaskFile]:
     """The ``dmabuf_files`` iterator; a (pid, fd) seen twice (threads) counts once."""
+    if isinstance(text, bytes):
+        return bpf_records.parse_files(text)
     seen: dict[tuple[int, int], TaskFile] = {}
     for tgid, fd_text, ino in _FILE_RE.findall(text):
         pid, fd, inode = int(tgid), int(fd_text), int(ino)
-        if 0 < pid < _PID_LIMIT and fd < _PID_LIMIT and inode < LIMIT:
+        if 0 < pid < PID_LIMIT and fd < PID_LIMIT and inode < LIMIT:
             seen.setdefault((pid, fd), TaskFile(pid, fd, inode))
     return list(seen.values())
 
 
-def parse_bpf_handles(text: str) -> list[TaskHandle]:
+def parse_bpf_handles(text: str | bytes) -> list[TaskHandle]:
     """The GEM handle records of the ``dmabuf_files`` iterator, each with its DRM
     file's device (``?`` when the file's record is missing); a (pid, fd, handle)
     seen twice (threads, or another read of the iterator) counts once."""
+    if isinstance(text, bytes):
+        return bpf_records.parse_handles(text)
     devices: dict[tuple[int, int], tuple[str, str | None]] = {}
     for tgid, fd_text, minor, kind, driver in _DRM_FILE_RE.findall(text):
         index = int(minor)
-        if index < _PID_LIMIT and len(kind) <= 3:
-            node = f"{_MINOR_NODES.get(int(kind), 'drm')}{index}"
+        if index < PID_LIMIT and len(kind) <= 3:
+            node = device_node(int(kind), index)
             devices.setdefault((int(tgid), int(fd_text)), (node, _text(driver)))
     seen: dict[tuple[int, int, int], TaskHandle] = {}
     for tgid, fd_text, num, ino in _HANDLE_RE.findall(text):
         pid, fd, handle, inode = int(tgid), int(fd_text), int(num), int(ino)
-        if not 0 < pid < _PID_LIMIT or fd >= _PID_LIMIT or handle >= _PID_LIMIT:
+        if not 0 < pid < PID_LIMIT or fd >= PID_LIMIT or handle >= PID_LIMIT:
             continue
         if inode >= LIMIT:
             continue
@@ -150,54 +122,50 @@ def parse_bpf_handles(text: str) -> list[TaskHandle]:
 _HOLDER_RE = re.compile(r"^[fmg] ([0-9]{1,10}) ", re.M)
 
 
-def holder_pids(files: str, vmas: str) -> set[int]:
+def holder_pids(files: str | bytes, vmas: str | bytes) -> set[int]:
     """The pids of the fd, GEM handle and mapping records, without parsing them whole
     (what to ask /proc about; assemble() parses the records)."""
+    if isinstance(files, bytes) and isinstance(vmas, bytes):
+        return bpf_records.holder_pids(files, vmas)
+    if isinstance(files, bytes) or isinstance(vmas, bytes):
+        raise BpfRecordsError("fd and mapping records in two formats")
     return {int(p) for text in (files, vmas) for p in _HOLDER_RE.findall(text)}
 
 
-def perms_of(vm_flags: int) -> str:
-    """The ``rwxs`` column of /proc/PID/maps for these vm_flags."""
-    return (
-        ("r" if vm_flags & _VM_READ else "-")
-        + ("w" if vm_flags & _VM_WRITE else "-")
-        + ("x" if vm_flags & _VM_EXEC else "-")
-        + ("s" if vm_flags & _VM_MAYSHARE else "p")
-    )
-
-
-def parse_bpf_vmas(text: str, page_size: int = 4096) -> list[TaskVma]:
+def parse_bpf_vmas(text: str | bytes, page_size: int = 4096) -> list[TaskVma]:
     """The ``dmabuf_vmas`` iterator; a mapping seen twice (threads) counts once.
     ``page_size`` turns vm_pgoff into the byte offset maps shows."""
+    if isinstance(text, bytes):
+        return bpf_records.parse_vmas(text, page_size)
     seen: dict[tuple[int, int], TaskVma] = {}
     for tgid, lo, hi, flags, pgoff, ino, major, minor in _VMA_RE.findall(text):
         pid, start, end, pages, inode = int(tgid), int(lo, 16), int(hi, 16), int(pgoff), int(ino)
         dev = (int(major), int(minor))
-        if not 0 < pid < _PID_LIMIT or end < start or pages >= LIMIT or inode >= LIMIT:
+        if not 0 < pid < PID_LIMIT or end < start or pages >= LIMIT or inode >= LIMIT:
             continue
-        if dev[0] >= _PID_LIMIT or dev[1] >= _PID_LIMIT:
+        if dev[0] >= PID_LIMIT or dev[1] >= PID_LIMIT:
             continue
         entry = MapsEntry(start, end, perms_of(int(flags, 16)), pages * page_size, inode, None, dev)
         seen.setdefault((pid, start), TaskVma(pid, entry))
     return list(seen.values())
 
 
-def parse_bpf_tasks(text: str, ticks_per_second: int = 100) -> dict[int, TaskFacts]:
+def parse_bpf_tasks(text: str | bytes, ticks_per_second: int = 100) -> dict[int, TaskFacts]:
     """The ``dmabuf_tasks`` iterator: pid -> its process's facts. The start time
     (nanoseconds since boot) becomes clock ticks as the kernel rounds it for stat."""
-    if ticks_per_second <= 0 or _NS_PER_SECOND % ticks_per_second:
-        raise ValueError(f"clock ticks per second: {ticks_per_second}")
-    ns_per_tick = _NS_PER_SECOND // ticks_per_second
+    if isinstance(text, bytes):
+        return bpf_records.parse_tasks(text, ticks_per_second)
+    tick = ns_per_tick(ticks_per_second)
     out: dict[int, TaskFacts] = {}
     for tgid, ppid, uid, start_ns, flags, comm, cmdline in _TASK_RE.findall(text):
         pid, parent, owner, started = int(tgid), int(ppid), int(uid), int(start_ns)
         raw_comm, raw_cmdline = _bytes(comm), _bytes(cmdline)
-        if raw_comm is None or raw_cmdline is None or not 0 < pid < _PID_LIMIT:
+        if raw_comm is None or raw_cmdline is None or not 0 < pid < PID_LIMIT:
             continue
-        if parent >= _PID_LIMIT or owner >= _PID_LIMIT or started >= LIMIT:
+        if parent >= PID_LIMIT or owner >= PID_LIMIT or started >= LIMIT:
             continue
         out[pid] = TaskFacts(
-            pid, parent, owner, started // ns_per_tick,
+            pid, parent, owner, started // tick,
             raw_comm.decode("utf-8", "backslashreplace"), cmdline_text(raw_cmdline),
             int(flags) & (TASK_KERNEL_THREAD | TASK_CMDLINE_ELSEWHERE),
         )

@@ -10,13 +10,21 @@ import pytest
 
 from dmabuf_top.collect import bpf_loader
 from dmabuf_top.collect.bpf_events import EVENTS_OBJECT_PATH
-from dmabuf_top.collect.bpf_loader import OBJECT_PATH, BpfIterators, BpfUnavailable
+from dmabuf_top.collect.bpf_loader import (
+    BINARY_OBJECT_PATH,
+    OBJECT_PATH,
+    BpfIterators,
+    BpfUnavailable,
+)
 from tests.conftest import in_ci
 
 BUILD = OBJECT_PATH.with_name("build.sh")
 
 
-@pytest.mark.parametrize("committed", [OBJECT_PATH, EVENTS_OBJECT_PATH], ids=lambda p: p.name)
+OBJECTS = [OBJECT_PATH, BINARY_OBJECT_PATH, EVENTS_OBJECT_PATH]
+
+
+@pytest.mark.parametrize("committed", OBJECTS, ids=lambda p: p.name)
 def test_committed_object_is_what_the_source_builds_to(tmp_path, committed):
     missing = [t for t in ("clang", "bpftool") if shutil.which(t) is None]
     if missing:
@@ -32,7 +40,7 @@ def test_committed_object_is_what_the_source_builds_to(tmp_path, committed):
 
 
 def test_the_objects_lie_in_the_package_next_to_their_sources():
-    for obj in (OBJECT_PATH, EVENTS_OBJECT_PATH):
+    for obj in OBJECTS:
         assert obj.is_file() and obj.with_suffix(".c").is_file()
 
 
