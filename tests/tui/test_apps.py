@@ -68,4 +68,4 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         await settle(pilot)
         text = str(app.screen.query_one("#process-fields").render())
         foo = snap.processes[int(ptable.cursor_key or 0)]
-        assert f"app           {foo.app}" in text and foo.cgroup in text and "user" in text
+        assert f"app           {foo.app}  in {foo.cgroup}" in text and "user" in text
