@@ -18,6 +18,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     parse_bpf_vmas,
 )
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, BufinfoEntry, parse_bufinfo
+from dmabuf_top.collect.parsers.cgroup import parse_heap_accounting
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
@@ -335,6 +336,8 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel.mem_total = meminfo.get("MemTotal")
         kernel.gpu_active = meminfo.get("GPUActive")
         kernel.gpu_reclaim = meminfo.get("GPUReclaim")
+    if raw.kind == "local":
+        kernel.heap_accounting = parse_heap_accounting(raw.heap_accounting)
     if impostor_maps:
         warnings.append(impostor_warning(impostor_maps))
     if unverified:

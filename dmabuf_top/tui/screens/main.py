@@ -22,7 +22,12 @@ from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree
 from dmabuf_top.tui.row_filter import visible_rows
-from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
+from dmabuf_top.tui.screens.empty_text import (
+    apps_info,
+    empty_reasons,
+    suspects_empty,
+    suspects_info,
+)
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.screens.tree_actions import TreeActions
@@ -92,6 +97,7 @@ class MainScreen(TreeActions, Screen[None]):
             yield Tabs(*(Tab(VIEW_TITLES[v], id=f"tab-{v}") for v in VIEW_NAMES),
                        active=f"tab-{self.view}", id="view-tabs")
             yield Static("", id="suspects-info", classes="info")
+            yield Static("", id="apps-info", classes="info")
             yield self._table
             yield Static("", id="empty", classes="empty")
         yield FilterBar(id="filter-bar")
@@ -102,7 +108,7 @@ class MainScreen(TreeActions, Screen[None]):
         for view in VIEW_NAMES:
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
-        self.query_one("#suspects-info").display = self.view == "suspects"
+        self._show_info(self.view)
         self.table().state_changed()
         self.table().focus()
         self.ready = True
@@ -165,6 +171,8 @@ class MainScreen(TreeActions, Screen[None]):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
+        elif view == "apps":
+            self.query_one("#apps-info", Static).update(Content(apps_info(self.dapp)))
         order = self.order.key(view)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
@@ -196,6 +204,11 @@ class MainScreen(TreeActions, Screen[None]):
                 empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
             self._show_empty(not prep.snap.buffers or not rows)
 
+    def _show_info(self, view: str) -> None:
+        """The line above the table that only the Suspects and Apps views have."""
+        self.query_one("#suspects-info").display = view == "suspects"
+        self.query_one("#apps-info").display = view == "apps"
+
     def _show_empty(self, empty: bool) -> None:
         """Nothing to show in the current view: its reason takes the table's room."""
         self._empty[self.view] = empty
@@ -218,7 +231,7 @@ class MainScreen(TreeActions, Screen[None]):
             self.view = view
             with self.app.batch_update():
                 table.show(self.states[view])
-                self.query_one("#suspects-info").display = view == "suspects"
+                self._show_info(view)
                 if view in self._stale:
                     self.sync()
                 else:
