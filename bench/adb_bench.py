@@ -3,11 +3,13 @@
 against one adb call per file, at several scales.
 
     python bench/adb_bench.py [--scales 50x10,200x20] [--repeat 5] [--per-file-limit 0]
+                              [--plain-procs 100] [--plain-fds 150]
 
 Boots the test VM (tests/support/vm) with tests/support/adbpeer.py in it (guest port 5555,
 forwarded), a real adb server on the host (Debian's adb, private port and
 HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
---bufs-per-proc B (plus its base scenario). Then, on the host:
+--bufs-per-proc B --plain-procs 100 --plain-fds 150 (plus its base scenario). Then,
+on the host:
 
 - collector: AdbBackend.collect() REPEAT times (after one warm-up), each a
   full refresh (no session: what every refresh cost before deltas): wall time
@@ -20,7 +22,8 @@ HOME), and for each scale PxB runs tests/support/vm/scenario.py --procs P
   both collectors' sessions again on a changed scene (a process holding one more
   dma-buf appears before one refresh and is gone before the next); against the C floor:
   bench/cscan.c (gcc -O2 -static) in the guest, its CPU per scan read as the
-  collectors' is (user + system of the process and its children);
+  collectors' is (user + system of the process and its children), one sample before
+  each of the native collector's measured refreshes;
 - per file (unless --no-per-file): what a backend without the collector would do: ``ls /proc``, then
   per pid ``ls -l /proc/P/fd`` and ``cat /proc/P/maps``, per dma-buf fd ``cat
   .../fdinfo/N``, per holder ``cat comm`` and ``cat cmdline``, and ``cat``
@@ -49,6 +52,13 @@ command again: shell 12.4 s / 14.9 s, native 2.78 s / 1.45 s, floor 0.75 s: nati
 / 1.9x the floor, 0.23x / 0.10x the shell's. The goal (1.5x the floor) is not met: the
 figures swing 2x between runs and refreshes on this loaded host (each way's three
 refreshes are printed to stderr).
+
+After the one-pass walk (issue 26, nat26b; the scale scene with 100 x 150 plain fds, the
+floor sampled between the native refreshes, --scales 200x20 --repeat 3 --no-per-file,
+6.1 guest, load average ~12): device CPU per refresh, unchanged / changed: shell
+20.9 s / 26.3 s (delta+gzip), native 3.32 s / 3.33 s, C floor 2.67 s (median of six
+samples): native 1.25x / 1.25x the floor. Again at load average ~1 (the next run): shell
+3.80 s / 4.47 s, native 1.14 s / 1.22 s, floor 0.92 s: native 1.24x / 1.33x.
 
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
@@ -88,10 +98,15 @@ GUEST_PORT = 5555
 
 
 def measure_collector(
-    be: AdbBackend, repeat: int, gzip: bool, churn: Callable[[int], None] | None = None
+    be: AdbBackend,
+    repeat: int,
+    gzip: bool,
+    churn: Callable[[int], None] | None = None,
+    between: Callable[[], None] | None = None,
 ) -> dict:
     """REPEAT refreshes after two warm-up ones; with ``churn``, called before each (its
-    argument: the refresh's number), every measured refresh sees a changed scene."""
+    argument: the refresh's number), every measured refresh sees a changed scene;
+    ``between``, called before each too (one floor scan, side by side)."""
     assert be.facts is not None
     be.facts.gzip = gzip
     be.delta.forget()
@@ -99,6 +114,8 @@ def measure_collector(
     be.collect()
     walls, hosts, device = [], [], []
     for k in range(repeat):
+        if between is not None:
+            between()
         if churn is not None:
             churn(k)
         prior = DeltaSession(be.delta.id)  # the host's copy before: to decode again below
@@ -149,15 +166,27 @@ class Churn:
                 time.sleep(0.1)
 
 
-def measure_floor(vm: VM, cscan: bytes, repeat: int) -> dict:
+class Floor:
     """bench/cscan.c in the guest (gcc -O2 -static on the host): its CPU per scan, read
-    like the collectors' (the children's times of the shell that waited for it)."""
-    vm.write_file("/tmp/cscan", cscan, mode=0o755)
-    script = ('/tmp/cscan "$1" >/dev/null; read -r x </proc/$$/stat; set -- ${x##*) }; '
+    like the collectors' (the children's times of the shell that waited for it). Each
+    call is one sample (a warm-up scan and one measured, halved), taken between the
+    native collector's refreshes so that both see the same load on a shared machine."""
+
+    SCRIPT = ('/tmp/cscan 1 >/dev/null; read -r x </proc/$$/stat; set -- ${x##*) }; '
               'echo "${14} ${15}"')  # fmt: skip
-    r = vm.run(["sh", "-c", script, "sh", str(repeat)], timeout=1800, check=True)
-    ticks = sum(int(t) for t in r.stdout.split())
-    return {"device_cpu_s": ticks / 100 / (repeat + 1)}  # a warm-up scan, then REPEAT
+
+    def __init__(self, vm: VM, cscan: bytes) -> None:
+        self.vm, self.samples = vm, []
+        vm.write_file("/tmp/cscan", cscan, mode=0o755)
+
+    def __call__(self) -> None:
+        r = self.vm.run(["sh", "-c", self.SCRIPT], timeout=1800, check=True)
+        self.samples.append(sum(int(t) for t in r.stdout.split()) / 100 / 2)
+
+    def result(self) -> dict:
+        print(f"  C floor: device CPU {statistics.median(self.samples):.3f}s "
+              f"(each: {self.samples})", file=sys.stderr, flush=True)  # fmt: skip
+        return {"device_cpu_s": statistics.median(self.samples)}
 
 
 class PerFile:
@@ -231,6 +260,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scales", default="50x10,200x20", help="PROCSxBUFS,...")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--plain-procs",
+        type=int,
+        default=100,
+        help="processes holding PLAIN_FDS ordinary fds each (the scale scene's)",
+    )
+    ap.add_argument("--plain-fds", type=int, default=150)
     ap.add_argument("--no-per-file", action="store_true", help="skip the per-file way")
     ap.add_argument(
         "--per-file-limit", type=int, default=0,
@@ -259,20 +295,31 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 cscan = build_cscan(Path(tmp))[0].read_bytes()
             for procs, bufs in scales:
-                extra = ["--procs", str(procs), "--bufs-per-proc", str(bufs), "--no-impostor"]
+                extra = [
+                    "--procs",
+                    str(procs),
+                    "--bufs-per-proc",
+                    str(bufs),
+                    "--no-impostor",
+                    "--plain-procs",
+                    str(args.plain_procs),
+                    "--plain-fds",
+                    str(args.plain_fds),
+                ]
                 with start_scenario(vm, *extra, timeout=1800) as sc:
                     nbuf = len(sc.record["buffers"])
+                    fl = Floor(vm, cscan)
                     ways = {
                         "collector+gzip": measure_collector(full, args.repeat, gzip=True),
                         "collector": measure_collector(full, args.repeat, gzip=False),
                         "delta+gzip": measure_collector(shell, args.repeat, gzip=True),
                         "delta": measure_collector(shell, args.repeat, gzip=False),
-                        "native delta+gzip": measure_collector(be, args.repeat, gzip=True),
+                        "native delta+gzip": measure_collector(be, args.repeat, True, None, fl),
                         "delta changed": measure_collector(shell, args.repeat, True, churn),
-                        "native changed": measure_collector(be, args.repeat, True, churn),
+                        "native changed": measure_collector(be, args.repeat, True, churn, fl),
                     }
                     churn(1)  # (the holder gone)
-                    floor = measure_floor(vm, cscan, args.repeat)
+                    floor = fl.result()
                     pf = None if args.no_per_file else measure_per_file(full, args.per_file_limit)
                 rows.append((f"{procs}x{bufs}", nbuf, ways, pf, floor))
                 print(f"{procs}x{bufs}: done", file=sys.stderr, flush=True)

@@ -3,14 +3,22 @@
 source, each source in its own process; prints CPU seconds per refresh (the whole
 process: scan, accounting, rows, rendering) and peak RSS.
 
-    python bench/cost_bench.py [--refreshes 30] [--sources synthetic,file,local,adb]
+    python bench/cost_bench.py [--refreshes 30] [--sources synthetic,churn,file,local,adb]
+                               [--against OTHER_CHECKOUT ...]
+
+``--against``: the same sources measured with another checkout's code too (its
+``dmabuf_top`` imported in the child process, this script's measuring code and
+scenes), one after the other in the same run: before and after a change
+(``git worktree add --detach ../base main``).
 
 The scene: 200 processes x 20 dma-buf fds (a quarter of the buffers also mapped),
 plus 100 processes x 150 plain fds. Sources:
 
 - synthetic: the 200x20 scene as kernel text (fdinfo, maps, bufinfo; written with
-  tests/support/rawscans.py), through the one assemble() every refresh: the
+  tests/support/rawscans.py), fetched anew (copied) and assembled every refresh: the
   host's whole cost of a 4,000-buffer device, without the device;
+- churn: the same, with 1% of the buffers freed and as many new ones made by their
+  holders every refresh (fdinfo, maps and bufinfo change);
 - file: a recording of that scene's snapshots (tests/support/synth.py), one
   sample further per refresh (``]``);
 - local: this machine (LocalBackend), with the 100 x 150 plain fds held by real
@@ -20,20 +28,29 @@ plus 100 processes x 150 plain fds. Sources:
 
 Not a test: a script that prints numbers.
 
-Measured (--refreshes 10, 2 cores shared with other jobs):
+Measured (--refreshes 10 --against main, 2 cores shared with other jobs, load ~14; CPU s
+per refresh, of which collect = fetch + assemble and rows = the scan thread's rest, the
+UI thread the remainder):
 
-    source     buffers  CPU s/refresh  wall s/refresh   peak RSS  device CPU s
-    synthetic     4000          0.399           2.165     79.1Mi             -
-    file          4000          0.143           1.126     61.6Mi             -
-    local            0          0.157           0.905     45.5Mi             -
-    adb              0          0.038           1.228     57.8Mi         0.172
+    source     checkout  CPU s/refresh  x this  collect   rows   peak RSS
+    synthetic  this              0.073   1.00x    0.013  0.036     79.4Mi
+    synthetic  main              0.235   3.24x    0.123  0.080     82.9Mi
+    churn      this              0.131   1.00x    0.057  0.042     84.8Mi
+    churn      main              0.257   1.96x    0.147  0.075     84.3Mi
+    file       this              0.008   1.00x        -      -     62.4Mi
+    local      this              0.099   1.00x    0.077  0.001     59.0Mi
+    local      main              0.104   1.05x    0.080  0.001     59.5Mi
+    adb        this              0.023   1.00x    0.001  0.001     57.1Mi  (device 0.072 s)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
+import importlib.util
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -42,12 +59,24 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+#: the checkout whose dmabuf_top is measured (--against: the child gets another)
+TREE = Path(os.environ.get(TREE_VAR := "DMABUF_TOP_COST_TREE") or REPO)
+sys.path.insert(0, str(TREE))
 
-from dmabuf_top.collect.assemble import assemble  # noqa: E402
-from dmabuf_top.collect.rawscan import ProcText, RawScan  # noqa: E402
+from dmabuf_top.collect.rawscan import RawScan  # noqa: E402
 from dmabuf_top.model import Snapshot  # noqa: E402
-from tests.support.rawscans import fdinfo, maps_line  # noqa: E402
+
+
+def _this_checkouts(module: str, path: str):  # noqa: ANN202 - a module
+    """A helper module of this checkout, whichever checkout's dmabuf_top is measured."""
+    spec = importlib.util.spec_from_file_location(module, REPO / path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+scale_scene = _this_checkouts("cost_bench_rawscans", "tests/support/rawscans.py").scale_scene
 
 PROCS, BUFS = 200, 20
 PLAIN_PROCS, PLAIN_FDS = 100, 150
@@ -61,42 +90,56 @@ HOLD_FDS = (
 
 def scene_text() -> RawScan:
     """The 200 x 20 scene as the kernel shows it."""
-    procs, rows = [], []
-    ino = 1000
-    for p in range(PROCS):
-        pid = 2000 + p
-        pt = ProcText(pid=pid, comm=f"app{p}", cmdline=f"/system/bin/app{p} --x", uid=10000)
-        for k in range(BUFS):
-            size = (1 << 20) * (1 + k % 8)
-            pt.fdinfo[10 + k] = fdinfo(ino, size, 2 if k % 4 == 0 else 1, f"gralloc {k}")
-            if k % 4 == 0:
-                start = 0x7F0000000000 + ino * 0x1000000
-                pt.maps.append(maps_line(start, size, ino, f"gralloc {k}"))
-            rows.append(f"{size:08d}\t00000002\t00080007\t00000001\tdrm\t{ino:08d}\tgralloc {k}\n"
-                        "\tAttached Devices:\nTotal 0 devices attached\n\n")  # fmt: skip
-            ino += 1
-        procs.append(pt)
-    bufinfo = ("\nDma-buf Objects:\nsize    \tflags   \tmode    \tcount   \texp_name\tino     "
-               "\tname\n" + "".join(rows) + f"\nTotal {len(rows)} objects, 0 bytes\n")  # fmt: skip
-    raw = RawScan(taken_at="", kind="local", host="synthetic", kernel="6.6.50", procs=procs)
-    raw.dmabuf_dev, raw.bufinfo = (0, 10), bufinfo
-    return raw
+    return scale_scene(PROCS, BUFS)
+
+
+#: buffers freed and made anew per refresh by the churn source (1%)
+CHURN = PROCS * BUFS // 100
 
 
 class SyntheticScan:
-    """A live source that assembles the scene's kernel text every refresh."""
+    """A live source that assembles the scene's kernel text every refresh, each time in
+    new containers as a fetch gives them (``churn``: 1% of the buffers replaced)."""
 
     kind, live = "local", True
 
-    def __init__(self) -> None:
+    def __init__(self, churn: bool = False) -> None:
         self.raw = scene_text()
+        self.churn = churn
         self.n = 0
+        self.next_inode = 10**6
+        try:  # the checkout measured may predate the incremental Assembler
+            from dmabuf_top.collect.assemble import Assembler
+
+            self._assemble = Assembler()
+        except ImportError:
+            from dmabuf_top.collect.assemble import assemble
+
+            self._assemble = assemble
+
+    def _replace_buffers(self) -> None:
+        """CHURN holders each free one buffer (fd 10 + n % BUFS) and make a new one."""
+        raw = self.raw
+        for j in range(CHURN):
+            proc = raw.procs[(self.n * CHURN + j) % len(raw.procs)]
+            fd = 10 + self.n % BUFS
+            text = proc.fdinfo[fd]
+            old = text.split("ino:\t", 1)[1].split("\n", 1)[0]
+            new = str(self.next_inode)
+            self.next_inode += 1
+            proc.fdinfo[fd] = text.replace(f"ino:\t{old}\n", f"ino:\t{new}\n")
+            proc.maps = [ln.replace(f" {old}     ", f" {new}     ") for ln in proc.maps]
+            assert raw.bufinfo is not None
+            raw.bufinfo = raw.bufinfo.replace(f"\t{int(old):08d}\t", f"\t{int(new):08d}\t")
 
     def collect(self) -> Snapshot:
         self.n += 1
-        self.raw.taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.8e9 + 2 * self.n))
+        if self.churn:
+            self._replace_buffers()
+        raw = copy.deepcopy(self.raw)  # what a fetch gives: new texts, new containers
+        raw.taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.8e9 + 2 * self.n))
         t0 = time.perf_counter()
-        snap = assemble(self.raw)
+        snap = self._assemble(raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap
 
@@ -120,8 +163,8 @@ def recording(path: Path, samples: int) -> None:
 
 
 def backend_for(source: str, arg: str):  # noqa: ANN201 - any Backend
-    if source == "synthetic":
-        return SyntheticScan()
+    if source in ("synthetic", "churn"):
+        return SyntheticScan(churn=source == "churn")
     if source == "file":
         from dmabuf_top.collect.file import FileBackend
         from dmabuf_top.io.loader import load_files
@@ -145,11 +188,15 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
 
     backend = backend_for(source, arg)
     app = DmabufTopApp(backend, delay=3600)
+    spent = {"collect": 0.0, "prepare": 0.0}
+    timed(backend, "collect", spent, "collect")
+    timed(app.session, "prepare", spent, "prepare")  # the scan thread's whole part
     key = "right_square_bracket" if source == "file" else "ctrl+r"
     device = []
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        spent.update(collect=0.0, prepare=0.0)
         for _ in range(refreshes):
             await pilot.press(key)
             await settle(pilot)
@@ -167,23 +214,42 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
         "peak_rss": r1.ru_maxrss * 1024,
         "buffers": buffers,
         "device_cpu": sum(device) / len(device) if device else None,
+        "collect_cpu": spent["collect"] / refreshes,
+        "rows_cpu": (spent["prepare"] - spent["collect"]) / refreshes,
     }
 
 
-def run_one(source: str, arg: str, refreshes: int) -> dict:
+def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
+    """Count the thread CPU time of every call of ``obj.method`` in ``spent[key]``."""
+    call = getattr(obj, method)
+
+    def wrapper(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+        t = time.thread_time()
+        try:
+            return call(*args, **kw)
+        finally:
+            spent[key] += time.thread_time() - t
+
+    setattr(obj, method, wrapper)
+
+
+def run_one(source: str, arg: str, refreshes: int, tree: Path) -> dict:
     r = subprocess.run(
         [sys.executable, __file__, "--one", source, "--arg", arg, "--refreshes", str(refreshes)],
-        capture_output=True, text=True, timeout=3600,
+        capture_output=True, text=True, timeout=3600, cwd=tree,
+        env=dict(os.environ, **{TREE_VAR: str(tree)}, PYTHONDONTWRITEBYTECODE="1"),
     )  # fmt: skip
     if r.returncode != 0:
-        raise SystemExit(f"{source}: {r.stderr.strip().splitlines()[-1:]}")
+        raise SystemExit(f"{source} ({tree}): {r.stderr.strip().splitlines()[-1:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--refreshes", type=int, default=30)
-    ap.add_argument("--sources", default="synthetic,file,local,adb")
+    ap.add_argument("--sources", default="synthetic,churn,file,local,adb")
+    ap.add_argument("--against", action="append", default=[], type=Path,
+                    help="another checkout measured beside this one (repeatable)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--arg", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -191,6 +257,7 @@ def main() -> int:
         print(json.dumps(asyncio.run(drive(args.one, args.arg, args.refreshes))))
         return 0
     sources = args.sources.split(",")
+    trees = [REPO, *(p.resolve() for p in args.against)]
     holders: list[subprocess.Popen] = []
     server = peer = None
     rows = []
@@ -217,8 +284,9 @@ def main() -> int:
                     peer = HostPeer()
                     server.connect(peer.serial)
                     arg = f"{server.port},{peer.serial}"
-                rows.append((source, run_one(source, arg, args.refreshes)))
-                print(f"{source}: done", file=sys.stderr, flush=True)
+                for tree in trees:
+                    rows.append((source, tree, run_one(source, arg, args.refreshes, tree)))
+                    print(f"{source} ({tree}): done", file=sys.stderr, flush=True)
         finally:
             for p in holders:
                 p.kill()
@@ -233,11 +301,22 @@ def main() -> int:
     print(f"dmabuf-top's own cost, live app headless, {args.refreshes} refreshes per source")
     print(f"scene: {PROCS} x {BUFS} dma-buf fds (synthetic, file); "
           f"{PLAIN_PROCS} x {PLAIN_FDS} plain fds held by real processes (local, adb)")  # fmt: skip
-    print(f"{'source':<10} {'buffers':>7} {'CPU s/refresh':>14} {'wall s/refresh':>15} "
-          f"{'peak RSS':>10} {'device CPU s':>13}")  # fmt: skip
-    for source, m in rows:
+    print("CPU s/refresh: the whole process; of which collect (fetch + assemble) and rows")
+    print("(accounting, history, suspects, rows: the scan thread's rest); the UI thread has "
+          "the remainder")
+    print(f"{'source':<10} {'checkout':<16} {'buffers':>7} {'CPU s/refresh':>14} "
+          f"{'x this':>7} {'collect':>8} {'rows':>7} {'wall s/refresh':>15} {'peak RSS':>10} "
+          f"{'device CPU s':>13}")
+    mine = {source: m for source, tree, m in rows if tree == REPO}
+    for source, tree, m in rows:
         dev = f"{m['device_cpu']:.3f}" if m["device_cpu"] is not None else "-"
-        print(f"{source:<10} {m['buffers']:>7} {m['cpu_per_refresh']:>14.3f} "
+        ratio = m["cpu_per_refresh"] / max(mine[source]["cpu_per_refresh"], 1e-9)
+        name = "this" if tree == REPO else tree.name
+        parts = f"{m['collect_cpu']:>8.3f} {m['rows_cpu']:>7.3f}"
+        if m["collect_cpu"] == m["rows_cpu"] == 0:  # a file steps by seek: not timed apart
+            parts = f"{'-':>8} {'-':>7}"
+        print(f"{source:<10} {name[:16]:<16} {m['buffers']:>7} {m['cpu_per_refresh']:>14.3f} "
+              f"{ratio:>6.2f}x {parts} "
               f"{m['wall_per_refresh']:>15.3f} {m['peak_rss'] / 2**20:>8.1f}Mi "
               f"{dev:>13}")  # fmt: skip
     return 0

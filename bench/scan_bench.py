@@ -3,22 +3,25 @@
 
     python bench/scan_bench.py [--series 6.18] [--procs 200] [--bufs-per-proc 20]
                                [--plain-procs 100] [--plain-fds 150] [--repeat 5]
-                               [--rounds 3] [--gem-handles 10000 --gem-exported 2000]
-                               [--gem-only]
+                               [--rounds 3] [--sources proc,bpf] [--against CHECKOUT ...]
+                               [--gem-handles 10000 --gem-exported 2000] [--gem-only]
 
 Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROCS
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
-when possible) and times inside the guest warm refreshes (one warm-up, then the median
-of REPEAT; ROUNDS times in turn, each ratio the median of the rounds'), with debugfs
-mounted and then unmounted, by: the C floor (the minimal
-syscalls of a /proc walk), dmabuf-top's
+when possible) and times inside the guest warm refreshes, with debugfs mounted and then
+unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
 ``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
 6.16+), both as ``fetch()`` (reading the kernel: what the C floor does) and
-``collect()`` (fetch + assemble: a whole refresh), in-process (no interpreter
-start-up).  Prints the times and the ratios to the C floor.  Not a test: a script that
-prints numbers.  Times are under qemu TCG (no KVM), ~10x a real machine's; the ratios
-are what counts.
+``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
+(no interpreter start-up; its Assembler warm), and with ``--against`` the same in
+other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
+The guest runs them in turn, REPEAT x ROUNDS times after one warm-up each: a C scan,
+then each process's fetch() and collect(), so every ratio compares runs made moments
+apart on a shared, noisy machine; each ratio printed is the median of those
+(C's time: the same turn's). Prints the times and the ratios to the C floor.  Not a
+test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a real
+machine's; the ratios are what counts.
 
 Then the GEM handle walk (6.16+): the fd iterator's read time (median of REPEAT) with
 and without one more process holding GEM-HANDLES handles on one DRM file, GEM-EXPORTED
@@ -47,25 +50,52 @@ from tests.support.vm.vm import VM  # noqa: E402
 CSCAN_SRC = Path(__file__).resolve().parent / "cscan.c"
 DEBUGFS = "/sys/kernel/debug"
 
-PY_BENCH = """
-import json, statistics, sys, time
+#: one source of one checkout (cwd): warm, then a fetch() or collect() per line asked
+PY_SOURCE = """
+import sys, time
 from dmabuf_top.collect.local import LocalBackend
-repeat, source = int(sys.argv[1]), sys.argv[2]
-b = LocalBackend(source=source)
-out = {}
-for what in ("fetch", "collect"):
-    call = getattr(b, what)
-    call()  # warm-up: caches, lazy imports
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = call()
-        times.append(time.perf_counter() - t0)
-    out[what] = statistics.median(times)
+b = LocalBackend(source=sys.argv[1])
+b.collect()  # warm-up: caches, lazy imports, the Assembler
+b.fetch()
+print("ready", flush=True)
+for line in sys.stdin:
+    call = getattr(b, line.strip())
+    t0 = time.perf_counter()
+    call()
+    print(time.perf_counter() - t0, flush=True)
 snap = b.collect()
-out.update(buffers=len(snap.buffers), processes=len(snap.processes),
-           sources=snap.kernel.sources, warnings=snap.warnings)
-print(json.dumps(out))
+print(len(snap.buffers), len(snap.processes), "+".join(snap.kernel.sources) or "-", flush=True)
+for w in snap.warnings:
+    print(w, flush=True)
+"""
+
+#: in the guest: C, then each (checkout, source) process's fetch() and collect(), in turn
+GUEST_BENCH = r"""
+import json, subprocess, sys
+turns, python, cscan = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+code = open(sys.argv[4]).read()
+runs = [(tree, source) for tree in sys.argv[6].split(",") for source in sys.argv[5].split(",")]
+kids = [subprocess.Popen([python, "-c", code, source], cwd=tree, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True) for tree, source in runs]
+for k in kids:
+    assert k.stdout.readline() == "ready\n"
+c, times = [], [{"fetch": [], "collect": []} for _ in kids]
+for _ in range(turns):
+    out = subprocess.run([cscan, "1"], capture_output=True, text=True, check=True).stdout
+    c.append(dict(kv.split("=") for kv in out.split()))
+    for k, t in zip(kids, times):
+        for what in ("fetch", "collect"):
+            k.stdin.write(what + "\n")
+            k.stdin.flush()
+            t[what].append(float(k.stdout.readline()))
+res = []
+for k, t in zip(kids, times):
+    k.stdin.close()
+    n, procs, sources = k.stdout.readline().split()
+    res.append(dict(t, buffers=int(n), processes=int(procs), sources=sources,
+                    warnings=[w.rstrip("\n") for w in k.stdout]))
+    k.wait()
+print(json.dumps({"C": c, "runs": res}))
 """
 
 GEM_BENCH = """
@@ -113,11 +143,12 @@ def main() -> int:
     ap.add_argument("--plain-procs", type=int, default=100)
     ap.add_argument("--plain-fds", type=int, default=150)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument(
-        "--rounds", type=int, default=3,
-        help="C, walk and BPF run one after the other this many times; each ratio is the "
-        "median of the rounds' ratios (a shared, noisy machine)",
-    )
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="REPEAT x ROUNDS turns of C and every process (the old name)")
+    ap.add_argument("--sources", default="proc,bpf", help="LocalBackend sources to time")
+    ap.add_argument("--json", help="also write the raw times to this file")
+    ap.add_argument("--against", action="append", default=[], type=Path,
+                    help="another checkout timed beside this one (repeatable)")
     ap.add_argument("--gem-handles", type=int, default=10_000)
     ap.add_argument("--gem-exported", type=int, default=2_000)
     ap.add_argument("--gem-only", action="store_true",
@@ -148,50 +179,62 @@ def main() -> int:
                 f"processes (+{args.plain_procs} x {args.plain_fds} plain fds), {nproc} pids "
                 f"in the guest, built in {time.monotonic() - t0:.1f}s"
             )
-            rows: dict[str, list[dict]] = {}
+            trees = [REPO, *(p.resolve() for p in args.against)]
+            vm.write_file("/tmp/py_source.py", PY_SOURCE)
+            rows: dict[str, dict] = {}
             for debugfs in ("mounted", "unmounted"):
                 if debugfs == "unmounted":
                     vm.run(["umount", DEBUGFS], timeout=60, check=True)
-                rows[debugfs] = []
-                for _ in range(args.rounds):
-                    c = vm.run(["/tmp/cscan", str(args.repeat)], timeout=1800, check=True)
-                    results = {"C": parse_kv(c.stdout)}
-                    for source in ("proc", "bpf"):
-                        p = vm.run(
-                            [vm.python, "-c", PY_BENCH, str(args.repeat), source],
-                            cwd=str(REPO), timeout=3600,
-                        )  # fmt: skip
-                        if p.returncode:
-                            print(f"LocalBackend({source}) failed:\n{p.stderr}", file=sys.stderr)
-                            return 1
-                        results[source] = json.loads(p.stdout)
-                    rows[debugfs].append(results)
+                p = vm.run(
+                    [vm.python, "-c", GUEST_BENCH, str(args.repeat * args.rounds), vm.python,
+                     "/tmp/cscan", "/tmp/py_source.py", args.sources,
+                     ",".join(str(t) for t in trees)],
+                    cwd="/tmp", timeout=7200,
+                )  # fmt: skip
+                if p.returncode:
+                    print(f"the guest benchmark failed:\n{p.stderr}", file=sys.stderr)
+                    return 1
+                rows[debugfs] = json.loads(p.stdout)
+                if args.json:
+                    Path(args.json).write_text(json.dumps(rows))
             vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
-    med = statistics.median
-    for debugfs, rounds in rows.items():
-        cres = rounds[-1]["C"]
-        c_all = [r["C"]["median_s"] for r in rounds]
-        print(f"debugfs {debugfs} ({len(rounds)} rounds of C, walk, BPF; each a median of "
-              f"{args.repeat} warm refreshes):")
-        print(
-            f"  C floor ({linkage}): {med(c_all) * 1000:8.1f} ms  "
-            f"({int(cres['dmabuf_fds'])} dma-buf fds, {int(cres['map_lines'])} dma-buf maps "
-            f"lines, {int(cres['holders'])} holders, {int(cres['procs'])} pids, "
-            f"{int(cres['bufinfo_bytes'])} bytes of bufinfo)"
-        )
-        for source in ("proc", "bpf"):
-            res = rounds[-1][source]
-            cells = []
-            for what in ("fetch", "collect"):
-                ms = med([r[source][what] for r in rounds]) * 1000
-                ratios = [r[source][what] / r["C"]["median_s"] for r in rounds]
-                each = " ".join(f"{x:.2f}" for x in ratios)
-                cells.append(f"{what}(): {ms:8.1f} ms = {med(ratios):4.2f}x C [{each}]")
-            print(f"  {source:>4} " + "   ".join(cells) + f"   ({res['buffers']} buffers, "
-                  f"{res['processes']} processes, sources {'+'.join(res['sources']) or '-'})")
-            for w in res["warnings"]:
-                print(f"       warning: {w}")
+    report(rows, trees, args, linkage)
     return 0
+
+
+def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
+           linkage: str) -> None:
+    med = statistics.median
+    sources = args.sources.split(",")
+    for debugfs, res in rows.items():
+        c = res["C"]
+        c_times = [float(x["median_s"]) for x in c]
+        last = c[-1]
+        print(f"debugfs {debugfs} ({len(c_times)} turns of C then each process; ratios: "
+              "the median of each turn's time over that turn's C [their range; the best "
+              "time over C's best]):")
+        print(
+            f"  C floor ({linkage}): {med(c_times) * 1000:8.1f} ms  "
+            f"({last['dmabuf_fds']} dma-buf fds, {last['map_lines']} dma-buf maps lines, "
+            f"{last['holders']} holders, {last['procs']} pids, {last['bufinfo_bytes']} bytes "
+            "of bufinfo)"
+        )
+        runs = iter(res["runs"])
+        for tree in trees:
+            name = "this" if tree == REPO else tree.name
+            for source in sources:
+                r = next(runs)
+                cells = []
+                for what in ("fetch", "collect"):
+                    ratios = [t / ct for t, ct in zip(r[what], c_times, strict=True)]
+                    best = min(r[what]) / min(c_times)
+                    cells.append(f"{what}(): {med(r[what]) * 1000:8.1f} ms = {med(ratios):4.2f}x C "
+                                 f"[{min(ratios):.2f}-{max(ratios):.2f}, best/best {best:.2f}]")
+                print(f"  {name[:12]:>12} {source:>4} " + "   ".join(cells) +
+                      f"   ({r['buffers']} buffers, {r['processes']} processes, sources "
+                      f"{r['sources']})")
+                for w in r["warnings"]:
+                    print(f"       warning: {w}")
 
 
 def gem_walk(args: argparse.Namespace) -> int:

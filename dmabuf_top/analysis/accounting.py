@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from dmabuf_top.model import Snapshot
 
@@ -49,9 +50,11 @@ class ProcessStats:
 _DIGITS = re.compile(r"[0-9]+")
 
 
+@lru_cache(maxsize=16384)
 def name_pattern(name: str | None) -> str | None:
     """Buffer names grouped with every run of digits as ``#`` (``leak-17`` ->
-    ``leak-#``): a per-frame counter in a name must not hide a leak."""
+    ``leak-#``): a per-frame counter in a name must not hide a leak. Remembered:
+    names repeat from one refresh to the next."""
     return None if name is None else _DIGITS.sub("#", name)
 
 

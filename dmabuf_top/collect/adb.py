@@ -43,7 +43,7 @@ from dmabuf_top.collect.adb_stream import (
     parse_stream,
     too_large,
 )
-from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.assemble import Assembler
 from dmabuf_top.collect.contract import BackendError, SeenProcess
 from dmabuf_top.collect.pidsignal import refusal
 from dmabuf_top.collect.rawscan import RawScan
@@ -103,12 +103,12 @@ class AdbBackend:
         self.last_data = b""
         #: the session with the collector (the device's state, the host's copy)
         self.delta = DeltaSession()
-        #: the last refresh: "delta", or "full WHY" (see collector.sh)
-        self.last_mode = ""
+        self.last_mode = ""  # the last refresh: "delta", or "full WHY" (see collector.sh)
         #: options of the collector ("ino": list every fd's inode)
         self.options = ""
         self._closed = False
         self._refreshed = False  # a refresh was decoded: the next ones use the session
+        self.assembler = Assembler()  # reuses what did not change since the last refresh
         _, self._AdbError = adbutils_classes()
 
     # -- adb plumbing ---------------------------------------------------------
@@ -297,7 +297,7 @@ class AdbBackend:
             raw.privilege = "limited"
             raw.warnings.append(self._limited_warning())
         self.kernel = raw.kernel
-        snap = assemble(raw)
+        snap = self.assembler(raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap
 

@@ -14,12 +14,16 @@ from dmabuf_top.model import CgroupCharge, Process
 DMEM_FILES = ("dmem.current", "dmem.max")
 
 
-def assign_apps(processes: dict[int, Process], raw: RawScan) -> None:
+def assign_apps(
+    processes: dict[int, Process], raw: RawScan, packages: dict[int, list[str]] | None = None
+) -> None:
     """Fill ``user``, ``cgroup`` and ``app`` of ``processes`` (the holders): on a
-    device the uid's package (``u0_a123`` when none claims it), here the user name
-    and the app of the cgroup ``/proc/PID/cgroup`` names."""
+    device the uid's package (``u0_a123`` when none claims it; ``packages``: raw's
+    list parsed already), here the user name and the app of the cgroup
+    ``/proc/PID/cgroup`` names."""
     if raw.kind == "adb":
-        packages = parse_package_list(raw.packages or "")
+        if packages is None:
+            packages = parse_package_list(raw.packages or "")
         for p in processes.values():
             p.app = p.user = android_app(p.uid, packages)
         return

@@ -1,14 +1,19 @@
-"""Turn a backend's :class:`RawScan` into the one :class:`Snapshot` model."""
+"""Turn a backend's :class:`RawScan` into the one :class:`Snapshot` model: :func:`assemble`
+once, or an :class:`Assembler` refresh after refresh (what did not change is reused)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dmabuf_top.collect.app_axis import assign_apps, charges
+from dmabuf_top.collect.buffer_build import Built, Inputs, Record, build_buffer
 from dmabuf_top.collect.identity import (
     dmabuf_device,
     impostor_warning,
     is_kernel_dmabuf_fd,
     unverified_warning,
 )
+from dmabuf_top.collect.memo import Memo
 from dmabuf_top.collect.parsers.bpf_scan import (
     TaskFacts,
     parse_bpf_buffers,
@@ -17,7 +22,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     parse_bpf_tasks,
     parse_bpf_vmas,
 )
-from dmabuf_top.collect.parsers.bufinfo import Bufinfo, BufinfoEntry, parse_bufinfo
+from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo, record_entry
 from dmabuf_top.collect.parsers.cgroup import parse_heap_accounting
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
@@ -30,19 +35,11 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_total_pools_kb,
 )
 from dmabuf_top.collect.parsers.maps import parse_maps_line
+from dmabuf_top.collect.parsers.packages import parse_package_list
 from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
+from dmabuf_top.collect.process_facts import ancestors_of, holder_process
 from dmabuf_top.collect.rawscan import ProcText, RawScan
-from dmabuf_top.model import (
-    Buffer,
-    GemHandle,
-    Holder,
-    KernelInfo,
-    MapRange,
-    Process,
-    Snapshot,
-    Source,
-    UnverifiedMap,
-)
+from dmabuf_top.model import Buffer, KernelInfo, Process, Snapshot, Source, UnverifiedMap
 
 NO_KERNEL_SOURCE_WARNING = (
     "kernel-wide sources unreadable (debugfs dma_buf/bufinfo, sysfs dmabuf stats, "
@@ -57,276 +54,304 @@ def unreadable_warning(n: int, as_root: bool = False) -> str:
     return f"{what}: run as root"
 
 
-def _add_source(buf: Buffer, source: str) -> None:
-    if source not in buf.sources:
-        buf.sources.append(source)
-
-
-def _merge_kernel_buffers(
-    buffers: dict[int, Buffer], items: list[KernelBuffer], source: str
-) -> None:
-    for kb in items:
-        buf = buffers.get(kb.inode)
-        if buf is None:
-            buf = buffers[kb.inode] = Buffer(inode=kb.inode, size=kb.size)
-        if not buf.size:
-            buf.size = kb.size
-        if buf.exporter is None:
-            buf.exporter = kb.exporter
-        if buf.name is None and kb.name:
-            buf.name = kb.name
-        if buf.count is None and kb.count is not None:
-            buf.count = kb.count
-        _add_source(buf, source)
-
-
-def _disagrees(buf: Buffer | None, e: BufinfoEntry, kernel_wide: dict[int, KernelBuffer]) -> bool:
-    """Whether a bufinfo record's size or exporter is not what fdinfo, sysfs or
-    BPF say of the same inode (a forged or stale record)."""
-    facts = [kernel_wide[e.inode]] if e.inode in kernel_wide else []
-    if buf is not None and "fdinfo" in buf.sources:
-        facts.append(KernelBuffer(buf.inode, buf.size, buf.exporter))
-    return any(
-        (f.size and f.size != e.size) or (f.exporter and f.exporter != e.exporter)
-        for f in facts
-    )
-
-
-def _merge_bufinfo(
-    buffers: dict[int, Buffer],
-    kernel: KernelInfo,
-    info: Bufinfo,
-    before_text: str | None,
-    text: str | None,
-    kernel_wide: dict[int, KernelBuffer],
-    warnings: list[str],
-) -> None:
-    """Merge debugfs bufinfo. A buffer created or freed while /proc was walked
-    shows in bufinfo with no holder; with a read from before the walk, an unheld
-    buffer must be in both. A record that disagrees with another source on the
-    same inode is left out (one warning)."""
-    kernel.sources.append("bufinfo")
-    kernel.bufinfo_objects = info.total_objects
-    kernel.bufinfo_bytes = info.total_bytes
-    warnings.extend(info.warnings)
-    before = None
-    if before_text is not None and before_text != text:
-        before = {e.inode for e in parse_bufinfo(before_text).entries}
-    transient = 0
-    refused = 0
-    for e in info.entries:
-        if e.inode is None:
+def _fd_records(proc: ProcText) -> list[tuple[int, Record]]:
+    """(inode, record) of each dma-buf fd of ``proc`` (buffer_build.Record)."""
+    out = []
+    for fd, text in proc.fdinfo.items():
+        info = parse_fdinfo(text)
+        if not is_kernel_dmabuf_fd(info, fd, proc):
+            continue  # a regular file named like one
+        inode = info.inode if info.inode is not None else proc.fd_inodes.get(fd)
+        if inode is None:
             continue
-        buf = buffers.get(e.inode)
-        if _disagrees(buf, e, kernel_wide):
-            refused += 1
-            continue
-        if buf is None and before is not None and e.inode not in before:
-            transient += e.size
-            continue
-        if buf is None:
-            buf = buffers[e.inode] = Buffer(inode=e.inode, size=e.size)
-        buf.size = e.size
-        buf.exporter = buf.exporter or e.exporter
-        if e.count is not None:
-            buf.count = e.count
-        if e.name is not None and "fdinfo" not in buf.sources:
-            buf.name = e.name
-        buf.flags, buf.mode = e.flags, e.mode
-        buf.fences = list(e.fences)
-        buf.attachments = list(e.attachments)
-        _add_source(buf, "bufinfo")
-    if refused:
-        warnings.append(
-            f"debugfs bufinfo: {refused} record{'s' if refused != 1 else ''} whose size or "
-            "exporter is not what fdinfo, sysfs or BPF say of the same inode: left out"
+        name = info.name
+        if name is None and fd in proc.links:
+            name = parse_fd_link(proc.links[fd])[1]
+        out.append((inode, ("f", proc.pid, fd, info, name)))
+    return out
+
+
+def _indexed(items: list[Any]) -> dict[int, list[Any]]:
+    """Records by inode, in their order (a forged file may list one twice)."""
+    out: dict[int, list[Any]] = {}
+    for item in items:
+        if item.inode is not None:
+            out.setdefault(item.inode, []).append(item)
+    return out
+
+
+def _kernel_list(items: list[KernelBuffer]) -> tuple[list[KernelBuffer], dict[int, list[Any]]]:
+    return items, _indexed(items)
+
+
+
+
+def _bpf_records(texts: tuple[str | None, str | None, int]) -> list[tuple[int, Record]]:
+    """(inode, record) of what the BPF fd and vma iterators listed, in their order."""
+    files, vmas, page_size = texts
+    out: list[tuple[int, Record]] = []
+    if files is not None:
+        out.extend((tf.inode, ("t", tf.pid, tf.fd)) for tf in parse_bpf_files(files))
+        out.extend((th.inode, ("g", th.pid, th)) for th in parse_bpf_handles(files))
+    if vmas is not None:
+        out.extend((tv.entry.inode, ("v", tv.pid, tv.entry))
+                   for tv in parse_bpf_vmas(vmas, page_size))
+    return out
+
+
+_NOTHING: tuple[list[KernelBuffer], dict[int, list[Any]]] = ([], {})
+_NO_HEAPS: frozenset[str] = frozenset()
+
+
+class Assembler:
+    """assemble(), one refresh after another: what an unchanged text gave last time is
+    not parsed again (a process's fdinfo and maps texts, stat, bufinfo, the BPF
+    texts...), and a buffer or holder whose every input is unchanged is the object
+    built then. Everything kept is what
+    the last refresh used (nothing else survives a refresh), and the Snapshot is the
+    one a fresh ``assemble()`` gives. One Assembler per source; not thread-safe."""
+
+    def __init__(self) -> None:
+        self._stat: Memo[str, ProcStat | None] = Memo(parse_stat)
+        self._records = Memo(record_entry)
+        self._bufinfo = Memo(self._parse_bufinfo)
+        self._sysfs = Memo(lambda rows: _kernel_list(parse_sysfs_stats(rows)))
+        self._bpf_iter = Memo(lambda text: _kernel_list(parse_bpf_iter(text)))
+        self._bpf_buffers = Memo(lambda text: _kernel_list(parse_bpf_buffers(text)))
+        self._bpf_records = Memo(_bpf_records)
+        self._tasks = Memo(lambda key: parse_bpf_tasks(*key))
+        self._packages = Memo(parse_package_list)
+        self._heaps = Memo(lambda text: frozenset(parse_heaps(text)))
+        self._memos = [v for v in vars(self).values() if isinstance(v, Memo)]
+        self._procs_before: dict[int, Any] = {}
+        #: pid -> (its ProcText's fd and maps texts, their records)
+        self._procs: dict[int, tuple[tuple[Any, ...], list[tuple[int, Record]], list[Any]]] = {}
+        #: inode -> (its inputs, what they built)
+        self._built: dict[int, tuple[Inputs, Built]] = {}
+        #: pid -> (what its Process is made of, the Process)
+        self._people: dict[int, tuple[tuple[Any, ...], Process]] = {}
+
+    def _parse_bufinfo(self, text: str) -> tuple[Bufinfo, dict[int, list[Any]]]:
+        info = parse_bufinfo(text, self._records)  # an unchanged record: its entry
+        return info, _indexed(info.entries)
+
+    def _proc_records(self, proc: ProcText) -> tuple[list[tuple[int, Record]], list[Any]]:
+        """``proc``'s fd records and parsed maps lines, from last time when its texts
+        are the same."""
+        # the texts themselves (a backend may refill the same dicts next time)
+        key = (tuple(proc.fdinfo.items()), tuple(proc.links.items()),
+               tuple(proc.fd_inodes.items()), frozenset(proc.magic_fds), tuple(proc.maps))
+        hit = self._procs_before.get(proc.pid)
+        if hit is None or hit[0] != key:
+            maps = [e for e in map(parse_maps_line, proc.maps) if e is not None]
+            hit = (key, _fd_records(proc), maps)
+        self._procs[proc.pid] = hit
+        return hit[1], hit[2]
+
+    def __call__(self, raw: RawScan) -> Snapshot:
+        try:
+            return self._assemble(raw)
+        finally:
+            for memo in self._memos:
+                memo.turn()
+
+    def _assemble(self, raw: RawScan) -> Snapshot:
+        self._procs_before, self._procs = self._procs, {}
+        kernel = KernelInfo()
+        warnings = list(raw.warnings)
+        bufinfo, by_inode = self._bufinfo(raw.bufinfo) if raw.bufinfo is not None else (None, {})
+        sysfs, sysfs_at = self._sysfs(tuple(raw.sysfs)) if raw.sysfs is not None else _NOTHING
+        if raw.bpf is not None:
+            bpf, bpf_at = self._bpf_iter(raw.bpf)
+        elif raw.bpf_buffers is not None:
+            bpf, bpf_at = self._bpf_buffers(raw.bpf_buffers)
+        else:
+            bpf, bpf_at = _NOTHING
+        have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
+        per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
+        # a pid listed twice: each copy's mappings are the last copy's
+        maps_of = {proc.pid: maps for proc, _, maps in per_proc}
+        dev = raw.dmabuf_dev
+        if dev is None:
+            kernel_inodes = {*by_inode, *sysfs_at, *bpf_at}
+            dev = dmabuf_device(None, (e for ms in maps_of.values() for e in ms), kernel_inodes)
+
+        records: dict[int, list[Record]] = {}
+        held: set[int] = set()
+        impostor_maps = 0
+        unverified: list[UnverifiedMap] = []
+        for proc, fds, _ in per_proc:
+            for inode, rec in fds:
+                records.setdefault(inode, []).append(rec)
+            if fds:
+                held.add(proc.pid)
+            for e in maps_of[proc.pid]:
+                if dev is None:
+                    unverified.append(UnverifiedMap(
+                        proc.pid, e.inode, e.name, e.start, e.end, e.perms,
+                        f"{e.dev[0]:02x}:{e.dev[1]:02x}",
+                    ))
+                elif e.dev != dev:
+                    impostor_maps += 1
+                else:
+                    records.setdefault(e.inode, []).append(("m", proc.pid, e))
+                    held.add(proc.pid)
+        if raw.bpf_files is not None or raw.bpf_vmas is not None:
+            for inode, rec in self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size)):
+                records.setdefault(inode, []).append(rec)
+                held.add(rec[1])
+
+        if bufinfo is not None:
+            kernel.sources.append("bufinfo")
+            kernel.bufinfo_objects = bufinfo.total_objects
+            kernel.bufinfo_bytes = bufinfo.total_bytes
+            warnings.extend(bufinfo.warnings)
+        before: set[int] | None = None
+        if bufinfo is not None and raw.bufinfo_before not in (None, raw.bufinfo):
+            before = set(self._bufinfo(raw.bufinfo_before)[1])
+        heaps = self._heaps(raw.heaps) if raw.heaps is not None else _NO_HEAPS
+        if raw.heaps is not None:
+            kernel.heaps = sorted(heaps)  # as parse_heaps gives them
+        buffers, refused, transient, estimated = self._buffers(
+            records, by_inode if bufinfo is not None else None, before, sysfs_at, bpf_at, heaps
         )
-    if info.total_bytes is not None:
-        kernel.total_bytes = info.total_bytes - transient
-    else:
-        kernel.total_bytes = sum(e.size for e in info.entries) - transient
-
-
-def _stat(pid: int, text: str | None) -> ProcStat | None:
-    st = parse_stat(text) if text is not None else None
-    return st if st is not None and st.pid == pid else None
-
-
-def _task_stat(task: TaskFacts | None) -> ProcStat | None:
-    """The task iterator's record as the stat facts it stands in for."""
-    return None if task is None else ProcStat(task.pid, task.comm, "", task.ppid, task.start_time)
-
-
-def _process(pid: int, proc: ProcText | None, task: TaskFacts | None) -> Process:
-    """A holder's facts: what /proc said of it, and what the task iterator said
-    where /proc did not (not read, gone)."""
-    if proc is None and task is None:
-        return Process(pid=pid)
-    pst = _stat(pid, proc.stat) if proc is not None else None
-    st = pst or _task_stat(task)
-    comm, cmdline, uid = (proc.comm, proc.cmdline, proc.uid) if proc else (None, None, None)
-    if comm is None and pst is not None:
-        comm = pst.comm  # the local walk reads stat only: its comm is /proc/PID/comm
-    if task is not None:
-        comm = task.comm if comm is None else comm
-        cmdline = task.cmdline if cmdline is None else cmdline
-        uid = task.uid if uid is None else uid
-    return Process(
-        pid=pid, comm=comm or "", cmdline=cmdline or "", uid=uid,
-        ppid=st.ppid if st else None, start_time=st.start_time if st else None,
-    )
-
-
-def ancestors_of(
-    processes: dict[int, Process], raw: RawScan, tasks: dict[int, TaskFacts]
-) -> dict[int, Process]:
-    """The holders' ancestors that hold nothing (parent, its parent... as far as a
-    stat text or the task iterator says), as processes without buffers, by pid."""
-    texts = dict(raw.ancestor_stats)
-    texts.update((p.pid, p.stat) for p in raw.procs if p.stat is not None)
-    out: dict[int, Process] = {}
-    for proc in processes.values():
-        pid = proc.ppid
-        while pid and pid not in processes and pid not in out:
-            st = _stat(pid, texts.get(pid)) or _task_stat(tasks.get(pid))
-            if st is None:
-                break
-            out[pid] = Process(pid=pid, comm=st.comm, ppid=st.ppid, start_time=st.start_time)
-            pid = st.ppid
-    return dict(sorted(out.items()))
-
-
-def assemble(raw: RawScan) -> Snapshot:
-    """Parse every piece of text in ``raw`` and merge it into a Snapshot."""
-    buffers: dict[int, Buffer] = {}
-    holders: dict[tuple[int, int], Holder] = {}
-    processes: dict[int, Process] = {}
-    map_only_estimates: set[int] = set()
-    kernel = KernelInfo()
-    warnings = list(raw.warnings)
-
-    # kernel-wide sources first: their inode lists help tell dma-buf mappings apart
-    bufinfo = parse_bufinfo(raw.bufinfo) if raw.bufinfo is not None else None
-    sysfs = parse_sysfs_stats(raw.sysfs) if raw.sysfs is not None else None
-    if raw.bpf is not None:
-        bpf: list[KernelBuffer] | None = parse_bpf_iter(raw.bpf)
-    elif raw.bpf_buffers is not None:
-        bpf = parse_bpf_buffers(raw.bpf_buffers)
-    else:
-        bpf = None
-    kernel_inodes = {e.inode for e in bufinfo.entries if e.inode is not None} if bufinfo else set()
-    for items in (sysfs, bpf):
-        kernel_inodes.update(kb.inode for kb in items or ())
-    maps = {
-        proc.pid: [e for e in map(parse_maps_line, proc.maps) if e is not None]
-        for proc in raw.procs
-    }
-    dev = dmabuf_device(raw.dmabuf_dev, (e for es in maps.values() for e in es), kernel_inodes)
-    impostor_maps = 0
-    unverified: list[UnverifiedMap] = []
-
-    def holder(buf: Buffer, pid: int) -> Holder:
-        h = holders.get((buf.inode, pid))
-        if h is None:
-            h = holders[(buf.inode, pid)] = Holder(pid=pid)
-            buf.holders.append(h)
-        return h
-
-    held: set[int] = set()
-    for proc in raw.procs:
-        for fd, text in proc.fdinfo.items():
-            info = parse_fdinfo(text)
-            if not is_kernel_dmabuf_fd(info, fd, proc):
-                continue  # a regular file named like one
-            inode = info.inode if info.inode is not None else proc.fd_inodes.get(fd)
-            if inode is None:
-                continue
-            buf = buffers.get(inode)
-            if buf is None:
-                buf = buffers[inode] = Buffer(inode=inode)
-            if info.size is not None:
-                buf.size = info.size
-            if info.count is not None:
-                buf.count = info.count
-            if info.exporter:
-                buf.exporter = info.exporter
-            name = info.name
-            if name is None and fd in proc.links:
-                name = parse_fd_link(proc.links[fd])[1]
-            if name is not None:
-                buf.name = name
-            _add_source(buf, "fdinfo")
-            holder(buf, proc.pid).fds.append(fd)
-            held.add(proc.pid)
-        for entry in maps[proc.pid]:
-            if dev is None:
-                unverified.append(UnverifiedMap(
-                    proc.pid, entry.inode, entry.name, entry.start, entry.end, entry.perms,
-                    f"{entry.dev[0]:02x}:{entry.dev[1]:02x}",
-                ))
-                continue
-            if entry.dev != dev:
-                impostor_maps += 1
-                continue
-            buf = buffers.get(entry.inode)
-            if buf is None:
-                buf = buffers[entry.inode] = Buffer(inode=entry.inode, name=entry.name)
-            _add_source(buf, "maps")
-            holder(buf, proc.pid).maps.append(
-                MapRange(entry.start, entry.end, entry.perms, entry.offset)
+        if refused:
+            warnings.append(
+                f"debugfs bufinfo: {refused} record{'s' if refused != 1 else ''} whose size or "
+                "exporter is not what fdinfo, sysfs or BPF say of the same inode: left out"
             )
-            held.add(proc.pid)
-    # the BPF task iterators: the kernel picked the dma-buf files (no look-alikes)
-    if raw.bpf_files is not None:
-        for tf in parse_bpf_files(raw.bpf_files):
-            buf = buffers.get(tf.inode)
-            if buf is None:
-                buf = buffers[tf.inode] = Buffer(inode=tf.inode)
-            _add_source(buf, "task_file")
-            holder(buf, tf.pid).fds.append(tf.fd)
-            held.add(tf.pid)
-        for th in parse_bpf_handles(raw.bpf_files):
-            buf = buffers.get(th.inode)
-            if buf is None:
-                buf = buffers[th.inode] = Buffer(inode=th.inode)
-            holder(buf, th.pid).handles.append(GemHandle(th.fd, th.handle, th.device, th.driver))
-            held.add(th.pid)
-    if raw.bpf_vmas is not None:
-        for tv in parse_bpf_vmas(raw.bpf_vmas, raw.page_size):
-            e = tv.entry
-            buf = buffers.get(e.inode)
-            if buf is None:
-                buf = buffers[e.inode] = Buffer(inode=e.inode)
-            _add_source(buf, "task_vma")
-            holder(buf, tv.pid).maps.append(MapRange(e.start, e.end, e.perms, e.offset))
-            held.add(tv.pid)
-    texts = {proc.pid: proc for proc in raw.procs}
-    tasks = parse_bpf_tasks(raw.bpf_tasks, raw.clock_ticks) if raw.bpf_tasks is not None else {}
-    for pid in held:
-        processes[pid] = _process(pid, texts.get(pid), tasks.get(pid))
-    assign_apps(processes, raw)
-
-    if bufinfo is not None:
-        kernel_wide = {kb.inode: kb for items in (sysfs, bpf) for kb in items or ()}
-        _merge_bufinfo(buffers, kernel, bufinfo, raw.bufinfo_before, raw.bufinfo,
-                       kernel_wide, warnings)
-    if sysfs is not None:
-        kernel.sources.append("sysfs")
-        _merge_kernel_buffers(buffers, sysfs, "sysfs")
-        if kernel.total_bytes is None:
-            kernel.total_bytes = sum(kb.size for kb in sysfs)
-    if bpf is not None:
-        kernel.sources.append("bpf")
-        _merge_kernel_buffers(buffers, bpf, "bpf")
-        kernel.total_bytes = sum(kb.size for kb in bpf)
-    kernel.sources.extend(
-        name for name, text in (
-            ("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas), ("task", raw.bpf_tasks)
+        if bufinfo is not None:
+            total = bufinfo.total_bytes
+            if total is None:
+                total = sum(e.size for e in bufinfo.entries)
+            kernel.total_bytes = total - transient
+        if raw.sysfs is not None:
+            kernel.sources.append("sysfs")
+            if kernel.total_bytes is None:
+                kernel.total_bytes = sum(kb.size for kb in sysfs)
+        if have_bpf:
+            kernel.sources.append("bpf")
+            kernel.total_bytes = sum(kb.size for kb in bpf)
+        kernel.sources.extend(
+            name for name, text in (
+                ("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas), ("task", raw.bpf_tasks)
+            )
+            if text is not None
         )
-        if text is not None
-    )
-    if raw.heaps is not None:
-        kernel.heaps = parse_heaps(raw.heaps)
+        _kernel_extras(kernel, raw)
+        if impostor_maps:
+            warnings.append(impostor_warning(impostor_maps))
+        if unverified:
+            warnings.append(unverified_warning(len(unverified)))
+        if estimated:
+            warnings.append(
+                f"{estimated} mapped-only buffers have no kernel-wide record: "
+                "size estimated from the mapping length"
+            )
+        if raw.unreadable:
+            warnings.append(unreadable_warning(len(raw.unreadable), raw.scan_uid == 0))
+        if not kernel.sources:
+            warnings.append(NO_KERNEL_SOURCE_WARNING)
+
+        tasks = (
+            self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
+        )
+        processes = self._processes(raw, held, tasks)
+        source = Source(
+            kind=raw.kind,
+            host=raw.host,
+            kernel=raw.kernel,
+            serial=raw.source_extra.get("serial"),
+            model=raw.source_extra.get("model"),
+            android=raw.source_extra.get("android"),
+            build_type=raw.source_extra.get("build_type"),
+            privilege=raw.privilege or ("limited" if raw.unreadable else "root"),
+        )
+        return Snapshot(
+            taken_at=raw.taken_at,
+            source=source,
+            boot_id=raw.boot_id,
+            buffers=buffers,
+            processes=processes,
+            kernel=kernel,
+            warnings=warnings,
+            unreadable_pids=sorted(raw.unreadable),
+            unverified_maps=unverified,
+            ancestors=ancestors_of(processes, raw, tasks, self._stat),
+            collector_cpu_seconds=raw.collector_cpu_seconds,
+            charges=charges(raw),
+        )
+
+    def _buffers(
+        self,
+        records: dict[int, list[Record]],
+        bufinfo: dict[int, list[Any]] | None,
+        before: set[int] | None,
+        sysfs: dict[int, list[Any]],
+        bpf: dict[int, list[Any]],
+        heaps: frozenset[str],
+    ) -> tuple[dict[int, Buffer], int, int, int]:
+        """Every buffer, by inode in order, and the refused bufinfo records, transient
+        bytes and size estimates their making counted."""
+        last, built_now = self._built, {}
+        buffers: dict[int, Buffer] = {}
+        refused = transient = estimated = 0
+        inodes = set(records)
+        for extra in (bufinfo, sysfs, bpf):
+            if extra:
+                inodes.update(extra)
+        no_records: list[Record] = []
+        nothing: list[Any] = []
+        for inode in sorted(inodes):
+            recs = records.get(inode, no_records)
+            binfo = None if bufinfo is None else bufinfo.get(inode, nothing)
+            listed = None if before is None else inode in before
+            fs, bs = sysfs.get(inode, nothing), bpf.get(inode, nothing)
+            hit = last.get(inode)
+            x = hit[0] if hit is not None else None
+            # field by field: no new Inputs for an inode whose inputs are the same
+            if x is None or not (x[0] == recs and x[1] == binfo and x[2] is listed
+                                 and x[3] == fs and x[4] == bs and x[5] == heaps):
+                x = Inputs(recs, binfo, listed, fs, bs, heaps)
+                hit = (x, build_buffer(inode, x))
+            built_now[inode] = hit
+            built = hit[1]
+            if built.buffer is not None:
+                buffers[inode] = built.buffer
+            refused += built.refused
+            transient += built.transient
+            estimated += built.estimated
+        self._built = built_now
+        return buffers, refused, transient, estimated
+
+    def _processes(
+        self, raw: RawScan, held: set[int], tasks: dict[int, TaskFacts]
+    ) -> dict[int, Process]:
+        """The holders, by pid in order; one whose facts did not change is the Process
+        built last time."""
+        texts = {proc.pid: proc for proc in raw.procs}
+        adb = raw.kind == "adb"
+        packages = self._packages(raw.packages or "") if adb else None
+        last, now = self._people, {}
+        out: dict[int, Process] = {}
+        for pid in sorted(held):
+            proc, task = texts.get(pid), tasks.get(pid)
+            facts = (proc.stat, proc.comm, proc.cmdline, proc.uid) if proc is not None else None
+            key = (facts, task, raw.kind, packages if adb else raw.cgroups.get(pid))
+            hit = last.get(pid)
+            if hit is None or hit[0] != key:
+                p = holder_process(pid, proc, task, self._stat)
+                assign_apps({pid: p}, raw, packages)
+                hit = (key, p)
+            now[pid] = hit
+            out[pid] = hit[1]
+        self._people = now
+        return out
+
+
+def _kernel_extras(kernel: KernelInfo, raw: RawScan) -> None:
+    """The small kernel-wide files: heap pools, dumpsys meminfo, /proc/meminfo, the
+    heap's memcg accounting parameter."""
     if raw.total_pools_kb is not None:
         kernel.total_pools_kb = parse_total_pools_kb(raw.total_pools_kb)
     if raw.meminfo is not None:
@@ -336,57 +361,11 @@ def assemble(raw: RawScan) -> Snapshot:
         kernel.mem_total = meminfo.get("MemTotal")
         kernel.gpu_active = meminfo.get("GPUActive")
         kernel.gpu_reclaim = meminfo.get("GPUReclaim")
-    if raw.kind == "local":
+    if raw.kind == "local":  # (not read over adb: None, not "absent")
         kernel.heap_accounting = parse_heap_accounting(raw.heap_accounting)
-    if impostor_maps:
-        warnings.append(impostor_warning(impostor_maps))
-    if unverified:
-        warnings.append(unverified_warning(len(unverified)))
 
-    heaps = set(kernel.heaps)
-    for buf in buffers.values():
-        if not buf.size and buf.holders:
-            lengths = [m.length for h in buf.holders for m in h.maps]
-            if lengths:
-                buf.size = max(lengths)
-                map_only_estimates.add(buf.inode)
-        buf.heap = buf.exporter in heaps if buf.exporter else False
-        buf.holders.sort(key=lambda h: h.pid)
-        for h in buf.holders:
-            h.fds.sort()
-            h.maps.sort(key=lambda m: m.start)
-            h.handles.sort(key=lambda g: (g.fd, g.handle))
-    if map_only_estimates:
-        warnings.append(
-            f"{len(map_only_estimates)} mapped-only buffers have no kernel-wide record: "
-            "size estimated from the mapping length"
-        )
-    if raw.unreadable:
-        warnings.append(unreadable_warning(len(raw.unreadable), raw.scan_uid == 0))
-    if not kernel.sources:
-        warnings.append(NO_KERNEL_SOURCE_WARNING)
 
-    source = Source(
-        kind=raw.kind,
-        host=raw.host,
-        kernel=raw.kernel,
-        serial=raw.source_extra.get("serial"),
-        model=raw.source_extra.get("model"),
-        android=raw.source_extra.get("android"),
-        build_type=raw.source_extra.get("build_type"),
-        privilege=raw.privilege or ("limited" if raw.unreadable else "root"),
-    )
-    return Snapshot(
-        taken_at=raw.taken_at,
-        source=source,
-        boot_id=raw.boot_id,
-        buffers=dict(sorted(buffers.items())),
-        processes=dict(sorted(processes.items())),
-        kernel=kernel,
-        warnings=warnings,
-        unreadable_pids=sorted(raw.unreadable),
-        unverified_maps=unverified,
-        ancestors=ancestors_of(processes, raw, tasks),
-        collector_cpu_seconds=raw.collector_cpu_seconds,
-        charges=charges(raw),
-    )
+def assemble(raw: RawScan) -> Snapshot:
+    """Parse every piece of text in ``raw`` and merge it into a Snapshot (nothing kept:
+    a backend that refreshes keeps an :class:`Assembler`)."""
+    return Assembler()(raw)

@@ -20,7 +20,7 @@ import time
 from functools import lru_cache
 
 from dmabuf_top.collect.app_axis import DMEM_FILES
-from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.assemble import Assembler
 from dmabuf_top.collect.bpf_loader import (
     BUFFERS,
     FILES,
@@ -202,6 +202,8 @@ class LocalBackend:
         self.host = socket.gethostname()
         self.kernel = os.uname().release
         self._bpf: BpfIterators | None = None
+        #: what the last refresh assembled, reused where nothing changed
+        self.assembler = Assembler()
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -305,6 +307,6 @@ class LocalBackend:
 
     def collect(self) -> Snapshot:
         t0 = time.perf_counter()
-        snap = assemble(self.fetch())
+        snap = self.assembler(self.fetch())
         snap.scan_seconds = round(time.perf_counter() - t0, 4)
         return snap

@@ -97,8 +97,8 @@ class LiveSamples:
         self.budget = budget
         self._samples: deque[Snapshot] = deque()
         self._entries = 0
-        #: inode -> (what the sums read, the lean buffer), of the last sample
-        self._last: dict[int, tuple[Any, Buffer]] = {}
+        #: inode -> (what the sums read, the lean buffer, the buffer), of the last sample
+        self._last: dict[int, tuple[Any, Buffer, Buffer]] = {}
         self._procs: dict[int, Process] = {}
 
     def __len__(self) -> int:
@@ -111,9 +111,14 @@ class LiveSamples:
         """Keep a lean copy of ``snap``; drop the oldest samples past the
         bounds (but keep ``keep_at_least``). Returns the copy."""
         last = self._last
-        seen: dict[int, tuple[Any, Buffer]] = {}
+        seen: dict[int, tuple[Any, Buffer, Buffer]] = {}
         buffers: dict[int, Buffer] = {}
         for inode, b in snap.buffers.items():
+            old = last.get(inode)
+            if old is not None and old[2] is b:  # the very buffer (assemble reused it)
+                seen[inode] = old
+                buffers[inode] = old[1]
+                continue
             pids = tuple(h.pid for h in b.holders)
             # holders by GEM handle only stay apart (no Pss, their handle bytes)
             by_handle: tuple[int, ...] = ()
@@ -121,7 +126,6 @@ class LiveSamples:
                 if h.handles and h.by_handle_only:
                     by_handle += (h.pid,)
             sig = (b.size, b.exporter, b.name, pids, by_handle)
-            old = last.get(inode)
             if old is not None and old[0] == sig:
                 lean = old[1]
             else:
@@ -129,7 +133,7 @@ class LiveSamples:
                     Holder(pid, handles=[_LEAN_HANDLE] if pid in by_handle else [])
                     for pid in pids
                 ])
-            seen[inode] = (sig, lean)
+            seen[inode] = (sig, lean, b)
             buffers[inode] = lean
         self._last = seen
         procs: dict[int, Process] = {}

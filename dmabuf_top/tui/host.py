@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from dmabuf_top.tui.history import BufferLife
-from dmabuf_top.tui.rows import Prepared
+from dmabuf_top.tui.refresher import Refresher
 from dmabuf_top.tui.session import Session
-from dmabuf_top.tui.widgets.header import SummaryHeader
 
 
 class AppHost(Protocol):
     session: Session
+    refresher: Refresher
     export_dir: Path
     #: the refresh interval (seconds) and the theme shown
     delay: float
@@ -27,26 +26,11 @@ class AppHost(Protocol):
     def set_units(self, raw_bytes: bool) -> None: ...
 
     @property
-    def prepared(self) -> Prepared | None: ...
-
-    @property
-    def suspect_window(self) -> int: ...
-
-    @property
     def events_shown(self) -> int: ...
-
-    @property
-    def is_recording(self) -> bool: ...
-
-    def update_header(self, header: SummaryHeader) -> None: ...
 
     def open_buffer(self, inode: int) -> None: ...
 
     def open_process(self, pid: int) -> None: ...
-
-    def buffer_life(self, inode: int) -> BufferLife | None: ...
-
-    def first_rss(self, pid: int) -> int | None: ...
 
     def action_suspect_window(self, direction: int) -> None: ...
 

@@ -15,8 +15,8 @@ from dmabuf_top.io.settings import (
     read_settings,
     write_settings,
 )
-from dmabuf_top.tui.table_layout import parse_set
-from dmabuf_top.tui.view_columns import LAYOUTS, LIVE_ONLY, VIEW_NAMES
+from dmabuf_top.tui.table.columns import LAYOUTS, LIVE_ONLY, VIEW_NAMES
+from dmabuf_top.tui.table.layout import parse_set
 
 
 def choosable_columns(view: str) -> list[str]:

@@ -24,8 +24,8 @@ from dmabuf_top.analysis.suspects import Suspect, suspect_index
 from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
 from dmabuf_top.tui.growth import PatternCache
-from dmabuf_top.tui.history import History
-from dmabuf_top.tui.view_columns import (
+from dmabuf_top.tui.history import History, Series
+from dmabuf_top.tui.table.columns import (
     COLUMNS,
     SEARCH,
     BufferItem,
@@ -85,10 +85,14 @@ class Prepared:
     #: order they are in: (sort column key, reversed, filter text), rows
     ordered: dict[str, tuple[tuple[str, bool, str], list[Row]]] = field(default_factory=dict)
     #: per view, what changed from the ordered rows of the Prepared before to these
-    #: (dmabuf_top.tui.table_rows.SyncPlan), worked out off the UI thread too
+    #: (dmabuf_top.tui.table.rows.SyncPlan), worked out off the UI thread too
     plans: dict[str, Any] = field(default_factory=dict)
     #: sizes written as byte counts, not 8.0M
     raw_bytes: bool = False
+    #: the header's, worked out off the UI thread too: total bytes of the samples up to
+    #: this one, and the largest exporters (name, bytes), largest first
+    graph: Series = field(default_factory=lambda: Series([], []))
+    exporters: tuple[tuple[str, int], ...] = ()
     #: why an Apps column of the kernel's own charge says unavailable (apps.unavailable)
     apps_unavailable: dict[str, str] = field(default_factory=dict)
 

@@ -1,29 +1,26 @@
 """The app's data state, without Textual: the backend (and its recording ability), the
-session's history and recent samples, the data shown, pause/failure and scan state;
-``prepare()`` builds the next rows off the UI thread."""
+session's history and recent samples, its events, the data shown; ``prepare()`` builds
+the next rows off the UI thread (tui/refresher.py runs it)."""
 
 from __future__ import annotations
 
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
 from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.collect.selfstats import CostMeter, ToolCost
-from dmabuf_top.model import DmabufEvent, Snapshot
-from dmabuf_top.report.summary import cost_text
+from dmabuf_top.model import DmabufEvent
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
 from dmabuf_top.tui.history import BufferLife, History, Series
-from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.rows import Prepared, prepare, record
-from dmabuf_top.tui.table_rows import plan_sync
-from dmabuf_top.tui.view_columns import column
-from dmabuf_top.tui.view_order import ViewOrder
+from dmabuf_top.tui.table.columns import column
+from dmabuf_top.tui.table.filter import visible_rows
+from dmabuf_top.tui.table.order import ViewOrder
+from dmabuf_top.tui.table.rows import plan_sync
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource
@@ -34,42 +31,10 @@ GRAPH_SAMPLES = 120
 TOP_EXPORTERS = 3
 #: live dma-buf events kept for the buffer pane (the oldest go first)
 MAX_LIVE_EVENTS = 200_000
-#: refresh intervals that + and - step through (seconds)
-INTERVALS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
-
-
-def step_interval(delay: float, direction: int) -> float:
-    """The next interval up (``direction`` > 0) or down the ladder."""
-    if direction > 0:
-        return next((d for d in INTERVALS if d > delay + 1e-9), INTERVALS[-1])
-    return next((d for d in reversed(INTERVALS) if d < delay - 1e-9), INTERVALS[0])
-
-
-@dataclass
-class HeaderState:
-    """Everything the header shows; built by the app after each refresh."""
-
-    snap: Snapshot | None = None
-    totals: Totals | None = None
-    #: the backend's ``describe()``: host and kernel, device, or the file shown
-    source: str = ""
-    live: bool = True
-    paused: bool = False
-    delay: float = 2.0
-    #: "sample i/n" when the backend holds a recording
-    sample: str = ""
-    #: the last refresh failed: its message (the data shown is older)
-    failed: str = ""
-    #: what the last scan and dmabuf-top cost (live sources): report.summary.cost_text
-    cost: str = ""
-    #: what loading the source left out (a recording cut mid-sample), a line each
-    notes: tuple[str, ...] = ()
-    #: the largest exporters: (name, bytes), largest first
-    exporters: tuple[tuple[str, int], ...] = ()
 
 
 def top_exporters(prep: Prepared) -> tuple[tuple[str, int], ...]:
-    """The largest exporters of the rows prepared (off the UI thread): name, bytes."""
+    """The largest exporters of the rows prepared: name, bytes."""
     stats = [r.obj.stats for r in prep.rows["exporters"] if r.mark != "freed"]
     stats.sort(key=lambda e: (-e.bytes, e.name))
     return tuple((e.name, e.bytes) for e in stats[:TOP_EXPORTERS])
@@ -96,15 +61,8 @@ class Session:
         #: live: the session's recent samples, for the suspects (collector thread)
         self.samples = LiveSamples()
         self.history = History(prune=self.recording is None)
-        #: the data on screen
+        #: the data on screen (set by the refresher, tui/refresher.py)
         self.prepared: Prepared | None = None
-        self.paused = False
-        #: the last refresh failed: its message
-        self.failed = ""
-        #: a scan is running
-        self.collecting = False
-        #: a timed scan that landed after pause was pressed: shown on resume
-        self.held: Prepared | None = None
         #: the one sort and filter state of the views: the screen changes it,
         #: prepare() orders the next rows by it, off the UI thread
         self.order = ViewOrder()
@@ -211,6 +169,8 @@ class Session:
             before = shown.ordered.get(view) if shown is not None else None
             # what changed from the rows shown (if a table holds them), or from none
             prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)
+        prep.graph = self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
+        prep.exporters = top_exporters(prep)
         return prep
 
     def _prepare(self, sample: int | None, redo: bool) -> Prepared:
@@ -245,32 +205,6 @@ class Session:
             snap, self.history, previous, sample=at, suspects=suspects_over(seq, window),
             window=window, have=len(seq), raw_bytes=self.raw_bytes,
         )
-
-    def header_state(self, delay: float) -> HeaderState:
-        prep = self.prepared
-        sample = ""
-        if self.recording is not None and prep is not None:
-            sample = f"sample {self.sample_index + 1}/{self.sample_count}"
-        return HeaderState(
-            snap=prep.snap if prep else None,
-            totals=prep.totals if prep else None,
-            source=self.backend.describe() if prep else "",
-            live=self.backend.live,
-            paused=self.paused,
-            delay=delay,
-            sample=sample,
-            failed=self.failed,
-            cost=cost_text(prep.snap, self.cost) if prep and self.backend.live else "",
-            notes=(*getattr(self.backend, "notes", ()), *self.notes),
-            exporters=top_exporters(prep) if prep else (),
-        )
-
-    def graph(self) -> Series:
-        """Total bytes of the samples up to the one shown (the header's graph)."""
-        prep = self.prepared
-        if prep is None:
-            return Series([], [])
-        return self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
 
     def rss_series(self, pid: int) -> Series:
         """A process's Rss over the samples up to the one shown."""

@@ -12,8 +12,8 @@ from rich.text import Text
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.event_rows import DEFAULT_SHOWN
+from dmabuf_top.tui.refresher import step_interval
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.session import step_interval
 from dmabuf_top.tui.themes import DEFAULT_THEME
 from dmabuf_top.tui.widgets.graph import TimeGraph
 
@@ -78,8 +78,8 @@ class SettingsActions:
         """Sizes as byte counts or human units; the sample shown is prepared again."""
         if raw_bytes != self.session.raw_bytes:
             self.session.raw_bytes = raw_bytes
-            if self.prepared is not None:
-                self.start_collect(redo=True)
+            if self.session.prepared is not None:
+                self.refresher.request(redo=True)
 
     def action_interval(self, direction: int) -> None:
         self.set_refresh_interval(step_interval(self.delay, direction))
@@ -89,7 +89,7 @@ class SettingsActions:
         if self._timer is not None:
             self._start_timer()
         self.notify(f"refresh every {self.delay:g}s", timeout=2)
-        self._data_changed()
+        self.data_version += 1
 
     def action_toggle_graphs(self) -> None:
         self.show_graphs = not self.show_graphs

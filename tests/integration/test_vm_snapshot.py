@@ -10,6 +10,7 @@ Not skippable in CI: the `vm` fixture fails there when the VM cannot boot.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
+from tests.support.paths import REPO
 from tests.support.vm.guest import BUFINFO, kernel_bufinfo
 from tests.support.vm.kernels import BPF_SERIES
 
@@ -237,3 +239,53 @@ def test_gpu_memory_as_the_kernel_says(vm):
     want = (f"gpu memory (meminfo): active {int(kb['GPUActive']) * 1024}  "
             f"reclaim {int(kb['GPUReclaim']) * 1024}") if kb else None
     assert line == ([want] if want else [])
+
+
+#: in the guest: refreshes of one backend (its incremental Assembler) against a fresh
+#: assemble() of the same fetch, while a buffer is made, mapped, its fd closed, unmapped
+REFRESHES = r"""
+import ctypes, json, os, sys
+from dmabuf_top.collect.assemble import assemble
+from dmabuf_top.collect.local import LocalBackend
+from dmabuf_top.io.codec import dump_snapshot
+from tests.support.vm.vgem import Card, inode_of, map_shared
+
+backend = LocalBackend(source=sys.argv[1])
+card, out, state = Card(), [], {}
+
+def refresh(step):
+    raw = backend.fetch()
+    inc, fresh = backend.assembler(raw), assemble(raw)
+    buf = inc.buffers.get(state.get("inode"))
+    holder = buf.holder(os.getpid()) if buf is not None else None
+    out.append({"step": step, "equal": inc == fresh and dump_snapshot(inc) == dump_snapshot(fresh),
+                "buffers": len(inc.buffers), "ours": None if holder is None else
+                [len(holder.fds), len(holder.maps)]})
+
+refresh("before")
+refresh("unchanged")
+fd = card.dmabuf(65536, "inc26")
+state["inode"] = inode_of(fd)
+start, end = map_shared(fd, 65536)
+refresh("made and mapped")
+os.close(fd)
+refresh("fd closed")
+assert ctypes.CDLL(None).munmap(ctypes.c_void_p(start), ctypes.c_size_t(end - start)) == 0
+refresh("unmapped")
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.kernels("6.18")
+@pytest.mark.parametrize("source", ["proc", "bpf"])
+def test_incremental_refreshes_equal_fresh_assembly(vm, scenario, source):
+    """The live walk (and the BPF scan) refreshed with changes between: each refresh of
+    the backend's Assembler equals a fresh assemble() of the same fetch."""
+    r = vm.run([vm.python, "-c", REFRESHES, source], timeout=300, cwd=str(REPO))
+    assert r.returncode == 0, r.stderr
+    steps = json.loads(r.stdout)
+    assert all(s["equal"] for s in steps), steps
+    assert [s["ours"] for s in steps] == [None, None, [1, 1], [0, 1], None]
+    n = steps[0]["buffers"]
+    assert n >= scenario.record["totals"]["buffers"]
+    assert [s["buffers"] for s in steps] == [n, n, n + 1, n + 1, n]

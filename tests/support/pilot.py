@@ -99,9 +99,10 @@ def file_backend(path: Path = VM_SNAPSHOT) -> FileBackend:
 
 async def settle(pilot) -> None:
     """Wait until the scan in flight (if any) is applied and the screen idle."""
-    await pilot.app.workers.wait_for_complete()
+    app = pilot.app
+    await wait_until(pilot, lambda: not app.refresher.scanning, "the scan in flight to land")
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    await wait_until(pilot, lambda: not app.refresher.scanning, "the next scan to land")
     await pilot.pause()
 
 

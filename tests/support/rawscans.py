@@ -126,3 +126,28 @@ def scan_5_10(reused: bool = False, taken_at: str = "2026-11-21T10:00:00Z") -> R
         taken_at=taken_at, host="h", kernel="5.10.0-32-amd64", boot_id="b510", procs=[camera],
         bufinfo=bufinfo, heaps="system\n",
     )
+
+
+def scale_scene(n_procs: int = 200, bufs: int = 20) -> RawScan:
+    """N_PROCS processes holding BUFS dma-bufs each by fd (a quarter also mapped), as the
+    kernel shows them: the cost benchmark's scene (bench/cost_bench.py)."""
+    procs, rows = [], []
+    ino = 1000
+    for p in range(n_procs):
+        pid = 2000 + p
+        pt = ProcText(pid=pid, comm=f"app{p}", cmdline=f"/system/bin/app{p} --x", uid=10000)
+        for k in range(bufs):
+            size = (1 << 20) * (1 + k % 8)
+            pt.fdinfo[10 + k] = fdinfo(ino, size, 2 if k % 4 == 0 else 1, f"gralloc {k}")
+            if k % 4 == 0:
+                start = 0x7F0000000000 + ino * 0x1000000
+                pt.maps.append(maps_line(start, size, ino, f"gralloc {k}"))
+            rows.append(f"{size:08d}\t00000002\t00080007\t00000001\tdrm\t{ino:08d}\tgralloc {k}\n"
+                        "\tAttached Devices:\nTotal 0 devices attached\n\n")  # fmt: skip
+            ino += 1
+        procs.append(pt)
+    bufinfo = ("\nDma-buf Objects:\nsize    \tflags   \tmode    \tcount   \texp_name\tino     "
+               "\tname\n" + "".join(rows) + f"\nTotal {len(rows)} objects, 0 bytes\n")  # fmt: skip
+    raw = RawScan(taken_at="", kind="local", host="synthetic", kernel="6.6.50", procs=procs)
+    raw.dmabuf_dev, raw.bufinfo = (0, 10), bufinfo
+    return raw

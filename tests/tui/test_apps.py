@@ -13,6 +13,7 @@ from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.units import human_bytes
 from tests.support.paths import DATA
 from tests.support.pilot import THEME, file_backend, settle
+from tests.support.table_readers import cell_of, row_count, shown_columns
 
 APPS = DATA / "vm-6.18-apps"
 
@@ -40,14 +41,14 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         assert screen.view == "apps"
         table = screen.table()
         assert sorted(table.keys()) == sorted(by_app)
-        procs = {p.pid: p for p in app.prepared.procs}
+        procs = {p.pid: p for p in app.session.prepared.procs}
         for name, pids in by_app.items():
             rss = sum(procs[pid].rss for pid in pids)
             assert rss == sum(held[pid] for pid in pids)  # what the holders really hold
-            assert table.state.get_cell(name, "rss") == human_bytes(rss)
-            assert table.state.get_cell(name, "pss") == human_bytes(
+            assert cell_of(table, name, "rss") == human_bytes(rss)
+            assert cell_of(table, name, "pss") == human_bytes(
                 sum(procs[pid].pss for pid in pids))
-            assert table.state.get_cell(name, "procs") == str(len(pids))
+            assert cell_of(table, name, "procs") == str(len(pids))
 
         # Enter on Foo: the Processes view with Foo's two processes only
         await pilot.press("end" if table.keys()[-1] == "org.gnome.Foo" else "home")
@@ -58,11 +59,11 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         assert screen.view == "processes"
         ptable = screen.table()
         assert sorted(int(k) for k in ptable.keys()) == sorted(by_app["org.gnome.Foo"])
-        shown = ptable.state.shown_columns
+        shown = shown_columns(ptable)
         assert "user" in shown and "app" in shown
         for key in ptable.keys():
-            assert ptable.state.get_cell(key, "app") == "org.gnome.Foo"
-            assert ptable.state.get_cell(key, "user") == "root"
+            assert cell_of(ptable, key, "app") == "org.gnome.Foo"
+            assert cell_of(ptable, key, "user") == "root"
         # Enter on one of them: its pane names its user, app and cgroup
         await pilot.press("enter")
         await settle(pilot)
@@ -85,10 +86,10 @@ async def test_the_apps_view_says_why_the_kernels_charges_are_unavailable():
         assert info.display and str(info.render()) == (
             f"DMEM unavailable: {NO_DMEM}.  MEMCG unavailable: {MEMCG_WHY['absent']}.")
         table = screen.table()
-        assert table.row_count == 6
+        assert row_count(table) == 6
         for key in table.keys():
-            assert table.state.get_cell(key, "dmem") == "unavailable"
-            assert table.state.get_cell(key, "memcg_heap") == "unavailable"
+            assert cell_of(table, key, "dmem") == "unavailable"
+            assert cell_of(table, key, "memcg_heap") == "unavailable"
         await pilot.press("1")
         await settle(pilot)
         assert not info.display

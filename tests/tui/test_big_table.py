@@ -10,6 +10,15 @@ from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.main import MainScreen
 from tests.support.pilot import ScriptedBackend, settle
 from tests.support.synth import MIB, buf, snap
+from tests.support.table_readers import (
+    cell_of,
+    column_x,
+    cursor_row,
+    last_sync,
+    mark_of,
+    row_count,
+    shown_columns,
+)
 
 N = 10_000
 SIZE = (120, 40)
@@ -37,7 +46,7 @@ def main_screen(app: DmabufTopApp) -> MainScreen:
 
 def in_view(table) -> bool:
     top = table.scroll_offset.y
-    return top <= table.cursor_row < top + table.scrollable_content_region.height - 1
+    return top <= cursor_row(table) < top + table.scrollable_content_region.height - 1
 
 
 async def test_the_cursor_keeps_its_buffer_and_new_and_freed_rows_are_marked():
@@ -47,30 +56,30 @@ async def test_the_cursor_keeps_its_buffer_and_new_and_freed_rows_are_marked():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.row_count == N
+        assert row_count(table) == N
         assert table.keys()[:2] == [str(10 + N - 1), str(10 + N - 2)]  # largest first
         for _ in range(20):
             await pilot.press("pagedown")
-        held, row = table.cursor_key, table.cursor_row
+        held, row = table.cursor_key, cursor_row(table)
         assert row > 500 and in_view(table)
         await pilot.press("ctrl+r")
         await settle(pilot)
         keys = table.keys()
         # 7010 grew to the top, 3 new rows below it: the cursor's buffer is 4 rows lower
         assert keys[:4] == ["7010", "100000", "100001", "100002"]
-        assert table.cursor_key == held and table.cursor_row == row + 4
+        assert table.cursor_key == held and cursor_row(table) == row + 4
         assert in_view(table)
         # (a dma-buf's size never changes: its inode with another size is a new buffer)
-        assert [table.state.mark_of(k) for k in keys[:4]] == ["new", "new", "new", "new"]
-        freed = [k for k in keys if table.state.mark_of(k) == "freed"]
+        assert [mark_of(table, k) for k in keys[:4]] == ["new", "new", "new", "new"]
+        freed = [k for k in keys if mark_of(table, k) == "freed"]
         assert sorted(freed) == [str(10 + i) for i in range(100, 110)]
-        assert table.row_count == N + 3  # the freed are shown once more
-        assert table.last_sync[1:] == (3, 0)  # 3 rows added, none removed: no rebuild
+        assert row_count(table) == N + 3  # the freed are shown once more
+        assert last_sync(table)[1:] == (3, 0)  # 3 rows added, none removed: no rebuild
         assert ("7010", "size") in table.rows.changed_cells
         await pilot.press("ctrl+r")  # the same data again: the freed go, nothing is new
         await settle(pilot)
-        assert table.row_count == N - 10 + 3 and table.cursor_key == held
-        assert not any(table.state.mark_of(k) for k in table.keys())
+        assert row_count(table) == N - 10 + 3 and table.cursor_key == held
+        assert not any(mark_of(table, k) for k in table.keys())
 
 
 async def test_sort_by_key_and_by_a_click_on_a_title():
@@ -84,12 +93,12 @@ async def test_sort_by_key_and_by_a_click_on_a_title():
         await pilot.press("i")  # by inode, ascending: from its top, as in htop
         await pilot.pause()
         assert table.keys() == [str(10 + i) for i in range(N)]
-        assert table.cursor_row == 0 and table.scroll_offset.y == 0
+        assert cursor_row(table) == 0 and table.scroll_offset.y == 0
         assert table.state.title("inode").endswith("▲")
         await pilot.press("i")  # again: reversed
         await pilot.pause()
         assert table.keys() == [str(10 + i) for i in reversed(range(N))]
-        x = table.column_x("size")
+        x = column_x(table, "size")
         await pilot.click(table, offset=(x + 3, 0))  # the SIZE title: largest first
         await pilot.pause()
         assert screen.sort["buffers"] == ("size", False)
@@ -111,11 +120,11 @@ async def test_filter_at_ten_thousand_rows():
         await pilot.press("escape", "slash", *r"re:^buf-9\d{3}$", "enter")
         await pilot.pause()
         assert len(table.keys()) == len([i for i in range(9000, N) if i % 2])
-        names = [table.state.get_cell(k, "name") for k in table.keys()]
+        names = [cell_of(table, k, "name") for k in table.keys()]
         assert all(re.fullmatch(r"buf-9\d{3}", name) for name in names)
         await pilot.press("escape")
         await pilot.pause()
-        assert table.row_count == N
+        assert row_count(table) == N
 
 
 async def test_each_view_keeps_its_cursor_scroll_and_sort_across_switches():
@@ -127,22 +136,22 @@ async def test_each_view_keeps_its_cursor_scroll_and_sort_across_switches():
         for _ in range(5):
             await pilot.press("pagedown")
         await pilot.press("down")
-        held, row, top = table.cursor_key, table.cursor_row, table.scroll_offset.y
+        held, row, top = table.cursor_key, cursor_row(table), table.scroll_offset.y
         assert top > 0 and in_view(table)
         await pilot.press("2")  # Processes: its own rows, cursor at its top, sorted its way
         await settle(pilot)
         assert screen.view == "processes" and table is screen.table() and table.has_focus
-        assert table.row_count == 200 and table.cursor_row == 0 and table.scroll_offset.y == 0
-        assert "pid" in table.state.shown_columns and "inode" not in table.state.shown_columns
+        assert row_count(table) == 200 and cursor_row(table) == 0 and table.scroll_offset.y == 0
+        assert "pid" in shown_columns(table) and "inode" not in shown_columns(table)
         await pilot.press("down", "down", "i")  # by pid (htop's I): ascending
         await pilot.pause()
         procs = table.cursor_key
         assert table.state.title("pid").endswith("▲")
         await pilot.press("1")
         await settle(pilot)
-        assert (table.cursor_key, table.cursor_row, table.scroll_offset.y) == (held, row, top)
-        assert "inode" in table.state.shown_columns and table.state.title("size").endswith("▼")
-        assert table.state.get_cell(held, "inode") == held
+        assert (table.cursor_key, cursor_row(table), table.scroll_offset.y) == (held, row, top)
+        assert "inode" in shown_columns(table) and table.state.title("size").endswith("▼")
+        assert cell_of(table, held, "inode") == held
         await pilot.press("2")
         await settle(pilot)
         assert table.cursor_key == procs and table.keys()[:2] == ["1000", "1001"]

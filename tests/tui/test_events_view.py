@@ -21,6 +21,7 @@ from dmabuf_top.tui.widgets.key_footer import shown_keys
 from tests.support.paths import DATA
 from tests.support.pilot import MARKUP_NAME, SIZE, THEME, file_backend, settle
 from tests.support.synth import leak_series
+from tests.support.table_readers import cell_of, row_count, shown_columns
 
 REC = DATA / "vm-6.18-events" / "recording.yaml"
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
@@ -41,7 +42,7 @@ async def open_events(app, pilot) -> EventsScreen:
 
 def shown(screen: EventsScreen, column: str) -> list[str]:
     table = screen.query_one("#events")
-    return [table.state.get_cell(k, column) for k in table.keys()]
+    return [cell_of(table, k, column) for k in table.keys()]
 
 
 async def type_filter(pilot, text: str) -> None:
@@ -57,10 +58,10 @@ async def test_newest_first_filtered_and_enter_opens_the_buffer(size):
         screen = await open_events(app, pilot)
         table = screen.query_one("#events")
         # the last sample is shown: every event, newest first
-        assert table.row_count == len(events) == 18
+        assert row_count(table) == len(events) == 18
         assert shown(screen, "inode") == [str(e.inode) for e in reversed(events)]
         assert {"time", "event", "pid", "comm", "inode", "size", "fd"} <= set(
-            table.state.shown_columns)
+            shown_columns(table))
         title = str(screen.query_one("#detail-title").render())
         assert "the last 18" in title and "0 lost" in title and "sample 16/16" in title
         await type_filter(pilot, "maker")
@@ -68,7 +69,7 @@ async def test_newest_first_filtered_and_enter_opens_the_buffer(size):
         assert shown(screen, "event") == ["export"] * 3
         await pilot.press("escape")  # clears the filter, stays
         await settle(pilot)
-        assert app.screen is screen and table.row_count == 18
+        assert app.screen is screen and row_count(table) == 18
         await type_filter(pilot, "re:^(attach|detach)$")
         assert shown(screen, "event") == ["detach", "attach", "detach", "attach"]
         assert set(shown(screen, "fd")) == {"dev=vgem"}
@@ -108,7 +109,7 @@ async def test_an_earlier_sample_shows_the_events_up_to_it():
         for _ in range(15):
             await pilot.press("left_square_bracket")
             await settle(pilot)
-            until = parse_time(app.prepared.snap.taken_at)
+            until = parse_time(app.session.prepared.snap.taken_at)
             want = [str(e.inode) for e in reversed(events) if e.time <= until]
             assert shown(screen, "inode") == want
             counts.append(len(want))

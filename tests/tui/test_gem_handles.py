@@ -8,6 +8,7 @@ from dmabuf_top.model import GemHandle, Holder
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import BufferScreen
 from tests.support.pilot import SIZE, ScriptedBackend, settle, small_snapshot
+from tests.support.table_readers import cell_of
 
 
 async def test_the_buffer_pane_marks_holders_by_gem_handle():
@@ -26,9 +27,9 @@ async def test_the_buffer_pane_marks_holders_by_gem_handle():
         assert isinstance(screen, BufferScreen) and screen.inode == 15
         holders = screen.query_one("#holders")
         assert holders.keys() == ["500:0"]
-        cell = holders.state.get_cell("500:0", "map")
+        cell = cell_of(holders, "500:0", "map")
         assert str(cell) == "via GEM handle 3 on card0 (vgem)"
-        assert str(holders.state.get_cell("500:0", "fds")) == "-"
+        assert str(cell_of(holders, "500:0", "fds")) == "-"
         facts = str(screen.query_one("#buffer-fields", Static).render())
         assert "1 process (1 by GEM handle only)" in facts
         await pilot.press("escape")
@@ -39,7 +40,7 @@ async def test_the_buffer_pane_marks_holders_by_gem_handle():
         await settle(pilot)
         holders = app.screen.query_one("#holders")
         assert holders.keys() == ["301:0", "301:1", "412:0"]  # its mapping, then its handle
-        cell = holders.state.get_cell("301:1", "map")
+        cell = cell_of(holders, "301:1", "map")
         assert str(cell) == "via GEM handle 1 on renderD128 ([b]x)"  # literally
 
 

@@ -15,10 +15,11 @@ from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.growth import LiveSamples, name_regex, step_window
 from dmabuf_top.tui.screens.detail import ProcessScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.view_columns import GROW_MARK
+from dmabuf_top.tui.table.columns import GROW_MARK
 from dmabuf_top.units import human_bytes, human_delta
 from tests.support.leak_checks import STEADY, pids_by_comm
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, ScriptedBackend, file_backend, settle
+from tests.support.table_readers import cell_of
 
 SNAPS = load_snapshots(VM_RECORDING)
 PIDS = pids_by_comm(SNAPS)
@@ -31,7 +32,7 @@ def main_screen(app: DmabufTopApp) -> MainScreen:
 
 
 def cell(app: DmabufTopApp, key: str, col: str) -> str:
-    return str(main_screen(app).table().state.get_cell(key, col))
+    return str(cell_of(main_screen(app).table(), key, col))
 
 
 def suspect_keys(app: DmabufTopApp) -> list[str]:
@@ -63,7 +64,7 @@ async def test_suspects_view_on_the_recorded_leak():
             "name:'leak-#'", "name:'shared-#'", "exporter:'drm'"}
         assert "across the last 10 samples" in info(app) and f"{len(keys)} suspects" in info(app)
         # what the rows say: the leaker's label, rates, current bytes and count
-        rows = {r.key: r.obj for r in app.prepared.rows["suspects"]}
+        rows = {r.key: r.obj for r in app.session.prepared.rows["suspects"]}
         grow = rows[f"process:{PIDS['leak-grow']}"]
         k = f"process:{PIDS['leak-grow']}"
         assert cell(app, k, "what") == f"leak-grow ({PIDS['leak-grow']})"
@@ -81,7 +82,7 @@ async def test_suspects_view_on_the_recorded_leak():
                 int(s.pss_per_min))
             assert cell(app, f"process:{PIDS[comm]}", "pss") == human_bytes(s.pss_now)
         # the same suspects as the core finds over the recording
-        assert {r.key for r in app.prepared.rows["suspects"]} == {
+        assert {r.key for r in app.session.prepared.rows["suspects"]} == {
             f"{s.kind}:{s.key!r}" for s in find_suspects(SNAPS, window=10)}
         # sorted by bytes/min, fastest first; r again reverses
         rates = [rows[key].bytes_per_min for key in keys]
@@ -131,7 +132,7 @@ async def test_enter_on_suspects_opens_the_process_or_the_buffers():
         await pilot.press("enter")
         await settle(pilot)
         assert screen.view == "buffers"
-        names = {str(screen.table().state.get_cell(k, "name")) for k in screen.table().keys()}
+        names = {str(cell_of(screen.table(), k, "name")) for k in screen.table().keys()}
         assert names and all(n.startswith("leak-") and n[5:].isdigit() for n in names), names
 
 
@@ -144,7 +145,7 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         assert suspect_keys(app)
         await pilot.press("left_curly_bracket")
         await settle(pilot)
-        assert suspect_keys(app) == [] and app.prepared.suspects == []
+        assert suspect_keys(app) == [] and app.session.prepared.suspects == []
         empty = str(main_screen(app).query_one("#empty").render())
         assert "1 of 4" in empty and "collecting, 1 of 4" in info(app)
         await pilot.press("2")
@@ -155,11 +156,12 @@ async def test_first_sample_has_no_suspects_and_the_window_keys():
         assert suspect_keys(app) == []  # 3 samples, a window of 4
         await pilot.press("left_parenthesis")  # window 3: no new scan, same sample
         await settle(pilot)
-        assert app.suspect_window == app.prepared.window == 3 and app.backend.index == 2
+        session = app.session
+        assert session.suspect_window == session.prepared.window == 3 and session.backend.index == 2
         assert f"process:{PIDS['leak-grow']}" in suspect_keys(app)
         await pilot.press("right_parenthesis")
         await settle(pilot)
-        assert app.prepared.window == 4 and suspect_keys(app) == []
+        assert app.session.prepared.window == 4 and suspect_keys(app) == []
 
 
 async def test_a_recording_bounds_the_window_to_its_samples():
@@ -168,14 +170,14 @@ async def test_a_recording_bounds_the_window_to_its_samples():
     app = DmabufTopApp(file_backend(VM_RECORDING), delay=3600, suspect_window=15)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.session.sample_count == 12 and app.suspect_window == 12
+        assert app.session.sample_count == 12 and app.session.suspect_window == 12
         await pilot.press("4")
         await settle(pilot)  # at the last sample (12 of 12): all of it is the window
         info = str(main_screen(app).query_one("#suspects-info").render())
         assert "last 12 samples" in info and suspect_keys(app)
         await pilot.press("right_parenthesis")  # no further: the recording has 12
         await settle(pilot)
-        assert app.suspect_window == 12 and app.prepared.window == 12
+        assert app.session.suspect_window == 12 and app.session.prepared.window == 12
         await pilot.press("left_curly_bracket")  # the first sample: 11 more to step on
         await settle(pilot)
         empty = str(main_screen(app).query_one("#empty").render())
@@ -193,8 +195,8 @@ async def test_live_over_recorded_samples_flags_the_leaker_after_enough_refreshe
         for _ in range(3):
             await pilot.press("ctrl+r")
             await settle(pilot)
-        assert backend.calls == 4 and app.prepared.have == 4
-        assert app.prepared.suspects == [] and cell(app, grow, "grow") == ""
+        assert backend.calls == 4 and app.session.prepared.have == 4
+        assert app.session.prepared.suspects == [] and cell(app, grow, "grow") == ""
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert backend.calls == 5
@@ -208,11 +210,11 @@ async def test_live_over_recorded_samples_flags_the_leaker_after_enough_refreshe
         assert "name:'leak-#'" in suspect_keys(app)
         # the same as the core over the same samples
         want = suspects_to_dict(find_suspects(SNAPS[:5], window=5))
-        assert suspects_to_dict(app.prepared.suspects) == want
+        assert suspects_to_dict(app.session.prepared.suspects) == want
         # a shorter window is applied to the sample shown, with no new scan
         await pilot.press("left_parenthesis")
         await settle(pilot)
-        assert backend.calls == 5 and app.prepared.window == 4
+        assert backend.calls == 5 and app.session.prepared.window == 4
 
 
 def test_live_samples_are_lean_bounded_and_give_the_same_suspects():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from dmabuf_top.tui.widgets.meters import BAR, LABEL, MeterBars
 from tests.support.pilot import demo_at, settle
+from tests.support.table_readers import row_count
 
 
 def graph_text(graph: TimeGraph) -> str:
@@ -49,5 +50,5 @@ async def test_data_rows_show_at_40x10():
     async with demo_at((40, 10)) as (app, pilot):
         table = app.screen.table()
         # below the title line, rows of data (and no more than the terminal has)
-        assert table.row_count > 0 and table.scrollable_content_region.height - 1 >= 2
+        assert row_count(table) > 0 and table.scrollable_content_region.height - 1 >= 2
         assert table.region.bottom <= 10

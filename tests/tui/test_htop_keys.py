@@ -34,6 +34,7 @@ from tests.support.pilot import (
     wait_until,
 )
 from tests.support.seen import boot_id, sleeper, start_time
+from tests.support.table_readers import cell_of, shown_columns
 
 
 def make_app(backend=None, **kw) -> DmabufTopApp:
@@ -96,9 +97,9 @@ async def test_Z_pauses_as_in_htop():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("Z")
-        assert app.paused
+        assert app.refresher.paused
         await pilot.press("Z")
-        assert not app.paused
+        assert not app.refresher.paused
 
 
 @pytest.mark.parametrize("key", ["f2", "S"])
@@ -108,21 +109,21 @@ async def test_setup_changes_apply_at_once_and_are_saved_on_close(key, tmp_path:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         table = main(app).table()
-        assert "inode" in table.state.shown_columns
+        assert "inode" in shown_columns(table)
         await pilot.press(key)
         assert isinstance(app.screen, SetupScreen)
         columns = app.screen.query_one("#setup-buffers", SelectionList)
         assert columns.has_focus  # the view shown's list
         await pilot.press("down", "space")  # the second one: INODE (after GROW)
         await settle(pilot)
-        assert "inode" not in table.state.shown_columns
+        assert "inode" not in shown_columns(table)
         app.screen.query_one("#setup-theme", Select).value = "dmabuf-light"
         app.screen.query_one("#setup-interval", Select).value = 5.0
         app.screen.query_one("#setup-units", Select).value = "bytes"
         await settle(pilot)
         assert app.theme == "dmabuf-light" and app.delay == 5.0
         assert app.timer_interval == 5.0
-        assert table.state.get_cell("13", "size") == str(64 << 20)  # behind the dialog, at once
+        assert cell_of(table, "13", "size") == str(64 << 20)  # behind the dialog, at once
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
     saved = read_settings(path, SETTINGS_VIEWS)

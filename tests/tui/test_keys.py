@@ -8,11 +8,11 @@ from textual.widgets import Input
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import GLOBAL_KEYS, MAIN_KEYS, RESERVED, sort_key_of, sort_letters
+from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.session import INTERVALS
-from dmabuf_top.tui.view_columns import COLUMNS, VIEW_NAMES
+from dmabuf_top.tui.table.columns import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
     SIZE,
@@ -26,6 +26,7 @@ from tests.support.pilot import (
     wait_until,
 )
 from tests.support.svg_render import misplaced_runs
+from tests.support.table_readers import cell_of, column_x, cursor_row
 
 
 def make_app(backend=None, **kw) -> DmabufTopApp:
@@ -99,10 +100,10 @@ async def test_space_and_p_freeze_the_screen_while_scanning_goes_on():
         for key in ("space", "p"):
             await pilot.press(key)
             await settle(pilot)
-            assert app.paused
+            assert app.refresher.paused
             header = str(app.screen.query_one("#header-status").render())
             assert "PAUSED" in header
-            shown, calls = app.prepared.snap.taken_at, backend.calls
+            shown, calls = app.session.prepared.snap.taken_at, backend.calls
             samples = len(app.session.samples.snapshots())
             await wait_until(
                 pilot, lambda c=calls, n=samples: backend.calls > c
@@ -110,14 +111,14 @@ async def test_space_and_p_freeze_the_screen_while_scanning_goes_on():
             await settle(pilot)
             assert backend.calls > calls  # the timer ticked: scanned, as htop goes on
             assert len(app.session.samples.snapshots()) > samples  # suspects' history too
-            assert app.prepared.snap.taken_at == shown  # the screen stayed
+            assert app.session.prepared.snap.taken_at == shown  # the screen stayed
             assert str(app.screen.query_one("#header-status").render()) == header
-            held = app.session.held
+            held = app.refresher.latest
             assert held is not None and held.snap.taken_at > shown
             await pilot.press(key)
             await settle(pilot)
-            assert not app.paused
-            assert app.prepared.snap.taken_at >= held.snap.taken_at  # the newest
+            assert not app.refresher.paused
+            assert app.session.prepared.snap.taken_at >= held.snap.taken_at  # the newest
 
 
 async def test_plus_minus_step_the_interval():
@@ -322,7 +323,7 @@ async def test_p_pauses_in_the_processes_view_and_P_sorts_by_pss():
         screen = main_screen(app)
         await pilot.press("2", "p")
         await pilot.pause()
-        assert app.paused and screen.sort["processes"][0] == "rss"
+        assert app.refresher.paused and screen.sort["processes"][0] == "rss"
         await pilot.press("P")
         await pilot.pause()
         assert screen.sort["processes"] == ("pss", False)
@@ -333,7 +334,7 @@ async def test_clicking_a_header_sorts_and_again_reverses():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        x = table.column_x("exporter") + 2
+        x = column_x(table, "exporter") + 2
         await pilot.click(table, offset=(x, 0))  # the EXPORTER header
         await pilot.pause()
         assert main_screen(app).sort["buffers"] == ("exporter", False)
@@ -349,19 +350,19 @@ async def test_g_and_G_and_home_end_move_to_first_and_last_row():
         await settle(pilot)
         table = main_screen(app).table()
         await pilot.press("G")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("g")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
         await pilot.press("end")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("home")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
         await pilot.press("down")
         assert table.cursor_key == "12"
         await pilot.press("pagedown")
-        assert table.cursor_row == 3
+        assert cursor_row(table) == 3
         await pilot.press("pageup", "up")
-        assert table.cursor_row == 0
+        assert cursor_row(table) == 0
 
 
 async def test_filter_substring_regex_and_escape():
@@ -460,7 +461,7 @@ async def test_the_buffer_pane_at_80x24_opens_at_its_top_and_follows_the_cursor(
         assert len(holders.keys()) == 5 and body.scroll_offset.y == 0
 
         def cursor_on_screen() -> bool:
-            line = holders.virtual_region.y + 1 + holders.cursor_row
+            line = holders.virtual_region.y + 1 + cursor_row(holders)
             top = body.scroll_offset.y
             return top <= line < top + body.scrollable_content_region.height
 
@@ -468,7 +469,7 @@ async def test_the_buffer_pane_at_80x24_opens_at_its_top_and_follows_the_cursor(
         for key in ["down"] * 4 + ["up"] * 4:
             await pilot.press(key)
             await pilot.pause()
-            assert cursor_on_screen(), (key, holders.cursor_row, body.scroll_offset.y)
+            assert cursor_on_screen(), (key, cursor_row(holders), body.scroll_offset.y)
             scrolled.append(body.scroll_offset.y)
         assert scrolled[3] > 0  # the pane scrolled to the fifth holder
         header = holders.virtual_region.y  # back on the first: its header shows too
@@ -524,25 +525,25 @@ async def test_recording_keys_step_through_samples():
     app = make_app(file_backend(VM_RECORDING))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        n = app.backend.sample_count
+        n = app.session.backend.sample_count
         assert n > 3
 
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
 
         # a recording opens at its last sample: what a user wants to see first
-        assert f"sample {n}/{n}" in header() and app.backend.index == n - 1
+        assert f"sample {n}/{n}" in header() and app.session.backend.index == n - 1
         await pilot.press("left_curly_bracket")
         await settle(pilot)
         assert f"sample 1/{n}" in header()
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert f"sample 2/{n}" in header() and app.backend.index == 1
-        assert app.prepared.snap is app.backend.sample(1)
+        assert f"sample 2/{n}" in header() and app.session.backend.index == 1
+        assert app.session.prepared.snap is app.session.backend.sample(1)
         await pilot.press("right_curly_bracket")
         await settle(pilot)
         assert f"sample {n}/{n}" in header()
-        assert app.backend.sample(n - 1).taken_at in header()
+        assert app.session.backend.sample(n - 1).taken_at in header()
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert f"sample {n - 1}/{n}" in header()
@@ -551,7 +552,7 @@ async def test_recording_keys_step_through_samples():
         assert f"sample 1/{n}" in header()
         await pilot.press("left_square_bracket")  # before the first: stays
         await settle(pilot)
-        assert app.backend.index == 0
+        assert app.session.backend.index == 0
 
 
 async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
@@ -573,7 +574,7 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.is_recording
+        assert app.session.is_recording
 
         def header() -> str:
             return str(app.screen.query_one("#header-source").render())
@@ -585,7 +586,7 @@ async def test_two_snapshot_files_open_as_a_recording_in_time_order(tmp_path):
         await pilot.press("right_square_bracket", "2")
         await settle(pilot)
         assert "after.yaml" in header() and "sample 2/2" in header()
-        grew = {r.obj.comm: r.obj.delta for r in app.prepared.rows["processes"]}
+        grew = {r.obj.comm: r.obj.delta for r in app.session.prepared.rows["processes"]}
         assert grew["leak-grow"] > 0 and grew["leak-churn"] == 0
 
 
@@ -593,7 +594,7 @@ async def test_recording_keys_do_nothing_on_a_single_snapshot():
     app = make_app(file_backend(VM_SNAPSHOT))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert not app.is_recording
+        assert not app.session.is_recording
         assert app.check_action("step_sample", (1,)) is False
         await pilot.press("right_square_bracket", "left_square_bracket")
         await settle(pilot)
@@ -626,14 +627,14 @@ async def test_bidi_zero_width_and_backslashes_render_escaped():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.state.get_cell("13", "name") == (
+        assert cell_of(table, "13", "name") == (
             "lit\\\\e[31m \\u202eevil\\u200b\\u061c\\e[2J")
         svg = app.export_screenshot()
         for raw in ("\x1b", "\u202e", "\u200b", "\u061c", "\u2067"):
             assert raw not in svg
         await pilot.press("2")
         await pilot.pause()
-        assert main_screen(app).table().state.get_cell("412", "comm") == "\\u2067hog\\u2069"
+        assert cell_of(main_screen(app).table(), "412", "comm") == "\\u2067hog\\u2069"
 
 
 async def test_untrusted_names_render_literally():
@@ -641,13 +642,13 @@ async def test_untrusted_names_render_literally():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = main_screen(app).table()
-        assert table.state.get_cell("13", "name") == "[/x][bold]evil\\e[31m"
+        assert cell_of(table, "13", "name") == "[/x][bold]evil\\e[31m"
         svg = app.export_screenshot()
         assert "[/x][bold]evil\\e[31m" in svg.replace("&#160;", " ").replace("&#x27;", "'")
         assert "\x1b" not in svg and "\x07" not in svg
         await pilot.press("2")
         await pilot.pause()
-        assert main_screen(app).table().state.get_cell("412", "comm") == "[red]hog"
+        assert cell_of(main_screen(app).table(), "412", "comm") == "[red]hog"
 
 
 def test_vm_snapshot_is_a_real_capture():

@@ -19,6 +19,7 @@ from tests.support.pilot import (
     small_snapshot,
     wait_until,
 )
+from tests.support.table_readers import cell_of, cursor_row, last_sync, mark_of, row_count
 
 T0 = "2026-11-21T10:00:00Z"
 T1 = "2026-11-21T10:00:02Z"
@@ -56,26 +57,26 @@ async def test_rows_are_diffed_in_place_new_and_freed_marked():
         await settle(pilot)
         # 16 is new and highlighted; 14 is freed: still shown once, marked
         assert table.keys() == ["13", "12", "16", "14", "15"]
-        assert table.state.mark_of("16") == "new" and table.state.mark_of("14") == "freed"
-        assert table.state.mark_of("12") == "" and table.cursor_key == "12"
+        assert mark_of(table, "16") == "new" and mark_of(table, "14") == "freed"
+        assert mark_of(table, "12") == "" and table.cursor_key == "12"
         # not rebuilt: one row added (16), none removed (14 stays, freed), and
         # only 12's changed cells touched (refs, procs, holders, and Δ: it changed
         # since the first sample)
-        assert table.last_sync == (5, 1, 0)
+        assert last_sync(table) == (5, 1, 0)
         assert sorted(table.rows.changed_cells) == [
             ("12", "count"), ("12", "holder"), ("12", "holders"), ("12", "procs"),
             ("12", "since"),
         ]
-        assert str(table.state.get_cell("12", "since")) == "chg"
-        assert str(table.state.get_cell("16", "since")) == "new"
-        assert str(table.state.get_cell("13", "since")) == ""
-        assert str(table.state.get_cell("12", "holders")) == "compositor(301)"
+        assert str(cell_of(table, "12", "since")) == "chg"
+        assert str(cell_of(table, "16", "since")) == "new"
+        assert str(cell_of(table, "13", "since")) == ""
+        assert str(cell_of(table, "12", "holders")) == "compositor(301)"
         header = str(screen.query_one("#header-totals").render())
         assert "buffers 4" in header
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert table.keys() == ["13", "12", "16", "15"]  # 14 dropped, 16 plain now
-        assert table.state.mark_of("16") == "" and table.cursor_key == "12"
+        assert mark_of(table, "16") == "" and table.cursor_key == "12"
 
 
 async def test_cursor_follows_its_buffer_when_the_order_changes():
@@ -93,7 +94,7 @@ async def test_cursor_follows_its_buffer_when_the_order_changes():
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert table.keys() == ["15", "13", "12", "14"]
-        assert table.cursor_key == "14" and table.cursor_row == 3
+        assert table.cursor_key == "14" and cursor_row(table) == 3
 
 
 async def test_a_failed_refresh_keeps_the_last_good_data():
@@ -224,7 +225,7 @@ async def test_the_buffer_pane_is_live_and_shows_history():
         assert screen.query_one("#holders").keys() == ["301:0"]
         fields = str(screen.query_one("#buffer-fields").render())
         assert f"first seen    {T0}" in fields and f"last changed  {T1}" in fields
-        assert app.buffer_life(12).holders == [2, 1]
+        assert app.session.buffer_life(12).holders == [2, 1]
         assert "holders over time: 1 … 2" in str(screen.query_one("#holders-label").render())
         await pilot.press("ctrl+r")  # 12 is freed: the pane says so, keeps what it knew
         await settle(pilot)
@@ -267,7 +268,7 @@ async def test_enter_on_a_freed_row_shows_what_was_known():
         assert isinstance(screen, BufferScreen) and screen.inode == 14
         assert "FREED" in str(screen.query_one("#detail-title").render())
         assert screen.query_one("#holders").keys() == ["500:0"]
-        assert str(screen.query_one("#holders").state.get_cell("500:0", "comm")) == "camera"
+        assert str(cell_of(screen.query_one("#holders"), "500:0", "comm")) == "camera"
 
 
 async def test_quit_does_not_wait_for_a_scan_in_flight():
@@ -285,10 +286,10 @@ async def test_quit_does_not_wait_for_a_scan_in_flight():
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("ctrl+r")  # this scan hangs
-            await wait_until(pilot, lambda: app.session.collecting, "the scan to start")
-            assert app.screen.table().row_count == 4  # the UI still answers
+            await wait_until(pilot, lambda: app.refresher.scanning, "the scan to start")
+            assert row_count(app.screen.table()) == 4  # the UI still answers
             await pilot.press("down")
-            assert app.screen.table().cursor_row == 1
+            assert cursor_row(app.screen.table()) == 1
             await pilot.press("q")
         assert time.monotonic() - t0 < 10
         assert app.return_code == 0
@@ -353,17 +354,17 @@ async def test_pause_freezes_the_screen_even_for_a_scan_in_flight():
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.table()
-        assert table.row_count == 4
-        app.tick()  # the refresh timer fires: this scan waits at the gate
+        assert row_count(table) == 4
+        app.refresher.tick()  # the refresh timer fires: this scan waits at the gate
         await wait_until(pilot, lambda: backend.started == 2, "the scan at its gate")
         await pilot.press("space")
         gate.set()
         await settle(pilot)
-        assert app.paused and app.prepared.snap.taken_at == T0  # nothing moved
+        assert app.refresher.paused and app.session.prepared.snap.taken_at == T0  # nothing moved
         assert "16" not in table.keys()
         await pilot.press("space")  # resume: the held scan shows at once
         await settle(pilot)
-        assert app.prepared.snap.taken_at == T1
+        assert app.session.prepared.snap.taken_at == T1
         assert "16" in table.keys()
 
 
@@ -374,7 +375,7 @@ async def test_refresh_while_paused_still_refreshes():
         await settle(pilot)
         await pilot.press("space", "ctrl+r")
         await settle(pilot)
-        assert app.paused and app.prepared.snap.taken_at == T1
+        assert app.refresher.paused and app.session.prepared.snap.taken_at == T1
 
 
 async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
@@ -385,17 +386,17 @@ async def test_refresh_pressed_during_a_scan_runs_one_more_after_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.tick()  # a timed scan, stuck at the gate
+        app.refresher.tick()  # a timed scan, stuck at the gate
         await wait_until(pilot, lambda: backend.started == 2, "the timed scan at its gate")
         await pilot.press("space", "ctrl+r")
         await pilot.pause()
         assert backend.started == 2  # no second scan at once: one is running
         gate.set()
-        await wait_until(pilot, lambda: app.prepared.snap.taken_at == T2,
+        await wait_until(pilot, lambda: app.session.prepared.snap.taken_at == T2,
                          "ctrl+r's scan, after the held one, on screen")
         await settle(pilot)
-        assert backend.started == 3 and app.paused
-        assert app.prepared.snap.taken_at == T2
+        assert backend.started == 3 and app.refresher.paused
+        assert app.session.prepared.snap.taken_at == T2
 
 
 async def test_resume_while_a_refresh_runs_waits_for_it():
@@ -407,21 +408,22 @@ async def test_resume_while_a_refresh_runs_waits_for_it():
     app = DmabufTopApp(backend, delay=3600)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.tick()  # scan 2 (timed) waits at its gate
+        app.refresher.tick()  # scan 2 (timed) waits at its gate
         await wait_until(pilot, lambda: backend.started == 2, "scan 2 at its gate")
         await pilot.press("space")
         gates[0].set()  # scan 2 lands while paused: held
-        await wait_until(pilot, lambda: app.session.held is not None, "scan 2, held")
-        assert app.prepared.snap.taken_at == T0
+        await wait_until(pilot, lambda: app.refresher.latest is not None, "scan 2, held")
+        assert app.session.prepared.snap.taken_at == T0
         await pilot.press("ctrl+r")  # scan 3 waits at its gate
         await wait_until(pilot, lambda: backend.started == 3, "scan 3 at its gate")
         await pilot.press("space")  # resume while scan 3 runs
-        app.tick()  # the timer fires meanwhile: must not start a scan beside it
+        app.refresher.tick()  # the timer fires meanwhile: must not start a scan beside it
         await pilot.pause()
-        assert app.session.collecting and app.prepared.snap.taken_at == T0 and backend.started == 3
+        assert app.refresher.scanning and app.session.prepared.snap.taken_at == T0
+        assert backend.started == 3
         gates[1].set()
         await settle(pilot)
-        assert app.prepared.snap.taken_at == T2 and backend.most == 1
+        assert app.session.prepared.snap.taken_at == T2 and backend.most == 1
 
 
 async def test_a_process_pane_does_not_follow_its_pid_to_another_process():

@@ -12,10 +12,11 @@ from dmabuf_top.io.export import export_name, export_snapshot
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.history import History
-from dmabuf_top.tui.row_filter import FilterError, RowFilter, visible_rows
+from dmabuf_top.tui.refresher import INTERVALS, Refresher, step_interval
 from dmabuf_top.tui.rows import prepare
-from dmabuf_top.tui.session import INTERVALS, Session, step_interval
-from dmabuf_top.tui.view_columns import COLUMNS, column, human_age
+from dmabuf_top.tui.session import Session
+from dmabuf_top.tui.table.columns import COLUMNS, column, human_age
+from dmabuf_top.tui.table.filter import FilterError, RowFilter, visible_rows
 from tests.support.pilot import ScriptedBackend, evolve, file_backend, small_snapshot, steady_meter
 from tests.support.rawscans import scan_5_10
 
@@ -65,7 +66,7 @@ def test_prepare_marks_new_and_freed_and_reuses_unchanged_rows():
     assert first["13"] == parse_time(T0) and first["99"] == parse_time(T1)
     by_age = visible_rows(p2.rows["buffers"], column("buffers", "age"), False, None)
     assert [r.key for r in by_age] == ["99", "12", "13", "15"]  # youngest first, stable
-    from dmabuf_top.tui.table_layout import cell_shown
+    from dmabuf_top.tui.table.layout import cell_shown
 
     now = parse_time(T2)
     at = [c.key for c in COLUMNS["buffers"]].index("age")
@@ -275,11 +276,11 @@ def test_header_shows_the_cost_of_live_sources_only() -> None:
     snap.scan_seconds, snap.collector_cpu_seconds = 0.12, 0.3
     live = Session(ScriptedBackend([snap]), meter=steady_meter())
     live.prepared = live.prepare()
-    cost = live.header_state(2.0).cost
+    cost = Refresher(live).header_state().cost
     assert cost == "scan 0.12s  device cpu 0.30s  cpu 0.0s 0.0%  rss 48.0M"
     static = Session(file_backend(), meter=steady_meter())
     static.prepared = static.prepare()
-    assert static.header_state(2.0).cost == ""
+    assert Refresher(static).header_state().cost == ""
 
 
 @pytest.mark.parametrize("snap", [small_snapshot, lambda: file_backend().collect()])
@@ -332,7 +333,7 @@ def churn(steps: int, n: int = 300) -> list:
 def test_a_sync_plan_made_off_the_ui_thread_updates_a_table_as_a_full_diff_does():
     """TableRows fed the scan thread's SyncPlan ends each refresh exactly as one that
     diffs every row: the same keys, cells, marks, changes and stale lines."""
-    from dmabuf_top.tui.table_rows import TableRows
+    from dmabuf_top.tui.table.rows import TableRows
 
     session = Session(ScriptedBackend(churn(8)), meter=steady_meter())
     session.order.sort["buffers"] = ("size", False)  # (the one sort state)

@@ -14,6 +14,7 @@ from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.preferences import SETTINGS_VIEWS
 from dmabuf_top.tui.screens.main import MainScreen
 from tests.support.pilot import SIZE, ScriptedBackend, settle, small_snapshot
+from tests.support.table_readers import cell_of, column_x, shown_columns
 
 
 def app_with(path: Path, **kw) -> DmabufTopApp:
@@ -37,7 +38,7 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         app.set_units(True)
         app.action_interval(1)
         await settle(pilot)
-        assert main(app).table().state.get_cell("500", "rss") == str(2 << 20)
+        assert cell_of(main(app).table(), "500", "rss") == str(2 << 20)
         await pilot.press("q")
     assert app.return_code == 0
     assert read_settings(path, SETTINGS_VIEWS) == Settings(
@@ -56,7 +57,7 @@ async def test_theme_view_sort_units_survive_a_restart(tmp_path: Path) -> None:
         assert screen.view == "processes" and screen.table().has_focus
         assert screen.table().keys() == ["500", "412", "301"]  # pid, reversed
         assert "▼" in screen.table().state.title("pid")  # pid reversed: largest first
-        assert screen.table().state.get_cell("500", "rss") == str(2 << 20)
+        assert cell_of(screen.table(), "500", "rss") == str(2 << 20)
         assert not again.notices
 
 
@@ -86,12 +87,12 @@ async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) 
         assert str(screen.query_one("#tab-processes", Tab).label) == (
             "Processes (tree)"
         )
-        assert table.state.get_cell("412", "comm") == "└─ [red]hog"
-        tree_x = table.column_x("buffers")  # the tree's columns: COMM wider, for the glyphs
+        assert cell_of(table, "412", "comm") == "└─ [red]hog"
+        tree_x = column_x(table, "buffers")  # the tree's columns: COMM wider, for the glyphs
         await pilot.press("t")  # back to the list: saved too
         await settle(pilot)
-        assert table.state.get_cell("412", "comm") == "[red]hog"
-        assert table.column_x("buffers") < tree_x
+        assert cell_of(table, "412", "comm") == "[red]hog"
+        assert column_x(table, "buffers") < tree_x
         await pilot.press("q")
     assert read_settings(path, SETTINGS_VIEWS).tree is False
 
@@ -99,7 +100,7 @@ async def test_the_tree_survives_a_restart_and_so_does_the_list(tmp_path: Path) 
     async with third.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert not main(third).process_tree
-        assert main(third).table().state.get_cell("412", "comm") == "[red]hog"
+        assert cell_of(main(third).table(), "412", "comm") == "[red]hog"
 
 
 async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:
@@ -108,11 +109,11 @@ async def test_hidden_columns_are_restored_and_saved(tmp_path: Path) -> None:
     app = app_with(path)
     async with app.run_test(size=(200, 40)) as pilot:
         await settle(pilot)
-        shown = main(app).table().state.shown_columns
+        shown = shown_columns(main(app).table())
         assert "inode" not in shown and "count" not in shown and "size" in shown
         main(app).hide_columns("buffers", ["count"])
         await settle(pilot)
-        assert "inode" in main(app).table().state.shown_columns
+        assert "inode" in shown_columns(main(app).table())
         await pilot.press("q")
     assert read_settings(path, SETTINGS_VIEWS).hidden_columns == {"buffers": ["count"]}
 

@@ -9,16 +9,17 @@ from textual.widgets import Static
 
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.screens.detail import ProcessScreen
+from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.widgets.key_footer import KeyFooter, shown_keys
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from tests.support.pilot import demo_at, settle
+from tests.support.table_readers import row_count
 
 SIZE = (80, 24)
 
 
 def gpu_process(app: DmabufTopApp) -> int:
     """The demo's chromium GPU process: its command line is over 300 characters."""
-    procs = app.prepared.snap.processes.values()
+    procs = app.session.prepared.snap.processes.values()
     return next(p.pid for p in procs if "--type=gpu-process" in p.cmdline)
 
 
@@ -37,7 +38,7 @@ async def test_the_process_pane_fits_80x24():
     async with demo_at(SIZE) as (app, pilot):
         pid = gpu_process(app)
         pane = await open_process(pilot, app, pid)
-        cmdline = app.prepared.snap.processes[pid].cmdline
+        cmdline = app.session.prepared.snap.processes[pid].cmdline
         assert len(cmdline) > 200
         title = pane.query_one("#detail-title")
         assert pane.max_scroll_y == 0 and 0 < title.region.y < 10  # nothing scrolls away
@@ -48,7 +49,7 @@ async def test_the_process_pane_fits_80x24():
         assert str(box.tooltip) == cmdline  # the whole of it
         table = pane.query_one("#process-buffers", LiveTable)
         footer = pane.query_one(KeyFooter)
-        assert table.row_count > 5 and table.region.height >= 4
+        assert row_count(table) > 5 and table.region.height >= 4
         assert table.region.bottom <= footer.region.y  # on screen, above the footer
         keys = list(footer.query("FooterKey"))
         assert keys and max(k.region.right for k in keys) <= SIZE[0]  # no key cut
@@ -66,7 +67,7 @@ async def test_enter_on_an_ancestor_says_what_its_descendants_hold():
         n = app.session.sample_count
         title = str(pane.query_one("#detail-title").render())
         assert "Process 1  init" in title and "?" not in title
-        held = sum(1 for b in app.prepared.snap.buffers.values() if b.holders)
+        held = sum(1 for b in app.session.prepared.snap.buffers.values() if b.holders)
         # of the demo's 77 buffers, the raster tile chromium made during the last scan
         # (listed by the kernel, its fd not yet seen) is held by no one
         assert held == 76

@@ -11,12 +11,13 @@ from dmabuf_top.model import Process
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import help_sections
 from dmabuf_top.tui.process_tree import ANCESTOR, build_tree, fold_all, fold_branch, tree_rows
-from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.rows import History, prepare
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
-from dmabuf_top.tui.view_columns import COLUMNS, column
+from dmabuf_top.tui.table.columns import COLUMNS, column
+from dmabuf_top.tui.table.filter import visible_rows
 from tests.support.pilot import SIZE, ScriptedBackend, settle, small_snapshot
+from tests.support.table_readers import cell_of, mark_of
 
 COMM = [c.key for c in COLUMNS["processes"]].index("comm")
 
@@ -68,7 +69,7 @@ def test_unknown_parents_are_roots():
 
 
 def test_a_holder_the_filter_left_out_connects_dimmed():
-    from dmabuf_top.tui.row_filter import RowFilter
+    from dmabuf_top.tui.table.filter import RowFilter
 
     snap = family()
     rows = rows_of(snap, flt=RowFilter("hog"))
@@ -108,8 +109,8 @@ async def test_t_and_f5_toggle_the_tree(key):
         assert isinstance(screen, MainScreen) and screen.view == "processes" and screen.process_tree
         table = screen.table()
         assert table.keys() == ["1", "100", "301", "412", "500"]
-        assert table.state.get_cell("412", "comm") == "   │  └─ [red]hog"
-        assert table.state.mark_of("100") == ANCESTOR and table.state.mark_of("301") == ""
+        assert cell_of(table, "412", "comm") == "   │  └─ [red]hog"
+        assert mark_of(table, "100") == ANCESTOR and mark_of(table, "301") == ""
         await pilot.press(key)  # again: the sorted list
         await settle(pilot)
         assert not screen.process_tree and table.keys() == ["412", "301", "500"]
@@ -126,9 +127,9 @@ async def test_a_new_sort_in_the_tree_moves_the_glyphs_too():
         await pilot.press("i")  # reversed: 500 first, so 301 is now the last child
         await settle(pilot)
         assert table.keys() == ["1", "100", "500", "301", "412"]
-        assert table.state.get_cell("500", "comm") == "   ├─ camera"
-        assert table.state.get_cell("301", "comm") == "   └─ compositor"
-        assert table.state.get_cell("412", "comm") == "      └─ [red]hog"
+        assert cell_of(table, "500", "comm") == "   ├─ camera"
+        assert cell_of(table, "301", "comm") == "   └─ compositor"
+        assert cell_of(table, "412", "comm") == "      └─ [red]hog"
 
 
 # -- folding (+ - * as in htop) ---------------------------------------------------------
@@ -183,11 +184,11 @@ async def test_minus_and_plus_fold_and_unfold_the_branch_under_the_cursor():
         table = await in_the_tree(pilot, "301")
         await press(pilot, "minus")
         assert table.keys() == ["1", "100", "301", "500"]
-        assert table.state.get_cell("301", "comm") == "   ├+ compositor"
+        assert cell_of(table, "301", "comm") == "   ├+ compositor"
         assert table.cursor_key == "301" and app.delay == 3600  # not the interval
         await press(pilot, "plus")
         assert table.keys() == ["1", "100", "301", "412", "500"]
-        assert table.state.get_cell("301", "comm") == "   ├─ compositor"
+        assert cell_of(table, "301", "comm") == "   ├─ compositor"
         # on a leaf, - folds its parent and the cursor goes there
         table.move_cursor(table.keys().index("412"))
         await press(pilot, "minus")
@@ -201,7 +202,7 @@ async def test_star_folds_and_unfolds_everything_in_the_tree_else_opens_sort_by(
         table = await in_the_tree(pilot, "412")
         await press(pilot, "asterisk")
         assert table.keys() == ["1"] and table.cursor_key == "1"
-        assert table.state.get_cell("1", "comm") == "+ init"
+        assert cell_of(table, "1", "comm") == "+ init"
         await press(pilot, "asterisk")
         assert table.keys() == ["1", "100", "301", "412", "500"]
         await press(pilot, "t", "asterisk")  # the sorted list: * is sort by, as in htop

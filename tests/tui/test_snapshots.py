@@ -27,6 +27,7 @@ from tests.support.pilot import (
     settle,
     steady_meter,
 )
+from tests.support.table_readers import cell_of
 
 #: the widths a table must answer at: a plain terminal, a laptop, a wide screen
 SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x50": (200, 50)}
@@ -109,7 +110,7 @@ def test_buffer_pane_shared_and_markup_name(snap_compare):
     async def before(pilot) -> None:
         await settle(pilot)
         table = pilot.app.screen.table()
-        name = next(k for k in table.keys() if "[bold]" in str(table.state.get_cell(k, "name")))
+        name = next(k for k in table.keys() if "[bold]" in str(cell_of(table, k, "name")))
         table.move_cursor(row=table.keys().index(name))
 
     assert snap_compare(vm_app(), terminal_size=SIZE, press=["enter"], run_before=before)

@@ -9,11 +9,12 @@ import pytest
 
 from dmabuf_top.tui.screens.main import MainScreen
 from tests.support.pilot import demo_at, settle
+from tests.support.table_readers import cell_of, cursor_row, row_count
 
 
 def at_top(screen: MainScreen) -> bool:
     table = screen.table()
-    return table.cursor_row == 0 and table.scroll_offset.y == 0
+    return cursor_row(table) == 0 and table.scroll_offset.y == 0
 
 
 @pytest.mark.parametrize(("size", "key", "sort", "arrow"), [
@@ -26,12 +27,12 @@ async def test_a_new_sort_starts_at_the_top(size, key, sort, arrow):
         assert isinstance(screen, MainScreen)
         table = screen.table()
         await pilot.press("end")  # the table's last row (not the recording's last sample)
-        assert table.cursor_row == table.row_count - 1 > 20 and table.scroll_offset.y > 0
+        assert cursor_row(table) == row_count(table) - 1 > 20 and table.scroll_offset.y > 0
         await pilot.press(key)
         await settle(pilot)
         assert screen.sort["buffers"] == sort and at_top(screen)
         assert table.state.title(sort[0]).endswith(arrow)
-        values = [table.state.get_cell(k, "procs") for k in table.keys()]
+        values = [cell_of(table, k, "procs") for k in table.keys()]
         if sort[0] == "procs":
             assert int(values[0]) == max(map(int, values)) > 1
 
@@ -44,10 +45,11 @@ async def test_a_new_filter_starts_at_the_top():
         await pilot.press("end")
         await pilot.press("slash", *"drm", "enter")
         await settle(pilot)
-        assert 0 < table.row_count < 77 and at_top(screen)
+        assert 0 < row_count(table) < 77 and at_top(screen)
         await pilot.press("end", "escape")  # clearing it: every row, from the top
         await settle(pilot)
-        assert table.row_count == 77 == len(app.prepared.snap.buffers) and at_top(screen)
+        assert row_count(table) == 77 == len(app.session.prepared.snap.buffers)
+        assert at_top(screen)
 
 
 async def test_home_end_move_in_the_table_braces_step_the_recording():
@@ -56,9 +58,9 @@ async def test_home_end_move_in_the_table_braces_step_the_recording():
         n = app.session.sample_count
         assert app.session.sample_index == n - 1
         await pilot.press("end")
-        assert table.cursor_row == table.row_count - 1
+        assert cursor_row(table) == row_count(table) - 1
         await pilot.press("home")
-        assert table.cursor_row == 0 and app.session.sample_index == n - 1
+        assert cursor_row(table) == 0 and app.session.sample_index == n - 1
         await pilot.press("left_curly_bracket")  # {: the first sample
         await settle(pilot)
         assert app.session.sample_index == 0
@@ -77,6 +79,6 @@ async def test_the_scan_thread_orders_rows_by_the_one_sort_state():
         await pilot.press("c")
         await pilot.press("left_curly_bracket")  # a new scan (the first sample)
         await settle(pilot)
-        prep = app.prepared
+        prep = app.session.prepared
         assert prep is not None and prep.ordered["buffers"][0] == ("procs", False, "")
         assert screen.table().keys() == [r.key for r in prep.ordered["buffers"][1]]

@@ -10,7 +10,7 @@ from dmabuf_top.cli.options import open_backend
 from dmabuf_top.cli.top import build_parser
 from dmabuf_top.io.loader import load_snapshots
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.table_layout import text_width
+from dmabuf_top.tui.table.layout import text_width
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, file_backend, settle
 
 
@@ -41,10 +41,10 @@ async def test_recording_opens_at_its_last_sample_and_at_picks_one():
         app = DmabufTopApp(backend, theme=THEME)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
-            assert app.prepared.snap == samples[index]
+            assert app.session.prepared.snap == samples[index]
             assert f"sample {index + 1}/{n}" in shown(app, "#header-source")
             # the suspects of the sample shown: the history up to it was replayed
-            assert app.prepared.have == index + 1
+            assert app.session.prepared.have == index + 1
 
 
 async def test_a_cut_recording_is_named_in_the_header_and_help(tmp_path, capsys):

@@ -19,6 +19,7 @@ from dmabuf_top.tui.themes import (
 )
 from tests.support.paths import REPO
 from tests.support.pilot import SIZE, VM_SNAPSHOT, ScriptedBackend, settle, small_snapshot
+from tests.support.table_readers import row_count
 
 REPO_THEMES = REPO / "themes"
 
@@ -128,7 +129,7 @@ async def test_theme_option_selects_a_theme(name):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.theme == name
-        assert app.screen.table().row_count == 4
+        assert row_count(app.screen.table()) == 4
 
 
 def test_unknown_theme_is_a_usage_error(capsys):

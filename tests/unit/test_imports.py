@@ -155,3 +155,25 @@ def test_first_line_says_what_the_module_holds(name):
 def test_modules_are_small(name):
     lines = modules()[name].read_text(encoding="utf-8").count("\n")
     assert lines <= 400, f"{name}: {lines} lines"
+
+
+#: the TUI's modules that run without Textual (the refresh: scans, pause, pending work)
+TEXTUAL_FREE = ["dmabuf_top.tui.refresher", "dmabuf_top.tui.session"]
+
+
+@pytest.mark.parametrize("start", TEXTUAL_FREE)
+def test_the_refresher_needs_no_textual(start):
+    """The refresher, and every dmabuf_top module it imports (transitively), import
+    neither textual nor rich: it can be driven and tested as a plain object."""
+    mods = modules()
+    seen, todo, bad = set(), [start], []
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in mods:
+            continue
+        seen.add(name)
+        for m in sorted(imports_of(name, mods[name], set(mods))):
+            if m.split(".")[0] in UI_ONLY:
+                bad.append(f"{name} imports {m}")
+            todo.append(m)
+    assert "dmabuf_top.tui.rows" in seen and bad == []

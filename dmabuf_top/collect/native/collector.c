@@ -125,6 +125,8 @@ int main(int argc, char **argv)
     char K[256], B[256], U[32] = "", R[16] = "", x[256], path[4200];
     buf_t t = {0}, body = {0};
     umask(077);
+    profiling = getenv("DMABUF_TOP_NATIVE_PROFILE") != NULL;
+    prof_mark("");
     if (has_word(opts, "probe")) {
         fputs(PROBE_ANSWER, stdout);
         return 0;
@@ -295,7 +297,7 @@ int main(int argc, char **argv)
     }
     if (*S) {
         m("state");
-        save_state();
+        save_state(have);
     }
     m("cpu");
     if (slurp("/proc/self/stat", &t) == 0) {
@@ -309,6 +311,7 @@ int main(int argc, char **argv)
         bputs(&out, "   \n");
     }
     m("end");
+    prof_flush();
     const char *c = out.p;
     size_t left = out.n;
     while (left) {

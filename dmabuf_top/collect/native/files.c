@@ -8,13 +8,13 @@ void die(const char *why)
     exit(1);
 }
 
-static void bgrow(buf_t *b, size_t more)
+void breserve(buf_t *b, size_t more)
 {
     if (b->n + more + 1 <= b->cap)
         return;
     if (b->n + more > (size_t)MAX_OUT)
         die("output past 256 MiB");
-    size_t cap = b->cap ? b->cap : 4096;
+    size_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + more + 1)
         cap *= 2;
     char *p = realloc(b->p, cap);
@@ -26,7 +26,7 @@ static void bgrow(buf_t *b, size_t more)
 
 void bput(buf_t *b, const void *s, size_t n)
 {
-    bgrow(b, n);
+    breserve(b, n);
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = 0;
@@ -48,15 +48,15 @@ void bprintf(buf_t *b, const char *fmt, ...)
 void bfree(buf_t *b) { free(b->p); b->p = NULL; b->n = b->cap = 0; }
 
 /* a whole file (dirfd-relative, no link followed) into out; -1 and errno if unreadable */
-static int slurp_at(int dirfd, const char *path, buf_t *out)
+int slurp_at(int dirfd, const char *path, buf_t *out)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -1;
     out->n = 0;
-    bgrow(out, 0);
+    breserve(out, 0);
     for (;;) {
-        bgrow(out, 65536);
+        breserve(out, 65536);
         ssize_t r = read(fd, out->p + out->n, 65536);
         if (r < 0) {
             if (errno == EINTR)
@@ -116,7 +116,7 @@ static void names_add(names_t *s, const char *name)
     s->v[s->n++] = strdup(name);
 }
 
-static int cmp_names(const void *a, const void *b)
+int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -149,19 +149,35 @@ int list_dir(const char *dir, int digits_first, names_t *out)
     return 0;
 }
 
-/* -- grep -a -H PREFIX: every line of the text, prefixed ------------------------------ */
+/* -- grep -a -H PREFIX: every line of the text (with must: those holding it), prefixed -- */
+static void grep_line(buf_t *out, const char *path, size_t pn, const char *l, size_t n)
+{
+    breserve(out, pn + n + 2);
+    char *d = out->p + out->n;
+    memcpy(d, path, pn);
+    d[pn] = ':';
+    memcpy(d + pn + 1, l, n);
+    d[pn + 1 + n] = '\n';
+    out->n += pn + n + 2;
+    out->p[out->n] = 0;
+}
+
 void grep_all(buf_t *out, const char *path, const buf_t *text, const char *must)
 {
-    size_t i = 0;
+    size_t i = 0, pn = strlen(path), mn = must ? strlen(must) : 0;
     while (i < text->n) {
-        char *nl = memchr(text->p + i, '\n', text->n - i);
-        size_t end = nl ? (size_t)(nl - text->p) : text->n;
-        if (!must || memmem(text->p + i, end - i, must, strlen(must))) {
-            bputs(out, path);
-            bput(out, ":", 1);
-            bput(out, text->p + i, end - i);
-            bput(out, "\n", 1);
+        size_t start = i;
+        if (must) { /* the next match, then its line: one search over the text */
+            const char *hit = memmem(text->p + i, text->n - i, must, mn);
+            if (!hit)
+                return;
+            start = (size_t)(hit - text->p);
+            while (start > i && text->p[start - 1] != '\n')
+                start--;
         }
+        char *nl = memchr(text->p + start, '\n', text->n - start);
+        size_t end = nl ? (size_t)(nl - text->p) : text->n;
+        grep_line(out, path, pn, text->p + start, end - start);
         i = end + 1;
     }
 }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,12 +31,15 @@ typedef struct { uint32_t h[4]; uint64_t len; unsigned char blk[64]; size_t used
 
 /* files.c: growing buffers, bounded reads, sorted directory listings, grep -H */
 void die(const char *why);
+void breserve(buf_t *b, size_t more);
 void bput(buf_t *b, const void *s, size_t n);
 void bputs(buf_t *b, const char *s);
 void bprintf(buf_t *b, const char *fmt, ...);
 void bfree(buf_t *b);
+int slurp_at(int dirfd, const char *path, buf_t *out);
 int slurp(const char *path, buf_t *out);
 int read_line(const char *path, char *x, size_t cap);
+int cmp_names(const void *a, const void *b);
 void names_free(names_t *s);
 int list_dir(const char *dir, int digits_first, names_t *out);
 void grep_all(buf_t *out, const char *path, const buf_t *text, const char *must);
@@ -72,10 +77,13 @@ extern int nodiff;   /* changed sections in full, never as a diff */
 extern buf_t out;    /* the whole stream, written at the end */
 extern buf_t denied; /* what the shell's $T/e would hold with "denied" */
 extern const char *const KERNEL_FILES[2];
+extern int profiling; /* DMABUF_TOP_NATIVE_PROFILE set */
+void prof_mark(const char *what);
+void prof_flush(void);
 void m(const char *head);
 void o(const char *name, buf_t *body);
 int has_word(const char *opts, const char *w);
 void load_old(void);
-void save_state(void);
+void save_state(const char *have);
 
 #endif

@@ -23,6 +23,7 @@ footer the records do not add up to are said in ``warnings``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dmabuf_top.collect.parsers.numbers import parse_int
@@ -81,7 +82,7 @@ def _devices_at_end(lines: list[str]) -> int | None:
     return k
 
 
-def _entry(lines: list[str], k: int, has_name_column: bool) -> BufinfoEntry | None:
+def _entry(lines: Sequence[str], k: int, has_name_column: bool) -> BufinfoEntry | None:
     m = _ROW_RE.match(lines[0])
     assert m is not None
     size = parse_int(m.group(1))
@@ -110,8 +111,20 @@ def _entry(lines: list[str], k: int, has_name_column: bool) -> BufinfoEntry | No
     )
 
 
-def parse_bufinfo(text: str) -> Bufinfo:
-    """Parse the whole bufinfo file (see the module's docstring)."""
+#: a record's lines, its device count and whether the header has a name column
+RecordKey = tuple[tuple[str, ...], int, bool]
+
+
+def record_entry(key: RecordKey) -> BufinfoEntry | None:
+    """The entry of one record (:data:`RecordKey`); None when its size is no number."""
+    return _entry(*key)
+
+
+def parse_bufinfo(
+    text: str, entry_of: Callable[[RecordKey], BufinfoEntry | None] = record_entry
+) -> Bufinfo:
+    """Parse the whole bufinfo file (see the module's docstring). ``entry_of``: the
+    entry of a record, or a memo of it (an unchanged record's entry is the same)."""
     result = Bufinfo()
     lines = text.split("\n")
     while lines and not lines[-1]:
@@ -126,9 +139,9 @@ def parse_bufinfo(text: str) -> Bufinfo:
     for line in lines:
         if record is not None:
             record.append(line)
-            k = _devices_at_end(record)
+            k = _devices_at_end(record) if line.startswith("Total ") else None
             if k is not None:
-                entry = _entry(record, k, result.has_name_column)
+                entry = entry_of((tuple(record), k, result.has_name_column))
                 if entry is not None:
                     result.entries.append(entry)
                     lines_of_name = (entry.name or "").split("\n")[1:]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Static
 
 from dmabuf_top.analysis.lifecycle import life_story
@@ -16,7 +13,6 @@ from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.events_report import clock_text
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.history import Series
-from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import DETAIL_KEYS, unavailable_bindings
 from dmabuf_top.tui.process_tree import holding_descendants
 from dmabuf_top.tui.rows import Row
@@ -28,25 +24,20 @@ from dmabuf_top.tui.screens.pane_parts import (
     fields,
     holder_rows,
 )
+from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
+from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.widgets.graph import TimeGraph, count_text
 from dmabuf_top.tui.widgets.header import SHORT_BELOW, SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.tui.widgets.status_line import StatusLine
 from dmabuf_top.units import human_bytes, human_delta
 
 
-class DetailScreen(Screen[None]):
+class DetailScreen(ShowsData):
     BINDINGS = [k.binding() for k in DETAIL_KEYS] + unavailable_bindings()
-    #: mounted: the app may hand it data
-    ready = False
     #: id of the table that has the focus
     TABLE_ID = ""
-
-    @property
-    def dapp(self) -> AppHost:
-        return cast("AppHost", self.app)
 
     def signal_target(self) -> int | None:
         """The process F9 / k signals: the pane's process, a buffer's holder chosen."""
@@ -74,8 +65,7 @@ class DetailScreen(Screen[None]):
         # (no scroll: a low terminal opens at the top of the pane, its facts and graphs)
         if self.TABLE_ID:  # (Textual runs this after a subclass's own on_mount)
             self.query_one(f"#{self.TABLE_ID}", LiveTable).focus(scroll_visible=False)
-        self.ready = True
-        self.data_changed()
+        self.watch_data()
 
     def on_screen_resume(self) -> None:
         if self.ready:
@@ -83,7 +73,7 @@ class DetailScreen(Screen[None]):
 
     def data_changed(self) -> None:
         """New data (or header state): show it."""
-        self.dapp.update_header(self.query_one(SummaryHeader))
+        self.show_header()
         self.show_data()
 
     def show_data(self) -> None:  # pragma: no cover - overridden
@@ -130,7 +120,7 @@ class BufferScreen(DetailScreen):
 
     def show_data(self) -> None:
         app = self.dapp
-        prep = app.prepared
+        prep = app.session.prepared
         buf = prep.snap.buffers.get(self.inode) if prep is not None else None
         gone = buf is None
         if buf is not None:
@@ -183,7 +173,7 @@ class BufferScreen(DetailScreen):
         if story is not None:  # made by, imported by, attached... (untrusted comm, device)
             lines = life_story(story, lambda t: clock_text(t)[:12])
             self.query_one("#life", Static).update(fields([("", ln) for ln in lines], 2))
-        life = app.buffer_life(buf.inode)
+        life = app.session.buffer_life(buf.inode)
         sizes = life.sizes if life else [buf.size]
         holders = life.holders if life else [len(buf.holders)]
         times = life.times if life else [None]
@@ -249,7 +239,7 @@ class ProcessScreen(DetailScreen):
 
     def show_data(self) -> None:
         app = self.dapp
-        prep = app.prepared
+        prep = app.session.prepared
         if prep is None:
             return
         snap = prep.snap
@@ -290,7 +280,7 @@ class ProcessScreen(DetailScreen):
             parent = snap.processes.get(proc.ppid) or snap.ancestors.get(proc.ppid)
             pairs.append(("parent", f"{proc.ppid} {parent.comm}" if parent else str(proc.ppid)))
         if stats is not None:
-            first = app.first_rss(self.pid)
+            first = app.session.first_rss(self.pid)
             delta = (
                 "" if first is None else f"  (since first seen: {human_delta(stats.rss - first)})"
             )
@@ -311,7 +301,8 @@ class ProcessScreen(DetailScreen):
             lo, hi = min(rss.values), max(rss.values)
             label = f"Rss over time: {human_bytes(lo)} … {human_bytes(hi)}"
         else:  # (a recording's samples up to the one shown; live: those seen so far)
-            n = app.session.sample_index + 1 if app.is_recording else app.session.history.samples
+            session = app.session
+            n = session.sample_index + 1 if session.is_recording else session.history.samples
             held = "held dma-bufs in 1" if rss.values else "held no dma-buf in any"
             label = f"Rss over time: {held} of {n} sample{'s' if n != 1 else ''}"
         self.query_one("#rss-label", Static).update(label)

@@ -10,7 +10,7 @@ from dmabuf_top.tui.host import AppHost
 
 def empty_reasons(app: AppHost) -> str:
     """Why there is nothing to show, from the snapshot's own warnings."""
-    prep = app.prepared
+    prep = app.session.prepared
     if prep is None:
         return "Scanning…"
     snap = prep.snap
@@ -31,20 +31,20 @@ def empty_reasons(app: AppHost) -> str:
 
 def single_snapshot(app: AppHost) -> bool:
     """The source is one static snapshot: nothing to compare, nothing will refresh."""
-    return not app.session.backend.live and not app.is_recording
+    return not app.session.backend.live and not app.session.is_recording
 
 
 def record_command(app: AppHost) -> str:
     """The ``dmabuf-top record`` command that records the source shown over time."""
-    prep = app.prepared
+    prep = app.session.prepared
     adb = prep is not None and prep.snap.source.kind == "adb"
     return f"dmabuf-top record{' --adb' if adb else ''} -o rec.yaml"
 
 
 def suspects_info(app: AppHost) -> str:
     """The line above the Suspects table: the rule, the window, the count."""
-    prep = app.prepared
-    window = prep.window if prep is not None and prep.window else app.suspect_window
+    prep = app.session.prepared
+    window = prep.window if prep is not None and prep.window else app.session.suspect_window
     rule = f"Grew across the last {window} samples without falling back  (( ) change)"
     if prep is None:
         return rule
@@ -58,7 +58,7 @@ def suspects_info(app: AppHost) -> str:
 
 def apps_info(app: AppHost) -> str:
     """The line above the Apps table: why a kernel charge column says unavailable."""
-    prep = app.prepared
+    prep = app.session.prepared
     if prep is None:
         return ""
     why = prep.apps_unavailable
@@ -66,7 +66,7 @@ def apps_info(app: AppHost) -> str:
 
 
 def suspects_empty(app: AppHost) -> str:
-    prep = app.prepared
+    prep = app.session.prepared
     if prep is None:
         return "Scanning…"
     if single_snapshot(app):
@@ -77,14 +77,15 @@ def suspects_empty(app: AppHost) -> str:
             "then open the recording:   dmabuf-top --load rec.yaml"
         )
     total = app.session.sample_count
-    if app.is_recording and total < prep.window:  # stepping on cannot fill the window
+    if app.session.is_recording and total < prep.window:  # stepping on cannot fill the window
         return (
             f"The recording has {total} sample{'s' if total != 1 else ''}: fewer than the"
             f" window of {prep.window}.  ( shortens the window."
         )
     if prep.have < prep.window:
         more = prep.window - prep.have
-        where = "step on in the recording" if app.is_recording else "wait for more refreshes"
+        recording = app.session.is_recording
+        where = "step on in the recording" if recording else "wait for more refreshes"
         return (
             f"Not enough samples yet: {prep.have} of {prep.window} ({where}, {more} more;"
             " ( shortens the window)."

@@ -27,13 +27,13 @@ from dmabuf_top.tui.event_rows import (
     event_column,
 )
 from dmabuf_top.tui.keys import EVENTS_KEYS, sort_bindings, sort_key_of
-from dmabuf_top.tui.row_filter import RowFilter, visible_rows
 from dmabuf_top.tui.screens.detail import DetailScreen, fields
-from dmabuf_top.tui.table_state import TableState
+from dmabuf_top.tui.table.filter import RowFilter, visible_rows
+from dmabuf_top.tui.table.live_table import LiveTable
+from dmabuf_top.tui.table.state import TableState
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
-from dmabuf_top.tui.widgets.live_table import LiveTable
 
 #: the key that sorts each column, by column key (as the four views')
 LETTERS = {c.key: k for c in EVENT_COLUMNS if (k := sort_key_of(c.letter))}
@@ -89,7 +89,7 @@ class EventsScreen(DetailScreen):
     def _arrived(self) -> None:
         self._woken.clear()
         self.dapp.session.take_events()
-        if not self.dapp.session.paused:
+        if not self.dapp.refresher.paused:
             self.show_data()
 
     # -- data -------------------------------------------------------------------
@@ -212,7 +212,7 @@ class EventsScreen(DetailScreen):
         if row is None:
             return
         inode = row.obj.inode
-        prep = self.dapp.prepared
+        prep = self.dapp.session.prepared
         if prep is not None and inode in prep.snap.buffers:
             self.dapp.open_buffer(inode)
         else:

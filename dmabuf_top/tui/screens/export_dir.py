@@ -37,7 +37,7 @@ class ExportDirScreen(ModalScreen[str | None]):
 
 def export_shown(app: AppHost, directory: str | None = None) -> None:
     """Write the snapshot shown into ``directory`` (default: the app's export dir)."""
-    prep = app.prepared
+    prep = app.session.prepared
     if prep is None:
         app.notify("nothing to export yet", severity="warning")
         return

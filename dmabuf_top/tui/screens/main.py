@@ -4,35 +4,32 @@ that view's table state, no other layout), the filter bar."""
 from __future__ import annotations
 
 import re
-from typing import cast
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, Static, Tab, Tabs
 
 from dmabuf_top.io.settings import Settings
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import buffers_filter
-from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree
-from dmabuf_top.tui.row_filter import visible_rows
 from dmabuf_top.tui.screens.empty_text import (
     apps_info,
     empty_reasons,
     suspects_empty,
     suspects_info,
 )
+from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.screens.tree_actions import TreeActions
-from dmabuf_top.tui.table_state import TableState
-from dmabuf_top.tui.view_columns import (
+from dmabuf_top.tui.table.columns import (
     COLUMNS,
     LAYOUTS,
     VIEW_NAMES,
@@ -40,15 +37,17 @@ from dmabuf_top.tui.view_columns import (
     column,
     column_for_letter,
 )
-from dmabuf_top.tui.view_order import ViewOrder
+from dmabuf_top.tui.table.filter import visible_rows
+from dmabuf_top.tui.table.live_table import LiveTable
+from dmabuf_top.tui.table.order import ViewOrder
+from dmabuf_top.tui.table.state import TableState
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader
 from dmabuf_top.tui.widgets.key_footer import KeyFooter
-from dmabuf_top.tui.widgets.live_table import LiveTable
 from dmabuf_top.tui.widgets.status_line import StatusLine
 
 
-class MainScreen(TreeActions, Screen[None]):
+class MainScreen(TreeActions, ShowsData):
     """Buffers / Processes / Exporters / Suspects."""
 
     BINDINGS = [k.binding() for k in MAIN_KEYS] + sort_bindings() + unavailable_bindings()
@@ -57,8 +56,6 @@ class MainScreen(TreeActions, Screen[None]):
         """``settings``: the view, sorts and hidden columns to start with."""
         super().__init__(id="main")
         settings = settings or Settings()
-        #: mounted: the app may hand it data
-        self.ready = False
         self.view = settings.view or "buffers"
         #: per view, the columns the user hid (the setup screen)
         self.hidden: dict[str, list[str]] = dict(settings.hidden_columns)
@@ -69,17 +66,12 @@ class MainScreen(TreeActions, Screen[None]):
         self._tree: ProcessTree | None = None
         self._stale: set[str] = set(VIEW_NAMES)
         #: each view's table (its rows, cursor, sort arrow, columns) in the one LiveTable
-        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v),
-                                     arrow=lambda v=v: self.order.arrow(v)) for v in VIEW_NAMES}
+        self.states = {v: TableState(COLUMNS[v], LAYOUTS[v], sort_keys(v)) for v in VIEW_NAMES}
         #: per view: nothing to show (the table then gives its room to the reason)
         self._empty: dict[str, bool] = {}
         self._table = LiveTable(state=self.states[self.view], id="table")
         #: per view: (prepared, filter) last shown, to know when only the order changes
         self._synced: dict[str, tuple[int, str]] = {}
-
-    @property
-    def dapp(self) -> AppHost:
-        return cast("AppHost", self.app)
 
     @property
     def order(self) -> ViewOrder:
@@ -105,14 +97,14 @@ class MainScreen(TreeActions, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        for view in VIEW_NAMES:
+        for view in VIEW_NAMES:  # (the arrows read the one sort state, the session's)
+            self.states[view].arrow = partial(self.order.arrow, view)
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
         self._show_info(self.view)
         self.table().state_changed()
         self.table().focus()
-        self.ready = True
-        self.data_changed()
+        self.watch_data()
 
     def table(self) -> LiveTable:
         """The table, showing the current view's state."""
@@ -152,20 +144,18 @@ class MainScreen(TreeActions, Screen[None]):
     # -- data -------------------------------------------------------------
     def data_changed(self) -> None:
         """New data (or the header state changed): show it."""
-        self.dapp.update_header(self.query_one(SummaryHeader))
+        self.show_header()
         self._stale = set(VIEW_NAMES)
-        if self.is_current or self.app.screen_stack[-2:-1] == [self]:  # (a dialog over it)
-            self.sync()
+        self.sync()
 
     def on_screen_resume(self) -> None:
         if self.ready:
-            self.dapp.update_header(self.query_one(SummaryHeader))
-            self.sync()
+            self.data_changed()  # (what changed while another screen was on top)
 
     def sync(self) -> None:
         """Bring the table of the current view up to date."""
         view = self.view
-        prep = self.dapp.prepared
+        prep = self.dapp.session.prepared
         table = self.table()
         empty = self.query_one("#empty", Static)
         self._stale.discard(view)
@@ -362,7 +352,7 @@ class MainScreen(TreeActions, Screen[None]):
     def open_suspect(self, key: str) -> None:
         """A process: its pane; an exporter or a name pattern: its buffers;
         unnamed buffers: the Buffers view with flagged rows first."""
-        prep = self.dapp.prepared
+        prep = self.dapp.session.prepared
         row = next((r for r in prep.rows["suspects"] if r.key == key), None) if prep else None
         if row is None:
             return

@@ -87,7 +87,7 @@ def _by_handle_only(buf: Buffer) -> str:
 
 
 def buffer_fields(buf: Buffer, app: AppHost) -> list[tuple[str, str]]:
-    life = app.buffer_life(buf.inode)
+    life = app.session.buffer_life(buf.inode)
     heap = " (dma-heap)" if buf.heap else ""
     pairs = [
         ("inode", str(buf.inode)),

@@ -17,9 +17,9 @@ from textual.widgets import Label, Select, SelectionList
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.preferences import choosable_columns
+from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.session import INTERVALS
-from dmabuf_top.tui.view_columns import VIEW_NAMES, VIEW_TITLES, column
+from dmabuf_top.tui.table.columns import VIEW_NAMES, VIEW_TITLES, column
 
 UNIT_CHOICES = [("sizes: human (8.0M)", "human"), ("sizes: bytes (8388608)", "bytes")]
 

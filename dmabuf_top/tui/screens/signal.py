@@ -62,7 +62,7 @@ class SignalTarget:
 
 def signal_target(app: AppHost, pid: int) -> SignalTarget | None:
     """What the data shown says of ``pid`` (None: not in it)."""
-    prep = app.prepared
+    prep = app.session.prepared
     if prep is None:
         return None
     boot = prep.snap.boot_id

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Input, Label
 
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.row_filter import FilterError, RowFilter
+from dmabuf_top.tui.table.filter import FilterError, RowFilter
 
 
 class FilterBar(Horizontal):

@@ -17,8 +17,8 @@ from dmabuf_top.model import Snapshot
 from dmabuf_top.report.summary import meminfo_text
 from dmabuf_top.textsafe import printable, shown_line
 from dmabuf_top.tui.history import Series
-from dmabuf_top.tui.session import HeaderState
-from dmabuf_top.tui.table_layout import clip, text_width
+from dmabuf_top.tui.refresher import HeaderState
+from dmabuf_top.tui.table.layout import clip, text_width
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from dmabuf_top.tui.widgets.meters import MeterBars, meters
 from dmabuf_top.units import human_bytes

@@ -17,7 +17,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.session import HeaderState
+from dmabuf_top.tui.refresher import HeaderState
 from dmabuf_top.units import human_bytes
 
 
@@ -116,11 +116,6 @@ class MeterBars(Widget):
         self.meters = shown
         self._lines.clear()
         self.refresh(layout=relayout)
-
-    @property
-    def in_sight(self) -> tuple[Meter, ...]:
-        """The meters on screen (a short header shows the first lines only)."""
-        return self.meters[: self.size.height]
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return len(self.meters)

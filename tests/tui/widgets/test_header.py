@@ -9,6 +9,7 @@ from dmabuf_top.io.loader import load_files
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.widgets.meters import MeterBars
 from tests.support.pilot import THEME, VM_RECORDING, settle
+from tests.support.table_readers import meters_in_sight
 
 
 def recording(ram: int | None, gpu: tuple[int, int] | None = None) -> FileBackend:
@@ -29,7 +30,7 @@ def shown_meters(app: DmabufTopApp) -> list[tuple[str, float, str]]:
     line the widget paints (label, percentage and numbers on it)."""
     bars = app.screen.query_one("#header-meters", MeterBars)
     out = []
-    for y, m in enumerate(bars.in_sight):
+    for y, m in enumerate(meters_in_sight(bars)):
         line = bars.render_line(y).text
         assert line.startswith(m.label) and f" {m.percent}  {m.text}" in line, line
         out.append((m.label, m.share, m.text))
@@ -40,7 +41,7 @@ async def test_meters_show_shares_of_ram_userspace_and_exporters():
     app = DmabufTopApp(recording(2 << 30), theme=THEME)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        t = app.prepared.totals
+        t = app.session.prepared.totals
         meters = shown_meters(app)
         assert [m[0] for m in meters] == ["of RAM", "userspace", "drm"]
         ram, user, drm = meters

@@ -134,3 +134,53 @@ def test_either_collector_takes_over_the_others_session(native, shell, scene):
         s.keep(s.rebuild(data))
         assert s.sum is not None
     run(native, "close", *s.args())
+
+
+def test_a_section_no_longer_sent_leaves_the_state(native, shell, scene, tmp_path):
+    """The native collector rewrites only changed state files: one the last refresh kept
+    but this one does not send (fdino, asked for by "ino" and then not) is removed, the
+    state's md5 is the host's, and both collectors leave the same files."""
+    states = {}
+    for name, cmd in (("sh", shell), ("native", native)):
+        tmp = tmp_path / f"tmp-{name}"
+        tmp.mkdir()
+        s = DeltaSession()
+
+        env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)}
+
+        def refresh(opts: str, cmd=cmd, s=s, env=env, name=name) -> bytes:
+            data = subprocess.run([*cmd, opts, *s.args()], stdout=subprocess.PIPE, timeout=120,
+                                  stdin=subprocess.DEVNULL, check=True, env=env).stdout  # fmt: skip
+            s.keep(s.rebuild(data))
+            assert s.sum is not None, name
+            return data
+
+        assert b" fdino !\n" in refresh("ino")
+        assert b" fdino" not in refresh("") and b"\ndelta\n" in refresh("")
+        (state,) = tmp.glob("dmabuf-top-s.*")
+        states[name] = sorted(p.name for p in state.iterdir())
+        assert "d.fdino" not in states[name] and "d.maps" in states[name]
+    assert states["native"] == states["sh"]
+
+
+def test_the_profile_goes_to_stderr_and_changes_no_byte(native, scene):
+    """DMABUF_TOP_NATIVE_PROFILE=1: one line per section on stderr (CPU and wall spent
+    before its header), the stream the same; without it, nothing on stderr."""
+    env = {"PATH": "/usr/bin:/bin", "DMABUF_TOP_NATIVE_PROFILE": "1"}
+    err: list[bytes] = []
+
+    def pair() -> tuple[bytes, bytes]:
+        plain = subprocess.run(native, capture_output=True, timeout=120, check=True,
+                               stdin=subprocess.DEVNULL)  # fmt: skip
+        prof = subprocess.run(native, capture_output=True, timeout=120, check=True,
+                              stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+        err[:] = [plain.stderr, prof.stderr]
+        return plain.stdout, prof.stdout
+
+    same(pair)
+    assert err[0] == b""
+    lines = err[1].decode().splitlines()
+    assert [ln.split()[1] for ln in lines][:4] == ["kernel", "bootid", "uid", "unreadable"]
+    assert "maps" in [ln.split()[1] for ln in lines] and lines[-1].split()[1] == "end"
+    assert all(re.fullmatch(r"profile \S+ +user +[\d.]+ ms  system +[\d.]+ ms  wall +[\d.]+ ms",
+                            ln) for ln in lines), lines  # fmt: skip

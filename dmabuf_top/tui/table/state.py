@@ -10,8 +10,8 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.table_layout import Layout, all_columns, title_label
-from dmabuf_top.tui.table_rows import TableRows
+from dmabuf_top.tui.table.layout import Layout, all_columns, title_label
+from dmabuf_top.tui.table.rows import TableRows
 
 #: the sort arrows of a title
 DOWN, UP = "▼", "▲"
@@ -31,7 +31,7 @@ class TableState:
         arrow: Callable[[], tuple[str, bool]] | None = None,
     ) -> None:
         """``arrow``: reads the sorted column's key and whether its arrow points down
-        (tui/view_order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
+        (tui/table/order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
         self.spec = list(columns)
         self.sets = list(sets) if sets else all_columns(self.spec)
         self.letters = dict(letters or {})
@@ -64,20 +64,6 @@ class TableState:
 
     def column_index(self, key: str) -> int:
         return self.rows.column_keys.index(key)
-
-    # -- what is shown, read by key ---------------------------------------------------
-    def mark_of(self, key: str) -> str:
-        """"new" or "freed" for a row highlighted this refresh, else ""."""
-        return self.rows.marks.get(key, "")
-
-    def get_cell(self, key: str, column: str) -> str:
-        """The cell of row ``key`` in the column ``column`` (its text before fitting)."""
-        return self.rows.cells[key][self.column_index(column)]
-
-    @property
-    def shown_columns(self) -> list[str]:
-        """The keys of the columns shown now (as last painted), left to right."""
-        return self.layout.keys if self.layout is not None else []
 
     # -- columns: each change makes the next paint fit again --------------------------
     def hide_columns(self, keys: Collection[str]) -> bool:

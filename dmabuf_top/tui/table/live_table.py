@@ -2,7 +2,7 @@
 sight, each row's line built once per change and cached (a repaint reuses it);
 ``sync(rows)`` brings it up to date by key (only changed rows are rendered again, the
 cursor stays on its row), a click on a title sorts, and the columns fit the width
-(:mod:`dmabuf_top.tui.table_layout`: the last one takes what is left)."""
+(:mod:`dmabuf_top.tui.table.layout`: the last one takes what is left)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from textual.widget import Widget
 
 from dmabuf_top.report.columns import Column
 from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.table_layout import TONES, choose, header_segments, text_width
-from dmabuf_top.tui.table_rows import SyncPlan, TableRows
-from dmabuf_top.tui.table_state import TableState
-from dmabuf_top.tui.widgets.table_message import TableMessage
-from dmabuf_top.tui.widgets.table_paint import RowStyles, row_strip, row_styles
+from dmabuf_top.tui.table.layout import TONES, choose, header_segments, text_width
+from dmabuf_top.tui.table.message import TableMessage
+from dmabuf_top.tui.table.paint import RowStyles, row_strip, row_styles
+from dmabuf_top.tui.table.rows import SyncPlan, TableRows
+from dmabuf_top.tui.table.state import TableState
 
 
 class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -102,7 +102,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         id: str | None = None,
     ) -> None:
         """``columns``: one per cell of a row. ``sets``: the column sets to show, widest
-        first (:func:`~dmabuf_top.tui.table_layout.choose`); default: all columns.
+        first (:func:`~dmabuf_top.tui.table.layout.choose`); default: all columns.
         ``letters``: the sort key written in each column's title, by column key.
         Or ``state``: a table's state made beforehand (:meth:`show` swaps in another)."""
         super().__init__(id=id)
@@ -136,32 +136,13 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         return self.state.hidden
 
     @property
-    def row_count(self) -> int:
-        return len(self.rows.keys)
-
-    @property
-    def cursor_row(self) -> int:
-        return self.state.cursor
-
-    @property
     def cursor_key(self) -> str | None:
         """The key of the row under the cursor."""
         return self.state.cursor_key
 
-    @property
-    def last_sync(self) -> tuple[int, int, int]:
-        """Cells changed, rows added, rows removed by the last sync."""
-        return self.rows.last_sync
-
     def keys(self) -> list[str]:
         """Row keys in display order."""
         return list(self.rows.keys)
-
-    def column_x(self, key: str) -> int | None:
-        """Where column ``key``'s title starts on the header line (None: not shown)."""
-        layout = self.state.layout
-        x = layout.x_of(key) if layout is not None else None
-        return None if x is None else x - self.scroll_offset.x
 
     # -- columns --------------------------------------------------------------
     def hide_columns(self, keys: Collection[str]) -> None:

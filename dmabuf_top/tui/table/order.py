@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.row_filter import RowFilter
-from dmabuf_top.tui.view_columns import DEFAULT_SORT, VIEW_NAMES, column
+from dmabuf_top.tui.table.columns import DEFAULT_SORT, VIEW_NAMES, column
+from dmabuf_top.tui.table.filter import RowFilter
 
 
 class ViewOrder:

@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from dmabuf_top.tui.table_layout import TONES, Layout
+from dmabuf_top.tui.table.layout import TONES, Layout
 
 #: the marks a row may have (each a ``live-table--MARK`` style)
 MARKS = ("new", "freed", "ancestor")

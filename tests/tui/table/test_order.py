@@ -1,12 +1,12 @@
-"""The one sort and filter state (tui/view_order.py): defaults, a second sort on the same
+"""The one sort and filter state (tui/table/order.py): defaults, a second sort on the same
 column reverses, the arrow follows the column's own direction, the order key holds the
 filter's text (what Prepared.ordered is matched against)."""
 
 from __future__ import annotations
 
-from dmabuf_top.tui.row_filter import RowFilter
-from dmabuf_top.tui.view_columns import DEFAULT_SORT, VIEW_NAMES
-from dmabuf_top.tui.view_order import ViewOrder
+from dmabuf_top.tui.table.columns import DEFAULT_SORT, VIEW_NAMES
+from dmabuf_top.tui.table.filter import RowFilter
+from dmabuf_top.tui.table.order import ViewOrder
 
 
 def test_view_order_sorts_reverses_and_keys():

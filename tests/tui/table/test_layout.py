@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.tui.table_layout import PAD, cell_tone, choose, clip, size_tone, text_width
-from dmabuf_top.tui.view_columns import COLUMNS, LAYOUTS, LIVE_ONLY
+from dmabuf_top.tui.table.columns import COLUMNS, LAYOUTS, LIVE_ONLY
+from dmabuf_top.tui.table.layout import PAD, cell_tone, choose, clip, size_tone, text_width
 
 
 def test_clip_ends_long_text_in_an_ellipsis_and_keeps_the_pid_and_count():

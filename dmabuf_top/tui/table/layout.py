@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.view_columns import human_age
+from dmabuf_top.tui.table.columns import human_age
 
 #: blanks on each side of a cell
 PAD = 1

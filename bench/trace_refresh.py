@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Trace one refresh of the TUI: which ``dmabuf_top/tui`` files and functions it visits,
+in order, and every call that climbs back up the layers.
+
+Not a test: prints numbers. It runs the app headless (Pilot, 120x40) on the demo
+recording, waits for the first data and one refresh (the startup's paints settled),
+then presses ctrl+r once more and records (with
+``sys.setprofile`` / ``threading.setprofile``, the scan thread included) every call into
+``dmabuf_top/tui`` until the new data is on screen:
+
+    python bench/trace_refresh.py [--checkout /path/to/other/checkout] [--calls]
+
+Layers, top to bottom: the app (``app.py``, ``settings_actions.py``), the screens
+(``screens/``), the widgets (``widgets/`` and the table's modules that import Textual),
+the data below them (every other ``tui`` module, the table's pure ones included). A
+*climb back* is a call from a lower layer into a higher one (session -> app, widget ->
+app, screen -> app): the nearest ``tui`` frame up the stack is the caller, so a Textual
+message or watcher in between still counts as its sender's call down. The scan thread
+handing its result to the app's queue is counted apart, as a post.
+
+Measured on the demo (one ctrl+r), issue 25, before (main 7b56a0b) / after (ref25):
+  files visited        17 / 19  (UI thread 14 / 15, scan thread 8 / 9)
+  calls into tui/      1,091 / 1,093
+  calls into app.py    12 / 5   (no Future, no update_header, no prepared relay)
+  climbs back up       2 / 0    (screen -> app.update_header, screen -> app.prepared)
+  posts, scan -> UI    0 / 1    (ScanDone through the app's callback; before: a
+                                 Future's callback in app.py, counted as app -> app)
+The new files are refresher.py and screens/shows_data.py; the table's nine files are
+one subpackage (tui/table/), not fewer files, so the count did not halve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+
+
+_TEXTUAL: dict[str, bool] = {}
+
+
+def uses_textual(path: str) -> bool:
+    """Whether the module at ``path`` imports Textual (a widget), or is pure data."""
+    if path not in _TEXTUAL:
+        text = Path(path).read_text()
+        _TEXTUAL[path] = "from textual" in text or "import textual" in text
+    return _TEXTUAL[path]
+
+
+def layer(rel: str, root: str = "") -> int:
+    """0 the app, 1 screens, 2 widgets (the table's too), 3 the data below them (the
+    table's pure modules: its layout, state and row diffs, included)."""
+    if rel in ("app.py", "settings_actions.py"):
+        return 0
+    if rel.startswith("screens/"):
+        return 1
+    if rel.startswith("widgets/") or root and uses_textual(root + rel):
+        return 2
+    return 3
+
+
+class Tracer:
+    """Records calls into ``root`` (a ``dmabuf_top/tui`` directory)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root) + "/"
+        self.calls: list[tuple[str, str]] = []
+        self.climbs: Counter[tuple[str, str]] = Counter()
+        #: the files each thread visited, in order
+        self.ui_files: dict[str, None] = {}
+        self.scan_files: dict[str, None] = {}
+        #: calls up from another thread (the scan's): posts to the UI thread's queue
+        self.posts: Counter[tuple[str, str]] = Counter()
+        self.lock = threading.Lock()
+
+    def rel(self, filename: str) -> str | None:
+        return filename[len(self.root):] if filename.startswith(self.root) else None
+
+    def profile(self, frame, event, arg) -> None:  # noqa: ANN001 (sys.setprofile's)
+        if event != "call":
+            return
+        callee = self.rel(frame.f_code.co_filename)
+        if callee is None:
+            return
+        name = f"{callee}:{frame.f_code.co_qualname}"
+        caller = None
+        up = frame.f_back
+        while up is not None:
+            caller = self.rel(up.f_code.co_filename)
+            if caller is not None:
+                break
+            up = up.f_back
+        with self.lock:
+            self.calls.append((callee, name))
+            ui = threading.current_thread() is threading.main_thread()
+            (self.ui_files if ui else self.scan_files).setdefault(callee, None)
+            if caller is not None and layer(callee, self.root) < layer(caller, self.root):
+                edge = (f"{caller}:{up.f_code.co_qualname}", name)
+                if layer(callee) > 0 or threading.current_thread() is threading.main_thread():
+                    self.climbs[edge] += 1
+                else:  # the scan thread hands its result to the app's queue
+                    self.posts[edge] += 1
+
+    def start(self) -> None:
+        threading.setprofile(self.profile)
+        sys.setprofile(self.profile)
+
+    def stop(self) -> None:
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+
+async def trace(tui: Path) -> Tracer:
+    from dmabuf_top.cli.options import DEMO_RECORDING
+    from dmabuf_top.collect.file import FileBackend
+    from dmabuf_top.io.loader import load_files
+    from dmabuf_top.tui.app import DmabufTopApp
+
+    app = DmabufTopApp(FileBackend(load_files([DEMO_RECORDING])), delay=3600)
+    tracer = Tracer(tui)
+    async with app.run_test(size=(120, 40)) as pilot:
+        async def until(cond, what: str) -> None:
+            for _ in range(5000):
+                if cond():
+                    return
+                await pilot.pause()
+            raise SystemExit(f"never came: {what}")
+
+        await until(lambda: app.session.prepared is not None and app.screen.id == "main",
+                    "the first data")
+        await app.workers.wait_for_complete()
+        for traced in (False, True):  # one refresh untraced: the startup's paints settled
+            await pilot.pause()
+            first = app.session.prepared.serial
+            if traced:
+                tracer.start()
+            await pilot.press("ctrl+r")
+            await until(lambda f=first: app.session.prepared.serial != f, "the refresh")
+            await pilot.pause()  # (the screen's reaction to the new data)
+            await pilot.pause()
+        tracer.stop()
+    return tracer
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkout", type=Path, default=HERE.parent.parent,
+                    help="the checkout whose dmabuf_top is traced (default: this one)")
+    ap.add_argument("--calls", action="store_true", help="list every call, in order")
+    args = ap.parse_args()
+    sys.path.insert(0, str(args.checkout.resolve()))
+    import dmabuf_top
+
+    tui = Path(dmabuf_top.__file__).resolve().parent / "tui"
+    tracer = asyncio.run(trace(tui))
+    files: list[str] = []
+    for f, _ in tracer.calls:
+        if f not in files:
+            files.append(f)
+    print(f"checkout: {Path(dmabuf_top.__file__).resolve().parent.parent}")
+    print(f"files visited: {len(files)}")
+    for f in files:
+        n = sum(1 for g, _ in tracer.calls if g == f)
+        print(f"  L{layer(f, tracer.root)} {f}  ({n} calls)")
+    print(f"  on the UI thread: {len(tracer.ui_files)} ({', '.join(tracer.ui_files)});"
+          f" in the scan thread: "
+          f"{len(tracer.scan_files)} ({', '.join(tracer.scan_files)})")
+    print(f"calls: {len(tracer.calls)} ({len({n for _, n in tracer.calls})} functions)")
+    print(f"climbs back: {sum(tracer.climbs.values())} "
+          f"({len(tracer.climbs)} distinct)")
+    for (a, b), n in tracer.climbs.most_common():
+        print(f"  {a} -> {b}  x{n}")
+    print(f"posts from the scan thread up to the UI thread: {sum(tracer.posts.values())}")
+    for (a, b), n in tracer.posts.most_common():
+        print(f"  {a} -> {b}  x{n}")
+    if args.calls:
+        for _, name in tracer.calls:
+            print(f"    {name}")
+
+
+if __name__ == "__main__":
+    main()

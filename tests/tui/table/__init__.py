@@ -1,0 +1,1 @@
+"""Tests of dmabuf_top/tui/table/."""
