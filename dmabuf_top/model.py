@@ -180,6 +180,14 @@ class KernelInfo:
     #: ``GPUActive`` and ``GPUReclaim`` (7.0+); None when the kernel has none
     gpu_active: int | None = None
     gpu_reclaim: int | None = None
+    #: ``dma_heap.mem_accounting`` (7.0+: the system heap's pages are charged to the
+    #: allocating cgroup's memcg, as kernel memory): "on", "off", or "absent" (a kernel
+    #: without the parameter); None: not read (adb, files from before it)
+    heap_accounting: str | None = None
+
+
+#: the values of ``KernelInfo.heap_accounting``
+HEAP_ACCOUNTING = ("on", "off", "absent")
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Per app sums: each app's processes (``Process.app``), their Rss, Pss and handle
 bytes added up from the per-process figures of :mod:`accounting` (so an app's sums
-are exactly those of its processes), and its cgroups' own dma-buf charge."""
+are exactly those of its processes), its cgroups' own dma-buf charge, and why the
+kernel gives no such charge where it gives none."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class AppStats:
     #: cgroups; None when no cgroup of it has a ``dmem.current`` listing a region
     #: (unavailable: no dmem controller, or no device registered a region)
     dmem_bytes: int | None = None
+    #: what the memory controller charges its cgroups for heap pages. No kernel
+    #: gives that apart: 7.0+ with ``dma_heap.mem_accounting`` counts them in
+    #: memory.stat's ``kernel`` with the rest of the cgroup's kernel memory (seen on
+    #: 7.3: no key of their own), so it stays None; :func:`unavailable` says why
+    memcg_heap: int | None = None
 
     @property
     def procs(self) -> int:
@@ -68,3 +74,41 @@ def app_stats(snap: Snapshot, procs: list[ProcessStats] | None = None) -> list[A
         a.cgroups.sort()
         a.dmem_bytes = _dmem_bytes([snap.charges[c] for c in a.cgroups if c in snap.charges])
     return [apps[k] for k in sorted(apps)]
+
+
+#: why the memcg heap charge is unavailable, by ``KernelInfo.heap_accounting``
+MEMCG_WHY = {
+    "on": "heap pages counted in memory.stat kernel, not separately",
+    "off": "dma_heap.mem_accounting off",
+    "absent": "no dma_heap.mem_accounting before Linux 7.0",
+}
+
+
+#: why dmem is unavailable on a kernel built without the controller (Debian's, to 7.3)
+NO_DMEM = "no dmem controller (CONFIG_CGROUP_DMEM, Linux 6.14+)"
+
+
+def _dmem_why(snap: Snapshot) -> str:
+    if snap.source.kind == "adb":
+        return "not read over adb"
+    if not snap.charges:
+        return "not recorded" if snap.kernel.heap_accounting is None else "no cgroup v2 read"
+    if all(c.dmem_current is None for c in snap.charges.values()):
+        return NO_DMEM
+    return "no device region charged"
+
+
+def unavailable(snap: Snapshot, apps: list[AppStats]) -> dict[str, str]:
+    """Why the kernel's own charge is missing (the Apps view's "unavailable", never
+    0): column key (``dmem``, ``memcg_heap``) -> the reason, for each charge that
+    some app has no figure for."""
+    out = {}
+    if any(a.dmem_bytes is None for a in apps):
+        out["dmem"] = _dmem_why(snap)
+    if any(a.memcg_heap is None for a in apps):
+        state = snap.kernel.heap_accounting
+        if state is None:
+            out["memcg_heap"] = "not read over adb" if snap.source.kind == "adb" else "not recorded"
+        else:
+            out["memcg_heap"] = MEMCG_WHY[state]
+    return out

@@ -23,6 +23,7 @@ from dmabuf_top.collect.parsers.bpf_scan import (
     parse_bpf_vmas,
 )
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo, record_entry
+from dmabuf_top.collect.parsers.cgroup import parse_heap_accounting
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
@@ -349,7 +350,8 @@ class Assembler:
 
 
 def _kernel_extras(kernel: KernelInfo, raw: RawScan) -> None:
-    """The small kernel-wide files: heap pools, dumpsys meminfo, /proc/meminfo."""
+    """The small kernel-wide files: heap pools, dumpsys meminfo, /proc/meminfo, the
+    heap's memcg accounting parameter."""
     if raw.total_pools_kb is not None:
         kernel.total_pools_kb = parse_total_pools_kb(raw.total_pools_kb)
     if raw.meminfo is not None:
@@ -359,6 +361,8 @@ def _kernel_extras(kernel: KernelInfo, raw: RawScan) -> None:
         kernel.mem_total = meminfo.get("MemTotal")
         kernel.gpu_active = meminfo.get("GPUActive")
         kernel.gpu_reclaim = meminfo.get("GPUReclaim")
+    if raw.kind == "local":  # (not read over adb: None, not "absent")
+        kernel.heap_accounting = parse_heap_accounting(raw.heap_accounting)
 
 
 def assemble(raw: RawScan) -> Snapshot:

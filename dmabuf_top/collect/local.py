@@ -60,6 +60,8 @@ SYSFS_BUFFERS = "/sys/kernel/dmabuf/buffers"
 BPF_ITER = "/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf"
 DMA_HEAP_DIR = "/dev/dma_heap"
 TOTAL_POOLS_KB = "/sys/kernel/dma_heap/total_pools_kb"
+#: 7.0+: whether the system heap charges its pages to the allocator's memcg
+HEAP_ACCOUNTING = "/sys/module/dma_heap/parameters/mem_accounting"
 #: what a scan by the /proc walk cannot see (one warning line)
 GEM_HANDLES_UNSEEN = (
     "GEM handles not seen: the /proc walk finds holders by fd and mapping only "
@@ -304,6 +306,7 @@ class LocalBackend:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
+        raw.heap_accounting = read_optional(HEAP_ACCOUNTING)
         raw.proc_meminfo = read_optional(f"{self.proc}/meminfo")
         self._read_app_axis(raw, pids if holders_by_bpf else {p.pid for p in raw.procs})
         raw.scan_uid = os.geteuid()

@@ -94,5 +94,8 @@ class RawScan:
     #: cgroup path -> file name (``dmem.current``, ``dmem.max``) -> text, for the
     #: holders' cgroups: only the files the kernel has
     cgroup_files: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: ``/sys/module/dma_heap/parameters/mem_accounting`` (local scans: None when the
+    #: kernel has none; not read over adb)
+    heap_accounting: str | None = None
     #: ``cmd package list packages -U`` (adb: fetched once per connection)
     packages: str | None = None

@@ -55,7 +55,7 @@ def kernel_to_dict(k: KernelInfo) -> dict[str, Any]:
         "meminfo_kb": dict(k.meminfo_kb),
     }
     # optional: files from before them, and kernels without GPUActive, have none
-    for key in ("mem_total", "gpu_active", "gpu_reclaim"):
+    for key in ("mem_total", "gpu_active", "gpu_reclaim", "heap_accounting"):
         if getattr(k, key) is not None:
             out[key] = getattr(k, key)
     return out
@@ -134,11 +134,12 @@ def charges_to_list(charges: dict[str, CgroupCharge]) -> list[dict[str, Any]]:
 
 def app_to_dict(a: AppStats) -> dict[str, Any]:
     """One app of ``--once --view apps --format json``: its sums, pids and cgroups,
-    ``dmem`` (its cgroups' dmem charge) null when the kernel has none."""
+    ``dmem`` (its cgroups' dmem charge) and ``memcg_heap`` null when the kernel has
+    none (the table's ``unavailable`` says why)."""
     return {
         "app": a.app, "procs": a.procs, "pids": list(a.pids), "buffers": a.buffers,
         "rss": a.rss, "pss": a.pss, "handle_bytes": a.handle_bytes,
-        "cgroups": list(a.cgroups), "dmem": a.dmem_bytes,
+        "cgroups": list(a.cgroups), "dmem": a.dmem_bytes, "memcg_heap": a.memcg_heap,
     }
 
 

@@ -10,6 +10,7 @@ from dmabuf_top.io.codec import SCHEMA
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.quick_read import INT_LIMIT, read_buffer
 from dmabuf_top.model import (
+    HEAP_ACCOUNTING,
     Buffer,
     CgroupCharge,
     KernelInfo,
@@ -194,7 +195,16 @@ def kernel_from_dict(kd: dict[str, Any], where: str) -> KernelInfo:
         mem_total=_opt(kd, "mem_total", int, f"{where}: kernel"),
         gpu_active=_opt(kd, "gpu_active", int, f"{where}: kernel"),
         gpu_reclaim=_opt(kd, "gpu_reclaim", int, f"{where}: kernel"),
+        heap_accounting=_heap_accounting(kd, f"{where}: kernel"),
     )
+
+
+def _heap_accounting(kd: dict[str, Any], where: str) -> str | None:
+    val = _opt(kd, "heap_accounting", str, where)
+    if val is not None and val not in HEAP_ACCOUNTING:
+        known = ", ".join(HEAP_ACCOUNTING)
+        raise SnapshotError(f"{where}: 'heap_accounting' is not one of {known}")
+    return val
 
 
 def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:

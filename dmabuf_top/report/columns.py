@@ -105,6 +105,8 @@ APP_COLUMNS: list[Column] = [
     Column("handle_bytes", "HANDLES", lambda a: a.handle_bytes or None, "bytes", 9, True, "h"),
     #: the kernel's own dma-buf charge of the app's cgroups (dmem.current)
     Column("dmem", "DMEM", lambda a: a.dmem_bytes, "bytes", 11, True, "d", "unavailable"),
+    #: the memory controller's charge for their heap pages (no kernel gives it apart)
+    Column("memcg_heap", "MEMCG", lambda a: a.memcg_heap, "bytes", 11, True, "", "unavailable"),
 ]
 
 EXPORTER_COLUMNS: list[Column] = [

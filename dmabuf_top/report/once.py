@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dmabuf_top.analysis.apps import unavailable
 from dmabuf_top.collect.selfstats import ToolCost
 from dmabuf_top.model import Snapshot
 from dmabuf_top.report.once_data import sorted_view
@@ -59,6 +60,10 @@ def render_table(
     out += [f"warning: {shown_line(w)}" for w in snap.warnings]
     out.append("")
     out += align([c.title for c in cols], cells, right)
+    if view == "apps":
+        titles = {c.key: c.title for c in cols}
+        why = unavailable(snap, rows)
+        out += [""] * bool(why) + [f"{titles[k]} unavailable: {w}" for k, w in why.items()]
     if cost is not None and sample is None:
         out += ["", f"cost: {cost_text(snap, cost, raw_bytes)}"]
     elif cost is not None:

@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 from dmabuf_top.analysis import accounting
+from dmabuf_top.analysis.apps import unavailable
 from dmabuf_top.io.codec import (
     app_to_dict,
     buffer_to_dict,
@@ -49,7 +50,7 @@ def table_doc(
     """The ``--once --format json`` document: where and when, the totals, the rows."""
     _cols, col, rows = sorted_view(snap, view, sort, reverse)
     comm = {pid: p.comm for pid, p in snap.processes.items()}
-    return {
+    doc = {
         "schema": TABLE_SCHEMA,
         "taken_at": snap.taken_at,
         "source": source_to_dict(snap.source),
@@ -61,6 +62,9 @@ def table_doc(
         "reverse": reverse,
         "rows": [_row_dict(snap, view, r, comm) for r in rows],
     }
+    if view == "apps":  # why a kernel charge is null: column key -> reason
+        doc["unavailable"] = unavailable(snap, rows)
+    return doc
 
 
 #: what makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)

@@ -19,7 +19,7 @@ from typing import Any
 
 from dmabuf_top.analysis import accounting
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
-from dmabuf_top.analysis.apps import app_stats
+from dmabuf_top.analysis.apps import app_stats, unavailable
 from dmabuf_top.analysis.suspects import Suspect, suspect_index
 from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
@@ -93,6 +93,8 @@ class Prepared:
     #: this one, and the largest exporters (name, bytes), largest first
     graph: Series = field(default_factory=lambda: Series([], []))
     exporters: tuple[tuple[str, int], ...] = ()
+    #: why an Apps column of the kernel's own charge says unavailable (apps.unavailable)
+    apps_unavailable: dict[str, str] = field(default_factory=dict)
 
 
 def _buffer_sig(r: BufferItem) -> Any:
@@ -208,6 +210,7 @@ def prepare(
         for e in columns.exporter_rows(snap)
     ]
     rb = raw_bytes
+    apps = app_stats(snap, procs)
     rows = {
         "buffers": _make_rows(
             "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous, rb
@@ -217,7 +220,7 @@ def prepare(
         ),
         "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous, rb),
         "suspects": _make_rows("suspects", suspects, suspect_key, None, previous, rb),
-        "apps": _make_rows("apps", app_stats(snap, procs), lambda a: a.app, None, previous, rb),
+        "apps": _make_rows("apps", apps, lambda a: a.app, None, previous, rb),
     }
     new: dict[str, set[str]] = {}
     freed: dict[str, set[str]] = {}
@@ -249,5 +252,6 @@ def prepare(
             old = before[k]
             rs.append(Row(old.key, old.obj, old.cells, old.search, "freed", old.sig))
     return Prepared(
-        snap, sample, totals, procs, rows, new, freed, suspects, window, have, raw_bytes=rb
+        snap, sample, totals, procs, rows, new, freed, suspects, window, have, raw_bytes=rb,
+        apps_unavailable=unavailable(snap, apps),
     )

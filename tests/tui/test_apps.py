@@ -13,7 +13,7 @@ from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.units import human_bytes
 from tests.support.paths import DATA
 from tests.support.pilot import THEME, file_backend, settle
-from tests.support.table_readers import cell_of, shown_columns
+from tests.support.table_readers import cell_of, row_count, shown_columns
 
 APPS = DATA / "vm-6.18-apps"
 
@@ -69,4 +69,27 @@ async def test_apps_view_sums_its_processes_and_enter_shows_them():
         await settle(pilot)
         text = str(app.screen.query_one("#process-fields").render())
         foo = snap.processes[int(ptable.cursor_key or 0)]
-        assert f"app           {foo.app}" in text and foo.cgroup in text and "user" in text
+        assert f"app           {foo.app}  in {foo.cgroup}" in text and "user" in text
+
+
+async def test_the_apps_view_says_why_the_kernels_charges_are_unavailable():
+    """The demo (a 6.18 kernel: no dmem controller, no dma_heap.mem_accounting): DMEM
+    and MEMCG cells say unavailable, the line above the table says why; other views
+    have no such line."""
+    from dmabuf_top.analysis.apps import MEMCG_WHY, NO_DMEM
+    from tests.support.pilot import demo_at
+
+    async with demo_at((120, 40), "5") as (app, pilot):
+        screen = main(app)
+        assert screen.view == "apps"
+        info = screen.query_one("#apps-info")
+        assert info.display and str(info.render()) == (
+            f"DMEM unavailable: {NO_DMEM}.  MEMCG unavailable: {MEMCG_WHY['absent']}.")
+        table = screen.table()
+        assert row_count(table) == 6
+        for key in table.keys():
+            assert cell_of(table, key, "dmem") == "unavailable"
+            assert cell_of(table, key, "memcg_heap") == "unavailable"
+        await pilot.press("1")
+        await settle(pilot)
+        assert not info.display

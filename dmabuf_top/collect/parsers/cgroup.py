@@ -25,13 +25,20 @@ _UNIT = re.compile(r"(.+)\.(?:scope|service)")
 _ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
 #: a short container id: its first 12 hex digits, as ``docker ps`` prints it
 SHORT_ID = 12
+#: the app of a process in the root cgroup (kernel threads, an init without systemd,
+#: every process of a machine where no cgroup hierarchy is mounted): no app's own
+ROOT_APP = "(root cgroup)"
 
 
 def parse_proc_cgroup(text: str) -> str | None:
     """The cgroup path of a process from its ``/proc/PID/cgroup``: the v2 line
     (``0::/path``) unless it is the root and a v1 hierarchy says more (hybrid
     setups: systemd's ``name=systemd`` first, else the first non-root one); None
-    when no line has a path."""
+    when no line has a path. An empty file is the root, ``/``: the kernel lists no
+    hierarchy while none is mounted (cgroup v2's line appears once cgroup2 has been
+    mounted: seen on the 6.1 VM), and every process is in the root of each."""
+    if not text.strip():
+        return "/"
     v2 = None
     v1: list[tuple[str, str]] = []
     for line in text.splitlines():
@@ -101,9 +108,12 @@ def cgroup_app(path: str | None) -> str:
     """The app of a cgroup path: a container (``docker:ID12``, ``podman:``,
     ``containerd:``, ``cri-o:``, ``k8s:``), else the innermost systemd scope or
     service (``init.scope`` stands for the unit above it: a user manager's own
-    processes), else the path itself; "" when unknown."""
+    processes), else the path itself (the root ``/``: :data:`ROOT_APP`); "" when
+    unknown."""
     if not path:
         return ""
+    if path == "/":
+        return ROOT_APP
     parts = [p for p in path.split("/") if p]
     container = _container(parts)
     if container is not None:
@@ -115,6 +125,15 @@ def cgroup_app(path: str | None) -> str:
         if app is not None:
             return app
     return path
+
+
+def parse_heap_accounting(text: str | None) -> str:
+    """``/sys/module/dma_heap/parameters/mem_accounting`` (a bool parameter: ``Y`` or
+    ``N``) as "on" or "off"; None (no such file: a kernel before 7.0, or without
+    heaps) as "absent"."""
+    if text is None:
+        return "absent"
+    return "on" if text.strip() in ("Y", "y", "1") else "off"
 
 
 def parse_dmem(text: str) -> dict[str, int | None]:

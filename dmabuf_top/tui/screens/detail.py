@@ -269,9 +269,13 @@ class ProcessScreen(DetailScreen):
             ("pid", str(self.pid)),
             ("comm", proc.comm if proc else "?"),
             ("cmdline", proc.cmdline if proc else ""),
-            ("uid", "-" if proc is None or proc.uid is None else str(proc.uid)),
         ]
-        pairs += [(k, getattr(proc, k)) for k in ("user", "app", "cgroup") if getattr(proc, k, "")]
+        uid = "-" if proc is None or proc.uid is None else str(proc.uid)
+        # (one line for user and uid, one for app and cgroup: it fits 80x24 with its table)
+        pairs.append(("user", f"{proc.user} (uid {uid})") if proc and proc.user else ("uid", uid))
+        if proc is not None and (proc.app or proc.cgroup):
+            where = f"  in {proc.cgroup}" if proc.cgroup and proc.cgroup != proc.app else ""
+            pairs.append(("app", f"{proc.app or '?'}{where}"))
         if proc is not None and proc.ppid is not None:
             parent = snap.processes.get(proc.ppid) or snap.ancestors.get(proc.ppid)
             pairs.append(("parent", f"{proc.ppid} {parent.comm}" if parent else str(proc.ppid)))

@@ -1,8 +1,9 @@
-"""What the main screen says in words: why a view is empty, the line above the
-Suspects table, and what to do when a single snapshot cannot show growth."""
+"""What the main screen says in words: why a view is empty, the lines above the
+Suspects and Apps tables, and what to do when a single snapshot cannot show growth."""
 
 from __future__ import annotations
 
+from dmabuf_top.report.columns import column
 from dmabuf_top.textsafe import shown_line
 from dmabuf_top.tui.host import AppHost
 
@@ -53,6 +54,15 @@ def suspects_info(app: AppHost) -> str:
         return f"{rule}:  collecting, {prep.have} of {window} samples so far"
     n = len(prep.suspects)
     return f"{rule}:  {n} suspect{'s' if n != 1 else ''}"
+
+
+def apps_info(app: AppHost) -> str:
+    """The line above the Apps table: why a kernel charge column says unavailable."""
+    prep = app.session.prepared
+    if prep is None:
+        return ""
+    why = prep.apps_unavailable
+    return "  ".join(f"{column('apps', k).title} unavailable: {w}." for k, w in why.items())
 
 
 def suspects_empty(app: AppHost) -> str:

@@ -19,7 +19,12 @@ from dmabuf_top.tui.growth import buffers_filter
 from dmabuf_top.tui.keys import MAIN_KEYS, sort_bindings, sort_keys, unavailable_bindings
 from dmabuf_top.tui.preferences import choosable_columns, hidden_columns
 from dmabuf_top.tui.process_tree import ProcessTree, build_tree
-from dmabuf_top.tui.screens.empty_text import empty_reasons, suspects_empty, suspects_info
+from dmabuf_top.tui.screens.empty_text import (
+    apps_info,
+    empty_reasons,
+    suspects_empty,
+    suspects_info,
+)
 from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
@@ -84,6 +89,7 @@ class MainScreen(TreeActions, ShowsData):
             yield Tabs(*(Tab(VIEW_TITLES[v], id=f"tab-{v}") for v in VIEW_NAMES),
                        active=f"tab-{self.view}", id="view-tabs")
             yield Static("", id="suspects-info", classes="info")
+            yield Static("", id="apps-info", classes="info")
             yield self._table
             yield Static("", id="empty", classes="empty")
         yield FilterBar(id="filter-bar")
@@ -95,7 +101,7 @@ class MainScreen(TreeActions, ShowsData):
             self.states[view].arrow = partial(self.order.arrow, view)
             self.hide_columns(view, self.hidden.get(view, []))
         self._show_tree_mode()
-        self.query_one("#suspects-info").display = self.view == "suspects"
+        self._show_info(self.view)
         self.table().state_changed()
         self.table().focus()
         self.watch_data()
@@ -155,6 +161,8 @@ class MainScreen(TreeActions, ShowsData):
         self._stale.discard(view)
         if view == "suspects":
             self.query_one("#suspects-info", Static).update(Content(suspects_info(self.dapp)))
+        elif view == "apps":
+            self.query_one("#apps-info", Static).update(Content(apps_info(self.dapp)))
         order = self.order.key(view)
         if prep is None:
             empty.update(Content(empty_reasons(self.dapp)))
@@ -186,6 +194,11 @@ class MainScreen(TreeActions, ShowsData):
                 empty.update(Content(f"No rows match the filter '{text}'.  Esc clears it."))
             self._show_empty(not prep.snap.buffers or not rows)
 
+    def _show_info(self, view: str) -> None:
+        """The line above the table that only the Suspects and Apps views have."""
+        self.query_one("#suspects-info").display = view == "suspects"
+        self.query_one("#apps-info").display = view == "apps"
+
     def _show_empty(self, empty: bool) -> None:
         """Nothing to show in the current view: its reason takes the table's room."""
         self._empty[self.view] = empty
@@ -208,7 +221,7 @@ class MainScreen(TreeActions, ShowsData):
             self.view = view
             with self.app.batch_update():
                 table.show(self.states[view])
-                self.query_one("#suspects-info").display = view == "suspects"
+                self._show_info(view)
                 if view in self._stale:
                     self.sync()
                 else:

@@ -205,7 +205,10 @@ LAYOUTS: dict[str, list[str]] = {
         "kind rate bufrate bytes buffers pss pssrate since for what:20",
         "kind rate bytes:7 buffers for what:14",
     ],
-    "apps": ["app:24 procs buffers rss pss handle_bytes dmem", "app:16 procs rss:7 pss:7 dmem"],
+    "apps": [
+        "app:24 procs buffers rss pss handle_bytes dmem memcg_heap",
+        "app:16 procs rss:7 pss:7 dmem memcg_heap",
+    ],
 }
 
 #: the Processes view's sets as a tree: COMM wider, for the tree's glyphs

@@ -53,15 +53,20 @@ def make_cgroup(path: str) -> None:
         os.makedirs(here, exist_ok=True)
 
 
+def remove_cgroup(path: str) -> None:
+    """``path`` and its parents, up to the first that is not empty."""
+    parts = path.strip("/").split("/")
+    while parts:
+        try:
+            os.rmdir(f"{ROOT}/{'/'.join(parts)}")
+        except OSError:
+            return
+        parts.pop()
+
+
 def remove_cgroups() -> None:
     for path in sorted({p for p, _, _ in HOLDERS}, key=len, reverse=True):
-        parts = path.strip("/").split("/")
-        while parts:
-            try:
-                os.rmdir(f"{ROOT}/{'/'.join(parts)}")
-            except OSError:
-                break
-            parts.pop()
+        remove_cgroup(path)
 
 
 def holder(

@@ -9,7 +9,9 @@ udmabuf)::
 
 It daemonizes (the scene hangs under PID 1, as a session manager would), prints
 ``READY PID`` once every process holds its buffers, and runs until SIGTERM to PID.
-Everything runs as uid 1000. The real programs (*) are the programs themselves, with
+Everything runs as uid 1000, in the cgroups systemd gives a desktop's processes (cgroup
+v2 directories made here: ``CGROUPS``), so the Apps view groups them as it would there.
+The real programs (*) are the programs themselves, with
 their own buffers; the others are STAGED: this script's children, which cannot run here
 (no GPU, no display), given a real program's comm (PR_SET_NAME) and argv
 (PR_SET_MM_ARG_*, what /proc/PID/cmdline shows) and holding vgem, heap and udmabuf
@@ -18,7 +20,7 @@ buffers as that program would (the README says which are staged):
     systemd --user       (staged)
     ├─ weston            (staged) scanout framebuffers, a cursor, and every client buffer
     │  │                 it imported (fds kept, as weston keeps them); one framebuffer
-    │  │                 handed to KMS and its fd closed: kernel-only
+    │  │                 handed to KMS and its fd closed: held by its GEM handle only
     │  ├─ weston-desktop-shell   (staged) background and panel, shared with weston
     │  └─ Xwayland       (staged) two window pixmaps, shared with weston
     ├─ pipewire          (staged) camera frames (the system heap on 6.18, else vgem) and a
@@ -45,6 +47,7 @@ import traceback
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apps_scene  # noqa: E402
 import programs  # noqa: E402
 import vgem  # noqa: E402
 
@@ -56,6 +59,26 @@ NV12_720P = -(-(1280 * 720 * 3 // 2) // vgem.PAGE) * vgem.PAGE
 SWAPCHAIN = 3
 #: the real programs (programs.py), their output (frames counted there) under /run
 REAL_PROGRAMS = ("capture", "playback", "stream")
+USER_SERVICE = f"/user.slice/user-{USER}.slice/user@{USER}.service"
+#: the cgroup of each process of the scene (its children inherit it), as systemd lays
+#: out a desktop session: the user manager, session services, one scope per app
+CGROUPS = {
+    "systemd": f"{USER_SERVICE}/init.scope",  # app: user@1000
+    "weston": f"{USER_SERVICE}/session.slice/weston.service",  # with its shell and Xwayland
+    "pipewire": f"{USER_SERVICE}/session.slice/pipewire.service",
+    "chromium": f"{USER_SERVICE}/app.slice/app-gnome-chromium-4242.scope",
+    "capture": f"{USER_SERVICE}/app.slice/app-org.gstreamer.Camera-2301.scope",
+    "playback": f"{USER_SERVICE}/app.slice/app-org.gstreamer.TvPlayback-2302.scope",
+    "stream": f"{USER_SERVICE}/app.slice/app-v4l2\\x2dctl-2303.scope",  # systemd's "-" escape
+}
+
+
+def join_cgroup(key: str, pid: int = 0) -> None:
+    """Move ``pid`` (0: this process) into the cgroup of ``key`` (made on first use)."""
+    path = CGROUPS[key]
+    apps_scene.make_cgroup(path)
+    with open(f"{apps_scene.ROOT}{path}/cgroup.procs", "w") as f:
+        f.write(str(pid or os.getpid()))
 
 WESTON = ["/usr/bin/weston", "--backend=drm", "--shell=desktop", "--idle-time=0"]
 SHELL = ["/usr/libexec/weston-desktop-shell"]
@@ -131,6 +154,7 @@ def real_programs(scene: Scene, timeout: float = 300) -> None:
         with open(logs[key], "wb") as log:
             proc = subprocess.Popen(prog.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     cwd="/", env=env, user=USER, group=USER, extra_groups=[])
+        join_cgroup(key, proc.pid)  # before it allocates (it is still starting up)
         scene.pids.append(proc.pid)
     deadline = time.monotonic() + timeout
     for key in REAL_PROGRAMS:
@@ -165,9 +189,10 @@ class Scene:
         self.expected = 0
 
     def spawn(self, comm: str, argv: list[str], body: Callable[[vgem.Card], None],
-              after: Callable[[vgem.Card], None] | None = None) -> int:
-        """A child named ``comm``/``argv`` runs ``body`` with its own card, says it is
-        ready, then runs ``after`` (forever) or waits."""
+              after: Callable[[vgem.Card], None] | None = None, cgroup: str = "") -> int:
+        """A child named ``comm``/``argv`` (in the cgroup of ``CGROUPS[cgroup]``, else
+        its parent's) runs ``body`` with its own card, says it is ready, then runs
+        ``after`` (forever) or waits."""
         self.expected += 1
         pid = os.fork()
         if pid:
@@ -176,6 +201,8 @@ class Scene:
         code = 0
         try:
             become(comm, argv)
+            if cgroup:
+                join_cgroup(cgroup)
             card = vgem.Card()
             self.pids = []
             body(card)
@@ -241,8 +268,8 @@ def build(scene: Scene) -> None:
         vgem.recv_fds(w_xw, 2)
 
     scene.expected += 2  # weston's two clients say they are ready too
-    scene.spawn("weston", WESTON, compositor)
-    scene.spawn("pipewire", PIPEWIRE, pipewire)
+    scene.spawn("weston", WESTON, compositor, cgroup="weston")
+    scene.spawn("pipewire", PIPEWIRE, pipewire, cgroup="pipewire")
 
     def browser(card: vgem.Card) -> None:
         card.close()  # the browser process itself holds no dma-buf
@@ -253,7 +280,7 @@ def build(scene: Scene) -> None:
         scene.pids = gpu_scene.pids  # stopped with the browser
 
     scene.expected += 1  # the GPU process says it is ready too
-    scene.spawn("chromium", BROWSER, browser)
+    scene.spawn("chromium", BROWSER, browser, cgroup="chromium")
     for s in (w_gpu, gpu_w):
         s.close()
 
@@ -279,6 +306,8 @@ def daemonize(pidfile: str) -> int:
         args = parse_args()
         scene.period = args.leak_period
         become("systemd", ["/lib/systemd/systemd", "--user"])
+        apps_scene.ensure_cgroup2()
+        join_cgroup("systemd")
         build(scene)
         scene.wait_ready()
         real_programs(scene)

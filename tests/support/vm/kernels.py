@@ -33,6 +33,8 @@ class KernelSeries:
     system_apt: bool = False
     #: vCPUs the VM boots it with (qemu -smp)
     smp: int = 2
+    #: more kernel command-line parameters it boots with
+    cmdline: str = ""
 
     def match(self, pkg: str) -> re.Match[str] | None:
         return re.match(self.pattern, pkg)
@@ -53,8 +55,11 @@ SERIES = {
         # linux-image-* is a metapackage there (linux-binary/-modules/-base: assets.py).
         # One vCPU: under qemu's software CPU (TCG) it oopses at boot with two (int3 in
         # set_next_task_fair, "Fatal exception in interrupt"); with one it boots and runs.
+        # dma_heap.mem_accounting (7.0+, 0444: boot time only) charges system-heap pages to
+        # the allocator's memcg: on, so the app axis's memcg test sees a real charge
         KernelSeries("7.3", "trixie-backports", "linux-image-7.3.",
-                     r"^linux-image-7\.3\.(\d+)\+deb13-amd64$", smp=1),
+                     r"^linux-image-7\.3\.(\d+)\+deb13-amd64$", smp=1,
+                     cmdline="dma_heap.mem_accounting=1"),
     )
 }
 

@@ -28,10 +28,15 @@ SAMPLES, INTERVAL = 12, 2
 OUT, PIDFILE = "/tmp/demo.yaml", "/tmp/demo-scene.pid"
 #: what would give the harness away
 HARNESS = re.compile(rb"tests/|/tmp|pytest|python|scenario|dtvm_")
+#: the desktop's user (uid 1000 of demo_scene.py) as the guest's passwd names it (the
+#: guest's root is the host's: its own uid 1000, if any, is replaced in the guest only)
+DEMO_USER = "alice:x:1000:1000:Alice:/home/alice:/bin/sh"
 
 
 def main() -> int:
     with VM(series=SERIES) as vm:
+        vm.run(["sed", "-i", "/^[^:]*:[^:]*:1000:/d", "/etc/passwd"], timeout=60, check=True)
+        vm.run(f"echo '{DEMO_USER}' >> /etc/passwd", timeout=60, check=True)
         r = vm.run([vm.python, str(SCENE), "--pidfile", PIDFILE,
                     "--leak-period", str(INTERVAL)], timeout=600)
         if r.returncode != 0 or not r.stdout.startswith("READY"):

@@ -161,8 +161,8 @@ class VM:
                 raise VMError(f"the {name} path must not contain whitespace: {value!r}")
         append = (
             f"{KERNEL_CMDLINE} dtvm_python={self.python} dtvm_agent={AGENT} "
-            f"dtvm_tmpfs={self.tmpfs_size}"
-        )
+            f"dtvm_tmpfs={self.tmpfs_size} {SERIES[self.series].cmdline}"
+        ).rstrip()
         net = "user,id=n0,restrict=on" + "".join(",hostfwd=" + f for f in self.hostfwd)
         return [
             QEMU,

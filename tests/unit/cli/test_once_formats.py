@@ -45,7 +45,7 @@ def json_cells(view: str, row: dict) -> list[str]:
     elif view == "apps":
         cells = [row["app"]] + [str(row[k]) for k in ("procs", "buffers", "rss", "pss")]
         cells.append(str(row["handle_bytes"] or "-"))
-        cells.append("unavailable" if row["dmem"] is None else str(row["dmem"]))
+        cells += ["unavailable" if row[k] is None else str(row[k]) for k in ("dmem", "memcg_heap")]
     else:
         cells = [row["name"], str(row["buffers"]), str(row["bytes"]), f"{row['share']:.1f}%",
                  "heap" if row["heap"] else ""]

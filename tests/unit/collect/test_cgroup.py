@@ -38,7 +38,7 @@ USER = "/user.slice/user-1000.slice/user@1000.service"
      f"cri-containerd-{ID}.scope", f"containerd:{ID[:12]}"),
     (f"/kubepods.slice/kubepods-burstable.slice/x.slice/crio-{ID}.scope", f"cri-o:{ID[:12]}"),
     (f"/kubepods/besteffort/pod0a1b-22/{ID}", f"k8s:{ID[:12]}"),
-    ("/", "/"),
+    ("/", "(root cgroup)"),
     ("/lxc/web01", "/lxc/web01"),
     ("", ""),
     (None, ""),
@@ -66,7 +66,9 @@ def test_parse_proc_cgroup() -> None:
     assert parse_proc_cgroup(HYBRID) == "/user.slice/user-1000.slice/session-2.scope"
     assert parse_proc_cgroup(V1_ONLY) == f"/docker/{ID}"
     assert parse_proc_cgroup("0::/\n") == "/"
-    assert parse_proc_cgroup("") is None
+    # with no cgroup hierarchy mounted every /proc/PID/cgroup is empty (the 6.1 VM:
+    # test_vm_apps.py's root cgroup test reads it there): the root cgroup
+    assert parse_proc_cgroup("") == "/" and cgroup_app(parse_proc_cgroup("")) == "(root cgroup)"
     assert parse_proc_cgroup("garbage\n0:x\n") is None
 
 
@@ -74,3 +76,27 @@ def test_parse_dmem() -> None:
     text = "drm/0000:03:00.0/vram0 1048576\ndrm/0000:03:00.0/stolen max\nbad line\n"
     assert parse_dmem(text) == {"drm/0000:03:00.0/vram0": 1048576, "drm/0000:03:00.0/stolen": None}
     assert parse_dmem("") == {}
+
+
+def test_heap_accounting_travels_through_assemble_and_the_snapshot_file() -> None:
+    """``/sys/module/dma_heap/parameters/mem_accounting`` (``Y``/``N``; none before
+    7.0) as kernel.heap_accounting; an unknown value in a file is one error line."""
+    from dmabuf_top.collect.assemble import assemble
+    from dmabuf_top.io.codec import dump_snapshot
+    from dmabuf_top.io.errors import SnapshotError
+    from dmabuf_top.io.loader import loads_snapshots
+    from tests.support.rawscans import scene
+
+    raw = scene()
+    for text, state in (("Y\n", "on"), ("N\n", "off"), (None, "absent")):
+        raw.heap_accounting = text
+        dumped = dump_snapshot(assemble(raw))
+        assert loads_snapshots(dumped)[0].kernel.heap_accounting == state
+    raw.kind = "adb"  # not read there: no field, not "absent"
+    dumped = dump_snapshot(assemble(raw))
+    assert "heap_accounting" not in dumped
+    assert loads_snapshots(dumped)[0].kernel.heap_accounting is None
+    raw.kind = "local"
+    bad = dump_snapshot(assemble(raw)).replace("heap_accounting: absent", "heap_accounting: maybe")
+    with pytest.raises(SnapshotError, match="'heap_accounting' is not one of on, off, absent"):
+        loads_snapshots(bad)
