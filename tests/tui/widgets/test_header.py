@@ -8,7 +8,7 @@ from dmabuf_top.collect.file import FileBackend
 from dmabuf_top.io.loader import load_files
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.widgets.meters import MeterBars
-from tests.support.pilot import THEME, VM_RECORDING, settle
+from tests.support.pilot import THEME, VM_RECORDING, settle, wait_until
 from tests.support.table_readers import meters_in_sight
 
 
@@ -72,6 +72,8 @@ async def test_80x24_keeps_source_sample_totals_and_pss_and_two_meters():
         assert not app.screen.query_one("#header-graph").display
         await pilot.resize_terminal(200, 50)
         await settle(pilot)
+        await wait_until(pilot, lambda: "kernel-only" in text(app, "#header-totals"),
+                         "the header laid out at 200 columns")
         totals = text(app, "#header-totals")
         assert "kernel-only 6.0M" in totals and "(bufinfo)" in totals  # room for it all
         assert app.screen.query_one("#header-graph").display
