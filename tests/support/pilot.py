@@ -104,48 +104,23 @@ async def settle(pilot) -> None:
     await wait_until(pilot, lambda: not app.refresher.scanning, "the scan in flight to land")
     await pilot.pause()
     await wait_until(pilot, lambda: not app.refresher.scanning, "the next scan to land")
-    await pilot.pause()
+    await refreshed(pilot)
 
 
-def pending(app) -> str:
-    """What the app has still to do now, or ``""``: a message or callback queued for the
-    app or a widget of its screen, or a screen update (layout, repaint, after-refresh
-    callbacks) not yet run. (Textual keeps these in private attributes: pinned in
-    .ci/constraints.txt.)"""
-    if not app.is_running or app._exit_renderables or not app.screen_stack:
-        return ""
-    screen = app.screen
-    for node in (app, *screen.walk_children(with_self=True)):
-        if not node._message_queue.empty() or node._next_callbacks:
-            return f"messages for {node!r}"
-    if screen._callbacks:
-        return "callbacks after the screen's refresh"
-    if (screen._layout_required or screen._scroll_required or screen._repaint_required
-            or screen._recompose_required or screen._dirty_widgets):
-        return "the screen's update"
-    return ""
-
-
-async def quiet(app, timeout: float = WAIT_TIMEOUT) -> None:
-    """Until the app has nothing left to do (:func:`pending`): every message queued, and
-    every one those queue in turn, handled, and the screen updated. What Pilot's
-    ``press``/``pause`` wait for in these tests (tests/tui/conftest.py), in place of
-    Textual's guess that the process is idle when it used little CPU for 20 ms, which a
-    CPU-starved process fakes on a loaded machine."""
-    from textual.pilot import Pilot
-
-    pilot = Pilot(app)
-    deadline = time.monotonic() + timeout
-    while True:
-        await pilot._wait_for_screen()
-        if app.is_running and app.screen_stack:
-            app.screen._on_timer_update()  # what the screen's update timer would run
-        await asyncio.sleep(0)
-        left = pending(app)
-        if not left:
+async def refreshed(pilot, rounds: int = 2, timeout: float = WAIT_TIMEOUT) -> None:
+    """Until the screen has been refreshed after everything queued now, ``rounds`` times
+    (what the first refresh queues is handled by the second): Textual's public
+    ``wait_for_refresh``, an after-refresh callback, in place of Pilot's guess that the
+    app is idle when the process used little CPU for 20 ms, which a CPU-starved process
+    fakes on a loaded machine."""
+    app = pilot.app
+    for _ in range(rounds):
+        if not app.is_running or not app.screen_stack:
             return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:g}s for the app to go quiet: still {left}")
+        try:
+            await asyncio.wait_for(app.screen.wait_for_refresh(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"waited {timeout:g}s for the screen to refresh") from None
 
 
 def keys_settled(*keys: str) -> Callable[[object], Awaitable[None]]:
