@@ -232,7 +232,8 @@ def comparable(doc: dict) -> dict:
     """A snapshot dict without what differs between two runs of the same scan (and
     the local walk's warning that it cannot see GEM handles: it names ``--source
     bpf``, which an adb scan has no equivalent of; the app axis: a device names
-    its apps by package, this machine by cgroup)."""
+    its apps by package, this machine by cgroup; the kernel's heap accounting switch,
+    which only a local scan reads)."""
     from dmabuf_top.collect.local import GEM_HANDLES_UNSEEN
 
     out = {k: v for k, v in doc.items()
@@ -240,6 +241,8 @@ def comparable(doc: dict) -> dict:
     if "processes" in out:  # the app axis: Android's names on a device, this machine's here
         out["processes"] = [{k: v for k, v in p.items() if k not in APP_KEYS}
                             for p in out["processes"]]
+    if "kernel" in out:
+        out["kernel"] = {k: v for k, v in out["kernel"].items() if k != "heap_accounting"}
     if "warnings" in out:
         out["warnings"] = [w for w in out["warnings"] if w != GEM_HANDLES_UNSEEN]
     return out
