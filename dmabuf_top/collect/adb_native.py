@@ -4,9 +4,12 @@ cannot be used (then the shell collector runs, and the snapshot says so in one l
 
 The binaries (``collect/native/collector-ABI``, built by ``collect/native/build.sh``)
 print exactly what ``collector.sh`` prints. :func:`deploy` pushes the one that fits
-(adbutils' sync API, ``adb push``) to the shell's temporary directory under a name
-made of its sha256, checks the sha256 of the file on the device before the first use
-and after every push, and runs it once (``probe``) as the collector will run.
+(adbutils' sync API, ``adb push``) into a directory of the device shell's own user in
+its temporary directory (``dt-native.UID``, mode 0700, made by us: one another user made,
+or a link, is refused), under a name made of its sha256, checks the sha256 of the file
+there before the first use and after every push, and only then runs it once (``probe``)
+as the collector will run. Nobody but that user (and root) can change the file between
+the check and any later run, so the checksum checked once holds at every run.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ BINARIES = {"arm64-v8a": "collector-arm64-v8a", "x86_64": "collector-x86_64"}
 MACHINES = {"aarch64": "arm64-v8a", "arm64": "arm64-v8a", "x86_64": "x86_64"}
 #: what the binary prints for the ``probe`` option (collector.c)
 PROBE_ANSWER = "DMABUF-TOP-COLLECTOR 2 native"
-#: what the check command's output lines start with
+#: what the check and probe commands' output lines start with
 _SHA, _RAN, _STATUS = "dmabuf-top-sha=", "dmabuf-top-ran=", "dmabuf-top-status="
+_DIR, _TMP = "dmabuf-top-dir=", "dmabuf-top-tmp="
 
 
 class NativeUnusable(Exception):
@@ -59,33 +63,61 @@ def binary(abi: str) -> bytes:
     return resources.files(__package__).joinpath("native", BINARIES[abi]).read_bytes()
 
 
-def remote_path(tmp: str, data: bytes) -> str:
-    """Where the binary goes: the shell's temporary directory, named by its sha256 (a
-    new version never meets an old file; no ``/dmabuf`` in the name, which the
-    collector's maps section would list)."""
-    return f"{tmp}/dt-collector-{hashlib.sha256(data).hexdigest()[:16]}"
+def remote_path(tmp: str, data: bytes, uid: int) -> str:
+    """Where the binary goes: the private directory of the shell's user ``uid`` in its
+    temporary directory, named by its sha256 (a new version never meets an old file; no
+    ``/dmabuf`` in the name, which the collector's maps section would list)."""
+    return f"{tmp}/dt-native.{int(uid)}/collector-{hashlib.sha256(data).hexdigest()[:16]}"
 
 
-def check_command(facts: DeviceFacts, path: str) -> str:
-    """One shell command: the sha256 of ``path`` on the device, then the binary run
-    once with ``probe`` as the collector runs (through su when that is used)."""
-    q = shquote(path)
-    run = as_root(facts, f"{q} probe")
+def check_command(path: str) -> str:
+    """One shell command, run as the device shell's user (adbd's, who pushes): the
+    binary's directory made (mode 0700) when missing, ``ls -ldn`` of it and of the
+    temporary directory, and the sha256 of ``path``. It runs nothing from there."""
+    d = path.rpartition("/")[0]
+    q, qd, qt = shquote(path), shquote(d), shquote(d.rpartition("/")[0] + "/")
     return (
-        f's=$(sha256sum {q} 2>/dev/null); echo "{_SHA}${{s%% *}}"; '
-        f'if [ -f {q} ]; then r=$({{ {run}; }} </dev/null 2>&1); x=$?; '
-        f'else r=; x=none; fi; echo "{_RAN}$r"; echo "{_STATUS}$x"'
+        f"(umask 077; mkdir {qd}) 2>/dev/null; "
+        f'echo "{_DIR}$(ls -ldn {qd} 2>/dev/null)"; echo "{_TMP}$(ls -ldn {qt} 2>/dev/null)"; '
+        f's=$(sha256sum {q} 2>/dev/null); echo "{_SHA}${{s%% *}}"'
     )
 
 
-def parse_check(text: str) -> tuple[str, str, str]:
-    """(sha256 on the device, what the probe printed, its exit status)."""
-    got = {_SHA: "", _RAN: "", _STATUS: ""}
+def probe_command(facts: DeviceFacts, path: str) -> str:
+    """The binary run once with ``probe`` as the collector runs (through su when that
+    is used): what it printed, and its exit status."""
+    run = as_root(facts, f"{shquote(path)} probe")
+    return f'r=$({{ {run}; }} </dev/null 2>&1); x=$?; echo "{_RAN}$r"; echo "{_STATUS}$x"'
+
+
+def parse_check(text: str) -> dict[str, str]:
+    """The first line of each key the check and probe commands print (``sha``,
+    ``dir``, ``tmp``, ``ran``, ``status``), after its key; "" when missing."""
+    keys = {_SHA: "sha", _DIR: "dir", _TMP: "tmp", _RAN: "ran", _STATUS: "status"}
+    got = dict.fromkeys(keys.values(), "")
     for line in text.splitlines():
-        for key in got:
-            if line.startswith(key) and not got[key]:
-                got[key] = line[len(key) :].strip()
-    return got[_SHA], got[_RAN], got[_STATUS]
+        for key, name in keys.items():
+            if line.startswith(key) and not got[name]:
+                got[name] = line[len(key) :].strip()
+    return got
+
+
+def place_problem(dir_line: str, tmp_line: str, uid: int) -> str:
+    """Why the binary's directory is no safe place to run it from ("" when it is):
+    ``ls -ldn`` of it (a directory, not a link, of the shell's user ``uid``, mode 0700,
+    no ACL) and of the temporary directory (not writable by every user unless sticky,
+    or another user could rename ours away and put theirs in its place)."""
+    f = dir_line.split()
+    if len(f) < 3 or not f[0].startswith("d"):
+        return "not a directory (" + (printable(f[0][:12]) if f else "missing") + ")"
+    if f[0][1:10] != "rwx------" or "+" in f[0][10:]:
+        return f"mode {printable(f[0][:11])}, not drwx------"
+    if f[2] != str(uid):
+        return f"owned by uid {printable(f[2][:12])}, not {uid}"
+    t = (tmp_line.split() or ["unknown"])[0]
+    if len(t) < 10 or (t[8] == "w" and t[9] not in "tT"):
+        return f"its parent is writable by every user and not sticky ({printable(t[:11])})"
+    return ""
 
 
 def _run_failure(path: str, ran: str, status: str) -> str:
@@ -112,18 +144,23 @@ def deploy(
         raise NativeUnusable("the device shell has no writable temporary directory")
     data = binary(abi)
     want = hashlib.sha256(data).hexdigest()
-    path = remote_path(facts.tmp, data)
-    sha, ran, status = parse_check(run(check_command(facts, path)).decode("utf-8", "replace"))
+    assert facts.uid is not None  # the probe said it (else setup failed)
+    path = remote_path(facts.tmp, data, facts.uid)
+    where = printable(path.rpartition("/")[0])
+    got = parse_check(run(check_command(path)).decode("utf-8", "replace"))
+    if problem := place_problem(got["dir"], got["tmp"], facts.uid):
+        raise NativeUnusable(f"{where}: {problem}")
     pushed = False
-    if sha != want:
+    if got["sha"] != want:
         push(data, path)
         pushed = True
-        sha, ran, status = parse_check(run(check_command(facts, path)).decode("utf-8", "replace"))
-        if sha != want:
-            got = printable(sha[:64]) or "none (no sha256sum?)"
-            raise NativeUnusable(f"checksum mismatch after adb push to {printable(path)}: {got}")
-    if status != "0" or ran != PROBE_ANSWER:
-        raise NativeUnusable(_run_failure(path, ran, status))
+        got = parse_check(run(check_command(path)).decode("utf-8", "replace"))
+        if got["sha"] != want:
+            said = printable(got["sha"][:64]) or "none (no sha256sum?)"
+            raise NativeUnusable(f"checksum mismatch after adb push to {printable(path)}: {said}")
+    ran = parse_check(run(probe_command(facts, path)).decode("utf-8", "replace"))
+    if ran["status"] != "0" or ran["ran"] != PROBE_ANSWER:
+        raise NativeUnusable(_run_failure(path, ran["ran"], ran["status"]))
     return Native(path, pushed)
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from dmabuf_top.collect.adb_native import binary, remote_path
 from dmabuf_top.collect.adb_server import adbutils_classes
 from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.collect.adb_stream import gunzip
+from dmabuf_top.collect.contract import BackendError
 from tests.integration.test_adb_delta import doc
 from tests.integration.test_adb_vm import VM_DIR, VmPeer
 from tests.support.adb_harness import (
@@ -109,7 +111,7 @@ def test_sync_stays_inside_the_peers_directory(server: AdbServer, tmp_peer: TmpP
 def test_native_collector_pushed_checked_and_used(server, tmp_peer: TmpPeer, mappers):
     mappers.start("a")
     be = open_adb_backend(serial=tmp_peer.serial, port=server.port)
-    path = remote_path(str(tmp_peer.tmp), NATIVE)
+    path = remote_path(str(tmp_peer.tmp), NATIVE, os.geteuid())
     assert be.native is not None and be.native.path == path and be.native.pushed
     assert be.native_note == ""
     assert Path(path).read_bytes() == NATIVE
@@ -264,3 +266,51 @@ def test_native_stream_equals_the_shell_collectors_in_the_vm(vm, server: AdbServ
         head = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n")
         assert head.sub(b"\n---\n+++\n", n) == head.sub(b"\n---\n+++\n", s)
         be.close()
+
+
+# -- a device user who plants or swaps the binary --------------------------------------
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_a_binary_planted_by_another_device_user_is_never_run_as_root(server, mappers):
+    """The device's temporary directory is world-writable (sticky, like /tmp): another
+    user there (nobody) plants the shipped binary, byte for byte, where the collector
+    looks for it (making its directory, mode 0700, when missing), writable by all; once dmabuf-top
+    has checked and adopted it, they swap in their own program. Root must never run
+    it: the binary lives only in a directory of the collector's own user, mode 0700."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv: the peer runs commands as root, nobody plants")
+    devtmp = Path(tempfile.mkdtemp(prefix="dmabuf-top-devtmp-", dir="/tmp"))  # nobody reaches it
+    try:
+        os.chmod(devtmp, 0o1777)
+        path = Path(remote_path(str(devtmp), NATIVE, 0))
+        marker = devtmp / "ran-as"
+        plant = (
+            f'd="{path.parent}"; {{ [ -d "$d" ] || {{ mkdir -p "$d" && chmod 700 "$d"; }}; }} '
+            f'&& cat >"{path}" && chmod 777 "{path}"'
+        )
+        subprocess.run([*NOBODY, "sh", "-c", plant], input=NATIVE, check=True)
+        with connected(server, TmpPeer(devtmp)) as peer:
+            mappers.start("a")
+            be = open_adb_backend(serial=peer.serial, port=server.port)
+            swap = (
+                f'printf "#!/bin/sh\\nid -u >{marker}\\n" >"{path}.new" '
+                f'&& chmod 755 "{path}.new" && mv -f "{path}.new" "{path}"'
+            )
+            r = subprocess.run([*NOBODY, "sh", "-c", swap], capture_output=True, text=True)
+            try:
+                snap = doc(be)
+            except BackendError as e:  # what the swapped program printed is no stream
+                snap = {"error": str(e)}
+            assert not marker.exists(), f"uid {marker.read_text().strip()} ran nobody's file"
+            assert mappers.names(snap) == {"a"}
+            if be.native is not None:  # it made its own place: nobody could not swap it
+                assert r.returncode != 0
+                st = os.lstat(Path(be.native.path).parent)
+                assert st.st_uid == 0 and st.st_mode & 0o777 == 0o700
+            else:
+                notes = [w for w in snap["warnings"] if w.startswith("native collector not used")]
+                assert len(notes) == 1 and "owned by uid 65534" in notes[0], notes
+            be.close()
+    finally:
+        shutil.rmtree(devtmp)
