@@ -6,7 +6,9 @@ a partial result) and an atomic writer; which views and columns exist is the cal
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +163,45 @@ def settings_from_doc(
     return out
 
 
+def _expected_fd_path(path: str) -> str:
+    """Where ``path`` is when no link is followed below its last root-owned directory
+    (links root made above it, such as ``/home`` -> ``/usr/home``, are followed)."""
+    parts = [x for x in path.split("/") if x]
+    for i in range(len(parts)):
+        here = "/" + "/".join(parts[: i + 1])
+        try:
+            if os.lstat(here).st_uid != 0:
+                trusted = os.path.realpath("/" + "/".join(parts[:i]))
+                return os.path.join(trusted, *parts[i:])
+        except OSError:
+            break
+    return os.path.realpath(path)
+
+
+def read_config_file(path: str | os.PathLike[str], limit: int = MAX_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes of a settings or theme file (the caller refuses
+    more). Only a regular file is read (a FIFO or a device is refused, never waited
+    on); as root, where a directory on the way belongs to another user (HOME under
+    ``sudo -E``), no link that user could have made is followed: the file opened must
+    be the one at ``path`` itself, or that user could make root read root's files.
+    OSError (``strerror``: why) when it cannot be read."""
+    p = os.path.abspath(path)
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if foreign_owner(p) is not None:
+            try:
+                opened = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                opened = ""
+            if opened != _expected_fd_path(p):
+                raise OSError(errno.ELOOP, "reached through a link another user can change")
+        return os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+
+
 def read_settings(
     path: str | os.PathLike[str], views: Mapping[str, Collection[str]]
 ) -> Settings:
@@ -169,8 +210,7 @@ def read_settings(
     p = Path(path)
     where = printable(str(p))
     try:
-        with open(p, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        data = read_config_file(p)
     except FileNotFoundError:
         return Settings()
     except OSError as e:

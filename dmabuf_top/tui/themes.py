@@ -26,8 +26,9 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 import dmabuf_top
-from dmabuf_top.io.settings import config_dir
+from dmabuf_top.io.settings import MAX_BYTES, config_dir, read_config_file
 from dmabuf_top.io.yamltext import invalid_yaml, load_one
+from dmabuf_top.textsafe import printable
 
 DEFAULT_THEME = "dmabuf-dark"
 
@@ -153,9 +154,13 @@ def load_theme_file(path: str | os.PathLike[str]) -> Theme:
     """Read one theme file; :class:`ThemeError` (one line) when it is unusable."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = read_config_file(p)
+        if len(data) > MAX_BYTES:
+            raise ThemeError(f"{printable(str(p))}: not a theme (over {MAX_BYTES // 1024} KiB)")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ThemeError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        why = getattr(e, "strerror", None) or e
+        raise ThemeError(f"{printable(str(p))}: cannot read: {why}") from None
     try:
         doc = load_one(text)
     except (yaml.YAMLError, ValueError) as e:  # ValueError: a number or date none can be

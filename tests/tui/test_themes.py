@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -138,3 +141,30 @@ def test_unknown_theme_is_a_usage_error(capsys):
     assert rc == 2
     assert err.startswith("dmabuf-top: error: unknown theme 'no-such-theme' (choose from: ")
     assert "dmabuf-dark" in err and err.count("\n") == 1
+
+
+def test_root_reads_no_theme_through_a_link_in_another_users_directory():
+    """HOME under sudo -E: the user links a theme to a file only root may read (whose
+    keys and colours a theme error would quote); root does not read it. A file far too
+    big for a theme is refused without reading it all."""
+    if os.geteuid() != 0:
+        pytest.skip("reads as root what another user planted")
+    top = Path(tempfile.mkdtemp(prefix="dmabuf-top-themes-", dir="/tmp"))
+    try:
+        secret = top / "root-only.yaml"
+        secret.write_text("name: TOP-SECRET\nprimary: '#ff0000'\n")
+        os.chmod(secret, 0o600)
+        themes = top / "themes"
+        themes.mkdir()
+        (themes / "big.yaml").write_bytes(b"# " + b"x" * (1 << 20))
+        os.symlink(secret, themes / "leak.yaml")
+        os.lchown(themes / "leak.yaml", 65534, 65534)
+        os.chown(themes / "big.yaml", 65534, 65534)
+        os.chown(themes, 65534, 65534)
+        got = load_themes([themes])
+        assert "TOP-SECRET" not in got.names
+        assert not [e for e in got.errors if "TOP-SECRET" in e]
+        assert any("leak.yaml: cannot read: reached through a link" in e for e in got.errors)
+        assert any("big.yaml: not a theme (over 64 KiB)" in e for e in got.errors)
+    finally:
+        shutil.rmtree(top)

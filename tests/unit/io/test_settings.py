@@ -4,6 +4,11 @@ kind of broken file is one printable SettingsError line naming it; XDG_CONFIG_HO
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -136,3 +141,63 @@ def test_root_does_not_write_into_another_users_home(tmp_path: Path, monkeypatch
     # root's own directories are written as before
     write_settings(tmp_path / "root" / "config.yaml", Settings(theme="dmabuf-light"))
     assert read_settings(tmp_path / "root" / "config.yaml", VIEWS).theme == "dmabuf-light"
+
+
+# -- root reading a file in another user's directory (HOME under sudo -E) --------------
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def nobodys_config() -> Iterator[Path]:
+    """A config directory nobody owns (their HOME's .config under sudo -E), and a file
+    only root may read, beside it."""
+    if os.geteuid() != 0:
+        pytest.skip("reads as root what nobody planted")
+    top = Path(tempfile.mkdtemp(prefix="dmabuf-top-home-", dir="/tmp"))
+    os.chmod(top, 0o755)
+    home = top / "home"
+    home.mkdir()
+    secret = top / "root-only.yaml"
+    secret.write_text("theme: TOP-SECRET\n")
+    os.chmod(secret, 0o600)
+    os.chown(home, 65534, 65534)
+    try:
+        yield home
+    finally:
+        shutil.rmtree(top)
+
+
+def as_nobody(script: str, cwd: Path) -> None:
+    subprocess.run([*NOBODY, "sh", "-c", script], cwd=cwd, check=True)
+
+
+@pytest.mark.parametrize(
+    "plant",
+    ["mkdir -p dmabuf-top && ln -s ../../root-only.yaml dmabuf-top/config.yaml",
+     "ln -s .. dmabuf-top"],  # a directory link on the way: dmabuf-top/config.yaml is root's
+)  # fmt: skip
+def test_root_follows_no_link_another_user_made_to_its_own_files(nobodys_config, plant):
+    if "ln -s .. " in plant:
+        os.rename(nobodys_config.parent / "root-only.yaml", nobodys_config.parent / "config.yaml")
+    as_nobody(plant, nobodys_config)
+    path = nobodys_config / "dmabuf-top" / "config.yaml"
+    with pytest.raises(SettingsError, match="cannot read: .*link") as e:
+        read_settings(path, VIEWS)
+    assert "TOP-SECRET" not in str(e.value)
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO at config.yaml (no writer): refused at once, the app does not hang."""
+    os.mkfifo(tmp_path / "config.yaml")
+    done: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_settings(tmp_path / "config.yaml", VIEWS)
+        except SettingsError as e:
+            done.append(e)
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(timeout=30)  # bounds a hang of the old code; the fix answers at once
+    assert done and "not a regular file" in str(done[0])
