@@ -22,7 +22,10 @@ from dmabuf_top.collect.adb_stream import MAGIC, StreamError
 
 #: section arguments of a section the device keeps in its state
 _STORED = ("!", "=", "+")
-_HUNK_RE = re.compile(rb"^@@ -([0-9]+)(?:,([0-9]+))? \+([0-9]+)(?:,([0-9]+))? @@")
+#: a hunk header; line numbers of at most 18 digits (a longer one is malformed, never an
+#: int() refusing it: Python takes at most 4,300 digits)
+_L = rb"([0-9]{1,18})"
+_HUNK_RE = re.compile(rb"^@@ -" + _L + rb"(?:," + _L + rb")? \+" + _L + rb"(?:," + _L + rb")? @@")
 _NO_NEWLINE = b"\\ No newline at end of file"
 
 

@@ -109,3 +109,29 @@ def test_serve_reports_the_failed_scan_and_stays_up(server, hostile):
     finally:
         rc = exporter.stop()
     assert rc == 0, exporter.log
+
+
+#: the fake gzip of a device that lies in its deltas: the probe's ``echo x | gzip`` gets
+#: a real gzip; in the collector's output the first unchanged section (``@@NONCE NAME =``)
+#: becomes a diff whose hunk header has a 5,000-digit line number (more than int() takes)
+LYING_GZIP = r"""#!/bin/sh
+exec sed '0,/^\(@@[^ ]* [^ ]*\) =$/s//\1 +\n@@ -{digits} +1 @@\n+x/' | {gzip} -1 -c
+"""
+
+
+def test_a_delta_with_a_huge_line_number_is_refused_never_a_traceback(server, tmp_path):
+    """The lying diff is refused as malformed, and the refresh is redone in full."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gzip").write_text(LYING_GZIP.format(digits="9" * 5000, gzip=shutil.which("gzip")))
+    (bin_dir / "gzip").chmod(0o755)
+    p = HostPeer("--path-prefix", str(bin_dir))
+    server.connect(p.serial)
+    try:
+        out = tmp_path / "rec.yaml"
+        r = server.dmabuf_top("record", "--adb", p.serial, "-n", "3", "-i", "0.1", "-o", str(out))
+    finally:
+        p.kill()
+        server.disconnect(p.serial)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 0 and r.stderr.startswith("recorded 3 samples to "), r.stderr

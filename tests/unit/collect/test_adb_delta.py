@@ -224,3 +224,11 @@ def test_a_wrong_copy_is_found_by_the_checksum(tmp_path: Path) -> None:
     # without a session (old collector, recorded text): passed through untouched
     assert fresh.rebuild(recorded).data == recorded and fresh.rebuild(recorded).mode == ""
     assert fresh.args() == [fresh.id, "-"]
+
+
+def test_a_hunk_with_a_line_number_int_refuses_is_malformed() -> None:
+    for n in ("9" * 19, "9" * 5000):
+        with pytest.raises(DiffError, match="malformed delta"):
+            apply_diff(b"a\n", f"@@ -{n} +1 @@\n+x\n".encode())
+        with pytest.raises(DiffError, match="malformed delta"):
+            apply_diff(b"a\n", f"@@ -1 +1,{n} @@\n+x\n".encode())
