@@ -57,12 +57,25 @@ def _no_alias(node: yaml.Node) -> yaml.Node:
     return node
 
 
+#: why a document nested deeper than the pure-Python loader's recursion is refused
+#: (libyaml stops at its own depth limit; PyYAML's loader recurses per level)
+NESTING_PROBLEM = "nested too deeply"
+
+
 def _library_documents(text: str) -> Iterator[Any]:
-    """PyYAML's safe loading of every document, each refused when it holds an alias."""
+    """PyYAML's safe loading of every document, each refused when it holds an alias
+    or is nested deeper than the loader can recurse (a YAMLError, never a
+    RecursionError)."""
     loader = _safe_loader(text)(text)
     try:
-        while loader.check_node():
-            yield loader.construct_document(_no_alias(loader.get_node()))
+        while True:
+            try:
+                if not loader.check_node():
+                    return
+                doc = loader.construct_document(_no_alias(loader.get_node()))
+            except RecursionError:
+                raise yaml.MarkedYAMLError(None, None, NESTING_PROBLEM, None) from None
+            yield doc
     finally:
         loader.dispose()
 
@@ -78,6 +91,8 @@ def load_one(text: str) -> Any:
     try:
         node = loader.get_single_node()
         return None if node is None else loader.construct_document(_no_alias(node))
+    except RecursionError:
+        raise yaml.MarkedYAMLError(None, None, NESTING_PROBLEM, None) from None
     finally:
         loader.dispose()
 
