@@ -27,6 +27,7 @@ from tests.support.vm.kernels import BPF_SERIES
 pytestmark = pytest.mark.kernels(*BPF_SERIES)
 
 APPS_SCENE = TESTS / "support" / "vm" / "apps_scene.py"
+FORGED_LINE = "0::/system.slice/forged.scope"  # apps_scene.py's
 MEMCG_PROBE = TESTS / "support" / "vm" / "memcg_probe.py"
 HEAP_ACCOUNTING = "/sys/module/dma_heap/parameters/mem_accounting"
 #: the app each holder of apps_scene.py belongs to
@@ -105,6 +106,21 @@ def test_holders_are_grouped_by_app_and_apps_sum_their_processes(vm):
     assert all(r["memcg_heap"] is None for r in table["rows"])  # unavailable, never 0
     assert table["unavailable"]["memcg_heap"] == MEMCG_WHY[state]
     assert f"MEMCG unavailable: {MEMCG_WHY[state]}" in text.splitlines()
+
+
+def test_a_cgroup_named_like_a_line_of_another_forges_no_cgroup(vm):
+    """A cgroup name may hold a carriage return (a user may name cgroups so in their
+    delegated subtree; the kernel refuses only "\\n"): the kernel prints
+    ``0::/.../x\\r0::/system.slice/forged.scope`` as it is; the holder's cgroup is its
+    real one, never the forged line's (str.splitlines() broke the line there)."""
+    with start_scenario(vm, "--forger", script=APPS_SCENE, out="/tmp/forger.json") as sc:
+        (h,) = sc.record["holders"]
+        seen = vm.run(["cat", f"/proc/{h['pid']}/cgroup"], timeout=60).stdout
+        doc = snapshot(vm)
+    assert_no_dmabufs_left(vm, "the forger scene")
+    assert seen.endswith(f"/x\r{FORGED_LINE}\n")  # the kernel printed the name as it is
+    (p,) = [p for p in doc["processes"] if p["pid"] == h["pid"]]
+    assert p["cgroup"] == h["cgroup"] and p["cgroup"].endswith("/x\r" + FORGED_LINE)
 
 
 @pytest.mark.kernels("7.3")

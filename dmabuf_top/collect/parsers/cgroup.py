@@ -41,7 +41,14 @@ def parse_proc_cgroup(text: str) -> str | None:
         return "/"
     v2 = None
     v1: list[tuple[str, str]] = []
-    for line in text.splitlines():
+    # the kernel prints the v2 line last, and a cgroup name (a user may make cgroups in
+    # their delegated subtree) may hold any byte but "/" and "\n": "\r", U+2028...
+    # where str.splitlines() breaks too. The v2 path is all the rest of the file, so a
+    # name like "x\r0::/system.slice/..." forges no other path
+    at = 0 if text.startswith("0::/") else text.find("\n0::/") + 1  # 0 also: none
+    if at or text.startswith("0::/"):
+        v2, text = text[at + 3 :].removesuffix("\n"), text[:at]
+    for line in text.split("\n"):
         hid, sep, rest = line.partition(":")
         controllers, sep2, path = rest.partition(":")
         if not sep or not sep2 or not path.startswith("/"):

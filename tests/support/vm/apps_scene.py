@@ -31,6 +31,12 @@ HOLDERS = [
     (f"{USER_APPS}/app-gnome-org.gnome.Bar-77.scope", "bar", [512 << 10]),
     (CONTAINER, "containerd-app", [96 << 10]),
 ]
+#: ``--forger``: the one holder, in a cgroup a user could make in their delegated subtree,
+#: whose name holds a carriage return and a v2 line naming another cgroup (the kernel
+#: refuses "\n" in a name, not "\r" nor U+2028, where str.splitlines() also breaks;
+#: /proc/PID/cgroup prints the name as it is)
+FORGED_LINE = "0::/system.slice/forged.scope"
+FORGER = (f"{USER_APPS}/app-x-1.scope/x\r{FORGED_LINE}", "forger", [64 << 10])
 
 
 def ensure_cgroup2() -> None:
@@ -95,7 +101,10 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--extra", type=int, default=0,
                     help="this many more holders (one 16 KiB buffer each) in ten app scopes")
+    ap.add_argument("--forger", action="store_true", help="only the forger holder")
     args = ap.parse_args()
+    if args.forger:
+        HOLDERS[:] = [FORGER]
     HOLDERS.extend(
         (f"{USER_APPS}/app-gnome-org.example.App{i % 10}-{i % 10}.scope", f"extra-{i}", [16 << 10])
         for i in range(args.extra)

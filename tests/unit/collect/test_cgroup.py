@@ -72,6 +72,19 @@ def test_parse_proc_cgroup() -> None:
     assert parse_proc_cgroup("garbage\n0:x\n") is None
 
 
+@pytest.mark.parametrize("brk", ["\n", "\r", "\x1c", "\u2028"])
+def test_a_cgroup_name_with_a_line_break_forges_no_other_cgroup(brk: str) -> None:
+    """A user may name a cgroup in their delegated subtree with any byte but "/" and
+    "\\n" (the kernel refuses it; "\\n" is kept here in case one does not): the kernel
+    prints the v2 path as it is, last. A name holding a line break and a ``0::/...``
+    line is the real path, never the forged one (str.splitlines() took it)."""
+    real = f"/user.slice/user-1000.slice/user@1000.service/app.slice/x{brk}0::"
+    forged = "/system.slice/docker-" + ID + ".scope"
+    for text in (f"0::{real}{forged}\n", f"{HYBRID.rpartition('0::')[0]}0::{real}{forged}\n"):
+        assert parse_proc_cgroup(text) == real + forged
+    assert parse_proc_cgroup(f"0::{real}\n") == real
+
+
 def test_parse_dmem() -> None:
     text = "drm/0000:03:00.0/vram0 1048576\ndrm/0000:03:00.0/stolen max\nbad line\n"
     assert parse_dmem(text) == {"drm/0000:03:00.0/vram0": 1048576, "drm/0000:03:00.0/stolen": None}
