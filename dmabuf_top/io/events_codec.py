@@ -38,8 +38,19 @@ def is_events_doc(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("schema") == EVENTS_SCHEMA
 
 
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+#: an event's time: wall-clock seconds from 1970 to 2242 (2**33: past any clock a
+#: recorder had; beyond, float(), datetime and Perfetto's nanoseconds overflow)
+TIME_MAX = 2**33
+
+
+def _int(v: Any, limit: int = 2**64) -> bool:
+    """A count, inode or size as the kernel's record holds it (unsigned, below ``limit``)."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < limit
+
+
+def _time(v: Any) -> bool:
+    """NaN compares false; a huge int is refused before float() would overflow."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < TIME_MAX
 
 
 def _text(v: Any) -> bool:
@@ -52,9 +63,10 @@ def event_from_list(item: Any, where: str) -> DmabufEvent:
     if ok:
         t, kind, pid, comm, ino, exp, size, fd, dev = item
         ok = (
-            isinstance(t, (int, float)) and not isinstance(t, bool) and kind in EVENT_NAMES
-            and _int(pid) and _text(comm) and _int(ino) and _text(exp) and _int(size)
-            and (fd is None or (isinstance(fd, int) and not isinstance(fd, bool)))
+            _time(t) and kind in EVENT_NAMES
+            and _int(pid, 2**32) and _text(comm) and _int(ino) and _text(exp) and _int(size)
+            and (fd is None or (isinstance(fd, int) and not isinstance(fd, bool)
+                                and -(2**31) <= fd < 2**31))
             and (dev is None or _text(dev))
         )
     if not ok:

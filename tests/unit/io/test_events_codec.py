@@ -58,6 +58,16 @@ def test_cut_inside_a_sample_after_its_events_keeps_the_complete_samples(tmp_pat
     [1.0, "export", 1, "c" * 300, 1, "drm", 1, None, None],  # unbounded text
     [1.0, "export", 1, "c", 1, "drm", 1, None],  # a field short
     "export",
+    # numbers no event has, which later made float(), datetime or Perfetto's varints
+    # raise (a traceback from --load, suspects, export)
+    [10**400, "export", 1, "c", 1, "drm", 1, None, None],  # time: OverflowError in float()
+    [1e308, "export", 1, "c", 1, "drm", 1, None, None],  # time: past any clock
+    [-1e18, "export", 1, "c", 1, "drm", 1, None, None],  # time: before 1970
+    [float("nan"), "export", 1, "c", 1, "drm", 1, None, None],  # time: NaN
+    [1.0, "export", 10**30, "c", 1, "drm", 1, None, None],  # pid past u32
+    [1.0, "export", 1, "c", 2**64, "drm", 1, None, None],  # inode past u64
+    [1.0, "export", 1, "c", 1, "drm", 10**40, None, None],  # size past u64
+    [1.0, "fd", 1, "c", 1, "drm", 1, 2**40, None],  # fd past i32
 ])
 def test_a_malformed_event_is_one_line(bad):
     doc = json.loads(events_line([], 0)[4:])
@@ -121,3 +131,26 @@ def test_a_recording_made_before_events_loads_without_them():
     assert "dmabuf-top-events" not in VM_RECORDING.read_text()
     loaded = load_files([VM_RECORDING])
     assert len(loaded) == 12 and loaded.events == [] and loaded.events_lost == 0
+
+
+def test_events_with_numbers_out_of_range_are_one_line_for_every_command(tmp_path):
+    """A crafted recording: ``--once``, ``suspects`` and both exports say one line and
+    exit 2 (they ended in OverflowError / ValueError tracebacks)."""
+    import subprocess
+    import sys
+
+    from tests.support.paths import DATA, REPO
+
+    text = (DATA / "vm-6.18-events" / "recording.yaml").read_text()
+    first = text.index('"events":[[') + len('"events":[[')
+    for n, value in enumerate(("1" + "0" * 400, "1e308", "-1e18", "NaN")):
+        bad = tmp_path / f"bad{n}.yaml"
+        bad.write_text(text[:first] + value + text[text.index(",", first):])
+        for args in (["--load", str(bad), "--once"], ["suspects", str(bad)],
+                     ["export", str(bad), "-o", str(tmp_path / "o.pftrace")],
+                     ["export", str(bad), "-o", str(tmp_path / "o.json")]):
+            r = subprocess.run([sys.executable, "-m", "dmabuf_top", *args], cwd=REPO,
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 2 and r.stdout == "", (args, r.stderr)
+            assert r.stderr.startswith("dmabuf-top: error: ") and "malformed event" in r.stderr
+            assert r.stderr.count("\n") == 1, r.stderr
