@@ -95,7 +95,10 @@ def perfetto_trace(
         pkt.trusted_packet_sequence_id = SEQUENCE_ID
         pkt.track_event.type = pb.TrackEvent.TYPE_COUNTER
         pkt.track_event.track_uuid = uuid
-        pkt.track_event.counter_value = v
+        if -(2**63) <= v < 2**63:
+            pkt.track_event.counter_value = v
+        else:  # past int64 (a loaded file's 64-bit sizes can sum there): as a double
+            pkt.track_event.double_counter_value = float(v)
     if dmabuf_events:
         end = max((parse_time(samples[-1].taken_at) or first), first)
         lives = buffer_stories(dmabuf_events, until=end)

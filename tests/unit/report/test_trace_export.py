@@ -124,3 +124,24 @@ def test_unwritable_output_keeps_the_old_file(capsys):
     assert main(["export", str(LEAK), "-o", str(target), "--format", "chrome-json"]) == 2
     err = capsys.readouterr().err
     assert target.read_bytes() == before and "cannot write" in err and err.count("\n") == 1
+
+
+def test_a_counter_past_int64_is_written_as_a_double(tmp_path, capsys):
+    """A loaded file's buffer of 2**64 - 1 bytes (the loader takes u64): its counters
+    (total, exporter, rss...) exceed Perfetto's int64 counter_value, where the export
+    ended in a ValueError traceback; they go as double_counter_value."""
+    import yaml
+
+    for size in (2**64 - 1, -(2**64) + 1):
+        doc = yaml.safe_load((DATA / "vm-6.1" / "snapshot.yaml").read_text())
+        doc["buffers"][0]["size"] = size
+        src = tmp_path / "huge.yaml"
+        src.write_text(yaml.safe_dump(doc))
+        out = tmp_path / "huge.pftrace"
+        assert main(["export", str(src), "-o", str(out)]) == 0, capsys.readouterr().err
+        trace = pb.Trace.FromString(out.read_bytes())
+        values = [p.track_event for p in trace.packet if p.HasField("track_event")]
+        assert any(ev.HasField("double_counter_value") and abs(ev.double_counter_value)
+                   >= 2**64 - 1 for ev in values)
+        assert all(ev.HasField("counter_value") or abs(ev.double_counter_value) >= 2**63
+                   for ev in values)
