@@ -55,11 +55,20 @@ def is_stream(path: str | os.PathLike[str]) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
-def _open_stream(path: Path) -> int:
+def open_stream(path: Path) -> int:
+    """``path``, a FIFO or character device, open for writing (append); its fd. What was
+    opened is checked again (fstat): a stream :func:`is_stream` saw may have been
+    swapped for a regular file since (in a directory others can write), which is then
+    refused, never appended to (SnapshotError)."""
     try:
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as e:
         raise _fail(path, e) from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        os.close(fd)
+        raise _fail(path, "not a FIFO or character device any more")
+    return fd
 
 
 def _temp_beside(path: Path, flags: int = 0) -> tuple[int, Path]:
@@ -90,7 +99,7 @@ def create_file(path: str | os.PathLike[str], *, replace: bool) -> int:
     anything already there (a symlink too) is a :class:`SnapshotError`."""
     p = Path(path)
     if is_stream(p):
-        return _open_stream(p)
+        return open_stream(p)
     if not replace:
         try:
             return os.open(p, _NEW | os.O_APPEND, 0o666)
@@ -122,7 +131,7 @@ def write_atomic(
     p = Path(path)
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
     if is_stream(p):
-        fd = _open_stream(p)
+        fd = open_stream(p)
         try:
             _write_all(fd, data)
         except OSError as e:

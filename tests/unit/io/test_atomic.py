@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dmabuf_top.cli import main
-from dmabuf_top.io.atomic import create_file, kept_mode, write_atomic
+from dmabuf_top.io.atomic import create_file, kept_mode, open_stream, write_atomic
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.export import export_text
 from tests.support.paths import REPO
@@ -195,3 +195,22 @@ def test_a_fifo_or_dev_null_is_written_into_never_replaced(tmp_path, capsys):
     with RecordingFile(null, replace=True):
         pass
     assert stat.S_ISCHR(os.lstat(null).st_mode) and sorted(os.listdir(tmp_path)) == ["null"]
+
+
+def test_a_stream_that_became_a_regular_file_is_not_written(sticky, umask022):
+    """``is_stream`` (lstat) and the open are two steps: a FIFO nobody planted at the
+    target can be swapped, between them, for a regular file (their own, or a hard link
+    where protected_hardlinks is off) that root then appended to. The opened file
+    itself must still be a stream."""
+    target = sticky / "snap.yaml"
+    as_nobody(f"echo theirs > {target.name}", sticky)  # what the swap leaves there
+    with pytest.raises(SnapshotError, match="not a FIFO or character device"):
+        os.close(open_stream(target))
+    assert target.read_text() == "theirs\n"
+    fifo = sticky / "pipe"
+    os.mkfifo(fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so the open does not wait
+    try:
+        os.close(open_stream(fifo))
+    finally:
+        os.close(r)
