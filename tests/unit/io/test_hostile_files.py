@@ -167,15 +167,13 @@ def test_a_gz_bomb_is_one_line_and_exit_2_for_the_cli(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    "command", [["--once", "--load"], ["diff"], ["suspects"], ["snapshot", "--load"]]
-)
+@pytest.mark.parametrize("command", [["--once", "--load"], ["diff"]])  # one loader under all
 def test_deep_nesting_for_the_pure_python_loader_is_one_line(tmp_path, command):
-    """100,000 nested ``[``: libyaml stops at its depth limit, but a ``\\uDCxx`` escape
+    """5,000 nested ``[``: libyaml stops at its depth limit, but a ``\\uDCxx`` escape
     sends the text to PyYAML's pure-Python loader, whose recursion ran out (a
     RecursionError traceback from --load, diff, suspects, export)."""
     path = tmp_path / "deep.yaml"
-    path.write_text('name: "\\uDC80"\nx: ' + "[" * 100_000 + "\n")
+    path.write_text('name: "\\uDC80"\nx: ' + "[" * 5_000 + "\n")
     assert one_line_error(load_snapshots, path).startswith(f"{path}: invalid YAML")
     p = subprocess.run([sys.executable, "-m", "dmabuf_top", *command, str(path)],
                        capture_output=True, text=True, cwd=REPO, timeout=120)  # fmt: skip
