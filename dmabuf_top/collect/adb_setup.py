@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from dmabuf_top.collect.adb_stream import collector_script
 from dmabuf_top.collect.contract import SeenProcess
+from dmabuf_top.collect.parsers.numbers import parse_int
 
 #: Source field -> Android property, read once per connection
 PROPS = {
@@ -99,8 +100,8 @@ def parse_setup(text: str) -> DeviceFacts:
         if not sep:
             continue
         value = value.strip()
-        if key == "uid" and value.isdigit():
-            facts.uid = int(value)
+        if key == "uid":  # ASCII digits, bounded (str.isdigit() took "²", int() refused it)
+            facts.uid = parse_int(value)
         elif key in PROPS and value:
             facts.props[key] = value
         elif key == "gzip":

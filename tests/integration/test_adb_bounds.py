@@ -135,3 +135,23 @@ def test_a_delta_with_a_huge_line_number_is_refused_never_a_traceback(server, tm
         server.disconnect(p.serial)
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 0 and r.stderr.startswith("recorded 3 samples to "), r.stderr
+
+
+@pytest.mark.parametrize("uid", ["\u00b2", "9" * 5000])
+def test_a_uid_int_refuses_is_one_line_never_a_traceback(server, tmp_path, uid):
+    """A device whose ``id -u`` says a superscript two (str.isdigit() took it) or 5,000
+    digits: int() raised ValueError from the set-up's parser, a traceback."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").write_text(f"#!/bin/sh\nprintf '%s\\n' '{uid}'\n")
+    (bin_dir / "id").chmod(0o755)
+    p = HostPeer("--path-prefix", str(bin_dir))
+    server.connect(p.serial)
+    try:
+        r = server.dmabuf_top("snapshot", "--adb", p.serial)
+    finally:
+        p.kill()
+        server.disconnect(p.serial)
+    assert "Traceback" not in r.stderr, r.stderr[-300:]
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == f"dmabuf-top: error: {p.serial}: the device shell did not say its uid\n"
