@@ -47,7 +47,10 @@ PINNED_ITERATOR_UNREADABLE = (
     "(/sys/fs/bpf/dmabuf/prog_dmabufIter_iter_dmabuf) but only root may read it: "
     "--root (or su) lists the buffers no process holds"
 )
-_DENIED_RE = re.compile(rf"/proc/({_N})/(?:fd/{_N}|fdinfo/{_N}|maps)\b.*Permission denied")
+#: the first path of ours in a line of the "denied" section (followed by "Permission
+#: denied": checked apart, as a ".*" here searched from every path to the line's end,
+#: quadratic in a device's line of paths)
+_DENIED_RE = re.compile(rf"/proc/({_N})/(?:fd/{_N}|fdinfo/{_N}|maps)\b")
 _STAT_LINE_RE = re.compile(rf"^({_N}) /proc/({_N})(?:/fd/({_N}))?$")
 #: RawScan field -> kernel-wide file the collector dumps when readable
 KERNEL_FILES = {
@@ -214,7 +217,7 @@ def to_rawscan(
     unreadable = [int(p) for p in _lines(out.get("unreadable")) if _NUMBER_RE.fullmatch(p)]
     for line in _lines(out.get("denied")):
         m = _DENIED_RE.search(line)
-        if m:
+        if m and "Permission denied" in line[m.end() :]:  # after the first: after any
             unreadable.append(int(m.group(1)))
     raw.unreadable = sorted(set(unreadable))
 

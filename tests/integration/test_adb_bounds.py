@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dmabuf_top.collect.adb_stream import MAX_OUTPUT_MIB
 from tests.support.adb_harness import AdbServer, HostPeer
@@ -155,3 +156,30 @@ def test_a_uid_int_refuses_is_one_line_never_a_traceback(server, tmp_path, uid):
     assert "Traceback" not in r.stderr, r.stderr[-300:]
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == f"dmabuf-top: error: {p.serial}: the device shell did not say its uid\n"
+
+
+#: the fake gzip of a device whose "denied" section holds one 4.4 MB line of 200,000
+#: ``/proc/3999999999/maps`` paths and no "Permission denied"
+DENIED_GZIP = r"""#!/bin/sh
+awk '{{ print }} /^@@[^ ]* denied/ && !d {{ d = 1; fflush()
+  system("yes \"/proc/3999999999/maps \" | head -n 200000 | tr -d \"\\n\"; echo") }}' | {gzip} -1 -c
+"""
+
+
+def test_a_long_denied_line_is_read_in_linear_time(server, tmp_path):
+    """``/proc/N/maps\\b.*Permission denied`` searched such a line from every path in it
+    to its end: quadratic (208 KB took 8.9 s, this line about 20 minutes: a device
+    stalled snapshot, serve and the TUI). The snapshot comes at once."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gzip").write_text(DENIED_GZIP.format(gzip=shutil.which("gzip")))
+    (bin_dir / "gzip").chmod(0o755)
+    p = HostPeer("--path-prefix", str(bin_dir))
+    server.connect(p.serial)
+    try:
+        r = server.dmabuf_top("snapshot", "--adb", p.serial, timeout=120)  # bounds a stall
+    finally:
+        p.kill()
+        server.disconnect(p.serial)
+    assert r.returncode == 0 and "schema: dmabuf-top/1" in r.stdout, r.stderr[-300:]
+    assert 3999999999 not in yaml.safe_load(r.stdout)["unreadable_pids"]  # none denied
