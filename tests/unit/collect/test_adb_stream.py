@@ -308,3 +308,19 @@ def test_gunzip_stops_at_the_cap():
         gunzip(bomb, limit=2 << 20)
     assert str(e.value) == f"device output exceeds {MAX_OUTPUT_MIB} MiB (decompressed): refusing"
     assert gunzip(bomb, limit=3 << 20) == bytes(3 << 20)
+
+
+def test_denied_lines_name_the_pid_of_their_first_path_before_permission_denied() -> None:
+    """What the denied section says, and a line of 200,000 paths read in linear time
+    (test_adb_bounds.py has it through a real adb server)."""
+    data = recorded("root")
+    nonce = data.split(b"\n", 1)[0].split()[-1]
+    marker = b"\n@@" + nonce + b" denied\n"
+    assert marker in data
+    lines = (b"grep: /proc/77/maps: Permission denied\n"
+             b"/proc/78/maps then stat: '/proc/79/fd/3': Permission denied\n"
+             b"stat: cannot stat '/proc/80/fdinfo/4': No such file or directory\n"
+             b"Permission denied: /proc/81/maps\n"
+             + b"/proc/82/maps " * 200_000 + b"\n")  # fmt: skip
+    raw = parse_stream(data.replace(marker, marker + lines), TAKEN_AT)
+    assert {77, 78} <= set(raw.unreadable) and not {79, 80, 81, 82} & set(raw.unreadable)
