@@ -29,13 +29,6 @@ def _checked(val: Any, key: str, kind: type | tuple[type, ...], where: str) -> A
     return val
 
 
-def _pid(val: int | None, key: str, where: str) -> Any:
-    """``val`` when it is a process id (or None)."""
-    if val is not None and not 0 <= val < schema.PID_LIMIT:
-        raise SnapshotError(f"{where}: '{key}' is not a process id ({val})")
-    return val
-
-
 def _req(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in d:
         raise SnapshotError(f"{where}: missing key '{key}'")
@@ -97,7 +90,7 @@ def buffer_from_dict(bd: Any, w: str, comms: dict[int, str] | None = None) -> Bu
 def _careful_value(f: schema.Field, d: dict[str, Any], w: str, comms: dict[int, str] | None) -> Any:
     kind, key = f.kind, f.key
     if f.required:
-        return _pid(_req(d, key, int, w), key, w) if f.pid else _req(d, key, int, w)
+        return _req(d, key, int, w)
     if kind in (schema.INT, schema.OPT_INT, schema.HEX):
         val = _opt(d, key, int, w)
         return f.default if val is None else val
@@ -143,13 +136,13 @@ def process_from_dict(pd: Any, w: str) -> Process:
     """One entry of ``processes:`` (the derived Rss/Pss columns are ignored)."""
     if not isinstance(pd, dict):
         raise SnapshotError(f"{w}: expected a mapping")
-    pid = _pid(_req(pd, "pid", int, w), "pid", w)
+    pid = _req(pd, "pid", int, w)
     return Process(
         pid=pid,
         comm=str(pd.get("comm") or ""),
         cmdline=str(pd.get("cmdline") or ""),
         uid=_opt(pd, "uid", int, w),
-        ppid=_pid(_opt(pd, "ppid", int, w), "ppid", w),
+        ppid=_opt(pd, "ppid", int, w),
         start_time=_opt(pd, "start_time", int, w),
         **{k: str(pd.get(k) or "") for k in schema.APP_KEYS},
     )

@@ -22,7 +22,7 @@ def _field_source(f: schema.Field, var: str, sub: str) -> list[str]:
     not of the writer's type); ``sub`` names the reader of a RECORDS entry."""
     k, kind = repr(f.key), f.kind
     bad = "return None"
-    in_range = f"0 <= {var} < PIDLIM" if f.pid else f"-LIM < {var} < LIM"
+    in_range = f"-LIM < {var} < LIM"
     if kind in (schema.INT, schema.HEX):
         get = f"{var} = get({k})" if f.required else f"{var} = get({k}, {f.default!r})"
         return [get, f"if type({var}) is not int or not {in_range}: {bad}"]
@@ -86,8 +86,7 @@ def compile_reader(rec: schema.Record) -> Any:
     """``read(d, comms)``: the ``rec`` record of entry ``d`` by the quick path, or
     None; holders' comms are added to ``comms`` (pid -> comm) when it is a dict."""
     defs: list[str] = []
-    scope: dict[str, Any] = {"LIM": INT_LIMIT, "PIDLIM": schema.PID_LIMIT, "STR_ONLY": {str},
-                             "INT_ONLY": {int}}
+    scope: dict[str, Any] = {"LIM": INT_LIMIT, "STR_ONLY": {str}, "INT_ONLY": {int}}
     _reader_source(rec, "_r", defs, scope)
     exec(compile("\n".join(defs), f"<schema reader {rec.cls.__name__}>", "exec"), scope)
     return scope["_r"]

@@ -20,9 +20,6 @@ INT, OPT_INT, HEX, TEXT, OPT_TEXT, BOOL, STRS, INTS, COMM, RECORDS = (
 )
 #: kinds that hold a list (their default is a new empty one)
 LISTS = frozenset((STRS, INTS, RECORDS))
-#: a process id is below this: pid_t is a positive int (Linux stops at 2**22); a bigger
-#: one is no process (and Perfetto's pid field, an int32, refuses it)
-PID_LIMIT = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -38,8 +35,6 @@ class Field:
     optional: bool = False
     #: the record type of a RECORDS list
     record: Record | None = None
-    #: an INT that is a process id (0 to PID_LIMIT - 1)
-    pid: bool = False
 
     @property
     def required(self) -> bool:
@@ -80,7 +75,7 @@ HANDLE = Record(GemHandle, (
 ))
 
 HOLDER = Record(Holder, (
-    Field("pid", INT, pid=True),
+    Field("pid", INT),
     Field("comm", COMM, ""),
     Field("fds", INTS),
     Field("maps", RECORDS, record=MAP),

@@ -55,9 +55,6 @@ STRINGS = st.one_of(
 #: a snapshot's integers: under 2**64 either way (the loader refuses others)
 INTS = st.integers(-(2**64) + 1, 2**64 - 1)
 OPT_INTS = st.none() | INTS
-#: process ids: 0 to 2**31 - 1 (the loader refuses others: no kernel gives one)
-PIDS = st.integers(0, 2**31 - 1)
-OPT_PIDS = st.none() | PIDS
 OPT_STRS = st.none() | STRINGS
 FLOATS = st.floats(allow_nan=False)
 
@@ -86,15 +83,15 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
     # sorted, as assemble() and the loader keep them (Pss sums floats in this order)
     inodes = sorted(draw(st.lists(INTS, max_size=4, unique=True)))
     bufs = {ino: draw(buffers(ino)) for ino in inodes}
-    pids = {h.pid for b in bufs.values() for h in b.holders} | set(draw(st.lists(PIDS, max_size=2)))
+    pids = {h.pid for b in bufs.values() for h in b.holders} | set(draw(st.lists(INTS, max_size=2)))
     procs = {
-        pid: Process(pid, draw(STRINGS), draw(STRINGS), draw(OPT_INTS), draw(OPT_PIDS),
+        pid: Process(pid, draw(STRINGS), draw(STRINGS), draw(OPT_INTS), draw(OPT_INTS),
                      draw(OPT_INTS))
         for pid in sorted(pids)
     }
     ancestors = {
-        pid: Process(pid, draw(STRINGS), ppid=draw(OPT_PIDS), start_time=draw(OPT_INTS))
-        for pid in sorted(draw(st.lists(PIDS, max_size=2, unique=True)))
+        pid: Process(pid, draw(STRINGS), ppid=draw(OPT_INTS), start_time=draw(OPT_INTS))
+        for pid in sorted(draw(st.lists(INTS, max_size=2, unique=True)))
     }
     source = Source(
         draw(STRINGS), draw(STRINGS), draw(STRINGS), draw(OPT_STRS), draw(OPT_STRS),
