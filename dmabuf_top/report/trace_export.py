@@ -69,8 +69,11 @@ def perfetto_trace(
             pkt = builder.add_packet()
             pkt.trusted_packet_sequence_id = SEQUENCE_ID
             pkt.track_descriptor.uuid = parent
-            pkt.track_descriptor.process.pid = pid
-            pkt.track_descriptor.process.process_name = comm
+            if -(2**31) <= pid < 2**31:
+                pkt.track_descriptor.process.pid = pid
+                pkt.track_descriptor.process.process_name = comm
+            else:  # Perfetto's pid is an int32; a loaded file's pids take 64 bits
+                pkt.track_descriptor.process.process_name = f"{comm} (pid {pid})"
         return parent
 
     for tr in tracks:

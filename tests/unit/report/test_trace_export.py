@@ -145,3 +145,28 @@ def test_a_counter_past_int64_is_written_as_a_double(tmp_path, capsys):
                    >= 2**64 - 1 for ev in values)
         assert all(ev.HasField("counter_value") or abs(ev.double_counter_value) >= 2**63
                    for ev in values)
+
+
+def test_a_pid_past_int32_is_named_in_the_process_track(tmp_path, capsys):
+    """A loaded file's pids take 64 bits; Perfetto's process pid is an int32, where the
+    export ended in a ValueError traceback."""
+    import yaml
+
+    doc = yaml.safe_load((DATA / "vm-6.1" / "snapshot.yaml").read_text())
+    holder = next(h for b in doc["buffers"] for h in b["holders"])
+    old = holder["pid"]
+    for b in doc["buffers"]:
+        for h in b["holders"]:
+            if h["pid"] == old:
+                h["pid"] = 2**40
+    for p in doc["processes"]:
+        if p["pid"] == old:
+            p["pid"] = 2**40
+    src = tmp_path / "bigpid.yaml"
+    src.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "bigpid.pftrace"
+    assert main(["export", str(src), "-o", str(out)]) == 0, capsys.readouterr().err
+    trace = pb.Trace.FromString(out.read_bytes())
+    names = [p.track_descriptor.process.process_name for p in trace.packet
+             if p.HasField("track_descriptor") and p.track_descriptor.HasField("process")]
+    assert any(n.endswith(f"(pid {2**40})") for n in names)
