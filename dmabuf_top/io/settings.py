@@ -2,7 +2,9 @@
 ``~/.config``): theme, view, sort and hidden columns per view, the Processes view as a
 tree or a list, refresh interval, units, how many events the events view keeps.
 A strict reader (a broken or hostile file is one :class:`SettingsError` line, never
-a partial result) and an atomic writer; which views and columns exist is the caller's."""
+a partial result) and an atomic writer; which views and columns exist is the caller's.
+:func:`read_config_file` reads it and the theme files (bounded, regular files only, no
+link another user made when root reads in their directory)."""
 
 from __future__ import annotations
 
