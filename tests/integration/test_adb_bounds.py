@@ -138,7 +138,7 @@ def test_a_delta_with_a_huge_line_number_is_refused_never_a_traceback(server, tm
     assert r.returncode == 0 and r.stderr.startswith("recorded 3 samples to "), r.stderr
 
 
-@pytest.mark.parametrize("uid", ["\u00b2", "9" * 5000])
+@pytest.mark.parametrize("uid", ["\u00b2", "9" * 5000], ids=["superscript-two", "5000-digits"])
 def test_a_uid_int_refuses_is_one_line_never_a_traceback(server, tmp_path, uid):
     """A device whose ``id -u`` says a superscript two (str.isdigit() took it) or 5,000
     digits: int() raised ValueError from the set-up's parser, a traceback."""
