@@ -108,6 +108,24 @@ def dmabuf_dev(procs: list[ProcText], proc: str = "/proc") -> tuple[int, int] | 
     return None
 
 
+def dmabuf_map_lines(maps: bytes) -> list[str]:
+    """The lines of a ``maps`` text that mention ``/dmabuf`` (without their newline),
+    each decoded as it would be in the whole text (utf-8, undecodable bytes
+    backslash-escaped): found in the bytes, so the other lines, most of a
+    process's, are never decoded nor split."""
+    out = []
+    find = maps.find
+    at = find(b"/dmabuf")
+    while at >= 0:
+        start = maps.rfind(b"\n", 0, at) + 1
+        end = find(b"\n", at)
+        if end < 0:
+            end = len(maps)
+        out.append(maps[start:end].decode("utf-8", "backslashreplace"))
+        at = find(b"/dmabuf", end)
+    return out
+
+
 def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
@@ -146,17 +164,11 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                     pt.magic_fds.add(fd)  # fdinfo said nothing: the filesystem says
         finally:
             os.close(fddir)
-        maps = read_bytes("maps", dir_fd=pdir)
-        if b"/dmabuf" in maps:
-            lines = [
-                ln
-                for ln in maps.decode("utf-8", "backslashreplace").split("\n")
-                if "/dmabuf" in ln
-            ]
-            if lines:
-                if pt is None:
-                    pt = ProcText(pid=pid)
-                pt.maps = lines
+        lines = dmabuf_map_lines(read_bytes("maps", dir_fd=pdir))
+        if lines:
+            if pt is None:
+                pt = ProcText(pid=pid)
+            pt.maps = lines
         if pt is not None:
             read_holder_facts(pt, pdir)
         return pt
