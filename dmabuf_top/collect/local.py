@@ -126,10 +126,13 @@ def dmabuf_map_lines(maps: bytes) -> list[str]:
     return out
 
 
-def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
+def scan_pid(
+    pid: int, proc: str = "/proc", cgroups: dict[int, str] | None = None
+) -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
-    ProcessLookupError when it vanished."""
+    ProcessLookupError when it vanished. A holder's ``cgroup`` text goes in
+    ``cgroups`` (when given), read while its directory is open."""
     pdir = os.open(f"{proc}/{pid}", O_DIR)
     try:
         pt: ProcText | None = None
@@ -171,6 +174,11 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
             pt.maps = lines
         if pt is not None:
             read_holder_facts(pt, pdir)
+            if cgroups is not None:
+                try:
+                    cgroups[pid] = read_record("cgroup", dir_fd=pdir)
+                except OSError:
+                    pass  # gone, or hidden: read_cgroups tries again
         return pt
     finally:
         os.close(pdir)
@@ -255,7 +263,7 @@ class LocalBackend:
     def _walk(self, raw: RawScan) -> None:
         for pid in list_pids(self.proc):
             try:
-                pt = scan_pid(pid, self.proc)
+                pt = scan_pid(pid, self.proc, raw.cgroups)
             except _GONE:
                 continue
             except PermissionError:
@@ -327,8 +335,9 @@ class LocalBackend:
         return raw
 
     def _read_app_axis(self, raw: RawScan, pids: set[int]) -> None:
-        """The holders' ``/proc/PID/cgroup``, and their cgroups' dmem files."""
-        raw.cgroups = read_cgroups(pids, self.proc)
+        """The holders' ``/proc/PID/cgroup`` (but those the walk read), and their
+        cgroups' dmem files."""
+        raw.cgroups.update(read_cgroups({p for p in pids if p not in raw.cgroups}, self.proc))
         paths = {parse_proc_cgroup(t) for t in raw.cgroups.values()}
         raw.cgroup_files = read_cgroup_files({p for p in paths if p}, DMEM_FILES)
 
