@@ -5,7 +5,8 @@ The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
 directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
 fdinfo only of dma-buf fds, read ``maps`` and decode only its ``/dmabuf`` lines; stat
 (which holds the comm), cmdline, uid and cgroup only for pids that hold something, while
-their directory is open; stat of the holders' ancestors too (for the process tree). The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
+their directory is open; stat of the holders' ancestors too (for the process tree).
+The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
 read each of the fd, mapping, process and buffer iterators (binary records; text with
 ``bpf_binary=False``), and /proc only for what BPF does not give: the holders'
 ``cgroup`` (the path as the reader's cgroup namespace sees it), and the comm and
