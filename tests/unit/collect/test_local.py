@@ -81,6 +81,20 @@ def test_vanished_fd_and_pid_are_skipped(tmp_path):
     assert [b.name for b in snap.buffers.values()] == ["scanout 0"]
 
 
+def test_the_walk_reads_the_cgroup_of_holders_only(tmp_path):
+    info = (VM61 / "fdinfo" / "146-5.txt").read_text()
+    holder = make_proc(tmp_path, 10, {5: "/dmabuf:scanout 0"}, {5: info})
+    other = make_proc(tmp_path, 13, {0: "/dev/null"}, {})
+    (holder / "cgroup").write_text("0::/user.slice/app.scope\n")
+    (other / "cgroup").write_text("0::/other.scope\n")
+    cgroups: dict[int, str] = {}
+    assert scan_pid(10, str(tmp_path), cgroups) is not None
+    assert scan_pid(13, str(tmp_path), cgroups) is None
+    assert cgroups == {10: "0::/user.slice/app.scope\n"}
+    raw = LocalBackend(proc=str(tmp_path)).fetch()
+    assert raw.cgroups == {10: "0::/user.slice/app.scope\n"}
+
+
 _MAPS_PIECES = st.sampled_from([
     b"7f00-7f10 rw-s 00000000 00:0a 11     /dmabuf:tex atlas",
     b"7f00-7f10 rw-s 00000000 00:0a 12     /dmabuf:",
