@@ -188,7 +188,13 @@ def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scan_source, scenario):
     assert "unverified_maps" not in doc
 
 
+@pytest.mark.kernels("6.1")
 def test_once_tables_in_vm(vm, scenario):
+    """--once draws the scan as tables, untrusted names escaped, on one kernel: what it
+    draws from (names, totals, comm) is checked against the kernel on every kernel by
+    test_snapshot_matches_scenario_and_bufinfo, --once over the BPF scan by
+    test_vm_bpf.py::test_once_names_the_bpf_source; drawing a snapshot does not depend
+    on the kernel (tests/unit/report)."""
     r = vm.run(
         [dmabuf_top(vm), "--once", "--source", "proc", "--view", "buffers", "--bytes"], timeout=300
     )
