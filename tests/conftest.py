@@ -56,10 +56,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("vm", series, indirect=True, scope="session")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the VM tests (and give the xdist groups: see below, before xdist reads them)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if {"vm", "scenario"} & fixtures:
+        item.add_marker(pytest.mark.vm)
+        item.add_marker(pytest.mark.xdist_group("vm"))
+    elif "mappers" in fixtures or (item.path.parent.name == "integration"
+                                   and item.path.name.startswith("test_adb_")):
+        item.add_marker(pytest.mark.xdist_group("host-scans"))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture parameters
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the VM tests, and run them last, grouped by kernel in the matrix's order
-    (stable: each group keeps its collection order), so each kernel boots once.
+    """Run the VM tests last, grouped by kernel in the matrix's order (stable: each
+    group keeps its collection order), so each kernel boots once.
 
     With pytest-xdist (``-n 2 --dist loadgroup``, what .ci/run does) the VM tests are one
     xdist group, so one worker runs them all in that order (each kernel still boots
@@ -78,14 +89,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # (not a series: an empty parameter set, a kernels("6.18") test outside the matrix)
         return order.index(series) if series in order else -1
 
-    for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if {"vm", "scenario"} & fixtures:
-            item.add_marker(pytest.mark.vm)
-            item.add_marker(pytest.mark.xdist_group("vm"))
-        elif "mappers" in fixtures or (item.path.parent.name == "integration"
-                                       and item.path.name.startswith("test_adb_")):
-            item.add_marker(pytest.mark.xdist_group("host-scans"))
     items.sort(key=group)
 
 
