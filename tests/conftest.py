@@ -56,9 +56,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("vm", series, indirect=True, scope="session")
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the VM tests (and give the xdist groups: see below, before xdist reads them)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if {"vm", "scenario"} & fixtures:
+        item.add_marker(pytest.mark.vm)
+        item.add_marker(pytest.mark.xdist_group("vm"))
+    elif "mappers" in fixtures or (item.path.parent.name == "integration"
+                                   and item.path.name.startswith("test_adb_")):
+        item.add_marker(pytest.mark.xdist_group("host-scans"))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture parameters
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the VM tests, and run them last, grouped by kernel in the matrix's order
-    (stable: each group keeps its collection order), so each kernel boots once."""
+    """Run the VM tests last, grouped by kernel in the matrix's order (stable: each
+    group keeps its collection order), so each kernel boots once.
+
+    With pytest-xdist (``-n 2 --dist loadgroup``, what .ci/run does) the VM tests are one
+    xdist group, so one worker runs them all in that order (each kernel still boots
+    once, one VM at a time). The tests that compare two scans of this machine's whole
+    /proc (adb against local, delta against full, shell collector against native: the
+    adb server tests and those with processes mapping dma-buf look-alikes) are another
+    group, so none of them runs while another of them changes what it scans. xdist sends
+    the biggest groups first, one to each worker; the other tests go to either."""
     from tests.support.vm.kernels import SERIES
 
     order = list(SERIES)
@@ -69,15 +89,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # (not a series: an empty parameter set, a kernels("6.18") test outside the matrix)
         return order.index(series) if series in order else -1
 
-    for item in items:
-        if {"vm", "scenario"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.vm)
     items.sort(key=group)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     for line in _boot_report:
         terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its VM boot lines to the main process (workeroutput)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["vm_boots"] = list(_boot_report)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """(xdist, in the main process) a worker's VM boot lines, for the summary."""
+    _boot_report.extend(getattr(node, "workeroutput", {}).get("vm_boots", []))
 
 
 @pytest.fixture(scope="session")

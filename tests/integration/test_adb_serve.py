@@ -20,7 +20,10 @@ def test_two_devices_one_lost_and_back(server: AdbServer, prometheus) -> None:
             server.connect(p.serial)
         exporter = Exporter("--adb", a.serial, "--adb", b.serial, "--min-interval", "0.2",
                             env=server.env, timeout=120)
-        inst = prometheus.scrape(exporter.url, case="adb")
+        # scraped every 10 s with Prometheus' default 10 s timeout: a scrape scans both
+        # devices over adb, which a loaded machine can take over 1 s to do (the scrape
+        # then fails and the series go stale: seen in a two-worker run)
+        inst = prometheus.scrape(exporter.url, every="10s", case="adb")
 
         def prom_up(serial: str) -> float:
             return prometheus.value(f'dmabuf_up{{instance="{inst}",device="{serial}"}}')

@@ -9,7 +9,6 @@ and the faults (disconnect and resume, truncated stream). The VM tests
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -32,6 +31,7 @@ from tests.support.adb_harness import (
     HostPeer,
     build_su,
     comparable,
+    connected,
     free_port,
     require,
 )
@@ -63,31 +63,37 @@ def one_line_error(r: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_snapshot_cli_over_adb(server: AdbServer, peer: HostPeer) -> None:
-    states = set(glob.glob("/tmp/dmabuf-top-s.*"))
-    r = server.dmabuf_top("snapshot", "--adb", peer.serial)
-    assert r.returncode == 0, r.stderr
-    assert set(glob.glob("/tmp/dmabuf-top-s.*")) == states  # one scan: no session state
-    doc = yaml.safe_load(r.stdout)
-    assert doc["schema"] == "dmabuf-top/1"
-    src = doc["source"]
-    assert src["kind"] == "adb" and src["serial"] == peer.serial
-    assert src["model"] == "dmabuf_top_peer"  # from the server's device listing
-    assert src["kernel"] == os.uname().release
-    with open("/proc/sys/kernel/random/boot_id") as f:
-        assert doc["boot_id"] == f.read().strip()
-    # the same scan as the local backend: this machine holds no dma-buf, and
-    # the pids root may not read (a sandbox's pid 1, say) are the same ones
-    local = snapshot_to_dict(LocalBackend(source="proc").collect())
-    assert src["privilege"] == local["source"]["privilege"]
-    assert comparable(doc) == yaml.safe_load(yaml.safe_dump(comparable(local)))
-    # the only device is taken without naming it; --once works too
-    r = server.dmabuf_top("--once", "--adb", "--view", "processes")
-    assert r.returncode == 0, r.stderr
-    assert f"adb dmabuf_top_peer {peer.serial}" in r.stdout
-    # the footer: the scan, the collector's CPU time on the device, this run's cost
-    cost = r.stdout.splitlines()[-1]
-    assert re.fullmatch(r"cost: scan \d+\.\d\ds  device cpu \d+\.\d\ds  cpu .*  rss .*", cost), cost
+def test_snapshot_cli_over_adb(server: AdbServer, tmp_path) -> None:
+    # the device's own temporary directory (its TMPDIR), not the /tmp that other
+    # processes of this machine use: what the scan leaves there is this scan's alone
+    with connected(server, HostPeer("--tmp", str(tmp_path))) as peer:
+        r = server.dmabuf_top("snapshot", "--adb", peer.serial)
+        assert r.returncode == 0, r.stderr
+        # one scan: no session state, and its run's directory is gone; only the native
+        # collector, pushed there (so the scan ran in this directory), stays
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert len(left) == 1 and left[0].startswith("dt-collector-"), left
+        doc = yaml.safe_load(r.stdout)
+        assert doc["schema"] == "dmabuf-top/1"
+        src = doc["source"]
+        assert src["kind"] == "adb" and src["serial"] == peer.serial
+        assert src["model"] == "dmabuf_top_peer"  # from the server's device listing
+        assert src["kernel"] == os.uname().release
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            assert doc["boot_id"] == f.read().strip()
+        # the same scan as the local backend: this machine holds no dma-buf, and
+        # the pids root may not read (a sandbox's pid 1, say) are the same ones
+        local = snapshot_to_dict(LocalBackend(source="proc").collect())
+        assert src["privilege"] == local["source"]["privilege"]
+        assert comparable(doc) == yaml.safe_load(yaml.safe_dump(comparable(local)))
+        # the only device is taken without naming it; --once works too
+        r = server.dmabuf_top("--once", "--adb", "--view", "processes")
+        assert r.returncode == 0, r.stderr
+        assert f"adb dmabuf_top_peer {peer.serial}" in r.stdout
+        # the footer: the scan, the collector's CPU time on the device, this run's cost
+        cost = r.stdout.splitlines()[-1]
+        want = r"cost: scan \d+\.\d\ds  device cpu \d+\.\d\ds  cpu .*  rss .*"
+        assert re.fullmatch(want, cost), cost
 
 
 def test_no_server_and_no_adb_binary(server: AdbServer) -> None:

@@ -37,7 +37,8 @@ from tests.support.adb_harness import (
     require,
 )
 from tests.support.paths import VM_DIR as SUPPORT_VM
-from tests.support.vm.guest import start_scenario
+from tests.support.serve_harness import wait_for
+from tests.support.vm.guest import BUFINFO, kernel_bufinfo, start_scenario
 
 GUEST_PORT = 5555
 VM_DIR = str(SUPPORT_VM)
@@ -145,14 +146,16 @@ def test_delta_refreshes_equal_full_ones_while_buffers_come_and_go(vm, server: A
             delta.collect()  # without a session
             delta.collect()
             assert delta.last_mode == "full missing"
-            seen = set()
+            seen, counts = set(), set()
             for step in range(4):
-                time.sleep(1)  # the leakers at work
-                vm.sh(f"kill -STOP {leakers}")
-                time.sleep(0.3)
+                # the leakers at work until, stopped, the guest has a number of buffers
+                # not seen yet
+                wait_for(lambda: stopped_at_a_new_count(vm, leakers, counts), 300,
+                         "the leakers at a new buffer count")
                 if step == 2:
                     vm.sh(f"kill -KILL {workers[0]}")  # its fds and mappings go with it
-                    time.sleep(1)
+                    wait_for(lambda: process_states(vm, str(workers[0]))[0] in "-Z", 120,
+                             "the killed worker's exit")
                 got = comparable(snapshot_to_dict(delta.collect()))
                 assert delta.last_mode == "delta", step
                 assert got == comparable(snapshot_to_dict(full.collect())), step
@@ -160,8 +163,7 @@ def test_delta_refreshes_equal_full_ones_while_buffers_come_and_go(vm, server: A
                 vm.sh(f"kill -CONT {leakers}")
             assert len(seen) >= 3  # the buffers did change between refreshes
             # unchanged (the leakers stopped): no section sent again
-            vm.sh(f"kill -STOP {leakers}")
-            time.sleep(0.3)
+            stop(vm, leakers)
             delta.collect()
             delta.collect()
             text = gunzip(delta.last_data)
@@ -175,6 +177,33 @@ def test_delta_refreshes_equal_full_ones_while_buffers_come_and_go(vm, server: A
             vm.sh(f"kill -CONT {leakers}")
             delta.close()
         assert vm.sh(f"ls -d /tmp/dmabuf-top-s.{delta.delta.id} 2>/dev/null || true") == ""
+
+
+def process_states(vm, pids: str) -> list[str]:
+    """The state letter of each guest process of ``pids`` (space-separated; its stat's
+    third field), "-" for one gone."""
+    script = (f"for p in {pids}; do s=$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -c1); "
+              'echo "${s:--}"; done')
+    return vm.sh(script).split()
+
+
+def stop(vm, pids: str) -> None:
+    """SIGSTOP the guest's processes ``pids`` (space-separated) and wait until each is
+    stopped (state T)."""
+    vm.sh(f"kill -STOP {pids}")
+    wait_for(lambda: set(process_states(vm, pids)) == {"T"}, 120, "the processes stopped")
+
+
+def stopped_at_a_new_count(vm, pids: str, counts: set[int]) -> bool:
+    """Stop ``pids``: true (and the count kept in ``counts``) if the guest then has a
+    number of dma-bufs not in ``counts``, else they go on (SIGCONT)."""
+    stop(vm, pids)
+    _, (objects, _) = kernel_bufinfo(vm.read_file(BUFINFO).decode())
+    if objects in counts:
+        vm.sh(f"kill -CONT {pids}")
+        return False
+    counts.add(objects)
+    return True
 
 
 def test_su_zero_form_gives_root(vm, server: AdbServer, scenario) -> None:

@@ -157,10 +157,17 @@ def impostor_is_real(vm, rec: dict) -> dict:
     return imp
 
 
-@pytest.mark.parametrize("source", ["proc", "bpf"])
-def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario, source):
-    if source == "bpf" and vm.series not in BPF_SERIES:
+@pytest.fixture(params=["proc", "bpf"])
+def scan_source(request, vm) -> str:
+    """--source proc, and bpf where the kernel has the iterators (skipped before the
+    test's scenario is started in the guest: a test lists it before ``scenario``)."""
+    if request.param == "bpf" and vm.series not in BPF_SERIES:
         pytest.skip(f"the BPF scan needs iter/dmabuf (6.16+): of the matrix, {BPF_SERIES}")
+    return request.param
+
+
+def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scan_source, scenario):
+    source = scan_source
     rec = scenario.record
     imp = impostor_is_real(vm, rec)
     r = vm.run([dmabuf_top(vm), "snapshot", "--source", source], timeout=300)
@@ -181,7 +188,13 @@ def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario, source):
     assert "unverified_maps" not in doc
 
 
+@pytest.mark.kernels("6.1")
 def test_once_tables_in_vm(vm, scenario):
+    """--once draws the scan as tables, untrusted names escaped, on one kernel: what it
+    draws from (names, totals, comm) is checked against the kernel on every kernel by
+    test_snapshot_matches_scenario_and_bufinfo, --once over the BPF scan by
+    test_vm_bpf.py::test_once_names_the_bpf_source; drawing a snapshot does not depend
+    on the kernel (tests/unit/report)."""
     r = vm.run(
         [dmabuf_top(vm), "--once", "--source", "proc", "--view", "buffers", "--bytes"], timeout=300
     )

@@ -4,6 +4,8 @@ recording cut mid-sample says in the header (and ?) what was left out."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import Static
 
 from dmabuf_top.cli.options import open_backend
@@ -47,9 +49,12 @@ async def test_recording_opens_at_its_last_sample_and_at_picks_one():
             assert app.session.prepared.have == index + 1
 
 
-async def test_a_cut_recording_is_named_in_the_header_and_help(tmp_path, capsys):
+async def test_a_cut_recording_is_named_in_the_header_and_help(tmp_path, capsys, monkeypatch):
     text = VM_RECORDING.read_text()
-    cut = tmp_path / "cut.yaml"
+    # named relative to the working directory: the note then fits 200 columns wherever
+    # pytest puts tmp_path (an xdist worker's is longer)
+    monkeypatch.chdir(tmp_path)
+    cut = Path("cut.yaml")
     cut.write_text(text[: len(text) - 40])
     backend = open_backend(build_parser().parse_args(["--load", str(cut)]))
     note = f"{cut}: sample 12 was cut short mid-write and is left out (11 complete samples loaded)"

@@ -49,13 +49,16 @@ def test_record_count(fake, tmp_path, capsys):
     assert [dump_snapshot(s) for s in got] == [dump_snapshot(sample(i, False)) for i in range(4)]
 
 
+@pytest.mark.timeout(120)  # a recorder that never stops fails here
 def test_record_duration_and_gz(fake, tmp_path, capsys):
     out = tmp_path / "r.yaml.gz"
     t0 = time.monotonic()
     assert main(["record", "-o", str(out), "--duration", "0.25", "-i", "0.05"]) == 0
-    assert time.monotonic() - t0 < 2
+    # it sampled until the end of the duration (a busy machine only makes it later),
+    # at most once a slot: 0, 0.05, ..., 0.2 (a slow scan skips the slots it missed)
+    assert time.monotonic() - t0 >= 0.2
     n = len(load_snapshots(out))
-    assert 3 <= n <= 5
+    assert 1 <= n <= 5
     assert out.read_bytes()[:2] == b"\x1f\x8b"
 
 

@@ -55,10 +55,12 @@ def test_documents_before_the_alias_are_yielded():
 
 
 def test_the_loader_answers_in_under_a_second():
-    t0 = time.monotonic()
+    # of CPU: this process's own time, however busy the machine (expanding the
+    # aliases would take far longer)
+    t0 = time.process_time()
     with pytest.raises(SnapshotError) as e:
         loads_snapshots(laughs(), "bomb.yaml")
-    assert time.monotonic() - t0 < 1.0
+    assert time.process_time() - t0 < 1.0
     assert str(e.value) == f"bomb.yaml: invalid YAML (line 2): {ALIAS_PROBLEM}"
 
 
