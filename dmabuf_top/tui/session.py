@@ -9,18 +9,17 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dmabuf_top.analysis.history import BufferLife, History, Series
 from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
+from dmabuf_top.analysis.samples import LiveSamples, suspects_over
+from dmabuf_top.analysis.suspects import DEFAULT_WINDOW
 from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.collect.selfstats import CostMeter, ToolCost
 from dmabuf_top.model import DmabufEvent
+from dmabuf_top.report.live_columns import column
+from dmabuf_top.report.live_rows import Prepared, plan_sync, prepare, record
+from dmabuf_top.report.row_order import ViewOrder, visible_rows
 from dmabuf_top.timefmt import parse_time
-from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
-from dmabuf_top.tui.history import BufferLife, History, Series
-from dmabuf_top.tui.rows import Prepared, prepare, record
-from dmabuf_top.tui.table.columns import column
-from dmabuf_top.tui.table.filter import visible_rows
-from dmabuf_top.tui.table.order import ViewOrder
-from dmabuf_top.tui.table.rows import plan_sync
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import pytest
 
+from dmabuf_top.analysis.samples import LiveSamples
 from dmabuf_top.analysis.suspects import find_suspects
 from dmabuf_top.cli import main
 from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.report.live_columns import GROW_MARK
 from dmabuf_top.report.suspects_report import suspects_to_dict
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.growth import LiveSamples, name_regex, step_window
+from dmabuf_top.tui.growth import name_regex, step_window
 from dmabuf_top.tui.screens.detail import ProcessScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.table.columns import GROW_MARK
 from dmabuf_top.units import human_bytes, human_delta
 from tests.support.leak_checks import STEADY, pids_by_comm
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, ScriptedBackend, file_backend, settle

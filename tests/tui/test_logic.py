@@ -6,17 +6,17 @@ import re
 
 import pytest
 
+from dmabuf_top.analysis.history import History
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.io.errors import SnapshotError
 from dmabuf_top.io.export import export_name, export_snapshot
 from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.report.live_columns import COLUMNS, column, human_age
+from dmabuf_top.report.live_rows import prepare
+from dmabuf_top.report.row_order import FilterError, RowFilter, visible_rows
 from dmabuf_top.timefmt import parse_time
-from dmabuf_top.tui.history import History
 from dmabuf_top.tui.refresher import INTERVALS, Refresher, step_interval
-from dmabuf_top.tui.rows import prepare
 from dmabuf_top.tui.session import Session
-from dmabuf_top.tui.table.columns import COLUMNS, column, human_age
-from dmabuf_top.tui.table.filter import FilterError, RowFilter, visible_rows
 from tests.support.pilot import ScriptedBackend, evolve, file_backend, small_snapshot, steady_meter
 from tests.support.rawscans import scan_5_10
 
@@ -333,7 +333,7 @@ def churn(steps: int, n: int = 300) -> list:
 def test_a_sync_plan_made_off_the_ui_thread_updates_a_table_as_a_full_diff_does():
     """TableRows fed the scan thread's SyncPlan ends each refresh exactly as one that
     diffs every row: the same keys, cells, marks, changes and stale lines."""
-    from dmabuf_top.tui.table.rows import TableRows
+    from dmabuf_top.tui.table.state import TableRows
 
     session = Session(ScriptedBackend(churn(8)), meter=steady_meter())
     session.order.sort["buffers"] = ("size", False)  # (the one sort state)

@@ -18,12 +18,18 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.table.layout import TONES, choose, header_segments, text_width
+from dmabuf_top.report.live_rows import Row, SyncPlan
+from dmabuf_top.tui.table.layout import (
+    TONES,
+    RowStyles,
+    choose,
+    header_segments,
+    row_strip,
+    row_styles,
+    text_width,
+)
 from dmabuf_top.tui.table.message import TableMessage
-from dmabuf_top.tui.table.paint import RowStyles, row_strip, row_styles
-from dmabuf_top.tui.table.rows import SyncPlan, TableRows
-from dmabuf_top.tui.table.state import TableState
+from dmabuf_top.tui.table.state import TableRows, TableState
 
 
 class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):

@@ -4,9 +4,8 @@ filter's text (what Prepared.ordered is matched against)."""
 
 from __future__ import annotations
 
-from dmabuf_top.tui.table.columns import DEFAULT_SORT, VIEW_NAMES
-from dmabuf_top.tui.table.filter import RowFilter
-from dmabuf_top.tui.table.order import ViewOrder
+from dmabuf_top.report.live_columns import DEFAULT_SORT, VIEW_NAMES
+from dmabuf_top.report.row_order import RowFilter, ViewOrder
 
 
 def test_view_order_sorts_reverses_and_keys():

@@ -20,12 +20,12 @@ from typing import Any
 from dmabuf_top.analysis import accounting
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
 from dmabuf_top.analysis.apps import app_stats, unavailable
+from dmabuf_top.analysis.history import History, Series
+from dmabuf_top.analysis.samples import PatternCache
 from dmabuf_top.analysis.suspects import Suspect, suspect_index
 from dmabuf_top.model import Snapshot, same_start
 from dmabuf_top.report import columns
-from dmabuf_top.tui.growth import PatternCache
-from dmabuf_top.tui.history import History, Series
-from dmabuf_top.tui.table.columns import (
+from dmabuf_top.report.live_columns import (
     COLUMNS,
     SEARCH,
     BufferItem,
@@ -85,7 +85,7 @@ class Prepared:
     #: order they are in: (sort column key, reversed, filter text), rows
     ordered: dict[str, tuple[tuple[str, bool, str], list[Row]]] = field(default_factory=dict)
     #: per view, what changed from the ordered rows of the Prepared before to these
-    #: (dmabuf_top.tui.table.rows.SyncPlan), worked out off the UI thread too
+    #: (:class:`SyncPlan`), worked out off the UI thread too
     plans: dict[str, Any] = field(default_factory=dict)
     #: sizes written as byte counts, not 8.0M
     raw_bytes: bool = False
@@ -255,3 +255,32 @@ def prepare(
         snap, sample, totals, procs, rows, new, freed, suspects, window, have, raw_bytes=rb,
         apps_unavailable=unavailable(snap, apps),
     )
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What changed from the rows ``base`` (a list a table may hold; None: a table that
+    holds no rows yet) to others, worked out by :func:`plan_sync` off the UI thread:
+    their keys in order, the rows that are not one of ``base``'s Row objects (only
+    those can differ: a Row handed over is never changed, prepare() makes a new one),
+    the keys of ``base`` gone; from no rows, every row's cells and marks by key."""
+
+    base: list[Row] | None
+    keys: list[str]
+    moved: list[Row]
+    gone: frozenset[str]
+    cells: dict[str, tuple[str, ...]] | None = None
+    marks: dict[str, str] | None = None
+
+
+def plan_sync(rows: list[Row], base: list[Row] | None) -> SyncPlan:
+    """The plan from ``base`` to ``rows`` (scan thread: O(rows) here, so that the UI
+    thread's update is O(rows changed))."""
+    keys = [r.key for r in rows]
+    if base is None:
+        return SyncPlan(None, keys, [], frozenset(), {r.key: r.cells for r in rows},
+                        {r.key: r.mark for r in rows if r.mark})
+    held = set(map(id, base))
+    moved = [r for r in rows if r.mark or id(r) not in held]
+    gone = frozenset({r.key for r in base}.difference(keys))
+    return SyncPlan(base, keys, moved, gone)
