@@ -180,9 +180,10 @@ def backend_for(source: str, arg: str):  # noqa: ANN201 - any Backend
     return open_adb_backend(serial=serial, port=int(port))
 
 
-async def drive(source: str, arg: str, refreshes: int) -> dict:
+async def drive(source: str, arg: str, refreshes: int, profile: int = 0) -> dict:
     """The app headless: one warm-up refresh, then `refreshes` more (ctrl+r; a file:
-    the next sample)."""
+    the next sample). ``profile``: cProfile both threads over the refreshes and print
+    the ``profile`` functions with the most own time to stderr."""
     from dmabuf_top.tui.app import DmabufTopApp
     from tests.support.pilot import settle
 
@@ -195,6 +196,7 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
     device = []
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
+        profiler = Profiler() if profile else None
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         spent.update(collect=0.0, prepare=0.0)
         for _ in range(refreshes):
@@ -204,6 +206,8 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
             if prep is not None and prep.snap.collector_cpu_seconds is not None:
                 device.append(prep.snap.collector_cpu_seconds)
         r1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
+        if profiler is not None:
+            profiler.report(profile, refreshes)
         prep = app.session.prepared
         assert prep is not None
         buffers = len(prep.snap.buffers)
@@ -217,6 +221,44 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
         "collect_cpu": spent["collect"] / refreshes,
         "rows_cpu": (spent["prepare"] - spent["collect"]) / refreshes,
     }
+
+
+class Profiler:
+    """cProfile on the UI thread and in every thread started from now on (the scans)."""
+
+    def __init__(self) -> None:
+        import cProfile
+        import threading
+
+        self.profiles = [cProfile.Profile()]
+        self.profiles[0].enable()
+        self._threading = threading
+
+        def each_thread(*_args: object) -> None:  # the first event of a new thread
+            sys.setprofile(None)
+            prof = cProfile.Profile()
+            self.profiles.append(prof)
+            prof.enable()
+
+        threading.setprofile(each_thread)
+
+    def report(self, top: int, refreshes: int) -> None:
+        import io
+        import pstats
+
+        self._threading.setprofile(None)
+        for prof in self.profiles:
+            prof.disable()
+        ui, scans = self.profiles[0], self.profiles[1:]
+        for title, profs in (("the UI thread", [ui]), ("the scan threads", scans)):
+            if not profs:
+                continue
+            out = io.StringIO()
+            stats = pstats.Stats(*profs, stream=out)
+            stats.sort_stats("tottime").print_stats(top)
+            print(f"cProfile of {title} over {refreshes} refreshes, by own time:",
+                  file=sys.stderr)
+            print(out.getvalue(), file=sys.stderr)
 
 
 def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
@@ -233,14 +275,17 @@ def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
     setattr(obj, method, wrapper)
 
 
-def run_one(source: str, arg: str, refreshes: int, tree: Path) -> dict:
+def run_one(source: str, arg: str, refreshes: int, tree: Path, profile: int = 0) -> dict:
     r = subprocess.run(
-        [sys.executable, __file__, "--one", source, "--arg", arg, "--refreshes", str(refreshes)],
+        [sys.executable, __file__, "--one", source, "--arg", arg, "--refreshes", str(refreshes),
+         "--profile", str(profile)],
         capture_output=True, text=True, timeout=3600, cwd=tree,
         env=dict(os.environ, **{TREE_VAR: str(tree)}, PYTHONDONTWRITEBYTECODE="1"),
     )  # fmt: skip
     if r.returncode != 0:
         raise SystemExit(f"{source} ({tree}): {r.stderr.strip().splitlines()[-1:]}")
+    if profile:
+        print(f"{source} ({tree}): {r.stderr}", file=sys.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -250,11 +295,14 @@ def main() -> int:
     ap.add_argument("--sources", default="synthetic,churn,file,local,adb")
     ap.add_argument("--against", action="append", default=[], type=Path,
                     help="another checkout measured beside this one (repeatable)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="print the N functions with the most own time (cProfile, both "
+                         "threads) of each run")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--arg", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(drive(args.one, args.arg, args.refreshes))))
+        print(json.dumps(asyncio.run(drive(args.one, args.arg, args.refreshes, args.profile))))
         return 0
     sources = args.sources.split(",")
     trees = [REPO, *(p.resolve() for p in args.against)]
@@ -285,7 +333,8 @@ def main() -> int:
                     server.connect(peer.serial)
                     arg = f"{server.port},{peer.serial}"
                 for tree in trees:
-                    rows.append((source, tree, run_one(source, arg, args.refreshes, tree)))
+                    rows.append((source, tree, run_one(source, arg, args.refreshes, tree,
+                                                       args.profile)))
                     print(f"{source} ({tree}): done", file=sys.stderr, flush=True)
         finally:
             for p in holders:

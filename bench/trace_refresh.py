@@ -69,6 +69,11 @@ class Tracer:
 
     def __init__(self, root: Path) -> None:
         self.root = str(root) + "/"
+        #: the whole package (``dmabuf_top/``): every file of it visited, per thread, so
+        #: that code moved out of tui/ still counts
+        self.package = str(root.parent) + "/"
+        self.all_ui: dict[str, None] = {}
+        self.all_scan: dict[str, None] = {}
         self.calls: list[tuple[str, str]] = []
         self.climbs: Counter[tuple[str, str]] = Counter()
         #: the files each thread visited, in order
@@ -84,7 +89,11 @@ class Tracer:
     def profile(self, frame, event, arg) -> None:  # noqa: ANN001 (sys.setprofile's)
         if event != "call":
             return
-        callee = self.rel(frame.f_code.co_filename)
+        filename = frame.f_code.co_filename
+        if filename.startswith(self.package):
+            ui = threading.current_thread() is threading.main_thread()
+            (self.all_ui if ui else self.all_scan).setdefault(filename[len(self.package):])
+        callee = self.rel(filename)
         if callee is None:
             return
         name = f"{callee}:{frame.f_code.co_qualname}"
@@ -163,13 +172,18 @@ def main() -> None:
         if f not in files:
             files.append(f)
     print(f"checkout: {Path(dmabuf_top.__file__).resolve().parent.parent}")
-    print(f"files visited: {len(files)}")
+    print(f"tui files visited: {len(files)}")
     for f in files:
         n = sum(1 for g, _ in tracer.calls if g == f)
         print(f"  L{layer(f, tracer.root)} {f}  ({n} calls)")
     print(f"  on the UI thread: {len(tracer.ui_files)} ({', '.join(tracer.ui_files)});"
           f" in the scan thread: "
           f"{len(tracer.scan_files)} ({', '.join(tracer.scan_files)})")
+    every = {**tracer.all_ui, **tracer.all_scan}
+    print(f"dmabuf_top files visited (tui/ and below): {len(every)}; on the UI thread "
+          f"{len(tracer.all_ui)}, in the scan thread {len(tracer.all_scan)}")
+    print(f"  UI thread: {', '.join(tracer.all_ui)}")
+    print(f"  scan thread: {', '.join(tracer.all_scan)}")
     print(f"calls: {len(tracer.calls)} ({len({n for _, n in tracer.calls})} functions)")
     print(f"climbs back: {sum(tracer.climbs.values())} "
           f"({len(tracer.climbs)} distinct)")
