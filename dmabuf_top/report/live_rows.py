@@ -14,6 +14,7 @@ tuples and builds ``Text`` for what changed.
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -95,6 +96,8 @@ class Prepared:
     exporters: tuple[tuple[str, int], ...] = ()
     #: why an Apps column of the kernel's own charge says unavailable (apps.unavailable)
     apps_unavailable: dict[str, str] = field(default_factory=dict)
+    #: per view, its rows by key (the freed left out): what the next refresh reuses
+    keyed: dict[str, dict[str, Row]] = field(default_factory=dict)
 
 
 def _buffer_sig(r: BufferItem) -> Any:
@@ -123,33 +126,99 @@ def _process_sig(p: ProcessItem) -> Any:
 
 
 def _make_rows(
-    view: str, items: list[Any], key_of: Any, sig_of: Any, previous: Prepared | None,
+    view: str, items: list[Any], key_of: Any, sig_of: Any, before: dict[str, Row],
     raw_bytes: bool = False,
-) -> list[Row]:
-    """Rows of one view; the cells of a row whose signature did not change
-    since ``previous`` (in the same units) are reused, not formatted again."""
+) -> tuple[list[Row], list[Row]]:
+    """Rows of one view, and those of them made anew; the cells of a row whose
+    signature did not change since the rows ``before`` (in the same units, by key)
+    are reused, not formatted again."""
     cols = COLUMNS[view]
     search_idx = [i for i, c in enumerate(cols) if c.key in SEARCH[view]]
-    before = {}
-    if previous is not None and previous.raw_bytes == raw_bytes:
-        before = {r.key: r for r in previous.rows[view] if not r.mark}
-    out = []
+    out, made = [], []
     for it in items:
         key = key_of(it)
         sig = sig_of(it) if sig_of is not None else None
         old = before.get(key)
-        if old is not None and sig is not None and old.sig == sig:
+        if old is not None and sig is not None and not old.mark and old.sig == sig:
             out.append(old)  # same cells, same sort values: no new long-lived objects
             continue
         cells = tuple(c.format(it, raw_bytes) for c in cols)
-        out.append(Row(key, it, cells, tuple(cells[i].lower() for i in search_idx), "", sig))
-    return out
+        row = Row(key, it, cells, tuple(cells[i].lower() for i in search_idx), "", sig)
+        out.append(row)
+        made.append(row)
+    return out, made
+
+
+def _buffer_rows(
+    snap: Snapshot, history: History, sample: int, names: dict[Any, Suspect],
+    before: dict[str, Row], previous: Snapshot | None, previous_sample: int, raw_bytes: bool,
+) -> tuple[list[Row], list[Row]]:
+    """The Buffers view's rows, and those made anew. A row is reused as it is (no item,
+    no signature, no cells made) when its Buffer is the very object of the row before
+    (the Assembler reuses an unchanged one), its holders' comms, first-seen time, Δ
+    and suspect did not change: the work grows with what changed, not with what is."""
+    changed: set[int] = set()  # pids whose comm changed (or that came or went)
+    if previous is not None and previous.boot_id != snap.boot_id:
+        before = {}  # (every row new: see prepare)
+    elif previous is not None and before:
+        procs, old_procs = snap.processes, previous.processes
+        changed = {pid for pid, p in procs.items()
+                   if (q := old_procs.get(pid)) is not p and (q is None or q.comm != p.comm)}
+        changed.update(old_procs.keys() - procs.keys())
+    # One sample on from ``previous`` (live, or a recording stepped on), a buffer that is
+    # the very object again kept its track: its first-seen time and Δ are as they were.
+    step = previous is not None and previous_sample >= 1 and sample == previous_sample + 1
+    marks, pattern = history.buffer_marks, _patterns
+    comm: dict[int, str] | None = None
+    out: list[Row | None] = []
+    fresh: list[BufferItem] = []
+    at: list[int] = []  # where the rows made anew go
+    for inode, b in snap.buffers.items():
+        grow = names.get(pattern(b.name)) if names else None
+        old = before.get(str(inode))
+        if old is not None and not old.mark:
+            it = old.obj
+            if (it.buf is b and (it.grow is grow or grow_value(it.grow) == grow_value(grow))
+                    and (not changed or changed.isdisjoint(b.pids))
+                    and (step or (it.first_seen, it.since) == marks(inode, sample))):
+                out.append(old)
+                continue
+        first, since = marks(inode, sample)
+        if comm is None:
+            comm = {pid: p.comm for pid, p in snap.processes.items()}
+        fresh.append(BufferItem(b, [comm.get(p, "?") for p in b.pids], first, since, grow))
+        at.append(len(out))
+        out.append(None)
+    rows, made = _make_rows("buffers", fresh, _buffer_key, _buffer_sig, before, raw_bytes)
+    for i, row in zip(at, rows, strict=True):
+        out[i] = row
+    return out, made  # type: ignore[return-value]  # (every None filled)
+
+
+def _buffer_key(r: BufferItem) -> str:
+    return str(r.buf.inode)
 
 
 def record(snap: Snapshot, history: History) -> int:
     """Only add ``snap`` to ``history`` (a recording's earlier samples)."""
+    fig = account(snap)
+    return history.add(snap, fig.totals, fig.procs)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One snapshot accounted, once: what its rows, the history and the suspects read."""
+
+    snap: Snapshot
+    procs: list[ProcessStats]
+    totals: Totals
+    exporters: list[columns.ExporterRow]
+
+
+def account(snap: Snapshot) -> Figures:
+    """``snap``'s per-process figures, totals and exporters."""
     procs = accounting.process_stats(snap)
-    return history.add(snap, accounting.totals(snap, procs), procs)
+    return Figures(snap, procs, accounting.totals(snap, procs), columns.exporter_rows(snap))
 
 
 _patterns = PatternCache()
@@ -164,32 +233,20 @@ def prepare(
     window: int = 0,
     have: int = 0,
     raw_bytes: bool = False,
+    figures: Figures | None = None,
 ) -> Prepared:
-    """Account ``snap``, record it in ``history`` (unless ``sample`` says it is
-    already there) and build the rows of every view, marking rows new or freed
-    against ``previous`` and flagging ``suspects`` (computed by the caller over
-    ``have`` samples, ``window`` wide). Runs on the collector thread."""
-    procs = accounting.process_stats(snap)
-    totals = accounting.totals(snap, procs)
+    """Account ``snap`` (unless ``figures`` are its, :func:`account`), record it in
+    ``history`` (unless ``sample`` says it is already there) and build the rows of every
+    view, marking rows new or freed against ``previous`` and flagging ``suspects``
+    (computed by the caller over ``have`` samples, ``window`` wide). Runs on the
+    collector thread."""
+    fig = figures if figures is not None else account(snap)
+    procs, totals = fig.procs, fig.totals
     if sample is None:
         sample = history.add(snap, totals, procs)
     suspects = list(suspects or [])
     index = suspect_index(suspects)
     names = {k[1]: s for k, s in index.items() if k[0] == "name"}
-    comm = {pid: p.comm for pid, p in snap.processes.items()}
-    first_seen = history.first_seen_time
-    since = history.change_since_start
-    pattern = _patterns
-    bitems = [
-        BufferItem(
-            b,
-            [comm.get(p, "?") for p in b.pids],
-            first_seen(b.inode),
-            since(b.inode, sample),
-            names.get(pattern(b.name)) if names else None,
-        )
-        for b in snap.buffers.values()
-    ]
     pitems = []
     for p in procs:
         first_rss = history.first_rss(p.pid)
@@ -207,53 +264,52 @@ def prepare(
             e.stats.bytes - history.first_exporter_bytes(e.stats.name),
             index.get(("exporter", e.stats.name)),
         )
-        for e in columns.exporter_rows(snap)
+        for e in fig.exporters
     ]
     rb = raw_bytes
+    same_units = previous is not None and previous.raw_bytes == rb
+    reuse = previous.keyed if previous is not None and same_units else {}
     apps = app_stats(snap, procs)
-    rows = {
-        "buffers": _make_rows(
-            "buffers", bitems, lambda r: str(r.buf.inode), _buffer_sig, previous, rb
-        ),
-        "processes": _make_rows(
-            "processes", pitems, lambda p: str(p.pid), _process_sig, previous, rb
-        ),
-        "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, previous, rb),
-        "suspects": _make_rows("suspects", suspects, suspect_key, None, previous, rb),
-        "apps": _make_rows("apps", apps, lambda a: a.app, None, previous, rb),
+    made = {
+        "buffers": _buffer_rows(snap, history, sample, names, reuse.get("buffers", {}),
+                                previous.snap if previous is not None else None,
+                                previous.sample if previous is not None else -1, rb),
+        "processes": _make_rows("processes", pitems, lambda p: str(p.pid), _process_sig,
+                                reuse.get("processes", {}), rb),
+        "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, {}, rb),
+        "suspects": _make_rows("suspects", suspects, suspect_key, None, {}, rb),
+        "apps": _make_rows("apps", apps, lambda a: a.app, None, {}, rb),
     }
+    rows = {view: rs for view, (rs, _) in made.items()}
+    keyed = {view: {r.key: r for r in rs} for view, rs in rows.items()}
     new: dict[str, set[str]] = {}
     freed: dict[str, set[str]] = {}
+    rebooted = previous is not None and previous.snap.boot_id != snap.boot_id
     for view, rs in rows.items():
-        if view == "suspects":  # the list as of this sample: nothing "freed" to show
-            new[view], freed[view] = set(), set()
+        if view == "suspects" or previous is None:  # (suspects: the list as of this
+            new[view], freed[view] = set(), set()  # sample, nothing "freed" to show)
             continue
-        if previous is None:
-            new[view], freed[view] = set(), set()
-            continue
-        before = {r.key: r for r in previous.rows[view] if r.mark != "freed"}
-        keys = {r.key for r in rs}
-        new[view] = keys - before.keys()
-        freed[view] = before.keys() - keys
+        before, now = previous.keyed[view], keyed[view]
+        new[view] = now.keys() - before.keys()
+        freed[view] = before.keys() - now.keys()
         same = _SAME.get(view)
-        if previous.snap.boot_id != snap.boot_id:  # rebooted: no inode or pid is the same
-            new[view] = set(keys)
+        if rebooted:  # no inode or pid is the same: every row is new
+            new[view] = set(now)
+            rs[:] = [replace(r, sort_keys=None) if r is before.get(r.key) else r for r in rs]
+            keyed[view] = now = {r.key: r for r in rs}
         elif same is not None:
-            for r in rs:
+            for r in made[view][1]:  # (a row reused is the one before: the same thing)
                 old = before.get(r.key)
-                if old is not None and old is not r and not same(old.obj, r.obj):
+                if old is not None and not same(old.obj, r.obj):
                     new[view].add(r.key)  # the number was reused
-        for i, r in enumerate(rs):
-            if r.key in new[view]:
-                if r is before.get(r.key):  # shared with ``previous``: mark a copy
-                    r = rs[i] = replace(r, sort_keys=None)
-                r.mark = "new"
+        for k in new[view]:  # (a row made anew, or a copy: never one ``previous`` holds)
+            now[k].mark = "new"
         for k in freed[view]:
             old = before[k]
             rs.append(Row(old.key, old.obj, old.cells, old.search, "freed", old.sig))
     return Prepared(
         snap, sample, totals, procs, rows, new, freed, suspects, window, have, raw_bytes=rb,
-        apps_unavailable=unavailable(snap, apps),
+        apps_unavailable=unavailable(snap, apps), keyed=keyed,
     )
 
 
@@ -277,6 +333,8 @@ def plan_sync(rows: list[Row], base: list[Row] | None) -> SyncPlan:
     """The plan from ``base`` to ``rows`` (scan thread: O(rows) here, so that the UI
     thread's update is O(rows changed))."""
     keys = [r.key for r in rows]
+    if rows is base:  # the very rows: nothing to do
+        return SyncPlan(base, keys, [], frozenset())
     if base is None:
         return SyncPlan(None, keys, [], frozenset(), {r.key: r.cells for r in rows},
                         {r.key: r.mark for r in rows if r.mark})
@@ -284,3 +342,9 @@ def plan_sync(rows: list[Row], base: list[Row] | None) -> SyncPlan:
     moved = [r for r in rows if r.mark or id(r) not in held]
     gone = frozenset({r.key for r in base}.difference(keys))
     return SyncPlan(base, keys, moved, gone)
+
+
+def same_rows(rows: list[Row], before: list[Row]) -> bool:
+    """Whether ``rows`` are the very Row objects of ``before``, in the same order (a
+    view that nothing changed in: its order stays as it was)."""
+    return len(rows) == len(before) and all(map(operator.is_, rows, before))
