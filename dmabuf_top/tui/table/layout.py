@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -115,7 +116,7 @@ class Layout:
 
     slots: tuple[Slot, ...]
 
-    @property
+    @cached_property
     def width(self) -> int:
         return sum(s.width + 2 * PAD for s in self.slots)
 
@@ -126,17 +127,25 @@ class Layout:
     def has_kind(self, kind: str) -> bool:
         return any(s.column.kind == kind for s in self.slots)
 
+    @cached_property
+    def age_at(self) -> int | None:
+        """Where the age column is among the slots (None: not shown)."""
+        return next((i for i, s in enumerate(self.slots) if s.column.kind == "age"), None)
+
     def line(self, cells: Sequence[str], now: float | None = None) -> str:
         """The row as one line of text, every cell fitted to its width; an age cell
         (the time first seen) shows the age at ``now``."""
         return "".join(text for text, _ in self.pieces(cells, now))
 
-    def pieces(self, cells: Sequence[str], now: float | None = None) -> list[tuple[str, str]]:
-        """The row as (text, tone) pieces (:func:`cell_tone`; untoned text is joined)."""
+    def pieces(
+        self, cells: Sequence[str], now: float | None = None, lo: int = 0, hi: int | None = None
+    ) -> list[tuple[str, str]]:
+        """The row as (text, tone) pieces (:func:`cell_tone`; untoned text is joined), of
+        the slots ``lo`` to ``hi`` (default: all)."""
         out: list[tuple[str, str]] = []
         plain = ""
         pad = " " * PAD
-        for s in self.slots:
+        for s in self.slots[lo:hi]:
             text = cell_shown(cells[s.index], s.column.kind, now)
             keep = s.keep_from
             if s.short is not None and text_width(text) > s.width:
@@ -301,3 +310,32 @@ def row_strip(
     return Strip([
         Segment(text, style + tones[t] if t else style) for text, t in layout.pieces(cells, now)
     ], layout.width)
+
+
+#: a row's line around its age cell: the segments before it and after it (an age moves
+#: on at every refresh, the rest of a row only when its cells change)
+AroundAge = tuple[list[Segment], list[Segment]]
+
+
+def around_age(
+    layout: Layout, at: int, cells: Sequence[str], styles: RowStyles, mark: str | None = None
+) -> AroundAge:
+    """The segments of a row's line before and after its age cell (slot ``at``)."""
+    style = styles.marks[mark] if mark else styles.base
+    tones = styles.tones
+
+    def segments(lo: int, hi: int | None) -> list[Segment]:
+        return [Segment(text, style + tones[t] if t else style)
+                for text, t in layout.pieces(cells, None, lo, hi)]
+
+    return segments(0, at), segments(at + 1, None)
+
+
+def age_strip(
+    layout: Layout, at: int, cells: Sequence[str], now: float | None, styles: RowStyles,
+    around: AroundAge, mark: str | None = None,
+) -> Strip:
+    """The row's line from its segments ``around`` the age cell and the age at ``now``."""
+    style = styles.marks[mark] if mark else styles.base
+    age = [Segment(text, style) for text, _ in layout.pieces(cells, now, at, at + 1)]
+    return Strip([*around[0], *age, *around[1]], layout.width)

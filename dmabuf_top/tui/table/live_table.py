@@ -22,6 +22,8 @@ from dmabuf_top.report.live_rows import Row, SyncPlan
 from dmabuf_top.tui.table.layout import (
     TONES,
     RowStyles,
+    age_strip,
+    around_age,
     choose,
     header_segments,
     row_strip,
@@ -186,6 +188,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._styles_serial += 1
         if layout != state.layout or state.styles_serial != self._styles_serial:
             state.lines.clear()
+            state.around_age.clear()
             state.styles_serial = self._styles_serial
         state.layout = layout
         state.fitted_to = width
@@ -228,9 +231,11 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         stale = state.rows.update(rows, same_rows, plan)
         if len(stale) >= len(state.lines):  # (the first rows: no loop of 10,000 discards)
             state.lines.clear()
+            state.around_age.clear()
         else:
             for key in stale:
                 state.lines.discard(key)
+                state.around_age.discard(key)
         keys = state.rows.keys
         if keep is not None and keep in state.rows.cells:
             state.cursor = keys.index(keep)
@@ -277,15 +282,27 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         state = self.state
         assert state.layout is not None
         key = state.rows.keys[row]
+        at = state.layout.age_at
         if state.now != state.lines_now:
-            if state.layout.has_kind("age"):  # every age moved on
+            if at is not None:  # every age moved on (the rest of each line kept)
                 state.lines.clear()
             state.lines_now = state.now
         if row == state.cursor:
             return self._make_strip(key, cursor=True)
         strip = state.lines.get(key)
         if strip is None:
-            strip = state.lines[key] = self._make_strip(key)
+            mark = state.rows.marks.get(key)
+            if at is None or mark == "freed" or self._styles is None:
+                strip = self._make_strip(key)
+            else:  # the line around its age made once, the age at each refresh
+                cells = state.rows.cells[key]
+                around = state.around_age.get(key)
+                if around is None:
+                    around = state.around_age[key] = around_age(
+                        state.layout, at, cells, self._styles, mark)
+                strip = age_strip(state.layout, at, cells, state.now, self._styles, around,
+                                  mark)
+            state.lines[key] = strip
         return strip
 
     def _make_strip(self, key: str, cursor: bool = False) -> Strip:

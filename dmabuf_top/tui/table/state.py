@@ -12,7 +12,7 @@ from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
 from dmabuf_top.report.live_rows import Row, SyncPlan
-from dmabuf_top.tui.table.layout import Layout, all_columns, title_label
+from dmabuf_top.tui.table.layout import AroundAge, Layout, all_columns, title_label
 
 
 class TableRows:
@@ -143,6 +143,8 @@ class TableState:
         #: each row's line as last rendered (not under the cursor), by row key; the
         #: ``now`` and the table's styles (a serial) they were rendered with
         self.lines: LRUCache[str, Strip] = LRUCache(4096)
+        #: each row's line around its age cell (layout.around_age), by row key
+        self.around_age: LRUCache[str, AroundAge] = LRUCache(4096)
         self.lines_now: float | None = None
         self.styles_serial = -1
         self.header: Strip | None = None

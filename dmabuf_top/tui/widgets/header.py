@@ -313,6 +313,8 @@ class SummaryHeader(Vertical):
 
     def on_mount(self) -> None:
         self.state = HeaderState()
+        #: each line's parts as shown, by id
+        self._lines: dict[str, list[Part]] = {}
         self.fit_height()
 
     def fit_height(self) -> None:
@@ -331,17 +333,17 @@ class SummaryHeader(Vertical):
         self.show_text(self.state)
 
     def show_text(self, state: HeaderState) -> None:
+        """The three lines of text; a line the same as shown is left as it is."""
         width = max(20, self.content_region.width or self.app.size.width - 2)
-        self.query_one("#header-source", Static).update(
-            Content.assemble(*source_parts(state, width)), layout=False
-        )
         sources = state.snap.kernel.sources if state.snap is not None else []
-        self.query_one("#header-totals", Static).update(
-            Content.assemble(*totals_parts(state.totals, sources, width)), layout=False
-        )
-        self.query_one("#header-status", Static).update(
-            Content.assemble(*status_parts(state, width)), layout=False
-        )
+        for line, parts in (
+            ("header-source", source_parts(state, width)),
+            ("header-totals", totals_parts(state.totals, sources, width)),
+            ("header-status", status_parts(state, width)),
+        ):
+            if self._lines.get(line) != parts:
+                self._lines[line] = parts
+                self.query_one(f"#{line}", Static).update(Content.assemble(*parts), layout=False)
 
     def show(self, state: HeaderState, graph: Series) -> None:
         self.state = state
