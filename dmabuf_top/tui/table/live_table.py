@@ -206,7 +206,9 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.virtual_size = size
 
     def on_resize(self, event: events.Resize) -> None:
-        self._fit(self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if width != self.state.fitted_to:  # (a new height alone: the lines still fit)
+            self._fit(width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dmabuf_top.model import Buffer, Holder
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.table.layout import row_strip, row_styles
-from tests.support.pilot import SIZE, ScriptedBackend, evolve, settle, small_snapshot
+from tests.support.pilot import SIZE, ScriptedBackend, evolve, file_backend, settle, small_snapshot
 
 
 def add_buffer(snap) -> None:  # noqa: ANN001 - a Snapshot
@@ -38,3 +38,19 @@ async def test_ages_move_on_and_each_line_is_the_one_made_whole():
             if key != "16":
                 assert " 1m05s " in line.text
                 assert line.text.replace(" 1m05s ", "    0s ") == before[key]
+
+
+async def test_the_last_resize_at_startup_keeps_the_header_line_painted():
+    """At 80x24 the table's last resize at startup (its height set, the width as it was)
+    left the header line dropped until the next refresh painted it again: a resize to
+    the same width keeps it, and a refresh paints from it."""
+    app = DmabufTopApp(file_backend(), delay=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.table()
+        header = table.state.header
+        assert header is not None
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert table.state.header is header
+        assert "SIZE▼" in table.render_line(0).text
