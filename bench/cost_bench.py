@@ -208,12 +208,18 @@ async def drive(source: str, arg: str, refreshes: int, profile: int = 0) -> dict
         r1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
         if profiler is not None:
             profiler.report(profile, refreshes)
+        for _ in range(refreshes):  # Pilot's own: the same press and wait, a key bound
+            await pilot.press(UNBOUND)  # to nothing (no refresh)
+            await settle(pilot)
+        r2 = resource.getrusage(resource.RUSAGE_SELF)
         prep = app.session.prepared
         assert prep is not None
         buffers = len(prep.snap.buffers)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    pilot_cpu = (r2.ru_utime - r1.ru_utime) + (r2.ru_stime - r1.ru_stime)
     return {
         "cpu_per_refresh": cpu / refreshes,
+        "pilot_cpu": pilot_cpu / refreshes,
         "wall_per_refresh": wall / refreshes,
         "peak_rss": r1.ru_maxrss * 1024,
         "buffers": buffers,
@@ -259,6 +265,10 @@ class Profiler:
             print(f"cProfile of {title} over {refreshes} refreshes, by own time:",
                   file=sys.stderr)
             print(out.getvalue(), file=sys.stderr)
+
+
+#: a key no screen binds: Pilot's press-and-settle without a refresh
+UNBOUND = "f12"
 
 
 def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
@@ -352,10 +362,11 @@ def main() -> int:
           f"{PLAIN_PROCS} x {PLAIN_FDS} plain fds held by real processes (local, adb)")  # fmt: skip
     print("CPU s/refresh: the whole process; of which collect (fetch + assemble) and rows")
     print("(accounting, history, suspects, rows: the scan thread's rest); the UI thread has "
-          "the remainder")
+          "the remainder, Pilot's own part included: 'pilot' is the same press and wait for")
+    print("a key bound to nothing, 'app' the CPU s/refresh less it (what a terminal spends)")
     print(f"{'source':<10} {'checkout':<16} {'buffers':>7} {'CPU s/refresh':>14} "
-          f"{'x this':>7} {'collect':>8} {'rows':>7} {'wall s/refresh':>15} {'peak RSS':>10} "
-          f"{'device CPU s':>13}")
+          f"{'x this':>7} {'collect':>8} {'rows':>7} {'pilot':>6} {'app':>6} "
+          f"{'wall s/refresh':>15} {'peak RSS':>10} {'device CPU s':>13}")
     mine = {source: m for source, tree, m in rows if tree == REPO}
     for source, tree, m in rows:
         dev = f"{m['device_cpu']:.3f}" if m["device_cpu"] is not None else "-"
@@ -364,8 +375,9 @@ def main() -> int:
         parts = f"{m['collect_cpu']:>8.3f} {m['rows_cpu']:>7.3f}"
         if m["collect_cpu"] == m["rows_cpu"] == 0:  # a file steps by seek: not timed apart
             parts = f"{'-':>8} {'-':>7}"
+        pilot = m.get("pilot_cpu", 0.0)
         print(f"{source:<10} {name[:16]:<16} {m['buffers']:>7} {m['cpu_per_refresh']:>14.3f} "
-              f"{ratio:>6.2f}x {parts} "
+              f"{ratio:>6.2f}x {parts} {pilot:>6.3f} {m['cpu_per_refresh'] - pilot:>6.3f} "
               f"{m['wall_per_refresh']:>15.3f} {m['peak_rss'] / 2**20:>8.1f}Mi "
               f"{dev:>13}")  # fmt: skip
     return 0
