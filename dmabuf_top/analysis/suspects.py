@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +107,16 @@ def _compute(
     snap: Snapshot,
     procs: Sequence[accounting.ProcessStats] | None = None,
     exporters: Sequence[accounting.ExporterStats] | None = None,
+    names: Mapping[str | None, accounting.GroupStats] | None = None,
 ) -> _Sums:
     values: dict[Key, tuple[int, int, int]] = {}
     if exporters is None:
         exporters = accounting.exporter_stats(snap)
     for e in exporters:
         values[("exporter", e.name)] = (e.bytes, e.buffers, 0)
-    for key, g in accounting.group_stats(snap, "name").items():
+    if names is None:
+        names = accounting.group_stats(snap, "name")
+    for key, g in names.items():
         values[("name", key)] = (g.bytes, g.buffers, 0)
     for p in accounting.process_stats(snap) if procs is None else procs:
         values[("process", p.pid)] = (p.rss + p.handle_bytes, p.buffers, p.pss)
@@ -129,14 +132,15 @@ def remember_sums(
     snap: Snapshot,
     procs: Sequence[accounting.ProcessStats],
     exporters: Sequence[accounting.ExporterStats],
+    names: Mapping[str | None, accounting.GroupStats] | None = None,
 ) -> None:
     """Keep ``snap``'s sums from figures already computed for it, or for the snapshot
     it is a lean copy of (:class:`~dmabuf_top.analysis.samples.LiveSamples`: the same
     buffers' sizes, exporters, names and holders): ``procs``, its
     :func:`~dmabuf_top.analysis.accounting.process_stats`, and ``exporters``, its
-    :func:`~dmabuf_top.analysis.accounting.exporter_stats`; so a refresh accounts its
-    snapshot once."""
-    _sums(snap, _compute(snap, procs, exporters))
+    :func:`~dmabuf_top.analysis.accounting.exporter_stats` (and ``names``, its
+    group_stats by name); so a refresh accounts its snapshot once."""
+    _sums(snap, _compute(snap, procs, exporters, names))
 
 
 def _sums(snap: Snapshot, known: _Sums | None = None) -> _Sums:

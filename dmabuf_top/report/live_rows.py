@@ -213,12 +213,20 @@ class Figures:
     procs: list[ProcessStats]
     totals: Totals
     exporters: list[columns.ExporterRow]
+    #: its buffers grouped by name pattern (None: not worked out)
+    names: dict[str | None, accounting.GroupStats] | None = None
 
 
-def account(snap: Snapshot) -> Figures:
-    """``snap``'s per-process figures, totals and exporters."""
+def account(snap: Snapshot, groups: accounting.GroupSums | None = None) -> Figures:
+    """``snap``'s per-process figures, totals and exporters; ``groups``: the session's
+    group sums, brought up to ``snap`` (the exporters and name patterns from them)."""
     procs = accounting.process_stats(snap)
-    return Figures(snap, procs, accounting.totals(snap, procs), columns.exporter_rows(snap))
+    totals = accounting.totals(snap, procs)
+    if groups is None:
+        return Figures(snap, procs, totals, columns.exporter_rows(snap))
+    groups.update(snap)
+    return Figures(snap, procs, totals, columns.exporter_rows(snap, groups.stats("exporter")),
+                   groups.stats("name"))
 
 
 _patterns = PatternCache()

@@ -9,6 +9,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dmabuf_top.analysis.accounting import GroupSums
 from dmabuf_top.analysis.history import BufferLife, History, Series
 from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
 from dmabuf_top.analysis.samples import LiveSamples, suspects_over
@@ -67,6 +68,8 @@ class Session:
         #: live: the session's recent samples, for the suspects (collector thread)
         self.samples = LiveSamples()
         self.history = History(prune=self.recording is None)
+        #: live: the buffers by exporter and name pattern, kept refresh after refresh
+        self.groups = GroupSums()
         #: the data on screen (set by the refresher, tui/refresher.py)
         self.prepared: Prepared | None = None
         #: the one sort and filter state of the views: the screen changes it,
@@ -199,9 +202,9 @@ class Session:
             snap = self.backend.collect()
             self.take_events()
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
-            fig = account(snap)  # (once: the rows' and the suspects' sums are the same)
+            fig = account(snap, self.groups)  # (once: the rows' and the suspects' sums)
             lean = self.samples.add(snap, keep_at_least=window)
-            remember_sums(lean, fig.procs, [e.stats for e in fig.exporters])
+            remember_sums(lean, fig.procs, [e.stats for e in fig.exporters], fig.names)
             seq = self.samples.snapshots()
             return prepare(
                 snap, self.history, previous,
