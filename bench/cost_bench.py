@@ -28,19 +28,25 @@ plus 100 processes x 150 plain fds. Sources:
 
 Not a test: a script that prints numbers.
 
-Measured (--refreshes 10 --against main, 2 cores shared with other jobs, load ~14; CPU s
-per refresh, of which collect = fetch + assemble and rows = the scan thread's rest, the
-UI thread the remainder):
+Measured (--refreshes 20 --against a checkout of main ec91732, 2 cores shared with other
+jobs, load ~9; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
+thread's rest, the UI thread the remainder; pilot = Pilot's own press and wait, app = the
+CPU less it):
 
-    source     checkout  CPU s/refresh  x this  collect   rows   peak RSS
-    synthetic  this              0.073   1.00x    0.013  0.036     79.4Mi
-    synthetic  main              0.235   3.24x    0.123  0.080     82.9Mi
-    churn      this              0.131   1.00x    0.057  0.042     84.8Mi
-    churn      main              0.257   1.96x    0.147  0.075     84.3Mi
-    file       this              0.008   1.00x        -      -     62.4Mi
-    local      this              0.099   1.00x    0.077  0.001     59.0Mi
-    local      main              0.104   1.05x    0.080  0.001     59.5Mi
-    adb        this              0.023   1.00x    0.001  0.001     57.1Mi  (device 0.072 s)
+    source     checkout  CPU s/refresh  x this  collect   rows  pilot    app  peak RSS
+    synthetic  this              0.055   1.00x    0.018  0.013  0.006  0.049    83.4Mi
+    synthetic  main              0.079   1.43x    0.015  0.040  0.007  0.072    82.1Mi
+    churn      this              0.121   1.00x    0.073  0.021  0.007  0.114    90.6Mi
+    churn      main              0.147   1.22x    0.066  0.047  0.007  0.140    91.3Mi
+    file       this              0.006   1.00x        -      -  0.006  0.000    64.8Mi
+    file       main              0.007   1.09x        -      -  0.008 -0.001    64.4Mi
+
+(main ec91732 measured 0.073 s for synthetic at load ~4, local 0.099 s, adb 0.023 s host
+and 0.072 s device; those two sources were not run again.) Where the synthetic scene's
+CPU goes now (``--profile``): collect (the fetch's deep copy and the Assembler), the
+scan thread's process_stats, find_suspects and the history, and on the UI thread
+Textual's compositor (the graph's plotext build, the table's lines: every age moves on
+at each refresh, so every row in sight is painted again) and message dispatch.
 """
 
 from __future__ import annotations
