@@ -1,4 +1,4 @@
-"""Table rows for the three views, prepared off the UI thread.
+"""The live views' rows as plain data, prepared off the UI thread (the TUI's scan thread).
 
 The columns are :mod:`dmabuf_top.report.columns`' (so the TUI and ``--once`` label and
 sort alike) plus those that need the session's history: a buffer's AGE (time
@@ -9,6 +9,10 @@ buffer whose name has a suspect's pattern. The fourth view lists the growth
 suspects themselves (:mod:`dmabuf_top.analysis.suspects`). Each row carries its cells
 as plain strings, already made printable, so the UI thread only compares
 tuples and builds ``Text`` for what changed.
+
+The work of a refresh grows with what changed: a row whose record is the very object
+of the refresh before (the Assembler reuses unchanged Buffers and Processes) is reused
+as it is, and the snapshot is accounted once (:func:`account`).
 """
 
 from __future__ import annotations
