@@ -28,19 +28,25 @@ plus 100 processes x 150 plain fds. Sources:
 
 Not a test: a script that prints numbers.
 
-Measured (--refreshes 10 --against main, 2 cores shared with other jobs, load ~14; CPU s
-per refresh, of which collect = fetch + assemble and rows = the scan thread's rest, the
-UI thread the remainder):
+Measured (--refreshes 20 --against a checkout of main ec91732, 2 cores shared with other
+jobs, load ~9; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
+thread's rest, the UI thread the remainder; pilot = Pilot's own press and wait, app = the
+CPU less it):
 
-    source     checkout  CPU s/refresh  x this  collect   rows   peak RSS
-    synthetic  this              0.073   1.00x    0.013  0.036     79.4Mi
-    synthetic  main              0.235   3.24x    0.123  0.080     82.9Mi
-    churn      this              0.131   1.00x    0.057  0.042     84.8Mi
-    churn      main              0.257   1.96x    0.147  0.075     84.3Mi
-    file       this              0.008   1.00x        -      -     62.4Mi
-    local      this              0.099   1.00x    0.077  0.001     59.0Mi
-    local      main              0.104   1.05x    0.080  0.001     59.5Mi
-    adb        this              0.023   1.00x    0.001  0.001     57.1Mi  (device 0.072 s)
+    source     checkout  CPU s/refresh  x this  collect   rows  pilot    app  peak RSS
+    synthetic  this              0.055   1.00x    0.018  0.013  0.006  0.049    83.4Mi
+    synthetic  main              0.079   1.43x    0.015  0.040  0.007  0.072    82.1Mi
+    churn      this              0.121   1.00x    0.073  0.021  0.007  0.114    90.6Mi
+    churn      main              0.147   1.22x    0.066  0.047  0.007  0.140    91.3Mi
+    file       this              0.006   1.00x        -      -  0.006  0.000    64.8Mi
+    file       main              0.007   1.09x        -      -  0.008 -0.001    64.4Mi
+
+(main ec91732 measured 0.073 s for synthetic at load ~4, local 0.099 s, adb 0.023 s host
+and 0.072 s device; those two sources were not run again.) Where the synthetic scene's
+CPU goes now (``--profile``): collect (the fetch's deep copy and the Assembler), the
+scan thread's process_stats, find_suspects and the history, and on the UI thread
+Textual's compositor (the graph's plotext build, the table's lines: every age moves on
+at each refresh, so every row in sight is painted again) and message dispatch.
 """
 
 from __future__ import annotations
@@ -180,9 +186,10 @@ def backend_for(source: str, arg: str):  # noqa: ANN201 - any Backend
     return open_adb_backend(serial=serial, port=int(port))
 
 
-async def drive(source: str, arg: str, refreshes: int) -> dict:
+async def drive(source: str, arg: str, refreshes: int, profile: int = 0) -> dict:
     """The app headless: one warm-up refresh, then `refreshes` more (ctrl+r; a file:
-    the next sample)."""
+    the next sample). ``profile``: cProfile both threads over the refreshes and print
+    the ``profile`` functions with the most own time to stderr."""
     from dmabuf_top.tui.app import DmabufTopApp
     from tests.support.pilot import settle
 
@@ -195,6 +202,7 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
     device = []
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
+        profiler = Profiler() if profile else None
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         spent.update(collect=0.0, prepare=0.0)
         for _ in range(refreshes):
@@ -204,12 +212,20 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
             if prep is not None and prep.snap.collector_cpu_seconds is not None:
                 device.append(prep.snap.collector_cpu_seconds)
         r1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
+        if profiler is not None:
+            profiler.report(profile, refreshes)
+        for _ in range(refreshes):  # Pilot's own: the same press and wait, a key bound
+            await pilot.press(UNBOUND)  # to nothing (no refresh)
+            await settle(pilot)
+        r2 = resource.getrusage(resource.RUSAGE_SELF)
         prep = app.session.prepared
         assert prep is not None
         buffers = len(prep.snap.buffers)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    pilot_cpu = (r2.ru_utime - r1.ru_utime) + (r2.ru_stime - r1.ru_stime)
     return {
         "cpu_per_refresh": cpu / refreshes,
+        "pilot_cpu": pilot_cpu / refreshes,
         "wall_per_refresh": wall / refreshes,
         "peak_rss": r1.ru_maxrss * 1024,
         "buffers": buffers,
@@ -217,6 +233,48 @@ async def drive(source: str, arg: str, refreshes: int) -> dict:
         "collect_cpu": spent["collect"] / refreshes,
         "rows_cpu": (spent["prepare"] - spent["collect"]) / refreshes,
     }
+
+
+class Profiler:
+    """cProfile on the UI thread and in every thread started from now on (the scans)."""
+
+    def __init__(self) -> None:
+        import cProfile
+        import threading
+
+        self.profiles = [cProfile.Profile()]
+        self.profiles[0].enable()
+        self._threading = threading
+
+        def each_thread(*_args: object) -> None:  # the first event of a new thread
+            sys.setprofile(None)
+            prof = cProfile.Profile()
+            self.profiles.append(prof)
+            prof.enable()
+
+        threading.setprofile(each_thread)
+
+    def report(self, top: int, refreshes: int) -> None:
+        import io
+        import pstats
+
+        self._threading.setprofile(None)
+        for prof in self.profiles:
+            prof.disable()
+        ui, scans = self.profiles[0], self.profiles[1:]
+        for title, profs in (("the UI thread", [ui]), ("the scan threads", scans)):
+            if not profs:
+                continue
+            out = io.StringIO()
+            stats = pstats.Stats(*profs, stream=out)
+            stats.sort_stats("tottime").print_stats(top)
+            print(f"cProfile of {title} over {refreshes} refreshes, by own time:",
+                  file=sys.stderr)
+            print(out.getvalue(), file=sys.stderr)
+
+
+#: a key no screen binds: Pilot's press-and-settle without a refresh
+UNBOUND = "f12"
 
 
 def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
@@ -233,14 +291,17 @@ def timed(obj: object, method: str, spent: dict[str, float], key: str) -> None:
     setattr(obj, method, wrapper)
 
 
-def run_one(source: str, arg: str, refreshes: int, tree: Path) -> dict:
+def run_one(source: str, arg: str, refreshes: int, tree: Path, profile: int = 0) -> dict:
     r = subprocess.run(
-        [sys.executable, __file__, "--one", source, "--arg", arg, "--refreshes", str(refreshes)],
+        [sys.executable, __file__, "--one", source, "--arg", arg, "--refreshes", str(refreshes),
+         "--profile", str(profile)],
         capture_output=True, text=True, timeout=3600, cwd=tree,
         env=dict(os.environ, **{TREE_VAR: str(tree)}, PYTHONDONTWRITEBYTECODE="1"),
     )  # fmt: skip
     if r.returncode != 0:
         raise SystemExit(f"{source} ({tree}): {r.stderr.strip().splitlines()[-1:]}")
+    if profile:
+        print(f"{source} ({tree}): {r.stderr}", file=sys.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -250,11 +311,14 @@ def main() -> int:
     ap.add_argument("--sources", default="synthetic,churn,file,local,adb")
     ap.add_argument("--against", action="append", default=[], type=Path,
                     help="another checkout measured beside this one (repeatable)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="print the N functions with the most own time (cProfile, both "
+                         "threads) of each run")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--arg", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(drive(args.one, args.arg, args.refreshes))))
+        print(json.dumps(asyncio.run(drive(args.one, args.arg, args.refreshes, args.profile))))
         return 0
     sources = args.sources.split(",")
     trees = [REPO, *(p.resolve() for p in args.against)]
@@ -285,7 +349,8 @@ def main() -> int:
                     server.connect(peer.serial)
                     arg = f"{server.port},{peer.serial}"
                 for tree in trees:
-                    rows.append((source, tree, run_one(source, arg, args.refreshes, tree)))
+                    rows.append((source, tree, run_one(source, arg, args.refreshes, tree,
+                                                       args.profile)))
                     print(f"{source} ({tree}): done", file=sys.stderr, flush=True)
         finally:
             for p in holders:
@@ -303,10 +368,11 @@ def main() -> int:
           f"{PLAIN_PROCS} x {PLAIN_FDS} plain fds held by real processes (local, adb)")  # fmt: skip
     print("CPU s/refresh: the whole process; of which collect (fetch + assemble) and rows")
     print("(accounting, history, suspects, rows: the scan thread's rest); the UI thread has "
-          "the remainder")
+          "the remainder, Pilot's own part included: 'pilot' is the same press and wait for")
+    print("a key bound to nothing, 'app' the CPU s/refresh less it (what a terminal spends)")
     print(f"{'source':<10} {'checkout':<16} {'buffers':>7} {'CPU s/refresh':>14} "
-          f"{'x this':>7} {'collect':>8} {'rows':>7} {'wall s/refresh':>15} {'peak RSS':>10} "
-          f"{'device CPU s':>13}")
+          f"{'x this':>7} {'collect':>8} {'rows':>7} {'pilot':>6} {'app':>6} "
+          f"{'wall s/refresh':>15} {'peak RSS':>10} {'device CPU s':>13}")
     mine = {source: m for source, tree, m in rows if tree == REPO}
     for source, tree, m in rows:
         dev = f"{m['device_cpu']:.3f}" if m["device_cpu"] is not None else "-"
@@ -315,8 +381,9 @@ def main() -> int:
         parts = f"{m['collect_cpu']:>8.3f} {m['rows_cpu']:>7.3f}"
         if m["collect_cpu"] == m["rows_cpu"] == 0:  # a file steps by seek: not timed apart
             parts = f"{'-':>8} {'-':>7}"
+        pilot = m.get("pilot_cpu", 0.0)
         print(f"{source:<10} {name[:16]:<16} {m['buffers']:>7} {m['cpu_per_refresh']:>14.3f} "
-              f"{ratio:>6.2f}x {parts} "
+              f"{ratio:>6.2f}x {parts} {pilot:>6.3f} {m['cpu_per_refresh'] - pilot:>6.3f} "
               f"{m['wall_per_refresh']:>15.3f} {m['peak_rss'] / 2**20:>8.1f}Mi "
               f"{dev:>13}")  # fmt: skip
     return 0

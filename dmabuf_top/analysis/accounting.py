@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from dmabuf_top.model import Snapshot
+from dmabuf_top.model import Buffer, Snapshot
 
 
 @dataclass
@@ -183,15 +183,59 @@ def without_handles(snap: Snapshot) -> Snapshot:
     return replace(snap, buffers=buffers)
 
 
-def exporter_stats(snap: Snapshot) -> list[ExporterStats]:
-    """Per-exporter buffer count and bytes, largest first."""
+def exporter_stats(
+    snap: Snapshot, groups: dict[str | None, GroupStats] | None = None
+) -> list[ExporterStats]:
+    """Per-exporter buffer count and bytes, largest first (``groups``: ``snap``'s
+    group_stats by exporter, when known)."""
+    if groups is None:
+        groups = group_stats(snap, "exporter")
     return sorted(
         (
             ExporterStats(name=str(k), buffers=g.buffers, bytes=g.bytes, heap=g.heap)
-            for k, g in group_stats(snap, "exporter").items()
+            for k, g in groups.items()
         ),
         key=lambda e: (-e.bytes, e.name),
     )
+
+
+class GroupSums:
+    """:func:`group_stats` by exporter and by name pattern, kept from one snapshot to the
+    next: a buffer that is the very object of the snapshot before (an unchanged one:
+    the Assembler reuses it) is not counted again, so an update costs what changed."""
+
+    def __init__(self) -> None:
+        self._last: dict[int, Buffer] = {}
+        #: per grouping: key -> [buffers, bytes, heap buffers]
+        self._sums: dict[str, dict[str | None, list[int]]] = {by: {} for by in GROUP_KEYS}
+
+    def update(self, snap: Snapshot) -> None:
+        """Count ``snap``'s buffers in place of the last snapshot's."""
+        now, last = snap.buffers, self._last
+        for inode, b in last.items():
+            if now.get(inode) is not b:
+                self._count(b, -1)
+        for inode, b in now.items():
+            if last.get(inode) is not b:
+                self._count(b, 1)
+        self._last = now
+
+    def _count(self, buf: Buffer, sign: int) -> None:
+        for by, key_of in GROUP_KEYS.items():
+            sums = self._sums[by]
+            key = key_of(buf)
+            g = sums.get(key)
+            if g is None:
+                g = sums[key] = [0, 0, 0]
+            g[0] += sign
+            g[1] += sign * buf.size
+            g[2] += sign * buf.heap
+            if not g[0]:
+                del sums[key]
+
+    def stats(self, by: str) -> dict[str | None, GroupStats]:
+        """What :func:`group_stats` gives for the last snapshot (``by``: exporter, name)."""
+        return {k: GroupStats(n, size, heap > 0) for k, (n, size, heap) in self._sums[by].items()}
 
 
 def totals(snap: Snapshot, procs: list[ProcessStats] | None = None) -> Totals:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +103,22 @@ _cache: OrderedDict[int, tuple[weakref.ref[Snapshot], _Sums]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _compute(snap: Snapshot) -> _Sums:
+def _compute(
+    snap: Snapshot,
+    procs: Sequence[accounting.ProcessStats] | None = None,
+    exporters: Sequence[accounting.ExporterStats] | None = None,
+    names: Mapping[str | None, accounting.GroupStats] | None = None,
+) -> _Sums:
     values: dict[Key, tuple[int, int, int]] = {}
-    for kind in ("exporter", "name"):
-        for key, g in accounting.group_stats(snap, kind).items():
-            values[(kind, key)] = (g.bytes, g.buffers, 0)
-    for p in accounting.process_stats(snap):
+    if exporters is None:
+        exporters = accounting.exporter_stats(snap)
+    for e in exporters:
+        values[("exporter", e.name)] = (e.bytes, e.buffers, 0)
+    if names is None:
+        names = accounting.group_stats(snap, "name")
+    for key, g in names.items():
+        values[("name", key)] = (g.bytes, g.buffers, 0)
+    for p in accounting.process_stats(snap) if procs is None else procs:
         values[("process", p.pid)] = (p.rss + p.handle_bytes, p.buffers, p.pss)
     return _Sums(
         values=values,
@@ -118,13 +128,28 @@ def _compute(snap: Snapshot) -> _Sums:
     )
 
 
-def _sums(snap: Snapshot) -> _Sums:
+def remember_sums(
+    snap: Snapshot,
+    procs: Sequence[accounting.ProcessStats],
+    exporters: Sequence[accounting.ExporterStats],
+    names: Mapping[str | None, accounting.GroupStats] | None = None,
+) -> None:
+    """Keep ``snap``'s sums from figures already computed for it, or for the snapshot
+    it is a lean copy of (:class:`~dmabuf_top.analysis.samples.LiveSamples`: the same
+    buffers' sizes, exporters, names and holders): ``procs``, its
+    :func:`~dmabuf_top.analysis.accounting.process_stats`, and ``exporters``, its
+    :func:`~dmabuf_top.analysis.accounting.exporter_stats` (and ``names``, its
+    group_stats by name); so a refresh accounts its snapshot once."""
+    _sums(snap, _compute(snap, procs, exporters, names))
+
+
+def _sums(snap: Snapshot, known: _Sums | None = None) -> _Sums:
     with _cache_lock:
         hit = _cache.get(id(snap))
-        if hit is not None and hit[0]() is snap:
+        if known is None and hit is not None and hit[0]() is snap:
             _cache.move_to_end(id(snap))
             return hit[1]
-    sums = _compute(snap)
+    sums = _compute(snap) if known is None else known
     with _cache_lock:
         if id(snap) not in _cache:
             weakref.finalize(snap, _cache.pop, id(snap), None)

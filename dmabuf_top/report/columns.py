@@ -154,8 +154,12 @@ def buffer_rows(snap: Snapshot) -> list[BufferRow]:
     return [BufferRow(b, [comm.get(p, "?") for p in b.pids]) for b in snap.buffers.values()]
 
 
-def exporter_rows(snap: Snapshot) -> list[ExporterRow]:
-    stats = accounting.exporter_stats(snap)
+def exporter_rows(
+    snap: Snapshot, groups: dict[str | None, accounting.GroupStats] | None = None
+) -> list[ExporterRow]:
+    """The Exporters view's rows (``groups``: ``snap``'s group_stats by exporter, when
+    known)."""
+    stats = accounting.exporter_stats(snap, groups)
     total = sum(e.bytes for e in stats) or 1
     return [ExporterRow(e, 100.0 * e.bytes / total) for e in stats]
 

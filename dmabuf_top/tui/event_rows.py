@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dmabuf_top.model import DmabufEvent
 from dmabuf_top.report.columns import Column
 from dmabuf_top.report.events_report import clock_text
+from dmabuf_top.report.live_rows import Row
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.rows import Row
 from dmabuf_top.units import size_text
 
 #: the most recent events the view shows, unless the settings file says (``events:``)

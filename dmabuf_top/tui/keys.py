@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from textual.binding import Binding
 
 from dmabuf_top.report.columns import Column
+from dmabuf_top.report.live_columns import COLUMNS, VIEW_NAMES, VIEW_TITLES
 from dmabuf_top.tui.event_rows import EVENT_COLUMNS
-from dmabuf_top.tui.table.columns import COLUMNS, VIEW_NAMES, VIEW_TITLES
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from textual.app import SystemCommand
 from textual.screen import Screen
 
+from dmabuf_top.report.live_columns import VIEW_NAMES, VIEW_TITLES
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.screens.export_dir import save_screenshot
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.table.columns import VIEW_NAMES, VIEW_TITLES
 
 
 def dmabuf_commands(app: AppHost, screen: Screen) -> Iterable[SystemCommand]:

@@ -15,7 +15,7 @@ from dmabuf_top.io.settings import (
     read_settings,
     write_settings,
 )
-from dmabuf_top.tui.table.columns import LAYOUTS, LIVE_ONLY, VIEW_NAMES
+from dmabuf_top.report.live_columns import LAYOUTS, LIVE_ONLY, VIEW_NAMES
 from dmabuf_top.tui.table.layout import parse_set
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from dmabuf_top.analysis.accounting import ProcessStats
 from dmabuf_top.model import Process, Snapshot
+from dmabuf_top.report.live_columns import COLUMNS
+from dmabuf_top.report.live_rows import Row
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.table.columns import COLUMNS
 
 #: the mark of a row shown only to connect the tree (it holds nothing, or was filtered)
 ANCESTOR = "ancestor"

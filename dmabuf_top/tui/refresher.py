@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from dmabuf_top.analysis.accounting import Totals
 from dmabuf_top.model import Snapshot
+from dmabuf_top.report.live_rows import Prepared
 from dmabuf_top.report.summary import cost_text
-from dmabuf_top.tui.rows import Prepared
 from dmabuf_top.tui.session import Session
 
 #: refresh intervals that + and - step through (seconds)

@@ -9,18 +9,25 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dmabuf_top.analysis.accounting import GroupSums
+from dmabuf_top.analysis.history import BufferLife, History, Series
 from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
+from dmabuf_top.analysis.samples import LiveSamples, suspects_over
+from dmabuf_top.analysis.suspects import DEFAULT_WINDOW, remember_sums
 from dmabuf_top.collect.contract import Backend, SamplesUpTo, recording_of
 from dmabuf_top.collect.selfstats import CostMeter, ToolCost
 from dmabuf_top.model import DmabufEvent
+from dmabuf_top.report.live_columns import column
+from dmabuf_top.report.live_rows import (
+    Prepared,
+    account,
+    plan_sync,
+    prepare,
+    record,
+    same_rows,
+)
+from dmabuf_top.report.row_order import ViewOrder, visible_rows
 from dmabuf_top.timefmt import parse_time
-from dmabuf_top.tui.growth import DEFAULT_WINDOW, LiveSamples, suspects_over
-from dmabuf_top.tui.history import BufferLife, History, Series
-from dmabuf_top.tui.rows import Prepared, prepare, record
-from dmabuf_top.tui.table.columns import column
-from dmabuf_top.tui.table.filter import visible_rows
-from dmabuf_top.tui.table.order import ViewOrder
-from dmabuf_top.tui.table.rows import plan_sync
 
 if TYPE_CHECKING:
     from dmabuf_top.collect.bpf_events import EventSource
@@ -61,6 +68,8 @@ class Session:
         #: live: the session's recent samples, for the suspects (collector thread)
         self.samples = LiveSamples()
         self.history = History(prune=self.recording is None)
+        #: live: the buffers by exporter and name pattern, kept refresh after refresh
+        self.groups = GroupSums()
         #: the data on screen (set by the refresher, tui/refresher.py)
         self.prepared: Prepared | None = None
         #: the one sort and filter state of the views: the screen changes it,
@@ -164,9 +173,14 @@ class Session:
         sorts, flt = dict(self.order.sort), self.order.row_filter  # (one read of each)
         text = flt.text if flt is not None else ""
         for view, (key, rev) in sorts.items():
-            rows = visible_rows(prep.rows[view], column(view, key), rev, flt)
-            prep.ordered[view] = ((key, rev, text), rows)
+            order = (key, rev, text)
             before = shown.ordered.get(view) if shown is not None else None
+            if (before is not None and before[0] == order
+                    and shown is not None and same_rows(prep.rows[view], shown.rows[view])):
+                rows = before[1]  # nothing in the view changed: nor does its order
+            else:
+                rows = visible_rows(prep.rows[view], column(view, key), rev, flt)
+            prep.ordered[view] = (order, rows)
             # what changed from the rows shown (if a table holds them), or from none
             prep.plans[view] = plan_sync(rows, before[1] if before is not None else None)
         prep.graph = self.history.totals_series(upto=prep.sample, last=GRAPH_SAMPLES)
@@ -188,12 +202,14 @@ class Session:
             snap = self.backend.collect()
             self.take_events()
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
-            self.samples.add(snap, keep_at_least=window)
+            fig = account(snap, self.groups)  # (once: the rows' and the suspects' sums)
+            lean = self.samples.add(snap, keep_at_least=window)
+            remember_sums(lean, fig.procs, [e.stats for e in fig.exporters], fig.names)
             seq = self.samples.snapshots()
             return prepare(
                 snap, self.history, previous,
                 suspects=suspects_over(seq, window), window=window, have=len(seq),
-                raw_bytes=self.raw_bytes,
+                raw_bytes=self.raw_bytes, figures=fig,
             )
         index = rec.seek(rec.index if sample is None else sample)
         for j in range(self.history.samples, index):  # history in recording order

@@ -48,7 +48,7 @@ def test_lean_live_samples_keep_the_holders_by_handle_only():
     """The suspects' lean copy of a sample gives the same per-process figures
     (Rss, Pss, handle bytes) as the sample itself."""
     from dmabuf_top.analysis.accounting import process_stats
-    from dmabuf_top.tui.growth import LiveSamples
+    from dmabuf_top.analysis.samples import LiveSamples
 
     snap = small_snapshot()
     snap.buffers[15].holders = [Holder(500, handles=[GemHandle(6, 3, "card0", "vgem")])]

@@ -10,12 +10,12 @@ import pytest
 from dmabuf_top.analysis.suspects import find_suspects
 from dmabuf_top.cli import main
 from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.report.live_columns import GROW_MARK
 from dmabuf_top.report.suspects_report import suspects_to_dict
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.growth import LiveSamples, name_regex, step_window
+from dmabuf_top.tui.growth import name_regex, step_window
 from dmabuf_top.tui.screens.detail import ProcessScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.table.columns import GROW_MARK
 from dmabuf_top.units import human_bytes, human_delta
 from tests.support.leak_checks import STEADY, pids_by_comm
 from tests.support.pilot import SIZE, THEME, VM_RECORDING, ScriptedBackend, file_backend, settle
@@ -215,30 +215,6 @@ async def test_live_over_recorded_samples_flags_the_leaker_after_enough_refreshe
         await pilot.press("left_parenthesis")
         await settle(pilot)
         assert backend.calls == 5 and app.session.prepared.window == 4
-
-
-def test_live_samples_are_lean_bounded_and_give_the_same_suspects():
-    live = LiveSamples(budget=10 * len(SNAPS[-1].buffers))
-    for s in SNAPS:
-        live.add(s, keep_at_least=3)
-    kept = live.snapshots()
-    assert 3 <= len(kept) <= 10  # the buffer budget
-    assert suspects_to_dict(find_suspects(kept, window=3)) == suspects_to_dict(
-        find_suspects(SNAPS[-len(kept):], window=3))
-    # a buffer unchanged since the previous sample is the same object
-    a, b = kept[-2], kept[-1]
-    same = [i for i in b.buffers if i in a.buffers
-            and SNAPS[-1].buffers[i].pids == SNAPS[-2].buffers[i].pids
-            and SNAPS[-1].buffers[i].size == SNAPS[-2].buffers[i].size]
-    assert same and all(b.buffers[i] is a.buffers[i] for i in same)
-    tight = LiveSamples(budget=1)
-    for s in SNAPS:
-        tight.add(s, keep_at_least=5)
-    assert len(tight) == 5  # never fewer than the window
-    bounded = LiveSamples(max_samples=4)
-    for s in SNAPS:
-        bounded.add(s)
-    assert [s.taken_at for s in bounded.snapshots()] == [s.taken_at for s in SNAPS[-4:]]
 
 
 def test_window_ladder_and_name_regex():

@@ -5,7 +5,7 @@ span the width and the graph grows with the height, titled; ``0`` scales it from
 from __future__ import annotations
 
 from dmabuf_top.tui.widgets.graph import TimeGraph
-from dmabuf_top.tui.widgets.meters import BAR, LABEL, MeterBars
+from dmabuf_top.tui.widgets.header import BAR, LABEL, MeterBars
 from tests.support.pilot import demo_at, settle
 from tests.support.table_readers import row_count
 

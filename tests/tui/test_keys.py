@@ -6,13 +6,13 @@ import pytest
 from textual.widgets import Input
 
 from dmabuf_top.io.loader import load_snapshots
+from dmabuf_top.report.live_columns import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import GLOBAL_KEYS, MAIN_KEYS, RESERVED, sort_key_of, sort_letters
 from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.detail import BufferScreen, ProcessScreen
 from dmabuf_top.tui.screens.help import HelpScreen
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.table.columns import COLUMNS, VIEW_NAMES
 from dmabuf_top.tui.widgets.graph import TimeGraph
 from tests.support.pilot import (
     SIZE,
@@ -605,9 +605,9 @@ def test_cells_hold_no_control_character():
     """Cells are painted as plain text (never markup): what reaches the terminal is
     what they hold, so they must hold nothing a terminal would act on."""
     snap = small_snapshot()
+    from dmabuf_top.analysis.history import History
+    from dmabuf_top.report.live_rows import prepare
     from dmabuf_top.textsafe import is_printable
-    from dmabuf_top.tui.history import History
-    from dmabuf_top.tui.rows import prepare
 
     prep = prepare(snap, History(), None)
     for view, rows in prep.rows.items():

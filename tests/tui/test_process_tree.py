@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 
 from dmabuf_top.model import Process
+from dmabuf_top.report.live_columns import COLUMNS, column
+from dmabuf_top.report.live_rows import History, prepare
+from dmabuf_top.report.row_order import visible_rows
 from dmabuf_top.tui.app import DmabufTopApp
 from dmabuf_top.tui.keys import help_sections
 from dmabuf_top.tui.process_tree import ANCESTOR, build_tree, fold_all, fold_branch, tree_rows
-from dmabuf_top.tui.rows import History, prepare
 from dmabuf_top.tui.screens.main import MainScreen
 from dmabuf_top.tui.screens.sort_menu import SortMenu
-from dmabuf_top.tui.table.columns import COLUMNS, column
-from dmabuf_top.tui.table.filter import visible_rows
 from tests.support.pilot import SIZE, ScriptedBackend, settle, small_snapshot
 from tests.support.table_readers import cell_of, mark_of
 
@@ -69,7 +69,7 @@ def test_unknown_parents_are_roots():
 
 
 def test_a_holder_the_filter_left_out_connects_dimmed():
-    from dmabuf_top.tui.table.filter import RowFilter
+    from dmabuf_top.report.row_order import RowFilter
 
     snap = family()
     rows = rows_of(snap, flt=RowFilter("hog"))

@@ -176,4 +176,4 @@ def test_the_refresher_needs_no_textual(start):
             if m.split(".")[0] in UI_ONLY:
                 bad.append(f"{name} imports {m}")
             todo.append(m)
-    assert "dmabuf_top.tui.rows" in seen and bad == []
+    assert "dmabuf_top.report.live_rows" in seen and bad == []

@@ -8,14 +8,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from dmabuf_top.analysis.history import Series
 from dmabuf_top.analysis.lifecycle import life_story
 from dmabuf_top.model import Buffer, Process, same_start
 from dmabuf_top.report.events_report import clock_text
+from dmabuf_top.report.live_rows import Row
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.history import Series
 from dmabuf_top.tui.keys import DETAIL_KEYS, unavailable_bindings
 from dmabuf_top.tui.process_tree import holding_descendants
-from dmabuf_top.tui.rows import Row
 from dmabuf_top.tui.screens.pane_parts import (
     HOLDER_COLUMNS,
     PROC_BUFFER_COLUMNS,

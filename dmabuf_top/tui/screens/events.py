@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 
 from dmabuf_top.analysis.lifecycle import life_story
 from dmabuf_top.report.events_report import clock_text
+from dmabuf_top.report.row_order import RowFilter, visible_rows
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.event_rows import (
     DEFAULT_SHOWN,
@@ -28,7 +29,6 @@ from dmabuf_top.tui.event_rows import (
 )
 from dmabuf_top.tui.keys import EVENTS_KEYS, sort_bindings, sort_key_of
 from dmabuf_top.tui.screens.detail import DetailScreen, fields
-from dmabuf_top.tui.table.filter import RowFilter, visible_rows
 from dmabuf_top.tui.table.live_table import LiveTable
 from dmabuf_top.tui.table.state import TableState
 from dmabuf_top.tui.widgets.filter_bar import FilterBar

@@ -13,6 +13,15 @@ from textual.content import Content
 from textual.widgets import Input, Static, Tab, Tabs
 
 from dmabuf_top.io.settings import Settings
+from dmabuf_top.report.live_columns import (
+    COLUMNS,
+    LAYOUTS,
+    VIEW_NAMES,
+    VIEW_TITLES,
+    column,
+    column_for_letter,
+)
+from dmabuf_top.report.row_order import ViewOrder, visible_rows
 from dmabuf_top.textsafe import printable
 from dmabuf_top.timefmt import parse_time
 from dmabuf_top.tui.growth import buffers_filter
@@ -29,17 +38,7 @@ from dmabuf_top.tui.screens.shows_data import ShowsData
 from dmabuf_top.tui.screens.signal import ask_signal, can_signal
 from dmabuf_top.tui.screens.sort_menu import SortMenu
 from dmabuf_top.tui.screens.tree_actions import TreeActions
-from dmabuf_top.tui.table.columns import (
-    COLUMNS,
-    LAYOUTS,
-    VIEW_NAMES,
-    VIEW_TITLES,
-    column,
-    column_for_letter,
-)
-from dmabuf_top.tui.table.filter import visible_rows
 from dmabuf_top.tui.table.live_table import LiveTable
-from dmabuf_top.tui.table.order import ViewOrder
 from dmabuf_top.tui.table.state import TableState
 from dmabuf_top.tui.widgets.filter_bar import FilterBar
 from dmabuf_top.tui.widgets.header import SummaryHeader

@@ -7,9 +7,9 @@ from textual.content import Content
 
 from dmabuf_top.model import Buffer, GemHandle, MapRange, Process
 from dmabuf_top.report.columns import Column
+from dmabuf_top.report.live_rows import Row
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
-from dmabuf_top.tui.rows import Row
 from dmabuf_top.units import human_bytes
 
 Part = tuple[str, str] | str

@@ -14,12 +14,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Select, SelectionList
 
+from dmabuf_top.report.live_columns import VIEW_NAMES, VIEW_TITLES, column
 from dmabuf_top.textsafe import printable
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.preferences import choosable_columns
 from dmabuf_top.tui.refresher import INTERVALS
 from dmabuf_top.tui.screens.main import MainScreen
-from dmabuf_top.tui.table.columns import VIEW_NAMES, VIEW_TITLES, column
 
 UNIT_CHOICES = [("sizes: human (8.0M)", "human"), ("sizes: bytes (8388608)", "bytes")]
 

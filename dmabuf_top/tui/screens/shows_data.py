@@ -8,7 +8,7 @@ from typing import cast
 
 from textual.screen import ModalScreen, Screen
 
-from dmabuf_top.tui.history import Series
+from dmabuf_top.analysis.history import Series
 from dmabuf_top.tui.host import AppHost
 from dmabuf_top.tui.widgets.header import SummaryHeader
 

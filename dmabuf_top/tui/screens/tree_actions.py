@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Tab
 
+from dmabuf_top.report.live_columns import LAYOUTS, TREE_LAYOUTS, VIEW_TITLES
 from dmabuf_top.tui.process_tree import fold_all, fold_branch
-from dmabuf_top.tui.table.columns import LAYOUTS, TREE_LAYOUTS, VIEW_TITLES
 
 
 class TreeActions:

@@ -1,18 +1,21 @@
 """Which columns a table shows at a width, and how wide: the widest column set that fits,
 the last column taking what is left (like htop's Command), live-only columns left out
-for a static source; a row's cells as one line of text, long text ending in ``…``."""
+for a static source; a row's cells as one line of text, long text ending in ``…``; and
+the row's painted line (its styles looked up once per theme or focus change)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.table.columns import human_age
+from dmabuf_top.report.live_columns import human_age
 
 #: blanks on each side of a cell
 PAD = 1
@@ -113,7 +116,7 @@ class Layout:
 
     slots: tuple[Slot, ...]
 
-    @property
+    @cached_property
     def width(self) -> int:
         return sum(s.width + 2 * PAD for s in self.slots)
 
@@ -124,17 +127,25 @@ class Layout:
     def has_kind(self, kind: str) -> bool:
         return any(s.column.kind == kind for s in self.slots)
 
+    @cached_property
+    def age_at(self) -> int | None:
+        """Where the age column is among the slots (None: not shown)."""
+        return next((i for i, s in enumerate(self.slots) if s.column.kind == "age"), None)
+
     def line(self, cells: Sequence[str], now: float | None = None) -> str:
         """The row as one line of text, every cell fitted to its width; an age cell
         (the time first seen) shows the age at ``now``."""
         return "".join(text for text, _ in self.pieces(cells, now))
 
-    def pieces(self, cells: Sequence[str], now: float | None = None) -> list[tuple[str, str]]:
-        """The row as (text, tone) pieces (:func:`cell_tone`; untoned text is joined)."""
+    def pieces(
+        self, cells: Sequence[str], now: float | None = None, lo: int = 0, hi: int | None = None
+    ) -> list[tuple[str, str]]:
+        """The row as (text, tone) pieces (:func:`cell_tone`; untoned text is joined), of
+        the slots ``lo`` to ``hi`` (default: all)."""
         out: list[tuple[str, str]] = []
         plain = ""
         pad = " " * PAD
-        for s in self.slots:
+        for s in self.slots[lo:hi]:
             text = cell_shown(cells[s.index], s.column.kind, now)
             keep = s.keep_from
             if s.short is not None and text_width(text) > s.width:
@@ -255,3 +266,76 @@ def choose(
 def all_columns(columns: Sequence[Column]) -> list[str]:
     """The one set of a table that shows every column, in order."""
     return [" ".join(c.key for c in columns)]
+
+
+# -- painting a row -----------------------------------------------------------------
+#: the marks a row may have (each a ``live-table--MARK`` style)
+MARKS = ("new", "freed", "ancestor")
+
+
+@dataclass(frozen=True)
+class RowStyles:
+    """What rows are painted in: the table's style, a marked row's, the cursor's
+    (over a row's) and each tone's (over a cell's)."""
+
+    base: Style
+    marks: dict[str, Style]
+    cursor: Style
+    tones: dict[str, Style]
+
+
+def row_styles(base: Style, part: Callable[..., Style]) -> RowStyles:
+    """The styles from the table's own (``base``) and its component styles (``part``:
+    the widget's get_component_rich_style)."""
+    return RowStyles(
+        base=base,
+        marks={m: part(f"live-table--{m}") for m in MARKS},
+        cursor=part("live-table--cursor", partial=True),
+        tones={t: part(f"live-table--{t}", partial=True) for t in TONES},
+    )
+
+
+def row_strip(
+    layout: Layout, cells: Sequence[str], now: float | None, styles: RowStyles,
+    mark: str | None = None, cursor: bool = False,
+) -> Strip:
+    """One row's line: its cells fitted to ``layout`` (ages at ``now``), toned, in its
+    mark's style; the cursor's row and a freed one in a single style."""
+    style = styles.marks[mark] if mark else styles.base
+    if cursor or mark == "freed":  # one style: the cursor's, or struck out
+        if cursor:
+            style = style + styles.cursor
+        return Strip([Segment(layout.line(cells, now), style)], layout.width)
+    tones = styles.tones
+    return Strip([
+        Segment(text, style + tones[t] if t else style) for text, t in layout.pieces(cells, now)
+    ], layout.width)
+
+
+#: a row's line around its age cell: the segments before it and after it (an age moves
+#: on at every refresh, the rest of a row only when its cells change)
+AroundAge = tuple[list[Segment], list[Segment]]
+
+
+def around_age(
+    layout: Layout, at: int, cells: Sequence[str], styles: RowStyles, mark: str | None = None
+) -> AroundAge:
+    """The segments of a row's line before and after its age cell (slot ``at``)."""
+    style = styles.marks[mark] if mark else styles.base
+    tones = styles.tones
+
+    def segments(lo: int, hi: int | None) -> list[Segment]:
+        return [Segment(text, style + tones[t] if t else style)
+                for text, t in layout.pieces(cells, None, lo, hi)]
+
+    return segments(0, at), segments(at + 1, None)
+
+
+def age_strip(
+    layout: Layout, at: int, cells: Sequence[str], now: float | None, styles: RowStyles,
+    around: AroundAge, mark: str | None = None,
+) -> Strip:
+    """The row's line from its segments ``around`` the age cell and the age at ``now``."""
+    style = styles.marks[mark] if mark else styles.base
+    age = [Segment(text, style) for text, _ in layout.pieces(cells, now, at, at + 1)]
+    return Strip([*around[0], *age, *around[1]], layout.width)

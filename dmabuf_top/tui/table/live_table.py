@@ -18,12 +18,20 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.rows import Row
-from dmabuf_top.tui.table.layout import TONES, choose, header_segments, text_width
+from dmabuf_top.report.live_rows import Row, SyncPlan
+from dmabuf_top.tui.table.layout import (
+    TONES,
+    RowStyles,
+    age_strip,
+    around_age,
+    choose,
+    header_segments,
+    row_strip,
+    row_styles,
+    text_width,
+)
 from dmabuf_top.tui.table.message import TableMessage
-from dmabuf_top.tui.table.paint import RowStyles, row_strip, row_styles
-from dmabuf_top.tui.table.rows import SyncPlan, TableRows
-from dmabuf_top.tui.table.state import TableState
+from dmabuf_top.tui.table.state import TableRows, TableState
 
 
 class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -180,6 +188,7 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._styles_serial += 1
         if layout != state.layout or state.styles_serial != self._styles_serial:
             state.lines.clear()
+            state.around_age.clear()
             state.styles_serial = self._styles_serial
         state.layout = layout
         state.fitted_to = width
@@ -197,7 +206,9 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.virtual_size = size
 
     def on_resize(self, event: events.Resize) -> None:
-        self._fit(self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if width != self.state.fitted_to:  # (a new height alone: the lines still fit)
+            self._fit(width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -222,9 +233,11 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         stale = state.rows.update(rows, same_rows, plan)
         if len(stale) >= len(state.lines):  # (the first rows: no loop of 10,000 discards)
             state.lines.clear()
+            state.around_age.clear()
         else:
             for key in stale:
                 state.lines.discard(key)
+                state.around_age.discard(key)
         keys = state.rows.keys
         if keep is not None and keep in state.rows.cells:
             state.cursor = keys.index(keep)
@@ -271,15 +284,27 @@ class LiveTable(ScrollView, can_focus=True, inherit_bindings=False):
         state = self.state
         assert state.layout is not None
         key = state.rows.keys[row]
+        at = state.layout.age_at
         if state.now != state.lines_now:
-            if state.layout.has_kind("age"):  # every age moved on
+            if at is not None:  # every age moved on (the rest of each line kept)
                 state.lines.clear()
             state.lines_now = state.now
         if row == state.cursor:
             return self._make_strip(key, cursor=True)
         strip = state.lines.get(key)
         if strip is None:
-            strip = state.lines[key] = self._make_strip(key)
+            mark = state.rows.marks.get(key)
+            if at is None or mark == "freed" or self._styles is None:
+                strip = self._make_strip(key)
+            else:  # the line around its age made once, the age at each refresh
+                cells = state.rows.cells[key]
+                around = state.around_age.get(key)
+                if around is None:
+                    around = state.around_age[key] = around_age(
+                        state.layout, at, cells, self._styles, mark)
+                strip = age_strip(state.layout, at, cells, state.now, self._styles, around,
+                                  mark)
+            state.lines[key] = strip
         return strip
 
     def _make_strip(self, key: str, cursor: bool = False) -> Strip:

@@ -1,6 +1,7 @@
 """One view's table as a LiveTable shows it, kept while another view is shown: its columns,
-rows, cursor and scroll position (its sort arrow read from the one sort state), and its
-lines as last painted (so that switching back to it paints from them)."""
+rows (by key, brought up to date by diff: which rows' lines are stale after a refresh),
+cursor and scroll position (its sort arrow read from the one sort state), and its lines
+as last painted (so that switching back to it paints from them)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,97 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from dmabuf_top.report.columns import Column
-from dmabuf_top.tui.table.layout import Layout, all_columns, title_label
-from dmabuf_top.tui.table.rows import TableRows
+from dmabuf_top.report.live_rows import Row, SyncPlan
+from dmabuf_top.tui.table.layout import AroundAge, Layout, all_columns, title_label
+
+
+class TableRows:
+    """Keys in display order, cells and marks by key."""
+
+    def __init__(self, column_keys: Sequence[str]) -> None:
+        self.column_keys = list(column_keys)
+        self.keys: list[str] = []
+        self.cells: dict[str, tuple[str, ...]] = {}
+        #: "new" / "freed" by key, for the rows highlighted this refresh
+        self.marks: dict[str, str] = {}
+        #: cells changed, rows added, rows removed by the last update
+        self.last_sync = (0, 0, 0)
+        #: (row key, column key) of every cell the last update changed
+        self.changed_cells: list[tuple[str, str]] = []
+        #: the rows (the very list) held since the last update
+        self.held: Sequence[Row] | None = None
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def update(
+        self, rows: Sequence[Row], same_rows: bool = False, plan: SyncPlan | None = None
+    ) -> list[str]:
+        """Hold exactly ``rows``, in order; returns the keys whose line must be
+        rendered again. ``same_rows``: only the order changed (a new sort).
+        ``plan``: what changed from the rows held, worked out beforehand (used when it
+        is from the very rows held: then no loop here goes over every row)."""
+        held, self.held = self.held, rows
+        if same_rows and len(rows) == len(self.cells):
+            self.keys = [r.key for r in rows]
+            return []
+        if not self.cells:  # the first rows (or after none): every one is new
+            if plan is not None and plan.cells is not None:  # (made off the UI thread)
+                self.keys, self.cells, self.marks = plan.keys, dict(plan.cells), dict(
+                    plan.marks or {})
+            else:
+                self.keys = [r.key for r in rows]
+                self.cells = {r.key: r.cells for r in rows}
+                self.marks = {r.key: r.mark for r in rows if r.mark}
+            self.changed_cells = []
+            self.last_sync = (0, len(self.cells), 0)
+            return list(self.keys)
+        cells, old_marks = self.cells, self.marks
+        get = cells.get
+        gone: frozenset[str] | set[str] | None = None
+        if plan is not None and plan.base is not None and plan.base is held:
+            keys, moved, gone = plan.keys, plan.moved, plan.gone
+        else:  # two comprehensions over every row; Python loops only over rows that
+            # changed (most are the very same Row objects as at the last refresh)
+            keys = [r.key for r in rows]
+            moved = [r for r in rows if r.mark or get(r.key) is not r.cells]
+        names = self.column_keys
+        marks: dict[str, str] = {}
+        changed: list[tuple[str, str]] = []
+        stale: list[str] = []
+        added = 0
+        for r in moved:
+            k, new = r.key, r.cells
+            if r.mark:
+                marks[k] = r.mark
+            old = get(k)
+            if old is None:
+                added += 1
+            elif old is new:
+                continue
+            elif old == new:  # the same cells in a new row object: hold that one
+                cells[k] = new
+                continue
+            else:
+                changed += [
+                    (k, names[i]) for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b
+                ]
+            cells[k] = new
+            stale.append(k)
+        removed = 0
+        if gone is None and len(cells) != len(keys):  # some rows are gone
+            gone = cells.keys() - set(keys)
+        if gone:
+            removed = len(gone)
+            for k in gone:
+                del cells[k]
+            stale += gone
+        stale += [k for k in old_marks.keys() | marks.keys() if old_marks.get(k) != marks.get(k)]
+        self.keys, self.marks = keys, marks
+        self.changed_cells = changed
+        self.last_sync = (len(changed), added, removed)
+        return stale
+
 
 #: the sort arrows of a title
 DOWN, UP = "▼", "▲"
@@ -31,7 +121,7 @@ class TableState:
         arrow: Callable[[], tuple[str, bool]] | None = None,
     ) -> None:
         """``arrow``: reads the sorted column's key and whether its arrow points down
-        (tui/table/order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
+        (report/row_order.py's ViewOrder.arrow: the state keeps no sort of its own)."""
         self.spec = list(columns)
         self.sets = list(sets) if sets else all_columns(self.spec)
         self.letters = dict(letters or {})
@@ -53,6 +143,8 @@ class TableState:
         #: each row's line as last rendered (not under the cursor), by row key; the
         #: ``now`` and the table's styles (a serial) they were rendered with
         self.lines: LRUCache[str, Strip] = LRUCache(4096)
+        #: each row's line around its age cell (layout.around_age), by row key
+        self.around_age: LRUCache[str, AroundAge] = LRUCache(4096)
         self.lines_now: float | None = None
         self.styles_serial = -1
         self.header: Strip | None = None

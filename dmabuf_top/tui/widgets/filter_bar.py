@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from dmabuf_top.report.row_order import FilterError, RowFilter
 from dmabuf_top.textsafe import printable
-from dmabuf_top.tui.table.filter import FilterError, RowFilter
 
 
 class FilterBar(Horizontal):

@@ -12,7 +12,7 @@ from textual.color import Color
 from textual.geometry import Size
 from textual_plotext import PlotextPlot
 
-from dmabuf_top.tui.history import Series
+from dmabuf_top.analysis.history import Series
 from dmabuf_top.units import human_bytes
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dmabuf_top.tui.table.columns import COLUMNS, LAYOUTS, LIVE_ONLY
+from dmabuf_top.report.live_columns import COLUMNS, LAYOUTS, LIVE_ONLY
 from dmabuf_top.tui.table.layout import PAD, cell_tone, choose, clip, size_tone, text_width
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dmabuf_top.collect.file import FileBackend
 from dmabuf_top.io.loader import load_files
 from dmabuf_top.tui.app import DmabufTopApp
-from dmabuf_top.tui.widgets.meters import MeterBars
+from dmabuf_top.tui.widgets.header import MeterBars
 from tests.support.pilot import THEME, VM_RECORDING, settle, wait_until
 from tests.support.table_readers import meters_in_sight
 

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from dmabuf_top.analysis.accounting import ProcessStats, Totals
-from dmabuf_top.model import Snapshot, same_start
+from dmabuf_top.model import Buffer, Snapshot, same_start
 from dmabuf_top.timefmt import parse_time
 
 
@@ -69,6 +69,9 @@ class History:
         self._first_exporters: dict[str, int] = {}
         #: boot id of the last sample: after a reboot no inode or pid is the same thing
         self._boot: str | None = None
+        #: the last sample's buffers: one that is the very same object again (the
+        #: Assembler reuses an unchanged buffer) leaves its track as it is
+        self._last: dict[int, Buffer] = {}
 
     @property
     def samples(self) -> int:
@@ -95,8 +98,12 @@ class History:
                         tr.points.append((idx, 0, -1))
                 self._first_rss.clear()
                 self._rss.clear()
+                self._last = {}
             self._boot = snap.boot_id
+            last = self._last
             for inode, buf in snap.buffers.items():
+                if last.get(inode) is buf:  # (its size, exporter and holders too)
+                    continue
                 nh = len(buf.holders)
                 tr = tracks.get(inode)
                 # a dma-buf's size is fixed: another size (or exporter) on the
@@ -111,7 +118,7 @@ class History:
                     continue
                 if tr.points[-1][2] != nh:
                     tr.points.append((idx, buf.size, nh))
-            buffers = snap.buffers
+            buffers = self._last = snap.buffers
             for inode in [i for i, t in tracks.items() if i not in buffers]:
                 tr = tracks[inode]
                 if tr.gone_at is None:
@@ -175,26 +182,24 @@ class History:
         with self.lock:
             return self._labels[idx] if 0 <= idx < len(self._labels) else ""
 
-    def first_seen_time(self, inode: int) -> float | None:
-        """Time of the sample where the buffer was first seen (collector thread)."""
-        tr = self._tracks.get(inode)
-        return None if tr is None else self._times[tr.first]
-
     def first_exporter_bytes(self, exporter: str) -> int:
         """An exporter's bytes in the first sample (0: it had none then)."""
         return self._first_exporters.get(exporter, 0)
 
-    def change_since_start(self, inode: int, at: int) -> str:
-        """``new``: the buffer was not there in the first sample; ``chg``: its
-        size or holder count changed since (up to sample ``at``); else ``""``.
-        Collector thread, like :meth:`first_seen_time`."""
+    def buffer_marks(self, inode: int, at: int) -> tuple[float | None, str]:
+        """When the buffer was first seen (epoch seconds) and what changed since the
+        first sample, as of sample ``at``: ``new`` (it was not there), ``chg`` (its size
+        or holder count changed since), else ``""``. Collector thread."""
         tr = self._tracks.get(inode)
-        if tr is None or at <= 0:
-            return ""
+        if tr is None:
+            return None, ""
+        first = self._times[tr.first]
+        if at <= 0:
+            return first, ""
         if tr.first > 0:
-            return "new"
+            return first, "new"
         pts = tr.points
-        return "chg" if len(pts) > 1 and pts[1][0] <= at else ""
+        return first, "chg" if len(pts) > 1 and pts[1][0] <= at else ""
 
     def first_rss(self, pid: int) -> int | None:
         v = self._first_rss.get(pid)

@@ -1,11 +1,14 @@
-"""The filter of the ``/`` key and the visible rows of a table: filtered, then sorted."""
+"""The order of the live views' rows: the filter of the ``/`` key, the rows it keeps,
+sorted, and the one sort and filter state of the views (:class:`ViewOrder`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from dmabuf_top.report import columns
-from dmabuf_top.tui.rows import SEARCH_SEP, Row
+from dmabuf_top.report.live_columns import DEFAULT_SORT, VIEW_NAMES, column
+from dmabuf_top.report.live_rows import SEARCH_SEP, Row
 
 
 class FilterError(ValueError):
@@ -70,3 +73,35 @@ def visible_rows(
 
 
 _MISSING = object()
+
+
+class ViewOrder:
+    """``sort[view]``: (column key, reversed); ``row_filter``: the filter of every view
+    (None: every row). Each change replaces a whole value, so the scan thread reads a
+    consistent one without a lock."""
+
+    def __init__(self, sort: Mapping[str, tuple[str, bool]] | None = None) -> None:
+        self.sort: dict[str, tuple[str, bool]] = {v: (DEFAULT_SORT[v], False) for v in VIEW_NAMES}
+        self.sort.update(sort or {})
+        self.row_filter: RowFilter | None = None
+
+    def sort_by(self, view: str, key: str) -> None:
+        """Sort ``view`` by ``key``; again on the sorted column reverses."""
+        old, rev = self.sort[view]
+        self.sort[view] = (key, (not rev) if old == key else False)
+
+    def arrow(self, view: str) -> tuple[str, bool]:
+        """The sorted column of ``view`` and whether its title's arrow points down."""
+        key, rev = self.sort[view]
+        return key, column(view, key).descending != rev
+
+    def of(self, view: str) -> tuple[columns.Column, bool, RowFilter | None]:
+        """What orders ``view``'s rows: the column, reversed, the filter."""
+        key, rev = self.sort[view]
+        return column(view, key), rev, self.row_filter
+
+    def key(self, view: str) -> tuple[str, bool, str]:
+        """``view``'s order as a value (rows ordered for it can be told from others)."""
+        key, rev = self.sort[view]
+        flt = self.row_filter
+        return key, rev, flt.text if flt is not None else ""

@@ -1,6 +1,6 @@
-"""The TUI's columns per view: those of ``--once`` (:mod:`dmabuf_top.report.columns`)
-plus the ones that need the session's history (AGE, Δ, ΔRSS, ΔBYTES, GROW) and the
-Suspects view's; the row items they read."""
+"""The live views' columns (the TUI's): those of ``--once`` (:mod:`dmabuf_top.report.columns`)
+plus the ones that need a session's history (AGE, Δ, ΔRSS, ΔBYTES, GROW) and the
+Suspects view's; the row items they read, and the column sets of each width."""
 
 from __future__ import annotations
 
