@@ -135,7 +135,7 @@ def test_with_debugfs_bpf_gives_the_walks_snapshot_and_malformed_records_the_wal
             "BPF scan failed: dmabuf_files records: record 0 (byte 0): not a record head; "
             "walked /proc instead"
         ], doc["warnings"]
-        assert doc["kernel"]["sources"] == [] and doc["processes"]
+        assert doc["kernel"]["sources"] == ["bufinfo"] and doc["processes"]
 
 
 @pytest.mark.kernels(*BPF_SERIES)
