@@ -213,9 +213,10 @@ class LocalBackend:
         self._bpf: BpfIterators | None = None
         #: what the last refresh assembled, reused where nothing changed
         self.assembler = Assembler()
-        #: the BPF records' holders and processes, parsed once while their bytes stay
+        #: the BPF records checked, their holders and processes: once while their bytes stay
         self._holder_pids = Memo(lambda key: holder_pids(*key))
         self._tasks = Memo(lambda key: parse_tasks(*key))
+        self._checked = Memo(check_buffers)
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -270,8 +271,8 @@ class LocalBackend:
             self.close()
             return self._fetch()
         finally:
-            self._holder_pids.turn()
-            self._tasks.turn()
+            for memo in (self._holder_pids, self._tasks, self._checked):
+                memo.turn()
 
     def _fetch(self) -> RawScan:
         raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
@@ -305,7 +306,7 @@ class LocalBackend:
             raw.bpf = read_optional(BPF_ITER)
         else:
             raw.bpf_buffers = texts[BUFFERS]
-            check_buffers(raw.bpf_buffers)
+            self._checked(raw.bpf_buffers)
         if self.bpf_note is not None:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()
