@@ -62,8 +62,8 @@
 #define XA_MAX_DEPTH 8
 /* slots visited per DRM file: 2^20 slots = 16,384 leaf nodes, a million handles */
 #define GEM_WALK_STEPS (1 << 20)
-/* dma-buf handles of one DRM file per read: 512 "g" lines of at most 56 bytes
- * (28,672) and the "d" and "G" lines fit the 32 KiB the iterator gives one file */
+/* dma-buf handles of one DRM file per read: 512 'g' records of 56 bytes (28,672)
+ * and the 'd' and 'G' ones fit the 32 KiB the iterator gives one file */
 #define GEM_WINDOW 512
 
 /* Scratch state lives with the task reading the iterator (task-local storage of
@@ -273,7 +273,7 @@ static __always_inline struct dma_buf *gem_dma_buf(struct drm_gem_object *obj)
 	return d;
 }
 
-/* a GEM object: a "g" record when it is a dma-buf in the window; 1 when the walk
+/* a GEM object: a 'g' record when it is a dma-buf in the window; 1 when the walk
  * can stop (past the window) */
 static __always_inline long gem_report(struct gem_walk *w, struct seq_file *seq, void *entry,
 				       __u64 index)
@@ -340,9 +340,8 @@ static long gem_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* every handle of a DRM file whose GEM object is a dma-buf, as "g" records, then
- * the file's "d" record (after the walk: hex_of's paths before bpf_loop would each
- * have had gem_step verified again) */
+/* every handle of a DRM file whose GEM object is a dma-buf, as 'g' records, then
+ * 'G' when there are more than the window, then the file's 'd' record */
 static __always_inline void gem_handles(struct seq_file *seq, int tgid, __u32 fd, struct file *f)
 {
 	struct drm_file *file_priv = BPF_CORE_READ(f, private_data);
