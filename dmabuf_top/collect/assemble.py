@@ -80,8 +80,8 @@ def _indexed(items: list[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def _kernel_list(items: list[KernelBuffer]) -> tuple[list[KernelBuffer], dict[int, list[Any]]]:
-    return items, _indexed(items)
+def _kernel_list(items: list[KernelBuffer]) -> tuple[int, dict[int, list[Any]]]:
+    return sum(kb.size for kb in items), _indexed(items)
 
 
 def _bpf_records(texts: tuple[bytes | None, bytes | None, int]) -> list[tuple[int, Record]]:
@@ -110,7 +110,7 @@ def _same(now: tuple[Any, ...], last: tuple[Any, ...]) -> bool:
     )
 
 
-_NOTHING: tuple[list[KernelBuffer], dict[int, list[Any]]] = ([], {})
+_NOTHING: tuple[int, dict[int, list[Any]]] = (0, {})
 _NO_HEAPS: frozenset[str] = frozenset()
 
 
@@ -173,13 +173,13 @@ class Assembler:
         kernel = KernelInfo()
         warnings = list(raw.warnings)
         bufinfo, by_inode = self._bufinfo(raw.bufinfo) if raw.bufinfo is not None else (None, {})
-        sysfs, sysfs_at = self._sysfs(tuple(raw.sysfs)) if raw.sysfs is not None else _NOTHING
+        sysfs_bytes, sysfs_at = self._sysfs(tuple(raw.sysfs)) if raw.sysfs is not None else _NOTHING
         if raw.bpf is not None:
-            bpf, bpf_at = self._bpf_iter(raw.bpf)
+            bpf_bytes, bpf_at = self._bpf_iter(raw.bpf)
         elif raw.bpf_buffers is not None:
-            bpf, bpf_at = self._bpf_buffers(raw.bpf_buffers)
+            bpf_bytes, bpf_at = self._bpf_buffers(raw.bpf_buffers)
         else:
-            bpf, bpf_at = _NOTHING
+            bpf_bytes, bpf_at = _NOTHING
         have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
         per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
         bpf_recs: list[tuple[int, Record]] = []
@@ -220,10 +220,10 @@ class Assembler:
         if raw.sysfs is not None:
             kernel.sources.append("sysfs")
             if kernel.total_bytes is None:
-                kernel.total_bytes = sum(kb.size for kb in sysfs)
+                kernel.total_bytes = sysfs_bytes
         if have_bpf:
             kernel.sources.append("bpf")
-            kernel.total_bytes = sum(kb.size for kb in bpf)
+            kernel.total_bytes = bpf_bytes
         kernel.sources.extend(
             name for name, text in (
                 ("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas), ("task", raw.bpf_tasks)
