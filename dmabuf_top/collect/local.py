@@ -3,9 +3,10 @@
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
 The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
 directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
-fdinfo only of dma-buf fds, read ``maps`` and keep only ``/dmabuf`` lines; stat (which
-holds the comm), cmdline and uid only for pids that hold something; stat of the holders' ancestors
-too (for the process tree). The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
+fdinfo only of dma-buf fds, read ``maps`` and decode only its ``/dmabuf`` lines; stat
+(which holds the comm), cmdline, uid and cgroup only for pids that hold something, while
+their directory is open; stat of the holders' ancestors too (for the process tree).
+The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
 read each of the fd, mapping, process and buffer iterators (binary records, the
 programs loaded once per backend), and /proc only for what BPF does not give: the holders'
 ``cgroup`` (the path as the reader's cgroup namespace sees it), and the comm and
@@ -113,10 +114,31 @@ def dmabuf_dev(procs: list[ProcText], proc: str = "/proc") -> tuple[int, int] | 
     return None
 
 
-def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
+def dmabuf_map_lines(maps: bytes) -> list[str]:
+    """The lines of a ``maps`` text that mention ``/dmabuf`` (without their newline),
+    each decoded as it would be in the whole text (utf-8, undecodable bytes
+    backslash-escaped): found in the bytes, so the other lines, most of a
+    process's, are never decoded nor split."""
+    out = []
+    find = maps.find
+    at = find(b"/dmabuf")
+    while at >= 0:
+        start = maps.rfind(b"\n", 0, at) + 1
+        end = find(b"\n", at)
+        if end < 0:
+            end = len(maps)
+        out.append(maps[start:end].decode("utf-8", "backslashreplace"))
+        at = find(b"/dmabuf", end)
+    return out
+
+
+def scan_pid(
+    pid: int, proc: str = "/proc", cgroups: dict[int, str] | None = None
+) -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
-    ProcessLookupError when it vanished."""
+    ProcessLookupError when it vanished. A holder's ``cgroup`` text goes in
+    ``cgroups`` (when given), read while its directory is open."""
     pdir = os.open(f"{proc}/{pid}", O_DIR)
     try:
         pt: ProcText | None = None
@@ -151,19 +173,18 @@ def scan_pid(pid: int, proc: str = "/proc") -> ProcText | None:
                     pt.magic_fds.add(fd)  # fdinfo said nothing: the filesystem says
         finally:
             os.close(fddir)
-        maps = read_bytes("maps", dir_fd=pdir)
-        if b"/dmabuf" in maps:
-            lines = [
-                ln
-                for ln in maps.decode("utf-8", "backslashreplace").split("\n")
-                if "/dmabuf" in ln
-            ]
-            if lines:
-                if pt is None:
-                    pt = ProcText(pid=pid)
-                pt.maps = lines
+        lines = dmabuf_map_lines(read_bytes("maps", dir_fd=pdir))
+        if lines:
+            if pt is None:
+                pt = ProcText(pid=pid)
+            pt.maps = lines
         if pt is not None:
             read_holder_facts(pt, pdir)
+            if cgroups is not None:
+                try:
+                    cgroups[pid] = read_record("cgroup", dir_fd=pdir)
+                except OSError:
+                    pass  # gone, or hidden: read_cgroups tries again
         return pt
     finally:
         os.close(pdir)
@@ -246,7 +267,7 @@ class LocalBackend:
     def _walk(self, raw: RawScan) -> None:
         for pid in list_pids(self.proc):
             try:
-                pt = scan_pid(pid, self.proc)
+                pt = scan_pid(pid, self.proc, raw.cgroups)
             except _GONE:
                 continue
             except PermissionError:
@@ -320,8 +341,9 @@ class LocalBackend:
         return raw
 
     def _read_app_axis(self, raw: RawScan, pids: set[int]) -> None:
-        """The holders' ``/proc/PID/cgroup``, and their cgroups' dmem files."""
-        raw.cgroups = read_cgroups(pids, self.proc)
+        """The holders' ``/proc/PID/cgroup`` (but those the walk read), and their
+        cgroups' dmem files."""
+        raw.cgroups.update(read_cgroups({p for p in pids if p not in raw.cgroups}, self.proc))
         paths = {parse_proc_cgroup(t) for t in raw.cgroups.values()}
         raw.cgroup_files = read_cgroup_files({p for p in paths if p}, DMEM_FILES)
 

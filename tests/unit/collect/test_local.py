@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.local import LocalBackend, scan_pid
+from dmabuf_top.collect.local import LocalBackend, dmabuf_map_lines, scan_pid
 from dmabuf_top.collect.rawscan import RawScan
 from tests.support.paths import DATA
 
@@ -76,3 +79,34 @@ def test_vanished_fd_and_pid_are_skipped(tmp_path):
     assert raw.unreadable == []
     snap = assemble(raw)
     assert [b.name for b in snap.buffers.values()] == ["scanout 0"]
+
+
+def test_the_walk_reads_the_cgroup_of_holders_only(tmp_path):
+    info = (VM61 / "fdinfo" / "146-5.txt").read_text()
+    holder = make_proc(tmp_path, 10, {5: "/dmabuf:scanout 0"}, {5: info})
+    other = make_proc(tmp_path, 13, {0: "/dev/null"}, {})
+    (holder / "cgroup").write_text("0::/user.slice/app.scope\n")
+    (other / "cgroup").write_text("0::/other.scope\n")
+    cgroups: dict[int, str] = {}
+    assert scan_pid(10, str(tmp_path), cgroups) is not None
+    assert scan_pid(13, str(tmp_path), cgroups) is None
+    assert cgroups == {10: "0::/user.slice/app.scope\n"}
+    raw = LocalBackend(proc=str(tmp_path)).fetch()
+    assert raw.cgroups == {10: "0::/user.slice/app.scope\n"}
+
+
+_MAPS_PIECES = st.sampled_from([
+    b"7f00-7f10 rw-s 00000000 00:0a 11     /dmabuf:tex atlas",
+    b"7f00-7f10 rw-s 00000000 00:0a 12     /dmabuf:",
+    b"7f00-7f10 r--p 00000000 08:01 99     /usr/lib/libc.so.6",
+    b"/dmabuf", b"\n", b"\n\n", b"\xe2\x82", b"\xff", b"\xc3\xa9", b"name\\012x", b" ",
+])
+
+
+@given(st.lists(_MAPS_PIECES, max_size=30))
+def test_dmabuf_map_lines_are_the_lines_of_the_decoded_text(pieces):
+    """Searching the bytes gives the very lines (and text) that decoding the whole
+    maps text and splitting it gave, undecodable bytes included."""
+    maps = b"".join(pieces)
+    whole = maps.decode("utf-8", "backslashreplace").split("\n")
+    assert dmabuf_map_lines(maps) == [ln for ln in whole if "/dmabuf" in ln]
