@@ -11,9 +11,8 @@ processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS or
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes, with debugfs mounted and then
 unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
-``LocalBackend(source="proc")``, ``LocalBackend(source="bpf")`` (its iterators,
-6.16+, binary records) and ``bpf-text`` (the same with ``bpf_binary=False``: the text
-build's records), each as ``fetch()`` (reading the kernel: what the C floor does) and
+``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
+6.16+, binary records), each as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
 (no interpreter start-up; its Assembler warm), and with ``--against`` the same in
 other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
@@ -56,9 +55,7 @@ DEBUGFS = "/sys/kernel/debug"
 PY_SOURCE = """
 import sys, time
 from dmabuf_top.collect.local import LocalBackend
-source = sys.argv[1]
-text = {"bpf_binary": False} if source == "bpf-text" else {}  # older checkouts lack the flag
-b = LocalBackend(source=source.split("-")[0], **text)
+b = LocalBackend(source=sys.argv[1])
 b.collect()  # warm-up: caches, lazy imports, the Assembler
 b.fetch()
 print("ready", flush=True)
@@ -78,7 +75,7 @@ PY_PROFILE = """
 import cProfile, io, pstats, sys
 from dmabuf_top.collect.local import LocalBackend
 repeat, source = int(sys.argv[1]), sys.argv[2]
-b = LocalBackend(source=source.split("-")[0], bpf_binary=source != "bpf-text")
+b = LocalBackend(source=source)
 b.collect()
 prof = cProfile.Profile()
 prof.runcall(lambda: [b.collect() for _ in range(repeat)])
@@ -127,9 +124,9 @@ for _ in range(repeat):
     t0 = time.perf_counter()
     text = it.read(FILES)
     times.append(time.perf_counter() - t0)
-lines = text.splitlines()
-print(json.dumps({"read": statistics.median(times), "g": sum(1 for ln in lines if ln[:2] == b"g "),
-                  "reads": 1 + sum(1 for ln in lines if ln[:2] == b"G ")}))
+kinds = text[2::56]  # the kind byte of each 56-byte record (bpf_records.py)
+print(json.dumps({"read": statistics.median(times), "g": kinds.count(b"g"),
+                  "reads": 1 + kinds.count(b"G")}))
 """
 
 
@@ -163,8 +160,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3,
                     help="REPEAT x ROUNDS turns of C and every process (the old name)")
-    ap.add_argument("--sources", default="proc,bpf,bpf-text",
-                    help="LocalBackend sources to time (bpf-text: the text build's records)")
+    ap.add_argument("--sources", default="proc,bpf", help="LocalBackend sources to time")
     ap.add_argument("--profile", action="store_true",
                     help="then profile REPEAT whole refreshes of each source (cProfile)")
     ap.add_argument("--json", help="also write the raw times to this file")

@@ -5,8 +5,7 @@ fails with E2BIG, "BPF program is too complex"), states, and verification time.
 
     python bench/verifier_bench.py [--series 7.3] [OBJECT[:PROGRAM] ...]
 
-Default: every program of dmabuf_top/collect/bpf/dmabuf_top.bpf.o and of its binary
-build dmabuf_top_bin.bpf.o. Each program is
+Default: every program of dmabuf_top/collect/bpf/dmabuf_top.bpf.o. Each program is
 loaded alone through the system's libbpf with log level 4 (the verifier's statistics
 only). Not a test: a script that prints numbers; times are under qemu TCG.
 """
@@ -20,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dmabuf_top.collect.bpf_loader import BINARY_OBJECT_PATH, OBJECT_PATH, TARGETS  # noqa: E402
+from dmabuf_top.collect.bpf_loader import OBJECT_PATH, TARGETS  # noqa: E402
 from tests.support.vm.vm import VM  # noqa: E402
 
 GUEST = r"""
@@ -64,7 +63,7 @@ def main() -> None:
     ap.add_argument("objects", nargs="*", help="OBJECT[:PROGRAM] (default: every program)")
     args = ap.parse_args()
     todo = []
-    for o in args.objects or [str(OBJECT_PATH), str(BINARY_OBJECT_PATH)]:
+    for o in args.objects or [str(OBJECT_PATH)]:
         obj, _, prog = o.partition(":")
         todo += [(obj, prog)] if prog else [(obj, p) for p in TARGETS]
     with VM(series=args.series) as vm:

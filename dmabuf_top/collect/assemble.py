@@ -14,14 +14,14 @@ from dmabuf_top.collect.identity import (
     unverified_warning,
 )
 from dmabuf_top.collect.memo import Memo
-from dmabuf_top.collect.parsers.bpf_scan import (
-    TaskFacts,
-    parse_bpf_buffers,
-    parse_bpf_files,
-    parse_bpf_handles,
-    parse_bpf_tasks,
-    parse_bpf_vmas,
+from dmabuf_top.collect.parsers.bpf_records import (
+    parse_buffers,
+    parse_files,
+    parse_handles,
+    parse_tasks,
+    parse_vmas,
 )
+from dmabuf_top.collect.parsers.bpf_types import TaskFacts
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo, record_entry
 from dmabuf_top.collect.parsers.cgroup import parse_heap_accounting
 from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
@@ -80,26 +80,37 @@ def _indexed(items: list[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def _kernel_list(items: list[KernelBuffer]) -> tuple[list[KernelBuffer], dict[int, list[Any]]]:
-    return items, _indexed(items)
+def _kernel_list(items: list[KernelBuffer]) -> tuple[int, dict[int, list[Any]]]:
+    return sum(kb.size for kb in items), _indexed(items)
 
 
-
-
-def _bpf_records(texts: tuple[str | None, str | None, int]) -> list[tuple[int, Record]]:
+def _bpf_records(texts: tuple[bytes | None, bytes | None, int]) -> list[tuple[int, Record]]:
     """(inode, record) of what the BPF fd and vma iterators listed, in their order."""
     files, vmas, page_size = texts
     out: list[tuple[int, Record]] = []
     if files is not None:
-        out.extend((tf.inode, ("t", tf.pid, tf.fd)) for tf in parse_bpf_files(files))
-        out.extend((th.inode, ("g", th.pid, th)) for th in parse_bpf_handles(files))
+        out.extend((tf.inode, ("t", tf.pid, tf.fd)) for tf in parse_files(files))
+        out.extend((th.inode, ("g", th.pid, th)) for th in parse_handles(files))
     if vmas is not None:
         out.extend((tv.entry.inode, ("v", tv.pid, tv.entry))
-                   for tv in parse_bpf_vmas(vmas, page_size))
+                   for tv in parse_vmas(vmas, page_size))
     return out
 
 
-_NOTHING: tuple[list[KernelBuffer], dict[int, list[Any]]] = ([], {})
+def _same(now: tuple[Any, ...], last: tuple[Any, ...]) -> bool:
+    """Whether two refreshes' inputs are the same: each parsed object the very same
+    (a memo's, kept while its text stays), each plain value equal."""
+    dev, before, procs, *parsed = now
+    ldev, lbefore, lprocs, *lparsed = last
+    return (
+        dev == ldev and before == lbefore and len(procs) == len(lprocs)
+        and all(a is b for a, b in zip(parsed, lparsed, strict=True))
+        and all(p == q and f is g and m is n
+                for (p, f, m), (q, g, n) in zip(procs, lprocs, strict=True))
+    )
+
+
+_NOTHING: tuple[int, dict[int, list[Any]]] = (0, {})
 _NO_HEAPS: frozenset[str] = frozenset()
 
 
@@ -117,9 +128,9 @@ class Assembler:
         self._bufinfo = Memo(self._parse_bufinfo)
         self._sysfs = Memo(lambda rows: _kernel_list(parse_sysfs_stats(rows)))
         self._bpf_iter = Memo(lambda text: _kernel_list(parse_bpf_iter(text)))
-        self._bpf_buffers = Memo(lambda text: _kernel_list(parse_bpf_buffers(text)))
+        self._bpf_buffers = Memo(lambda text: _kernel_list(parse_buffers(text)))
         self._bpf_records = Memo(_bpf_records)
-        self._tasks = Memo(lambda key: parse_bpf_tasks(*key))
+        self._tasks = Memo(lambda key: parse_tasks(*key))
         self._packages = Memo(parse_package_list)
         self._heaps = Memo(lambda text: frozenset(parse_heaps(text)))
         self._memos = [v for v in vars(self).values() if isinstance(v, Memo)]
@@ -130,6 +141,8 @@ class Assembler:
         self._built: dict[int, tuple[Inputs, Built]] = {}
         #: pid -> (what its Process is made of, the Process)
         self._people: dict[int, tuple[tuple[Any, ...], Process]] = {}
+        #: (what the buffers were made of, and what :meth:`_hold` made of it)
+        self._holdings: tuple[Any, ...] | None = None
 
     def _parse_bufinfo(self, text: str) -> tuple[Bufinfo, dict[int, list[Any]]]:
         info = parse_bufinfo(text, self._records)  # an unchanged record: its entry
@@ -160,47 +173,18 @@ class Assembler:
         kernel = KernelInfo()
         warnings = list(raw.warnings)
         bufinfo, by_inode = self._bufinfo(raw.bufinfo) if raw.bufinfo is not None else (None, {})
-        sysfs, sysfs_at = self._sysfs(tuple(raw.sysfs)) if raw.sysfs is not None else _NOTHING
+        sysfs_bytes, sysfs_at = self._sysfs(tuple(raw.sysfs)) if raw.sysfs is not None else _NOTHING
         if raw.bpf is not None:
-            bpf, bpf_at = self._bpf_iter(raw.bpf)
+            bpf_bytes, bpf_at = self._bpf_iter(raw.bpf)
         elif raw.bpf_buffers is not None:
-            bpf, bpf_at = self._bpf_buffers(raw.bpf_buffers)
+            bpf_bytes, bpf_at = self._bpf_buffers(raw.bpf_buffers)
         else:
-            bpf, bpf_at = _NOTHING
+            bpf_bytes, bpf_at = _NOTHING
         have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
         per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
-        # a pid listed twice: each copy's mappings are the last copy's
-        maps_of = {proc.pid: maps for proc, _, maps in per_proc}
-        dev = raw.dmabuf_dev
-        if dev is None:
-            kernel_inodes = {*by_inode, *sysfs_at, *bpf_at}
-            dev = dmabuf_device(None, (e for ms in maps_of.values() for e in ms), kernel_inodes)
-
-        records: dict[int, list[Record]] = {}
-        held: set[int] = set()
-        impostor_maps = 0
-        unverified: list[UnverifiedMap] = []
-        for proc, fds, _ in per_proc:
-            for inode, rec in fds:
-                records.setdefault(inode, []).append(rec)
-            if fds:
-                held.add(proc.pid)
-            for e in maps_of[proc.pid]:
-                if dev is None:
-                    unverified.append(UnverifiedMap(
-                        proc.pid, e.inode, e.name, e.start, e.end, e.perms,
-                        f"{e.dev[0]:02x}:{e.dev[1]:02x}",
-                    ))
-                elif e.dev != dev:
-                    impostor_maps += 1
-                else:
-                    records.setdefault(e.inode, []).append(("m", proc.pid, e))
-                    held.add(proc.pid)
+        bpf_recs: list[tuple[int, Record]] = []
         if raw.bpf_files is not None or raw.bpf_vmas is not None:
-            for inode, rec in self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size)):
-                records.setdefault(inode, []).append(rec)
-                held.add(rec[1])
-
+            bpf_recs = self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size))
         if bufinfo is not None:
             kernel.sources.append("bufinfo")
             kernel.bufinfo_objects = bufinfo.total_objects
@@ -212,9 +196,17 @@ class Assembler:
         heaps = self._heaps(raw.heaps) if raw.heaps is not None else _NO_HEAPS
         if raw.heaps is not None:
             kernel.heaps = sorted(heaps)  # as parse_heaps gives them
-        buffers, refused, transient, estimated = self._buffers(
-            records, by_inode if bufinfo is not None else None, before, sysfs_at, bpf_at, heaps
+        # what the buffers are made of: parsed objects (the same objects while their
+        # texts are the same) and plain values; all unchanged, the last result stands
+        made_of = (
+            raw.dmabuf_dev, before, tuple((p.pid, fds, maps) for p, fds, maps in per_proc),
+            bpf_recs, by_inode if bufinfo is not None else None, sysfs_at, bpf_at, heaps,
         )
+        last = self._holdings
+        if last is None or not _same(made_of, last[0]):
+            last = self._holdings = (made_of, *self._hold(*made_of))
+        held, unverified, impostor_maps, (buffers, refused, transient, estimated) = last[1:]
+        buffers, unverified = dict(buffers), list(unverified)
         if refused:
             warnings.append(
                 f"debugfs bufinfo: {refused} record{'s' if refused != 1 else ''} whose size or "
@@ -228,10 +220,10 @@ class Assembler:
         if raw.sysfs is not None:
             kernel.sources.append("sysfs")
             if kernel.total_bytes is None:
-                kernel.total_bytes = sum(kb.size for kb in sysfs)
+                kernel.total_bytes = sysfs_bytes
         if have_bpf:
             kernel.sources.append("bpf")
-            kernel.total_bytes = sum(kb.size for kb in bpf)
+            kernel.total_bytes = bpf_bytes
         kernel.sources.extend(
             name for name, text in (
                 ("task_file", raw.bpf_files), ("task_vma", raw.bpf_vmas), ("task", raw.bpf_tasks)
@@ -282,11 +274,48 @@ class Assembler:
             charges=charges(raw),
         )
 
+    def _hold(
+        self, dev: tuple[int, int] | None, before: set[int] | None, per_proc: tuple[Any, ...],
+        bpf_recs: list[tuple[int, Record]], *kernel_wide: Any,
+    ) -> tuple[set[int], list[UnverifiedMap], int, tuple[dict[int, Buffer], int, int, int]]:
+        """The holders, unverified and impostor mappings, and the buffers (:meth:`_buffers`)
+        of the processes' records (pid, fd records, maps entries) and the BPF ones."""
+        by_inode, sysfs_at, bpf_at, _heaps = kernel_wide
+        # a pid listed twice: each copy's mappings are the last copy's
+        maps_of = {pid: maps for pid, _, maps in per_proc}
+        if dev is None:
+            kernel_inodes = {*(by_inode or ()), *sysfs_at, *bpf_at}
+            dev = dmabuf_device(None, (e for ms in maps_of.values() for e in ms), kernel_inodes)
+        records: dict[int, list[Record]] = {}
+        held: set[int] = set()
+        impostor_maps = 0
+        unverified: list[UnverifiedMap] = []
+        for pid, fds, _ in per_proc:
+            for inode, rec in fds:
+                records.setdefault(inode, []).append(rec)
+            if fds:
+                held.add(pid)
+            for e in maps_of[pid]:
+                if dev is None:
+                    unverified.append(UnverifiedMap(
+                        pid, e.inode, e.name, e.start, e.end, e.perms,
+                        f"{e.dev[0]:02x}:{e.dev[1]:02x}",
+                    ))
+                elif e.dev != dev:
+                    impostor_maps += 1
+                else:
+                    records.setdefault(e.inode, []).append(("m", pid, e))
+                    held.add(pid)
+        for inode, rec in bpf_recs:
+            records.setdefault(inode, []).append(rec)
+            held.add(rec[1])
+        return held, unverified, impostor_maps, self._buffers(records, before, *kernel_wide)
+
     def _buffers(
         self,
         records: dict[int, list[Record]],
-        bufinfo: dict[int, list[Any]] | None,
         before: set[int] | None,
+        bufinfo: dict[int, list[Any]] | None,
         sysfs: dict[int, list[Any]],
         bpf: dict[int, list[Any]],
         heaps: frozenset[str],

@@ -1,11 +1,9 @@
 """Load dmabuf-top's BPF iterators through the system's libbpf (``libbpf.so.1``, via
-ctypes) and read their records: open, load, attach each iterator once, then one
-iterator fd and one read per program per refresh. The binary build
-(collect/bpf/dmabuf_top_bin.bpf.o, packed structs) by default; the text build
-(dmabuf_top.bpf.o) on request, the same facts as lines.
+ctypes) and read their records (collect/bpf/dmabuf_top.bpf.o: packed structs): open,
+load, attach each iterator once per process, then one iterator fd per program per
+refresh, read in large chunks.
 
-Only fetching lives here: the records are parsed by ``parsers/bpf_scan.py`` (text)
-and ``parsers/bpf_records.py`` (binary). Every way it
+Only fetching lives here: the records are parsed by ``parsers/bpf_records.py``. Every way it
 can fail raises :class:`BpfUnavailable` with one line saying why (no libbpf, no BTF,
 no kernel support for an iterator, not permitted), so the caller falls back.
 """
@@ -15,16 +13,15 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from dmabuf_top.collect.parsers.bpf_records import gem_more
 
-#: the iterators writing text lines, and writing binary records (the default)
+#: the iterators, writing binary records
 OBJECT_PATH = Path(__file__).with_name("bpf") / "dmabuf_top.bpf.o"
-BINARY_OBJECT_PATH = OBJECT_PATH.with_name("dmabuf_top_bin.bpf.o")
 KERNEL_BTF = "/sys/kernel/btf/vmlinux"
 
 #: program name -> the kernel's iterator target (its BTF function is bpf_iter_<target>)
@@ -39,8 +36,11 @@ TARGET_SINCE = {"dmabuf": "6.16", "task_file": "5.8", "task_vma": "5.12", "task"
 #: how many reads of the fd iterator one DRM file's GEM handles may take: each lists
 #: 512 of a file's dma-buf handles (GEM_WINDOW in the BPF C), 32,768 in all
 GEM_PASSES = 64
-#: the fd iterator's record of a DRM file with more dma-buf handles than one read lists
-_GEM_MORE = re.compile(rb"^G [0-9]+ [0-9]+$", re.M)
+#: pidfd_open(2)'s flag for a pidfd of one thread (6.9+; the scan needs 6.16)
+PIDFD_THREAD = os.O_EXCL
+#: bytes asked of one read(2) of an iterator: the kernel hands over at most its
+#: buffer (8 pages) per read, many records each
+READ_SIZE = 1 << 16
 _BTF_KIND_FUNC = 12
 _LOG_LINES = 40
 _PRINT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -112,6 +112,7 @@ def _libbpf() -> ctypes.CDLL:
         ("ring_buffer__consume", ci, (vp,)),
         ("ring_buffer__free", None, (vp,)),
         ("bpf_map_update_elem", ci, (ci, vp, vp, ctypes.c_uint64)),
+        ("bpf_map_delete_elem", ci, (ci, vp)),
     ):
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
@@ -181,16 +182,13 @@ def close_object(lib: ctypes.CDLL, obj: int | None, links: Iterable[int]) -> Non
 
 
 class BpfIterators:
-    """The loaded iterators. ``read(program)`` returns one pass of its records
-    (``binary``: packed structs, else text lines); the programs the kernel lacks are
-    not loaded (``programs`` lists those that are). ``obj_path``: another object of
-    that format (default: the package's)."""
+    """The loaded iterators. ``read(program)`` returns one pass of its records; the
+    programs the kernel lacks are not loaded (``programs`` lists those that are).
+    ``obj_path``: another object of that format (default: the package's). Several
+    threads may read at once: each one's scratch state and GEM window are its own
+    (task-local storage of the reading thread, in the BPF C)."""
 
-    def __init__(self, obj_path: Path | None = None, want: tuple[str, ...] = tuple(TARGETS),
-                 binary: bool = True):
-        self.binary = binary
-        if obj_path is None:
-            obj_path = BINARY_OBJECT_PATH if binary else OBJECT_PATH
+    def __init__(self, obj_path: Path = OBJECT_PATH, want: tuple[str, ...] = tuple(TARGETS)):
         lib = _libbpf()
         have = kernel_targets(lib)
         self.missing = {p: TARGETS[p] for p in want if TARGETS[p] not in have}
@@ -227,31 +225,49 @@ class BpfIterators:
         return list(self._links)
 
     def read(self, program: str) -> bytes:
-        """One pass of the iterator: every record, as the program prints them. The
+        """One pass of the iterator: every record, as the program writes them. The
         fd iterator is read again while some DRM file has more dma-buf handles than
-        one read lists (``G`` records; at most :data:`GEM_PASSES` reads), each read
+        one read lists ('G' records; at most :data:`GEM_PASSES` reads), each read
         the next window of them (records of other files repeat: the parser keeps one)."""
         if program != FILES:
             return self._read_once(program)
         chunks = [self._read_once(program)]
-        passes = 1
-        more = gem_more if self.binary else _GEM_MORE.search
-        while more(chunks[-1]) and passes < GEM_PASSES:
-            self._set_gem_pass(passes)
-            try:
+        if not gem_more(chunks[-1]):
+            return chunks[0]
+        pidfd = self._thread_pidfd()
+        try:
+            passes = 1
+            while gem_more(chunks[-1]) and passes < GEM_PASSES:
+                self._set_gem_pass(pidfd, passes)
                 chunks.append(self._read_once(program))
-            finally:
-                self._set_gem_pass(0)
-            passes += 1
+                passes += 1
+        finally:
+            self._set_gem_pass(pidfd, 0)
+            os.close(pidfd)
         return b"".join(chunks)
 
-    def _set_gem_pass(self, n: int) -> None:
-        """Which window of each DRM file's dma-buf handles the fd iterator lists."""
-        bpf_map = self._lib.bpf_object__find_map_by_name(self._obj, b"gem_pass")
-        key, value = ctypes.c_uint32(0), ctypes.c_uint32(n)
-        if not bpf_map or self._lib.bpf_map_update_elem(
-            self._lib.bpf_map__fd(bpf_map), ctypes.byref(key), ctypes.byref(value), 0
-        ):
+    @staticmethod
+    def _thread_pidfd() -> int:
+        """A pidfd of the calling thread: the key of its task-local storage."""
+        try:
+            return os.pidfd_open(threading.get_native_id(), PIDFD_THREAD)
+        except OSError as e:
+            raise BpfUnavailable(f"pidfd_open of the reading thread failed: {e.strerror}") from None
+
+    def _set_gem_pass(self, pidfd: int, n: int) -> None:
+        """Which window of each DRM file's dma-buf handles this thread's reads of the
+        fd iterator list (0: the first, the entry removed)."""
+        lib = self._lib
+        bpf_map = lib.bpf_object__find_map_by_name(self._obj, b"gem_pass")
+        if not bpf_map:
+            raise BpfUnavailable("the BPF object has no gem_pass map")
+        fd, key, value = lib.bpf_map__fd(bpf_map), ctypes.c_int(pidfd), ctypes.c_uint32(n)
+        if n:
+            failed = lib.bpf_map_update_elem(fd, ctypes.byref(key), ctypes.byref(value), 0)
+        else:
+            failed = lib.bpf_map_delete_elem(fd, ctypes.byref(key))
+            failed = failed and ctypes.get_errno() != errno.ENOENT
+        if failed:
             why = _errno_text(ctypes.get_errno())
             raise BpfUnavailable(f"setting the GEM handle window failed: {why}")
 
@@ -265,7 +281,7 @@ class BpfIterators:
         chunks = []
         try:
             while True:
-                b = os.read(fd, 1 << 16)
+                b = os.read(fd, READ_SIZE)
                 if not b:
                     break
                 chunks.append(b)

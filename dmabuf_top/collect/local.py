@@ -7,8 +7,8 @@ fdinfo only of dma-buf fds, read ``maps`` and decode only its ``/dmabuf`` lines;
 (which holds the comm), cmdline, uid and cgroup only for pids that hold something, while
 their directory is open; stat of the holders' ancestors too (for the process tree).
 The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
-read each of the fd, mapping, process and buffer iterators (binary records; text with
-``bpf_binary=False``), and /proc only for what BPF does not give: the holders'
+read each of the fd, mapping, process and buffer iterators (binary records, the
+programs loaded once per backend), and /proc only for what BPF does not give: the holders'
 ``cgroup`` (the path as the reader's cgroup namespace sees it), and the comm and
 cmdline of the few processes the process iterator cannot say all of (kernel threads,
 whose /proc comm may be longer; cmdlines longer than a page or rewritten in place);
@@ -34,8 +34,13 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
 )
 from dmabuf_top.collect.contract import SeenProcess
-from dmabuf_top.collect.parsers.bpf_records import BpfRecordsError, check_buffers
-from dmabuf_top.collect.parsers.bpf_scan import holder_pids, parse_bpf_tasks
+from dmabuf_top.collect.memo import Memo
+from dmabuf_top.collect.parsers.bpf_records import (
+    BpfRecordsError,
+    check_buffers,
+    holder_pids,
+    parse_tasks,
+)
 from dmabuf_top.collect.parsers.cgroup import parse_proc_cgroup
 from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
 from dmabuf_top.collect.pidsignal import signal_seen
@@ -219,7 +224,7 @@ class LocalBackend:
     kind = "local"
     live = True
 
-    def __init__(self, proc: str = "/proc", source: str = "auto", bpf_binary: bool = True) -> None:
+    def __init__(self, proc: str = "/proc", source: str = "auto") -> None:
         if source not in SCAN_SOURCES:
             raise ValueError(f"unknown scan source {source!r}")
         self.proc = proc
@@ -229,11 +234,15 @@ class LocalBackend:
         self._bpf: BpfIterators | None = None
         #: what the last refresh assembled, reused where nothing changed
         self.assembler = Assembler()
+        #: the BPF records checked, their holders and processes: once while their bytes stay
+        self._holder_pids = Memo(lambda key: holder_pids(*key))
+        self._tasks = Memo(lambda key: parse_tasks(*key))
+        self._checked = Memo(check_buffers)
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
             try:
-                self._bpf = BpfIterators(binary=bpf_binary)
+                self._bpf = BpfIterators()
             except BpfUnavailable as e:
                 self.bpf_note = f"BPF scan not used: {e}; walked /proc instead"
 
@@ -243,19 +252,13 @@ class LocalBackend:
             self._bpf.close()
             self._bpf = None
 
-    def _read_bpf(self) -> dict[str, str | bytes] | None:
-        """One pass of every loaded iterator (text decoded, binary as read), or None
-        (with ``bpf_note`` set) when a read fails: then this refresh walks /proc
-        instead, never a half scan."""
+    def _read_bpf(self) -> dict[str, bytes] | None:
+        """One pass of every loaded iterator, or None (with ``bpf_note`` set) when a
+        read fails: then this refresh walks /proc instead, never a half scan."""
         if self._bpf is None:
             return None
         try:
-            if self._bpf.binary:
-                return {p: self._bpf.read(p) for p in self._bpf.programs}
-            return {
-                p: self._bpf.read(p).decode("utf-8", "backslashreplace")
-                for p in self._bpf.programs
-            }
+            return {p: self._bpf.read(p) for p in self._bpf.programs}
         except BpfUnavailable as e:
             self.bpf_note = f"BPF scan failed: {e}; walked /proc instead"
             self.close()
@@ -288,6 +291,9 @@ class LocalBackend:
             self.bpf_note = f"BPF scan failed: {e}; walked /proc instead"
             self.close()
             return self._fetch()
+        finally:
+            for memo in (self._holder_pids, self._tasks, self._checked):
+                memo.turn()
 
     def _fetch(self) -> RawScan:
         raw = RawScan(taken_at=utc_now(), kind="local", host=self.host, kernel=self.kernel)
@@ -301,11 +307,11 @@ class LocalBackend:
         if texts is not None and holders_by_bpf:
             raw.bpf_files, raw.bpf_vmas = texts[FILES], texts[VMAS]
             raw.page_size = os.sysconf("SC_PAGE_SIZE")
-            pids = holder_pids(raw.bpf_files, raw.bpf_vmas)
+            pids = self._holder_pids((raw.bpf_files, raw.bpf_vmas))
             if TASKS in texts:
                 raw.bpf_tasks = texts[TASKS]
                 raw.clock_ticks = os.sysconf("SC_CLK_TCK")
-                tasks = parse_bpf_tasks(raw.bpf_tasks, raw.clock_ticks)
+                tasks = self._tasks((raw.bpf_tasks, raw.clock_ticks))
                 raw.procs, raw.ancestor_stats = read_bpf_task_leftovers(tasks, pids, self.proc)
             else:
                 raw.procs = read_holders(pids, self.proc)
@@ -321,8 +327,7 @@ class LocalBackend:
             raw.bpf = read_optional(BPF_ITER)
         else:
             raw.bpf_buffers = texts[BUFFERS]
-            if isinstance(raw.bpf_buffers, bytes):
-                check_buffers(raw.bpf_buffers)
+            self._checked(raw.bpf_buffers)
         if self.bpf_note is not None:
             raw.warnings.append(self.bpf_note)
         raw.heaps = read_heaps()

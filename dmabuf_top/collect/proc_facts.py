@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from dmabuf_top.collect.parsers.bpf_scan import TASK_KERNEL_THREAD, TaskFacts
+from dmabuf_top.collect.parsers.bpf_types import TASK_KERNEL_THREAD, TaskFacts
 from dmabuf_top.collect.parsers.procstat import cmdline_text, parse_stat
 from dmabuf_top.collect.rawscan import ProcText
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dmabuf_top.collect.parsers.bpf_scan import TaskFacts
+from dmabuf_top.collect.parsers.bpf_types import TaskFacts
 from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Process

@@ -62,15 +62,14 @@ class RawScan:
     bpf: str | None = None
     #: dmabuf-top's own BPF iterators (collect/bpf/dmabuf_top.bpf.c): buffers, and
     #: when the task iterators loaded, the dma-buf fds and mappings of every process
-    #: (then ``procs`` holds only the holders' stat, cmdline and uid); ``str`` when
-    #: read from the text build, ``bytes`` (packed records) from the binary one
-    bpf_buffers: str | bytes | None = None
-    bpf_files: str | bytes | None = None
-    bpf_vmas: str | bytes | None = None
+    #: (then ``procs`` holds only the holders' stat, cmdline and uid): packed records
+    bpf_buffers: bytes | None = None
+    bpf_files: bytes | None = None
+    bpf_vmas: bytes | None = None
     #: every process (pid, parent, owner, start, comm, cmdline) when the task
     #: iterator loaded: then ``procs`` holds only those it could not say all of
     #: (kernel threads, long or rewritten cmdlines), read from /proc
-    bpf_tasks: str | bytes | None = None
+    bpf_tasks: bytes | None = None
     #: bytes per page, to turn the vma iterator's page offsets into byte offsets
     page_size: int = 4096
     #: clock ticks per second (sysconf _SC_CLK_TCK), to turn the task iterator's

@@ -16,6 +16,8 @@ object and walk as 6.18; about a minute of CI per kernel).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -150,3 +152,56 @@ def test_a_process_with_10000_handles_has_every_dmabuf_handle_listed(vm):
     assert all(h["fds"] == [] and h["maps"] == [] for h in held) and len(held) == 2000
     (proc,) = [p for p in doc["processes"] if p["pid"] == rec["pid"]]
     assert (proc["handles"], proc["handle_bytes"], proc["rss"]) == (2000, 2000 * 4096, 0)
+
+
+#: in the guest: the fd and task iterators read alone, then by two processes sharing the
+#: same loaded programs (the child inherits the links: one set of maps), each reading
+#: both in a loop at once; what each read gave that differs from the lone read
+TWO_READERS = r"""
+import json, os, sys
+from dmabuf_top.collect.bpf_loader import FILES, TASKS, BpfIterators
+from dmabuf_top.collect.parsers.bpf_records import parse_files, parse_handles, parse_tasks
+pid, loops = int(sys.argv[1]), int(sys.argv[2])
+it = BpfIterators(want=(FILES, TASKS))
+
+def records():
+    files = it.read(FILES)
+    return (sorted(parse_files(files)), sorted(h for h in parse_handles(files) if h.pid == pid),
+            parse_tasks(it.read(TASKS)))
+
+alone = records()
+
+def differs(got):
+    tasks = {p: t for p, t in got[2].items() if p in alone[2]}  # processes that came and went
+    return [what for what, a, b in (("fds", got[0], alone[0]), ("handles", got[1], alone[1]),
+            ("tasks", tasks, {p: alone[2][p] for p in tasks})) if a != b]
+
+read, write = os.pipe()
+child = os.fork()
+diffs = []
+for _ in range(loops):
+    diffs += differs(records())
+if child == 0:
+    os.write(write, json.dumps(diffs).encode())
+    os._exit(0)
+os.close(write)
+other = json.loads(os.read(read, 1 << 20) or b"null")
+os.waitpid(child, 0)
+print(json.dumps({"handles": len(alone[1]), "pid_seen": pid in alone[2],
+                  "parent": diffs, "child": other}))
+"""
+
+
+@pytest.mark.kernels(*BPF_SERIES)
+def test_two_processes_reading_the_iterators_at_once_get_what_one_alone_gets(vm):
+    """Two readers of the same loaded programs at once (one vCPU, a preemptible
+    kernel): each read lists what a lone read lists. A DRM file with 1,100 dma-buf
+    handles takes three reads of the fd iterator, each naming its window: a window,
+    or the walk's state, shared between readers would give one reader another's."""
+    with start_scenario(vm, "--handles", "1100", "--exported", "1100", out="/tmp/gem.json",
+                        script=GEM_MANY) as run:
+        r = vm.run([vm.python, "-c", TWO_READERS, str(run.record["pid"]), "10"], timeout=900)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    got = json.loads(r.stdout)
+    assert got["handles"] == 1100 and got["pid_seen"]
+    assert (got["parent"], got["child"]) == ([], [])

@@ -1,48 +1,40 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR MIT)
-/* dmabuf-top's kernel-side scan: four BPF iterators, read as text.
+/* dmabuf-top's kernel-side scan: four BPF iterators writing binary records, packed
+ * little-endian structs (struct rec_*, below), each behind a record head: magic,
+ * format version, kind (a letter) and the record's size in bytes. Strings (exporter,
+ * buffer name, driver, comm, cmdline: untrusted bytes, any but NUL) are raw bytes
+ * with their length. Parsed by dmabuf_top/collect/parsers/bpf_records.py.
  *
  *   dmabuf_buffers  (iter/dmabuf, 6.16+)  every dma-buf in the kernel:
- *       "b INODE SIZE COUNT xEXPORTER xNAME\n"
+ *       'b' INODE SIZE COUNT EXPORTER NAME
  *   dmabuf_files    (iter/task_file)      every open file of every task that is
  *                                          on the dma-buf filesystem:
- *       "f TGID FD INODE\n"
+ *       'f' TGID FD INODE
  *                                          and, for every open DRM file (a char
- *                                          device of major 226), its device, then
- *                                          each GEM handle whose object is a dma-buf
- *                                          (exported or imported):
- *       "d TGID FD MINOR TYPE xDRIVER\n"   "g TGID FD HANDLE INODE\n"
+ *                                          device of major 226), each GEM handle
+ *                                          whose object is a dma-buf (exported or
+ *                                          imported), then the file's device:
+ *       'g' TGID FD HANDLE INODE           'd' TGID FD MINOR TYPE DRIVER
  *     (MINOR: the drm_minor's index, TYPE its type: 0 card, 2 renderD, 32 accel).
  *     One file's records must fit the iterator's buffer (8 pages): a read lists
  *     the dma-buf handles GEM_WINDOW * pass .. GEM_WINDOW * (pass + 1) - 1 of each
- *     DRM file (in handle order; the pass in gem_pass, set by the reader), and
- *     "G TGID FD\n" when the file has more: the reader then reads again, pass + 1.
- *     Where the scan loads (iter/dmabuf: 6.16+; of the test matrix 6.18, not 5.10 or
- *     6.1, whose kernels lack that iterator: the loader refuses before the verifier
- *     runs) the walk passes the verifier: 3,719 instructions processed on 7.3 (its
- *     state in a map value, the "d" record after it; see struct gem_walk).
+ *     DRM file (in handle order; the pass in gem_pass, set by the reader for its
+ *     own thread), and 'G' TGID FD when the file has more: the reader then reads
+ *     again, pass + 1.
  *   dmabuf_vmas     (iter/task_vma)       every mapping of such a file:
- *       "m TGID START END FLAGS PGOFF INODE MAJOR MINOR\n"
+ *       'm' TGID START END FLAGS PGOFF INODE MAJOR MINOR
  *   dmabuf_tasks    (iter.s/task)         every process (thread-group leader), for
  *                                          what /proc/PID/{stat,comm,cmdline} say:
- *       "p TGID PPID EUID START_NS FLAGS xCOMM xCMDLINE\n"
+ *       'p' TGID PPID EUID START_NS FLAGS COMM CMDLINE
  *     FLAGS: 1 a kernel thread (its /proc comm may be longer), 2 the cmdline is
  *     not what /proc would give (longer than CMDLINE_MAX, rewritten in place, or
  *     unreadable): the reader then asks /proc for that process.
  *
- * Numbers are decimal except START, END, FLAGS (vm_flags) in hex. Strings
- * (exporter, buffer name: untrusted bytes, any but NUL, at most 63 and 31) are
- * bounded copies written as hex after an "x", so no byte of a name can end a
- * field or a line. A file is a dma-buf when its superblock's magic is the
- * dma-buf filesystem's (DMA_BUF_MAGIC), the same check as fstatfs(2).
- * Parsed by dmabuf_top/collect/parsers/bpf_scan.py.
- *
- * Built with DMABUF_RECORDS_BINARY (dmabuf_top_bin.bpf.c), the same iterators write
- * the same facts as packed little-endian structs instead (struct rec_*, below), each
- * behind a record head: magic, format version, kind (the text's letter) and the
- * record's size in bytes. Strings are raw bytes with their length. Parsed by
- * dmabuf_top/collect/parsers/bpf_records.py. Without the hex and the printf, the
- * verifier processes far less on 7.3: dmabuf_files 652 instructions (3,719 as text),
- * dmabuf_tasks 407 (2,117), dmabuf_buffers 197 (323), dmabuf_vmas 150 (144).
+ * A file is a dma-buf when its superblock's magic is the dma-buf filesystem's
+ * (DMA_BUF_MAGIC), the same check as fstatfs(2). The programs load where the scan
+ * does (iter/dmabuf: 6.16+; of the test matrix 6.18 and 7.3, not 5.10 or 6.1, whose
+ * kernels lack that iterator: the loader refuses before the verifier runs);
+ * python bench/verifier_bench.py prints what the verifier spends on each.
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -70,39 +62,38 @@
 #define XA_MAX_DEPTH 8
 /* slots visited per DRM file: 2^20 slots = 16,384 leaf nodes, a million handles */
 #define GEM_WALK_STEPS (1 << 20)
-/* dma-buf handles of one DRM file per read: 512 "g" lines of at most 56 bytes
- * (28,672) and the "d" and "G" lines fit the 32 KiB the iterator gives one file */
+/* dma-buf handles of one DRM file per read: 512 'g' records of 56 bytes (28,672)
+ * and the 'd' and 'G' ones fit the 32 KiB the iterator gives one file */
 #define GEM_WINDOW 512
 
-/* bytes (a task's cmdline, a buffer's exporter or name) and their hex: too big for
- * the 512-byte stack, and in a map value the verifier walks hex_byte once, not once
- * per byte (hex_of on the stack cost dmabuf_buffers 137,800 instructions on 7.3) */
+/* Scratch state lives with the task reading the iterator (task-local storage of
+ * the reader, bpf_get_current_task_btf()), never per CPU: iterators run with
+ * migration disabled, not preemption, and the sleepable task iterator may sleep,
+ * so a per-CPU value could be overwritten by another reader of the same programs
+ * (another thread, or a process that inherited the links) on that CPU mid-record.
+ * Task storage: map flags BPF_F_NO_PREALLOC, key an int (a pidfd from user space). */
+#define MAP_TASK_STORAGE 29
+#define NO_PREALLOC 1
+#define STORAGE_CREATE 1
+
+/* a task's cmdline: too big for the 512-byte stack */
 struct cmdline_buf {
 	unsigned char raw[CMDLINE_MAX];
-	char hex[2 * CMDLINE_MAX];
 };
 
 struct {
-	__uint(type, MAP_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, MAP_TASK_STORAGE);
+	__uint(map_flags, NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct cmdline_buf);
 } cmdline_scratch SEC(".maps");
 
-/* dmabuf_buffers' own: the sleepable dmabuf_tasks may sleep with cmdline_scratch in use */
+/* which window of each DRM file's dma-buf handles this reader's next read lists
+ * (none: the first), set by the reader through a pidfd of its thread */
 struct {
-	__uint(type, MAP_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cmdline_buf);
-} name_scratch SEC(".maps");
-
-/* "Dual MIT/GPL": GPL-compatible for the kernel, MIT like the rest of the package */
-/* which window of each DRM file's dma-buf handles a read lists (key 0) */
-struct {
-	__uint(type, MAP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, MAP_TASK_STORAGE);
+	__uint(map_flags, NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u32);
 } gem_pass SEC(".maps");
 
@@ -110,15 +101,15 @@ struct gem_walk;
 
 /* the state of the GEM handle walk of the DRM file being visited */
 struct {
-	__uint(type, MAP_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(type, MAP_TASK_STORAGE);
+	__uint(map_flags, NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct gem_walk);
 } gem_scratch SEC(".maps");
 
+/* "Dual MIT/GPL": GPL-compatible for the kernel, MIT like the rest of the package */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#ifdef DMABUF_RECORDS_BINARY
 /* the binary records (parsers/bpf_records.py mirrors these layouts): no implicit
  * padding, every byte written (zeroed first) */
 #define REC_MAGIC 0xdb
@@ -199,88 +190,15 @@ static __always_inline void rec_file_write(struct seq_file *seq, char kind, __u3
 	r.ino = ino;
 	bpf_seq_write(seq, &r, sizeof(r));
 }
-#endif
 
-#ifndef DMABUF_RECORDS_BINARY
-static __always_inline char hexdigit(unsigned char v)
+
+/* The filters run for every open file and every mapping of every process: they read
+ * through the iterator's BTF pointers directly (a load the kernel guards against a
+ * fault), not by a bpf_probe_read_kernel call per field, which took 2-3x the time of
+ * the fd and mapping iterators on 6.18 under qemu. CO-RE still relocates each field. */
+static __always_inline int is_dmabuf_inode(struct inode *inode)
 {
-	return v < 10 ? (char)('0' + v) : (char)('a' + v - 10);
-}
-
-/* bpf_loop callback: byte i of buf->raw as two hex digits (ctx: on the
- * stack, the pointer to the buffer) */
-static long hex_byte(__u32 i, void *ctx)
-{
-	struct cmdline_buf *buf = *(struct cmdline_buf **)ctx;
-	__u64 at = i & (CMDLINE_MAX - 1); /* i < CMDLINE_MAX: bpf_loop runs len times */
-	unsigned char c;
-
-	barrier_var(at);
-	c = buf->raw[at];
-	buf->hex[2 * at] = hexdigit(c >> 4);
-	buf->hex[2 * at + 1] = hexdigit(c & 15);
-	return 0;
-}
-
-/* the hex of buf->raw[0 .. len) to seq (len at most CMDLINE_MAX) */
-static __always_inline void seq_hex(struct seq_file *seq, struct cmdline_buf *buf, __u64 len)
-{
-	__u64 hex_len;
-
-	if (len > CMDLINE_MAX)
-		len = CMDLINE_MAX;
-	barrier_var(len);
-	if (!len)
-		return;
-	bpf_loop(len, hex_byte, &buf, 0);
-	hex_len = 2 * len;
-	if (hex_len > 2 * CMDLINE_MAX)
-		hex_len = 2 * CMDLINE_MAX;
-	barrier_var(hex_len);
-	bpf_seq_write(seq, buf->hex, hex_len);
-}
-
-/* the NUL-terminated kernel string at src (at most n - 1 bytes) into buf->raw: its length */
-static __always_inline __u64 kernel_str(struct cmdline_buf *buf, int n, const char *src)
-{
-	long len;
-
-	if (!src)
-		return 0;
-	len = bpf_probe_read_kernel_str(buf->raw, n, src);
-	return len > 1 ? len - 1 : 0;
-}
-
-/* "x" + hex of the NUL-terminated kernel string at src (at most n - 1 bytes) */
-static __always_inline void hex_of(char *out, char *tmp, int n, const char *src)
-{
-	long len = 0;
-	int i;
-
-	out[0] = 'x';
-	out[1] = 0;
-	if (!src)
-		return;
-	len = bpf_probe_read_kernel_str(tmp, n, src);
-	if (len <= 1)
-		return;
-	for (i = 0; i < n - 1; i++) {
-		unsigned char c;
-
-		if (i >= len - 1)
-			break;
-		c = tmp[i];
-		out[1 + 2 * i] = hexdigit(c >> 4);
-		out[2 + 2 * i] = hexdigit(c & 15);
-		out[3 + 2 * i] = 0;
-	}
-}
-
-#endif
-
-static __always_inline int is_dmabuf_file(struct file *f)
-{
-	return f && BPF_CORE_READ(f, f_inode, i_sb, s_magic) == DMA_BUF_MAGIC;
+	return inode && inode->i_sb->s_magic == DMA_BUF_MAGIC;
 }
 
 static __always_inline __u64 file_count(struct file *f)
@@ -300,21 +218,16 @@ int dmabuf_buffers(struct bpf_iter__dmabuf *ctx)
 	struct dma_buf *d = ctx->dmabuf;
 	struct file *f;
 	__u64 ino, size, count;
-#ifndef DMABUF_RECORDS_BINARY
-	struct cmdline_buf *buf;
-	__u32 key = 0;
-#endif
 
 	if (!d)
 		return 0;
-	f = BPF_CORE_READ(d, file);
-	ino = BPF_CORE_READ(f, f_inode, i_ino);
-	size = BPF_CORE_READ(d, size);
+	f = d->file;
+	ino = f->f_inode->i_ino;
+	size = d->size;
 	/* the iterator holds a reference of its own while it visits a buffer */
 	count = file_count(f);
 	if (count)
 		count -= 1;
-#ifdef DMABUF_RECORDS_BINARY
 	struct rec_buffer r;
 
 	__builtin_memset(&r, 0, sizeof(r));
@@ -326,21 +239,10 @@ int dmabuf_buffers(struct bpf_iter__dmabuf *ctx)
 	r.name_len = str_into(r.name, NAME_MAX_BYTES, BPF_CORE_READ(d, name));
 	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
-#else
-	buf = bpf_map_lookup_elem(&name_scratch, &key);
-	if (!buf)
-		return 0;
-	BPF_SEQ_PRINTF(seq, "b %llu %llu %llu x", ino, size, count);
-	seq_hex(seq, buf, kernel_str(buf, EXPORTER_MAX_BYTES, BPF_CORE_READ(d, exp_name)));
-	bpf_seq_write(seq, " x", 2);
-	seq_hex(seq, buf, kernel_str(buf, NAME_MAX_BYTES, BPF_CORE_READ(d, name)));
-	bpf_seq_write(seq, "\n", 1);
-	return 0;
-#endif
 }
 
 /* A walk of one DRM file's handles (an xarray, read-only, depth first). It lives
- * in a map value (gem_scratch), whose contents the verifier does not track: on the
+ * in a map value (gem_scratch, the reader's), whose contents the verifier does not track: on the
  * stack, each slot position was a state of its own and gem_step was verified once
  * per slot and per path of its caller (E2BIG, "too complex", on 7.3). */
 struct gem_walk {
@@ -371,7 +273,7 @@ static __always_inline struct dma_buf *gem_dma_buf(struct drm_gem_object *obj)
 	return d;
 }
 
-/* a GEM object: a "g" record when it is a dma-buf in the window; 1 when the walk
+/* a GEM object: a 'g' record when it is a dma-buf in the window; 1 when the walk
  * can stop (past the window) */
 static __always_inline long gem_report(struct gem_walk *w, struct seq_file *seq, void *entry,
 				       __u64 index)
@@ -390,11 +292,7 @@ static __always_inline long gem_report(struct gem_walk *w, struct seq_file *seq,
 	if (n < w->first)
 		return 0;
 	ino = BPF_CORE_READ(d, file, f_inode, i_ino);
-#ifdef DMABUF_RECORDS_BINARY
 	rec_file_write(seq, 'g', w->tgid, w->fd, handle, ino);
-#else
-	BPF_SEQ_PRINTF(seq, "g %u %u %llu %llu\n", w->tgid, w->fd, handle, ino);
-#endif
 	return 0;
 }
 
@@ -442,30 +340,28 @@ static long gem_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* every handle of a DRM file whose GEM object is a dma-buf, as "g" records, then
- * the file's "d" record (after the walk: hex_of's paths before bpf_loop would each
- * have had gem_step verified again) */
+/* every handle of a DRM file whose GEM object is a dma-buf, as 'g' records, then
+ * 'G' when there are more than the window, then the file's 'd' record */
 static __always_inline void gem_handles(struct seq_file *seq, int tgid, __u32 fd, struct file *f)
 {
-#ifndef DMABUF_RECORDS_BINARY
-	char tmp[DRIVER_MAX_BYTES], driver[2 * DRIVER_MAX_BYTES + 2];
-#endif
 	struct drm_file *file_priv = BPF_CORE_READ(f, private_data);
 	struct gem_ctx c = { .seq = seq };
 	struct drm_minor *minor;
 	struct gem_walk *w;
 	unsigned long head;
-	__u32 key = 0, *pass;
+	struct task_struct *reader;
+	__u32 *pass;
 
 	if (!file_priv)
 		return;
 	minor = BPF_CORE_READ(file_priv, minor);
 	if (!minor)
 		return;
-	w = bpf_map_lookup_elem(&gem_scratch, &key);
+	reader = bpf_get_current_task_btf();
+	w = bpf_task_storage_get(&gem_scratch, reader, 0, STORAGE_CREATE);
 	if (!w)
 		return;
-	pass = bpf_map_lookup_elem(&gem_pass, &key);
+	pass = bpf_task_storage_get(&gem_pass, reader, 0, 0);
 	c.w = w;
 	w->depth = 0;
 	w->seen = 0;
@@ -486,7 +382,6 @@ static __always_inline void gem_handles(struct seq_file *seq, int tgid, __u32 fd
 		w->depth = 1;
 		bpf_loop(GEM_WALK_STEPS, gem_step, &c, 0);
 	}
-#ifdef DMABUF_RECORDS_BINARY
 	if (w->more)
 		rec_file_write(seq, 'G', tgid, fd, 0, 0);
 	struct rec_file r;
@@ -499,21 +394,11 @@ static __always_inline void gem_handles(struct seq_file *seq, int tgid, __u32 fd
 	r.type = BPF_CORE_READ(minor, type);
 	r.driver_len = str_into(r.driver, DRIVER_MAX_BYTES, BPF_CORE_READ(minor, dev, driver, name));
 	bpf_seq_write(seq, &r, sizeof(r));
-#else
-	if (w->more)
-		BPF_SEQ_PRINTF(seq, "G %d %u\n", tgid, fd);
-	hex_of(driver, tmp, DRIVER_MAX_BYTES, BPF_CORE_READ(minor, dev, driver, name));
-	BPF_SEQ_PRINTF(seq, "d %d %u %d %d %s\n", tgid, fd, BPF_CORE_READ(minor, index),
-		       BPF_CORE_READ(minor, type), driver);
-#endif
 }
 
-static __always_inline int is_drm_file(struct file *f)
+static __always_inline int is_drm_inode(struct inode *inode)
 {
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-
-	return inode && (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFCHR &&
-	       BPF_CORE_READ(inode, i_rdev) >> 20 == DRM_MAJOR;
+	return inode && (inode->i_mode & S_IFMT) == S_IFCHR && inode->i_rdev >> 20 == DRM_MAJOR;
 }
 
 SEC("iter/task_file")
@@ -522,24 +407,22 @@ int dmabuf_files(struct bpf_iter__task_file *ctx)
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct file *f = ctx->file;
+	struct inode *inode;
 	__u64 ino;
 	int tgid;
 
 	if (!task || !f)
 		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	if (is_drm_file(f)) {
-		gem_handles(seq, tgid, ctx->fd, f);
+	inode = f->f_inode;
+	if (is_drm_inode(inode)) {
+		gem_handles(seq, task->tgid, ctx->fd, f);
 		return 0;
 	}
-	if (!is_dmabuf_file(f))
+	if (!is_dmabuf_inode(inode))
 		return 0;
-	ino = BPF_CORE_READ(f, f_inode, i_ino);
-#ifdef DMABUF_RECORDS_BINARY
+	tgid = task->tgid;
+	ino = inode->i_ino;
 	rec_file_write(seq, 'f', tgid, ctx->fd, 0, ino);
-#else
-	BPF_SEQ_PRINTF(seq, "f %d %u %llu\n", tgid, ctx->fd, ino);
-#endif
 	return 0;
 }
 
@@ -550,22 +433,25 @@ int dmabuf_vmas(struct bpf_iter__task_vma *ctx)
 	struct task_struct *task = ctx->task;
 	struct vm_area_struct *vma = ctx->vma;
 	__u64 tgid, start, end, flags, pgoff, ino;
+	struct inode *inode;
 	unsigned int dev;
 	struct file *f;
 
 	if (!task || !vma)
 		return 0;
-	f = BPF_CORE_READ(vma, vm_file);
-	if (!is_dmabuf_file(f))
+	f = vma->vm_file;
+	if (!f)
 		return 0;
-	dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	tgid = BPF_CORE_READ(task, tgid);
-	start = BPF_CORE_READ(vma, vm_start);
-	end = BPF_CORE_READ(vma, vm_end);
-	flags = BPF_CORE_READ(vma, vm_flags);
-	pgoff = BPF_CORE_READ(vma, vm_pgoff);
-	ino = BPF_CORE_READ(f, f_inode, i_ino);
-#ifdef DMABUF_RECORDS_BINARY
+	inode = f->f_inode;
+	if (!is_dmabuf_inode(inode))
+		return 0;
+	dev = inode->i_sb->s_dev;
+	tgid = task->tgid;
+	start = vma->vm_start;
+	end = vma->vm_end;
+	flags = vma->vm_flags;
+	pgoff = vma->vm_pgoff;
+	ino = inode->i_ino;
 	struct rec_vma r;
 
 	__builtin_memset(&r, 0, sizeof(r));
@@ -579,10 +465,6 @@ int dmabuf_vmas(struct bpf_iter__task_vma *ctx)
 	r.pgoff = pgoff;
 	r.ino = ino;
 	bpf_seq_write(seq, &r, sizeof(r));
-#else
-	BPF_SEQ_PRINTF(seq, "m %llu %llx %llx %llx %llu %llu %u %u\n", tgid, start, end, flags,
-		       pgoff, ino, dev >> 20, dev & 0xfffff);
-#endif
 	return 0;
 }
 
@@ -592,31 +474,25 @@ int dmabuf_tasks(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
-#ifndef DMABUF_RECORDS_BINARY
-	char comm_tmp[COMM_BYTES], comm_hex[2 * COMM_BYTES + 2];
-#endif
 	struct cmdline_buf *buf;
 	struct mm_struct *mm;
 	unsigned long start, end;
 	__u64 boot_ns;
-	__u32 key = 0, flags = 0, uid;
+	__u32 flags = 0, uid;
 	__u64 len = 0;
 	int tgid, ppid;
 
 	if (!task)
 		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
-	if (BPF_CORE_READ(task, pid) != tgid)
+	tgid = task->tgid;
+	if (task->pid != tgid)
 		return 0; /* a thread: its process is its leader */
 	ppid = BPF_CORE_READ(task, real_parent, tgid);
 	uid = BPF_CORE_READ(task, real_cred, euid.val);
 	boot_ns = BPF_CORE_READ(task, start_boottime);
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
 		flags |= TASK_KERNEL_THREAD;
-#ifndef DMABUF_RECORDS_BINARY
-	hex_of(comm_hex, comm_tmp, COMM_BYTES, task->comm);
-#endif
-	buf = bpf_map_lookup_elem(&cmdline_scratch, &key);
+	buf = bpf_task_storage_get(&cmdline_scratch, bpf_get_current_task_btf(), 0, STORAGE_CREATE);
 	if (!buf)
 		return 0;
 	mm = BPF_CORE_READ(task, mm);
@@ -638,7 +514,6 @@ int dmabuf_tasks(struct bpf_iter__task *ctx)
 		flags |= TASK_CMDLINE_ELSEWHERE;
 	if (flags & TASK_CMDLINE_ELSEWHERE)
 		len = 0;
-#ifdef DMABUF_RECORDS_BINARY
 	struct rec_task r;
 
 	__builtin_memset(&r, 0, sizeof(r));
@@ -653,10 +528,5 @@ int dmabuf_tasks(struct bpf_iter__task *ctx)
 	bpf_seq_write(seq, &r, sizeof(r));
 	if (len)
 		bpf_seq_write(seq, buf->raw, len);
-#else
-	BPF_SEQ_PRINTF(seq, "p %d %d %u %llu %u %s x", tgid, ppid, uid, boot_ns, flags, comm_hex);
-	seq_hex(seq, buf, len);
-	bpf_seq_write(seq, "\n", 1);
-#endif
 	return 0;
 }

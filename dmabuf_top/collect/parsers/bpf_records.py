@@ -1,7 +1,7 @@
-"""Binary records of dmabuf-top's BPF iterators (collect/bpf/dmabuf_top_bin.bpf.c,
-``struct rec_*`` in dmabuf_top.bpf.c): packed little-endian structs, each behind an
-8-byte record head (magic 0xdb, format version, kind letter, the record's size), read
-with ``struct`` into the records the text parser gives (bpf_types.py, KernelBuffer).
+"""Binary records of dmabuf-top's BPF iterators (``struct rec_*`` in
+collect/bpf/dmabuf_top.bpf.c): packed little-endian structs, each behind an 8-byte
+record head (magic 0xdb, format version, kind letter, the record's size), read with
+``struct`` into records (bpf_types.py, KernelBuffer).
 
 Every stream is checked whole before any record is used: the head of every record,
 each size and string length against the bytes present (the buffer, fd and mapping

@@ -1,6 +1,5 @@
-"""The records dmabuf-top's BPF iterators give, whichever format they come in (text:
-bpf_scan.py, binary: bpf_records.py): a process's dma-buf fds, GEM handles, mappings
-and facts, and what both formats share (limits, flags, maps permissions)."""
+"""The records dmabuf-top's BPF iterators give (read by bpf_records.py): a process's
+dma-buf fds, GEM handles, mappings and facts, flags and maps permissions."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from dmabuf_top.collect.parsers.maps import MapsEntry
 
 # vm_flags bits, as /proc/PID/maps turns them into "rwxs"
 _VM_READ, _VM_WRITE, _VM_EXEC, _VM_MAYSHARE = 0x1, 0x2, 0x4, 0x80
-PID_LIMIT = 1 << 32
 # dmabuf_tasks' FLAGS: its comm (kernel thread) or cmdline is to be read from /proc
 TASK_KERNEL_THREAD, TASK_CMDLINE_ELSEWHERE = 1, 2
 NS_PER_SECOND = 1_000_000_000

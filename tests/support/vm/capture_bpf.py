@@ -1,13 +1,11 @@
 """Regenerate tests/data/vm-6.18-bpf/: one scene read both ways on a real 6.18 kernel.
 
     python -m tests.support.vm.capture_bpf [--dest tests/data/vm-6.18-bpf]
-    python -m tests.support.vm.capture_bpf --dest tests/data/vm-6.18-bpf-binary
 
 Boots the 6.18 VM, runs scenario.py, then in the guest fetches the scene with the BPF
-iterators, text and binary builds (debugfs unmounted), and with the /proc walk
-(debugfs mounted), back to back, and keeps the three RawScans (JSON), the iterators'
-own records, bufinfo and the scenario's record: what the parser and assemble() tests
-compare.
+iterators (debugfs unmounted) and with the /proc walk (debugfs mounted), back to
+back, and keeps the two RawScans (JSON, the iterators' own records in the BPF one),
+bufinfo and the scenario's record: what the parser and assemble() tests compare.
 """
 
 from __future__ import annotations
@@ -29,17 +27,13 @@ from dmabuf_top.collect.local import LocalBackend
 from tests.support.rawscan_json import rawscan_to_json
 subprocess.run(["umount", "/sys/kernel/debug"], check=True)
 try:
-    bpf = LocalBackend(source="bpf", bpf_binary=False)
+    bpf = LocalBackend(source="bpf")
     raw_bpf = bpf.fetch()
     bpf.close()
-    binary = LocalBackend(source="bpf")
-    raw_binary = binary.fetch()
-    binary.close()
 finally:
     subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], check=True)
 raw_proc = LocalBackend(source="proc").fetch()
-json.dump({"bpf": rawscan_to_json(raw_bpf), "proc": rawscan_to_json(raw_proc),
-           "binary": rawscan_to_json(raw_binary)}, sys.stdout)
+json.dump({"bpf": rawscan_to_json(raw_bpf), "proc": rawscan_to_json(raw_proc)}, sys.stdout)
 """
 
 
@@ -64,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
             record = run.record
         release = vm.kernel_release
     (dest / "rawscan-bpf.json").write_text(scans["bpf"])
-    (dest / "rawscan-bpf-binary.json").write_text(scans["binary"])
     (dest / "rawscan-proc.json").write_text(scans["proc"])
     (dest / "bufinfo.txt").write_text(bufinfo)
     (dest / "scenario.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -10,18 +10,13 @@ import pytest
 
 from dmabuf_top.collect import bpf_loader
 from dmabuf_top.collect.bpf_events import EVENTS_OBJECT_PATH
-from dmabuf_top.collect.bpf_loader import (
-    BINARY_OBJECT_PATH,
-    OBJECT_PATH,
-    BpfIterators,
-    BpfUnavailable,
-)
+from dmabuf_top.collect.bpf_loader import OBJECT_PATH, BpfIterators, BpfUnavailable
 from tests.conftest import in_ci
 
 BUILD = OBJECT_PATH.with_name("build.sh")
 
 
-OBJECTS = [OBJECT_PATH, BINARY_OBJECT_PATH, EVENTS_OBJECT_PATH]
+OBJECTS = [OBJECT_PATH, EVENTS_OBJECT_PATH]
 
 
 @pytest.mark.parametrize("committed", OBJECTS, ids=lambda p: p.name)

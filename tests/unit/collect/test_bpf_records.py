@@ -1,10 +1,11 @@
-"""The BPF iterators' binary records (parsers/bpf_records.py): on one real 6.18 scene
-(tests/data/vm-6.18-bpf-binary, captured by capture_bpf.py right after the text build's
-records) they give what the text gives, record for record and as a snapshot; every
-malformed stream is one BpfRecordsError line, whatever the bytes."""
+"""The BPF iterators' binary records (parsers/bpf_records.py) and assemble() on them: on
+one real 6.18 scene (tests/data/vm-6.18-bpf, see capture_bpf.py) they give the scenario's
+own record, and the snapshot the /proc walk gives of the same scene; every malformed
+stream is one BpfRecordsError line, whatever the bytes."""
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
@@ -12,24 +13,24 @@ from hypothesis import given, settings
 
 from dmabuf_top.collect.assemble import assemble
 from dmabuf_top.collect.parsers import bpf_records
-from dmabuf_top.collect.parsers.bpf_records import BpfRecordsError, gem_more
-from dmabuf_top.collect.parsers.bpf_scan import (
-    holder_pids,
-    parse_bpf_buffers,
-    parse_bpf_files,
-    parse_bpf_handles,
-    parse_bpf_tasks,
-    parse_bpf_vmas,
-)
+from dmabuf_top.collect.parsers.bpf_records import BpfRecordsError, gem_more, holder_pids
+from dmabuf_top.collect.parsers.bpf_records import parse_buffers as parse_bpf_buffers
+from dmabuf_top.collect.parsers.bpf_records import parse_files as parse_bpf_files
+from dmabuf_top.collect.parsers.bpf_records import parse_handles as parse_bpf_handles
+from dmabuf_top.collect.parsers.bpf_records import parse_tasks as parse_bpf_tasks
+from dmabuf_top.collect.parsers.bpf_records import parse_vmas as parse_bpf_vmas
+from dmabuf_top.collect.parsers.bpf_types import TASK_KERNEL_THREAD, perms_of
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.io.codec import snapshot_to_dict
 from tests.support.fuzz import examples, fuzzed_bytes
 from tests.support.paths import DATA
 from tests.support.rawscan_json import rawscan_from_json
-from tests.support.scan_compare import scan_fields
+from tests.support.scan_compare import fd_and_map_holders, scan_fields
 
-ROOT = DATA / "vm-6.18-bpf-binary"
-TEXT = rawscan_from_json((ROOT / "rawscan-bpf.json").read_text())
-BINARY = rawscan_from_json((ROOT / "rawscan-bpf-binary.json").read_text())
+ROOT = DATA / "vm-6.18-bpf"
+BINARY = rawscan_from_json((ROOT / "rawscan-bpf.json").read_text())
+RAW_PROC = rawscan_from_json((ROOT / "rawscan-proc.json").read_text())
+RECORD = json.loads((ROOT / "scenario.json").read_text())
 
 # the layouts, written out here as the C declares them (struct rec_* in dmabuf_top.bpf.c)
 HEAD = "<BBBxI"
@@ -67,35 +68,74 @@ def test_the_records_are_binary_and_the_layouts_are_the_cs():
     assert all(isinstance(getattr(BINARY, f), bytes)
                for f in ("bpf_buffers", "bpf_files", "bpf_vmas", "bpf_tasks"))
     assert (BUFFER.size, FILE.size, VMA.size, TASK.size) == (136, 56, 64, 56)
-    assert len(BINARY.bpf_buffers) == 136 * len(parse_bpf_buffers(TEXT.bpf_buffers))
+    assert len(BINARY.bpf_buffers) == 136 * len(RECORD["buffers"])
 
 
-def test_every_stream_gives_what_the_text_build_gave_on_the_same_scene():
-    key = lambda kb: kb.inode  # noqa: E731
-    assert sorted(parse_bpf_buffers(BINARY.bpf_buffers), key=key) == sorted(
-        parse_bpf_buffers(TEXT.bpf_buffers), key=key)
-    assert sorted(parse_bpf_files(BINARY.bpf_files)) == sorted(parse_bpf_files(TEXT.bpf_files))
-    assert sorted(parse_bpf_handles(BINARY.bpf_files)) == sorted(
-        parse_bpf_handles(TEXT.bpf_files))
-    assert sorted(parse_bpf_vmas(BINARY.bpf_vmas, 4096), key=repr) == sorted(
-        parse_bpf_vmas(TEXT.bpf_vmas, 4096), key=repr)
-    pids = holder_pids(BINARY.bpf_files, BINARY.bpf_vmas)
-    assert pids == holder_pids(TEXT.bpf_files, TEXT.bpf_vmas) != set()
-    binary, text = parse_bpf_tasks(BINARY.bpf_tasks, 100), parse_bpf_tasks(TEXT.bpf_tasks, 100)
-    both = set(binary) & set(text)  # two reads: a short-lived process may be in one only
-    assert pids <= both and len(both) >= 0.9 * len(text)
-    assert {p: binary[p] for p in both} == {p: text[p] for p in both}
-    assert any(t.cmdline for t in binary.values()) and binary[2].comm == "kthreadd"
+def test_buffers_are_every_buffer_the_scenario_made_with_its_name_and_count():
+    got = {kb.inode: kb for kb in parse_bpf_buffers(BINARY.bpf_buffers)}
+    assert set(got) == {int(i) for i in RECORD["buffers"]}
+    for ino, b in RECORD["buffers"].items():
+        kb = got[int(ino)]
+        assert (kb.size, kb.name, kb.exporter) == (b["size"], b["name"], b["exporter"])
+        assert kb.count == b["count"]  # the iterator's own reference is not counted
 
 
-def test_the_binary_scan_assembles_to_the_text_scans_snapshot():
-    binary, text = snapshot_to_dict(assemble(BINARY)), snapshot_to_dict(assemble(TEXT))
-    assert scan_fields(binary) == scan_fields(text)
-    assert binary["buffers"] == text["buffers"] and binary["processes"] == text["processes"]
-    assert binary["kernel"] == text["kernel"] and binary["warnings"] == text["warnings"] == []
+def test_hostile_names_arrive_whole_markup_escape_and_tab_included():
+    names = {kb.name for kb in parse_bpf_buffers(BINARY.bpf_buffers)}
+    assert "[bold]evil\x1b[31m[/bold]" in names and "tab\tname" in names
 
 
-def test_hand_made_records_decode_as_the_text_would():
+def test_files_and_mappings_are_the_scenarios_holders():
+    fds = {(f.pid, f.fd): f.inode for f in parse_bpf_files(BINARY.bpf_files)}
+    maps = {(v.pid, v.entry.inode): v.entry for v in parse_bpf_vmas(BINARY.bpf_vmas)}
+    want_fds, want_maps = {}, {}
+    for ino, b in RECORD["buffers"].items():
+        for pid, h in b["holders"].items():
+            for fd in h["fds"]:
+                want_fds[(int(pid), fd)] = int(ino)
+            for start, end, perms in h["maps"]:
+                want_maps[(int(pid), int(ino))] = (start, end, perms)
+    assert fds == want_fds
+    assert {k: (e.start, e.end, e.perms) for k, e in maps.items()} == want_maps
+
+
+def test_tasks_say_what_proc_says_of_every_holder_and_its_ancestors():
+    tasks = parse_bpf_tasks(BINARY.bpf_tasks, BINARY.clock_ticks)
+    assert BINARY.procs == []  # the scenario's holders needed no /proc read at all
+    stats = {pid: parse_stat(text) for pid, text in RAW_PROC.ancestor_stats.items()}
+    for proc in RAW_PROC.procs:
+        t, st = tasks[proc.pid], parse_stat(proc.stat)
+        assert t.complete, proc.pid
+        assert (t.cmdline, t.uid) == (proc.cmdline, proc.uid)
+        assert (t.comm, t.ppid, t.start_time) == (st.comm, st.ppid, st.start_time)
+    for pid, st in stats.items():  # init, the harness shell...: their parents and starts
+        assert (tasks[pid].ppid, tasks[pid].start_time) == (st.ppid, st.start_time)
+    assert {p["comm"] for p in RECORD["processes"].values()} <= {t.comm for t in tasks.values()}
+    assert tasks[2].flags & TASK_KERNEL_THREAD and tasks[2].comm == "kthreadd"
+
+
+def test_bpf_scan_assembles_to_the_same_snapshot_as_the_proc_walk_with_debugfs():
+    bpf, proc = snapshot_to_dict(assemble(BINARY)), snapshot_to_dict(assemble(RAW_PROC))
+    # the same, but for GEM handles, which only BPF sees (test_vm_gem.py checks them)
+    assert scan_fields(fd_and_map_holders(bpf)) == scan_fields(proc)
+    assert bpf["ancestors"] == proc["ancestors"] != []
+    assert bpf["kernel"]["sources"] == ["bpf", "task_file", "task_vma", "task"]
+    assert proc["kernel"]["sources"] == ["bufinfo"]
+    # the kernel picked the dma-buf files: the look-alike the walk had to reject
+    # is never seen, so there is nothing to warn about
+    assert any("named like dma-bufs" in w for w in proc["warnings"])
+    assert bpf["warnings"] == []
+
+
+def test_holder_pids_are_the_pids_of_the_parsed_records():
+    files, vmas = parse_bpf_files(BINARY.bpf_files), parse_bpf_vmas(BINARY.bpf_vmas)
+    handles = parse_bpf_handles(BINARY.bpf_files)
+    want = {f.pid for f in files} | {v.pid for v in vmas} | {h.pid for h in handles}
+    assert holder_pids(BINARY.bpf_files, BINARY.bpf_vmas) == want != set()
+    assert perms_of(0x1) == "r--p" and perms_of(0x85) == "r-xs"
+
+
+def test_hand_made_records_decode_untrusted_bytes_and_flag_what_proc_must_say():
     kb = parse_bpf_buffers(buffer_rec(name=b"[b]\x1b\tx\xff") + buffer_rec(ino=6, exporter=b""))
     assert [(b.inode, b.exporter, b.name, b.count) for b in kb] == [
         (5, "system", "[b]\x1b\tx\\xff", 1), (6, None, None, 1)
@@ -148,11 +188,6 @@ def test_a_malformed_stream_is_one_line_saying_where_and_what(stream, data, why)
         PARSE[stream](data)
     assert why in str(e.value) and "\n" not in str(e.value)
     assert str(e.value).startswith(f"dmabuf_{stream} records: record ")
-
-
-def test_the_text_and_binary_holder_streams_are_not_mixed():
-    with pytest.raises(BpfRecordsError, match="two formats"):
-        holder_pids(file_rec(), "m 7 1000 2000 fb 0 9 0 11\n")
 
 
 SEEDS = [BINARY.bpf_buffers[:1360], BINARY.bpf_files[:1120], BINARY.bpf_vmas[:640],

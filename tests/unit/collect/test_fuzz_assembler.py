@@ -172,17 +172,21 @@ def kernel_wide_changes(raw: RawScan, n: int) -> None:
 
 
 def bpf_changes(raw: RawScan, n: int) -> None:
-    """A line of the BPF fd, vma or task iterator's text gone or repeated."""
+    """A record of the BPF fd, vma, task or buffer iterator gone or repeated."""
     for name in ("bpf_files", "bpf_vmas", "bpf_tasks", "bpf_buffers"):
-        text = getattr(raw, name)
-        if text is None or n % 4 != ("bpf_files", "bpf_vmas", "bpf_tasks", "bpf_buffers").index(
+        data = getattr(raw, name)
+        if not data or n % 4 != ("bpf_files", "bpf_vmas", "bpf_tasks", "bpf_buffers").index(
             name
         ):
             continue
-        lines = text.split("\n")
-        i = n % len(lines)
-        lines.insert(i, lines[i]) if n % 8 < 4 else lines.pop(i)
-        setattr(raw, name, "\n".join(lines))
+        records, at = [], 0
+        while at < len(data):  # each record's head says its size (bytes 4-7)
+            size = int.from_bytes(data[at + 4 : at + 8], "little")
+            records.append(data[at : at + size])
+            at += size
+        i = n % len(records)
+        records.insert(i, records[i]) if n % 8 < 4 else records.pop(i)
+        setattr(raw, name, b"".join(records))
 
 
 def bytes_mutated(raw: RawScan, n: int) -> None:

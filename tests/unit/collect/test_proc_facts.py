@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from dmabuf_top.collect.parsers.bpf_scan import (
+from dmabuf_top.collect.parsers.bpf_types import (
     TASK_CMDLINE_ELSEWHERE,
     TASK_KERNEL_THREAD,
     TaskFacts,
