@@ -70,9 +70,11 @@ def test_snapshot_cli_over_adb(server: AdbServer, tmp_path) -> None:
         r = server.dmabuf_top("snapshot", "--adb", peer.serial)
         assert r.returncode == 0, r.stderr
         # one scan: no session state, and its run's directory is gone; only the native
-        # collector, pushed there (so the scan ran in this directory), stays
-        left = sorted(p.name for p in tmp_path.iterdir())
-        assert len(left) == 1 and left[0].startswith("dt-collector-"), left
+        # collector, pushed into its own 0700 directory there (so the scan ran in this
+        # directory), stays
+        left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+        assert len(left) == 2 and left[0].startswith("dt-native."), left
+        assert left[1].startswith(left[0] + "/collector-"), left
         doc = yaml.safe_load(r.stdout)
         assert doc["schema"] == "dmabuf-top/1"
         src = doc["source"]
