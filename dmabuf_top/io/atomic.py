@@ -52,6 +52,10 @@ def is_stream(path: str | os.PathLike[str]) -> bool:
         mode = os.lstat(path).st_mode
     except OSError:
         return False
+    return _is_stream_mode(mode)
+
+
+def _is_stream_mode(mode: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
@@ -64,8 +68,7 @@ def open_stream(path: Path) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as e:
         raise _fail(path, e) from None
-    mode = os.fstat(fd).st_mode
-    if not (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+    if not _is_stream_mode(os.fstat(fd).st_mode):
         os.close(fd)
         raise _fail(path, "not a FIFO or character device any more")
     return fd
