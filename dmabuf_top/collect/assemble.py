@@ -112,6 +112,7 @@ def _same(now: tuple[Any, ...], last: tuple[Any, ...]) -> bool:
 
 _NOTHING: tuple[int, dict[int, list[Any]]] = (0, {})
 _NO_HEAPS: frozenset[str] = frozenset()
+_NO_RECORDS: list[tuple[int, Record]] = []  # (never changed: only read, as _same() does)
 
 
 class Assembler:
@@ -182,9 +183,8 @@ class Assembler:
             bpf_bytes, bpf_at = _NOTHING
         have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
         per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
-        bpf_recs: list[tuple[int, Record]] = []
-        if raw.bpf_files is not None or raw.bpf_vmas is not None:
-            bpf_recs = self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size))
+        bpf_recs = _NO_RECORDS if raw.bpf_files is None and raw.bpf_vmas is None else (
+            self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size)))
         if bufinfo is not None:
             kernel.sources.append("bufinfo")
             kernel.bufinfo_objects = bufinfo.total_objects
