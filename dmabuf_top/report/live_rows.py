@@ -221,11 +221,20 @@ class Figures:
     names: dict[str | None, accounting.GroupStats] | None = None
 
 
-def account(snap: Snapshot, groups: accounting.GroupSums | None = None) -> Figures:
+def account(
+    snap: Snapshot, groups: accounting.GroupSums | None = None,
+    sums: accounting.ProcessSums | None = None,
+) -> Figures:
     """``snap``'s per-process figures, totals and exporters; ``groups``: the session's
-    group sums, brought up to ``snap`` (the exporters and name patterns from them)."""
-    procs = accounting.process_stats(snap)
-    totals = accounting.totals(snap, procs)
+    group sums, brought up to ``snap`` (the exporters and name patterns from them);
+    ``sums``: the session's process sums, brought up to ``snap`` (the processes and
+    totals from them)."""
+    if sums is not None:
+        procs = sums.update(snap)
+        totals = accounting.totals(snap, procs, sums)
+    else:
+        procs = accounting.process_stats(snap)
+        totals = accounting.totals(snap, procs)
     if groups is None:
         return Figures(snap, procs, totals, columns.exporter_rows(snap))
     groups.update(snap)
