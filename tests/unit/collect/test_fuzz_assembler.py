@@ -277,5 +277,5 @@ def test_what_a_refresh_did_not_use_is_forgotten() -> None:
     asm(small)
     snap = asm(small)
     assert len(asm._built) == len(snap.buffers) == 6 * 20
-    assert len(asm._procs) == len(asm._people) == 6
+    assert len(asm._proc_records) == len(asm._people) == 6
     assert len(asm._bufinfo) == 1  # this refresh's text (the one before was the same)
