@@ -28,25 +28,33 @@ plus 100 processes x 150 plain fds. Sources:
 
 Not a test: a script that prints numbers.
 
-Measured (--refreshes 20 --against a checkout of main ec91732, 2 cores shared with other
-jobs, load ~9; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
+Measured (--refreshes 20 --against a checkout of main e1cf7cc, 2 cores shared with other
+jobs, load ~4-5; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
 thread's rest, the UI thread the remainder; pilot = Pilot's own press and wait, app = the
 CPU less it):
 
     source     checkout  CPU s/refresh  x this  collect   rows  pilot    app  peak RSS
-    synthetic  this              0.055   1.00x    0.018  0.013  0.006  0.049    83.4Mi
-    synthetic  main              0.079   1.43x    0.015  0.040  0.007  0.072    82.1Mi
-    churn      this              0.121   1.00x    0.073  0.021  0.007  0.114    90.6Mi
-    churn      main              0.147   1.22x    0.066  0.047  0.007  0.140    91.3Mi
-    file       this              0.006   1.00x        -      -  0.006  0.000    64.8Mi
-    file       main              0.007   1.09x        -      -  0.008 -0.001    64.4Mi
+    synthetic  this              0.033   1.00x    0.005  0.005  0.007  0.026    85.9Mi
+    synthetic  main              0.062   1.85x    0.016  0.017  0.009  0.053    85.9Mi
+    churn      this              0.102   1.00x    0.044  0.022  0.008  0.094    89.6Mi
+    churn      main              0.122   1.20x    0.062  0.024  0.011  0.112    91.4Mi
+    file       this              0.009   1.00x        -      -  0.008  0.001    64.7Mi
+    file       main              0.009   0.96x        -      -  0.007  0.001    64.9Mi
 
-(main ec91732 measured 0.073 s for synthetic at load ~4, local 0.099 s, adb 0.023 s host
-and 0.072 s device; those two sources were not run again.) Where the synthetic scene's
-CPU goes now (``--profile``): collect (the fetch's deep copy and the Assembler), the
-scan thread's process_stats, find_suspects and the history, and on the UI thread
-Textual's compositor (the graph's plotext build, the table's lines: every age moves on
-at each refresh, so every row in sight is painted again) and message dispatch.
+The goal, 0.04 s for the synthetic scene (2% of a core at a 2 s refresh), holds: 0.033 and
+0.034 s in two runs at load 4-5 (main beside it 0.062 and 0.046 s). The stand-in fetch
+was a deep copy until session 11: with it (main's script), main 0.063 s and this 0.043 s in
+one run, the deep copy about 7 ms of main's collect. What this session changed: the
+Assembler held the buffers again at every refresh of a scan without BPF records (6 ms);
+process_stats, the totals, the samples, the history and the Buffers rows now look only at
+the buffers that are not the very objects of the refresh before (accounting.ProcessSums,
+changed_buffers); find_suspects passes over keys that did not end higher. Where the
+synthetic scene's CPU goes now (``--profile``): the scan thread, ~12 ms a refresh under
+cProfile: the fetch's decoding, the per-process text keys
+(proc_records.py), live_rows.prepare; the UI thread's is Textual's compositor (the
+graph's plotext build, ~4 ms, a new picture at each refresh since its time axis moves;
+the table's lines, ~3.5 ms: every age in sight moves on at each refresh, so every row in
+sight is painted again, as htop's TIME+ is), Strip making and message dispatch.
 """
 
 from __future__ import annotations
