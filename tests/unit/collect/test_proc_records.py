@@ -8,6 +8,7 @@ import copy
 
 from dmabuf_top.collect.parsers.maps import parse_maps_line
 from dmabuf_top.collect.proc_records import ProcRecords, fd_records
+from dmabuf_top.collect.rawscan import ProcText
 from tests.support.rawscans import fdinfo, maps_line, scale_scene
 
 
@@ -15,13 +16,19 @@ def _infos(records: list) -> dict[int, object]:
     return {rec[2]: rec[3] for _, rec in records}
 
 
-def test_a_changed_process_parses_again_only_what_changed() -> None:
-    proc = scale_scene(1, 8).procs[0]
+def _one_refresh(fds: int) -> tuple[ProcRecords, list, list, ProcText]:
+    """A process of ``fds`` dma-buf fds asked for in one refresh: the records kept, what
+    they gave, and a copy of the process (the next fetch, to change)."""
+    proc = scale_scene(1, fds).procs[0]
     kept = ProcRecords()
     kept.turn()
-    fds, maps = kept(proc)
+    fds_, maps = kept(proc)
     kept.turn()
-    again = copy.deepcopy(proc)  # the next fetch: one fd and one mapping are new
+    return kept, fds_, maps, copy.deepcopy(proc)
+
+
+def test_a_changed_process_parses_again_only_what_changed() -> None:
+    kept, fds, maps, again = _one_refresh(8)  # the next fetch: one fd, one mapping new
     again.fdinfo[11] = fdinfo(5000, 4096, 1, "new")
     again.maps.append(maps_line(0x7E0000000000, 4096, 5000, "new"))
     fds2, maps2 = kept(again)
@@ -37,13 +44,8 @@ def test_a_changed_process_parses_again_only_what_changed() -> None:
 
 def test_only_the_last_refresh_is_reused() -> None:
     """A process not asked for in a refresh is forgotten: the next one parses anew."""
-    proc = scale_scene(1, 4).procs[0]
-    kept = ProcRecords()
+    kept, fds, _, again = _one_refresh(4)
     kept.turn()
-    fds, _ = kept(proc)
-    kept.turn()
-    kept.turn()
-    again = copy.deepcopy(proc)
     again.fdinfo[10] = fdinfo(5000, 4096, 1, "new")
     fds2, _ = kept(again)
     assert fds2 == fd_records(again)
