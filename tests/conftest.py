@@ -5,6 +5,8 @@
   Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
 * `scenario` (function): tests/support/vm/scenario.py running in the guest (`.record` is its
   ground truth); stopped after the test, which must leave no dma-buf behind.
+* `pidns` (function): a private PID namespace with its own /proc; `mappers` start in it
+  when the test has one (tests/support/pidns.py, mappers.py).
 * `prometheus` (session): a real Prometheus server on loopback (Debian's binary), scraping
   what each test adds (tests/support/prometheus_harness.py).
 
@@ -145,11 +147,25 @@ def scenario(vm) -> Iterator:
 
 
 @pytest.fixture
-def mappers() -> Iterator:
-    """Processes mapping files named like dma-bufs (tests/support/mappers.py)."""
+def pidns() -> Iterator:
+    """A private PID namespace with its own /proc (tests/support/pidns.py): what a test
+    scans there twice is the same whatever else runs on the machine."""
+    from tests.support.pidns import PidNamespace
+
+    ns = PidNamespace()
+    try:
+        yield ns
+    finally:
+        ns.close()
+
+
+@pytest.fixture
+def mappers(request: pytest.FixtureRequest) -> Iterator:
+    """Processes mapping files named like dma-bufs (tests/support/mappers.py); in the
+    test's PID namespace when it has one (it asks for ``pidns``)."""
     from tests.support.mappers import Mappers
 
-    m = Mappers()
+    m = Mappers(request.getfixturevalue("pidns") if "pidns" in request.fixturenames else None)
     try:
         yield m
     finally:
