@@ -5,16 +5,19 @@ users of a shared machine) starts or stops between them. Needs root (CI runs as 
 
 ``command(argv)`` runs ``argv`` in it (``nsenter``, which forks: the process it starts
 is in the namespace, its parent outside, so it is reaped by ``nsenter`` and a wait on
-``nsenter`` waits for it); ``command(argv, fork=False)`` runs ``argv`` itself outside,
-with its /proc, so that its children are in it (a long-lived server whose commands must
-scan the namespace: tests/support/adbpeer.py). The namespace's init (pid 1) ignores
-SIGCHLD, so an orphan that ends there is reaped; when it ends, the kernel kills what is
-left in the namespace."""
+``nsenter`` waits for it; ``kill(popen)`` kills it, not only ``nsenter``). A process
+left outside with only its children inside (``nsenter --no-fork``) could start no
+thread: Linux refuses a thread in another PID namespace than its process's. The
+namespace's init (pid 1) ignores SIGCHLD, so an orphan that ends there is reaped; when
+it ends, the kernel kills what is left in the namespace."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,9 +49,30 @@ class PidNamespace:
         self.enter = ["nsenter", f"--pid=/proc/{pid}/ns/pid_for_children",
                       f"--mount=/proc/{pid}/ns/mnt"]  # fmt: skip
 
-    def command(self, argv: list[str], fork: bool = True) -> list[str]:
-        """``argv`` run in the namespace (``fork=False``: only its children are)."""
-        return [*self.enter, *([] if fork else ["--no-fork"]), "--", *argv]
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` run in the namespace."""
+        return [*self.enter, "--", *argv]
+
+    @staticmethod
+    def kill(p: subprocess.Popen, timeout: float = 10) -> None:
+        """SIGKILL the process ``p`` (a ``command()``) started in the namespace, and
+        wait for ``p``: nsenter waits for it and then ends with its signal."""
+        for d in Path("/proc").iterdir():  # its child, by the host's pid numbers
+            try:
+                stat = (d / "stat").read_text()
+            except (OSError, ValueError):
+                continue  # not a pid, or gone
+            if d.name.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == p.pid:
+                try:
+                    os.kill(int(d.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if p.poll() is None:
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout)
 
     def close(self) -> None:
         if self.init.poll() is None:
