@@ -20,6 +20,7 @@ import random
 import re
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +30,7 @@ from dmabuf_top.io.codec import snapshot_to_dict
 from tests.support.adb_harness import (
     AdbServer,
     FullRefreshBackend,
-    HostPeer,
+    TmpPeer,
     comparable,
     connected,
 )
@@ -38,9 +39,9 @@ from tests.support.pidns import PidNamespace
 
 
 @pytest.fixture
-def peer(server: AdbServer, pidns: PidNamespace) -> Iterator[HostPeer]:
+def peer(server: AdbServer, pidns: PidNamespace, tmp_path: Path) -> Iterator[TmpPeer]:
     """The peer, its commands in the test's PID namespace (where ``mappers`` start)."""
-    with connected(server, HostPeer(ns=pidns)) as p:
+    with connected(server, TmpPeer(tmp_path / "devtmp", ns=pidns)) as p:
         yield p
 
 
@@ -48,14 +49,12 @@ def doc(be: AdbBackend) -> dict:
     return comparable(snapshot_to_dict(be.collect()))
 
 
-def state_dirs(be: AdbBackend) -> list[str]:
-    return glob.glob(f"/tmp/dmabuf-top-s.{be.delta.id}") + glob.glob(
-        f"/data/local/tmp/dmabuf-top-s.{be.delta.id}"
-    )
+def state_dirs(be: AdbBackend, peer: TmpPeer) -> list[str]:
+    return glob.glob(f"{peer.tmp}/dmabuf-top-s.{be.delta.id}")
 
 
 def test_delta_refreshes_equal_full_ones_under_churn(
-    server: AdbServer, peer: HostPeer, mappers: Mappers
+    server: AdbServer, peer: TmpPeer, mappers: Mappers
 ) -> None:
     delta = open_adb_backend(serial=peer.serial, port=server.port)
     full = FullRefreshBackend(delta.client, peer.serial)
@@ -63,8 +62,8 @@ def test_delta_refreshes_equal_full_ones_under_churn(
     for k in range(4):
         mappers.start(f"start {k}")
     first = doc(delta)  # a first refresh without a session: nothing left on the device
-    assert delta.last_mode == "" and not state_dirs(delta)
-    assert first == doc(delta) and delta.last_mode == "full missing" and state_dirs(delta)
+    assert delta.last_mode == "" and not state_dirs(delta, peer)
+    assert first == doc(delta) and delta.last_mode == "full missing" and state_dirs(delta, peer)
     assert first == doc(full)
     assert mappers.names(first) == set(mappers.procs) and len(mappers.procs) == 4
     rng = random.Random(14)
@@ -90,18 +89,18 @@ def test_delta_refreshes_equal_full_ones_under_churn(
     doc(full)
     assert len(unchanged) < len(full.last_data)
     delta.close()
-    assert not state_dirs(delta)
+    assert not state_dirs(delta, peer)
 
 
 def test_resync_after_the_state_is_lost(
-    server: AdbServer, peer: HostPeer, mappers: Mappers
+    server: AdbServer, peer: TmpPeer, mappers: Mappers
 ) -> None:
     be = open_adb_backend(serial=peer.serial, port=server.port)
     mappers.start("a")
     want = doc(be)
     assert doc(be) == want and be.last_mode == "full missing"
     assert doc(be) == want and be.last_mode == "delta"
-    (state,) = state_dirs(be)
+    (state,) = state_dirs(be, peer)
     subprocess.run(["rm", "-rf", state], check=True)  # the device lost it (tmp cleaned)
     mappers.start("b")
     got = doc(be)
@@ -126,4 +125,4 @@ def test_resync_after_the_state_is_lost(
     assert be.last_mode == "delta" and b" !\n" in text and b" +\n" not in text
     assert mappers.names(got) == {"b", "c"}
     be.close()
-    assert not state_dirs(be)
+    assert not state_dirs(be, peer)

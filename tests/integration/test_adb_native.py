@@ -36,24 +36,12 @@ from tests.support.adb_harness import (
     HOLDER,
     AdbServer,
     FullRefreshBackend,
-    HostPeer,
+    TmpPeer,
     connected,
 )
 from tests.support.pidns import PidNamespace
 
 NATIVE = binary("x86_64")
-
-
-class TmpPeer(HostPeer):
-    """The peer with its own temporary directory (sync's, the commands' TMPDIR); with
-    ``ns`` its commands scan that PID namespace (where the test's ``mappers`` are), so
-    two refreshes compared see the same processes (tests/support/pidns.py)."""
-
-    def __init__(self, tmp: Path, *args: str, ns: PidNamespace | None = None) -> None:
-        tmp.mkdir(exist_ok=True)
-        os.chmod(tmp, 0o1777)
-        self.tmp = tmp
-        super().__init__("--tmp", str(tmp), *args, ns=ns)
 
 
 @pytest.fixture

@@ -200,6 +200,20 @@ class HostPeer:
             self.proc.stdout.close()
 
 
+class TmpPeer(HostPeer):
+    """The peer with its own temporary directory (sync's, the commands' TMPDIR); with
+    ``ns`` its commands scan that PID namespace (where the test's ``mappers`` are), so
+    two refreshes compared see the same processes (tests/support/pidns.py). (A temporary
+    directory of its own there: the collector names its own by its pid, and pids repeat
+    from one PID namespace to the next.)"""
+
+    def __init__(self, tmp: Path, *args: str, ns: PidNamespace | None = None) -> None:
+        tmp.mkdir(exist_ok=True)
+        os.chmod(tmp, 0o1777)
+        self.tmp = tmp
+        super().__init__("--tmp", str(tmp), *args, ns=ns)
+
+
 @contextmanager
 def connected(server: AdbServer, peer: HostPeer) -> Iterator[HostPeer]:
     """The peer connected to the server, killed and disconnected after."""

@@ -46,6 +46,15 @@ def qemu_aarch64() -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def own_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collectors' TMPDIR, the test's own: they name their temporary directory by
+    their pid, and pids repeat from one PID namespace to the next (a test beside)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+
+
 @pytest.fixture(params=["x86_64", "arm64-v8a"])
 def native(request, tmp_path: Path, pidns: PidNamespace) -> list[str]:
     """The shipped binary, copied where its path holds no "/dmabuf" (its own maps
