@@ -4,7 +4,12 @@
   Outside CI it skips with the reason when the VM cannot boot; with CI set it fails.
   Guest TCP ports 5555 and 8000 are forwarded: `vm.ports[5555]` is the host port.
 * `scenario` (function): tests/support/vm/scenario.py running in the guest (`.record` is its
-  ground truth); stopped after the test, which must leave no dma-buf behind.
+  ground truth); stopped after the test, which must leave no dma-buf behind. When the next
+  test on the same VM uses it too (the VM tests that do run one after another, on each
+  kernel) and the scene is intact (the kernel's dma-bufs are still exactly the record's),
+  the same run serves it: a scenario is built once per kernel, not once per test.
+* `pidns` (function): a private PID namespace with its own /proc; `mappers` start in it
+  when the test has one (tests/support/pidns.py, mappers.py).
 * `prometheus` (session): a real Prometheus server on loopback (Debian's binary), scraping
   what each test adds (tests/support/prometheus_harness.py).
 
@@ -89,7 +94,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # (not a series: an empty parameter set, a kernels("6.18") test outside the matrix)
         return order.index(series) if series in order else -1
 
-    items.sort(key=group)
+    # on each kernel the tests with a scenario first, one after another: one scenario.py
+    # run serves them all (see ``scenario``)
+    items.sort(key=lambda item: (group(item), "scenario" not in getattr(item, "fixturenames", ())))
+
+
+#: the test after the one being torn down (``scenario`` keeps its run for it)
+_next_item: list[pytest.Item | None] = [None]
+#: a scenario.py run kept for the next test, by VM
+_kept_scenarios: dict[int, object] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _next_item[0] = nextitem
+    # a run kept for a test that did not take it (skipped before its scenario): stopped
+    # now, if the next one does not want it either (before the VM may go)
+    for key, run in list(_kept_scenarios.items()):
+        if not _scenario_next_on(run.vm):
+            del _kept_scenarios[key]
+            _stop_scenario(run)
+    yield
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -132,24 +157,54 @@ def vm(request: pytest.FixtureRequest) -> Iterator:
         machine.close()
 
 
+def _scenario_next_on(vm) -> bool:
+    """The next test uses ``scenario`` on this VM."""
+    nxt = _next_item[0]
+    callspec = getattr(nxt, "callspec", None)
+    return (nxt is not None and "scenario" in getattr(nxt, "fixturenames", ())
+            and callspec is not None and callspec.params.get("vm") == vm.series)
+
+
+def _stop_scenario(run) -> None:
+    from tests.support.vm.guest import assert_no_dmabufs_left
+
+    run.stop()
+    assert_no_dmabufs_left(run.vm, "the scenario")
+
+
 @pytest.fixture
 def scenario(vm) -> Iterator:
-    from tests.support.vm.guest import assert_no_dmabufs_left, start_scenario
+    from tests.support.vm.guest import start_scenario
 
-    run = start_scenario(vm)
-    try:
-        yield run
-    finally:
-        run.stop()
-    assert_no_dmabufs_left(vm, "the scenario")
+    kept = _kept_scenarios.pop(id(vm), None)
+    run = kept.fresh() if kept is not None else start_scenario(vm)
+    yield run
+    if _scenario_next_on(vm) and run.intact():
+        _kept_scenarios[id(vm)] = run
+    else:
+        _stop_scenario(run)
 
 
 @pytest.fixture
-def mappers() -> Iterator:
-    """Processes mapping files named like dma-bufs (tests/support/mappers.py)."""
+def pidns() -> Iterator:
+    """A private PID namespace with its own /proc (tests/support/pidns.py): what a test
+    scans there twice is the same whatever else runs on the machine."""
+    from tests.support.pidns import PidNamespace
+
+    ns = PidNamespace()
+    try:
+        yield ns
+    finally:
+        ns.close()
+
+
+@pytest.fixture
+def mappers(request: pytest.FixtureRequest) -> Iterator:
+    """Processes mapping files named like dma-bufs (tests/support/mappers.py); in the
+    test's PID namespace when it has one (it asks for ``pidns``)."""
     from tests.support.mappers import Mappers
 
-    m = Mappers()
+    m = Mappers(request.getfixturevalue("pidns") if "pidns" in request.fixturenames else None)
     try:
         yield m
     finally:

@@ -36,26 +36,17 @@ from tests.support.adb_harness import (
     HOLDER,
     AdbServer,
     FullRefreshBackend,
-    HostPeer,
+    TmpPeer,
     connected,
 )
+from tests.support.pidns import PidNamespace
 
 NATIVE = binary("x86_64")
 
 
-class TmpPeer(HostPeer):
-    """The peer with its own temporary directory (sync's, the commands' TMPDIR)."""
-
-    def __init__(self, tmp: Path, *args: str) -> None:
-        tmp.mkdir(exist_ok=True)
-        os.chmod(tmp, 0o1777)
-        self.tmp = tmp
-        super().__init__("--tmp", str(tmp), *args)
-
-
 @pytest.fixture
-def tmp_peer(server: AdbServer, tmp_path: Path) -> Iterator[TmpPeer]:
-    with connected(server, TmpPeer(tmp_path / "devtmp")) as p:
+def tmp_peer(server: AdbServer, tmp_path: Path, pidns: PidNamespace) -> Iterator[TmpPeer]:
+    with connected(server, TmpPeer(tmp_path / "devtmp", ns=pidns)) as p:
         yield p
 
 
@@ -156,34 +147,37 @@ def fake_tools(d: Path, **scripts: str) -> str:
     return str(d)
 
 
-def test_unknown_abi_falls_back(server: AdbServer, tmp_path: Path, mappers):
+def test_unknown_abi_falls_back(server: AdbServer, tmp_path: Path, mappers, pidns):
     tools = fake_tools(tmp_path / "bin", uname='echo mips64\n')
-    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)) as peer:
+    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools, ns=pidns)) as peer:
         mappers.start("a")
         note, snap = fallback(server, peer.serial)
     assert "no native collector for the device's ABI 'mips64'" in note
     assert mappers.names(snap) == {"a"}
 
 
-def test_checksum_mismatch_falls_back(server: AdbServer, tmp_path: Path, mappers):
+def test_checksum_mismatch_falls_back(server: AdbServer, tmp_path: Path, mappers, pidns):
     tools = fake_tools(tmp_path / "bin", sha256sum=f'echo "{"0" * 64}  $1"\n')
-    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools)) as peer:
+    with connected(server, TmpPeer(tmp_path / "devtmp", "--path-prefix", tools, ns=pidns)) as peer:
         mappers.start("a")
         note, snap = fallback(server, peer.serial)
     assert "checksum mismatch after adb push" in note and "0" * 64 in note
     assert mappers.names(snap) == {"a"}
 
 
-def test_noexec_temporary_directory_falls_back(server: AdbServer, tmp_path: Path, mappers):
-    """A real noexec mount (tmpfs, in the peer's own mount namespace)."""
+def test_noexec_temporary_directory_falls_back(server: AdbServer, tmp_path: Path, mappers,
+                                               pidns):
+    """A real noexec mount (tmpfs, in the peer's own mount namespace, made from the test
+    PID namespace's: the peer's commands scan it)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("needs root and unshare for a private noexec mount")
     tmp = tmp_path / "noexec"
     tmp.mkdir()
     script = 'mount -t tmpfs -o noexec,mode=1777 dt-noexec "$1" && shift && exec "$@"'
     p = subprocess.Popen(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", str(tmp),
-         sys.executable, str(ADBPEER), "--listen", "127.0.0.1:0", "--tmp", str(tmp)],
+        pidns.command(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                       "sh", str(tmp), sys.executable, str(ADBPEER), "--listen", "127.0.0.1:0",
+                       "--tmp", str(tmp)]),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert p.stdout is not None
@@ -197,8 +191,7 @@ def test_noexec_temporary_directory_falls_back(server: AdbServer, tmp_path: Path
         assert "cannot execute it (a noexec mount or SELinux)" in note
         assert mappers.names(snap) == {"a"}
     finally:
-        p.kill()
-        p.wait(10)
+        pidns.kill(p)
         p.stdout.close()
         server.disconnect(serial)
 

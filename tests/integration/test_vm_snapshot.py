@@ -47,6 +47,8 @@ def expected_accounting(rec: dict) -> tuple[dict[int, tuple[int, float]], int]:
 
 def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
     rec = scenario.record
+    imp = impostor_is_real(vm, rec)
+    gpu = gpu_meminfo(vm)
     cmd = [dmabuf_top(vm), "snapshot", "--source", "proc", "-o", "/tmp/snap.yaml"]
     r = vm.run(cmd, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -58,6 +60,7 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
     assert doc["boot_id"] == rec["boot_id"]
     assert doc["kernel"]["sources"] == ["bufinfo"]
     assert doc["source"]["privilege"] == "root"
+    assert_gpu_memory(doc["kernel"], gpu)
 
     bufs = {b["inode"]: b for b in doc["buffers"]}
     want = {int(k): v for k, v in rec["buffers"].items()}
@@ -125,9 +128,13 @@ def test_snapshot_matches_scenario_and_bufinfo(vm, scenario):
     kernel_only = sum(w["size"] for w in want.values() if w["kernel_only"])
     assert t["kernel_only_bytes"] == kernel_only > 0
     assert t["userspace_rss"] == sum(r for r, _ in rss_pss.values())
-    # what to say: the walk sees no GEM handles, and the scenario's look-alike file (see
-    # the test below) is not counted
+    # what to say: the walk sees no GEM handles, and the scenario's look-alike file
+    # (impostor_is_real) is seen and rejected: its process holds nothing, and the
+    # buffer whose inode it has keeps its own holders (checked above)
     assert doc["warnings"] == [GEM_HANDLES_UNSEEN, IMPOSTOR_WARNING]
+    assert imp["pid"] not in {h["pid"] for b in doc["buffers"] for h in b["holders"]}
+    assert imp["pid"] not in procs and bufs[imp["inode"]]["name"] == "scanout 0"
+    assert "unverified_maps" not in doc
 
 
 #: what a snapshot says of the scenario's impostor (its fd is never a candidate either)
@@ -157,27 +164,18 @@ def impostor_is_real(vm, rec: dict) -> dict:
     return imp
 
 
-@pytest.fixture(params=["proc", "bpf"])
-def scan_source(request, vm) -> str:
-    """--source proc, and bpf where the kernel has the iterators (skipped before the
-    test's scenario is started in the guest: a test lists it before ``scenario``)."""
-    if request.param == "bpf" and vm.series not in BPF_SERIES:
-        pytest.skip(f"the BPF scan needs iter/dmabuf (6.16+): of the matrix, {BPF_SERIES}")
-    return request.param
-
-
-def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scan_source, scenario):
-    source = scan_source
+@pytest.mark.kernels(*BPF_SERIES)
+def test_a_file_named_like_a_dmabuf_is_not_a_holder(vm, scenario):
+    """The BPF scan (the /proc walk: test_snapshot_matches_scenario_and_bufinfo, on
+    every kernel, on the same scene) never sees the look-alike: the kernel's iterators
+    pick dma-buf files."""
     rec = scenario.record
     imp = impostor_is_real(vm, rec)
-    r = vm.run([dmabuf_top(vm), "snapshot", "--source", source], timeout=300)
+    r = vm.run([dmabuf_top(vm), "snapshot", "--source", "bpf"], timeout=300)
     assert r.returncode == 0, r.stderr
     doc = yaml.safe_load(r.stdout)
-    if source == "proc":  # the walk sees the look-alike and rejects it
-        assert IMPOSTOR_WARNING in doc["warnings"]
-    else:  # the kernel's iterators pick dma-buf files: the look-alike is never seen
-        assert doc["warnings"] == []
-        assert doc["kernel"]["sources"][-3:] == ["task_file", "task_vma", "task"]
+    assert doc["warnings"] == []
+    assert doc["kernel"]["sources"][-3:] == ["task_file", "task_vma", "task"]
     holders = {h["pid"] for b in doc["buffers"] for h in b["holders"]}
     assert imp["pid"] not in holders
     assert imp["pid"] not in {p["pid"] for p in doc["processes"]}
@@ -204,6 +202,7 @@ def test_once_tables_in_vm(vm, scenario):
     assert "[bold]evil\\e[31m[/bold]" in out and "tab\\tname" in out
     assert f"buffers: {scenario.record['totals']['buffers']}" in out
     assert f"total: {scenario.record['totals']['bytes']} (bufinfo)" in out
+    assert not [ln for ln in out.splitlines() if ln.startswith("gpu memory")]  # 6.1 has none
     r = vm.run([dmabuf_top(vm), "--once", "--view", "processes"], timeout=300)
     assert r.returncode == 0 and "compositor" in r.stdout and "[red]hog" in r.stdout
 
@@ -233,25 +232,39 @@ def test_unprivileged_user_sees_warning(vm, scenario):
     assert doc["buffers"] == []  # nobody's buffers are readable to uid 65534
 
 
+def gpu_meminfo(vm) -> dict[str, int]:
+    """GPUActive/GPUReclaim of the guest's /proc/meminfo, in kB (7.0+; of the matrix,
+    7.3 only: the kernel's own word, checked here); {} where the kernel has none."""
+    meminfo = vm.read_file("/proc/meminfo").decode()
+    kb = {k: int(v) for k, v in
+          re.findall(r"^(GPUActive|GPUReclaim):\s+(\d+) kB$", meminfo, re.M)}
+    assert bool(kb) == (vm.series == "7.3"), kb
+    return kb
+
+
+def assert_gpu_memory(kernel: dict, kb: dict[str, int]) -> None:
+    """A snapshot's ``kernel`` carries the GPU memory meminfo gave (None without)."""
+    assert {key: kernel.get(key) for key in ("gpu_active", "gpu_reclaim")} == {
+        "gpu_active": kb["GPUActive"] * 1024 if kb else None,
+        "gpu_reclaim": kb["GPUReclaim"] * 1024 if kb else None,
+    }
+
+
+@pytest.mark.kernels("7.3")
 def test_gpu_memory_as_the_kernel_says(vm):
     """7.0+ (of the matrix: 7.3) lists GPUActive/GPUReclaim in /proc/meminfo: the snapshot
-    carries them and --once shows them; older kernels have none, and nothing is shown."""
-    meminfo = vm.read_file("/proc/meminfo").decode()
-    kb = dict(re.findall(r"^(GPUActive|GPUReclaim):\s+(\d+) kB$", meminfo, re.M))
-    assert bool(kb) == (vm.series == "7.3"), kb  # the kernel's own word, checked here
+    carries them and --once shows them. Where the kernel has none (every other kernel)
+    the snapshot says so (test_snapshot_matches_scenario_and_bufinfo) and --once shows
+    nothing (test_once_tables_in_vm): drawing it does not depend on the kernel."""
+    kb = gpu_meminfo(vm)
     r = vm.run([dmabuf_top(vm), "snapshot", "--source", "proc"], timeout=300)
     assert r.returncode == 0, r.stderr
-    k = yaml.safe_load(r.stdout)["kernel"]
-    assert {key: k.get(key) for key in ("gpu_active", "gpu_reclaim")} == {
-        "gpu_active": int(kb["GPUActive"]) * 1024 if kb else None,
-        "gpu_reclaim": int(kb["GPUReclaim"]) * 1024 if kb else None,
-    }
+    assert_gpu_memory(yaml.safe_load(r.stdout)["kernel"], kb)
     r = vm.run([dmabuf_top(vm), "--once", "--source", "proc", "--bytes"], timeout=300)
     assert r.returncode == 0, r.stderr
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("gpu memory")]
-    want = (f"gpu memory (meminfo): active {int(kb['GPUActive']) * 1024}  "
-            f"reclaim {int(kb['GPUReclaim']) * 1024}") if kb else None
-    assert line == ([want] if want else [])
+    assert line == [f"gpu memory (meminfo): active {kb['GPUActive'] * 1024}  "
+                    f"reclaim {kb['GPUReclaim'] * 1024}"]
 
 
 #: in the guest: refreshes of one backend (its incremental Assembler) against a fresh

@@ -206,10 +206,12 @@ def test_dmabuf_top_live_in_tmux(vm, scenario):
         tmux.keys(f"{dmabuf_top_command(vm)} -d 1; echo EXIT=$?", "Enter")
 
         # 1. it shows the buffer names (untrusted ones literally)
-        # (the first frame may come before the header's text: wait for both)
+        # (the first frame may come before the header's text: wait for both; python and
+        # textual start under TCG on a shared machine: more than 90 s at load 15)
         screen = tmux.wait(
             "the buffer table and the header",
             lambda s: "scanout 0" in s and "tui-doomed" in s and "dmabuf-top  local" in s,
+            timeout=300,
         )
         for name in (
             "camera-preview-ring-buffer-0031",

@@ -22,6 +22,7 @@ from dmabuf_top.collect.adb import AdbBackend
 from dmabuf_top.collect.adb_setup import collector_command
 from dmabuf_top.io.schema import APP_KEYS
 from tests.support.paths import REPO, TESTS
+from tests.support.pidns import PidNamespace
 
 ADBPEER = TESTS / "support" / "adbpeer.py"
 SHELL_UID = 2000  # Android's "shell" user
@@ -169,12 +170,15 @@ class AdbServer:
 
 class HostPeer:
     """tests/support/adbpeer.py on this machine (no dma-bufs here, but the whole
-    protocol path and every error case)."""
+    protocol path and every error case). With ``ns`` its commands (the collector) run
+    in that PID namespace (tests/support/pidns.py) and scan its /proc."""
 
-    def __init__(self, *args: str, port: int = 0) -> None:
+    def __init__(self, *args: str, port: int = 0, ns: PidNamespace | None = None) -> None:
         self.args = args
+        self.ns = ns
+        cmd = [sys.executable, str(ADBPEER), "--listen", f"127.0.0.1:{port}", *args]
         self.proc = subprocess.Popen(
-            [sys.executable, str(ADBPEER), "--listen", f"127.0.0.1:{port}", *args],
+            cmd if ns is None else ns.command(cmd),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -187,11 +191,27 @@ class HostPeer:
         self.serial = f"127.0.0.1:{self.port}"
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        if self.ns is not None:
+            self.ns.kill(self.proc)
+        elif self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+class TmpPeer(HostPeer):
+    """The peer with its own temporary directory (sync's, the commands' TMPDIR); with
+    ``ns`` its commands scan that PID namespace (where the test's ``mappers`` are), so
+    two refreshes compared see the same processes (tests/support/pidns.py). (A temporary
+    directory of its own there: the collector names its own by its pid, and pids repeat
+    from one PID namespace to the next.)"""
+
+    def __init__(self, tmp: Path, *args: str, ns: PidNamespace | None = None) -> None:
+        tmp.mkdir(exist_ok=True)
+        os.chmod(tmp, 0o1777)
+        self.tmp = tmp
+        super().__init__("--tmp", str(tmp), *args, ns=ns)
 
 
 @contextmanager

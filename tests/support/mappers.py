@@ -1,6 +1,8 @@
 """Processes that each map a file named like a dma-buf (``/dmabuf:TAG NAME``, made at
 the root of the filesystem and removed after): the churn a machine without dma-bufs
-allows, which the collector's maps, uids, comm, stat and cmdline sections carry."""
+allows, which the collector's maps, uids, comm, stat and cmdline sections carry.
+With a PID namespace (tests/support/pidns.py) each mapper runs in it under a shell of
+its own (a parent in the namespace: the collectors walk a holder's ancestors)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.pidns import PidNamespace
 
 MAPPER = r"""
 import mmap, sys
@@ -25,7 +29,8 @@ sys.stdin.read()
 class Mappers:
     """Processes that each map a file named like a dma-buf (``/dmabuf:TAG NAME``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ns: PidNamespace | None = None) -> None:
+        self.ns = ns
         self.tag = f"dt-delta-{os.getpid()}"
         self.procs: dict[str, subprocess.Popen] = {}
         self.paths: list[Path] = []
@@ -43,19 +48,26 @@ class Mappers:
         except OSError as e:
             pytest.skip(f"cannot make {path}: {e.strerror}")
         self.paths.append(path)
+        cmd = [sys.executable, "-c", MAPPER, str(path), *([comm] if comm is not None else [])]
+        if self.ns is not None:
+            cmd = self.ns.command(["sh", "-c", '"$@"; exit $?', "sh", *cmd])
         p = subprocess.Popen(
-            [sys.executable, "-c", MAPPER, str(path), *([comm] if comm is not None else [])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert p.stdout is not None and p.stdout.readline() == "mapped\n"
         self.procs[name] = p
 
     def stop(self, name: str) -> None:
         p = self.procs.pop(name)
-        p.kill()
-        p.wait(10)
         assert p.stdin is not None and p.stdout is not None
+        # at the end of its stdin the mapper exits, then its shell and nsenter: once
+        # they are waited for, none of them is left in /proc
         p.stdin.close()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
         p.stdout.close()
 
     def close(self) -> None:

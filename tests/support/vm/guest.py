@@ -21,10 +21,27 @@ class ScenarioRun:
 
     def __init__(self, vm: VM, proc: Spawned, out: str, record: dict) -> None:
         self.vm, self.proc, self.out, self.record = vm, proc, out, record
+        self._truth = json.dumps(record)
 
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def fresh(self) -> ScenarioRun:
+        """The same run with its record as written (a test may have changed its copy)."""
+        self.record = json.loads(self._truth)
+        return self
+
+    def intact(self) -> bool:
+        """It still runs, and the kernel's dma-bufs are exactly its record's (inode, size,
+        name, exporter, count: every fd and mapping still held, nothing added): the next
+        test may take it over as if it had just started."""
+        if self.proc.poll() is not None:
+            return False
+        rows, _ = kernel_bufinfo(self.vm.read_file(BUFINFO).decode(errors="replace"))
+        want = json.loads(self._truth)["buffers"]
+        return {i: (r["size"], r["name"], r["exporter"], r["count"]) for i, r in rows.items()} \
+            == {int(i): (b["size"], b["name"], b["exporter"], b["count"]) for i, b in want.items()}
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM the scenario (it stops its children) and wait for it."""

@@ -6,15 +6,15 @@ dma-buf: its scene is processes mapping files named like them, with hostile comm
 
 The nonce (random per run) and the cpu and state lines (the run's own times; the md5
 of bodies that hold the nonce) are masked; a diff's two header lines name each tool's
-files. Other processes on a shared machine may come and go between the two runs, so a
-comparison is tried up to three times: a real difference shows every time."""
+files. Both collectors and the scene run in a private PID namespace with its own /proc
+(tests/support/pidns.py): other processes of the machine, which come and go between two
+runs, are not there, so each comparison is made once."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from dmabuf_top.collect.adb_delta import DeltaSession
 from dmabuf_top.collect.adb_native import PROBE_ANSWER, binary
 from dmabuf_top.collect.adb_stream import collector_script
 from tests.conftest import in_ci
+from tests.support.pidns import PidNamespace
 
 MASKED = re.compile(rb"(\n@@NONCE (?:cpu|state)\n)[^\n]*\n")
 DIFF_HEAD = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n")
@@ -45,21 +46,30 @@ def qemu_aarch64() -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def own_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collectors' TMPDIR, the test's own: they name their temporary directory by
+    their pid, and pids repeat from one PID namespace to the next (a test beside)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+
+
 @pytest.fixture(params=["x86_64", "arm64-v8a"])
-def native(request, tmp_path: Path) -> list[str]:
+def native(request, tmp_path: Path, pidns: PidNamespace) -> list[str]:
     """The shipped binary, copied where its path holds no "/dmabuf" (its own maps
-    would name it), and how to run it here."""
+    would name it), and how to run it here, in the test's PID namespace."""
     exe = tmp_path / "dt-collector"
     exe.write_bytes(binary(request.param))
     exe.chmod(0o755)
-    return [str(exe)] if request.param == "x86_64" else [qemu_aarch64(), str(exe)]
+    return pidns.command([str(exe)] if request.param == "x86_64" else [qemu_aarch64(), str(exe)])
 
 
 @pytest.fixture
-def shell(tmp_path: Path) -> list[str]:
+def shell(tmp_path: Path, pidns: PidNamespace) -> list[str]:
     script = tmp_path / "collector.sh"
     script.write_text(collector_script())
-    return ["sh", str(script)]
+    return pidns.command(["sh", str(script)])
 
 
 @pytest.fixture
@@ -74,11 +84,7 @@ def run(cmd: list[str], *args: str) -> bytes:
                           timeout=120, check=True).stdout  # fmt: skip
 
 
-def same(pair: Callable[[], tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
-    for _ in range(3):
-        a, b = pair()
-        if norm(a) == norm(b):
-            break
+def same(a: bytes, b: bytes) -> tuple[bytes, bytes]:
     assert norm(a) == norm(b)
     return a, b
 
@@ -88,9 +94,12 @@ def test_probe_answers(native):
 
 
 def test_full_stream_equals_the_shell_collectors(native, shell, scene):
-    a, b = same(lambda: (run(shell), run(native)))
+    a, b = same(run(shell), run(native))
     assert b"@@NONCE maps\n" in norm(b) and b"nl\n" in b and f"{scene.tag} m2".encode() in b
-    a, b = same(lambda: (run(shell, "ino"), run(native, "ino")))
+    # in the namespace the scene's processes are the only holders
+    uids = re.search(rb"\n@@NONCE uids\n(.*?)\n@@", norm(b), re.S)
+    assert uids is not None and len(uids.group(1).splitlines()) == len(scene.procs)
+    a, b = same(run(shell, "ino"), run(native, "ino"))
     assert b"@@NONCE fdino\n" in norm(b)
 
 
@@ -107,19 +116,18 @@ def test_session_streams_equal_the_shell_collectors(native, shell, scene):
             out.append(data)
         return out[0], out[1]
 
-    def retried(setup: Callable[[], None] = lambda: None) -> bytes:
-        a, b = same(lambda: (setup(), refresh())[1])
-        return norm(b)
+    def compared() -> bytes:
+        return norm(same(*refresh())[1])
 
-    first = retried(lambda: [s.forget() for s in sessions.values()])
+    first = compared()
     assert mode.search(first).group(1).startswith(b"full")
     assert b"\n@@NONCE maps !\n" in first
-    unchanged = retried()
+    unchanged = compared()
     assert mode.search(unchanged).group(1) == b"delta" and b"\n@@NONCE maps =\n" in unchanged
     scene.start("new")
-    changed = norm(refresh()[1])
+    changed = compared()
     assert b"\n@@NONCE maps +\n" in changed and b" new\n" in changed
-    retried()  # (the first after the change may have raced with other processes)
+    assert b"\n@@NONCE maps =\n" in compared()
     for cmd, s in ((shell, sessions["sh"]), (native, sessions["native"])):
         assert run(cmd, "close", *s.args()) == b"DMABUF-TOP-COLLECTOR 2 closed\n"
 
@@ -167,17 +175,13 @@ def test_the_profile_goes_to_stderr_and_changes_no_byte(native, scene):
     """DMABUF_TOP_NATIVE_PROFILE=1: one line per section on stderr (CPU and wall spent
     before its header), the stream the same; without it, nothing on stderr."""
     env = {"PATH": "/usr/bin:/bin", "DMABUF_TOP_NATIVE_PROFILE": "1"}
-    err: list[bytes] = []
 
-    def pair() -> tuple[bytes, bytes]:
-        plain = subprocess.run(native, capture_output=True, timeout=120, check=True,
-                               stdin=subprocess.DEVNULL)  # fmt: skip
-        prof = subprocess.run(native, capture_output=True, timeout=120, check=True,
-                              stdin=subprocess.DEVNULL, env=env)  # fmt: skip
-        err[:] = [plain.stderr, prof.stderr]
-        return plain.stdout, prof.stdout
-
-    same(pair)
+    plain = subprocess.run(native, capture_output=True, timeout=120, check=True,
+                           stdin=subprocess.DEVNULL)  # fmt: skip
+    prof = subprocess.run(native, capture_output=True, timeout=120, check=True,
+                          stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+    same(plain.stdout, prof.stdout)
+    err = [plain.stderr, prof.stderr]
     assert err[0] == b""
     lines = err[1].decode().splitlines()
     assert [ln.split()[1] for ln in lines][:4] == ["kernel", "bootid", "uid", "unreadable"]
