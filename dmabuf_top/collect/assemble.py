@@ -148,6 +148,10 @@ class Assembler:
         info = parse_bufinfo(text, self._records)  # an unchanged record: its entry
         return info, _indexed(info.entries)
 
+    def bufinfo_index(self, text: str) -> dict[int, list[Any]]:
+        """bufinfo's records by inode: parsed once for the walk's check and this assembly."""
+        return self._bufinfo(text)[1]
+
     def _proc_records(self, proc: ProcText) -> tuple[list[tuple[int, Record]], list[Any]]:
         """``proc``'s fd records and parsed maps lines, from last time when its texts
         are the same."""
@@ -249,14 +253,10 @@ class Assembler:
             self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
         )
         processes = self._processes(raw, held, tasks)
+        extra = raw.source_extra.get
         source = Source(
-            kind=raw.kind,
-            host=raw.host,
-            kernel=raw.kernel,
-            serial=raw.source_extra.get("serial"),
-            model=raw.source_extra.get("model"),
-            android=raw.source_extra.get("android"),
-            build_type=raw.source_extra.get("build_type"),
+            kind=raw.kind, host=raw.host, kernel=raw.kernel, serial=extra("serial"),
+            model=extra("model"), android=extra("android"), build_type=extra("build_type"),
             privilege=raw.privilege or ("limited" if raw.unreadable else "root"),
         )
         return Snapshot(
