@@ -112,6 +112,7 @@ def _same(now: tuple[Any, ...], last: tuple[Any, ...]) -> bool:
 
 _NOTHING: tuple[int, dict[int, list[Any]]] = (0, {})
 _NO_HEAPS: frozenset[str] = frozenset()
+_NO_RECORDS: list[tuple[int, Record]] = []  # never changed
 
 
 class Assembler:
@@ -186,7 +187,7 @@ class Assembler:
             bpf_bytes, bpf_at = _NOTHING
         have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
         per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
-        bpf_recs: list[tuple[int, Record]] = []
+        bpf_recs: list[tuple[int, Record]] = _NO_RECORDS  # the same each time: see _same
         if raw.bpf_files is not None or raw.bpf_vmas is not None:
             bpf_recs = self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size))
         if bufinfo is not None:
@@ -249,9 +250,7 @@ class Assembler:
         if not kernel.sources:
             warnings.append(NO_KERNEL_SOURCE_WARNING)
 
-        tasks = (
-            self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
-        )
+        tasks = self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
         processes = self._processes(raw, held, tasks)
         extra = raw.source_extra.get
         source = Source(
