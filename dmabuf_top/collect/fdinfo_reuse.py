@@ -36,7 +36,7 @@ class KnownFd(NamedTuple):
 Known = dict[int, tuple[int, dict[int, KnownFd]]]
 
 
-def known_fds(procs: list[ProcText], starts: dict[int, int],
+def known_fds(procs: list[ProcText], starts: dict[int, int | None],
               dev: tuple[int, int] | None, last: Known) -> Known:
     """What of this walk the next may reuse: the kernel-verified dma-buf fds (fdinfo
     with ``exp_name:`` and ``ino:``) whose fdinfo name is their link's, of the

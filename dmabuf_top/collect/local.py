@@ -39,8 +39,10 @@ from dmabuf_top.collect.parsers.bpf_records import (
     parse_tasks,
 )
 from dmabuf_top.collect.parsers.cgroup import parse_proc_cgroup
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.collect.proc_facts import (
+    O_DIR,
     read_ancestor_stats,
     read_bpf_task_leftovers,
     read_cgroup_files,
@@ -55,7 +57,7 @@ from dmabuf_top.collect.proc_walk import (
     read_late,
     scan_pid,
 )
-from dmabuf_top.collect.rawscan import RawScan
+from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
 from dmabuf_top.timefmt import utc_now
 
@@ -120,9 +122,9 @@ class LocalBackend:
         self._holder_pids = Memo(lambda key: holder_pids(*key))
         self._tasks = Memo(lambda key: parse_tasks(*key))
         self._checked = Memo(check_buffers)
-        #: the dma-buf fds the last walk read (fdinfo_reuse), and this walk's start times
+        #: the dma-buf fds the last walk read (fdinfo_reuse), and its holders' stat parsed
         self._known: Known = {}
-        self._starts: dict[int, int] = {}
+        self._stat = Memo(parse_stat)
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -151,32 +153,47 @@ class LocalBackend:
 
     def _walk(self, raw: RawScan, reuse: bool) -> dict[int, list[int]]:
         """Walk /proc into ``raw``; with ``reuse``, fdinfo the last walk read is given
-        again where stat proves the fd unchanged: those fds, by pid (to be confirmed
-        by bufinfo: :meth:`_confirm`)."""
+        again where stat proves the fd unchanged: those fds, by pid (to be confirmed:
+        :meth:`_confirm`)."""
         known = self._known if reuse else {}
         reused: dict[int, list[int]] = {}
-        for pid in list_pids(self.proc):
-            try:
-                pt = scan_pid(pid, self.proc, raw.cgroups, known.get(pid), reused, self._starts)
-            except _GONE:
-                continue
-            except PermissionError:
-                raw.unreadable.append(pid)
-                continue
-            except OSError:
-                continue
-            if pt is not None:
-                raw.procs.append(pt)
+        proc_fd = os.open(self.proc, O_DIR)
+        try:
+            for pid in list_pids(self.proc):
+                last = known.get(pid)
+                try:
+                    pt = scan_pid(pid, self.proc, raw.cgroups, last and last[1], reused, proc_fd)
+                except _GONE:
+                    continue
+                except PermissionError:
+                    raw.unreadable.append(pid)
+                    continue
+                except OSError:
+                    continue
+                if pt is not None:
+                    raw.procs.append(pt)
+        finally:
+            os.close(proc_fd)
         raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
         return reused
 
+    def _start(self, pt: ProcText) -> int | None:
+        """The start time in ``pt``'s stat (read through the directory its fds were)."""
+        st = self._stat(pt.stat) if pt.stat is not None else None
+        return st.start_time if st is not None and st.pid == pt.pid else None
+
     def _confirm(self, raw: RawScan, reused: dict[int, list[int]]) -> None:
-        """Read again the fdinfo of the reused fds whose count bufinfo does not give
-        (fdinfo's would then be the figure): rare, a buffer freed since the walk."""
+        """Read again the fdinfo of the reused fds of a process that is not the one
+        the last walk read (its start time), or whose count bufinfo does not give
+        (fdinfo's would then be the figure: a buffer freed since the walk)."""
         index = self.assembler.bufinfo_index(raw.bufinfo) if raw.bufinfo is not None else {}
         for pt in raw.procs:
-            start, known = self._known.get(pt.pid, (0, {}))
-            late = [fd for fd in reused.get(pt.pid, ()) if not counted_by_bufinfo(known[fd], index)]
+            fds = reused.get(pt.pid)
+            if not fds:
+                continue
+            start, (was, known) = self._start(pt), self._known[pt.pid]
+            late = fds if start != was else [
+                fd for fd in fds if not counted_by_bufinfo(known[fd], index)]
             if late:
                 read_late(pt, late, start, self.proc)
         raw.procs = [pt for pt in raw.procs if pt.fdinfo or pt.maps]
@@ -194,7 +211,7 @@ class LocalBackend:
             self.close()
             return self._fetch()
         finally:
-            for memo in (self._holder_pids, self._tasks, self._checked):
+            for memo in (self._holder_pids, self._tasks, self._checked, self._stat):
                 memo.turn()
 
     def _fetch(self) -> RawScan:
@@ -229,9 +246,9 @@ class LocalBackend:
         if reused is not None:  # walked: what the next walk may reuse (with bufinfo only)
             if reused:
                 self._confirm(raw, reused)
+            starts = {pt.pid: self._start(pt) for pt in raw.procs}
             self._known = {} if raw.bufinfo_before is None else known_fds(
-                raw.procs, self._starts, raw.dmabuf_dev, self._known)
-            self._starts = {}
+                raw.procs, starts, raw.dmabuf_dev, self._known)
         if texts is None:  # the buffer iterator says all that sysfs would
             raw.sysfs = read_sysfs_stats()
             raw.bpf = read_optional(BPF_ITER)

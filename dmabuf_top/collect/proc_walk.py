@@ -75,21 +75,23 @@ def dmabuf_map_lines(maps: bytes) -> list[str]:
 
 def scan_pid(
     pid: int, proc: str = "/proc", cgroups: dict[int, str] | None = None,
-    known: tuple[int, dict[int, KnownFd]] | None = None,
-    reused: dict[int, list[int]] | None = None, starts: dict[int, int] | None = None,
+    known: dict[int, KnownFd] | None = None, reused: dict[int, list[int]] | None = None,
+    proc_fd: int | None = None,
 ) -> ProcText | None:
     """Read one process. None when it holds nothing; raises PermissionError
     when its fd directory or maps are unreadable; FileNotFoundError /
     ProcessLookupError when it vanished. A holder's ``cgroup`` text goes in
     ``cgroups`` (when given), read while its directory is open. ``known``: what the
-    last walk read of this pid (start time, fds): an fd that stat proves the same
-    (fdinfo_reuse) gets that fdinfo text again, and is listed in ``reused``; a
-    holder's start time goes in ``starts``."""
-    pdir = os.open(f"{proc}/{pid}", O_DIR)
+    last walk read of this pid's fds: an fd that stat proves the same file gets that
+    fdinfo text again, and is listed in ``reused`` (for the caller to confirm: the same
+    process, bufinfo's count). ``proc_fd``: ``proc`` opened, to open the pid in."""
+    if proc_fd is None:
+        pdir = os.open(f"{proc}/{pid}", O_DIR)
+    else:
+        pdir = os.open(str(pid), O_DIR, dir_fd=proc_fd)
     try:
         pt: ProcText | None = None
         again: list[int] = []
-        fds = known[1] if known is not None else None
         fddir = os.open("fd", O_DIR, dir_fd=pdir)
         try:
             readlink = os.readlink
@@ -102,7 +104,7 @@ def scan_pid(
                 if "dmabuf" not in link or not is_dmabuf_link(link):
                     continue
                 fd = int(name)
-                k = fds.get(fd) if fds else None
+                k = known.get(fd) if known else None
                 try:
                     if k is not None and k.link == link and _same_file(name, fddir, k):
                         info = k.text
@@ -132,23 +134,14 @@ def scan_pid(
                 pt = ProcText(pid=pid)
             pt.maps = lines
         if pt is not None:
-            read_holder_facts(pt, pdir)
-            st = parse_stat(pt.stat) if pt.stat is not None else None
-            start = st.start_time if st is not None and st.pid == pid else None
-            if again and (known is None or start != known[0]):
-                read_fdinfo_again(pt, again, pdir)  # not the process the last walk read
-                again = []
-                if not pt.fdinfo and not pt.maps:
-                    return None  # its fds closed meanwhile
-            if starts is not None and start is not None:
-                starts[pid] = start
+            read_holder_facts(pt, pdir)  # its stat: the start time that proves the process
             if cgroups is not None:
                 try:
                     cgroups[pid] = read_record("cgroup", dir_fd=pdir)
                 except OSError:
                     pass  # gone, or hidden: read_cgroups tries again
-        if again and reused is not None:
-            reused[pid] = again
+            if again and reused is not None:
+                reused[pid] = again
         return pt
     finally:
         os.close(pdir)
@@ -177,10 +170,10 @@ def read_fdinfo_again(pt: ProcText, fds: list[int], pdir: int) -> None:
             del pt.fdinfo[fd], pt.links[fd]
 
 
-def read_late(pt: ProcText, fds: list[int], start: int, proc: str = "/proc") -> None:
+def read_late(pt: ProcText, fds: list[int], start: int | None, proc: str = "/proc") -> None:
     """Read, after the walk, the fdinfo of ``fds`` of ``pt`` it gave again, when the
-    process is still the one that started at ``start``; else leave them out, as if
-    closed before the walk came."""
+    process is still the one the walk read (started at ``start``); else leave them out,
+    as if closed before the walk came."""
     try:
         pdir = os.open(f"{proc}/{pt.pid}", O_DIR)
     except OSError:
@@ -192,7 +185,7 @@ def read_late(pt: ProcText, fds: list[int], start: int, proc: str = "/proc") -> 
                 st = parse_stat(read_record("stat", dir_fd=pdir))
             except OSError:
                 pass
-        if pdir is not None and st is not None and st.start_time == start:
+        if pdir is not None and st is not None and start is not None and st.start_time == start:
             read_fdinfo_again(pt, fds, pdir)
         else:
             for fd in fds:
