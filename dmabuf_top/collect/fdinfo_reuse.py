@@ -13,6 +13,7 @@ read.
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from dmabuf_top.collect.parsers.bufinfo import BufinfoEntry
@@ -25,8 +26,8 @@ class KnownFd(NamedTuple):
 
     link: str
     inode: int
-    #: the dma-buf filesystem's (major, minor)
-    dev: tuple[int, int]
+    #: the dma-buf filesystem's device (``st_dev``)
+    dev: int
     size: int | None
     exporter: str
     text: str
@@ -40,11 +41,13 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
               dev: tuple[int, int] | None, last: Known) -> Known:
     """What of this walk the next may reuse: the kernel-verified dma-buf fds (fdinfo
     with ``exp_name:`` and ``ino:``) whose fdinfo name is their link's, of the
-    processes whose start time is known (``starts``); ``last``'s entry where the
-    same text was given again (not parsed again)."""
+    processes whose start time is known (``starts``); ``dev``: the dma-buf
+    filesystem's (major, minor); ``last``'s entry where the same text was given again
+    (not parsed again)."""
     out: Known = {}
     if dev is None:
         return out
+    st_dev = os.makedev(*dev)
     for pt in procs:
         start = starts.get(pt.pid)
         if start is None:
@@ -55,7 +58,7 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
         fds = {}
         for fd, text in pt.fdinfo.items():
             k = was.get(fd)
-            if k is not None and k.text is text and k.link == pt.links.get(fd) and k.dev == dev:
+            if k is not None and k.text is text and k.link == pt.links.get(fd) and k.dev == st_dev:
                 fds[fd] = k
                 continue
             info = parse_fdinfo(text)
@@ -63,7 +66,7 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
             if (info.exporter is None or info.inode is None or link is None
                     or parse_fd_link(link)[1] != info.name):
                 continue
-            fds[fd] = KnownFd(link, info.inode, dev, info.size, info.exporter, text)
+            fds[fd] = KnownFd(link, info.inode, st_dev, info.size, info.exporter, text)
         if fds:
             out[pt.pid] = (start, fds)
     return out

@@ -156,7 +156,7 @@ def _same_file(name: str, fddir: int, known: KnownFd) -> bool:
         raise
     except OSError:
         return False
-    return st.st_ino == known.inode and (os.major(st.st_dev), os.minor(st.st_dev)) == known.dev
+    return st.st_ino == known.inode and st.st_dev == known.dev
 
 
 def read_fdinfo_again(pt: ProcText, fds: list[int], pdir: int) -> None:
