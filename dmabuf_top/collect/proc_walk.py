@@ -152,10 +152,8 @@ def _same_file(name: str, fddir: int, known: KnownFd) -> bool:
     was: the same inode on the dma-buf filesystem (stat of the fd, not its fdinfo)."""
     try:
         st = os.stat(name, dir_fd=fddir)
-    except _GONE:
-        raise
     except OSError:
-        return False
+        return False  # then its fdinfo is read (and says whether the fd is gone)
     return st.st_ino == known.inode and st.st_dev == known.dev
 
 
