@@ -28,32 +28,39 @@ plus 100 processes x 150 plain fds. Sources:
 
 Not a test: a script that prints numbers.
 
-Measured (--refreshes 20 --against a checkout of main ec91732, 2 cores shared with other
-jobs, load ~9; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
+Measured (--refreshes 20 --against a checkout of main e1cf7cc, 2 cores shared with other
+jobs, load ~4-5; CPU s per refresh, of which collect = fetch + assemble and rows = the scan
 thread's rest, the UI thread the remainder; pilot = Pilot's own press and wait, app = the
 CPU less it):
 
     source     checkout  CPU s/refresh  x this  collect   rows  pilot    app  peak RSS
-    synthetic  this              0.055   1.00x    0.018  0.013  0.006  0.049    83.4Mi
-    synthetic  main              0.079   1.43x    0.015  0.040  0.007  0.072    82.1Mi
-    churn      this              0.121   1.00x    0.073  0.021  0.007  0.114    90.6Mi
-    churn      main              0.147   1.22x    0.066  0.047  0.007  0.140    91.3Mi
-    file       this              0.006   1.00x        -      -  0.006  0.000    64.8Mi
-    file       main              0.007   1.09x        -      -  0.008 -0.001    64.4Mi
+    synthetic  this              0.033   1.00x    0.005  0.005  0.007  0.026    85.9Mi
+    synthetic  main              0.062   1.85x    0.016  0.017  0.009  0.053    85.9Mi
+    churn      this              0.102   1.00x    0.044  0.022  0.008  0.094    89.6Mi
+    churn      main              0.122   1.20x    0.062  0.024  0.011  0.112    91.4Mi
+    file       this              0.009   1.00x        -      -  0.008  0.001    64.7Mi
+    file       main              0.009   0.96x        -      -  0.007  0.001    64.9Mi
 
-(main ec91732 measured 0.073 s for synthetic at load ~4, local 0.099 s, adb 0.023 s host
-and 0.072 s device; those two sources were not run again.) Where the synthetic scene's
-CPU goes now (``--profile``): collect (the fetch's deep copy and the Assembler), the
-scan thread's process_stats, find_suspects and the history, and on the UI thread
-Textual's compositor (the graph's plotext build, the table's lines: every age moves on
-at each refresh, so every row in sight is painted again) and message dispatch.
+The goal, 0.04 s for the synthetic scene (2% of a core at a 2 s refresh), holds: 0.033 and
+0.034 s in two runs at load 4-5 (main beside it 0.062 and 0.046 s). The stand-in fetch
+was a deep copy until session 11: with it (main's script), main 0.063 s and this 0.043 s in
+one run, the deep copy about 7 ms of main's collect. What this session changed: the
+Assembler held the buffers again at every refresh of a scan without BPF records (6 ms);
+process_stats, the totals, the samples, the history and the Buffers rows now look only at
+the buffers that are not the very objects of the refresh before (accounting.ProcessSums,
+changed_buffers); find_suspects passes over keys that did not end higher. Where the
+synthetic scene's CPU goes now (``--profile``): the scan thread, ~12 ms a refresh under
+cProfile: the fetch's decoding, the per-process text keys
+(proc_records.py), live_rows.prepare; the UI thread's is Textual's compositor (the
+graph's plotext build, ~4 ms, a new picture at each refresh since its time axis moves;
+the table's lines, ~3.5 ms: every age in sight moves on at each refresh, so every row in
+sight is painted again, as htop's TIME+ is), Strip making and message dispatch.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import importlib.util
 import json
 import os
@@ -69,7 +76,7 @@ REPO = Path(__file__).resolve().parents[1]
 TREE = Path(os.environ.get(TREE_VAR := "DMABUF_TOP_COST_TREE") or REPO)
 sys.path.insert(0, str(TREE))
 
-from dmabuf_top.collect.rawscan import RawScan  # noqa: E402
+from dmabuf_top.collect.rawscan import ProcText, RawScan  # noqa: E402
 from dmabuf_top.model import Snapshot  # noqa: E402
 
 
@@ -103,17 +110,47 @@ def scene_text() -> RawScan:
 CHURN = PROCS * BUFS // 100
 
 
+def _text(b: bytes) -> str:
+    """A file's bytes as the backends decode them (proc_facts.read_record, adb_stream)."""
+    return b.decode("utf-8", "backslashreplace")
+
+
 class SyntheticScan:
-    """A live source that assembles the scene's kernel text every refresh, each time in
-    new containers as a fetch gives them (``churn``: 1% of the buffers replaced)."""
+    """A live source whose fetch gives the scene's kernel text every refresh as a real
+    fetch does: each file's bytes decoded into a new str, in new containers
+    (``churn``: 1% of the buffers replaced first, on the "kernel" side).
+
+    The "kernel" holds the scene as bytes: each process's fdinfo files and ``/dmabuf``
+    maps lines, comm and cmdline, and bufinfo's records. A fetch decodes each file, as
+    the local backend's reads (``read_record``, ``dmabuf_map_lines``) and the adb
+    stream's decoder do, so the app pays for new str objects and the comparisons of
+    texts that are equal but not the same object, as it does for a real device. (Until
+    session 11 the fetch was a ``copy.deepcopy`` of the scene's RawScan: Python's
+    recursive copy of ~16,000 containers, which no backend does, and the very same
+    str objects each time, which no backend gives.)"""
 
     kind, live = "local", True
 
     def __init__(self, churn: bool = False) -> None:
-        self.raw = scene_text()
+        raw = scene_text()
         self.churn = churn
         self.n = 0
         self.next_inode = 10**6
+        #: the "kernel": per process (pid, uid, comm, cmdline, {fd: fdinfo}, [maps line])
+        self.procs = [
+            (p.pid, p.uid, (p.comm or "").encode(), (p.cmdline or "").encode(),
+             {fd: t.encode() for fd, t in p.fdinfo.items()}, [ln.encode() for ln in p.maps])
+            for p in raw.procs
+        ]  # fmt: skip
+        assert raw.bufinfo is not None
+        head, *records = raw.bufinfo.encode().split(b"\n\n")
+        self.bufinfo = [head, *records]  # joined by b"\n\n" when read
+        #: inode -> where its record is in ``bufinfo``
+        self.record_at = {
+            int(f[5]): i for i, r in enumerate(self.bufinfo) for line in r.split(b"\n")
+            if len(f := line.split(b"\t")) > 6 and f[0].isdigit()
+        }
+        self.dmabuf_dev = raw.dmabuf_dev
         try:  # the checkout measured may predate the incremental Assembler
             from dmabuf_top.collect.assemble import Assembler
 
@@ -125,25 +162,40 @@ class SyntheticScan:
 
     def _replace_buffers(self) -> None:
         """CHURN holders each free one buffer (fd 10 + n % BUFS) and make a new one."""
-        raw = self.raw
         for j in range(CHURN):
-            proc = raw.procs[(self.n * CHURN + j) % len(raw.procs)]
+            _pid, _uid, _comm, _cmd, fdinfo, maps = self.procs[
+                (self.n * CHURN + j) % len(self.procs)]
             fd = 10 + self.n % BUFS
-            text = proc.fdinfo[fd]
-            old = text.split("ino:\t", 1)[1].split("\n", 1)[0]
-            new = str(self.next_inode)
+            text = fdinfo[fd]
+            old = text.split(b"ino:\t", 1)[1].split(b"\n", 1)[0]
+            new = str(self.next_inode).encode()
             self.next_inode += 1
-            proc.fdinfo[fd] = text.replace(f"ino:\t{old}\n", f"ino:\t{new}\n")
-            proc.maps = [ln.replace(f" {old}     ", f" {new}     ") for ln in proc.maps]
-            assert raw.bufinfo is not None
-            raw.bufinfo = raw.bufinfo.replace(f"\t{int(old):08d}\t", f"\t{int(new):08d}\t")
+            fdinfo[fd] = text.replace(b"ino:\t" + old + b"\n", b"ino:\t" + new + b"\n")
+            maps[:] = [ln.replace(b" " + old + b"     ", b" " + new + b"     ") for ln in maps]
+            at = self.record_at.pop(int(old))
+            self.bufinfo[at] = self.bufinfo[at].replace(
+                b"\t%08d\t" % int(old), b"\t%08d\t" % int(new))
+            self.record_at[int(new)] = at
+
+    def fetch(self) -> RawScan:
+        """What a backend's fetch gives: every text decoded anew, new containers."""
+        return RawScan(
+            taken_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.8e9 + 2 * self.n)),
+            kind="local", host="synthetic", kernel="6.6.50", dmabuf_dev=self.dmabuf_dev,
+            procs=[
+                ProcText(pid=pid, uid=uid, comm=_text(comm), cmdline=_text(cmdline),
+                         fdinfo={fd: _text(b) for fd, b in fdinfo.items()},
+                         maps=[_text(ln) for ln in maps])
+                for pid, uid, comm, cmdline, fdinfo, maps in self.procs
+            ],
+            bufinfo=_text(b"\n\n".join(self.bufinfo)),
+        )  # fmt: skip
 
     def collect(self) -> Snapshot:
         self.n += 1
         if self.churn:
             self._replace_buffers()
-        raw = copy.deepcopy(self.raw)  # what a fetch gives: new texts, new containers
-        raw.taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.8e9 + 2 * self.n))
+        raw = self.fetch()
         t0 = time.perf_counter()
         snap = self._assemble(raw)
         snap.scan_seconds = round(time.perf_counter() - t0, 4)

@@ -16,11 +16,12 @@ Grouping of buffers by exporter or by name pattern (every run of digits as
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from dmabuf_top.model import Buffer, Snapshot
+from dmabuf_top.model import Buffer, Process, Snapshot
 
 
 @dataclass
@@ -119,55 +120,143 @@ def process_stats(snap: Snapshot) -> list[ProcessStats]:
     """Per-process Rss/Pss, sorted by pid."""
     acc: dict[int, list] = {}
     for buf in snap.buffers.values():
-        holders = buf.holders
-        if not holders:
+        _hold(acc, buf, None)
+    return [_stats(pid, acc[pid], snap.processes.get(pid)) for pid in sorted(acc)]
+
+
+def _hold(acc: dict[int, list], buf: Buffer, only: int | None) -> None:
+    """Count ``buf`` in each of its holders' sums in ``acc`` (``only``: that pid's)."""
+    holders = buf.holders
+    if not holders:
+        return
+    size = buf.size
+    n = len(holders)  # dmabuf_dump's holders: all but those by GEM handle only
+    for h in holders:
+        if h.handles and h.by_handle_only:
+            n -= 1
+    for h in holders:
+        if only is not None and h.pid != only:
             continue
-        size = buf.size
-        n = len(holders)  # dmabuf_dump's holders: all but those by GEM handle only
-        for h in holders:
-            if h.handles and h.by_handle_only:
-                n -= 1
-        for h in holders:
-            a = acc.get(h.pid)
-            if a is None:
-                a = acc[h.pid] = [0, 0, 0, 0.0, [], 0, 0]
-            a[0] += len(h.fds)
-            a[1] += len(h.maps)
-            if h.handles:
-                a[5] += len(h.handles)
-                if h.by_handle_only:
-                    a[6] += size
-                    a[4].append(buf.inode)
+        a = acc.get(h.pid)
+        if a is None:
+            a = acc[h.pid] = [0, 0, 0, 0.0, [], 0, 0]
+        a[0] += len(h.fds)
+        a[1] += len(h.maps)
+        if h.handles:
+            a[5] += len(h.handles)
+            if h.by_handle_only:
+                a[6] += size
+                a[4].append(buf.inode)
+                continue
+        a[2] += size
+        a[3] += size / n
+        a[4].append(buf.inode)
+
+
+def _stats(pid: int, sums: list, proc: Process | None) -> ProcessStats:
+    fds, maps, rss, pss, inodes, handles, handle_bytes = sums
+    return ProcessStats(
+        pid=pid,
+        comm=proc.comm if proc else "",
+        cmdline=proc.cmdline if proc else "",
+        uid=proc.uid if proc else None,
+        buffers=len(inodes),
+        fds=fds,
+        maps=maps,
+        rss=rss,
+        pss=int(pss + 1e-6),
+        inodes=sorted(inodes),
+        ppid=proc.ppid if proc else None,
+        start_time=proc.start_time if proc else None,
+        handles=handles,
+        handle_bytes=handle_bytes,
+        user=proc.user if proc else "",
+        app=proc.app if proc else "",
+        cgroup=proc.cgroup if proc else "",
+    )
+
+
+def changed_buffers(now: dict[int, Buffer], last: dict[int, Buffer]) -> tuple[
+    list[Buffer], list[Buffer], bool
+]:
+    """The buffers of ``last`` that are not the very object in ``now`` (gone or
+    replaced), those of ``now`` not in ``last``, and whether the inodes ``now`` shares
+    with ``last`` are in the same order. An unchanged snapshot (the Assembler reuses
+    every unchanged Buffer) is told apart without a Python loop over its buffers."""
+    if len(now) == len(last) and list(now) == list(last):
+        if all(map(operator.is_, now.values(), last.values())):
+            return [], [], True
+        keys = [k for k, a, b in zip(now, now.values(), last.values(), strict=True)
+                if a is not b]
+        return [last[k] for k in keys], [now[k] for k in keys], True
+    gone = [b for k, b in last.items() if now.get(k) is not b]
+    came = [b for k, b in now.items() if last.get(k) is not b]
+    kept = [k for k in now if k in last]
+    return gone, came, kept == [k for k in last if k in now]
+
+
+class ProcessSums:
+    """:func:`process_stats` and the bytes :func:`totals` counts, kept from one snapshot
+    to the next: only the processes that hold (or held) a buffer that is not the very
+    object of the snapshot before are summed again, each over its buffers in the
+    snapshot's order as :func:`process_stats` sums them, so every figure (Pss, a float
+    sum, included) is the one a full recount gives; an unchanged process keeps its
+    ProcessStats (made again when its Process is another object)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._last: dict[int, Buffer] = {}
+        #: pid -> the inodes it holds (by any means)
+        self._held: dict[int, set[int]] = {}
+        #: pid -> (the Process its stats were made with, its sums, its stats)
+        self._stats: dict[int, tuple[Process | None, list, ProcessStats]] = {}
+        #: bytes of every buffer, and of those held by some process
+        self.seen = self.userspace = 0
+
+    def update(self, snap: Snapshot) -> list[ProcessStats]:
+        """``snap``'s process_stats(), from what changed since the last snapshot."""
+        now = snap.buffers
+        gone, came, in_order = changed_buffers(now, self._last)
+        self._last = now
+        if not in_order:  # another order: every sum again (from no snapshot)
+            self._reset()
+            self._last = now
+            gone, came = [], list(now.values())
+        held, dirty = self._held, set()
+        for sign, bufs in ((-1, gone), (1, came)):
+            for b in bufs:
+                self.seen += sign * b.size
+                if b.holders:
+                    self.userspace += sign * b.size
+                for h in b.holders:
+                    dirty.add(h.pid)
+                    inodes = held.setdefault(h.pid, set())
+                    (inodes.discard if sign < 0 else inodes.add)(b.inode)
+        if dirty:
+            at = {k: i for i, k in enumerate(now)}  # (the order process_stats sums in)
+            for pid in dirty:
+                inodes = held.get(pid)
+                if not inodes:
+                    held.pop(pid, None)
+                    self._stats.pop(pid, None)
                     continue
-            a[2] += size
-            a[3] += size / n
-            a[4].append(buf.inode)
-    out = []
-    for pid in sorted(acc):
-        fds, maps, rss, pss, inodes, handles, handle_bytes = acc[pid]
-        proc = snap.processes.get(pid)
-        out.append(
-            ProcessStats(
-                pid=pid,
-                comm=proc.comm if proc else "",
-                cmdline=proc.cmdline if proc else "",
-                uid=proc.uid if proc else None,
-                buffers=len(inodes),
-                fds=fds,
-                maps=maps,
-                rss=rss,
-                pss=int(pss + 1e-6),
-                inodes=sorted(inodes),
-                ppid=proc.ppid if proc else None,
-                start_time=proc.start_time if proc else None,
-                handles=handles,
-                handle_bytes=handle_bytes,
-                user=proc.user if proc else "",
-                app=proc.app if proc else "",
-                cgroup=proc.cgroup if proc else "",
-            )
-        )
-    return out
+                acc: dict[int, list] = {}
+                for inode in sorted(inodes, key=at.__getitem__):
+                    _hold(acc, now[inode], pid)
+                proc = snap.processes.get(pid)
+                self._stats[pid] = (proc, acc[pid], _stats(pid, acc[pid], proc))
+        procs = snap.processes
+        out = []
+        for pid in sorted(self._stats):
+            proc, sums, stats = self._stats[pid]
+            if procs.get(pid) is not proc:  # its comm, parent... may be others
+                proc = procs.get(pid)
+                stats = _stats(pid, sums, proc)
+                self._stats[pid] = (proc, sums, stats)
+            out.append(stats)
+        return out
 
 
 def without_handles(snap: Snapshot) -> Snapshot:
@@ -211,14 +300,12 @@ class GroupSums:
 
     def update(self, snap: Snapshot) -> None:
         """Count ``snap``'s buffers in place of the last snapshot's."""
-        now, last = snap.buffers, self._last
-        for inode, b in last.items():
-            if now.get(inode) is not b:
-                self._count(b, -1)
-        for inode, b in now.items():
-            if last.get(inode) is not b:
-                self._count(b, 1)
-        self._last = now
+        gone, came, _ = changed_buffers(snap.buffers, self._last)
+        for b in gone:
+            self._count(b, -1)
+        for b in came:
+            self._count(b, 1)
+        self._last = snap.buffers
 
     def _count(self, buf: Buffer, sign: int) -> None:
         for by, key_of in GROUP_KEYS.items():
@@ -238,11 +325,18 @@ class GroupSums:
         return {k: GroupStats(n, size, heap > 0) for k, (n, size, heap) in self._sums[by].items()}
 
 
-def totals(snap: Snapshot, procs: list[ProcessStats] | None = None) -> Totals:
+def totals(
+    snap: Snapshot, procs: list[ProcessStats] | None = None, sums: ProcessSums | None = None
+) -> Totals:
+    """``snap``'s totals (``procs``: its process_stats; ``sums``: a ProcessSums brought
+    up to ``snap``, whose byte counts are taken)."""
     if procs is None:
         procs = process_stats(snap)
-    seen = sum(b.size for b in snap.buffers.values())
-    userspace = sum(b.size for b in snap.buffers.values() if b.holders)
+    if sums is not None:
+        seen, userspace = sums.seen, sums.userspace
+    else:
+        seen = sum(b.size for b in snap.buffers.values())
+        userspace = sum(b.size for b in snap.buffers.values() if b.holders)
     kernel_total = snap.kernel.total_bytes
     total = kernel_total if kernel_total is not None else seen
     return Totals(

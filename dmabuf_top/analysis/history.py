@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from dmabuf_top.analysis.accounting import ProcessStats, Totals
+from dmabuf_top.analysis.accounting import ProcessStats, Totals, changed_buffers
 from dmabuf_top.model import Buffer, Snapshot, same_start
 from dmabuf_top.timefmt import parse_time
 
@@ -100,11 +100,10 @@ class History:
                 self._rss.clear()
                 self._last = {}
             self._boot = snap.boot_id
-            last = self._last
-            for inode, buf in snap.buffers.items():
-                if last.get(inode) is buf:  # (its size, exporter and holders too)
-                    continue
-                nh = len(buf.holders)
+            # only the buffers that are not the very object of the last sample (its
+            # size, exporter and holders are as they were)
+            for buf in changed_buffers(snap.buffers, self._last)[1]:
+                inode, nh = buf.inode, len(buf.holders)
                 tr = tracks.get(inode)
                 # a dma-buf's size is fixed: another size (or exporter) on the
                 # same inode is a new buffer reusing the number (< 5.18)
@@ -119,7 +118,8 @@ class History:
                 if tr.points[-1][2] != nh:
                     tr.points.append((idx, buf.size, nh))
             buffers = self._last = snap.buffers
-            for inode in [i for i, t in tracks.items() if i not in buffers]:
+            # (every buffer has a track: the same number of tracks, none is gone)
+            for inode in (tracks.keys() - buffers.keys()) if len(tracks) > len(buffers) else ():
                 tr = tracks[inode]
                 if tr.gone_at is None:
                     tr.gone_at = idx

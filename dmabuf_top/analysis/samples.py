@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from dmabuf_top.analysis.accounting import name_pattern
+from dmabuf_top.analysis.accounting import changed_buffers, name_pattern
 from dmabuf_top.analysis.suspects import Suspect, find_suspects
 from dmabuf_top.model import Buffer, GemHandle, Holder, Process, Snapshot
 
@@ -72,6 +72,9 @@ class LiveSamples:
         self._entries = 0
         #: inode -> (what the sums read, the lean buffer, the buffer), of the last sample
         self._last: dict[int, tuple[Any, Buffer, Buffer]] = {}
+        #: the last sample's buffers, and their lean copies
+        self._buffers: dict[int, Buffer] = {}
+        self._lean: dict[int, Buffer] = {}
         self._procs: dict[int, Process] = {}
 
     def __len__(self) -> int:
@@ -86,7 +89,11 @@ class LiveSamples:
         last = self._last
         seen: dict[int, tuple[Any, Buffer, Buffer]] = {}
         buffers: dict[int, Buffer] = {}
-        for inode, b in snap.buffers.items():
+        gone, came, in_order = changed_buffers(snap.buffers, self._buffers)
+        unchanged = not gone and not came and in_order  # every buffer the very one
+        if unchanged:
+            seen, buffers = last, dict(self._lean)
+        for inode, b in () if unchanged else snap.buffers.items():
             old = last.get(inode)
             if old is not None and old[2] is b:  # the very buffer (assemble reused it)
                 seen[inode] = old
@@ -108,7 +115,7 @@ class LiveSamples:
                 ])
             seen[inode] = (sig, lean, b)
             buffers[inode] = lean
-        self._last = seen
+        self._last, self._buffers, self._lean = seen, snap.buffers, buffers
         procs: dict[int, Process] = {}
         known = self._procs
         for pid, p in snap.processes.items():

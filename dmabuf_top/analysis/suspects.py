@@ -245,8 +245,12 @@ def find_suspects(
         keys.update(k for k in s.values if k[0] in kinds)
     last = win[-1]
     out: list[Suspect] = []
+    head = win[0]
     for key in keys:
         ref = _last_start(win, key)
+        a, b = head.value(key, ref), last.value(key, ref)
+        if b[0] <= a[0] and b[1] <= a[1]:
+            continue  # neither measure ends above where it began: not a growth (_qualifies)
         series = [s.value(key, ref) for s in win]
         grew_b = _qualifies([v[0] for v in series], need)
         grew_n = _qualifies([v[1] for v in series], need)

@@ -10,7 +10,6 @@ from dmabuf_top.collect.buffer_build import Built, Inputs, Record, build_buffer
 from dmabuf_top.collect.identity import (
     dmabuf_device,
     impostor_warning,
-    is_kernel_dmabuf_fd,
     unverified_warning,
 )
 from dmabuf_top.collect.memo import Memo
@@ -24,7 +23,6 @@ from dmabuf_top.collect.parsers.bpf_records import (
 from dmabuf_top.collect.parsers.bpf_types import TaskFacts
 from dmabuf_top.collect.parsers.bufinfo import Bufinfo, parse_bufinfo, record_entry
 from dmabuf_top.collect.parsers.cgroup import parse_heap_accounting
-from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
 from dmabuf_top.collect.parsers.kernelwide import (
     KernelBuffer,
     parse_bpf_iter,
@@ -34,11 +32,11 @@ from dmabuf_top.collect.parsers.kernelwide import (
     parse_sysfs_stats,
     parse_total_pools_kb,
 )
-from dmabuf_top.collect.parsers.maps import parse_maps_line
 from dmabuf_top.collect.parsers.packages import parse_package_list
 from dmabuf_top.collect.parsers.procstat import ProcStat, parse_stat
+from dmabuf_top.collect.proc_records import ProcRecords
 from dmabuf_top.collect.process_facts import ancestors_of, holder_process
-from dmabuf_top.collect.rawscan import ProcText, RawScan
+from dmabuf_top.collect.rawscan import RawScan
 from dmabuf_top.model import Buffer, KernelInfo, Process, Snapshot, Source, UnverifiedMap
 
 NO_KERNEL_SOURCE_WARNING = (
@@ -52,23 +50,6 @@ def unreadable_warning(n: int, as_root: bool = False) -> str:
     if as_root:  # root yet refused: ptrace access checks (LSM, capabilities)
         return f"{what} even as root (ptrace access denied: SELinux, Yama or no CAP_SYS_PTRACE)"
     return f"{what}: run as root"
-
-
-def _fd_records(proc: ProcText) -> list[tuple[int, Record]]:
-    """(inode, record) of each dma-buf fd of ``proc`` (buffer_build.Record)."""
-    out = []
-    for fd, text in proc.fdinfo.items():
-        info = parse_fdinfo(text)
-        if not is_kernel_dmabuf_fd(info, fd, proc):
-            continue  # a regular file named like one
-        inode = info.inode if info.inode is not None else proc.fd_inodes.get(fd)
-        if inode is None:
-            continue
-        name = info.name
-        if name is None and fd in proc.links:
-            name = parse_fd_link(proc.links[fd])[1]
-        out.append((inode, ("f", proc.pid, fd, info, name)))
-    return out
 
 
 def _indexed(items: list[Any]) -> dict[int, list[Any]]:
@@ -112,7 +93,7 @@ def _same(now: tuple[Any, ...], last: tuple[Any, ...]) -> bool:
 
 _NOTHING: tuple[int, dict[int, list[Any]]] = (0, {})
 _NO_HEAPS: frozenset[str] = frozenset()
-_NO_RECORDS: list[tuple[int, Record]] = []  # never changed
+_NO_RECORDS: list[tuple[int, Record]] = []  # (never changed: only read, as _same() does)
 
 
 class Assembler:
@@ -135,9 +116,8 @@ class Assembler:
         self._packages = Memo(parse_package_list)
         self._heaps = Memo(lambda text: frozenset(parse_heaps(text)))
         self._memos = [v for v in vars(self).values() if isinstance(v, Memo)]
-        self._procs_before: dict[int, Any] = {}
-        #: pid -> (its ProcText's fd and maps texts, their records)
-        self._procs: dict[int, tuple[tuple[Any, ...], list[tuple[int, Record]], list[Any]]] = {}
+        #: each process's fd records and maps entries, from its texts
+        self._proc_records = ProcRecords()
         #: inode -> (its inputs, what they built)
         self._built: dict[int, tuple[Inputs, Built]] = {}
         #: pid -> (what its Process is made of, the Process)
@@ -153,19 +133,6 @@ class Assembler:
         """bufinfo's records by inode: parsed once for the walk's check and this assembly."""
         return self._bufinfo(text)[1]
 
-    def _proc_records(self, proc: ProcText) -> tuple[list[tuple[int, Record]], list[Any]]:
-        """``proc``'s fd records and parsed maps lines, from last time when its texts
-        are the same."""
-        # the texts themselves (a backend may refill the same dicts next time)
-        key = (tuple(proc.fdinfo.items()), tuple(proc.links.items()),
-               tuple(proc.fd_inodes.items()), frozenset(proc.magic_fds), tuple(proc.maps))
-        hit = self._procs_before.get(proc.pid)
-        if hit is None or hit[0] != key:
-            maps = [e for e in map(parse_maps_line, proc.maps) if e is not None]
-            hit = (key, _fd_records(proc), maps)
-        self._procs[proc.pid] = hit
-        return hit[1], hit[2]
-
     def __call__(self, raw: RawScan) -> Snapshot:
         try:
             return self._assemble(raw)
@@ -174,7 +141,7 @@ class Assembler:
                 memo.turn()
 
     def _assemble(self, raw: RawScan) -> Snapshot:
-        self._procs_before, self._procs = self._procs, {}
+        self._proc_records.turn()
         kernel = KernelInfo()
         warnings = list(raw.warnings)
         bufinfo, by_inode = self._bufinfo(raw.bufinfo) if raw.bufinfo is not None else (None, {})
@@ -187,9 +154,8 @@ class Assembler:
             bpf_bytes, bpf_at = _NOTHING
         have_bpf = raw.bpf is not None or raw.bpf_buffers is not None
         per_proc = [(proc, *self._proc_records(proc)) for proc in raw.procs]
-        bpf_recs: list[tuple[int, Record]] = _NO_RECORDS  # the same each time: see _same
-        if raw.bpf_files is not None or raw.bpf_vmas is not None:
-            bpf_recs = self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size))
+        bpf_recs = _NO_RECORDS if raw.bpf_files is None and raw.bpf_vmas is None else (
+            self._bpf_records((raw.bpf_files, raw.bpf_vmas, raw.page_size)))
         if bufinfo is not None:
             kernel.sources.append("bufinfo")
             kernel.bufinfo_objects = bufinfo.total_objects
@@ -250,12 +216,18 @@ class Assembler:
         if not kernel.sources:
             warnings.append(NO_KERNEL_SOURCE_WARNING)
 
-        tasks = self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
+        tasks = (
+            self._tasks((raw.bpf_tasks, raw.clock_ticks)) if raw.bpf_tasks is not None else {}
+        )
         processes = self._processes(raw, held, tasks)
-        extra = raw.source_extra.get
         source = Source(
-            kind=raw.kind, host=raw.host, kernel=raw.kernel, serial=extra("serial"),
-            model=extra("model"), android=extra("android"), build_type=extra("build_type"),
+            kind=raw.kind,
+            host=raw.host,
+            kernel=raw.kernel,
+            serial=raw.source_extra.get("serial"),
+            model=raw.source_extra.get("model"),
+            android=raw.source_extra.get("android"),
+            build_type=raw.source_extra.get("build_type"),
             privilege=raw.privilege or ("limited" if raw.unreadable else "root"),
         )
         return Snapshot(

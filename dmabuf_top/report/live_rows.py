@@ -156,11 +156,15 @@ def _make_rows(
 def _buffer_rows(
     snap: Snapshot, history: History, sample: int, names: dict[Any, Suspect],
     before: dict[str, Row], previous: Snapshot | None, previous_sample: int, raw_bytes: bool,
+    same: list[Row] | None = None,
 ) -> tuple[list[Row], list[Row]]:
     """The Buffers view's rows, and those made anew. A row is reused as it is (no item,
     no signature, no cells made) when its Buffer is the very object of the row before
     (the Assembler reuses an unchanged one), its holders' comms, first-seen time, Δ
-    and suspect did not change: the work grows with what changed, not with what is."""
+    and suspect did not change: the work grows with what changed, not with what is.
+    ``same``: the rows before, when every buffer is the very one of ``previous``, in
+    its order, and none of them is marked or a name suspect's (then, one sample on,
+    with no comm changed and no name suspect now, they are these rows as they are)."""
     changed: set[int] = set()  # pids whose comm changed (or that came or went)
     if previous is not None and previous.boot_id != snap.boot_id:
         before = {}  # (every row new: see prepare)
@@ -172,6 +176,8 @@ def _buffer_rows(
     # One sample on from ``previous`` (live, or a recording stepped on), a buffer that is
     # the very object again kept its track: its first-seen time and Δ are as they were.
     step = previous is not None and previous_sample >= 1 and sample == previous_sample + 1
+    if same is not None and step and not changed and not names:
+        return same, []  # every buffer the very one, no mark, suspect or comm moved
     marks, pattern = history.buffer_marks, _patterns
     comm: dict[int, str] | None = None
     out: list[Row | None] = []
@@ -199,6 +205,17 @@ def _buffer_rows(
     return out, made  # type: ignore[return-value]  # (every None filled)
 
 
+def _same_buffer_rows(snap: Snapshot, previous: Prepared) -> list[Row] | None:
+    """``previous``'s Buffers rows when ``snap`` has its very buffers in its order (same
+    boot), none of them marked new or freed and no name suspect flagging them."""
+    last = previous.snap
+    if (last.boot_id != snap.boot_id or previous.new["buffers"] or previous.freed["buffers"]
+            or any(s.kind == "name" for s in previous.suspects)):
+        return None
+    gone, came, in_order = accounting.changed_buffers(snap.buffers, last.buffers)
+    return list(previous.rows["buffers"]) if not gone and not came and in_order else None
+
+
 def _buffer_key(r: BufferItem) -> str:
     return str(r.buf.inode)
 
@@ -221,11 +238,20 @@ class Figures:
     names: dict[str | None, accounting.GroupStats] | None = None
 
 
-def account(snap: Snapshot, groups: accounting.GroupSums | None = None) -> Figures:
+def account(
+    snap: Snapshot, groups: accounting.GroupSums | None = None,
+    sums: accounting.ProcessSums | None = None,
+) -> Figures:
     """``snap``'s per-process figures, totals and exporters; ``groups``: the session's
-    group sums, brought up to ``snap`` (the exporters and name patterns from them)."""
-    procs = accounting.process_stats(snap)
-    totals = accounting.totals(snap, procs)
+    group sums, brought up to ``snap`` (the exporters and name patterns from them);
+    ``sums``: the session's process sums, brought up to ``snap`` (the processes and
+    totals from them)."""
+    if sums is not None:
+        procs = sums.update(snap)
+        totals = accounting.totals(snap, procs, sums)
+    else:
+        procs = accounting.process_stats(snap)
+        totals = accounting.totals(snap, procs)
     if groups is None:
         return Figures(snap, procs, totals, columns.exporter_rows(snap))
     groups.update(snap)
@@ -285,7 +311,9 @@ def prepare(
     made = {
         "buffers": _buffer_rows(snap, history, sample, names, reuse.get("buffers", {}),
                                 previous.snap if previous is not None else None,
-                                previous.sample if previous is not None else -1, rb),
+                                previous.sample if previous is not None else -1, rb,
+                                _same_buffer_rows(snap, previous)
+                                if previous is not None and reuse else None),
         "processes": _make_rows("processes", pitems, lambda p: str(p.pid), _process_sig,
                                 reuse.get("processes", {}), rb),
         "exporters": _make_rows("exporters", eitems, lambda e: e.stats.name, None, {}, rb),

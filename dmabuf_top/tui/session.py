@@ -9,7 +9,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dmabuf_top.analysis.accounting import GroupSums
+from dmabuf_top.analysis.accounting import GroupSums, ProcessSums
 from dmabuf_top.analysis.history import BufferLife, History, Series
 from dmabuf_top.analysis.lifecycle import BufferStory, buffer_stories
 from dmabuf_top.analysis.samples import LiveSamples, suspects_over
@@ -70,6 +70,8 @@ class Session:
         self.history = History(prune=self.recording is None)
         #: live: the buffers by exporter and name pattern, kept refresh after refresh
         self.groups = GroupSums()
+        #: live: the per-process sums and byte totals, kept refresh after refresh
+        self.sums = ProcessSums()
         #: the data on screen (set by the refresher, tui/refresher.py)
         self.prepared: Prepared | None = None
         #: the one sort and filter state of the views: the screen changes it,
@@ -202,7 +204,7 @@ class Session:
             snap = self.backend.collect()
             self.take_events()
             self.cost = self.meter.read()  # since the refresh before: scans, UI, all
-            fig = account(snap, self.groups)  # (once: the rows' and the suspects' sums)
+            fig = account(snap, self.groups, self.sums)  # (once: the rows' and suspects' sums)
             lean = self.samples.add(snap, keep_at_least=window)
             remember_sums(lean, fig.procs, [e.stats for e in fig.exporters], fig.names)
             seq = self.samples.snapshots()

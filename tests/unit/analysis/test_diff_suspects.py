@@ -141,6 +141,20 @@ def test_suspect_rule(counts, flagged):
     assert (("process", 200) in suspect_index(found)) is flagged
 
 
+def test_a_growth_in_one_measure_alone_is_a_suspect():
+    """Bytes grow while the buffer count stays (each sample's buffer is a larger one), or
+    the count grows while the bytes stay (12 MiB in ever more pieces): either is one."""
+    larger = [snap([buf(100 + i, (i + 1) * MIB, "b", holders={200: [3]})], COMMS, t=2 * i)
+              for i in range(5)]
+    sus = suspect_index(find_suspects(larger, window=5))[("process", 200)]
+    assert (sus.grew_bytes, sus.grew_buffers) == (True, False)
+    pieces = [snap([buf(100 + 10 * i + k, 12 * MIB // n, "b", holders={200: [3 + k]})
+                    for k in range(n)], COMMS, t=2 * i)
+              for i, n in enumerate([1, 2, 3, 4, 6])]
+    sus = suspect_index(find_suspects(pieces, window=5))[("process", 200)]
+    assert (sus.grew_bytes, sus.grew_buffers) == (False, True)
+
+
 def test_suspect_since_is_the_last_sample_before_growth():
     s = _scene([4, 2, 2, 2, 3, 4, 5, 6])
     leak = suspect_index(find_suspects(s, window=3))[("process", 200)]

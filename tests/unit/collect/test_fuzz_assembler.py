@@ -244,6 +244,35 @@ def test_unchanged_refresh_reuses_every_buffer_and_holder() -> None:
     assert again == [1000] and c == assemble(raw)
 
 
+def _fetched_again(raw: RawScan) -> RawScan:
+    """``raw`` as a backend's next fetch gives it unchanged: every text a new str
+    (decoded anew), in new containers."""
+    def new(text: str) -> str:
+        return text.encode().decode()
+
+    again = copy.deepcopy(raw)
+    for p in again.procs:
+        p.fdinfo = {fd: new(t) for fd, t in p.fdinfo.items()}
+        p.maps = [new(ln) for ln in p.maps]
+    assert again.bufinfo is not None
+    again.bufinfo = new(again.bufinfo)
+    return again
+
+
+def test_an_unchanged_fetch_of_new_texts_is_not_held_again() -> None:
+    """Nothing changed, every text a new object (a real fetch): the holders and
+    buffers are not worked out again (an input without BPF records included)."""
+    raw = scale_scene(20, 20)
+    asm = Assembler()
+    first = asm(raw)
+    held = asm._holdings
+    again = _fetched_again(raw)
+    snap = asm(again)
+    assert asm._holdings is held
+    assert snap == assemble(again) == first
+    assert all(snap.buffers[i] is first.buffers[i] for i in first.buffers)
+
+
 def test_what_a_refresh_did_not_use_is_forgotten() -> None:
     asm = Assembler()
     asm(scale_scene(30, 20))
@@ -251,5 +280,5 @@ def test_what_a_refresh_did_not_use_is_forgotten() -> None:
     asm(small)
     snap = asm(small)
     assert len(asm._built) == len(snap.buffers) == 6 * 20
-    assert len(asm._procs) == len(asm._people) == 6
+    assert len(asm._proc_records) == len(asm._people) == 6
     assert len(asm._bufinfo) == 1  # this refresh's text (the one before was the same)

@@ -5,6 +5,7 @@ unchanged record gave, they equal rows made from scratch."""
 from __future__ import annotations
 
 import copy
+import operator
 import random
 from dataclasses import replace
 
@@ -99,6 +100,9 @@ def test_rows_reused_refresh_after_refresh_equal_rows_made_anew():
     history fed copies); the marks, orders and suspects equal those of a session fed
     copies (no object shared by two refreshes, so nothing is reused as it is)."""
     snaps = churned(seed=7, refreshes=24)
+    for i in (3, 4, 9, 10, 11):  # refreshes where nothing changed (the very buffers)
+        snaps.insert(i, replace(snaps[i - 1], buffers=dict(snaps[i - 1].buffers)))
+    snaps = [replace(s, taken_at=stamp(2.0 * n)) for n, s in enumerate(snaps)]
     copies = [copy.deepcopy(s) for s in snaps]
     incremental = Session(Steps(snaps), suspect_window=4)
     fresh = Session(Steps([copy.deepcopy(s) for s in snaps]), suspect_window=4)
@@ -118,6 +122,40 @@ def test_rows_reused_refresh_after_refresh_equal_rows_made_anew():
             reused += sum(r is before.keyed["buffers"].get(r.key) for r in rows)
     assert reused > 23 * 25  # most rows were the very rows of the refresh before
     assert any(s.kind == "name" for s in incremental.prepared.suspects)
+
+
+def test_an_unchanged_refresh_keeps_the_buffer_rows_as_they_were():
+    """Refreshes whose buffers are the very ones of the refresh before: the Buffers rows
+    are those rows (unless some were marked new or freed then, a holder's comm changed
+    or a name suspect flags them); each refresh shows what a session fed copies shows."""
+    first = [buf(1000 + i, (1 + i % 3) << 20, f"tex {i % 4}", "drm", {100 + i % 5: [10 + i]})
+             for i in range(30)]
+    s = snap(first, {100 + i: f"app{i}" for i in range(5)})
+    steps = [s]
+    for n in range(1, 9):
+        bufs, procs = dict(s.buffers), dict(s.processes)
+        if n == 2:  # one freed, one made: marks on the next refresh's rows
+            del bufs[1003]
+            bufs[2000] = buf(2000, 4 << 20, "new", "drm", {101: [99]})
+        if n == 6:  # a holder's comm changed: its buffers' rows are made again
+            procs[102] = replace(procs[102], comm="renamed")
+        s = replace(s, taken_at=stamp(2.0 * n), buffers=bufs, processes=procs)
+        steps.append(s)
+    # (a window longer than the session: no suspect)
+    incremental = Session(Steps(steps), suspect_window=10)
+    fresh = Session(Steps([copy.deepcopy(x) for x in steps]), suspect_window=10)
+    kept = []
+    for n in range(len(steps)):
+        before = incremental.prepared
+        prep = incremental.prepared = incremental.prepare()
+        fresh.prepared = fresh.prepare()
+        assert shown(prep) == shown(fresh.prepared), f"refresh {n}"
+        if before is not None:
+            rows, last = prep.rows["buffers"], before.rows["buffers"]
+            kept.append(len(rows) == len(last) and all(map(operator.is_, rows, last)))
+    # as they were: not after the change (2) nor the one after it (its marks), nor after
+    # the comm changed (6)
+    assert kept == [True, False, False, True, True, False, True, True]
 
 
 def test_suspects_over_lean_samples_equal_those_over_the_snapshots():
