@@ -5,6 +5,7 @@
                                [--plain-procs 100] [--plain-fds 150] [--repeat 5]
                                [--rounds 3] [--sources proc,bpf] [--against CHECKOUT ...]
                                [--gem-handles 10000 --gem-exported 2000] [--gem-only]
+                               [--counts]
 
 Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROCS
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
@@ -23,6 +24,11 @@ apart on a shared, noisy machine; each ratio printed is the median of those
 test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a real
 machine's; the ratios are what counts.  ``--profile`` then prints where each source's
 Python time goes (cProfile of REPEAT whole refreshes of this checkout, by own time).
+
+``--counts`` then counts, with debugfs mounted, the system calls (in all and by kind) and
+page faults of one C scan and of one warm ``collect()`` of each checkout and source:
+``perf stat`` of the tracepoints in the guest (the host's perf), of C's 6 scans less 2 and
+of a process's 5 refreshes less 2 (start-up and warm-up cancel out).
 
 Then the GEM handle walk (6.16+): the fd iterator's read time (median of REPEAT) with
 and without one more process holding GEM-HANDLES handles on one DRM file, GEM-EXPORTED
@@ -113,6 +119,22 @@ for k, t in zip(kids, times):
 print(json.dumps({"C": c, "runs": res}))
 """
 
+#: one process of one checkout (cwd): warm up, then N refreshes of SOURCE
+PY_REFRESHES = """
+import sys
+from dmabuf_top.collect.local import LocalBackend
+b = LocalBackend(source=sys.argv[2])
+b.collect(), b.collect()
+for _ in range(int(sys.argv[1])):
+    b.collect()
+"""
+#: what --counts counts
+COUNTED = ["page-faults", "raw_syscalls:sys_enter"] + [
+    f"syscalls:sys_enter_{s}" for s in (
+        "openat", "read", "close", "readlinkat", "getdents64", "newfstatat", "fcntl", "dup",
+        "lseek", "brk", "mmap", "munmap")
+]
+
 GEM_BENCH = """
 import json, statistics, sys, time
 from dmabuf_top.collect.bpf_loader import FILES, BpfIterators
@@ -170,6 +192,8 @@ def main() -> int:
     ap.add_argument("--gem-exported", type=int, default=2_000)
     ap.add_argument("--gem-only", action="store_true",
                     help="only the GEM handle walk, on the base scenario")
+    ap.add_argument("--counts", action="store_true",
+                    help="then count system calls and page faults per scan (perf in the guest)")
     args = ap.parse_args()
     if args.gem_only:
         return gem_walk(args)
@@ -219,8 +243,50 @@ def main() -> int:
                 if args.json:
                     Path(args.json).write_text(json.dumps(rows))
             vm.run(["mount", "-t", "debugfs", "none", DEBUGFS], timeout=60, check=True)
+            counts = count_calls(vm, trees, args.sources.split(",")) if args.counts else None
     report(rows, trees, args, linkage)
+    if counts:
+        print_counts(counts)
     return 0
+
+
+def perf_counts(vm: VM, cmd: list[str], cwd: str = "/tmp") -> dict[str, int]:
+    """``perf stat`` of COUNTED for one guest command: event -> count."""
+    p = vm.run(["perf", "stat", "-x,", "-e", ",".join(COUNTED), "--", *cmd], cwd=cwd,
+               timeout=3600)
+    if p.returncode:
+        raise SystemExit(f"perf stat failed in the guest (apt-get install linux-perf):\n{p.stderr}")
+    out = {}
+    for line in p.stderr.splitlines():
+        f = line.split(",")
+        if len(f) > 2 and f[0].isdigit():
+            out[f[2].rpartition("sys_enter_")[2] or f[2]] = int(f[0])
+    return out
+
+
+def count_calls(vm: VM, trees: list[Path], sources: list[str]) -> dict[str, dict[str, float]]:
+    """Per C scan and per warm collect() of each checkout and source: the counts of
+    COUNTED (a run of many less a run of few, so start-up cancels out)."""
+    def per(many: dict[str, int], few: dict[str, int], n: int) -> dict[str, float]:
+        return {k: (many[k] - few.get(k, 0)) / n for k in many}
+
+    res = {"C": per(perf_counts(vm, ["/tmp/cscan", "5"]), perf_counts(vm, ["/tmp/cscan", "1"]), 4)}
+    for tree in trees:
+        for source in sources:
+            run = [vm.python, "-c", PY_REFRESHES]  # -c: dmabuf_top of the cwd
+            many = perf_counts(vm, [*run, "3", source], cwd=str(tree))
+            few = perf_counts(vm, [*run, "0", source], cwd=str(tree))
+            res[f"{'this' if tree == REPO else tree.name} {source}"] = per(many, few, 3)
+    return res
+
+
+def print_counts(counts: dict[str, dict[str, float]]) -> None:
+    print("per scan (C) and per warm collect(), debugfs mounted (perf stat in the guest):")
+    kinds = list(next(iter(counts.values())))
+    print(f"  {'':>20} " + " ".join(f"{k.replace('raw_syscalls:sys_enter', 'syscalls'):>11}"
+                                    for k in kinds))
+    for name, c in counts.items():
+        print(f"  {name[:20]:>20} " + " ".join(f"{c[k]:11.0f}" for k in kinds))
 
 
 def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,

@@ -129,6 +129,10 @@ class Assembler:
         info = parse_bufinfo(text, self._records)  # an unchanged record: its entry
         return info, _indexed(info.entries)
 
+    def bufinfo_index(self, text: str) -> dict[int, list[Any]]:
+        """bufinfo's records by inode: parsed once for the walk's check and this assembly."""
+        return self._bufinfo(text)[1]
+
     def __call__(self, raw: RawScan) -> Snapshot:
         try:
             return self._assemble(raw)

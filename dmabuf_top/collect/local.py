@@ -1,11 +1,9 @@
 """The local machine: fetch text from /proc, debugfs and sysfs, or from BPF iterators.
 
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
-The /proc walk, per process: readlink every fd (relative to an fd of the ``fd``
-directory, so the kernel does not walk ``/proc/PID/fd`` again for each one), read
-fdinfo only of dma-buf fds, read ``maps`` and decode only its ``/dmabuf`` lines; stat
-(which holds the comm), cmdline, uid and cgroup only for pids that hold something, while
-their directory is open; stat of the holders' ancestors too (for the process tree).
+The /proc walk: each process as :mod:`dmabuf_top.collect.proc_walk` reads it, then stat
+of the holders' ancestors (for the process tree); the fdinfo it gave again from the last
+walk is confirmed by bufinfo (:mod:`dmabuf_top.collect.fdinfo_reuse`).
 The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
 read each of the fd, mapping, process and buffer iterators (binary records, the
 programs loaded once per backend), and /proc only for what BPF does not give: the holders'
@@ -17,11 +15,9 @@ the walk when it cannot load or its records are malformed.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 import time
-from functools import lru_cache
 
 from dmabuf_top.collect.app_axis import DMEM_FILES
 from dmabuf_top.collect.assemble import Assembler
@@ -34,6 +30,7 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
 )
 from dmabuf_top.collect.contract import SeenProcess
+from dmabuf_top.collect.fdinfo_reuse import Known, counted_by_bufinfo, known_fds
 from dmabuf_top.collect.memo import Memo
 from dmabuf_top.collect.parsers.bpf_records import (
     BpfRecordsError,
@@ -42,20 +39,23 @@ from dmabuf_top.collect.parsers.bpf_records import (
     parse_tasks,
 )
 from dmabuf_top.collect.parsers.cgroup import parse_proc_cgroup
-from dmabuf_top.collect.parsers.fdinfo import DMABUF_MAGIC, is_dmabuf_link
+from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.collect.proc_facts import (
     O_DIR,
     read_ancestor_stats,
     read_bpf_task_leftovers,
-    read_bytes,
     read_cgroup_files,
     read_cgroups,
-    read_holder_facts,
     read_holders,
     read_optional,
-    read_record,
     read_text,
+)
+from dmabuf_top.collect.proc_walk import (
+    dmabuf_dev,
+    list_pids,
+    read_late,
+    scan_pid,
 )
 from dmabuf_top.collect.rawscan import ProcText, RawScan
 from dmabuf_top.model import Snapshot, Source
@@ -77,122 +77,6 @@ GEM_HANDLES_UNSEEN = (
 SCAN_SOURCES = ("auto", "proc", "bpf")
 
 _GONE = (FileNotFoundError, ProcessLookupError)
-
-
-@lru_cache(maxsize=1)
-def _libc_statfs():  # noqa: ANN202 - ctypes function, looked up once
-    libc = ctypes.CDLL(None, use_errno=True)
-    fn = libc.statfs
-    fn.argtypes = (ctypes.c_char_p, ctypes.c_void_p)
-    return fn
-
-
-def fs_magic(path: str) -> int | None:
-    """statfs(2)'s f_type of the filesystem ``path`` is on (symlinks followed), or
-    None when it cannot be asked (Python has no statfs)."""
-    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type comes first
-    try:
-        if _libc_statfs()(os.fsencode(path), buf) != 0:
-            return None
-    except (OSError, AttributeError):
-        return None
-    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
-
-
-def dmabuf_dev(procs: list[ProcText], proc: str = "/proc") -> tuple[int, int] | None:
-    """(major, minor) of the dma-buf filesystem: stat of one fd the kernel says is a
-    dma-buf (one stat per scan, not per fd)."""
-    for pt in procs:
-        for fd, info in pt.fdinfo.items():
-            if "\nexp_name:" not in info and fd not in pt.magic_fds:
-                continue
-            try:
-                st = os.stat(f"{proc}/{pt.pid}/fd/{fd}")
-            except OSError:
-                continue  # closed since: try the next one
-            return os.major(st.st_dev), os.minor(st.st_dev)
-    return None
-
-
-def dmabuf_map_lines(maps: bytes) -> list[str]:
-    """The lines of a ``maps`` text that mention ``/dmabuf`` (without their newline),
-    each decoded as it would be in the whole text (utf-8, undecodable bytes
-    backslash-escaped): found in the bytes, so the other lines, most of a
-    process's, are never decoded nor split."""
-    out = []
-    find = maps.find
-    at = find(b"/dmabuf")
-    while at >= 0:
-        start = maps.rfind(b"\n", 0, at) + 1
-        end = find(b"\n", at)
-        if end < 0:
-            end = len(maps)
-        out.append(maps[start:end].decode("utf-8", "backslashreplace"))
-        at = find(b"/dmabuf", end)
-    return out
-
-
-def scan_pid(
-    pid: int, proc: str = "/proc", cgroups: dict[int, str] | None = None
-) -> ProcText | None:
-    """Read one process. None when it holds nothing; raises PermissionError
-    when its fd directory or maps are unreadable; FileNotFoundError /
-    ProcessLookupError when it vanished. A holder's ``cgroup`` text goes in
-    ``cgroups`` (when given), read while its directory is open."""
-    pdir = os.open(f"{proc}/{pid}", O_DIR)
-    try:
-        pt: ProcText | None = None
-        fddir = os.open("fd", O_DIR, dir_fd=pdir)
-        try:
-            readlink = os.readlink
-            for name in os.listdir(fddir):
-                try:
-                    link = readlink(name, dir_fd=fddir)
-                except _GONE:
-                    continue
-                # most fds are not dma-bufs: a substring test first, no call per fd
-                if "dmabuf" not in link or not is_dmabuf_link(link):
-                    continue
-                fd = int(name)
-                try:
-                    info = read_record(f"fdinfo/{name}", dir_fd=pdir)
-                except _GONE:
-                    continue
-                if pt is None:
-                    pt = ProcText(pid=pid)
-                pt.links[fd] = link
-                pt.fdinfo[fd] = info
-                if "\nino:" not in info:
-                    try:
-                        pt.fd_inodes[fd] = os.stat(name, dir_fd=fddir).st_ino
-                    except OSError:
-                        pass
-                if "\nexp_name:" not in info and fs_magic(f"{proc}/{pid}/fd/{name}") == (
-                    DMABUF_MAGIC
-                ):
-                    pt.magic_fds.add(fd)  # fdinfo said nothing: the filesystem says
-        finally:
-            os.close(fddir)
-        lines = dmabuf_map_lines(read_bytes("maps", dir_fd=pdir))
-        if lines:
-            if pt is None:
-                pt = ProcText(pid=pid)
-            pt.maps = lines
-        if pt is not None:
-            read_holder_facts(pt, pdir)
-            if cgroups is not None:
-                try:
-                    cgroups[pid] = read_record("cgroup", dir_fd=pdir)
-                except OSError:
-                    pass  # gone, or hidden: read_cgroups tries again
-        return pt
-    finally:
-        os.close(pdir)
-
-
-def list_pids(proc: str = "/proc") -> list[int]:
-    return [int(n) for n in os.listdir(proc) if n.isdigit()]
-
 
 def read_sysfs_stats(root: str = SYSFS_BUFFERS) -> list[tuple[str, str, str]] | None:
     try:
@@ -238,6 +122,9 @@ class LocalBackend:
         self._holder_pids = Memo(lambda key: holder_pids(*key))
         self._tasks = Memo(lambda key: parse_tasks(*key))
         self._checked = Memo(check_buffers)
+        #: the dma-buf fds the last walk read (fdinfo_reuse), and its holders' stat parsed
+        self._known: Known = {}
+        self._stat = Memo(parse_stat)
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -264,20 +151,52 @@ class LocalBackend:
             self.close()
             return None
 
-    def _walk(self, raw: RawScan) -> None:
-        for pid in list_pids(self.proc):
-            try:
-                pt = scan_pid(pid, self.proc, raw.cgroups)
-            except _GONE:
-                continue
-            except PermissionError:
-                raw.unreadable.append(pid)
-                continue
-            except OSError:
-                continue
-            if pt is not None:
-                raw.procs.append(pt)
+    def _walk(self, raw: RawScan, reuse: bool) -> dict[int, list[int]]:
+        """Walk /proc into ``raw``; with ``reuse``, fdinfo the last walk read is given
+        again where stat proves the fd unchanged: those fds, by pid (to be confirmed:
+        :meth:`_confirm`)."""
+        known = self._known if reuse else {}
+        reused: dict[int, list[int]] = {}
+        proc_fd = os.open(self.proc, O_DIR)
+        try:
+            for pid in list_pids(self.proc):
+                last = known.get(pid)
+                try:
+                    pt = scan_pid(pid, self.proc, raw.cgroups, last and last[1], reused, proc_fd)
+                except _GONE:
+                    continue
+                except PermissionError:
+                    raw.unreadable.append(pid)
+                    continue
+                except OSError:
+                    continue
+                if pt is not None:
+                    raw.procs.append(pt)
+        finally:
+            os.close(proc_fd)
         raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
+        return reused
+
+    def _start(self, pt: ProcText) -> int | None:
+        """The start time in ``pt``'s stat (read through the directory its fds were)."""
+        st = self._stat(pt.stat) if pt.stat is not None else None
+        return st.start_time if st is not None and st.pid == pt.pid else None
+
+    def _confirm(self, raw: RawScan, reused: dict[int, list[int]]) -> None:
+        """Read again the fdinfo of the reused fds of a process that is not the one
+        the last walk read (its start time), or whose count bufinfo does not give
+        (fdinfo's would then be the figure: a buffer freed since the walk)."""
+        index = self.assembler.bufinfo_index(raw.bufinfo) if raw.bufinfo is not None else {}
+        for pt in raw.procs:
+            fds = reused.get(pt.pid)
+            if not fds:
+                continue
+            start, (was, known) = self._start(pt), self._known[pt.pid]
+            late = fds if start != was else [
+                fd for fd in fds if not counted_by_bufinfo(known[fd], index)]
+            if late:
+                read_late(pt, late, start, self.proc)
+        raw.procs = [pt for pt in raw.procs if pt.fdinfo or pt.maps]
 
     def describe(self) -> str:
         return Source(kind="local", host=self.host, kernel=self.kernel).label()
@@ -292,7 +211,7 @@ class LocalBackend:
             self.close()
             return self._fetch()
         finally:
-            for memo in (self._holder_pids, self._tasks, self._checked):
+            for memo in (self._holder_pids, self._tasks, self._checked, self._stat):
                 memo.turn()
 
     def _fetch(self) -> RawScan:
@@ -301,6 +220,7 @@ class LocalBackend:
         raw.boot_id = boot_id.strip() if boot_id else ""
         texts = self._read_bpf()
         holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
+        reused: dict[int, list[int]] | None = None
         if not holders_by_bpf:
             # a walk takes long: bufinfo from before it tells buffers made meanwhile
             raw.bufinfo_before = read_optional(BUFINFO)
@@ -316,12 +236,19 @@ class LocalBackend:
             else:
                 raw.procs = read_holders(pids, self.proc)
         else:
-            self._walk(raw)
+            # fdinfo is reused only where bufinfo gives the count (its one moving field)
+            reused = self._walk(raw, reuse=raw.bufinfo_before is not None)
             raw.warnings.append(GEM_HANDLES_UNSEEN)
         if raw.bpf_tasks is None:
             raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
         if raw.bufinfo_before is not None or texts is not None:
             raw.bufinfo = read_optional(BUFINFO)  # with BPF: devices and fences only
+        if reused is not None:  # walked: what the next walk may reuse (with bufinfo only)
+            if reused:
+                self._confirm(raw, reused)
+            starts = {pt.pid: self._start(pt) for pt in raw.procs}
+            self._known = {} if raw.bufinfo_before is None else known_fds(
+                raw.procs, starts, raw.dmabuf_dev, self._known)
         if texts is None:  # the buffer iterator says all that sysfs would
             raw.sysfs = read_sysfs_stats()
             raw.bpf = read_optional(BPF_ITER)

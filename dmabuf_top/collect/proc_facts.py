@@ -31,18 +31,28 @@ def read_bytes(path: str, dir_fd: int | None = None) -> bytes:
         os.close(fd)
 
 
-def read_record(path: str, dir_fd: int | None = None) -> str:
-    """A /proc file that is one seq_file record (fdinfo, stat, comm: single_open):
-    the kernel hands it over whole in the first read when it fits, so one read
-    does instead of read-until-empty's two; more only when the first filled the buffer."""
+#: the first read of a one-record file: a page (what such a record takes, but for
+#: long cgroup paths; then the rest is read), not 64 KiB allocated to be cut back
+_FIRST = 4096
+
+
+def read_one(path: str, dir_fd: int | None = None) -> bytes:
+    """A /proc file the kernel hands over whole in the first read when it fits (a
+    seq_file of one record: fdinfo, stat, cgroup; and cmdline): one read does instead
+    of read-until-empty's two; more only when the first filled the buffer."""
     fd = os.open(path, _O_RD, dir_fd=dir_fd)
     try:
-        b = os.read(fd, 65536)
-        if len(b) == 65536:
+        b = os.read(fd, _FIRST)
+        if len(b) == _FIRST:
             b += _read_fd(fd)
     finally:
         os.close(fd)
-    return b.decode("utf-8", "backslashreplace")
+    return b
+
+
+def read_record(path: str, dir_fd: int | None = None) -> str:
+    """:func:`read_one`, decoded."""
+    return read_one(path, dir_fd).decode("utf-8", "backslashreplace")
 
 
 def read_text(path: str, dir_fd: int | None = None) -> str:
@@ -66,7 +76,7 @@ def read_holder_facts(pt: ProcText, pdir: int) -> None:
     except OSError:
         pass
     try:
-        pt.cmdline = cmdline_text(read_bytes("cmdline", dir_fd=pdir))
+        pt.cmdline = cmdline_text(read_one("cmdline", dir_fd=pdir))
         pt.uid = os.stat(pdir).st_uid
     except OSError:
         pass
@@ -101,7 +111,7 @@ def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int,
         if st is None or not st.ppid or st.ppid in texts:
             continue
         try:
-            text = read_text(f"{proc}/{st.ppid}/stat")
+            text = read_record(f"{proc}/{st.ppid}/stat")
         except OSError:
             continue  # gone (its children were reparented) or hidden
         texts[st.ppid] = out[st.ppid] = text

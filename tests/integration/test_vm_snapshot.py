@@ -315,3 +315,83 @@ def test_incremental_refreshes_equal_fresh_assembly(vm, scenario, source):
     n = steps[0]["buffers"]
     assert n >= scenario.record["totals"]["buffers"]
     assert [s["buffers"] for s in steps] == [n, n, n + 1, n + 1, n]
+
+
+#: in the guest: a walk that gives again the fdinfo it read last time (fdinfo_reuse)
+#: against a fresh backend's walk, while the fd is remapped, dup2'ed onto another buffer
+#: of the same name, held by a new process with the same pid, and debugfs unmounted
+REUSE = r"""
+import json, os, subprocess, sys
+from dmabuf_top.collect.local import LocalBackend
+from tests.support.vm.vgem import Card, inode_of, map_shared
+
+backend, card, out, last = LocalBackend(source="proc"), Card(), [], {}
+a, b = card.dmabuf(65536, "walk11"), card.dmabuf(131072, "walk11")
+held = os.dup(a)
+
+def refresh(step, pid=os.getpid()):
+    raw = backend.fetch()
+    snap, fresh = backend.assembler(raw), LocalBackend(source="proc").collect()
+    pt = next((p for p in raw.procs if p.pid == pid), None)
+    text = pt.fdinfo.get(held) if pt is not None else None
+    reused, last[pid] = text is not None and text is last.get(pid), text
+    buf = next(x for x in snap.buffers.values()
+               for h in x.holders if h.pid == pid and held in h.fds)
+    out.append({"step": step, "reused": reused, "inode": buf.inode, "count": buf.count,
+                "equal": snap.buffers == fresh.buffers and snap.processes == fresh.processes})
+
+def child():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)  # until the parent closes its end
+        os._exit(0)
+    os.close(r)
+    return pid, w
+
+refresh("first")
+refresh("unchanged")
+map_shared(a, 65536)
+refresh("mapped")
+os.dup2(b, held)
+refresh("dup2")
+refresh("unchanged again")
+pid, w = child()
+refresh("child", pid)
+refresh("child unchanged", pid)
+os.close(w)
+os.waitpid(pid, 0)
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(pid - 1))
+pid2, w2 = child()
+refresh("same pid, new process", pid2)
+subprocess.run(["umount", "/sys/kernel/debug"], check=True)
+try:
+    refresh("no bufinfo")
+    refresh("no bufinfo again")
+finally:
+    subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], check=True)
+os.close(w2)
+print(json.dumps({"steps": out, "a": inode_of(a), "b": inode_of(b), "same pid": pid2 == pid}))
+"""
+
+
+@pytest.mark.kernels("6.1")
+def test_the_walk_reuses_fdinfo_only_where_it_is_the_same(vm):
+    """The walk gives again last walk's fdinfo of an fd only when stat proves it the same
+    buffer, in the same process, with bufinfo giving the count: every refresh equals a
+    fresh backend's, the fd dup2'ed onto another buffer of the same name and a new process
+    with the same pid are read again, and so is everything without debugfs."""
+    r = vm.run([vm.python, "-c", REUSE], timeout=300, cwd=str(REPO))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    steps = {s["step"]: s for s in res["steps"]}
+    assert all(s["equal"] for s in res["steps"]), res
+    assert [s["reused"] for s in res["steps"]] == [
+        False, True, True, False, True, False, True, False, False, False
+    ], res
+    assert res["same pid"], "the new process did not get the old pid"
+    assert [steps[k]["inode"] for k in ("unchanged", "mapped", "dup2")] == [
+        res["a"], res["a"], res["b"]]
+    assert steps["mapped"]["count"] == steps["unchanged"]["count"] + 1  # bufinfo's count

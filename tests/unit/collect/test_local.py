@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.local import LocalBackend, dmabuf_map_lines, scan_pid
+from dmabuf_top.collect.local import LocalBackend
+from dmabuf_top.collect.proc_walk import dmabuf_map_lines, scan_pid
 from dmabuf_top.collect.rawscan import RawScan
 from tests.support.paths import DATA
 

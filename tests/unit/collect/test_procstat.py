@@ -17,9 +17,10 @@ import pytest
 
 from dmabuf_top.collect.adb_stream import collector_script, parse_stream
 from dmabuf_top.collect.assemble import assemble
-from dmabuf_top.collect.local import LocalBackend, scan_pid
+from dmabuf_top.collect.local import LocalBackend
 from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.proc_facts import read_ancestor_stats, read_text
+from dmabuf_top.collect.proc_walk import scan_pid
 from dmabuf_top.collect.rawscan import ProcText
 from tests.support.rawscans import scene
 from tests.support.shells import FLAVOURS, device_shell

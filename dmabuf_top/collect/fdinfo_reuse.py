@@ -1,0 +1,79 @@
+"""The /proc walk's memory of dma-buf fds: the fdinfo text of an fd the last walk read,
+given again instead of reading it only when it is provably what a read would give for
+every figure.
+
+Proof, per fd: the same process (pid and start time, read through the same open
+``/proc/PID``), the same fd number and link text, ``stat`` of the fd giving the same
+inode on the dma-buf filesystem's device (a dma-buf's size and exporter never change;
+its name is the link's, checked equal to fdinfo's when it was read), and, once the
+walk is over, debugfs bufinfo listing that inode with the same size and exporter and a
+count (which replaces fdinfo's, the one field that moves). What fails any of these is
+read.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+from dmabuf_top.collect.parsers.bufinfo import BufinfoEntry
+from dmabuf_top.collect.parsers.fdinfo import parse_fd_link, parse_fdinfo
+from dmabuf_top.collect.rawscan import ProcText
+
+
+class KnownFd(NamedTuple):
+    """A dma-buf fd as the last walk read it."""
+
+    link: str
+    inode: int
+    #: the dma-buf filesystem's device (``st_dev``)
+    dev: int
+    size: int | None
+    exporter: str
+    text: str
+
+
+#: pid -> (start time, fd -> what the last walk read of it)
+Known = dict[int, tuple[int, dict[int, KnownFd]]]
+
+
+def known_fds(procs: list[ProcText], starts: dict[int, int | None],
+              dev: tuple[int, int] | None, last: Known) -> Known:
+    """What of this walk the next may reuse: the kernel-verified dma-buf fds (fdinfo
+    with ``exp_name:`` and ``ino:``) whose fdinfo name is their link's, of the
+    processes whose start time is known (``starts``); ``dev``: the dma-buf
+    filesystem's (major, minor); ``last``'s entry where the same text was given again
+    (not parsed again)."""
+    out: Known = {}
+    if dev is None:
+        return out
+    st_dev = os.makedev(*dev)
+    for pt in procs:
+        start = starts.get(pt.pid)
+        if start is None:
+            continue
+        was_start, was = last.get(pt.pid, (None, {}))
+        if was_start != start:
+            was = {}
+        fds = {}
+        for fd, text in pt.fdinfo.items():
+            k = was.get(fd)
+            if k is not None and k.text is text and k.link == pt.links.get(fd) and k.dev == st_dev:
+                fds[fd] = k
+                continue
+            info = parse_fdinfo(text)
+            link = pt.links.get(fd)
+            if (info.exporter is None or info.inode is None or link is None
+                    or parse_fd_link(link)[1] != info.name):
+                continue
+            fds[fd] = KnownFd(link, info.inode, st_dev, info.size, info.exporter, text)
+        if fds:
+            out[pt.pid] = (start, fds)
+    return out
+
+
+def counted_by_bufinfo(known: KnownFd, index: dict[int, list[BufinfoEntry]]) -> bool:
+    """Whether bufinfo gives ``known``'s buffer its count (so fdinfo's is not used): a
+    record of its inode with its size and exporter (no source refuses it) and a count."""
+    return any(e.size == known.size and e.exporter == known.exporter and e.count is not None
+               for e in index.get(known.inode, ()))
