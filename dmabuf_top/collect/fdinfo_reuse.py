@@ -22,15 +22,19 @@ from dmabuf_top.collect.rawscan import ProcText
 
 
 class KnownFd(NamedTuple):
-    """A dma-buf fd as the last walk read it."""
+    """A dma-buf fd as the last walk read it (its buffer first: ``known[BUFFER]``)."""
 
-    link: str
     inode: int
-    #: the dma-buf filesystem's device (``st_dev``)
-    dev: int
     size: int | None
     exporter: str
+    link: str
+    #: the dma-buf filesystem's device (``st_dev``)
+    dev: int
     text: str
+
+
+#: a :class:`KnownFd`'s buffer, (inode, size, exporter), as :func:`counted_buffers` lists them
+BUFFER = slice(0, 3)
 
 
 #: pid -> (start time, fd -> what the last walk read of it)
@@ -66,14 +70,15 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
             if (info.exporter is None or info.inode is None or link is None
                     or parse_fd_link(link)[1] != info.name):
                 continue
-            fds[fd] = KnownFd(link, info.inode, st_dev, info.size, info.exporter, text)
+            fds[fd] = KnownFd(info.inode, info.size, info.exporter, link, st_dev, text)
         if fds:
             out[pt.pid] = (start, fds)
     return out
 
 
-def counted_by_bufinfo(known: KnownFd, index: dict[int, list[BufinfoEntry]]) -> bool:
-    """Whether bufinfo gives ``known``'s buffer its count (so fdinfo's is not used): a
-    record of its inode with its size and exporter (no source refuses it) and a count."""
-    return any(e.size == known.size and e.exporter == known.exporter and e.count is not None
-               for e in index.get(known.inode, ()))
+def counted_buffers(index: dict[int, list[BufinfoEntry]]) -> frozenset[tuple[int, int, str]]:
+    """The buffers bufinfo gives a count, as ``known[BUFFER]`` says them: a reused
+    fdinfo's count is not used where its buffer is one of these (a record of its inode
+    with its size and exporter, so no source refuses it, and a count)."""
+    return frozenset((ino, e.size, e.exporter) for ino, records in index.items()
+                     for e in records if e.count is not None)

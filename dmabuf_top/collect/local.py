@@ -30,7 +30,7 @@ from dmabuf_top.collect.bpf_loader import (
     BpfUnavailable,
 )
 from dmabuf_top.collect.contract import SeenProcess
-from dmabuf_top.collect.fdinfo_reuse import Known, counted_by_bufinfo, known_fds
+from dmabuf_top.collect.fdinfo_reuse import BUFFER, Known, counted_buffers, known_fds
 from dmabuf_top.collect.memo import Memo
 from dmabuf_top.collect.parsers.bpf_records import (
     BpfRecordsError,
@@ -43,6 +43,8 @@ from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.collect.pidsignal import signal_seen
 from dmabuf_top.collect.proc_facts import (
     O_DIR,
+    HeldText,
+    open_held,
     read_ancestor_stats,
     read_bpf_task_leftovers,
     read_cgroup_files,
@@ -125,6 +127,8 @@ class LocalBackend:
         #: the dma-buf fds the last walk read (fdinfo_reuse), and its holders' stat parsed
         self._known: Known = {}
         self._stat = Memo(parse_stat)
+        #: the buffers a bufinfo text gives a count (the reused fdinfo's check), by text
+        self._counted = Memo(lambda text: counted_buffers(self.assembler.bufinfo_index(text)))
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
@@ -186,14 +190,14 @@ class LocalBackend:
         """Read again the fdinfo of the reused fds of a process that is not the one
         the last walk read (its start time), or whose count bufinfo does not give
         (fdinfo's would then be the figure: a buffer freed since the walk)."""
-        index = self.assembler.bufinfo_index(raw.bufinfo) if raw.bufinfo is not None else {}
+        counted = self._counted(raw.bufinfo) if raw.bufinfo is not None else frozenset()
         for pt in raw.procs:
             fds = reused.get(pt.pid)
             if not fds:
                 continue
             start, (was, known) = self._start(pt), self._known[pt.pid]
             late = fds if start != was else [
-                fd for fd in fds if not counted_by_bufinfo(known[fd], index)]
+                fd for fd in fds if known[fd][BUFFER] not in counted]
             if late:
                 read_late(pt, late, start, self.proc)
         raw.procs = [pt for pt in raw.procs if pt.fdinfo or pt.maps]
@@ -211,7 +215,7 @@ class LocalBackend:
             self.close()
             return self._fetch()
         finally:
-            for memo in (self._holder_pids, self._tasks, self._checked, self._stat):
+            for memo in (self._holder_pids, self._tasks, self._checked, self._stat, self._counted):
                 memo.turn()
 
     def _fetch(self) -> RawScan:
@@ -220,10 +224,21 @@ class LocalBackend:
         raw.boot_id = boot_id.strip() if boot_id else ""
         texts = self._read_bpf()
         holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
+        # a walk takes long: bufinfo from before it tells buffers made meanwhile, and
+        # the file stays open for the read after it (HeldText: the kernel prints once)
+        held = None if holders_by_bpf else open_held(BUFINFO)
+        try:
+            return self._fetch_into(raw, texts, held)
+        finally:
+            if held is not None:
+                held.close()
+
+    def _fetch_into(self, raw: RawScan, texts: dict[str, bytes] | None,
+                    held: HeldText | None) -> RawScan:
+        holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
         reused: dict[int, list[int]] | None = None
-        if not holders_by_bpf:
-            # a walk takes long: bufinfo from before it tells buffers made meanwhile
-            raw.bufinfo_before = read_optional(BUFINFO)
+        if held is not None:
+            raw.bufinfo_before = held.read()
         if texts is not None and holders_by_bpf:
             raw.bpf_files, raw.bpf_vmas = texts[FILES], texts[VMAS]
             raw.page_size = os.sysconf("SC_PAGE_SIZE")
@@ -240,9 +255,10 @@ class LocalBackend:
             reused = self._walk(raw, reuse=raw.bufinfo_before is not None)
             raw.warnings.append(GEM_HANDLES_UNSEEN)
         if raw.bpf_tasks is None:
-            raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc)
+            raw.ancestor_stats = read_ancestor_stats(raw.procs, self.proc, self._stat)
         if raw.bufinfo_before is not None or texts is not None:
-            raw.bufinfo = read_optional(BUFINFO)  # with BPF: devices and fences only
+            # with BPF: devices and fences only
+            raw.bufinfo = held.read() if held is not None else read_optional(BUFINFO)
         if reused is not None:  # walked: what the next walk may reuse (with bufinfo only)
             if reused:
                 self._confirm(raw, reused)

@@ -4,9 +4,10 @@ of one process (comm, cmdline, owner, stat), of holders and of their ancestors."
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from dmabuf_top.collect.parsers.bpf_types import TASK_KERNEL_THREAD, TaskFacts
-from dmabuf_top.collect.parsers.procstat import cmdline_text, parse_stat
+from dmabuf_top.collect.parsers.procstat import ProcStat, cmdline_text, parse_stat
 from dmabuf_top.collect.rawscan import ProcText
 
 O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -59,6 +60,37 @@ def read_text(path: str, dir_fd: int | None = None) -> str:
     return read_bytes(path, dir_fd).decode("utf-8", "backslashreplace")
 
 
+class HeldText:
+    """A kernel text file opened once and read from its start as often as asked.
+
+    A seq_file printed by one ``show`` (debugfs bufinfo) prints into a page, then into
+    twice that, and so on until all of it fits: a fresh open of a 400 KiB text has the
+    kernel print it 8 times. An open file keeps the buffer its first read grew, so a
+    read again prints it once (the same bytes as a fresh open's, of the moment)."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, _O_RD)
+
+    def read(self) -> str | None:
+        """The whole text now, or None when it can no longer be read."""
+        try:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            return _read_fd(self.fd).decode("utf-8", "backslashreplace")
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def open_held(path: str) -> HeldText | None:
+    """``path`` opened for :class:`HeldText` reads, or None when absent or unreadable."""
+    try:
+        return HeldText(path)
+    except OSError:
+        return None
+
+
 def read_optional(path: str) -> str | None:
     """A kernel-wide file's text, or None when absent or unreadable."""
     try:
@@ -100,14 +132,16 @@ def read_holders(pids: set[int], proc: str = "/proc") -> list[ProcText]:
     return out
 
 
-def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc") -> dict[int, str]:
+def read_ancestor_stats(procs: list[ProcText], proc: str = "/proc",
+                        parse: Callable[[str], ProcStat | None] = parse_stat) -> dict[int, str]:
     """pid -> ``/proc/PID/stat`` text of every ancestor of ``procs`` (parents,
-    theirs, ... up to pid 1) that is not one of them: one read per ancestor."""
+    theirs, ... up to pid 1) that is not one of them: one read per ancestor.
+    ``parse``: :func:`parse_stat`, or a memo of it (stat texts the walk parses anyway)."""
     texts = {pt.pid: pt.stat for pt in procs if pt.stat is not None}
     out: dict[int, str] = {}
     todo = list(texts.values())
     while todo:
-        st = parse_stat(todo.pop())
+        st = parse(todo.pop())
         if st is None or not st.ppid or st.ppid in texts:
             continue
         try:

@@ -1,12 +1,12 @@
 """What the /proc walk keeps of a walk to give again (known_fds), and when bufinfo gives
-the count that a reused fdinfo text would otherwise give (counted_by_bufinfo): on the
+the count that a reused fdinfo text would otherwise give (counted_buffers): on the
 real 6.1 texts captured in the VM."""
 
 from __future__ import annotations
 
 import os
 
-from dmabuf_top.collect.fdinfo_reuse import counted_by_bufinfo, known_fds
+from dmabuf_top.collect.fdinfo_reuse import BUFFER, counted_buffers, known_fds
 from dmabuf_top.collect.parsers.bufinfo import parse_bufinfo
 from dmabuf_top.collect.rawscan import ProcText
 from tests.support.paths import DATA
@@ -54,7 +54,10 @@ def test_bufinfo_gives_the_count_only_of_its_record_of_the_same_buffer():
     index: dict = {}
     for e in parse_bufinfo((VM61 / "bufinfo.txt").read_text()).entries:
         index.setdefault(e.inode, []).append(e)
-    assert counted_by_bufinfo(fds[5], index)
-    assert not counted_by_bufinfo(fds[5], {})  # freed since the walk, or no bufinfo
+    assert fds[5][BUFFER] in counted_buffers(index)
+    assert fds[5][BUFFER] not in counted_buffers({})  # freed since the walk, or no bufinfo
     other = fds[5]._replace(size=4096)  # a record of that inode, but not that buffer's
-    assert not counted_by_bufinfo(other, index)
+    assert other[BUFFER] not in counted_buffers(index)
+    uncounted = {ino: [e.__class__(**{**vars(e), "count": None}) for e in recs]
+                 for ino, recs in index.items()}
+    assert fds[5][BUFFER] not in counted_buffers(uncounted)  # a record without a count

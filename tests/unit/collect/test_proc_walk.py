@@ -41,7 +41,8 @@ def test_an_fd_that_stat_cannot_prove_the_same_is_read(tmp_path):
     the open file) or differs is read, not given again nor skipped."""
     info = (VM61 / "fdinfo" / "146-5.txt").read_text()
     make_proc(tmp_path, 146, {5: "/dmabuf:scanout 0"}, {5: info})
-    known = {5: KnownFd("/dmabuf:scanout 0", 15, 0, 8388608, "drm", OLD)}
+    known = {5: KnownFd(inode=15, size=8388608, exporter="drm", link="/dmabuf:scanout 0", dev=0,
+                     text=OLD)}
     reused: dict[int, list[int]] = {}
     pt = scan_pid(146, str(tmp_path), known=known, reused=reused)
     assert pt is not None and pt.fdinfo == {5: info} and reused == {}
