@@ -14,6 +14,7 @@ read.
 from __future__ import annotations
 
 import os
+from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
 from dmabuf_top.collect.parsers.bufinfo import BufinfoEntry
@@ -42,12 +43,14 @@ Known = dict[int, tuple[int, dict[int, KnownFd]]]
 
 
 def known_fds(procs: list[ProcText], starts: dict[int, int | None],
-              dev: tuple[int, int] | None, last: Known) -> Known:
+              dev: tuple[int, int] | None, last: Known, same: AbstractSet[int] = frozenset(),
+              ) -> Known:
     """What of this walk the next may reuse: the kernel-verified dma-buf fds (fdinfo
     with ``exp_name:`` and ``ino:``) whose fdinfo name is their link's, of the
     processes whose start time is known (``starts``); ``dev``: the dma-buf
     filesystem's (major, minor); ``last``'s entry where the same text was given again
-    (not parsed again)."""
+    (not parsed again), and ``last``'s entries of a pid in ``same`` as they are (the
+    walk gave every dma-buf fd of it again, and found no other)."""
     out: Known = {}
     if dev is None:
         return out
@@ -59,6 +62,9 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
         was_start, was = last.get(pt.pid, (None, {}))
         if was_start != start:
             was = {}
+        elif pt.pid in same:
+            out[pt.pid] = (start, was)
+            continue
         fds = {}
         for fd, text in pt.fdinfo.items():
             k = was.get(fd)

@@ -186,11 +186,13 @@ class LocalBackend:
         st = self._stat(pt.stat) if pt.stat is not None else None
         return st.start_time if st is not None and st.pid == pt.pid else None
 
-    def _confirm(self, raw: RawScan, reused: dict[int, list[int]]) -> None:
+    def _confirm(self, raw: RawScan, reused: dict[int, list[int]]) -> set[int]:
         """Read again the fdinfo of the reused fds of a process that is not the one
         the last walk read (its start time), or whose count bufinfo does not give
-        (fdinfo's would then be the figure: a buffer freed since the walk)."""
+        (fdinfo's would then be the figure: a buffer freed since the walk). Returns the
+        pids whose every dma-buf fd, and no other, is the last walk's, given again."""
         counted = self._counted(raw.bufinfo) if raw.bufinfo is not None else frozenset()
+        same: set[int] = set()
         for pt in raw.procs:
             fds = reused.get(pt.pid)
             if not fds:
@@ -200,7 +202,10 @@ class LocalBackend:
                 fd for fd in fds if known[fd][BUFFER] not in counted]
             if late:
                 read_late(pt, late, start, self.proc)
+            elif len(fds) == len(pt.fdinfo) == len(known):
+                same.add(pt.pid)
         raw.procs = [pt for pt in raw.procs if pt.fdinfo or pt.maps]
+        return same
 
     def describe(self) -> str:
         return Source(kind="local", host=self.host, kernel=self.kernel).label()
@@ -260,11 +265,10 @@ class LocalBackend:
             # with BPF: devices and fences only
             raw.bufinfo = held.read() if held is not None else read_optional(BUFINFO)
         if reused is not None:  # walked: what the next walk may reuse (with bufinfo only)
-            if reused:
-                self._confirm(raw, reused)
+            same = self._confirm(raw, reused) if reused else set()
             starts = {pt.pid: self._start(pt) for pt in raw.procs}
             self._known = {} if raw.bufinfo_before is None else known_fds(
-                raw.procs, starts, raw.dmabuf_dev, self._known)
+                raw.procs, starts, raw.dmabuf_dev, self._known, same)
         if texts is None:  # the buffer iterator says all that sysfs would
             raw.sysfs = read_sysfs_stats()
             raw.bpf = read_optional(BPF_ITER)

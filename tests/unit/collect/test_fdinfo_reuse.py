@@ -61,3 +61,11 @@ def test_bufinfo_gives_the_count_only_of_its_record_of_the_same_buffer():
     uncounted = {ino: [e.__class__(**{**vars(e), "count": None}) for e in recs]
                  for ino, recs in index.items()}
     assert fds[5][BUFFER] not in counted_buffers(uncounted)  # a record without a count
+
+
+def test_a_process_whose_fds_were_all_given_again_keeps_its_entries_as_they_are():
+    pt = holder()
+    first = known_fds([pt], {146: 1}, DEV, {})
+    assert known_fds([pt], {146: 1}, DEV, first, same={146})[146][1] is first[146][1]
+    new = known_fds([pt], {146: 2}, DEV, first, same={146})  # another process, that pid
+    assert new[146][1] is not first[146][1] and new[146][1] == first[146][1]
