@@ -94,7 +94,7 @@ def scan_pid(
         again: list[int] = []
         fddir = os.open("fd", O_DIR, dir_fd=pdir)
         try:
-            readlink = os.readlink
+            readlink, stat = os.readlink, os.stat
             for name in os.listdir(fddir):
                 try:
                     link = readlink(name, dir_fd=fddir)
@@ -105,12 +105,22 @@ def scan_pid(
                     continue
                 fd = int(name)
                 k = known.get(fd) if known else None
-                try:
-                    if k is not None and k.link == link and _same_file(name, fddir, k):
-                        info = k.text
+                if k is not None and k.link == link:
+                    # the same file: the same inode on the dma-buf filesystem (stat of the
+                    # fd, not its fdinfo); a known text has ino: and exp_name:
+                    try:
+                        st = stat(name, dir_fd=fddir)
+                    except OSError:
+                        st = None  # then its fdinfo is read (and says whether it is gone)
+                    if st is not None and st.st_ino == k.inode and st.st_dev == k.dev:
+                        if pt is None:
+                            pt = ProcText(pid=pid)
+                        pt.links[fd] = link
+                        pt.fdinfo[fd] = k.text
                         again.append(fd)
-                    else:
-                        info = read_record(f"fdinfo/{name}", dir_fd=pdir)
+                        continue
+                try:
+                    info = read_record(f"fdinfo/{name}", dir_fd=pdir)
                 except _GONE:
                     continue
                 if pt is None:
@@ -145,16 +155,6 @@ def scan_pid(
         return pt
     finally:
         os.close(pdir)
-
-
-def _same_file(name: str, fddir: int, known: KnownFd) -> bool:
-    """Whether fd ``name`` (in the open fd directory ``fddir``) is the file ``known``
-    was: the same inode on the dma-buf filesystem (stat of the fd, not its fdinfo)."""
-    try:
-        st = os.stat(name, dir_fd=fddir)
-    except OSError:
-        return False  # then its fdinfo is read (and says whether the fd is gone)
-    return st.st_ino == known.inode and st.st_dev == known.dev
 
 
 def read_fdinfo_again(pt: ProcText, fds: list[int], pdir: int) -> None:
