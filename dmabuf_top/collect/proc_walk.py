@@ -95,7 +95,9 @@ def scan_pid(
         fddir = os.open("fd", O_DIR, dir_fd=pdir)
         try:
             readlink, stat = os.readlink, os.stat
-            for name in os.listdir(fddir):
+            # listed by path: 5 system calls, where listdir(fd) makes 8 (it dups the fd);
+            # a pid taken meanwhile by another process lists fds this fddir has not
+            for name in os.listdir(f"{proc}/{pid}/fd"):
                 try:
                     link = readlink(name, dir_fd=fddir)
                 except _GONE:
