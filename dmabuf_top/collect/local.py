@@ -230,7 +230,8 @@ class LocalBackend:
         texts = self._read_bpf()
         holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
         # a walk takes long: bufinfo from before it tells buffers made meanwhile, and
-        # the file stays open for the read after it (HeldText: the kernel prints once)
+        # the file stays open for the read after it (HeldText: the kernel prints it once
+        # more, not log2(size / page) + 1 times); an umount of debugfs meanwhile gets EBUSY
         held = None if holders_by_bpf else open_held(BUFINFO)
         try:
             return self._fetch_into(raw, texts, held)
