@@ -18,8 +18,8 @@ unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
 (no interpreter start-up; its Assembler warm), and with ``--against`` the same in
 other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
 The guest runs them in turn, REPEAT x ROUNDS times after one warm-up each: a C scan,
-then each process's fetch() and collect() (the processes in turn first after C: the one
-right after C runs slower), so every ratio compares runs made moments
+then each process's fetch() and collect() (each process in turn first after C: in the
+6.1 guest, two vCPUs, the one right after C ran slower), so every ratio compares runs made moments
 apart on a shared, noisy machine; each ratio printed is the median of those
 (C's time: the same turn's). Prints the times and the ratios to the C floor.  Not a
 test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a real
@@ -106,7 +106,7 @@ for turn in range(turns):
     out = subprocess.run([cscan, "1"], capture_output=True, text=True, check=True).stdout
     c.append(dict(kv.split("=") for kv in out.split()))
     pairs = list(zip(kids, times))
-    for k, t in pairs[turn % len(pairs):] + pairs[:turn % len(pairs)]:  # each first in turn
+    for k, t in pairs[turn % len(pairs):] + pairs[:turn % len(pairs)]:
         for what in ("fetch", "collect"):
             k.stdin.write(what + "\n")
             k.stdin.flush()
