@@ -234,14 +234,13 @@ class LocalBackend:
         # more, not log2(size / page) + 1 times); an umount of debugfs meanwhile gets EBUSY
         held = None if holders_by_bpf else open_held(BUFINFO)
         try:
-            return self._fetch_into(raw, texts, held)
+            return self._fetch_into(raw, texts, holders_by_bpf, held)
         finally:
             if held is not None:
                 held.close()
 
     def _fetch_into(self, raw: RawScan, texts: dict[str, bytes] | None,
-                    held: HeldText | None) -> RawScan:
-        holders_by_bpf = texts is not None and FILES in texts and VMAS in texts
+                    holders_by_bpf: bool, held: HeldText | None) -> RawScan:
         reused: dict[int, list[int]] | None = None
         if held is not None:
             raw.bufinfo_before = held.read()
