@@ -47,8 +47,8 @@ def test_kernel_thread_ancestors_get_their_stat_read():
 
 def test_a_held_text_reads_the_file_as_it_is_now_each_time(tmp_path):
     """Each read starts from the beginning and gives what a fresh open would: the file's
-    text of the moment (a regular file rewritten in place; a /proc seq_file, here this
-    process's own fd list in fdinfo, changing between reads)."""
+    text of the moment (a regular file rewritten in place), and a /proc seq_file (this
+    process's mountinfo) read again gives what a fresh open gives."""
     path = tmp_path / "bufinfo"
     path.write_text("first\n")
     held = open_held(str(path))
