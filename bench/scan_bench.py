@@ -11,7 +11,9 @@ Boots the test VM (tests/support/vm) once, builds the scale scenario in it (PROC
 processes x BUFS_PER_PROC dma-bufs, plus PLAIN_PROCS processes with PLAIN_FDS ordinary
 fds each, plus the base scenario), compiles bench/cscan.c on the host (gcc -O2, static
 when possible) and times inside the guest warm refreshes, with debugfs mounted and then
-unmounted, by: the C floor (the minimal syscalls of a /proc walk), dmabuf-top's
+unmounted, by: the C floor (the minimal syscalls of a /proc walk; and ``cscan facts``,
+which reads of the holders and their ancestors what the walk reads: stat, cmdline, owner,
+cgroup, for C's comm), dmabuf-top's
 ``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
 6.16+, binary records), each as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
@@ -21,7 +23,7 @@ The guest runs them in turn, REPEAT x ROUNDS times after one warm-up each: a C s
 then each process's fetch() and collect() (each process in turn first after C: in the
 6.1 guest, two vCPUs, the one right after C ran slower), so every ratio compares runs made moments
 apart on a shared, noisy machine; each ratio printed is the median of those
-(C's time: the same turn's). Prints the times and the ratios to the C floor.  Not a
+(C's time: the same turn's). Prints the times and the ratios to both C floors.  Not a
 test: a script that prints numbers.  Times are under qemu TCG (no KVM), ~10x a real
 machine's; the ratios are what counts.  ``--profile`` then prints where each source's
 Python time goes (cProfile of REPEAT whole refreshes of this checkout, by own time).
@@ -101,10 +103,11 @@ kids = [subprocess.Popen([python, "-c", code, source], cwd=tree, stdin=subproces
                          stdout=subprocess.PIPE, text=True) for tree, source in runs]
 for k in kids:
     assert k.stdout.readline() == "ready\n"
-c, times = [], [{"fetch": [], "collect": []} for _ in kids]
+c, cf, times = [], [], [{"fetch": [], "collect": []} for _ in kids]
 for turn in range(turns):
-    out = subprocess.run([cscan, "1"], capture_output=True, text=True, check=True).stdout
-    c.append(dict(kv.split("=") for kv in out.split()))
+    for floor, mode in ((c, []), (cf, ["facts"])):
+        out = subprocess.run([cscan, "1", *mode], capture_output=True, text=True, check=True)
+        floor.append(dict(kv.split("=") for kv in out.stdout.split()))
     pairs = list(zip(kids, times))
     for k, t in pairs[turn % len(pairs):] + pairs[:turn % len(pairs)]:
         for what in ("fetch", "collect"):
@@ -118,7 +121,7 @@ for k, t in zip(kids, times):
     res.append(dict(t, buffers=int(n), processes=int(procs), sources=sources,
                     warnings=[w.rstrip("\n") for w in k.stdout]))
     k.wait()
-print(json.dumps({"C": c, "runs": res}))
+print(json.dumps({"C": c, "C_facts": cf, "runs": res}))
 """
 
 #: one process of one checkout (cwd): warm up, then N refreshes of SOURCE
@@ -298,7 +301,8 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
     for debugfs, res in rows.items():
         c = res["C"]
         c_times = [float(x["median_s"]) for x in c]
-        last = c[-1]
+        cf_times = [float(x["median_s"]) for x in res["C_facts"]]
+        last, lastf = c[-1], res["C_facts"][-1]
         print(f"debugfs {debugfs} ({len(c_times)} turns of C then each process; ratios: "
               "the median of each turn's time over that turn's C [their range; the best "
               "time over C's best]):")
@@ -307,6 +311,11 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
             f"({last['dmabuf_fds']} dma-buf fds, {last['map_lines']} dma-buf maps lines, "
             f"{last['holders']} holders, {last['procs']} pids, {last['bufinfo_bytes']} bytes "
             "of bufinfo)"
+        )
+        print(
+            f"  C floor reading the walk's facts (cscan facts): {med(cf_times) * 1000:8.1f} ms  "
+            f"(the holders' stat, cmdline, owner and cgroup for their comm, and the stat of "
+            f"{lastf['ancestors']} ancestors)"
         )
         runs = iter(res["runs"])
         for tree in trees:
@@ -317,8 +326,10 @@ def report(rows: dict[str, dict], trees: list[Path], args: argparse.Namespace,
                 for what in ("fetch", "collect"):
                     ratios = [t / ct for t, ct in zip(r[what], c_times, strict=True)]
                     best = min(r[what]) / min(c_times)
+                    facts = med(t / ct for t, ct in zip(r[what], cf_times, strict=True))
                     cells.append(f"{what}(): {med(r[what]) * 1000:8.1f} ms = {med(ratios):4.2f}x C "
-                                 f"[{min(ratios):.2f}-{max(ratios):.2f}, best/best {best:.2f}]")
+                                 f"[{min(ratios):.2f}-{max(ratios):.2f}, best/best {best:.2f}]"
+                                 f" = {facts:4.2f}x C facts")
                 print(f"  {name[:12]:>12} {source:>8} " + "   ".join(cells) +
                       f"   ({r['buffers']} buffers, {r['processes']} processes, sources "
                       f"{r['sources']})")
