@@ -38,8 +38,10 @@ class KnownFd(NamedTuple):
 BUFFER = slice(0, 3)
 
 
-#: pid -> (start time, fd -> what the last walk read of it)
-Known = dict[int, tuple[int, dict[int, KnownFd]]]
+#: a buffer as :func:`counted_buffers` lists them: (inode, size, exporter)
+Buffer = tuple[int, int | None, str]
+#: pid -> (start time, fd -> what the last walk read of it, the buffers of those fds)
+Known = dict[int, tuple[int, dict[int, KnownFd], frozenset[Buffer]]]
 
 
 def known_fds(procs: list[ProcText], starts: dict[int, int | None],
@@ -50,7 +52,8 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
     processes whose start time is known (``starts``); ``dev``: the dma-buf
     filesystem's (major, minor); ``last``'s entry where the same text was given again
     (not parsed again), and ``last``'s entries of a pid in ``same`` as they are (the
-    walk gave every dma-buf fd of it again, and found no other)."""
+    walk gave every dma-buf fd of it again, and found no other). Each pid's entry
+    also holds its fds' buffers, for one subset test against bufinfo's."""
     out: Known = {}
     if dev is None:
         return out
@@ -59,11 +62,11 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
         start = starts.get(pt.pid)
         if start is None:
             continue
-        was_start, was = last.get(pt.pid, (None, {}))
+        was_start, was, _ = last.get(pt.pid, (None, {}, frozenset()))
         if was_start != start:
             was = {}
         elif pt.pid in same:
-            out[pt.pid] = (start, was)
+            out[pt.pid] = last[pt.pid]
             continue
         fds = {}
         for fd, text in pt.fdinfo.items():
@@ -78,11 +81,11 @@ def known_fds(procs: list[ProcText], starts: dict[int, int | None],
                 continue
             fds[fd] = KnownFd(info.inode, info.size, info.exporter, link, st_dev, text)
         if fds:
-            out[pt.pid] = (start, fds)
+            out[pt.pid] = (start, fds, frozenset(k[BUFFER] for k in fds.values()))
     return out
 
 
-def counted_buffers(index: dict[int, list[BufinfoEntry]]) -> frozenset[tuple[int, int, str]]:
+def counted_buffers(index: dict[int, list[BufinfoEntry]]) -> frozenset[Buffer]:
     """The buffers bufinfo gives a count, as ``known[BUFFER]`` says them: a reused
     fdinfo's count is not used where its buffer is one of these (a record of its inode
     with its size and exporter, so no source refuses it, and a count)."""

@@ -197,9 +197,13 @@ class LocalBackend:
             fds = reused.get(pt.pid)
             if not fds:
                 continue
-            start, (was, known) = self._start(pt), self._known[pt.pid]
-            late = fds if start != was else [
-                fd for fd in fds if known[fd][BUFFER] not in counted]
+            start, (was, known, buffers) = self._start(pt), self._known[pt.pid]
+            if start != was:
+                late = fds
+            elif buffers <= counted:  # every buffer its fds hold has bufinfo's count
+                late = []
+            else:
+                late = [fd for fd in fds if known[fd][BUFFER] not in counted]
             if late:
                 read_late(pt, late, start, self.proc)
             elif len(fds) == len(pt.fdinfo) == len(known):

@@ -25,8 +25,9 @@ def test_known_are_the_kernel_verified_fds_of_processes_with_a_start_time():
     pt, gone = holder(), holder(147)
     known = known_fds([pt, gone], {146: 4242, 147: None}, DEV, {})
     assert list(known) == [146]
-    start, fds = known[146]
+    start, fds, buffers = known[146]
     assert start == 4242 and sorted(fds) == [4, 5]
+    assert buffers == {fds[4][BUFFER], fds[5][BUFFER]}  # for one subset test against bufinfo's
     assert (fds[5].inode, fds[5].size, fds[5].exporter) == (15, 8388608, "drm")
     assert fds[5].dev == os.makedev(*DEV)
     assert fds[5].text is pt.fdinfo[5]
@@ -55,6 +56,7 @@ def test_bufinfo_gives_the_count_only_of_its_record_of_the_same_buffer():
     for e in parse_bufinfo((VM61 / "bufinfo.txt").read_text()).entries:
         index.setdefault(e.inode, []).append(e)
     assert fds[5][BUFFER] in counted_buffers(index)
+    assert known_fds([holder()], {146: 1}, DEV, {})[146][2] <= counted_buffers(index)
     assert fds[5][BUFFER] not in counted_buffers({})  # freed since the walk, or no bufinfo
     other = fds[5]._replace(size=4096)  # a record of that inode, but not that buffer's
     assert other[BUFFER] not in counted_buffers(index)
