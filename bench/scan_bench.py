@@ -14,8 +14,9 @@ when possible) and times inside the guest warm refreshes, with debugfs mounted a
 unmounted, by: the C floor (the minimal syscalls of a /proc walk; and ``cscan facts``,
 which reads of the holders and their ancestors what the walk reads: stat, cmdline, owner,
 cgroup, for C's comm), dmabuf-top's
-``LocalBackend(source="proc")`` and ``LocalBackend(source="bpf")`` (its iterators,
-6.16+, binary records), each as ``fetch()`` (reading the kernel: what the C floor does) and
+``LocalBackend(source="proc")`` (the walk by the shipped native collector),
+``proc:python`` (``walker="python"``: the walk in Python, with its fdinfo reuse) and
+``LocalBackend(source="bpf")`` (its iterators, 6.16+, binary records), each as ``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
 (no interpreter start-up; its Assembler warm), and with ``--against`` the same in
 other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
@@ -64,7 +65,8 @@ DEBUGFS = "/sys/kernel/debug"
 PY_SOURCE = """
 import sys, time
 from dmabuf_top.collect.local import LocalBackend
-b = LocalBackend(source=sys.argv[1])
+source, _, walker = sys.argv[1].partition(":")
+b = LocalBackend(source=source, **({"walker": walker} if walker else {}))
 b.collect()  # warm-up: caches, lazy imports, the Assembler
 b.fetch()
 print("ready", flush=True)
@@ -83,8 +85,8 @@ for w in snap.warnings:
 PY_PROFILE = """
 import cProfile, io, pstats, sys
 from dmabuf_top.collect.local import LocalBackend
-repeat, source = int(sys.argv[1]), sys.argv[2]
-b = LocalBackend(source=source)
+repeat, (source, _, walker) = int(sys.argv[1]), sys.argv[2].partition(":")
+b = LocalBackend(source=source, **({"walker": walker} if walker else {}))
 b.collect()
 prof = cProfile.Profile()
 prof.runcall(lambda: [b.collect() for _ in range(repeat)])
@@ -128,7 +130,8 @@ print(json.dumps({"C": c, "C_facts": cf, "runs": res}))
 PY_REFRESHES = """
 import sys
 from dmabuf_top.collect.local import LocalBackend
-b = LocalBackend(source=sys.argv[2])
+source, _, walker = sys.argv[2].partition(":")
+b = LocalBackend(source=source, **({"walker": walker} if walker else {}))
 b.collect(), b.collect()
 for _ in range(int(sys.argv[1])):
     b.collect()
@@ -187,7 +190,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3,
                     help="REPEAT x ROUNDS turns of C and every process (the old name)")
-    ap.add_argument("--sources", default="proc,bpf", help="LocalBackend sources to time")
+    ap.add_argument("--sources", default="proc,proc:python,bpf",
+                    help="LocalBackend sources to time (SOURCE[:WALKER])")
     ap.add_argument("--profile", action="store_true",
                     help="then profile REPEAT whole refreshes of each source (cProfile)")
     ap.add_argument("--json", help="also write the raw times to this file")

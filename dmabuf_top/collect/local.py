@@ -32,6 +32,7 @@ from dmabuf_top.collect.bpf_loader import (
 from dmabuf_top.collect.contract import SeenProcess
 from dmabuf_top.collect.fdinfo_reuse import BUFFER, Known, counted_buffers, known_fds
 from dmabuf_top.collect.memo import Memo
+from dmabuf_top.collect.native_walk import NativeWalker, NativeWalkUnusable, WalkRecords
 from dmabuf_top.collect.parsers.bpf_records import (
     BpfRecordsError,
     check_buffers,
@@ -77,6 +78,8 @@ GEM_HANDLES_UNSEEN = (
 )
 #: --source: auto (BPF when it loads, else the walk), proc (the walk), bpf
 SCAN_SOURCES = ("auto", "proc", "bpf")
+#: who walks /proc: the shipped native collector (the Python walk when it cannot), or Python
+WALKERS = ("native", "python")
 
 _GONE = (FileNotFoundError, ProcessLookupError)
 
@@ -110,9 +113,12 @@ class LocalBackend:
     kind = "local"
     live = True
 
-    def __init__(self, proc: str = "/proc", source: str = "auto") -> None:
+    def __init__(self, proc: str = "/proc", source: str = "auto",
+                 walker: str | NativeWalker = "native") -> None:
         if source not in SCAN_SOURCES:
             raise ValueError(f"unknown scan source {source!r}")
+        if isinstance(walker, str) and walker not in WALKERS:
+            raise ValueError(f"unknown walker {walker!r}")
         self.proc = proc
         self.source = source
         self.host = socket.gethostname()
@@ -131,6 +137,13 @@ class LocalBackend:
         self._counted = Memo(lambda text: counted_buffers(self.assembler.bufinfo_index(text)))
         #: why the BPF scan is not used (None: it is, or it was not asked for)
         self.bpf_note: str | None = None
+        #: the walk by the shipped native collector (native_walk), opened at the first
+        #: walk (walker "native": on /proc only); why it is not used (then the walk is
+        #: Python's); who made the last walk ("native", "python"; None: not walked)
+        self._native = walker if isinstance(walker, NativeWalker) else None
+        self._native_tried = self._native is not None or walker == "python" or proc != "/proc"
+        self.walk_note: str | None = None
+        self.walked_by: str | None = None
         if source == "bpf" or (source == "auto" and proc == "/proc"):
             try:
                 self._bpf = BpfIterators()
@@ -142,6 +155,9 @@ class LocalBackend:
         if self._bpf is not None:
             self._bpf.close()
             self._bpf = None
+        if self._native is not None:
+            self._native.close()
+            self._native = None
 
     def _read_bpf(self) -> dict[str, bytes] | None:
         """One pass of every loaded iterator, or None (with ``bpf_note`` set) when a
@@ -155,10 +171,38 @@ class LocalBackend:
             self.close()
             return None
 
-    def _walk(self, raw: RawScan, reuse: bool) -> dict[int, list[int]]:
-        """Walk /proc into ``raw``; with ``reuse``, fdinfo the last walk read is given
-        again where stat proves the fd unchanged: those fds, by pid (to be confirmed:
+    def _native_walk(self) -> WalkRecords | None:
+        """One walk by the native collector, or None (``walk_note`` says why, when it
+        was to be used): then the walk is Python's, from now on."""
+        if not self._native_tried:
+            self._native_tried = True
+            try:
+                self._native = NativeWalker()
+            except NativeWalkUnusable as e:
+                self.walk_note = f"native walk not used: {e}; walked /proc in Python"
+        if self._native is None:
+            return None
+        try:
+            return self._native.walk(self.proc)
+        except NativeWalkUnusable as e:
+            self.walk_note = f"native walk not used: {e}; walked /proc in Python"
+            self._native.close()
+            self._native = None
+            return None
+
+    def _walk(self, raw: RawScan, reuse: bool) -> dict[int, list[int]] | None:
+        """Walk /proc into ``raw``: by the native collector (None: nothing reused), or
+        in Python, where with ``reuse`` fdinfo the last walk read is given again where
+        stat proves the fd unchanged: those fds, by pid (to be confirmed:
         :meth:`_confirm`)."""
+        records = self._native_walk()
+        self.walked_by = "python" if records is None else "native"
+        if records is not None:
+            raw.procs, raw.unreadable = records.procs, records.unreadable
+            raw.cgroups.update(records.cgroups)
+            raw.dmabuf_dev = dmabuf_dev(raw.procs, self.proc)
+            self._known = {}
+            return None
         known = self._known if reuse else {}
         reused: dict[int, list[int]] = {}
         proc_fd = os.open(self.proc, O_DIR)
@@ -279,8 +323,9 @@ class LocalBackend:
         else:
             raw.bpf_buffers = texts[BUFFERS]
             self._checked(raw.bpf_buffers)
-        if self.bpf_note is not None:
-            raw.warnings.append(self.bpf_note)
+        for note in (self.bpf_note, self.walk_note):
+            if note is not None:
+                raw.warnings.append(note)
         raw.heaps = read_heaps()
         raw.total_pools_kb = read_optional(TOTAL_POOLS_KB)
         raw.heap_accounting = read_optional(HEAP_ACCOUNTING)

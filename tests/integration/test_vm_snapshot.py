@@ -276,7 +276,7 @@ from dmabuf_top.collect.local import LocalBackend
 from dmabuf_top.io.codec import dump_snapshot
 from tests.support.vm.vgem import Card, inode_of, map_shared
 
-backend = LocalBackend(source=sys.argv[1])
+backend = LocalBackend(source=sys.argv[1], walker=sys.argv[2])
 card, out, state = Card(), [], {}
 
 def refresh(step):
@@ -303,11 +303,13 @@ print(json.dumps(out))
 
 
 @pytest.mark.kernels("6.18")
-@pytest.mark.parametrize("source", ["proc", "bpf"])
-def test_incremental_refreshes_equal_fresh_assembly(vm, scenario, source):
-    """The live walk (and the BPF scan) refreshed with changes between: each refresh of
-    the backend's Assembler equals a fresh assemble() of the same fetch."""
-    r = vm.run([vm.python, "-c", REFRESHES, source], timeout=300, cwd=str(REPO))
+@pytest.mark.parametrize("source, walker", [("proc", "native"), ("proc", "python"),
+                                            ("bpf", "native")])
+def test_incremental_refreshes_equal_fresh_assembly(vm, scenario, source, walker):
+    """The live walk (native and Python's; and the BPF scan) refreshed with changes
+    between: each refresh of the backend's Assembler equals a fresh assemble() of the
+    same fetch."""
+    r = vm.run([vm.python, "-c", REFRESHES, source, walker], timeout=300, cwd=str(REPO))
     assert r.returncode == 0, r.stderr
     steps = json.loads(r.stdout)
     assert all(s["equal"] for s in steps), steps
@@ -317,15 +319,16 @@ def test_incremental_refreshes_equal_fresh_assembly(vm, scenario, source):
     assert [s["buffers"] for s in steps] == [n, n, n + 1, n + 1, n]
 
 
-#: in the guest: a walk that gives again the fdinfo it read last time (fdinfo_reuse)
-#: against a fresh backend's walk, while the fd is remapped, dup2'ed onto another buffer
-#: of the same name, held by a new process with the same pid, and debugfs unmounted
+#: in the guest: a walk that gives again the fdinfo it read last time (fdinfo_reuse: the
+#: Python walk's) against a fresh backend's (native) walk, while the fd is remapped,
+#: dup2'ed onto another buffer of the same name, held by a new process with the same
+#: pid, and debugfs unmounted
 REUSE = r"""
 import json, os, subprocess, sys
 from dmabuf_top.collect.local import LocalBackend
 from tests.support.vm.vgem import Card, inode_of, map_shared
 
-backend, card, out, last = LocalBackend(source="proc"), Card(), [], {}
+backend, card, out, last = LocalBackend(source="proc", walker="python"), Card(), [], {}
 a, b = card.dmabuf(65536, "walk11"), card.dmabuf(131072, "walk11")
 held = os.dup(a)
 

@@ -24,8 +24,8 @@ trap 'rm -rf "$tmp"' EXIT
 export ZIG_GLOBAL_CACHE_DIR="${ZIG_CACHE:-$tmp/cache}" ZIG_LOCAL_CACHE_DIR="$tmp/local"
 for pair in aarch64-linux-musl:arm64-v8a x86_64-linux-musl:x86_64; do
   target=${pair%%:*} abi=${pair#*:}
-  "$PY" -m ziglang cc -target "$target" -static -Os -s -fno-ident -Wall -Werror \
+  "$PY" -m ziglang cc -target "$target" -static -O2 -s -fno-ident -Wall -Werror \
     -ffile-prefix-map="$PWD"=. -Wl,--build-id=none -o "$tmp/collector-$abi" \
-    collector.c files.c md5.c diff.c procstat.c walk.c stream.c
+    collector.c files.c md5.c diff.c procstat.c walk.c stream.c localwalk.c
   mv "$tmp/collector-$abi" "$dir/collector-$abi"
 done

@@ -5,8 +5,10 @@
  * say only where C has to work to give the same bytes). Arguments are the shell's:
  * $1 options ("ino", "close", "nodiff"), $2 the session id, $3 the md5 of the state
  * the host holds. One more option, "probe", only prints PROBE_ANSWER (the host checks
- * that the pushed binary runs here before it uses it). The session's state directory is the shell's (same place, same
- * files), so the two collectors can take over from each other.
+ * that the pushed binary runs here before it uses it), and "local" only the local
+ * backend's /proc walk (localwalk.c: the machine dmabuf-top runs on). The session's
+ * state directory is the shell's (same place, same files), so the two collectors can
+ * take over from each other.
  *
  * Reads: regular /proc and sysfs files are opened with O_NOFOLLOW (the shell's cat and
  * grep open real files there); /proc/PID/fd/N are followed only by statfs/stat, as the
@@ -129,6 +131,10 @@ int main(int argc, char **argv)
     prof_mark("");
     if (has_word(opts, "probe")) {
         fputs(PROBE_ANSWER, stdout);
+        return 0;
+    }
+    if (has_word(opts, "local")) {
+        local_walk(argc > 2 && *argv[2] ? argv[2] : "/proc");
         return 0;
     }
     const char *cand[] = {getenv("TMPDIR"), "/data/local/tmp", "/tmp", "/dev/shm"}, *dir = NULL;

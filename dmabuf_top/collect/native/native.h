@@ -70,6 +70,9 @@ void stat_file(buf_t *body, buf_t *lines, const char *path, const buf_t *text);
 /* walk.c: the sections of the /proc walk, unreadable to files */
 void walk(const char *opts);
 
+/* localwalk.c: the "local" option, the local backend's /proc walk as records */
+void local_walk(const char *proc);
+
 /* stream.c: the stream, its sections and the session's state */
 extern char N[128];  /* the nonce */
 extern char S[4096]; /* the state directory ("" none) */
