@@ -16,7 +16,8 @@ which reads of the holders and their ancestors what the walk reads: stat, cmdlin
 cgroup, for C's comm), dmabuf-top's
 ``LocalBackend(source="proc")`` (the walk by the shipped native collector),
 ``proc:python`` (``walker="python"``: the walk in Python, with its fdinfo reuse) and
-``LocalBackend(source="bpf")`` (its iterators, 6.16+, binary records), each as ``fetch()`` (reading the kernel: what the C floor does) and
+``LocalBackend(source="bpf")`` (its iterators, 6.16+, binary records), each as
+``fetch()`` (reading the kernel: what the C floor does) and
 ``collect()`` (fetch + assemble: a whole refresh), each source a long-lived process
 (no interpreter start-up; its Assembler warm), and with ``--against`` the same in
 other checkouts (their ``dmabuf_top``: before and after a change, in one boot).
