@@ -187,15 +187,24 @@ def add_source_options(
         help="local scan: bpf = the kernel's BPF iterators (6.16+, root or CAP_BPF+CAP_PERFMON,"
         " BTF), proc = walk /proc; auto (default): bpf when it loads, else proc",
     )
+    p.add_argument(
+        "--walker",
+        choices=("native", "python"),
+        default="native",
+        help="who walks /proc (local scan): native (default) = the shipped collector, in"
+        " Python when it cannot run (a warning says why); python = in Python",
+    )
 
 
 def open_backend(args: argparse.Namespace) -> Backend:
     """The backend the source options name (files are loaded here). A recording
     opens at sample ``--at`` for the commands that have it (default the last),
     else at its first (``serve`` replays it from there)."""
-    source = getattr(args, "source", "auto")
-    if source != "auto" and (args.load is not None or args.demo or args.adb is not None):
-        raise UsageError(f"--source {source} is how to scan this machine: not with --load, "
+    source, walker = getattr(args, "source", "auto"), getattr(args, "walker", "native")
+    local_only = [f"--source {source}"] * (source != "auto") + [f"--walker {walker}"] * (
+        walker != "native")
+    if local_only and (args.load is not None or args.demo or args.adb is not None):
+        raise UsageError(f"{local_only[0]} is how to scan this machine: not with --load, "
                          "--demo or --adb")
     at = getattr(args, "at", None)
     first = -1 if hasattr(args, "at") else 1
@@ -224,7 +233,7 @@ def open_backend(args: argparse.Namespace) -> Backend:
         )
     from dmabuf_top.collect.local import LocalBackend
 
-    return LocalBackend(source=source)
+    return LocalBackend(source=source, walker=walker)
 
 
 def open_backends(args: argparse.Namespace) -> list[Backend]:

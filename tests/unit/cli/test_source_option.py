@@ -1,4 +1,5 @@
-"""``--source auto|proc|bpf``: how the local machine is scanned; only for it."""
+"""``--source auto|proc|bpf`` and ``--walker native|python``: how the local machine is
+scanned; only for it."""
 
 from __future__ import annotations
 
@@ -34,3 +35,19 @@ def test_proc_walk_runs_here():
     r = run("--once", "--source", "proc", "--view", "processes")
     assert r.returncode == 0, r.stderr
     assert "BPF scan" not in r.stdout  # the walk was asked for: nothing to explain
+
+
+@pytest.mark.parametrize("other", [["--demo"], ["--adb", "X"]])
+def test_walker_with_another_source_is_a_usage_error(other):
+    r = run("--once", "--walker", "python", *other)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "--walker python is how to scan this machine" in r.stderr
+
+
+@pytest.mark.parametrize("walker", ["native", "python"])
+def test_either_walker_runs_here_and_says_nothing(walker):
+    r = run("--once", "--source", "proc", "--walker", walker, "--view", "processes")
+    assert r.returncode == 0, r.stderr
+    assert "native walk" not in r.stdout + r.stderr
+    r = run("--once", "--walker", "perl")
+    assert r.returncode == 2 and "invalid choice: 'perl'" in r.stderr
