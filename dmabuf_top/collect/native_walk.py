@@ -11,16 +11,17 @@ write. Run as root, dmabuf-top so never runs a binary another user could have ch
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from importlib import resources
 
 from dmabuf_top.collect.adb_native import BINARIES, MACHINES
 from dmabuf_top.collect.adb_stream import MAX_OUTPUT
 from dmabuf_top.collect.parsers.procstat import cmdline_text
+from dmabuf_top.collect.proc_walk import scan_pid
 from dmabuf_top.collect.rawscan import ProcText
 from dmabuf_top.textsafe import printable
 
@@ -123,15 +124,14 @@ def parse_walk(data: bytes) -> WalkRecords:
 
 def shipped_binary(machine: str | None = None) -> str:
     """The path of the collector shipped for ``machine`` (``uname -m``; default this
-    one's); NativeWalkUnusable when none is, or it is not a file (a zipped package)."""
+    one's), next to this module (no lazy import: a process that dropped root for a user
+    who may not read the standard library finds it too); NativeWalkUnusable when none
+    is shipped for it."""
     machine = machine or os.uname().machine
     abi = MACHINES.get(machine)
     if abi not in BINARIES:
         raise NativeWalkUnusable(f"no native collector for this machine ({printable(machine)})")
-    res = resources.files(__package__).joinpath("native", BINARIES[abi])
-    if not isinstance(res, os.PathLike):
-        raise NativeWalkUnusable("the native collector is not a file here (a zipped package)")
-    return os.fspath(res)
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "native", BINARIES[abi])
 
 
 def open_checked(path: str, euid: int) -> int:
@@ -141,7 +141,11 @@ def open_checked(path: str, euid: int) -> int:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
         raise NativeWalkUnusable(f"cannot open {printable(path)}: {e.strerror}") from None
-    st = os.fstat(fd)
+    try:
+        st = os.fstat(fd)
+    except OSError as e:
+        os.close(fd)
+        raise NativeWalkUnusable(f"cannot stat {printable(path)}: {e.strerror}") from None
     why = ""
     if not stat.S_ISREG(st.st_mode):
         why = "is not a regular file"
@@ -184,7 +188,25 @@ class NativeWalker:
         records = parse_walk(data)
         if rc != 0:
             raise NativeWalkUnusable(f"the native walk exited with status {rc}")
+        me = os.getpid()
+        if me in records.unreadable:
+            read_itself(records, me, proc)
         return records
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def read_itself(records: WalkRecords, me: int, proc: str) -> None:
+    """This process read by itself, as the Python walk reads it, where the walk (its
+    child) was refused it: a process that dropped root for another user is no longer
+    dumpable, and only it may then read its own fds. Its record goes in pid order, where
+    the walk's listing of /proc puts it."""
+    records.unreadable.remove(me)
+    try:
+        pt = scan_pid(me, proc, records.cgroups)
+    except OSError:
+        records.unreadable.append(me)  # refused to itself too: as the Python walk says
+        return
+    if pt is not None:
+        bisect.insort(records.procs, pt, key=lambda p: p.pid)

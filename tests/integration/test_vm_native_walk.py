@@ -20,7 +20,7 @@ pytestmark = pytest.mark.kernels
 #: in the guest: one fetch by each walk, their records (stat by what a process tree
 #: takes of it: its CPU times move) and snapshots
 BOTH_WALKS = r"""
-import json
+import json, os, sys
 from dmabuf_top.collect.local import LocalBackend
 from dmabuf_top.collect.parsers.procstat import parse_stat
 from dmabuf_top.io.codec import snapshot_to_dict
@@ -36,19 +36,27 @@ def records(raw):
     return {"procs": procs, "order": [p.pid for p in raw.procs], "unreadable": raw.unreadable,
             "cgroups": raw.cgroups, "dev": raw.dmabuf_dev}
 
+if len(sys.argv) > 1:  # root that drops to another user: no longer dumpable
+    os.setgroups([]), os.setgid(int(sys.argv[1])), os.setuid(int(sys.argv[1]))
 native, python = LocalBackend(source="proc"), LocalBackend(source="proc", walker="python")
 rn, rp = native.fetch(), python.fetch()
-print(json.dumps({"walked_by": [native.walked_by, python.walked_by], "warnings": rn.warnings,
+print(json.dumps({"me": os.getpid(), "walked_by": [native.walked_by, python.walked_by],
+                  "warnings": rn.warnings,
                   "records": [records(rn), records(rp)],
                   "snapshots": [snapshot_to_dict(native.assembler(rn)),
                                 snapshot_to_dict(python.assembler(rp))]}))
 """
 
 
-@pytest.mark.parametrize("user", [None, 65534], ids=["root", "nobody"])
-def test_the_native_walk_reads_what_the_python_walk_reads(vm, scenario, user):
+@pytest.mark.parametrize("user, dropped", [(None, False), (65534, False), (65534, True)],
+                         ids=["root", "nobody", "root-dropped-to-nobody"])
+def test_the_native_walk_reads_what_the_python_walk_reads(vm, scenario, user, dropped):
+    """As nobody, and as root that became nobody: then the walk, its child, may not read
+    the dmabuf-top process (not dumpable), which reads itself."""
     cmd = [vm.python, "-c", BOTH_WALKS]
-    if user is not None:
+    if dropped:  # (the package and the standard library need not be readable to nobody)
+        cmd.append(str(user))
+    elif user is not None:
         open_path_for_others(vm, vm.python, __file__)
         cmd = ["setpriv", "--reuid", str(user), "--regid", str(user), "--clear-groups", *cmd]
     r = vm.run(cmd, timeout=600, cwd=str(REPO))
@@ -64,5 +72,6 @@ def test_the_native_walk_reads_what_the_python_walk_reads(vm, scenario, user):
         assert native["unreadable"] == []
     else:  # nobody's: every other user's process is refused to both walks alike
         assert native["procs"] == {} and len(native["unreadable"]) > 10
+        assert got["me"] not in native["unreadable"]  # a dropped root reads itself
     a, b = got["snapshots"]
     assert scan_fields(a) == scan_fields(b) and a["warnings"] == b["warnings"]
