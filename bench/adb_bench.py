@@ -59,6 +59,8 @@ floor sampled between the native refreshes, --scales 200x20 --repeat 3 --no-per-
 20.9 s / 26.3 s (delta+gzip), native 3.32 s / 3.33 s, C floor 2.67 s (median of six
 samples): native 1.25x / 1.25x the floor. Again at load average ~1 (the next run): shell
 3.80 s / 4.47 s, native 1.14 s / 1.22 s, floor 0.92 s: native 1.24x / 1.33x.
+Built -O2 (session 14, the same command, quiet host): shell 5.32 s / 4.58 s, native 1.10 s /
+1.20 s, floor 0.98 s: native 1.12x / 1.22x the floor, 0.21x / 0.26x the shell's.
 
 Before deltas (2 cores, TCG guest, --per-file-limit 100):
 
