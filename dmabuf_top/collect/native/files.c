@@ -79,6 +79,37 @@ int slurp_at(int dirfd, const char *path, buf_t *out)
 
 int slurp(const char *path, buf_t *out) { return slurp_at(AT_FDCWD, path, out); }
 
+/* every entry of an open directory (getdents64 records, one buffer for all) into d, in
+ * the kernel's order; -1 and errno if unreadable */
+int read_dents(int fd, buf_t *d)
+{
+    d->n = 0;
+    for (;;) {
+        breserve(d, 65536);
+        long r = syscall(SYS_getdents64, fd, d->p + d->n, d->cap - d->n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 0;
+        d->n += (size_t)r;
+    }
+}
+
+/* the next name of read_dents' records from *at ("." ones left out), or NULL at the end */
+char *next_dent(const buf_t *d, size_t *at)
+{
+    while (*at < d->n) {
+        struct dirent64_s { uint64_t ino; int64_t off; unsigned short reclen;
+                            unsigned char type; char name[]; } *e = (void *)(d->p + *at);
+        *at += e->reclen;
+        if (e->name[0] != '.')
+            return e->name;
+    }
+    return NULL;
+}
+
 /* the shell's `read -r x <FILE`: the first line, IFS blanks trimmed; 0 only when the
  * line ends in a newline (read fails at an end of file without one) */
 int read_line(const char *path, char *x, size_t cap)

@@ -42,36 +42,6 @@ static int refused_or_passed(int e) { return e == EACCES || e == EPERM ? REFUSED
 
 static int gone(int e) { return e == ENOENT || e == ESRCH; }
 
-/* the next name of a getdents64 buffer from *at, or NULL at its end */
-static const char *next_name(const buf_t *d, size_t *at)
-{
-    while (*at < d->n) {
-        struct dirent64_s { uint64_t ino; int64_t off; unsigned short reclen;
-                            unsigned char type; char name[]; } *e = (void *)(d->p + *at);
-        *at += e->reclen;
-        if (e->name[0] != '.')
-            return e->name;
-    }
-    return NULL;
-}
-
-/* every entry of an open directory, in the kernel's order (as os.listdir gives them) */
-static int read_dents(int fd, buf_t *d)
-{
-    d->n = 0;
-    for (;;) {
-        breserve(d, 65536);
-        long r = syscall(SYS_getdents64, fd, d->p + d->n, d->cap - d->n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            return 0;
-        d->n += (size_t)r;
-    }
-}
-
 /* " N" into b (printf costs, a walk formats ~5 numbers per dma-buf fd) */
 static void put_num(buf_t *b, long long v)
 {
@@ -172,7 +142,7 @@ static int one_pid(lw_t *w, const char *proc, int procfd, const char *s)
     int r = fddir < 0 || read_dents(fddir, &w->dents) < 0 ? refused_or_passed(errno) : TAKEN;
     w->heads.n = w->links.n = w->infos.n = 0;
     for (size_t at = 0; r == TAKEN;) {
-        const char *fd = next_name(&w->dents, &at);
+        const char *fd = next_dent(&w->dents, &at);
         if (!fd)
             break;
         r = one_fd(w, proc, s, pdir, fddir, fd, &nfd);
@@ -226,7 +196,7 @@ void local_walk(const char *proc)
     char self[24];
     snprintf(self, sizeof self, "%ld", (long)getpid());
     for (size_t at = 0;;) {
-        const char *s = next_name(&procs, &at);
+        const char *s = next_dent(&procs, &at);
         if (!s)
             break;
         if (strspn(s, "0123456789") != strlen(s) || !strcmp(s, self))

@@ -29,7 +29,7 @@ typedef struct { char **v; size_t n, cap; } names_t;
 typedef struct { long *v; size_t n, cap; } pids_t;
 typedef struct { uint32_t h[4]; uint64_t len; unsigned char blk[64]; size_t used; } md5_t;
 
-/* files.c: growing buffers, bounded reads, sorted directory listings, grep -H */
+/* files.c: growing buffers, bounded reads, directory entries and sorted listings, grep -H */
 void die(const char *why);
 void breserve(buf_t *b, size_t more);
 void bput(buf_t *b, const void *s, size_t n);
@@ -38,6 +38,8 @@ void bprintf(buf_t *b, const char *fmt, ...);
 void bfree(buf_t *b);
 int slurp_at(int dirfd, const char *path, buf_t *out);
 int slurp(const char *path, buf_t *out);
+int read_dents(int fd, buf_t *d);
+char *next_dent(const buf_t *d, size_t *at);
 int read_line(const char *path, char *x, size_t cap);
 int cmp_names(const void *a, const void *b);
 void names_free(names_t *s);

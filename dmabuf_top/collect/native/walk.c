@@ -46,24 +46,14 @@ static char *join(char *dst, size_t cap, const char *a, const char *b, const cha
  * and, with digits_first, those not starting with a digit; sorted as the glob sorts */
 static int dir_names(int fd, int digits_first, buf_t *raw, names_t *out)
 {
-    raw->n = 0;
-    for (;;) {
-        breserve(raw, 65536);
-        long r = syscall(SYS_getdents64, fd, raw->p + raw->n, raw->cap - raw->n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        raw->n += (size_t)r;
-    }
+    if (read_dents(fd, raw) < 0)
+        return -1;
     out->n = 0;
-    for (size_t at = 0; at < raw->n;) {
-        struct dirent64_s { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type;
-                            char name[]; } *e = (void *)(raw->p + at);
-        at += e->reclen;
-        if (e->name[0] == '.' || (digits_first && (e->name[0] < '0' || e->name[0] > '9')))
+    for (size_t at = 0;;) {
+        char *name = next_dent(raw, &at);
+        if (!name)
+            break;
+        if (digits_first && (name[0] < '0' || name[0] > '9'))
             continue;
         if (out->n == out->cap) {
             out->cap = out->cap ? 2 * out->cap : 256;
@@ -71,7 +61,7 @@ static int dir_names(int fd, int digits_first, buf_t *raw, names_t *out)
             if (!out->v)
                 die("out of memory");
         }
-        out->v[out->n++] = e->name; /* points into raw */
+        out->v[out->n++] = name; /* points into raw */
     }
     qsort(out->v, out->n, sizeof *out->v, cmp_names);
     return 0;
