@@ -1,9 +1,10 @@
 """The local machine: fetch text from /proc, debugfs and sysfs, or from BPF iterators.
 
 Only fetching lives here; parsing and merging is :mod:`dmabuf_top.collect.assemble`.
-The /proc walk: each process as :mod:`dmabuf_top.collect.proc_walk` reads it, then stat
-of the holders' ancestors (for the process tree); the fdinfo it gave again from the last
-walk is confirmed by bufinfo (:mod:`dmabuf_top.collect.fdinfo_reuse`).
+The /proc walk: by the shipped native collector (:mod:`dmabuf_top.collect.native_walk`),
+else each process as :mod:`dmabuf_top.collect.proc_walk` reads it (the same records), then
+stat of the holders' ancestors (for the process tree); the fdinfo the Python walk gave
+again from the last walk is confirmed by bufinfo (:mod:`dmabuf_top.collect.fdinfo_reuse`).
 The BPF scan (:mod:`dmabuf_top.collect.bpf_loader`): one
 read each of the fd, mapping, process and buffer iterators (binary records, the
 programs loaded once per backend), and /proc only for what BPF does not give: the holders'

@@ -1,4 +1,4 @@
-"""The committed native adb collectors are what collector.c builds to with
+"""The committed native collectors (adb's, and the local walk's) are what collector.c builds to with
 collect/native/build.sh (zig from PyPI, the version pinned), built somewhere else than
 the package (so no path of the tree is in them), and they ship next to their source."""
 
