@@ -25,6 +25,7 @@ from dmabuf_top.collect.native_walk import (
 )
 from tests.support.paths import DATA
 from tests.unit.collect.test_local import make_proc
+from tests.unit.collect.test_native_collector import qemu_aarch64
 
 VM61 = DATA / "vm-6.1"
 
@@ -97,6 +98,15 @@ def test_a_name_with_a_newline_reads_the_same(tmp_path):
     native = NativeWalker().walk(str(tmp_path))
     assert native.procs == python.procs
     assert any("line1\nline2" in t for p in native.procs for t in p.fdinfo.values())
+
+
+def test_the_arm64_build_walks_alike(tmp_path):
+    """The arm64 binary (qemu-user) reads the same records of the same tree."""
+    tree = real_tree(tmp_path)
+    out = subprocess.run([qemu_aarch64(), shipped_binary("aarch64"), "local", str(tree)],
+                         check=True, stdout=subprocess.PIPE, timeout=120).stdout
+    python = LocalBackend(proc=str(tree), walker="python").fetch()
+    assert parse_walk(out).procs == python.procs and len(python.procs) == 7
 
 
 def walk_bytes(tree: Path) -> bytes:
