@@ -28,7 +28,7 @@
 
 typedef struct {
     buf_t out;   /* everything, written at the end */
-    buf_t heads; /* this pid's fd numbers and lengths, until it holds something */
+    buf_t heads; /* this pid's fd numbers, INO and MAGIC, until it holds something */
     buf_t links; /* their links, each ended by a NUL */
     buf_t infos; /* their fdinfo texts, each ended by a NUL */
     buf_t maps;  /* this pid's /dmabuf maps lines */
@@ -42,7 +42,7 @@ static int refused_or_passed(int e) { return e == EACCES || e == EPERM ? REFUSED
 
 static int gone(int e) { return e == ENOENT || e == ESRCH; }
 
-/* " N" into b (printf costs, a walk formats ~5 numbers per dma-buf fd) */
+/* " N" into b (printf costs: a walk formats 3 numbers per dma-buf fd, 8 per holder) */
 static void put_num(buf_t *b, long long v)
 {
     char tmp[24], *e = tmp + sizeof tmp, *p = e;
